@@ -1,0 +1,43 @@
+/**
+ * An ASCEND action: who (agent) wants to do what (action_type) to which thing (resource),
+ * with what parameters, in what context. Every entry point produces one of these.
+ */
+export interface ActionRequest {
+  /** null when no configured identity source named an agent. */
+  agent_id: string | null;
+  action_type: string;
+  resource: string;
+  parameters: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
+export type AgentType = 'supervised' | 'autonomous';
+
+/** What conditions see as `agent.*`. Unregistered agents have no type and no capabilities. */
+export interface AgentView {
+  readonly id: string | null;
+  readonly registered: boolean;
+  readonly type: AgentType | undefined;
+  readonly capabilities: readonly string[];
+  readonly name: string | undefined;
+}
+
+/** What conditions see as `request.*`; absent for actions submitted through the REST API. */
+export interface RequestView {
+  readonly method: string;
+  readonly path: string;
+  readonly host: string;
+  readonly scheme: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string | string[]>>;
+  readonly source_ip: string | undefined;
+  readonly principal: string | undefined;
+}
+
+/** The document policy conditions are evaluated against. */
+export interface EvalInput {
+  readonly action: ActionRequest;
+  readonly agent: AgentView;
+  readonly request: RequestView | undefined;
+  readonly risk: { score: number };
+}

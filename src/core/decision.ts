@@ -1,0 +1,40 @@
+/**
+ * The neutral decision every adapter renders in its own protocol (DESIGN.md "Decision").
+ */
+export type DecisionKind = 'allowed' | 'denied' | 'pending';
+export type PolicyAction = 'allow' | 'deny' | 'require_approval' | 'flag';
+
+/** deny > require_approval > flag > allow: at equal priority the most restrictive policy wins. */
+export const RESTRICTIVENESS: Readonly<Record<PolicyAction, number>> = Object.freeze({
+  deny: 3,
+  require_approval: 2,
+  flag: 1,
+  allow: 0,
+});
+
+export interface Decision {
+  readonly decision: DecisionKind;
+  /** Human-readable; returned to the client in denial bodies. */
+  readonly reason: string;
+  /** Stable snake_case code for machines and metric labels (policy_allow, default_deny, invalid_path…). */
+  readonly code: string;
+  readonly policyId: string | null;
+  readonly policyName: string | null;
+  readonly riskScore: number;
+  /** A `flag` policy matched: allowed, but marked for review. */
+  readonly flagged: boolean;
+  /** Approver groups for a pending decision. */
+  readonly approvers: readonly string[] | undefined;
+  readonly workflow: string | undefined;
+  /** What an enforcing policy would have done, when monitor mode changed the outcome. */
+  readonly monitor: { readonly policyId: string | null; readonly wouldBe: DecisionKind } | undefined;
+  /** Allowed only because evaluation failed under `fail_mode: open`. */
+  readonly failOpen: boolean;
+  /** The HTTP status a gateway answers a denied or pending request with (200 when allowed). */
+  readonly httpStatus: number;
+}
+
+/** Only plain enforce decisions may be served from cache (never pending, monitor or fail-open). */
+export function isCacheable(d: Decision): boolean {
+  return d.decision !== 'pending' && d.monitor === undefined && !d.failOpen;
+}

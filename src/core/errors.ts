@@ -1,0 +1,31 @@
+/**
+ * Errors with stable snake_case codes. The code doubles as the `reason` label on error
+ * metrics and as the `code` field in denial bodies, so it never changes once published.
+ * A deny is a decision, not an error: these are for requests we cannot evaluate at all.
+ */
+export type RequestErrorCode =
+  | 'invalid_path'
+  | 'encoded_slash'
+  | 'invalid_encoding'
+  | 'invalid_host'
+  | 'invalid_method'
+  | 'invalid_header'
+  | 'invalid_agent_id'
+  | 'invalid_request';
+
+/** The request itself is malformed: it is denied with HTTP 400 and this reason. */
+export class RequestError extends Error {
+  readonly httpStatus = 400;
+  constructor(
+    readonly code: RequestErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+/** Wraps anything thrown into an Error, so callers never handle `unknown`. */
+export function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,65 @@
+/**
+ * The one request shape every gateway adapter produces (DESIGN.md "GatewayRequest").
+ *
+ * Adapters fill a {@link RawGatewayRequest} with what their protocol carried, untouched;
+ * `normalize()` turns it into a {@link GatewayRequest} whose fields are canonical, so route
+ * matching, policy conditions, the cache key and the decision log all see the same request
+ * whatever gateway sent it.
+ */
+
+/** Entry points, used as the `adapter` metric label. */
+export type AdapterName = 'envoy' | 'kong' | 'kong_opa' | 'forward_auth' | 'api' | 'cli';
+
+export type HeaderInput = Record<string, string | readonly string[] | undefined>;
+export type QueryMap = Record<string, string | string[]>;
+
+/** Facts a gateway knows about the route/service/consumer (Kong), exposed to mapping. */
+export interface GatewayFacts {
+  route?: string;
+  service?: string;
+  consumer?: { id?: string; username?: string; custom_id?: string };
+  credential?: string;
+}
+
+export interface RawGatewayRequest {
+  adapter: AdapterName;
+  method: string;
+  /** Request target as the client sent it: path plus optional `?query`, not decoded. */
+  target: string;
+  /** Host or :authority as received; may carry a port or a trailing dot. */
+  host: string;
+  scheme?: string;
+  headers: HeaderInput;
+  sourceIp?: string;
+  /** mTLS peer principal (SPIFFE ID) as verified by the gateway. */
+  principal?: string;
+  requestId?: string;
+  /** Envoy filter_metadata namespaces (e.g. envoy.filters.http.jwt_authn) as plain JSON. */
+  metadata?: Record<string, unknown>;
+  contextExtensions?: Record<string, string>;
+  facts?: GatewayFacts;
+  body?: string;
+}
+
+export interface GatewayRequest {
+  readonly adapter: AdapterName;
+  /** Upper-cased method. */
+  readonly method: string;
+  readonly scheme: string;
+  /** Lower-cased host without default port or trailing dot. */
+  readonly host: string;
+  /** Canonical path (see gateway/path.ts): decoded, dot segments resolved, slashes merged. */
+  readonly path: string;
+  /** The target exactly as received, for logs. */
+  readonly rawTarget: string;
+  readonly query: QueryMap;
+  /** Lower-cased header names; repeated headers joined with ",". */
+  readonly headers: Record<string, string>;
+  readonly sourceIp: string | undefined;
+  readonly principal: string | undefined;
+  readonly requestId: string | undefined;
+  readonly metadata: Record<string, unknown> | undefined;
+  readonly contextExtensions: Record<string, string> | undefined;
+  readonly facts: GatewayFacts | undefined;
+  readonly body: string | undefined;
+}
