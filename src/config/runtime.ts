@@ -1,0 +1,95 @@
+/**
+ * Validated config → the frozen runtime one check uses: compiled routes, identity sources,
+ * policy index, risk model and cache-key function. Cross-field checks happen here so every
+ * problem is reported with its field path before anything is swapped in.
+ */
+import { createHash } from 'node:crypto';
+import type { EvalInput } from '../core/action.js';
+import { createFingerprinter } from '../evaluator/fingerprint.js';
+import type { NormalizeOptions } from '../gateway/normalize.js';
+import { AgentRegistry } from '../mapping/agents.js';
+import { compileIdentity } from '../mapping/identity.js';
+import { Mapper } from '../mapping/mapper.js';
+import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.js';
+import { PolicyEngine } from '../policy/engine.js';
+import { RiskModel } from '../policy/risk.js';
+import { ConfigError, IssueList } from './errors.js';
+import { locate, parseConfig } from './parse.js';
+import type { Config } from './schema.js';
+
+export interface Runtime {
+  readonly version: number;
+  /** sha256 of the file text (first 12 hex digits), shown in logs and metrics. */
+  readonly hash: string;
+  readonly source: string;
+  readonly config: Config;
+  readonly normalize: NormalizeOptions;
+  readonly mapper: Mapper;
+  readonly engine: PolicyEngine;
+  readonly fingerprint: (input: EvalInput) => string;
+  readonly routeCount: number;
+}
+
+function duplicates(ids: readonly string[]): Map<string, number[]> {
+  const at = new Map<string, number[]>();
+  ids.forEach((id, i) => at.set(id, [...(at.get(id) ?? []), i]));
+  return new Map([...at].filter(([, idx]) => idx.length > 1));
+}
+
+function crossChecks(c: Config, issues: IssueList): void {
+  for (const [id, idx] of duplicates(c.policies.map((p) => p.id))) {
+    for (const i of idx.slice(1)) issues.add(['policies', i, 'id'], `duplicate policy id "${id}"`);
+  }
+  for (const [id, idx] of duplicates(c.agents.map((a) => a.id))) {
+    for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
+  }
+  c.policies.forEach((p, i) => {
+    if (p.workflow !== undefined) issues.add(['policies', i, 'workflow'], `workflow "${p.workflow}" is not defined`);
+  });
+}
+
+/** Compiles a validated config. Throws {@link ConfigError} listing every problem. */
+export function compileRuntime(config: Config, opts: { version: number; hash: string; source: string }): Runtime {
+  const issues = new IssueList();
+  crossChecks(config, issues);
+  const agents = new AgentRegistry(config.agents);
+  const identity = compileIdentity(config.identity.sources, issues);
+  const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
+  const risk = new RiskModel(config.risk);
+  const engine = PolicyEngine.compile(config.policies, risk, {
+    defaultDecision: config.default_decision,
+    mode: config.mode,
+    deniedStatus: config.responses.denied_status,
+    pendingStatus: config.responses.pending_status,
+  }, issues);
+  if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
+  return Object.freeze({
+    version: opts.version,
+    hash: opts.hash,
+    source: opts.source,
+    config,
+    normalize: { path: { encodedSlashes: config.normalization.encoded_slashes } },
+    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    engine,
+    fingerprint: createFingerprinter(opts.version, engine.reads),
+    routeCount: routes.length,
+  });
+}
+
+export function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** YAML text → runtime, with line numbers added to compile-stage issues. */
+export function runtimeFromText(text: string, source: string, version: number): Runtime {
+  const parsed = parseConfig(text, source);
+  try {
+    return compileRuntime(parsed.config, { version, hash: hashText(text), source });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(
+      source,
+      e.issues.map((i) => ({ ...i, ...(i.segments ? locate(parsed.doc, parsed.lineCounter, i.segments) : {}) })),
+    );
+  }
+}

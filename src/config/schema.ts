@@ -1,0 +1,193 @@
+/**
+ * The config schema: one TypeBox definition gives the static type, the validator (ajv,
+ * with the path of every bad field) and the published JSON Schema (`schema` CLI command).
+ * Every object is closed (`additionalProperties: false`) so a typo is an error, not a
+ * silently ignored option. Fields with defaults are filled before validation.
+ */
+import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+
+const closed = { additionalProperties: false } as const;
+
+/** A string enum that ajv reports as one "must be one of" error (a Union reports one per member). */
+export function StringEnum<const V extends readonly string[]>(values: V, opts: { default?: V[number]; description?: string } = {}) {
+  return T.Unsafe<V[number]>({ type: 'string', enum: [...values], ...opts });
+}
+
+const Port = T.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
+const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
+
+export const ServerSchema = T.Object(
+  {
+    host: T.String({ default: '0.0.0.0', description: 'Address both listeners bind to' }),
+    grpc_port: T.Integer({ ...Port, default: 9191 }),
+    http_port: T.Integer({ ...Port, default: 8181 }),
+    grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+    drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const CacheSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true }),
+    ttl_ms: T.Integer({ minimum: 0, default: 5000, description: '0 disables the cache' }),
+    max_entries: T.Integer({ minimum: 1, default: 100_000 }),
+  },
+  { ...closed, default: {} },
+);
+
+export const IdentitySourceSchema = T.Object(
+  {
+    header: T.Optional(T.String({ minLength: 1, description: 'A header your gateway sets and strips from clients' })),
+    jwt_claim: T.Optional(
+      T.Object(
+        {
+          namespace: T.String({ default: 'envoy.filters.http.jwt_authn' }),
+          payload_key: T.String({ default: 'jwt_payload' }),
+          claim: T.String({ default: 'sub', description: 'Claim name; dots reach into nested claims' }),
+        },
+        closed,
+      ),
+    ),
+    principal: T.Optional(
+      T.Object(
+        {
+          trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
+export const IdentitySchema = T.Object(
+  { sources: T.Array(IdentitySourceSchema, { default: [] }) },
+  { ...closed, default: {} },
+);
+
+export const AgentSchema = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    name: T.Optional(T.String()),
+    type: StringEnum(['supervised', 'autonomous'] as const),
+    capabilities: T.Array(T.String(), { default: [] }),
+    principals: T.Optional(T.Array(T.String(), { description: 'mTLS principals (SPIFFE IDs) that identify this agent' })),
+  },
+  closed,
+);
+
+/** Condition values are checked by the condition compiler, which names the bad field. */
+export const ConditionsSchema = T.Record(T.String(), T.Unknown(), { default: {} });
+
+export const RouteSchema = T.Object(
+  {
+    name: T.Optional(T.String()),
+    match: T.Object(
+      {
+        methods: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1 })),
+        hosts: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1 })),
+        path: T.Optional(T.String({ minLength: 1 })),
+        headers: T.Optional(ConditionsSchema),
+      },
+      { ...closed, default: {} },
+    ),
+    action_type: T.String({ minLength: 1 }),
+    resource: T.String({ default: '{host}{path}' }),
+    parameters: T.Record(T.String(), T.Unknown(), { default: {} }),
+    context: T.Record(T.String(), T.Unknown(), { default: {} }),
+  },
+  closed,
+);
+
+export const PolicyActionSchema = StringEnum(['allow', 'deny', 'require_approval', 'flag'] as const);
+
+export const PolicySchema = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    name: T.String({ default: '' }),
+    description: T.Optional(T.String()),
+    priority: T.Integer({ default: 0 }),
+    enabled: T.Boolean({ default: true }),
+    mode: StringEnum(['enforce', 'monitor'] as const, { default: 'enforce' }),
+    conditions: ConditionsSchema,
+    action: PolicyActionSchema,
+    approvers: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1 })),
+    workflow: T.Optional(T.String({ minLength: 1 })),
+    reason: T.Optional(T.String({ description: 'Message returned with a denial' })),
+  },
+  closed,
+);
+
+const RiskPattern = T.Object({ match: T.String({ minLength: 1 }), score: T.Integer({ minimum: -100, maximum: 100 }) }, closed);
+
+export const RiskSchema = T.Object(
+  {
+    base: T.Integer({ minimum: 0, maximum: 100, default: 10 }),
+    action_types: T.Array(RiskPattern, { default: [], description: 'First match replaces the base score' }),
+    resources: T.Array(RiskPattern, { default: [], description: 'Every match adds its score' }),
+    environments: T.Record(T.String(), T.Integer({ minimum: -100, maximum: 100 }), { default: { production: 20 } }),
+    agent_types: T.Record(T.String(), T.Integer({ minimum: -100, maximum: 100 }), {
+      default: { autonomous: 20, supervised: 0 },
+    }),
+    unregistered_agent: T.Integer({ minimum: -100, maximum: 100, default: 30 }),
+    write_method: T.Integer({ minimum: -100, maximum: 100, default: 15 }),
+  },
+  { ...closed, default: {} },
+);
+
+export const ResponsesSchema = T.Object(
+  {
+    denied_status: T.Integer({ ...HttpStatusCode, default: 403 }),
+    pending_status: T.Integer({ ...HttpStatusCode, default: 403 }),
+    retry_after_seconds: T.Integer({ minimum: 0, default: 30 }),
+  },
+  { ...closed, default: {} },
+);
+
+export const NormalizationSchema = T.Object(
+  { encoded_slashes: StringEnum(['reject', 'decode'] as const, { default: 'reject' }) },
+  { ...closed, default: {} },
+);
+
+export const DecisionLogSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true }),
+    path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
+    include_headers: T.Boolean({ default: false, description: 'Add request headers (secrets redacted)' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const LogSchema = T.Object(
+  { level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }) },
+  { ...closed, default: {} },
+);
+
+export const ConfigSchema = T.Object(
+  {
+    server: ServerSchema,
+    mode: StringEnum(['enforce', 'monitor'] as const, { default: 'enforce', description: 'monitor: flag instead of deny' }),
+    default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
+    fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
+    cache: CacheSchema,
+    identity: IdentitySchema,
+    agents: T.Array(AgentSchema, { default: [] }),
+    routes: T.Array(RouteSchema, { default: [] }),
+    policies: T.Array(PolicySchema, { default: [] }),
+    risk: RiskSchema,
+    responses: ResponsesSchema,
+    normalization: NormalizationSchema,
+    decision_log: DecisionLogSchema,
+    log: LogSchema,
+  },
+  closed,
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type PolicyConfig = Static<typeof PolicySchema>;
+export type AgentConfig = Static<typeof AgentSchema>;
+export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
+export type RiskConfig = Static<typeof RiskSchema>;
+export type ConfigTSchema = TSchema;
