@@ -1,0 +1,33 @@
+import type { AgentConfig } from '../config/schema.js';
+import type { AgentView } from '../core/action.js';
+
+/** Registered agents by id, plus the mTLS principals that stand for them. */
+export class AgentRegistry {
+  private readonly byId = new Map<string, AgentView>();
+  private readonly byPrincipal = new Map<string, string>();
+
+  constructor(agents: readonly AgentConfig[]) {
+    for (const a of agents) {
+      this.byId.set(
+        a.id,
+        Object.freeze({ id: a.id, registered: true, type: a.type, capabilities: Object.freeze([...a.capabilities]), name: a.name }),
+      );
+      for (const p of a.principals ?? []) this.byPrincipal.set(p, a.id);
+    }
+  }
+
+  view(id: string | null): AgentView {
+    if (id === null) return ANONYMOUS;
+    return this.byId.get(id) ?? { id, registered: false, type: undefined, capabilities: [], name: undefined };
+  }
+
+  agentForPrincipal(principal: string): string | undefined {
+    return this.byPrincipal.get(principal);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}
+
+const ANONYMOUS: AgentView = Object.freeze({ id: null, registered: false, type: undefined, capabilities: [], name: undefined });

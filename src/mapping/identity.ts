@@ -1,0 +1,83 @@
+/**
+ * Agent identity from the configured sources, tried in order; the first that yields a value
+ * wins. Only listed sources count: listing a header is the operator's statement that the
+ * gateway strips client copies of it (DESIGN.md "Identity").
+ */
+import type { IdentitySourceConfig } from '../config/schema.js';
+import type { IssueList } from '../config/errors.js';
+import { RequestError } from '../core/errors.js';
+import type { GatewayRequest } from '../gateway/request.js';
+import type { AgentRegistry } from './agents.js';
+
+/** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
+const AGENT_ID_RE = /^[A-Za-z0-9._:@/+=~-]{1,256}$/;
+
+export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;
+
+function checked(value: string, source: string): string {
+  if (!AGENT_ID_RE.test(value)) {
+    throw new RequestError('invalid_agent_id', `agent id from ${source} is not a valid identifier (one value of [A-Za-z0-9._:@/+=~-], at most 256 characters)`);
+  }
+  return value;
+}
+
+function dig(value: unknown, path: readonly string[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+function headerSource(name: string): IdentitySource {
+  const h = name.toLowerCase();
+  return (req) => {
+    const v = req.headers[h];
+    return v === undefined || v === '' ? undefined : checked(v, `header ${h}`);
+  };
+}
+
+function jwtSource(ns: string, payloadKey: string, claim: string): IdentitySource {
+  const path = [ns, payloadKey, ...claim.split('.')];
+  return (req) => {
+    const v = dig(req.metadata, path);
+    if (typeof v === 'string' && v !== '') return checked(v, `jwt claim ${claim}`);
+    if (typeof v === 'number') return String(v);
+    return undefined;
+  };
+}
+
+function principalSource(trimPrefix: string | undefined): IdentitySource {
+  return (req, agents) => {
+    const p = req.principal;
+    if (p === undefined || p === '') return undefined;
+    const registered = agents.agentForPrincipal(p);
+    if (registered !== undefined) return registered;
+    if (trimPrefix === undefined) return checked(p, 'mTLS principal');
+    return p.startsWith(trimPrefix) && p.length > trimPrefix.length ? checked(p.slice(trimPrefix.length), 'mTLS principal') : undefined;
+  };
+}
+
+export function compileIdentity(sources: readonly IdentitySourceConfig[], issues: IssueList): IdentitySource[] {
+  const out: IdentitySource[] = [];
+  sources.forEach((s, i) => {
+    const kinds = (['header', 'jwt_claim', 'principal'] as const).filter((k) => s[k] !== undefined);
+    if (kinds.length !== 1) {
+      issues.add(['identity', 'sources', i], 'each source needs exactly one of header, jwt_claim, principal');
+      return;
+    }
+    if (s.header !== undefined) out.push(headerSource(s.header));
+    else if (s.jwt_claim) out.push(jwtSource(s.jwt_claim.namespace, s.jwt_claim.payload_key, s.jwt_claim.claim));
+    else out.push(principalSource(s.principal?.trim_prefix));
+  });
+  return out;
+}
+
+export function resolveAgent(sources: readonly IdentitySource[], req: GatewayRequest, agents: AgentRegistry): string | null {
+  for (const s of sources) {
+    const id = s(req, agents);
+    if (id !== undefined) return id;
+  }
+  return null;
+}
