@@ -1,1 +1,97 @@
-export {};
+#!/usr/bin/env node
+/**
+ * ascend-sidecar serve | validate | check | schema — see README "CLI".
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config/errors.js';
+import { loadRuntimeSync } from './config/load.js';
+import { ConfigSchema } from './config/schema.js';
+import { explainRequest, formatReport } from './cli/check.js';
+import { serve } from './server.js';
+
+const USAGE = `Usage:
+  ascend-sidecar serve    --config FILE [--grpc-port N] [--http-port N] [--host ADDR] [--no-watch]
+  ascend-sidecar validate --config FILE
+  ascend-sidecar check    --config FILE --request REQUEST.json [--json] [--expect allowed|denied|pending]
+  ascend-sidecar schema   (prints the config JSON Schema)
+
+Ports default to the config's server.grpc_port (9191) and server.http_port (8181); 0 picks a free port.`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function port(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${flag} must be an integer from 0 to 65535, got "${v}"`);
+  return n;
+}
+
+function loadOrExit(path: string) {
+  try {
+    return loadRuntimeSync(path, 1);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, 1);
+    throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'grpc-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      host: { type: 'string' },
+      'no-watch': { type: 'boolean' },
+      request: { type: 'string', short: 'r' },
+      json: { type: 'boolean' },
+      expect: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (command === undefined || command === 'help' || command === '--help' || values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === 'schema') {
+    process.stdout.write(`${JSON.stringify(ConfigSchema, null, 2)}\n`);
+    return;
+  }
+  const config = values.config ?? fail(`${command}: --config FILE is required\n\n${USAGE}`);
+  switch (command) {
+    case 'serve':
+      return serve({ configPath: config, grpcPort: port(values['grpc-port'], '--grpc-port'), httpPort: port(values['http-port'], '--http-port'), host: values.host, watch: !values['no-watch'] });
+    case 'validate': {
+      const rt = loadOrExit(config);
+      const c = rt.config;
+      process.stdout.write(`${config}: OK (${c.policies.length} policies, ${c.routes.length} routes, ${c.agents.length} agents; sha256 ${rt.hash})\n`);
+      return;
+    }
+    case 'check': {
+      const file = values.request ?? fail('check: --request FILE is required');
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (e) {
+        fail(`check: cannot read ${file}: ${(e as Error).message}`);
+      }
+      const report = explainRequest(loadOrExit(config), json);
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+      if (values.expect !== undefined && values.expect !== report.decision.decision) {
+        fail(`expected ${values.expect}, got ${report.decision.decision}`, 1);
+      }
+      return;
+    }
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => fail(e instanceof Error ? (e.stack ?? e.message) : String(e), 1));

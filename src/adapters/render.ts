@@ -1,0 +1,39 @@
+/**
+ * What every adapter says about a decision, in one place: the `x-ascend-*` headers
+ * (DESIGN.md "Response headers") and the JSON denial body. Adapters only choose where to
+ * put them in their protocol.
+ */
+import type { CheckResult } from '../pipeline/result.js';
+
+export type HeaderPair = readonly [string, string];
+
+/** Headers that go upstream on allow, or to the client with a denial. */
+export function decisionHeaders(r: CheckResult): HeaderPair[] {
+  const d = r.decision;
+  const h: HeaderPair[] = [
+    ['x-ascend-decision', d.decision],
+    ['x-ascend-action-id', r.actionId],
+    ['x-ascend-risk-score', String(d.riskScore)],
+  ];
+  if (d.policyId !== null) h.push(['x-ascend-policy-id', d.policyId]);
+  if (d.flagged) h.push(['x-ascend-flagged', 'true']);
+  if (d.failOpen) h.push(['x-ascend-fail-open', 'true']);
+  if (d.monitor) h.push(['x-ascend-monitor', d.monitor.wouldBe]);
+  if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
+  if (r.retryAfterSeconds !== undefined) h.push(['retry-after', String(r.retryAfterSeconds)]);
+  return h;
+}
+
+/** `{decision, action_id, reason, policy_id, approval_id?, code}` */
+export function denialBody(r: CheckResult): string {
+  const d = r.decision;
+  const body: Record<string, unknown> = {
+    decision: d.decision,
+    action_id: r.actionId,
+    reason: d.reason,
+    policy_id: d.policyId,
+    code: d.code,
+  };
+  if (r.approvalId !== undefined) body.approval_id = r.approvalId;
+  return JSON.stringify(body);
+}

@@ -1,0 +1,103 @@
+/**
+ * Composition root: builds every part from a runtime and injected dependencies, and never
+ * touches the process (no signals, no exit) — tests build it on port 0, `server.ts` runs it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import * as grpc from '@grpc/grpc-js';
+import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
+import type { HealthService } from './adapters/envoy/health.js';
+import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
+import type { Runtime } from './config/runtime.js';
+import { createHttpServer } from './http/server.js';
+import { DecisionLog } from './observability/decision-log.js';
+import { Metrics } from './observability/metrics.js';
+import { CheckPipeline } from './pipeline/check.js';
+import { RuntimeState } from './pipeline/state.js';
+
+export interface AppOptions {
+  runtime: Runtime;
+  logger: Logger;
+  /** Enables reload() and file watching. */
+  configPath?: string;
+  registry?: Registry;
+  /** Skip Node process metrics (tests that build many apps). */
+  defaultMetrics?: boolean;
+  /** Overrides for server.* (the CLI's --grpc-port/--http-port). */
+  grpcPort?: number;
+  httpPort?: number;
+  host?: string;
+}
+
+export interface App {
+  readonly state: RuntimeState;
+  readonly pipeline: CheckPipeline;
+  readonly metrics: Metrics;
+  readonly registry: Registry;
+  readonly grpcServer: grpc.Server;
+  readonly health: HealthService;
+  readonly http: FastifyInstance;
+  readonly reloader: ConfigReloader | undefined;
+  /** Binds both listeners; resolves to the ports actually bound (0 → a free port). */
+  listen(): Promise<{ grpcPort: number; httpPort: number }>;
+  reload(trigger?: string, force?: boolean): Promise<ReloadOutcome>;
+  /** Readiness off, drain in-flight work within `graceMs`, close listeners, flush logs. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const { runtime, logger } = opts;
+  const registry = opts.registry ?? new Registry();
+  const state = new RuntimeState(runtime);
+  const metrics = new Metrics(registry, () => state.cache.size, { defaultMetrics: opts.defaultMetrics });
+  const recordConfig = (rt: Runtime): void => {
+    metrics.configInfo.reset();
+    metrics.configInfo.labels(rt.hash).set(rt.version);
+    metrics.configTimestamp.set(Date.now() / 1000);
+    metrics.policies.set(rt.engine.policies.length);
+    metrics.routes.set(rt.routeCount);
+  };
+  recordConfig(runtime);
+  metrics.reload('success');
+  state.onSwap(recordConfig);
+  const dl = runtime.config.decision_log;
+  const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path });
+  const pipeline = new CheckPipeline({ state, metrics, decisionLog, logger });
+  const cfg = runtime.config.server;
+  const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
+  const http = createHttpServer({ state, registry });
+  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
+  const host = opts.host ?? cfg.host;
+
+  return {
+    state, pipeline, metrics, registry, grpcServer, health, http, reloader,
+    async listen() {
+      const grpcPort = await bindGrpc(grpcServer, host, opts.grpcPort ?? cfg.grpc_port);
+      await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
+      const addr = http.server.address();
+      const httpPort = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      return { grpcPort, httpPort };
+    },
+    reload(trigger = 'api', force = false) {
+      if (!reloader) return Promise.resolve({ result: 'failure', error: 'no config file to reload' } as const);
+      return reloader.reload(trigger, force);
+    },
+    async shutdown(graceMs = cfg.drain_timeout_ms) {
+      state.serving = false;
+      health.update();
+      reloader?.close();
+      const grpcDone = new Promise<void>((resolve) => {
+        const force = setTimeout(() => grpcServer.forceShutdown(), graceMs);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      health.endWatches();
+      await Promise.all([grpcDone, http.close()]);
+      decisionLog.flush();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The decision log: one JSON line per check, the audit trail and the SIEM feed.
+ * Fields: action_id, request_id, adapter, agent_id, action_type, resource, decision, code,
+ * policy_id, risk_score, cache_hit, latency_us (+ route, flagged, monitor, fail_open when set).
+ */
+import pino, { type Logger } from 'pino';
+import type { CheckResult } from '../pipeline/result.js';
+import { redactHeaders } from './logger.js';
+
+export interface DecisionLogOptions {
+  enabled: boolean;
+  includeHeaders: boolean;
+}
+
+export class DecisionLog {
+  constructor(
+    private readonly logger: Logger | undefined,
+    private readonly opts: DecisionLogOptions,
+  ) {}
+
+  /** A log that goes to `path` (appending) or to the root logger's stream. */
+  static create(root: Logger, opts: DecisionLogOptions & { path?: string }): DecisionLog {
+    if (!opts.enabled) return new DecisionLog(undefined, opts);
+    const logger = opts.path
+      ? pino({ base: { service: 'ascend-sidecar', kind: 'decision' } }, pino.destination({ dest: opts.path, mkdir: true, sync: false, append: true }))
+      : root.child({ kind: 'decision' });
+    return new DecisionLog(logger, opts);
+  }
+
+  write(r: CheckResult): void {
+    if (!this.logger) return;
+    const d = r.decision;
+    const a = r.action;
+    const line: Record<string, unknown> = {
+      action_id: r.actionId,
+      request_id: r.request?.requestId,
+      adapter: r.adapter,
+      agent_id: a?.agent_id ?? null,
+      action_type: a?.action_type,
+      resource: a?.resource,
+      decision: d.decision,
+      code: d.code,
+      policy_id: d.policyId,
+      risk_score: d.riskScore,
+      cache_hit: r.cacheHit,
+      latency_us: Math.round(r.latencyUs),
+    };
+    if (r.route !== undefined) line.route = r.route;
+    if (r.approvalId !== undefined) line.approval_id = r.approvalId;
+    if (d.flagged) line.flagged = true;
+    if (d.monitor) line.monitor = d.monitor;
+    if (d.failOpen) line.fail_open = true;
+    if (d.decision !== 'allowed') line.reason = d.reason;
+    if (r.request) {
+      line.method = r.request.method;
+      line.path = r.request.path;
+      if (r.request.rawTarget !== r.request.path) line.raw_target = r.request.rawTarget;
+      if (this.opts.includeHeaders) line.headers = redactHeaders(r.request.headers);
+    }
+    this.logger.info(line, 'decision');
+  }
+
+  flush(): void {
+    this.logger?.flush();
+  }
+}

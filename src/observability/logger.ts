@@ -1,0 +1,37 @@
+/**
+ * One pino root per process. Writes are asynchronous (sonic-boom, no minimum buffer) so a
+ * check never waits on stdout, yet lines appear promptly; `flush()` runs on shutdown.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Header and field names whose values never reach a log. */
+export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+
+export interface LoggerOptions {
+  level: string;
+  /** Defaults to asynchronous stdout. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  return pino(
+    {
+      level: opts.level,
+      base: { service: 'ascend-sidecar' },
+      // Defence in depth: any object logged with these paths is masked even if a caller forgets.
+      redact: {
+        paths: REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),
+        censor: '[REDACTED]',
+      },
+    },
+    dest,
+  );
+}
+
+/** Copies headers with secret values masked (decision log `include_headers`). */
+export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in headers) out[k] = REDACTED_HEADERS.includes(k) ? '[REDACTED]' : (headers[k] as string);
+  return out;
+}

@@ -1,0 +1,89 @@
+/**
+ * Prometheus metrics on an injected registry (nothing is registered at import time, so
+ * tests and workers never share state). Label children are resolved once and kept, so a
+ * check pays for an increment, not for a label lookup.
+ */
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import type { AdapterName } from '../gateway/request.js';
+import type { DecisionKind } from '../core/decision.js';
+
+/** Fine enough below a millisecond to see a 100 µs p99 move. */
+export const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+type Inc = { inc(n?: number): void };
+type Observe = { observe(v: number): void };
+
+export class Metrics {
+  private readonly decisions: Counter<'adapter' | 'decision'>;
+  private readonly duration: Histogram<'adapter'>;
+  private readonly cacheHits: Counter;
+  private readonly cacheMisses: Counter;
+  private readonly reloads: Counter<'result'>;
+  private readonly failOpen: Counter<'adapter'>;
+  private readonly errors: Counter<'adapter' | 'reason'>;
+  private readonly flagged: Counter<'adapter'>;
+  private readonly monitor: Counter<'would_be'>;
+  readonly configInfo: Gauge<'hash'>;
+  readonly configTimestamp: Gauge;
+  readonly policies: Gauge;
+  readonly routes: Gauge;
+  private readonly decisionChildren = new Map<string, Inc>();
+  private readonly durationChildren = new Map<string, Observe>();
+
+  constructor(
+    readonly registry: Registry,
+    cacheSize: () => number,
+    opts: { defaultMetrics?: boolean } = {},
+  ) {
+    const registers = [registry];
+    this.decisions = new Counter({ name: 'ascend_authz_decisions_total', help: 'Authorization decisions by entry point and outcome', labelNames: ['adapter', 'decision'], registers });
+    this.duration = new Histogram({ name: 'ascend_authz_check_duration_seconds', help: 'Time from request received to decision, in seconds', labelNames: ['adapter'], buckets: CHECK_BUCKETS, registers });
+    this.cacheHits = new Counter({ name: 'ascend_decision_cache_hits_total', help: 'Checks answered from the decision cache', registers });
+    this.cacheMisses = new Counter({ name: 'ascend_decision_cache_misses_total', help: 'Checks that had to be evaluated', registers });
+    new Gauge({ name: 'ascend_decision_cache_entries', help: 'Decisions currently cached', registers, collect() { this.set(cacheSize()); } });
+    this.reloads = new Counter({ name: 'ascend_policy_reloads_total', help: 'Config (policy) loads by result', labelNames: ['result'], registers });
+    this.failOpen = new Counter({ name: 'ascend_fail_open_total', help: 'Requests allowed only because evaluation failed under fail_mode open', labelNames: ['adapter'], registers });
+    this.errors = new Counter({ name: 'ascend_authz_errors_total', help: 'Checks that could not be evaluated normally, by reason code', labelNames: ['adapter', 'reason'], registers });
+    this.flagged = new Counter({ name: 'ascend_flagged_total', help: 'Allowed requests flagged for review', labelNames: ['adapter'], registers });
+    this.monitor = new Counter({ name: 'ascend_monitor_overrides_total', help: 'Requests whose outcome monitor mode changed, by what enforcement would have done', labelNames: ['would_be'], registers });
+    this.configInfo = new Gauge({ name: 'ascend_config_info', help: 'The loaded config; value is its version number', labelNames: ['hash'], registers });
+    this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers });
+    this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers });
+    this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  decision(adapter: AdapterName, kind: DecisionKind, seconds: number): void {
+    const key = adapter + kind;
+    let c = this.decisionChildren.get(key);
+    if (!c) this.decisionChildren.set(key, (c = this.decisions.labels(adapter, kind)));
+    c.inc();
+    let h = this.durationChildren.get(adapter);
+    if (!h) this.durationChildren.set(adapter, (h = this.duration.labels(adapter)));
+    h.observe(seconds);
+  }
+
+  cache(hit: boolean): void {
+    (hit ? this.cacheHits : this.cacheMisses).inc();
+  }
+
+  reload(result: 'success' | 'failure'): void {
+    this.reloads.labels(result).inc();
+  }
+
+  error(adapter: AdapterName, reason: string): void {
+    this.errors.labels(adapter, reason).inc();
+  }
+
+  failedOpen(adapter: AdapterName): void {
+    this.failOpen.labels(adapter).inc();
+  }
+
+  flag(adapter: AdapterName): void {
+    this.flagged.labels(adapter).inc();
+  }
+
+  monitorOverride(wouldBe: DecisionKind): void {
+    this.monitor.labels(wouldBe).inc();
+  }
+}

@@ -1,0 +1,21 @@
+import type { ActionRequest } from '../core/action.js';
+import type { Decision } from '../core/decision.js';
+import type { AdapterName, GatewayRequest } from '../gateway/request.js';
+
+/** Everything an adapter needs to answer, and everything the decision log records. */
+export interface CheckResult {
+  readonly adapter: AdapterName;
+  readonly decision: Decision;
+  /** Unique per check; the id under which the action can be queried and completed. */
+  readonly actionId: string;
+  /** Set for pending decisions. */
+  readonly approvalId: string | undefined;
+  /** Seconds the client should wait before retrying a pending action (`retry-after`). */
+  readonly retryAfterSeconds: number | undefined;
+  /** Undefined when the request could not be normalized. */
+  readonly action: ActionRequest | undefined;
+  readonly request: GatewayRequest | undefined;
+  readonly route: string | undefined;
+  readonly cacheHit: boolean;
+  readonly latencyUs: number;
+}

@@ -1,0 +1,62 @@
+/**
+ * The process around the app: load the config, listen, reload on SIGHUP and file changes,
+ * drain and exit 0 on SIGTERM/SIGINT. Everything else lives in app.ts.
+ */
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, formatIssue } from './config/errors.js';
+import { loadRuntime } from './config/load.js';
+import { createLogger } from './observability/logger.js';
+
+export interface ServeOptions {
+  configPath: string;
+  grpcPort?: number;
+  httpPort?: number;
+  host?: string;
+  watch?: boolean;
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  let loaded;
+  try {
+    loaded = await loadRuntime(opts.configPath, 1);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const { runtime } = loaded;
+  const logger: Logger = createLogger({ level: runtime.config.log.level });
+  const app = await buildApp({ runtime, logger, configPath: opts.configPath, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host });
+  const ports = await app.listen();
+  logger.info(
+    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, pid: process.pid },
+    'ascend-sidecar listening',
+  );
+  if (opts.watch !== false) app.reloader?.watch();
+
+  process.on('SIGHUP', () => void app.reload('SIGHUP', true));
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    app.shutdown().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export { ConfigError, formatIssue };
