@@ -191,7 +191,7 @@ local function read_answer(res, err)
   end
   local answer, decode_err = cjson.decode(res.body or "")
   if type(answer) ~= "table" then
-    return nil, "sidecar answer is not a JSON object: " .. tostring(decode_err or res.body)
+    return nil, "sidecar answer is not a JSON object" .. (decode_err and ": " .. decode_err or "")
   end
   if type(answer.allow) ~= "boolean" then
     return nil, "sidecar answer has no boolean `allow`"
