@@ -1,0 +1,55 @@
+-- Configuration schema of the `ascend` plugin (Kong 3.x schema DSL).
+--
+-- Every field is `required` with a default, so the handler can read `conf.x`
+-- without nil checks: Kong fills defaults before the plugin ever sees the
+-- config, and rejects values outside the bounds below when the config is
+-- created (Admin API) or loaded (declarative kong.yml).
+local typedefs = require "kong.db.schema.typedefs"
+
+
+return {
+  name = "ascend",
+  fields = {
+    -- Authorization is about the request, not about one consumer: a
+    -- consumer-scoped instance would silently skip anonymous traffic.
+    { consumer = typedefs.no_consumer },
+    { protocols = typedefs.protocols_http },
+    { config = {
+        type = "record",
+        fields = {
+          -- Base URL of the sidecar; the plugin appends /kong/v1/authorize
+          -- and /kong/v1/complete. A path prefix is allowed (for a sidecar
+          -- behind a reverse proxy); a query or fragment is not, since the
+          -- endpoint path is appended after it.
+          { sidecar_url = typedefs.url {
+              required = true,
+              default = "http://127.0.0.1:8181",
+              match = "^https?://[^/]",
+              not_match = "[?#]",
+          } },
+          -- Applied to each of connect, send and read (resty.http
+          -- set_timeouts), so the worst case is about 3 x timeout_ms.
+          { timeout_ms = { type = "integer", required = true, default = 200,
+                           between = { 1, 60000 } } },
+          { keepalive_timeout_ms = { type = "integer", required = true, default = 60000,
+                                     between = { 1, 3600000 } } },
+          { keepalive_pool_size = { type = "integer", required = true, default = 64,
+                                    between = { 1, 10000 } } },
+          -- What to do when no usable answer comes back from the sidecar.
+          { fail_mode = { type = "string", required = true, default = "closed",
+                          one_of = { "closed", "open" } } },
+          { send_body = { type = "boolean", required = true, default = false } },
+          -- Capped so a misconfiguration cannot ship megabytes per request
+          -- to the sidecar (JSON escaping can grow the body up to 6x).
+          { max_body_bytes = { type = "integer", required = true, default = 8192,
+                               between = { 1, 262144 } } },
+          -- Only a hint passed to the sidecar as `agent_id_from`; the
+          -- sidecar decides identity, the plugin never does.
+          { agent_id_from_consumer = { type = "string", required = true, default = "username",
+                                       one_of = { "username", "custom_id", "none" } } },
+          { send_completion = { type = "boolean", required = true, default = true } },
+          { ssl_verify = { type = "boolean", required = true, default = true } },
+        },
+    } },
+  },
+}

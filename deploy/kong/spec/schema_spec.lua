@@ -1,0 +1,122 @@
+-- The plugin's config schema: defaults, bounds, and the example kong.yml.
+local schema_check = require "spec.helpers.schema_check"
+
+
+local DEFAULTS = {
+  sidecar_url = "http://127.0.0.1:8181",
+  timeout_ms = 200,
+  keepalive_timeout_ms = 60000,
+  keepalive_pool_size = 64,
+  fail_mode = "closed",
+  send_body = false,
+  max_body_bytes = 8192,
+  agent_id_from_consumer = "username",
+  send_completion = true,
+  ssl_verify = true,
+}
+
+
+describe("ascend schema", function()
+  local schema = schema_check.load_schema()
+
+  it("is named ascend, cannot be scoped to a consumer and runs on HTTP protocols", function()
+    assert.equal("ascend", schema.name)
+    local top = {}
+    for _, entry in ipairs(schema.fields) do
+      local name, field = next(entry)
+      top[name] = field
+    end
+    assert.equal(schema_check.typedefs.no_consumer, top.consumer)
+    assert.equal(schema_check.typedefs.protocols_http, top.protocols)
+    assert.equal("record", top.config.type)
+  end)
+
+  it("fills every field with its default", function()
+    assert.same(DEFAULTS, schema_check.validate(schema, {}))
+  end)
+
+  it("makes every field required with a default, so the handler never sees nil", function()
+    for _, entry in ipairs(schema_check.config_fields(schema)) do
+      assert.is_true(entry.field.required, entry.name .. " is required")
+      assert.is_not_nil(entry.field.default, entry.name .. " has a default")
+    end
+  end)
+
+  it("accepts valid values", function()
+    local config = {
+      sidecar_url = "https://sidecar.internal:9443/ascend",
+      timeout_ms = 1, keepalive_timeout_ms = 3600000, keepalive_pool_size = 10000,
+      fail_mode = "open", send_body = true, max_body_bytes = 262144,
+      agent_id_from_consumer = "custom_id", send_completion = false, ssl_verify = false,
+    }
+    assert.same(config, schema_check.validate(schema, config))
+  end)
+
+  local invalid = {
+    { "sidecar_url", "ftp://sidecar:8181" },
+    { "sidecar_url", "127.0.0.1:8181" },
+    { "sidecar_url", "http://sidecar:8181/?x=1" },
+    { "sidecar_url", "http://sidecar:8181/#frag" },
+    { "sidecar_url", "http:///path" },
+    { "sidecar_url", 8181 },
+    { "timeout_ms", 0 },
+    { "timeout_ms", 60001 },
+    { "timeout_ms", 1.5 },
+    { "timeout_ms", "200" },
+    { "keepalive_timeout_ms", 0 },
+    { "keepalive_pool_size", 0 },
+    { "keepalive_pool_size", 10001 },
+    { "fail_mode", "maybe" },
+    { "fail_mode", "OPEN" },
+    { "send_body", "yes" },
+    { "max_body_bytes", 0 },
+    { "max_body_bytes", 262145 },
+    { "agent_id_from_consumer", "email" },
+    { "send_completion", "true" },
+    { "ssl_verify", 1 },
+  }
+
+  for _, case in ipairs(invalid) do
+    local field, value = case[1], case[2]
+    it(("rejects %s = %s (%s)"):format(field, tostring(value), type(value)), function()
+      local config, errors = schema_check.validate(schema, { [field] = value })
+      assert.is_nil(config)
+      assert.is_string(errors[field])
+      -- only the bad field is reported
+      local count = 0
+      for _ in pairs(errors) do count = count + 1 end
+      assert.equal(1, count)
+    end)
+  end
+
+  it("rejects unknown fields", function()
+    local config, errors = schema_check.validate(schema, { fail_open = true })
+    assert.is_nil(config)
+    assert.equal("unknown field", errors.fail_open)
+  end)
+end)
+
+
+describe("example kong.yml", function()
+  local ok, lyaml = pcall(require, "lyaml")
+
+  it("configures the ascend plugin with a config the schema accepts", function()
+    if not ok then
+      pending("lyaml not installed (apt-get install lua-yaml)")
+      return
+    end
+    local file = assert(io.open("kong.yml", "r"))
+    local doc = lyaml.load(file:read("*a"))
+    file:close()
+
+    assert.equal("3.0", doc._format_version)
+    local ascend
+    for _, plugin in ipairs(doc.plugins) do
+      if plugin.name == "ascend" then
+        ascend = plugin
+      end
+    end
+    assert.is_table(ascend)
+    assert.same(DEFAULTS, schema_check.validate(schema_check.load_schema(), ascend.config))
+  end)
+end)
