@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite talks to for real: nginx (forward-auth
+# end-to-end), busted + lua-cjson (Kong plugin specs), promtool (alert rules).
+# Idempotent: only missing tools are installed.
+set -euo pipefail
+need=()
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v busted >/dev/null 2>&1 || need+=(lua-busted lua-cjson)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if ((${#need[@]})); then
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
