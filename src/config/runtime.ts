@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
-import type { NormalizeOptions } from '../gateway/normalize.js';
+import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
@@ -28,6 +28,15 @@ export interface Runtime {
   readonly engine: PolicyEngine;
   readonly fingerprint: (input: EvalInput) => string;
   readonly routeCount: number;
+}
+
+function normalizeOptions(c: Config): NormalizeOptions {
+  const n = c.normalization;
+  return {
+    path: { encodedSlashes: n.encoded_slashes },
+    methods: n.unknown_methods === 'allow' ? undefined : new Set([...STANDARD_METHODS, ...n.extra_methods.map((m) => m.toUpperCase())]),
+    methodOverride: n.method_override,
+  };
 }
 
 function duplicates(ids: readonly string[]): Map<string, number[]> {
@@ -53,7 +62,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const issues = new IssueList();
   crossChecks(config, issues);
   const agents = new AgentRegistry(config.agents);
-  const identity = compileIdentity(config.identity.sources, issues);
+  const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
   const risk = new RiskModel(config.risk);
   const engine = PolicyEngine.compile(config.policies, risk, {
@@ -68,7 +77,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     hash: opts.hash,
     source: opts.source,
     config,
-    normalize: { path: { encodedSlashes: config.normalization.encoded_slashes } },
+    normalize: normalizeOptions(config),
     mapper: new Mapper(new RouteTable(routes), identity, agents),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),

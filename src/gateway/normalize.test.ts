@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../core/errors.js';
 import { canonicalHost } from './host.js';
-import { normalize } from './normalize.js';
+import { DEFAULT_NORMALIZE_OPTIONS, normalize, STANDARD_METHODS } from './normalize.js';
 import { parseQuery } from './query.js';
 import type { RawGatewayRequest } from './request.js';
 
@@ -39,12 +39,12 @@ describe('parseQuery', () => {
 
 describe('normalize', () => {
   it('canonicalizes method, host, path, headers and keeps the raw target', () => {
-    const r = normalize(raw({ method: 'post', target: '//v1/./refunds/r1?amount=10#x', host: 'API.local:80', headers: { 'X-Agent-Id': 'a', 'X-Multi': ['1', '2'] } }));
+    const r = normalize(raw({ method: 'post', target: '//v1/./refunds/r1?amount=10', host: 'API.local:80', headers: { 'X-Agent-Id': 'a', 'X-Multi': ['1', '2'] } }));
     expect(r).toMatchObject({
       method: 'POST',
       host: 'api.local',
       path: '/v1/refunds/r1',
-      rawTarget: '//v1/./refunds/r1?amount=10#x',
+      rawTarget: '//v1/./refunds/r1?amount=10',
       query: { amount: '10' },
       headers: { 'x-agent-id': 'a', 'x-multi': '1,2' },
       scheme: 'http',
@@ -60,12 +60,29 @@ describe('normalize', () => {
     expect(normalize(raw({ headers: { 'x-forwarded-proto': 'https' } })).scheme).toBe('http');
   });
 
+  it('accepts standard methods in any case and refuses unknown ones unless configured', () => {
+    expect(normalize(raw({ method: 'patch' })).method).toBe('PATCH');
+    expect(() => normalize(raw({ method: 'PROPFIND' }))).toThrowError(expect.objectContaining({ code: 'invalid_method' }) as Error);
+    const opts = { ...DEFAULT_NORMALIZE_OPTIONS, methods: new Set([...STANDARD_METHODS, 'PROPFIND']) };
+    expect(normalize(raw({ method: 'propfind' }), opts).method).toBe('PROPFIND');
+    expect(normalize(raw({ method: 'PROPFIND' }), { ...DEFAULT_NORMALIZE_OPTIONS, methods: undefined }).method).toBe('PROPFIND');
+  });
+
+  it('handles method-override headers as configured', () => {
+    const r = raw({ method: 'POST', headers: { 'X-HTTP-Method-Override': 'delete' } });
+    expect(normalize(r).method).toBe('POST');
+    expect(normalize(r, { ...DEFAULT_NORMALIZE_OPTIONS, methodOverride: 'honor' }).method).toBe('DELETE');
+    expect(() => normalize(r, { ...DEFAULT_NORMALIZE_OPTIONS, methodOverride: 'reject' })).toThrowError(expect.objectContaining({ code: 'invalid_method' }) as Error);
+    expect(() => normalize(raw({ headers: { 'x-http-method': 'BREW' } }), { ...DEFAULT_NORMALIZE_OPTIONS, methodOverride: 'honor' })).toThrow(RequestError);
+  });
+
   it.each([
     [{ method: 'GE T' }, 'invalid_method'],
     [{ method: '' }, 'invalid_method'],
     [{ target: '/a\nb' }, 'invalid_path'],
     [{ target: '/a?b=\r\n' }, 'invalid_path'],
     [{ target: '/a%2Fb' }, 'encoded_slash'],
+    [{ target: '/orders#/../../admin' }, 'invalid_path'],
   ])('refuses %j with %s', (o, code) => {
     expect(() => normalize(raw(o))).toThrowError(expect.objectContaining({ code }) as Error);
   });

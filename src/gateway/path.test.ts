@@ -21,6 +21,8 @@ describe('canonicalPath', () => {
     ['/a%20b', '/a b'],
     ['/a/.', '/a'],
     ['/a/..', '/'],
+    ['/100%25', '/100%25'],
+    ['/a%3Bb', '/a%3Bb'],
   ])('%s → %s', (raw, want) => {
     expect(canonicalPath(raw)).toBe(want);
   });
@@ -55,7 +57,7 @@ describe('canonicalPath', () => {
   });
 
   it('is idempotent', () => {
-    for (const p of ['/a//b/../c', '/%61/./b/', '/x;y/z', '/caf%C3%A9/%2e']) {
+    for (const p of ['/a//b/../c', '/%61/./b/', '/x;y/z', '/caf%C3%A9/%2e', '/a%25b', '/a%253Bb', '/a%3B']) {
       const once = canonicalPath(p);
       expect(canonicalPath(once)).toBe(once);
     }
@@ -63,9 +65,13 @@ describe('canonicalPath', () => {
 });
 
 describe('splitTarget', () => {
-  it('splits the query and drops the fragment', () => {
-    expect(splitTarget('/a/b?x=1&y=2#frag')).toEqual({ path: '/a/b', query: 'x=1&y=2' });
-    expect(splitTarget('/a#x?y')).toEqual({ path: '/a', query: '' });
+  it('splits the query', () => {
+    expect(splitTarget('/a/b?x=1&y=2')).toEqual({ path: '/a/b', query: 'x=1&y=2' });
+    expect(splitTarget('/a?b?c')).toEqual({ path: '/a', query: 'b?c' });
     expect(splitTarget('/a')).toEqual({ path: '/a', query: '' });
+  });
+  it('refuses a raw fragment', () => {
+    expect(() => splitTarget('/orders#/../../admin')).toThrow(PathError);
+    expect(() => splitTarget('/a?x=1#f')).toThrow(PathError);
   });
 });
