@@ -81,7 +81,11 @@ export class WebhookDeliveryWorker {
     if (!this.started) return;
     if (this.running) { this.again = true; return; }
     this.timers.clearTimeout(this.timer);
-    this.running = this.loop().finally(() => { this.running = undefined; });
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      // A notify that arrived after the last claim may concern rows that claim did not see.
+      if (this.again) { this.again = false; this.notify(); }
+    });
   }
 
   /** Stop polling and wait for in-flight deliveries (their rows are marked before this resolves). */
