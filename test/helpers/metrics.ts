@@ -1,4 +1,6 @@
-/** Scraping helpers for Prometheus text and condition waits (no fixed sleeps). */
+/** Metric helpers (a scrape over HTTP, or a registry read) and condition waits (no fixed sleeps). */
+import type { Registry } from 'prom-client';
+
 export async function scrape(url: string): Promise<string> {
   const res = await fetch(url);
   return res.text();
@@ -10,6 +12,13 @@ export function metricValue(text: string, name: string): number {
     if (line.startsWith(`${name} `)) return Number(line.slice(name.length + 1));
   }
   return 0;
+}
+
+/** Value of one series in a registry (undefined if absent); runs async collect() like a scrape. */
+export async function registryValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const match = metric?.values.find((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want));
+  return match?.value;
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes (then throws). */
