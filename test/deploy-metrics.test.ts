@@ -64,8 +64,21 @@ let scrapeText: string;
 let families: Map<string, Family>;
 let defined: Map<string, Family>;
 const adaptersDriven: string[] = [];
+/** Per adapter: how much ascend_authz_decisions_total grew while only that adapter was driven. */
+const meteredBy = new Map<string, number>();
+
+async function decisionsTotal(): Promise<number> {
+  const text = await scrape();
+  return [...text.matchAll(/^ascend_authz_decisions_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
 
 async function drive(): Promise<void> {
+  let before = await decisionsTotal();
+  const metered = async (adapter: string): Promise<void> => {
+    const now = await decisionsTotal();
+    meteredBy.set(adapter, now - before);
+    before = now;
+  };
   const c = new AuthzClient(sidecar.grpcPort);
   try {
     const billing = { 'x-agent-id': 'billing-agent' };
@@ -79,6 +92,7 @@ async function drive(): Promise<void> {
   } finally {
     c.close();
   }
+  await metered('envoy');
 
   const http = `http://127.0.0.1:${sidecar.httpPort}`;
   // Kong plugin endpoint: replay the bodies the Kong plugin sends (shared contract fixture).
@@ -92,6 +106,7 @@ async function drive(): Promise<void> {
       await r.arrayBuffer();
     }
     adaptersDriven.push('kong');
+    await metered('kong');
   }
   // Forward-auth (Envoy http_service style: prefix + original path; and Traefik/nginx style).
   const fa = await fetch(`${http}/forward-auth/v1/orders/1`, { headers: { 'x-agent-id': 'billing-agent' } });
@@ -105,6 +120,7 @@ async function drive(): Promise<void> {
       await r.arrayBuffer();
     }
     adaptersDriven.push('forward_auth');
+    await metered('forward_auth');
   }
 
   // A config reload that fails validation (SIGHUP with a broken file), then the good file back.
@@ -157,10 +173,10 @@ describe('the live sidecar', () => {
     expect(families.get('ascend_authz_check_duration_seconds')?.type).toBe('histogram');
   });
 
-  it('drove every adapter that answers', () => {
+  it('drove every adapter that answers, and each one is metered', () => {
     expect(adaptersDriven).toContain('envoy');
-    const adapters = new Set([...scrapeText.matchAll(/^ascend_authz_decisions_total\{[^}]*adapter="([^"]+)"/gm)].map((m) => m[1]));
-    expect(adapters.size).toBeGreaterThanOrEqual(adaptersDriven.length);
+    expect(meteredBy.get('envoy')).toBe(6);
+    for (const a of adaptersDriven) expect(meteredBy.get(a), `decisions recorded for requests through ${a}`).toBeGreaterThan(0);
   });
 });
 
