@@ -8,7 +8,8 @@
  */
 
 /** Entry points, used as the `adapter` metric label. */
-export type AdapterName = 'envoy' | 'kong' | 'kong_opa' | 'forward_auth' | 'api' | 'cli';
+export const ADAPTERS = ['envoy', 'kong', 'kong_opa', 'forward_auth', 'api', 'cli'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
 
 export type HeaderInput = Record<string, string | readonly string[] | undefined>;
 export type QueryMap = Record<string, string | string[]>;
