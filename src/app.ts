@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import * as grpc from '@grpc/grpc-js';
 import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
+import { registerKongOpa } from './adapters/kong-opa/routes.js';
 import { registerKong } from './adapters/kong/routes.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
@@ -74,6 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const completions = new Completions(registry, logger);
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
+  registerKongOpa(http, adapterDeps);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
