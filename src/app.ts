@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import * as grpc from '@grpc/grpc-js';
 import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
+import { registerForwardAuth } from './adapters/forward-auth/routes.js';
 import { registerKongOpa } from './adapters/kong-opa/routes.js';
 import { registerKong } from './adapters/kong/routes.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
@@ -76,6 +77,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
+  registerForwardAuth(http, adapterDeps);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
