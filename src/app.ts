@@ -16,6 +16,7 @@ import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
+import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
@@ -108,7 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       health.endWatches();
       await Promise.all([grpcDone, http.close()]);
       decisionLog.flush();
-      logger.flush();
+      flushSync(logger);
     },
   };
 }

@@ -8,7 +8,6 @@ import { ConfigError } from './config/errors.js';
 import { loadRuntimeSync } from './config/load.js';
 import { ConfigSchema } from './config/schema.js';
 import { explainRequest, formatReport } from './cli/check.js';
-import { serve } from './server.js';
 
 const USAGE = `Usage:
   ascend-sidecar serve    --config FILE [--grpc-port N] [--http-port N] [--host ADDR] [--no-watch]
@@ -66,8 +65,11 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = values.config ?? fail(`${command}: --config FILE is required\n\n${USAGE}`);
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded on demand: validate/check should not pay for gRPC and HTTP server start-up.
+      const { serve } = await import('./server.js');
       return serve({ configPath: config, grpcPort: port(values['grpc-port'], '--grpc-port'), httpPort: port(values['http-port'], '--http-port'), host: values.host, watch: !values['no-watch'] });
+    }
     case 'validate': {
       const rt = loadOrExit(config);
       const c = rt.config;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
-import type { NormalizeOptions } from '../gateway/normalize.js';
+import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
@@ -33,6 +33,15 @@ export interface Runtime {
   readonly trustedProxies: TrustedProxies;
 }
 
+function normalizeOptions(c: Config): NormalizeOptions {
+  const n = c.normalization;
+  return {
+    path: { encodedSlashes: n.encoded_slashes },
+    methods: n.unknown_methods === 'allow' ? undefined : new Set([...STANDARD_METHODS, ...n.extra_methods.map((m) => m.toUpperCase())]),
+    methodOverride: n.method_override,
+  };
+}
+
 function duplicates(ids: readonly string[]): Map<string, number[]> {
   const at = new Map<string, number[]>();
   ids.forEach((id, i) => at.set(id, [...(at.get(id) ?? []), i]));
@@ -56,7 +65,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const issues = new IssueList();
   crossChecks(config, issues);
   const agents = new AgentRegistry(config.agents);
-  const identity = compileIdentity(config.identity.sources, issues);
+  const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
   const risk = new RiskModel(config.risk);
   const engine = PolicyEngine.compile(config.policies, risk, {
@@ -72,7 +81,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     hash: opts.hash,
     source: opts.source,
     config,
-    normalize: { path: { encodedSlashes: config.normalization.encoded_slashes } },
+    normalize: normalizeOptions(config),
     mapper: new Mapper(new RouteTable(routes), identity, agents),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),

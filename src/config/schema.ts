@@ -69,7 +69,13 @@ export const IdentitySourceSchema = T.Object(
 );
 
 export const IdentitySchema = T.Object(
-  { sources: T.Array(IdentitySourceSchema, { default: [] }) },
+  {
+    sources: T.Array(IdentitySourceSchema, { default: [] }),
+    require_verified: T.Boolean({
+      default: false,
+      description: 'Only identities the gateway verified (jwt_authn claims, mTLS principal) count; header sources are refused',
+    }),
+  },
   { ...closed, default: {} },
 );
 
@@ -153,7 +159,18 @@ export const ResponsesSchema = T.Object(
 );
 
 export const NormalizationSchema = T.Object(
-  { encoded_slashes: StringEnum(['reject', 'decode'] as const, { default: 'reject' }) },
+  {
+    encoded_slashes: StringEnum(['reject', 'decode'] as const, { default: 'reject' }),
+    unknown_methods: StringEnum(['reject', 'allow'] as const, {
+      default: 'reject',
+      description: 'Methods outside the standard set and extra_methods: reject (HTTP 400) or allow',
+    }),
+    extra_methods: T.Array(T.String({ pattern: '^[A-Za-z][A-Za-z-]{0,31}$' }), { default: [] }),
+    method_override: StringEnum(['ignore', 'honor', 'reject'] as const, {
+      default: 'ignore',
+      description: 'X-HTTP-Method-Override and friends: ignore, honor (evaluate the override), or reject (HTTP 400)',
+    }),
+  },
   { ...closed, default: {} },
 );
 

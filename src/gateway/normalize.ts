@@ -4,13 +4,43 @@ import { canonicalPath, DEFAULT_PATH_OPTIONS, splitTarget, type PathOptions } fr
 import { parseQuery } from './query.js';
 import type { GatewayRequest, HeaderInput, RawGatewayRequest } from './request.js';
 
+/** RFC 9110 methods plus PATCH (RFC 5789). Others are refused unless configured. */
+export const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+
+/** Headers some frameworks read to replace the method (Express method-override, Rails, …). */
+export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
 export interface NormalizeOptions {
   path: PathOptions;
+  /** Accepted methods (upper case); undefined accepts any token. */
+  methods?: ReadonlySet<string> | undefined;
+  /** `honor`: evaluate the override (the upstream will act on it); `reject`: deny 400. */
+  methodOverride?: 'ignore' | 'honor' | 'reject';
 }
 
-export const DEFAULT_NORMALIZE_OPTIONS: NormalizeOptions = Object.freeze({ path: DEFAULT_PATH_OPTIONS });
+export const DEFAULT_NORMALIZE_OPTIONS: NormalizeOptions = Object.freeze({
+  path: DEFAULT_PATH_OPTIONS,
+  methods: new Set<string>(STANDARD_METHODS),
+  methodOverride: 'ignore' as const,
+});
 
 const METHOD_RE = /^[A-Za-z][A-Za-z-]{0,31}$/;
+
+/** Upper-cases the method (or its override) and checks it against the accepted set. */
+function canonicalMethod(raw: string, headers: Record<string, string>, opts: NormalizeOptions): string {
+  let method = raw;
+  if (opts.methodOverride !== undefined && opts.methodOverride !== 'ignore') {
+    const name = METHOD_OVERRIDE_HEADERS.find((h) => headers[h] !== undefined);
+    if (name !== undefined) {
+      if (opts.methodOverride === 'reject') throw new RequestError('invalid_method', `method override header ${name} is not allowed`);
+      method = headers[name] as string;
+    }
+  }
+  if (!METHOD_RE.test(method)) throw new RequestError('invalid_method', 'invalid HTTP method');
+  const upper = method.toUpperCase();
+  if (opts.methods !== undefined && !opts.methods.has(upper)) throw new RequestError('invalid_method', `method ${upper} is not accepted`);
+  return upper;
+}
 
 /** Lower-cases names and joins repeated values with "," (as Envoy does), so nothing is lost. */
 export function lowerCaseHeaders(input: HeaderInput): Record<string, string> {
@@ -31,7 +61,6 @@ export function lowerCaseHeaders(input: HeaderInput): Record<string, string> {
  * Throws {@link RequestError} for input that cannot be evaluated safely (denied with 400).
  */
 export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): GatewayRequest {
-  if (!METHOD_RE.test(raw.method)) throw new RequestError('invalid_method', 'invalid HTTP method');
   for (let i = 0; i < raw.target.length; i++) {
     const c = raw.target.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
@@ -42,7 +71,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
   const { path, query } = splitTarget(raw.target);
   return {
     adapter: raw.adapter,
-    method: raw.method.toUpperCase(),
+    method: canonicalMethod(raw.method, headers, opts),
     scheme,
     host: canonicalHost(raw.host, scheme),
     path: canonicalPath(path, opts.path),

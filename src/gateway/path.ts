@@ -3,7 +3,8 @@
  * which path a request names (Envoy CVE-2019-9901, Istio CVE-2021-31920), so every adapter
  * matches, caches and logs the same canonical form:
  *
- * 1. the fragment (`#...`) is dropped and the query split off;
+ * 1. the query is split off; a raw `#` is refused (clients never send fragments, and an
+ *    upstream that does not strip one could read `/orders#/../../admin` as `/admin`);
  * 2. control characters (NUL, CR, LF, any < 0x20, DEL) are refused;
  * 3. `\` is a separator (some upstreams treat it as `/`);
  * 4. `;` matrix parameters are stripped from each segment (servlet containers ignore them);
@@ -12,7 +13,9 @@
  *    `%252F`, `%255C`) is refused unless `encodedSlashes: 'decode'` makes it a separator;
  *    decoded bytes must be UTF-8;
  * 6. empty segments are merged, `.` removed and `..` resolved (RFC 3986 §5.2.4), never above `/`;
- * 7. a trailing `/` is dropped (except for `/` itself).
+ * 7. a trailing `/` is dropped (except for `/` itself);
+ * 8. a decoded `%` or `;` is written back as `%25` / `%3B`, so the canonical form is a fixed
+ *    point: canonicalizing it again changes nothing.
  */
 import { RequestError } from '../core/errors.js';
 
@@ -36,14 +39,11 @@ export interface SplitTarget {
   query: string;
 }
 
-/** Splits `path?query#fragment`; the fragment is never sent upstream, so it is dropped. */
+/** Splits `path?query`. Throws for a raw `#`: a request target never carries a fragment. */
 export function splitTarget(target: string): SplitTarget {
-  const hash = target.indexOf('#');
-  const noFragment = hash === -1 ? target : target.slice(0, hash);
-  const q = noFragment.indexOf('?');
-  return q === -1
-    ? { path: noFragment, query: '' }
-    : { path: noFragment.slice(0, q), query: noFragment.slice(q + 1) };
+  if (target.indexOf('#') !== -1) throw new PathError('invalid_path', 'fragment ("#") in request target');
+  const q = target.indexOf('?');
+  return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
 }
 
 /** True when `raw` needs no work: no escapes, separators to merge, dot segments or params. */
@@ -136,7 +136,7 @@ export function canonicalPath(raw: string, opts: PathOptions = DEFAULT_PATH_OPTI
   for (const seg of decoded) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') out.pop();
-    else out.push(seg);
+    else out.push(seg.indexOf('%') === -1 && seg.indexOf(';') === -1 ? seg : seg.replace(/%/g, '%25').replace(/;/g, '%3B'));
   }
   return '/' + out.join('/');
 }

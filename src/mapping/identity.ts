@@ -82,9 +82,13 @@ const vouchedConsumerSource: IdentitySource = (req) => {
   return field === undefined ? undefined : consumerField(req, field);
 };
 
-export function compileIdentity(sources: readonly IdentitySourceConfig[], issues: IssueList): IdentitySource[] {
+export function compileIdentity(sources: readonly IdentitySourceConfig[], issues: IssueList, requireVerified = false): IdentitySource[] {
   const out: IdentitySource[] = [];
   sources.forEach((s, i) => {
+    if (requireVerified && s.header !== undefined) {
+      issues.add(['identity', 'sources', i, 'header'], 'identity.require_verified is set: only jwt_claim, principal and consumer sources may identify agents');
+      return;
+    }
     const kinds = (['header', 'jwt_claim', 'principal', 'consumer'] as const).filter((k) => s[k] !== undefined);
     if (kinds.length !== 1) {
       issues.add(['identity', 'sources', i], 'each source needs exactly one of header, jwt_claim, principal, consumer');

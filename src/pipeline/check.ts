@@ -76,6 +76,14 @@ export class CheckPipeline {
     return this.finish(adapter, decision, undefined, undefined, undefined, false, t0, 0);
   }
 
+  /** Answers per fail_mode without evaluating (e.g. the caller's deadline already passed). */
+  fail(adapter: AdapterName, code: string): CheckResult {
+    const t0 = this.now();
+    const rt = this.deps.state.runtime;
+    this.deps.metrics.error(adapter, code);
+    return this.finish(adapter, failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code), undefined, undefined, undefined, false, t0, 0);
+  }
+
   private onError(adapter: AdapterName, e: unknown, failMode: 'open' | 'closed', deniedStatus: number): Decision {
     if (e instanceof RequestError) {
       this.deps.metrics.error(adapter, e.code);

@@ -20,8 +20,9 @@ export function invalidRequestDecision(e: RequestError): Decision {
   return { ...base, decision: 'denied', code: e.code, reason: e.message, failOpen: false, httpStatus: e.httpStatus };
 }
 
-export function failDecision(failMode: 'open' | 'closed', deniedStatus: number): Decision {
+/** `code` names what failed (evaluation_error, deadline_exceeded, store_error…) for closed denials. */
+export function failDecision(failMode: 'open' | 'closed', deniedStatus: number, code = 'evaluation_error'): Decision {
   return failMode === 'open'
-    ? { ...base, decision: 'allowed', code: 'fail_open', reason: 'authorization failed; allowed by fail_mode open', failOpen: true, httpStatus: 200 }
-    : { ...base, decision: 'denied', code: 'evaluation_error', reason: 'authorization failed; denied by fail_mode closed', failOpen: false, httpStatus: deniedStatus };
+    ? { ...base, decision: 'allowed', code: 'fail_open', reason: `authorization failed (${code}); allowed by fail_mode open`, failOpen: true, httpStatus: 200 }
+    : { ...base, decision: 'denied', code, reason: `authorization failed (${code}); denied by fail_mode closed`, failOpen: false, httpStatus: deniedStatus };
 }

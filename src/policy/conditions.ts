@@ -22,12 +22,14 @@ export interface CompiledCondition {
   readonly test: Matcher;
 }
 
-const NUMERIC_RE = /^\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
-
-/** A number, or a string holding only a number; NaN for anything else. */
+/**
+ * A number, or a string any common number parser would read as one; NaN for anything else.
+ * Deliberately generous (`+1500`, ` 1500 `, `1.5e3`, `0x5DC` all count, as JavaScript's
+ * Number() reads them): if the upstream sees 1500, a `{gt: 1000}` approval rule must too.
+ */
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string' && NUMERIC_RE.test(v)) return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
   return Number.NaN;
 }
 

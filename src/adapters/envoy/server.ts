@@ -43,9 +43,13 @@ export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, 
   server.addService(authorizationService(services.authorization), {
     Check: (call: grpc.ServerUnaryCall<EnvoyCheck | DecodeFailure, CheckResult>, cb: grpc.sendUnaryData<CheckResult>) => {
       const req = call.request;
+      const deadline = call.getDeadline();
+      // Envoy has already given up on a call whose deadline passed while it queued here.
       const result = isDecodeFailure(req)
         ? pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError))
-        : pipeline.check(fromCheckRequest(req));
+        : deadline !== Infinity && +deadline <= Date.now()
+          ? pipeline.fail('envoy', 'deadline_exceeded')
+          : pipeline.check(fromCheckRequest(req));
       cb(null, result);
     },
   });

@@ -14,7 +14,6 @@ import { decisionHeaders, denialBody } from '../render.js';
 const { Writer } = protobuf;
 type W = protobuf.Writer;
 
-export const GRPC_OK = 0;
 export const GRPC_PERMISSION_DENIED = 7;
 /** core.v3.HeaderValueOption.HeaderAppendAction */
 const OVERWRITE_IF_EXISTS_OR_ADD = 2;
@@ -66,9 +65,9 @@ export function encodeCheckResponse(r: CheckResult): Buffer {
   const d = r.decision;
   const allowed = d.decision === 'allowed';
   const headers = decisionHeaders(r);
+  // status: proto3 omits the zero code, so an allow's status is empty.
   w.uint32(10).fork();
-  w.uint32(8).int32(allowed ? GRPC_OK : GRPC_PERMISSION_DENIED);
-  if (!allowed) w.uint32(18).string(d.reason);
+  if (!allowed) w.uint32(8).int32(GRPC_PERMISSION_DENIED).uint32(18).string(d.reason);
   w.ldelim();
   if (allowed) {
     w.uint32(26).fork();

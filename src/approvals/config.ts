@@ -1,0 +1,114 @@
+/**
+ * Config fragments this layer reads, as TypeBox schemas (one schema → static type + validator +
+ * published JSON Schema) for the root config schema to compose. Keys follow issue 4's contract:
+ *
+ *   store: {path: ./data/ascend.db}
+ *   webhooks: [{url, events, secret}]
+ *   approvals: {grant: single_use}            # or {grant: ttl, ttl_seconds: 600}
+ *
+ * plus optional keys with defaults that keep that contract config behaving as written.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../events/types.js';
+import { singleStepWorkflow, validateWorkflow, type WorkflowDefinition } from './workflow.js';
+
+const Groups = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
+
+export const WorkflowSchema = Type.Object({
+  steps: Type.Array(Type.Object({
+    approvers: Groups,
+    required: Type.Integer({ minimum: 1, default: 1 }),
+    timeout_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+  }, { additionalProperties: false }), { minItems: 1 }),
+  escalation: Type.Optional(Type.Object({
+    timeout_action: Type.Union([Type.Literal('escalate'), Type.Literal('deny'), Type.Literal('approve')], { default: 'deny' }),
+    escalation_approvers: Type.Optional(Groups),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+/** Top-level `workflows: {name: workflow}`; policies refer to them by name. */
+export const WorkflowsSchema = Type.Record(Type.String({ minLength: 1 }), WorkflowSchema);
+
+export const StoreConfigSchema = Type.Object({
+  path: Type.String({ minLength: 1, default: './data/ascend.db' }),
+  /** full: survives power loss; normal: survives kill -9 only (see store/sqlite/open.ts). */
+  synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
+  /** Audit rows older than this are purged. */
+  audit_retention_days: Type.Integer({ minimum: 1, default: 30 }),
+}, { additionalProperties: false });
+
+export const ApprovalsConfigSchema = Type.Object({
+  grant: Type.Union([Type.Literal('single_use'), Type.Literal('ttl')], { default: 'single_use' }),
+  /** ttl: how long the grant is reusable (default 600). single_use: how long it waits for its one use (default 86400). */
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** How long a denial answers retries of the same action before a new approval may be requested. */
+  denial_ttl_seconds: Type.Integer({ minimum: 0, default: 86_400 }),
+  /** Timeout of the one-step workflow a policy's plain `approvers` list stands for. */
+  default_timeout_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+}, { additionalProperties: false });
+
+export const WebhookSubscriptionSchema = Type.Object({
+  url: Type.String({ pattern: '^https?://' }),
+  events: Type.Array(Type.Union([...EVENT_TYPES.map((e) => Type.Literal(e)), Type.Literal('*')]), { minItems: 1 }),
+  secret: Type.String({ minLength: 1 }),
+}, { additionalProperties: false });
+
+/** Top-level `webhook_delivery` (the contract's `webhooks` key is the subscription list). */
+export const WebhookDeliverySchema = Type.Object({
+  max_attempts: Type.Integer({ minimum: 1, default: 8 }),
+  initial_backoff_ms: Type.Integer({ minimum: 1, default: 1000 }),
+  max_backoff_ms: Type.Integer({ minimum: 1, default: 300_000 }),
+  timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),
+}, { additionalProperties: false });
+
+export type StoreConfig = Static<typeof StoreConfigSchema>;
+export type ApprovalsConfig = Static<typeof ApprovalsConfigSchema>;
+export type WebhookDeliveryConfig = Static<typeof WebhookDeliverySchema>;
+
+/** What ApprovalService needs, with every default applied. */
+export interface ApprovalSettings {
+  readonly grant: 'single_use' | 'ttl';
+  readonly ttl_seconds: number;
+  readonly denial_ttl_seconds: number;
+  readonly default_timeout_hours: number;
+}
+
+export function approvalSettings(c: Partial<ApprovalsConfig> = {}): ApprovalSettings {
+  const grant = c.grant ?? 'single_use';
+  return {
+    grant,
+    ttl_seconds: c.ttl_seconds ?? (grant === 'ttl' ? 600 : 86_400),
+    denial_ttl_seconds: c.denial_ttl_seconds ?? 86_400,
+    default_timeout_hours: c.default_timeout_hours ?? 24,
+  };
+}
+
+/** The approval part of a policy: plain approver groups, or a workflow (by name or inline). */
+export interface PolicyApproval {
+  readonly approvers?: readonly string[];
+  readonly workflow?: string | WorkflowDefinition;
+}
+
+/**
+ * The workflow a `require_approval` policy asks for. Throws naming the problem; config validation
+ * should call this for every such policy at load so the hot path never does.
+ */
+export function resolveWorkflow(
+  policy: PolicyApproval, workflows: Readonly<Record<string, WorkflowDefinition>>, defaultTimeoutHours: number,
+): WorkflowDefinition {
+  let wf: WorkflowDefinition;
+  if (typeof policy.workflow === 'string') {
+    const named = workflows[policy.workflow];
+    if (!named) throw new Error(`workflow: no workflow named "${policy.workflow}"`);
+    wf = { ...named, name: policy.workflow };
+  } else if (policy.workflow) {
+    wf = policy.workflow;
+  } else if (policy.approvers?.length) {
+    wf = singleStepWorkflow(policy.approvers, defaultTimeoutHours);
+  } else {
+    throw new Error('approvers: a require_approval policy needs approvers or a workflow');
+  }
+  const errors = validateWorkflow(wf);
+  if (errors.length) throw new Error(`workflow: ${errors.join('; ')}`);
+  return wf;
+}

@@ -1,0 +1,96 @@
+/**
+ * Composition of the durable-state layer: store, approval service, deadline scheduler, webhook
+ * publisher + delivery worker, audit buffer and retention, wired the one way they fit together.
+ * The sidecar's app builder calls this once; it never listens on a socket itself.
+ */
+import type { Registry } from 'prom-client';
+import { WebhookDeliveryWorker } from '../events/delivery.js';
+import { registerWebhookMetrics } from '../events/metrics.js';
+import { EventPublisher } from '../events/publisher.js';
+import type { WebhookSubscription } from '../events/types.js';
+import { silentLogger, type Clock, type Logger, type Timers } from '../shared/runtime.js';
+import { approvalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
+import { registerApprovalMetrics } from './metrics.js';
+import { ApprovalScheduler } from './scheduler.js';
+import { ApprovalService } from './service.js';
+import { AuditBuffer } from './store/audit-buffer.js';
+import { startRetention } from './store/retention.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export interface ApprovalsLayerConfig {
+  readonly store: Partial<StoreConfig> & { readonly path: string };
+  readonly approvals?: Partial<ApprovalsConfig>;
+  readonly webhooks?: readonly WebhookSubscription[];
+  readonly webhook_delivery?: Partial<WebhookDeliveryConfig>;
+}
+
+export interface ApprovalsLayerDeps {
+  /** Where the metrics go; omitted → no metrics. */
+  readonly registry?: Registry;
+  readonly log?: Logger;
+  /** A store to use instead of opening SQLite at config.store.path (e.g. a shared store). */
+  readonly store?: Store;
+  readonly now?: Clock;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+  readonly fetch?: typeof fetch;
+}
+
+export interface ApprovalsLayer {
+  readonly store: Store;
+  readonly approvals: ApprovalService;
+  readonly events: EventPublisher;
+  readonly audit: AuditBuffer;
+  readonly scheduler: ApprovalScheduler;
+  readonly delivery: WebhookDeliveryWorker;
+  /** Swap the subscriptions after a config reload (takes effect for queued retries too). */
+  setWebhooks(subscriptions: readonly WebhookSubscription[]): void;
+  /** Expire what fell due while down, then run the scheduler, delivery and retention. */
+  start(): Promise<void>;
+  /** Stop timers, finish in-flight work, flush the audit buffer, close the store. */
+  stop(): Promise<void>;
+}
+
+export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: ApprovalsLayerDeps = {}): ApprovalsLayer {
+  const log = deps.log ?? silentLogger;
+  const store = deps.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous ?? 'full' });
+  let webhooks = config.webhooks ?? [];
+  const subscriptions = () => webhooks;
+  const clock = deps.now ? { now: deps.now } : {};
+  const timers = deps.timers ? { timers: deps.timers } : {};
+  const d = config.webhook_delivery ?? {};
+  const delivery = new WebhookDeliveryWorker({
+    store, subscriptions, log, ...clock, ...timers,
+    ...(deps.random ? { random: deps.random } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.registry ? { metrics: registerWebhookMetrics(deps.registry, () => store.outboxDepth()) } : {}),
+  }, {
+    ...(d.max_attempts ? { maxAttempts: d.max_attempts } : {}), ...(d.initial_backoff_ms ? { baseBackoffMs: d.initial_backoff_ms } : {}),
+    ...(d.max_backoff_ms ? { maxBackoffMs: d.max_backoff_ms } : {}), ...(d.timeout_ms ? { timeoutMs: d.timeout_ms } : {}),
+  });
+  const events = new EventPublisher({ subscriptions, store, ...clock, onEnqueued: () => delivery.notify() });
+  // The scheduler and the service refer to each other; closures break the cycle.
+  const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
+  const approvals: ApprovalService = new ApprovalService({
+    store, events, settings: approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
+    ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
+  });
+  const audit = new AuditBuffer({ store, log, ...timers });
+  let stopRetention: (() => void) | undefined;
+  return {
+    store, approvals, events, audit, scheduler, delivery,
+    setWebhooks: (subs) => { webhooks = subs; },
+    async start() {
+      await scheduler.start();
+      delivery.start();
+      stopRetention = startRetention({ store, retentionDays: config.store.audit_retention_days ?? 30, log, ...clock, ...timers });
+    },
+    async stop() {
+      stopRetention?.();
+      await scheduler.stop();
+      await delivery.stop();
+      await audit.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/** Approval metrics, registered on an injected registry (never at import time). */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface ApprovalMetrics {
+  decided(result: 'approved' | 'denied'): void;
+}
+
+/**
+ * Registers `ascend_approvals_pending` (read from the store at scrape time, so it is right after
+ * a restart and for approvals decided by another process) and `ascend_approvals_total{result}`.
+ */
+export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
+  new Gauge({
+    name: 'ascend_approvals_pending',
+    help: 'Approvals waiting for a decision.',
+    registers: [registry],
+    async collect() {
+      this.set(await countPending());
+    },
+  });
+  const total = new Counter({
+    name: 'ascend_approvals_total',
+    help: 'Approvals decided, by result (approved, denied), whether by approvers or by timeout.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of ['approved', 'denied'] as const) total.inc({ result }, 0);
+  return { decided: (result) => total.inc({ result }) };
+}

@@ -1,0 +1,104 @@
+/**
+ * Keeps the audit trail off the hot path: `push` is synchronous and O(1); rows are written in
+ * one transaction per batch, when `maxBatch` rows have gathered or `flushIntervalMs` after the
+ * first unflushed row, whichever comes first. The timer is armed only while rows wait, so an
+ * idle sidecar does not wake up.
+ *
+ * Trade-off, stated plainly: rows still in the buffer (at most flushIntervalMs of decisions) are
+ * lost on kill -9. Approvals and webhooks are not buffered; they commit before the caller answers.
+ * If the store fails, rows are kept and retried; beyond maxBuffered the oldest are dropped and
+ * counted rather than letting memory grow without bound.
+ */
+import { silentLogger, systemTimers, type Logger, type Timers } from '../../shared/runtime.js';
+import type { AuditRecord } from './records.js';
+import type { AuditStore } from './store.js';
+
+export interface AuditBufferOptions {
+  /** Default 100. */
+  readonly flushIntervalMs?: number;
+  /** Rows that trigger an immediate flush, and the most written per transaction. Default 500. */
+  readonly maxBatch?: number;
+  /** Rows kept while the store is failing before the oldest are dropped. Default 100000. */
+  readonly maxBuffered?: number;
+}
+
+export interface AuditBufferDeps {
+  readonly store: Pick<AuditStore, 'appendAudit'>;
+  readonly timers?: Timers;
+  readonly log?: Logger;
+  /** Told how many rows were dropped (wire to a counter). */
+  readonly onDrop?: (rows: number) => void;
+}
+
+export class AuditBuffer {
+  private rows: AuditRecord[] = [];
+  private timer: unknown;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly interval: number;
+  private readonly maxBatch: number;
+  private readonly maxBuffered: number;
+  private readonly timers: Timers;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly deps: AuditBufferDeps, options: AuditBufferOptions = {}) {
+    this.interval = options.flushIntervalMs ?? 100;
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxBuffered = options.maxBuffered ?? 100_000;
+    this.timers = deps.timers ?? systemTimers;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** Rows waiting to be written. */
+  get pending(): number {
+    return this.rows.length;
+  }
+
+  /** Queue one decision. Never throws, never waits. */
+  push(row: AuditRecord): void {
+    if (this.closed) { this.drop(1); return; }
+    this.rows.push(row);
+    if (this.rows.length > this.maxBuffered) {
+      const excess = this.rows.length - this.maxBuffered;
+      this.rows.splice(0, excess);
+      this.drop(excess);
+    }
+    if (this.rows.length >= this.maxBatch) void this.flush();
+    else if (this.timer === undefined) this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
+  }
+
+  /** Write everything buffered so far; resolves when it is in the store (or failed and re-queued). */
+  flush(): Promise<void> {
+    this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = this.flushing.then(() => this.writeAll());
+    return this.flushing;
+  }
+
+  /** Flush and refuse further rows. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.rows.length > 0) {
+      const batch = this.rows.splice(0, this.maxBatch);
+      try {
+        await this.deps.store.appendAudit(batch);
+      } catch (err) {
+        this.rows.unshift(...batch);
+        this.log.error({ err, rows: this.rows.length }, 'audit flush failed; will retry');
+        if (!this.closed && this.timer === undefined) {
+          this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
+        }
+        return;
+      }
+    }
+  }
+
+  private drop(n: number): void {
+    this.deps.onDrop?.(n);
+    this.log.warn({ dropped: n }, 'audit rows dropped');
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Records the durable store holds. Backend-neutral: plain JSON-able objects, times in ms since the
+ * epoch (the API layer renders them as ISO strings), ids as opaque strings.
+ */
+import type { CastVote, WorkflowDefinition, WorkflowState } from '../workflow.js';
+
+export type ActionStatus = 'pending' | 'approved' | 'denied' | 'completed' | 'expired';
+export type Decision = 'allowed' | 'denied' | 'pending';
+export type GrantKind = 'single_use' | 'ttl';
+
+/** One evaluated agent action (every approval has one; API-evaluated actions may be stored too). */
+export interface ActionRecord {
+  readonly action_id: string;
+  /** Identity of "the same action" for retry dedupe; see fingerprintAction(). */
+  readonly fingerprint: string;
+  readonly agent_id: string;
+  readonly action_type: string;
+  readonly resource: string;
+  readonly parameters: Record<string, unknown>;
+  readonly context: Record<string, unknown>;
+  readonly decision: Decision;
+  readonly policy_id: string | null;
+  readonly risk_score: number | null;
+  readonly reason: string | null;
+  readonly approval_id: string | null;
+  readonly status: ActionStatus;
+  readonly created_at: number;
+  readonly updated_at: number;
+  /** Outcome the agent reported through /complete (free-form, e.g. success|failure). */
+  readonly completion_status: string | null;
+  readonly completion_result: unknown;
+  readonly completed_at: number | null;
+}
+
+export type VoteRecord = CastVote;
+
+/** An approval: the workflow snapshot taken at creation plus its live state. */
+export interface ApprovalRecord extends WorkflowState {
+  readonly approval_id: string;
+  readonly action_id: string;
+  readonly fingerprint: string;
+  /** Snapshot, so a config reload never changes the rules of an approval already under way. */
+  readonly workflow: WorkflowDefinition;
+  readonly requested_at: number;
+  readonly grant: GrantKind;
+  /** How long an approved grant stays usable (single_use: to be used once; ttl: reusable). */
+  readonly grant_ttl_seconds: number;
+  readonly grant_expires_at: number | null;
+  readonly grant_used_at: number | null;
+  /** Optimistic-concurrency version, bumped by every transition. */
+  readonly version: number;
+}
+
+/** One decision of the gateway pipeline, appended to the audit trail. */
+export interface AuditRecord {
+  readonly ts: number;
+  readonly action_id: string;
+  readonly request_id: string | null;
+  /** envoy | kong | forward_auth | api … (the adapter label of the metrics). */
+  readonly adapter: string;
+  readonly agent_id: string;
+  readonly action_type: string;
+  readonly resource: string;
+  readonly decision: Decision;
+  readonly policy_id: string | null;
+  readonly risk_score: number | null;
+  readonly cache_hit: boolean;
+  readonly latency_us: number;
+  readonly reason: string | null;
+}
+
+/** An audit row as read back, with its store-assigned sequence id. */
+export interface StoredAuditRecord extends AuditRecord {
+  readonly id: number;
+}
+
+export type OutboxState = 'pending' | 'delivered' | 'dead';
+
+/** A webhook delivery to enqueue: one row per (event, subscription). */
+export interface NewOutboxEntry {
+  /** Event id (x-event-id); the same for every subscription the event fans out to. */
+  readonly event_id: string;
+  readonly event: string;
+  /** The exact body bytes to send (JSON text), fixed at enqueue so every retry signs the same body. */
+  readonly payload: string;
+  readonly url: string;
+  readonly created_at: number;
+}
+
+export interface OutboxRow extends NewOutboxEntry {
+  readonly id: number;
+  readonly attempts: number;
+  readonly next_attempt_at: number;
+  readonly state: OutboxState;
+  readonly last_error: string | null;
+  readonly delivered_at: number | null;
+}
+
+/** A page of results; `next_cursor` is opaque and absent on the last page. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next_cursor?: string;
+}

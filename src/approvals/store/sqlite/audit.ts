@@ -1,0 +1,49 @@
+/** The audit trail in SQLite: batched appends, cursor-paged newest-first queries, retention. */
+import type { Database, Statement } from 'better-sqlite3';
+import { decodeCursor, encodeCursor } from '../errors.js';
+import type { AuditRecord, Page, StoredAuditRecord } from '../records.js';
+import type { AuditQuery } from '../store.js';
+import { auditToRow, rowToAudit } from './codec.js';
+
+type Row = Record<string, unknown>;
+
+export class AuditSql {
+  private readonly insert: Statement;
+  private readonly purge: Statement;
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare(`INSERT INTO audit (ts, action_id, request_id, adapter, agent_id, action_type,
+      resource, decision, policy_id, risk_score, cache_hit, latency_us, reason) VALUES (:ts, :action_id,
+      :request_id, :adapter, :agent_id, :action_type, :resource, :decision, :policy_id, :risk_score,
+      :cache_hit, :latency_us, :reason)`);
+    this.purge = db.prepare('DELETE FROM audit WHERE ts < ?');
+  }
+
+  /** The whole batch in one transaction: one fsync per flush instead of one per decision. */
+  append(rows: readonly AuditRecord[]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.insert.run(auditToRow(r));
+    })();
+  }
+
+  query(q: AuditQuery): Page<StoredAuditRecord> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, value: string | number) => { where.push(clause); args.push(value); };
+    if (q.cursor) add('id < ?', decodeCursor(q.cursor, ['number'] as const)[0]);
+    if (q.agent_id !== undefined) add('agent_id = ?', q.agent_id);
+    if (q.decision !== undefined) add('decision = ?', q.decision);
+    if (q.since !== undefined) add('ts >= ?', q.since);
+    if (q.until !== undefined) add('ts < ?', q.until);
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit + 1) as Row[];
+    const items = rows.slice(0, q.limit).map(rowToAudit);
+    const last = items.at(-1);
+    return rows.length > q.limit && last ? { items, next_cursor: encodeCursor([last.id]) } : { items };
+  }
+
+  purgeBefore(before: number): number {
+    return this.purge.run(before).changes;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Versioned schema migrations. Append a new entry for every change; never edit an applied one.
+ * Each runs in its own IMMEDIATE transaction together with its schema_migrations row, so a crash
+ * mid-migration leaves the previous version intact, and two processes opening the same file at
+ * once serialize on the write lock (the second sees the first's rows and skips).
+ */
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'actions, approvals, votes, audit, webhook outbox',
+    up: `
+      CREATE TABLE actions (
+        action_id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        context TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('allowed', 'denied', 'pending')),
+        policy_id TEXT,
+        risk_score REAL,
+        reason TEXT,
+        approval_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'completed', 'expired')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        completion_status TEXT,
+        completion_result TEXT,
+        completed_at INTEGER
+      ) STRICT;
+      CREATE INDEX actions_fingerprint ON actions (fingerprint, created_at);
+
+      CREATE TABLE approvals (
+        approval_id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL REFERENCES actions (action_id),
+        fingerprint TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        current_step INTEGER NOT NULL,
+        escalated INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied')),
+        requested_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        deadline_at INTEGER,
+        reason TEXT,
+        grant_kind TEXT NOT NULL CHECK (grant_kind IN ('single_use', 'ttl')),
+        grant_ttl_seconds INTEGER NOT NULL,
+        grant_expires_at INTEGER,
+        grant_used_at INTEGER,
+        version INTEGER NOT NULL
+      ) STRICT;
+      -- The database, not only the code, guarantees one pending approval per fingerprint.
+      CREATE UNIQUE INDEX approvals_one_pending ON approvals (fingerprint) WHERE state = 'pending';
+      CREATE INDEX approvals_by_fingerprint ON approvals (fingerprint, requested_at);
+      CREATE INDEX approvals_by_state ON approvals (state, requested_at, approval_id);
+      CREATE INDEX approvals_due ON approvals (deadline_at) WHERE state = 'pending';
+
+      CREATE TABLE votes (
+        approval_id TEXT NOT NULL REFERENCES approvals (approval_id),
+        step INTEGER NOT NULL,
+        escalated INTEGER NOT NULL,
+        approver TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        vote TEXT NOT NULL CHECK (vote IN ('approve', 'deny')),
+        comment TEXT,
+        at INTEGER NOT NULL,
+        UNIQUE (approval_id, approver)
+      ) STRICT;
+
+      -- AUTOINCREMENT: ids never reused after a purge, so audit cursors stay monotonic.
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        action_id TEXT NOT NULL,
+        request_id TEXT,
+        adapter TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        policy_id TEXT,
+        risk_score REAL,
+        cache_hit INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        reason TEXT
+      ) STRICT;
+      CREATE INDEX audit_by_ts ON audit (ts);
+      CREATE INDEX audit_by_agent ON audit (agent_id, id);
+
+      CREATE TABLE webhook_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        url TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+      ) STRICT;
+      CREATE INDEX outbox_due ON webhook_outbox (next_attempt_at, id) WHERE state = 'pending';
+      CREATE INDEX outbox_by_state ON webhook_outbox (state, id);
+    `,
+  },
+];
+
+/** Bring the schema up to the newest migration; returns the versions before and after. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS, now = Date.now()) {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new StoreError('migration_failed', `migration #${i} has version ${m.version}, want ${i + 1}`);
+  });
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const current = (): number =>
+    (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  const from = current();
+  const newest = migrations.length;
+  if (from > newest) {
+    throw new StoreError('schema_too_new', `database schema is version ${from}, this build knows up to ${newest}: upgrade ascend-sidecar`);
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations.slice(from)) {
+    const apply = db.transaction(() => {
+      if (current() >= m.version) return; // another process got there first
+      db.exec(m.up);
+      record.run(m.version, m.name, now);
+    });
+    try {
+      apply.immediate();
+    } catch (err) {
+      throw new StoreError('migration_failed', `migration ${m.version} (${m.name}) failed: ${String(err)}`, { cause: err });
+    }
+  }
+  return { from, to: current() };
+}

@@ -1,0 +1,77 @@
+/**
+ * SQLite implementation of {@link Store}: one better-sqlite3 connection, WAL, versioned schema.
+ * Methods are `async` only to honour the backend-neutral contract; SQLite answers synchronously,
+ * and a thrown SqliteError surfaces as a rejected Promise.
+ */
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry } from '../records.js';
+import type {
+  ActionCompletion, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store,
+} from '../store.js';
+import { ApprovalsSql } from './approvals.js';
+import { AuditSql } from './audit.js';
+import { openSqlite, type SqliteOptions } from './open.js';
+import { OutboxSql } from './outbox.js';
+
+export type { SqliteOptions } from './open.js';
+
+export class SqliteStore implements Store {
+  private db: Database | undefined;
+  private readonly approvals: ApprovalsSql;
+  private readonly audit: AuditSql;
+  private readonly outbox: OutboxSql;
+
+  /** Opens (creating directories and migrating) synchronously; throws StoreError on a bad file. */
+  constructor(options: SqliteOptions) {
+    const db = openSqlite(options);
+    this.db = db;
+    this.outbox = new OutboxSql(db);
+    this.approvals = new ApprovalsSql(db, this.outbox);
+    this.audit = new AuditSql(db);
+  }
+
+  private live(): void {
+    if (!this.db?.open) throw new StoreError('store_closed', 'store is closed');
+  }
+
+  async createPendingApproval(input: NewPendingApproval) { this.live(); return this.approvals.createPending(input); }
+  async findPendingApprovalByFingerprint(fp: string) { this.live(); return this.approvals.findPendingByFingerprint(fp); }
+  async findLatestApprovalByFingerprint(fp: string) { this.live(); return this.approvals.findLatestByFingerprint(fp); }
+  async getApproval(id: string) { this.live(); return this.approvals.getApproval(id); }
+  async getAction(id: string) { this.live(); return this.approvals.getAction(id); }
+  async insertAction(action: ActionRecord) { this.live(); this.approvals.insertAction(action); }
+  async listApprovals(q: PageQuery & { state?: ApprovalRecord['state'] }) { this.live(); return this.approvals.list(q); }
+  async countApprovals(state: ApprovalRecord['state']) { this.live(); return this.approvals.count(state); }
+  async transitionApproval(t: ApprovalTransition) { this.live(); return this.approvals.transition(t); }
+  async listDueApprovals(now: number, limit: number) { this.live(); return this.approvals.due(now, limit); }
+  async nextApprovalDeadline() { this.live(); return this.approvals.nextDeadline(); }
+  async consumeGrant(id: string, now: number) { this.live(); return this.approvals.consumeGrant(id, now); }
+  async completeAction(c: ActionCompletion) { this.live(); return this.approvals.complete(c); }
+
+  async appendAudit(rows: readonly AuditRecord[]) { this.live(); this.audit.append(rows); }
+  async queryAudit(q: AuditQuery) { this.live(); return this.audit.query(q); }
+  async purgeAudit(before: number) { this.live(); return this.audit.purgeBefore(before); }
+
+  async enqueueOutbox(entries: readonly NewOutboxEntry[]) { this.live(); this.outbox.enqueue(entries); }
+  async claimOutbox(now: number, limit: number, leaseMs: number) { this.live(); return this.outbox.claim(now, limit, leaseMs); }
+  async markDelivered(id: number, now: number) { this.live(); this.outbox.markDelivered(id, now); }
+  async markFailed(id: number, error: string, next: number) { this.live(); this.outbox.markFailed(id, error, next); }
+  async markDead(id: number, error: string) { this.live(); this.outbox.markDead(id, error); }
+  async outboxDepth() { this.live(); return this.outbox.depth(); }
+  async listDeadLetters(q: PageQuery) { this.live(); return this.outbox.deadLetters(q); }
+  async requeueDeadLetter(id: number, now: number) { this.live(); return this.outbox.requeue(id, now); }
+  async purgeDeliveredOutbox(before: number) { this.live(); return this.outbox.purgeDelivered(before); }
+
+  /** Checkpoints the WAL into the main file and closes; idempotent. */
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = undefined;
+    if (!db?.open) return;
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The durable-state contract: approvals (with their actions and votes), the audit trail and the
+ * webhook outbox. SQLite is the embedded implementation; a shared store (Redis, PostgreSQL) for
+ * fleets implements the same interface.
+ *
+ * Every method returns a Promise even though SQLite answers synchronously: a shared store is a
+ * network round trip, and an interface that is sync for one backend and async for another would
+ * leak the backend into every caller. The hot path never awaits the store for an `allowed`
+ * decision — audit rows go through the synchronous, in-memory AuditBuffer, which flushes in batches.
+ *
+ * Atomicity is part of the contract: each method is one transaction, and events caused by a state
+ * change are enqueued in the same transaction as the change (transactional outbox), so a crash
+ * can never leave a decided approval without its webhook, or a webhook for a change that was lost.
+ * Read-modify-write of an approval is optimistic: read it, compute the next state with the pure
+ * workflow, then `transitionApproval` with the version read; a `conflict` means re-read and retry.
+ */
+import type { WorkflowState } from '../workflow.js';
+import type {
+  ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
+  StoredAuditRecord, VoteRecord,
+} from './records.js';
+
+export interface NewPendingApproval {
+  /** status 'pending', decision 'pending', approval_id set to approval.approval_id. */
+  readonly action: ActionRecord;
+  /** state 'pending', version 1. */
+  readonly approval: ApprovalRecord;
+  /** action.pending deliveries, enqueued only if this call creates the approval. */
+  readonly outbox: readonly NewOutboxEntry[];
+}
+
+export interface CreatePendingResult {
+  /** false: a pending approval for the same fingerprint already existed and is returned instead. */
+  readonly created: boolean;
+  readonly action: ActionRecord;
+  readonly approval: ApprovalRecord;
+}
+
+export interface ApprovalTransition {
+  readonly approval_id: string;
+  /** The version read; the write happens only if nobody changed the approval since. */
+  readonly expected_version: number;
+  /** The workflow fields after the transition (votes come only through `vote`). */
+  readonly next: Omit<WorkflowState, 'votes'>;
+  /** The ballot being recorded, if this transition is a vote. */
+  readonly vote?: VoteRecord;
+  /** Set when the approval becomes approved. */
+  readonly grant_expires_at?: number | null;
+  /** New status of the approval's action, when it changes. */
+  readonly action_status?: ActionStatus;
+  readonly outbox: readonly NewOutboxEntry[];
+  readonly now: number;
+}
+
+export type TransitionResult =
+  | { readonly ok: true; readonly approval: ApprovalRecord }
+  | { readonly ok: false; readonly error: 'not_found' | 'conflict' };
+
+export type GrantOutcome =
+  | { readonly ok: true; readonly approval: ApprovalRecord }
+  | { readonly ok: false; readonly reason: 'not_found' | 'not_approved' | 'used' | 'expired' };
+
+export interface ActionCompletion {
+  readonly action_id: string;
+  readonly status: string;
+  readonly result: unknown;
+  readonly now: number;
+  /** action.completed deliveries, enqueued only when this call completes the action. */
+  readonly outbox: readonly NewOutboxEntry[];
+}
+
+export type CompleteResult =
+  | { readonly ok: true; readonly action: ActionRecord; /** false when it was already completed */ readonly changed: boolean }
+  | { readonly ok: false; readonly error: 'not_found' | 'invalid_state'; readonly action?: ActionRecord };
+
+export interface PageQuery {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface AuditQuery extends PageQuery {
+  readonly agent_id?: string;
+  readonly decision?: AuditRecord['decision'];
+  /** Inclusive lower bound on ts (ms). */
+  readonly since?: number;
+  /** Exclusive upper bound on ts (ms). */
+  readonly until?: number;
+}
+
+export interface ApprovalStore {
+  /** Atomically: if a pending approval exists for the fingerprint return it, else insert both. */
+  createPendingApproval(input: NewPendingApproval): Promise<CreatePendingResult>;
+  findPendingApprovalByFingerprint(fingerprint: string): Promise<ApprovalRecord | undefined>;
+  /** The most recently requested approval for the fingerprint, whatever its state. */
+  findLatestApprovalByFingerprint(fingerprint: string): Promise<ApprovalRecord | undefined>;
+  getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
+  getAction(actionId: string): Promise<ActionRecord | undefined>;
+  /** Store an action decided without approval (e.g. evaluated through the REST API). */
+  insertAction(action: ActionRecord): Promise<void>;
+  /** Newest first. */
+  listApprovals(query: PageQuery & { readonly state?: ApprovalRecord['state'] }): Promise<Page<ApprovalRecord>>;
+  countApprovals(state: ApprovalRecord['state']): Promise<number>;
+  transitionApproval(t: ApprovalTransition): Promise<TransitionResult>;
+  /** Pending approvals whose deadline is ≤ now, earliest first. */
+  listDueApprovals(now: number, limit: number): Promise<ApprovalRecord[]>;
+  /** Earliest deadline among pending approvals. */
+  nextApprovalDeadline(): Promise<number | undefined>;
+  /**
+   * Use an approved grant: single_use succeeds once (atomically, so two racing retries cannot
+   * both pass); ttl succeeds until grant_expires_at. An expired grant marks its action expired.
+   */
+  consumeGrant(approvalId: string, now: number): Promise<GrantOutcome>;
+  completeAction(c: ActionCompletion): Promise<CompleteResult>;
+}
+
+export interface AuditStore {
+  /** One transaction for the whole batch. */
+  appendAudit(rows: readonly AuditRecord[]): Promise<void>;
+  /** Newest first, paged by an opaque cursor. */
+  queryAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>>;
+  /** Delete rows with ts < before; returns how many. */
+  purgeAudit(before: number): Promise<number>;
+}
+
+export interface OutboxStore {
+  enqueueOutbox(entries: readonly NewOutboxEntry[]): Promise<void>;
+  /**
+   * Lease up to `limit` due pending rows: bumps `attempts` and pushes `next_attempt_at` to
+   * now + leaseMs, so a worker that dies mid-delivery leaves the row to be claimed again after the
+   * lease (at-least-once), and a row that keeps crashing its worker still runs out of attempts.
+   */
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  markDelivered(id: number, now: number): Promise<void>;
+  /** Back to pending with a new due time; ignored unless the row is still pending. */
+  markFailed(id: number, error: string, nextAttemptAt: number): Promise<void>;
+  markDead(id: number, error: string): Promise<void>;
+  /** Rows still to deliver (state pending). */
+  outboxDepth(): Promise<number>;
+  /** Dead-lettered rows, newest first. */
+  listDeadLetters(query: PageQuery): Promise<Page<OutboxRow>>;
+  /** Give a dead row a fresh set of attempts; false if it is not dead. */
+  requeueDeadLetter(id: number, now: number): Promise<boolean>;
+  /** Delete delivered rows created before `before`; returns how many. */
+  purgeDeliveredOutbox(before: number): Promise<number>;
+}
+
+/** The whole durable state of one sidecar (or of a fleet, for a shared store). */
+export interface Store extends ApprovalStore, AuditStore, OutboxStore {
+  close(): Promise<void>;
+}

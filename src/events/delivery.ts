@@ -1,0 +1,173 @@
+/**
+ * Drains the durable outbox to the webhook subscriptions: at-least-once, exponential backoff with
+ * full jitter, a maximum attempt count, then the dead-letter state.
+ *
+ * Transport: Node's global `fetch` (undici), because it ships with Node 20, takes an AbortSignal
+ * for the per-attempt timeout, and with `redirect: 'manual'` hands back the 3xx itself instead of
+ * following it (Node is not a browser: the response is not opaque). A 3xx is a failure: following
+ * a redirect would send a signed event to a host the operator never configured. `fetch` is
+ * injected, so tests and a future proxy-aware client can replace it.
+ */
+import type { OutboxRow } from '../approvals/store/records.js';
+import type { OutboxStore } from '../approvals/store/store.js';
+import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
+import { fullJitterDelay } from './backoff.js';
+import type { DeliveryResult, WebhookMetrics } from './metrics.js';
+import { webhookHeaders } from './signing.js';
+import type { WebhookSubscription } from './types.js';
+
+export interface DeliveryOptions {
+  /** Attempts before a delivery is dead-lettered. Default 8. */
+  readonly maxAttempts?: number;
+  /** Backoff ceiling after the first failure (ms). Default 1000. */
+  readonly baseBackoffMs?: number;
+  /** Largest backoff ceiling (ms). Default 300000 (5 min). */
+  readonly maxBackoffMs?: number;
+  /** Per-attempt timeout, connect to response headers (ms). Default 10000. */
+  readonly timeoutMs?: number;
+  /** How long a claimed row stays invisible to other claims; must exceed timeoutMs. Default 60000. */
+  readonly leaseMs?: number;
+  /** Rows claimed per round. Default 16. */
+  readonly batchSize?: number;
+  /** Poll for due retries this often (ms); new events come through notify(). Default 1000. */
+  readonly pollIntervalMs?: number;
+}
+
+export interface DeliveryDeps {
+  readonly store: OutboxStore;
+  readonly subscriptions: () => readonly WebhookSubscription[];
+  readonly fetch?: typeof fetch;
+  readonly now?: Clock;
+  /** Uniform in [0, 1); drives the jitter. */
+  readonly random?: () => number;
+  readonly timers?: Timers;
+  readonly metrics?: WebhookMetrics;
+  readonly log?: Logger;
+}
+
+export class WebhookDeliveryWorker {
+  private readonly o: Required<DeliveryOptions>;
+  private readonly fetch: typeof fetch;
+  private readonly now: Clock;
+  private readonly random: () => number;
+  private readonly timers: Timers;
+  private readonly log: Logger;
+  private timer: unknown;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private started = false;
+
+  constructor(private readonly deps: DeliveryDeps, options: DeliveryOptions = {}) {
+    this.o = {
+      maxAttempts: 8, baseBackoffMs: 1000, maxBackoffMs: 300_000, timeoutMs: 10_000, leaseMs: 60_000,
+      batchSize: 16, pollIntervalMs: 1000, ...options,
+    };
+    if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError('leaseMs must exceed timeoutMs');
+    this.fetch = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.now = deps.now ?? systemClock;
+    this.random = deps.random ?? Math.random;
+    this.timers = deps.timers ?? systemTimers;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** Start draining now and then every pollIntervalMs. */
+  start(): void {
+    this.started = true;
+    this.notify();
+  }
+
+  /** Something was enqueued: run a round as soon as the current one ends. */
+  notify(): void {
+    if (!this.started) return;
+    if (this.running) { this.again = true; return; }
+    this.timers.clearTimeout(this.timer);
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      // A notify that arrived after the last claim may concern rows that claim did not see.
+      if (this.again) { this.again = false; this.notify(); }
+    });
+  }
+
+  /** Stop polling and wait for in-flight deliveries (their rows are marked before this resolves). */
+  async stop(): Promise<void> {
+    this.started = false;
+    this.timers.clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One round: claim due rows and attempt each once. Returns the outcomes (for tests and tools). */
+  async runOnce(): Promise<DeliveryResult[]> {
+    const rows = await this.deps.store.claimOutbox(this.now(), this.o.batchSize, this.o.leaseMs);
+    return Promise.all(rows.map((row) => this.deliver(row)));
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      let full = true;
+      while (this.started && (full || this.again)) {
+        this.again = false;
+        full = (await this.runOnce()).length === this.o.batchSize;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'webhook outbox round failed');
+    }
+    if (this.started) this.timer = this.timers.setTimeout(() => this.notify(), this.o.pollIntervalMs);
+  }
+
+  private async deliver(row: OutboxRow): Promise<DeliveryResult> {
+    const sub = this.deps.subscriptions().find((s) => s.url === row.url);
+    if (!sub) return this.record(row, 'no subscription for this url any more', true);
+    // attempts was bumped by the claim; past the maximum means earlier claims never reported back
+    // (the process died mid-delivery), and a row that keeps killing its worker must still end.
+    if (row.attempts > this.o.maxAttempts) return this.record(row, 'max attempts exceeded', true);
+    const error = await this.post(row, sub);
+    return this.record(row, error, row.attempts >= this.o.maxAttempts);
+  }
+
+  /** POST once; undefined on a 2xx, otherwise why it failed. */
+  private async post(row: OutboxRow, sub: WebhookSubscription): Promise<string | undefined> {
+    const abort = new AbortController();
+    const timer = this.timers.setTimeout(() => abort.abort(), this.o.timeoutMs);
+    try {
+      const res = await this.fetch(row.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: abort.signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'ascend-sidecar-webhooks',
+          ...webhookHeaders(sub.secret, row.event_id, row.payload, this.now()),
+        },
+        body: row.payload,
+      });
+      await res.body?.cancel().catch(() => {}); // the answer's body is not needed; free the socket
+      if (res.status >= 200 && res.status < 300) return undefined;
+      return res.status >= 300 && res.status < 400 ? `HTTP ${res.status} (redirects are not followed)` : `HTTP ${res.status}`;
+    } catch (err) {
+      if (abort.signal.aborted) return `timed out after ${this.o.timeoutMs} ms`;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      return cause?.code ?? cause?.message ?? (err as Error).message;
+    } finally {
+      this.timers.clearTimeout(timer);
+    }
+  }
+
+  private async record(row: OutboxRow, error: string | undefined, lastAttempt: boolean): Promise<DeliveryResult> {
+    const { store } = this.deps;
+    let result: DeliveryResult;
+    if (error === undefined) {
+      await store.markDelivered(row.id, this.now());
+      result = 'delivered';
+    } else if (lastAttempt) {
+      await store.markDead(row.id, error);
+      result = 'dead';
+      this.log.warn({ outbox_id: row.id, event_id: row.event_id, url: row.url, attempts: row.attempts, error }, 'webhook dead-lettered');
+    } else {
+      const delay = fullJitterDelay(row.attempts, { baseMs: this.o.baseBackoffMs, maxMs: this.o.maxBackoffMs }, this.random);
+      await store.markFailed(row.id, error, this.now() + delay);
+      result = 'failed';
+    }
+    this.deps.metrics?.delivery(result);
+    return result;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalPath, PathError, splitTarget } from './path.js';
+
+describe('canonicalPath', () => {
+  it.each([
+    ['/', '/'],
+    ['/v1/orders/1', '/v1/orders/1'],
+    ['/v1/orders/1/', '/v1/orders/1'],
+    ['//admin/x', '/admin/x'],
+    ['/v1//orders///1', '/v1/orders/1'],
+    ['/v1/orders/../../admin/x', '/admin/x'],
+    ['/v1/./orders/./1', '/v1/orders/1'],
+    ['/../../../etc/passwd', '/etc/passwd'],
+    ['/%61dmin/x', '/admin/x'],
+    ['/%41DMIN', '/ADMIN'],
+    ['/v1/orders/%2e%2e/%2E%2E/admin', '/admin'],
+    ['/admin;jsessionid=1/x', '/admin/x'],
+    ['/admin\\x', '/admin/x'],
+    ['/v1/orders\\..\\..\\admin', '/admin'],
+    ['/caf%C3%A9', '/café'],
+    ['/a%20b', '/a b'],
+    ['/a/.', '/a'],
+    ['/a/..', '/'],
+    ['/100%25', '/100%25'],
+    ['/a%3Bb', '/a%3Bb'],
+  ])('%s → %s', (raw, want) => {
+    expect(canonicalPath(raw)).toBe(want);
+  });
+
+  it.each([
+    ['/admin%2Fx', 'encoded_slash'],
+    ['/admin%2fx', 'encoded_slash'],
+    ['/admin%5Cx', 'encoded_slash'],
+    ['/admin%252Fx', 'encoded_slash'],
+    ['/a%00b', 'invalid_path'],
+    ['/a\u0000b', 'invalid_path'],
+    ['/a\r\nb', 'invalid_path'],
+    ['/a%0d%0ab', 'invalid_path'],
+    ['/a%zz', 'invalid_encoding'],
+    ['/a%', 'invalid_encoding'],
+    ['/a%C3', 'invalid_encoding'],
+    ['/a%FF', 'invalid_encoding'],
+    ['admin', 'invalid_path'],
+    ['', 'invalid_path'],
+  ])('%j is refused as %s', (raw, code) => {
+    expect(() => canonicalPath(raw)).toThrow(PathError);
+    try {
+      canonicalPath(raw);
+    } catch (e) {
+      expect((e as PathError).code).toBe(code);
+    }
+  });
+
+  it('decodes encoded slashes into separators when configured', () => {
+    expect(canonicalPath('/v1%2F..%2Fadmin', { encodedSlashes: 'decode' })).toBe('/admin');
+    expect(canonicalPath('/a%5Cb', { encodedSlashes: 'decode' })).toBe('/a/b');
+  });
+
+  it('is idempotent', () => {
+    for (const p of ['/a//b/../c', '/%61/./b/', '/x;y/z', '/caf%C3%A9/%2e', '/a%25b', '/a%253Bb', '/a%3B']) {
+      const once = canonicalPath(p);
+      expect(canonicalPath(once)).toBe(once);
+    }
+  });
+});
+
+describe('splitTarget', () => {
+  it('splits the query', () => {
+    expect(splitTarget('/a/b?x=1&y=2')).toEqual({ path: '/a/b', query: 'x=1&y=2' });
+    expect(splitTarget('/a?b?c')).toEqual({ path: '/a', query: 'b?c' });
+    expect(splitTarget('/a')).toEqual({ path: '/a', query: '' });
+  });
+  it('refuses a raw fragment', () => {
+    expect(() => splitTarget('/orders#/../../admin')).toThrow(PathError);
+    expect(() => splitTarget('/a?x=1#f')).toThrow(PathError);
+  });
+});
