@@ -42,11 +42,14 @@ export interface OriginalRequest {
   clientAscend: string[];
 }
 
+/** The headers each proxy describes the original request with (nginx: our snippet's names). */
+const HEADER_STYLES = [
+  { style: 'nginx', uri: 'x-original-uri', method: 'x-original-method', host: 'x-original-host', proto: 'x-original-proto', ip: 'x-real-ip' },
+  { style: 'traefik', uri: 'x-forwarded-uri', method: 'x-forwarded-method', host: 'x-forwarded-host', proto: 'x-forwarded-proto', ip: undefined },
+] as const;
+
 /** Headers that describe the original request; never passed on as its own headers. */
-const FORWARDING = new Set([
-  'x-original-uri', 'x-original-method', 'x-original-host', 'x-original-proto',
-  'x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-host', 'x-forwarded-proto',
-]);
+const FORWARDING = new Set<string>(HEADER_STYLES.flatMap((s) => [s.uri, s.method, s.host, s.proto]));
 
 function one(h: HeaderInput, name: string): string | undefined {
   const v = h[name];
@@ -85,23 +88,16 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const h = c.headers;
   const host = one(h, 'host') ?? '';
   const xff = trusted ? clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) : undefined;
-  const original = trusted ? one(h, 'x-original-uri') : undefined;
-  const forwarded = trusted ? one(h, 'x-forwarded-uri') : undefined;
-  if (original !== undefined && forwarded !== undefined) {
+  const present = trusted ? HEADER_STYLES.filter((s) => one(h, s.uri) !== undefined) : [];
+  if (present.length > 1) {
     throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
   }
-  if (original !== undefined) {
+  const s = present[0];
+  if (s !== undefined) {
     return {
-      style: 'nginx', method: one(h, 'x-original-method') ?? c.method, target: original,
-      host: one(h, 'x-original-host') ?? host, scheme: one(h, 'x-original-proto') ?? 'http',
-      sourceIp: one(h, 'x-real-ip') ?? xff ?? c.peer,
-    };
-  }
-  if (forwarded !== undefined) {
-    return {
-      style: 'traefik', method: one(h, 'x-forwarded-method') ?? c.method, target: forwarded,
-      host: one(h, 'x-forwarded-host') ?? host, scheme: one(h, 'x-forwarded-proto') ?? 'http',
-      sourceIp: xff ?? c.peer,
+      style: s.style, method: one(h, s.method) ?? c.method, target: one(h, s.uri) as string,
+      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? 'http',
+      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
     };
   }
   if (!suffix.startsWith('/')) {
