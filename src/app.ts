@@ -8,9 +8,13 @@ import { Registry } from 'prom-client';
 import * as grpc from '@grpc/grpc-js';
 import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
+import { registerForwardAuth } from './adapters/forward-auth/routes.js';
+import { registerKongOpa } from './adapters/kong-opa/routes.js';
+import { registerKong } from './adapters/kong/routes.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
+import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
 import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -39,6 +43,8 @@ export interface App {
   readonly grpcServer: grpc.Server;
   readonly health: HealthService;
   readonly http: FastifyInstance;
+  /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
+  readonly completions: Completions;
   readonly reloader: ConfigReloader | undefined;
   /** Binds both listeners; resolves to the ports actually bound (0 → a free port). */
   listen(): Promise<{ grpcPort: number; httpPort: number }>;
@@ -68,11 +74,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
   const http = createHttpServer({ state, registry });
+  const completions = new Completions(registry, logger);
+  const adapterDeps = { pipeline, state, metrics, logger, completions };
+  registerKong(http, adapterDeps);
+  registerKongOpa(http, adapterDeps);
+  registerForwardAuth(http, adapterDeps);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
-    state, pipeline, metrics, registry, grpcServer, health, http, reloader,
+    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader,
     async listen() {
       const grpcPort = await bindGrpc(grpcServer, host, opts.grpcPort ?? cfg.grpc_port);
       await http.listen({ host, port: opts.httpPort ?? cfg.http_port });

@@ -24,8 +24,8 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   return h;
 }
 
-/** `{decision, action_id, reason, policy_id, approval_id?, code}` */
-export function denialBody(r: CheckResult): string {
+/** `{decision, action_id, reason, policy_id, approval_id?, code}` as an object (Kong OPA's `message`). */
+export function denialFields(r: CheckResult): Record<string, unknown> {
   const d = r.decision;
   const body: Record<string, unknown> = {
     decision: d.decision,
@@ -35,5 +35,10 @@ export function denialBody(r: CheckResult): string {
     code: d.code,
   };
   if (r.approvalId !== undefined) body.approval_id = r.approvalId;
-  return JSON.stringify(body);
+  return body;
+}
+
+/** The JSON denial body: {@link denialFields} serialized. */
+export function denialBody(r: CheckResult): string {
+  return JSON.stringify(denialFields(r));
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
+import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
@@ -28,6 +29,8 @@ export interface Runtime {
   readonly engine: PolicyEngine;
   readonly fingerprint: (input: EvalInput) => string;
   readonly routeCount: number;
+  /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
+  readonly trustedProxies: TrustedProxies;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -71,6 +74,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     deniedStatus: config.responses.denied_status,
     pendingStatus: config.responses.pending_status,
   }, issues);
+  const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -82,6 +86,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     routeCount: routes.length,
+    trustedProxies,
   });
 }
 

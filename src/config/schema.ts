@@ -5,6 +5,7 @@
  * silently ignored option. Fields with defaults are filled before validation.
  */
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { ForwardAuthSchema, KongSchema } from './gateways.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -54,6 +55,12 @@ export const IdentitySourceSchema = T.Object(
         {
           trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
         },
+        closed,
+      ),
+    ),
+    consumer: T.Optional(
+      T.Object(
+        { field: StringEnum(['username', 'custom_id'] as const, { default: 'username', description: 'Which field of the Kong consumer is the agent id' }) },
         closed,
       ),
     ),
@@ -197,6 +204,8 @@ export const ConfigSchema = T.Object(
     normalization: NormalizationSchema,
     decision_log: DecisionLogSchema,
     log: LogSchema,
+    kong: KongSchema,
+    forward_auth: ForwardAuthSchema,
   },
   closed,
 );

@@ -20,6 +20,12 @@ export interface GatewayFacts {
   service?: string;
   consumer?: { id?: string; username?: string; custom_id?: string };
   credential?: string;
+  /**
+   * The consumer field that the gateway's own authentication vouches for as the agent id
+   * (the Kong plugin's `agent_id_from`); tried first when no `consumer` identity source is
+   * configured (mapping/identity.ts).
+   */
+  agentIdFrom?: 'username' | 'custom_id';
 }
 
 export interface RawGatewayRequest {
