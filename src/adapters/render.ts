@@ -24,6 +24,12 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   return h;
 }
 
+/** Client-sent x-ascend-* headers that our own headers (`ours`) do not overwrite. */
+export function staleAscendHeaders(r: CheckResult, ours: readonly HeaderPair[]): string[] {
+  const sent = r.request?.clientAscendHeaders ?? [];
+  return sent.filter((name) => !ours.some(([k]) => k === name));
+}
+
 /** `{decision, action_id, reason, policy_id, approval_id?, code}` as an object (Kong OPA's `message`). */
 export function denialFields(r: CheckResult): Record<string, unknown> {
   const d = r.decision;

@@ -62,6 +62,8 @@ export interface GatewayRequest {
   readonly query: QueryMap;
   /** Lower-cased header names; repeated headers joined with ",". */
   readonly headers: Record<string, string>;
+  /** Names of client-sent `x-ascend-*` headers: removed from `headers`, to be stripped upstream. */
+  readonly clientAscendHeaders: readonly string[];
   readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
   readonly requestId: string | undefined;

@@ -18,7 +18,6 @@
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
-import { ascendHeaderNames, isAscendHeader } from '../client-headers.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
 
@@ -38,8 +37,6 @@ export interface AuthCall {
 export interface OriginalRequest {
   raw: RawGatewayRequest;
   style: ForwardAuthStyle;
-  /** Client-sent x-ascend-* header names, for the gateway to strip upstream. */
-  clientAscend: string[];
 }
 
 /** The headers each proxy describes the original request with (nginx: our snippet's names). */
@@ -70,7 +67,7 @@ export function clientFromForwardedFor(xff: string | undefined, trusted: Trusted
 
 function passedHeaders(h: HeaderInput, host: string): HeaderInput {
   const out: HeaderInput = {};
-  for (const name in h) if (!FORWARDING.has(name) && !isAscendHeader(name)) out[name] = h[name];
+  for (const name in h) if (!FORWARDING.has(name)) out[name] = h[name];
   out.host = host;
   return out;
 }
@@ -122,7 +119,6 @@ export function originalRequest(c: AuthCall): OriginalRequest {
   const d = describe(c, c.url.slice(c.prefix.length), c.trusted(c.peer));
   return {
     style: d.style,
-    clientAscend: ascendHeaderNames(c.headers),
     raw: {
       adapter: 'forward_auth',
       method: d.method,

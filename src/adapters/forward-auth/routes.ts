@@ -10,8 +10,8 @@ import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter
 import { originalRequest } from './original-request.js';
 import { toForwardAuthResponse } from './to-forward-auth-response.js';
 
-function send(reply: FastifyReply, r: CheckResult, clientAscend: readonly string[]): void {
-  const a = toForwardAuthResponse(r, clientAscend);
+function send(reply: FastifyReply, r: CheckResult): void {
+  const a = toForwardAuthResponse(r);
   void reply.code(a.status).headers(a.headers).send(a.body);
 }
 
@@ -33,9 +33,9 @@ export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps
         });
       } catch (e) {
         if (!(e instanceof RequestError)) throw e;
-        return send(reply, deps.pipeline.reject('forward_auth', e), []);
+        return send(reply, deps.pipeline.reject('forward_auth', e));
       }
-      send(reply, deps.pipeline.check(original.raw), original.clientAscend);
+      send(reply, deps.pipeline.check(original.raw));
     };
     scope.all(prefix, { bodyLimit }, handler);
     scope.all(`${prefix}/*`, { bodyLimit }, handler);

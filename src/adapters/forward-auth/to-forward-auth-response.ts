@@ -6,7 +6,7 @@
  * answered with one, whatever status the config names.
  */
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody } from '../render.js';
+import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
 
 export interface HttpAnswer {
   status: number;
@@ -17,13 +17,13 @@ export interface HttpAnswer {
 /** Envoy http_service: headers to strip from the upstream request, comma-separated. */
 export const ENVOY_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
 
-export function toForwardAuthResponse(r: CheckResult, clientAscend: readonly string[]): HttpAnswer {
+export function toForwardAuthResponse(r: CheckResult): HttpAnswer {
   const d = r.decision;
   const pairs = decisionHeaders(r);
   const headers = Object.fromEntries(pairs);
   if (d.decision === 'allowed') {
     // Client copies of x-ascend-* that our headers do not overwrite must not reach the upstream.
-    const stale = clientAscend.filter((n) => !(n in headers));
+    const stale = staleAscendHeaders(r, pairs);
     if (stale.length > 0) headers[ENVOY_HEADERS_TO_REMOVE] = stale.join(', ');
     return { status: 200, headers, body: undefined };
   }

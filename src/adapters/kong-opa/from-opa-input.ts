@@ -6,7 +6,6 @@
  * rebuilt from both and then normalized like every other gateway's.
  */
 import type { RawGatewayRequest } from '../../gateway/request.js';
-import { withoutAscendHeaders } from '../client-headers.js';
 import { hostWithPort, kongFacts } from '../kong/facts.js';
 import type { OpaQuery, OpaRequest } from './schema.js';
 
@@ -39,7 +38,7 @@ export function fromOpaInput(body: OpaRequest): RawGatewayRequest {
     target: query === '' ? path : `${path}?${query}`,
     host: hostWithPort(host, h.port),
     scheme: h.scheme,
-    headers: withoutAscendHeaders(headers),
+    headers: headers,
     sourceIp: input.client_ip,
     facts: kongFacts(input),
     body: h.body ?? (h.parsed_body === undefined ? undefined : JSON.stringify(h.parsed_body)),

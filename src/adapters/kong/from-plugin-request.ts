@@ -1,6 +1,5 @@
 /** Our Kong plugin's POST /kong/v1/authorize body → RawGatewayRequest. Translation only. */
 import type { RawGatewayRequest } from '../../gateway/request.js';
-import { withoutAscendHeaders } from '../client-headers.js';
 import { hostWithPort, kongFacts } from './facts.js';
 import type { PluginRequest } from './schema.js';
 
@@ -13,7 +12,7 @@ export function fromPluginRequest(p: PluginRequest): RawGatewayRequest {
     target: r.raw_query ? `${r.path}?${r.raw_query}` : r.path,
     host: hostWithPort(r.host, r.port),
     scheme: r.scheme,
-    headers: withoutAscendHeaders(r.headers ?? {}),
+    headers: r.headers ?? {},
     sourceIp: p.client_ip,
     facts: kongFacts(p),
     // A truncated body (body_truncated) is evaluated as sent, like Envoy's partial body.
