@@ -176,6 +176,21 @@ describe('forward-auth from a peer that is not a trusted proxy', () => {
     expectDenied(await rawRequest(trusted.httpPort, traefik('/v1/x', 'GET', { 'x-forwarded-for': '203.0.113.9, 198.51.100.1' })), 403);
   });
 
+  it('trusted: RFC 7239 Forwarded supplies the client, proto and host when X-Forwarded-* are absent', async () => {
+    const req = {
+      method: 'GET',
+      path: '/forward-auth/v1/x',
+      headers: { host: 'api.example.com', forwarded: 'for=198.51.100.1;proto=http, for="203.0.113.9:4711";proto=https;host=api.example.com' },
+    };
+    const res = await rawRequest(trusted.httpPort, req);
+    expectAllowed(res);
+    expect(res.headers['x-ascend-policy-id']).toBe('pol_from_partner');
+    // Without the header the request is neither https nor from the partner.
+    expectDenied(await rawRequest(trusted.httpPort, { ...req, headers: { host: 'api.example.com' } }), 403);
+    // From an untrusted peer the same header is ignored.
+    expectDenied(await rawRequest(t.httpPort, req), 403);
+  });
+
   it('untrusted: X-Forwarded-* are ignored, the request is judged as it is', async () => {
     // Claims https from 203.0.113.9 for /admin; judged as http from 127.0.0.1 for /v1/x.
     const res = await rawRequest(t.httpPort, envoy('/v1/x', 'GET', { 'x-forwarded-uri': '/admin', 'x-original-uri': '/admin' }));

@@ -17,6 +17,7 @@
  */
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
+import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
@@ -81,10 +82,19 @@ interface Described {
   sourceIp: string | undefined;
 }
 
+/** RFC 7239 `Forwarded` from a trusted proxy: host/proto of the nearest hop, the client as in XFF. */
+function forwarded(h: HeaderInput, c: AuthCall): { host?: string; proto?: string; client?: string } {
+  const elements = parseForwarded(one(h, 'forwarded'));
+  const last = elements[elements.length - 1];
+  const chain = elements.map((e) => (e.for === undefined ? '' : forwardedNode(e.for))).join(',');
+  return { host: last?.host, proto: last?.proto, client: clientFromForwardedFor(chain || undefined, c.trusted) };
+}
+
 function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const h = c.headers;
-  const host = one(h, 'host') ?? '';
-  const xff = trusted ? clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) : undefined;
+  const fwd = trusted ? forwarded(h, c) : {};
+  const host = fwd.host ?? one(h, 'host') ?? '';
+  const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
   const present = trusted ? HEADER_STYLES.filter((s) => one(h, s.uri) !== undefined) : [];
   if (present.length > 1) {
     throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
@@ -93,7 +103,7 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   if (s !== undefined) {
     return {
       style: s.style, method: one(h, s.method) ?? c.method, target: one(h, s.uri) as string,
-      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? 'http',
+      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
       sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
     };
   }
@@ -105,7 +115,7 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   }
   return {
     style: 'envoy', method: c.method, target: suffix, host,
-    scheme: (trusted ? one(h, 'x-forwarded-proto') : undefined) ?? 'http',
+    scheme: (trusted ? (one(h, 'x-forwarded-proto') ?? fwd.proto) : undefined) ?? 'http',
     sourceIp: xff ?? c.peer,
   };
 }
