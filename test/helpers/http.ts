@@ -4,6 +4,7 @@
  * or exact control over headers and body.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -54,4 +55,27 @@ export function sample(metrics: string, name: string, labels: Record<string, str
     if (want.every((w) => have.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
+}
+
+/**
+ * Sends bytes exactly as given (a request line no HTTP client library would produce: raw
+ * CR/LF, NUL, backslashes, non-UTF-8) and returns the status of the answer (0 when the
+ * server closed without one).
+ */
+export function rawHttp(port: number, request: Buffer | string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+    sock.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ status: m ? Number(m[1]) : 0, text });
+    });
+    // write, not end: nginx treats a half-closed client as gone and drops the request (499).
+    // The request says `Connection: close`, so the server closes when it has answered.
+    sock.write(typeof request === 'string' ? Buffer.from(request, 'latin1') : request);
+    sock.setTimeout(10_000, () => sock.destroy());
+  });
 }
