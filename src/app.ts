@@ -33,6 +33,8 @@ export interface AppOptions {
   grpcPort?: number;
   httpPort?: number;
   host?: string;
+  /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface App {
@@ -73,7 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const pipeline = new CheckPipeline({ state, metrics, decisionLog, logger });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
-  const http = createHttpServer({ state, registry }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
+  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
