@@ -20,11 +20,12 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   if (d.failOpen) h.push(['x-ascend-fail-open', 'true']);
   if (d.monitor) h.push(['x-ascend-monitor', d.monitor.wouldBe]);
   if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
+  if (r.statusUrl !== undefined) h.push(['x-ascend-status-url', r.statusUrl]);
   if (r.retryAfterSeconds !== undefined) h.push(['retry-after', String(r.retryAfterSeconds)]);
   return h;
 }
 
-/** `{decision, action_id, reason, policy_id, approval_id?, code}` */
+/** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` */
 export function denialBody(r: CheckResult): string {
   const d = r.decision;
   const body: Record<string, unknown> = {
@@ -35,5 +36,6 @@ export function denialBody(r: CheckResult): string {
     code: d.code,
   };
   if (r.approvalId !== undefined) body.approval_id = r.approvalId;
+  if (r.statusUrl !== undefined) body.status_url = r.statusUrl;
   return JSON.stringify(body);
 }

@@ -50,7 +50,14 @@ export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, 
         : deadline !== Infinity && +deadline <= Date.now()
           ? pipeline.fail('envoy', 'deadline_exceeded')
           : pipeline.check(fromCheckRequest(req));
-      cb(null, result);
+      if (!(result instanceof Promise)) return cb(null, result);
+      // Only a pending decision with an approvals store gets here. The pipeline answers a store
+      // failure per fail_mode itself; this catch is the last guard: always a CheckResponse,
+      // never a gRPC error (Envoy would apply its own failure_mode_allow to one).
+      result.then(
+        (r) => cb(null, r),
+        () => cb(null, pipeline.fail('envoy', 'evaluation_error')),
+      );
     },
   });
   server.addService(services.health, health.handlers);
