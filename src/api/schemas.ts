@@ -19,8 +19,8 @@ export const ActionBody = T.Object({
   agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'Required for admin keys; agent keys default to (and may only use) their own' })),
   action_type: T.String({ minLength: 1, maxLength: 256 }),
   resource: T.String({ minLength: 1, maxLength: 4096 }),
-  parameters: T.Record(T.String(), T.Unknown(), { default: {} }),
-  context: T.Record(T.String(), T.Unknown(), { default: {}, description: 'context.gateway is set by the sidecar' }),
+  parameters: T.Optional(T.Record(T.String(), T.Unknown(), { default: {} })),
+  context: T.Optional(T.Record(T.String(), T.Unknown(), { default: {}, description: 'context.gateway is set by the sidecar' })),
 });
 export type ActionBody = Static<typeof ActionBody>;
 

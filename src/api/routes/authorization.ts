@@ -24,7 +24,7 @@ function actionFor(p: ApiPrincipal, body: ActionBody, at: string): ActionRequest
   assertOwnAgent(p, agentId);
   // context.gateway is the sidecar's to set (as for gateway requests): a client copy is replaced.
   const context = { ...body.context, gateway: { adapter: 'api', api_key: p.name } };
-  return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters, context };
+  return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context };
 }
 
 /** Keeps what an approval did not already store, so status and complete work for every API action. */
