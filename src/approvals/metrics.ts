@@ -15,7 +15,13 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
     help: 'Approvals waiting for a decision.',
     registers: [registry],
     async collect() {
-      this.set(await countPending());
+      // A failing store must not fail the whole scrape (every other metric would vanish with
+      // it): keep the last value; the store's errors are logged and counted where they happen.
+      try {
+        this.set(await countPending());
+      } catch {
+        /* keep the last value */
+      }
     },
   });
   const total = new Counter({

@@ -24,7 +24,13 @@ export function registerWebhookMetrics(registry: Registry, outboxDepth: () => Pr
     help: 'Webhook deliveries waiting in the durable outbox (pending, including retries).',
     registers: [registry],
     async collect() {
-      this.set(await outboxDepth());
+      // A failing store must not fail the whole scrape (every other metric would vanish with
+      // it): keep the last value; the store's errors are logged and counted where they happen.
+      try {
+        this.set(await outboxDepth());
+      } catch {
+        /* keep the last value */
+      }
     },
   });
   return { delivery: (result) => deliveries.inc({ result }) };
