@@ -1,21 +1,11 @@
 /** Config additions of issue 4: every bad field named with its path, resolved once at load. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatIssue } from '../src/config/errors.js';
 import { runtimeFromText } from '../src/config/runtime.js';
+import { configIssues as issues } from './helpers/config.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const HEX = 'a'.repeat(64);
-
-function issues(yaml: string): string[] {
-  try {
-    runtimeFromText(yaml, 'c.yaml', 1);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map(formatIssue);
-    throw e;
-  }
-  return [];
-}
 
 describe('issue 4 config', () => {
   it('loads the contract keys as written, with their defaults', () => {

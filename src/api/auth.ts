@@ -18,6 +18,9 @@ declare module 'fastify' {
   }
 }
 
+/** Every role may read an action or an approval (agent keys only their own agent's). */
+export const READ_ROLES: readonly Role[] = ['admin', 'approver', 'agent', 'viewer'];
+
 export function installAuth(api: FastifyInstance, state: RuntimeState): void {
   api.decorateRequest('principal', null);
   api.addHook('onRequest', async (req) => {

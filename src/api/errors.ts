@@ -33,6 +33,13 @@ export const ErrorViewRefs = {
 
 export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `no ${what} ${id}`);
 
+/** The record a store lookup found, or a 404 naming what was looked for. */
+export async function found<T>(lookup: Promise<T | undefined>, what: string, id: string): Promise<T> {
+  const v = await lookup;
+  if (v === undefined) throw notFound(what, id);
+  return v;
+}
+
 export function errorBody(code: string, message: string, field?: string) {
   return { error: field === undefined ? { code, message } : { code, message, field } };
 }

@@ -1,20 +1,19 @@
 /** GET /api/agent-action/status/{action_id} and POST /api/agent-action/{action_id}/complete. */
 import type { FastifyInstance } from 'fastify';
-import { assertOwnAgent, principalOf } from '../auth.js';
+import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { publicUrl, requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, notFound } from '../errors.js';
+import { ApiError, ErrorViewRefs, found, notFound } from '../errors.js';
 import { ActionIdParams, ActionView, CompleteBody } from '../schemas.js';
 import { actionView } from '../views.js';
 
 export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/agent-action/status/:action_id', {
-    config: { roles: ['admin', 'approver', 'agent', 'viewer'] },
+    config: { roles: READ_ROLES },
     schema: { tags: ['actions'], summary: 'Status of an action (and of its approval)', params: ActionIdParams, response: { 200: ActionView, ...ErrorViewRefs } },
   }, async (req) => {
     const { store } = requireLayer(deps);
     const { action_id } = req.params as { action_id: string };
-    const a = await store.getAction(action_id);
-    if (!a) throw notFound('action', action_id);
+    const a = await found(store.getAction(action_id), 'action', action_id);
     assertOwnAgent(principalOf(req), a.agent_id);
     const approval = a.approval_id === null ? undefined : await store.getApproval(a.approval_id);
     return actionView(a, approval, publicUrl(deps));
@@ -31,9 +30,7 @@ export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const p = principalOf(req);
     const { action_id } = req.params as { action_id: string };
     const { status, result } = req.body as { status: string; result?: unknown };
-    const before = await layer.store.getAction(action_id);
-    if (!before) throw notFound('action', action_id);
-    assertOwnAgent(p, before.agent_id);
+    assertOwnAgent(p, (await found(layer.store.getAction(action_id), 'action', action_id)).agent_id);
     const r = await layer.approvals.complete({ action_id, status, result });
     if (!r.ok) {
       if (r.error === 'not_found') throw notFound('action', action_id);

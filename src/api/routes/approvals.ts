@@ -7,9 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApprovalRecord } from '../../approvals/store/records.js';
 import type { VoteInput } from '../../approvals/service.js';
-import { assertOwnAgent, principalOf } from '../auth.js';
+import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, notFound, type ApiErrorCode } from '../errors.js';
+import { ApiError, ErrorViewRefs, found, notFound, type ApiErrorCode } from '../errors.js';
 import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, VoteBody } from '../schemas.js';
 import { approvalView } from '../views.js';
 
@@ -54,14 +54,11 @@ function voteRoute(api: FastifyInstance, deps: ApiDeps, vote: VoteInput['vote'])
 
 export function approvalRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/sdk/approval/:approval_id', {
-    config: { roles: ['admin', 'approver', 'agent', 'viewer'] },
+    config: { roles: READ_ROLES },
     schema: { tags: ['approvals'], summary: 'Status of one approval', params: ApprovalIdParams, response: { 200: ApprovalView, ...ErrorViewRefs } },
   }, async (req) => {
-    const { store } = requireLayer(deps);
     const { approval_id } = req.params as { approval_id: string };
-    const approval = await store.getApproval(approval_id);
-    if (!approval) throw notFound('approval', approval_id);
-    const v = await view(deps, approval);
+    const v = await view(deps, await found(requireLayer(deps).store.getApproval(approval_id), 'approval', approval_id));
     assertOwnAgent(principalOf(req), v.agent_id as string | null);
     return v;
   });
