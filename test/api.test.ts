@@ -92,6 +92,11 @@ describe('POST /api/authorization/agent-action', () => {
     expect(pending.body.status_url).toBe(`/api/sdk/approval/${pending.body.approval_id}`);
     const line = t.decisions().find((l) => l.action_id === pending.body.action_id);
     expect(line).toMatchObject({ adapter: 'api', decision: 'pending', approval_id: pending.body.approval_id });
+    const metrics = await (await fetch(t.url('/metrics'))).text();
+    expect(metrics).toMatch(/ascend_authz_decisions_total\{adapter="api",decision="pending"\} [1-9]/);
+    // The cache serves the API like the gateways: the same allowed action again is a hit.
+    const hit = await api('POST', '/api/authorization/agent-action', KEYS.admin, refund(10, 'a1'));
+    expect(t.decisions().find((l) => l.action_id === hit.body.action_id)?.cache_hit).toBe(true);
   });
 
   it('stores API actions: status works, and context.gateway is the sidecar\'s', async () => {
