@@ -61,7 +61,7 @@ function openLayer(d: SideEffectDeps): ApprovalsLayer | undefined {
 export function buildSideEffects(d: SideEffectDeps): SideEffects {
   const c = d.state.runtime.config;
   const layer = openLayer(d);
-  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now) : undefined;
+  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger) : undefined;
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));

@@ -141,6 +141,21 @@ audit_stream: {enabled: true, path: AUDIT_PATH}
   });
 });
 
+describe('SIEM stream on stdout', () => {
+  it('writes its lines through the logger\'s destination, one JSON object per line', async () => {
+    const s = await sidecar('audit_stream: {enabled: true}');
+    try {
+      const r = await s.c.check({ method: 'GET', path: '/v1/orders/1', headers: { 'x-agent-id': 'crawler' } });
+      const id = header(r, 'x-ascend-action-id');
+      const line = await waitFor(() => s.t.logs.find((l) => l.kind === 'audit' && l.action_id === id), { what: 'audit line' });
+      expect(line).toMatchObject({ schema: 1, type: 'decision', adapter: 'envoy', agent_id: 'crawler', decision: 'allowed', code: 'policy_allow' });
+      expect(line.level).toBeUndefined(); // not a pino line: the stream's own flat format
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('ttl grants (fake clock)', () => {
   it('allows every retry until the grant expires, then asks again', async () => {
     const clock = new ManualClock(Date.UTC(2025, 0, 6, 9));

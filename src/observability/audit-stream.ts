@@ -6,7 +6,7 @@
  * the approver trail the decision log never sees, and can go to its own file while the
  * decision log stays on stdout. Line format: README "SIEM stream".
  */
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
@@ -17,9 +17,16 @@ type Destination = { write(s: string): unknown; flushSync?(): void };
 export class AuditStream implements DecisionSink {
   constructor(private readonly dest: Destination, private readonly now: Clock) {}
 
-  /** To `path` (appending, directories created) or stdout; asynchronous writes, flushed on close. */
-  static open(path: string | undefined, now: Clock): AuditStream {
-    return new AuditStream(pino.destination({ dest: path ?? 1, sync: false, mkdir: path !== undefined, append: true }), now);
+  /**
+   * To `path` (appending, directories created; asynchronous writes, flushed on close) or, without
+   * a path, through the root logger's own destination: a second writer on stdout could interleave
+   * partial lines with the logger's under back-pressure.
+   */
+  static open(path: string | undefined, now: Clock, root: Logger): AuditStream {
+    const dest = path === undefined
+      ? ((root as unknown as Record<symbol, Destination>)[pino.symbols.streamSym] as Destination)
+      : pino.destination({ dest: path, sync: false, mkdir: true, append: true });
+    return new AuditStream(dest, now);
   }
 
   record(r: CheckResult): void {
