@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to for real: nginx (forward-auth
-# end-to-end), busted + lua-cjson (Kong plugin specs), promtool (alert rules).
+# end-to-end), busted + lua-cjson + luajit + lua-yaml (Kong plugin specs), promtool (alert rules).
 # Idempotent: only missing tools are installed.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v busted >/dev/null 2>&1 || need+=(lua-busted lua-cjson)
+# Kong runs plugins on LuaJIT; lyaml lets the specs check deploy/kong/kong.yml.
+command -v luajit >/dev/null 2>&1 || need+=(luajit)
+lua -e 'require "lyaml"' >/dev/null 2>&1 || need+=(lua-yaml)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=; fi

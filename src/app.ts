@@ -8,12 +8,17 @@ import { Registry } from 'prom-client';
 import * as grpc from '@grpc/grpc-js';
 import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
+import { registerForwardAuth } from './adapters/forward-auth/routes.js';
+import { registerKongOpa } from './adapters/kong-opa/routes.js';
+import { registerKong } from './adapters/kong/routes.js';
 import { registerApi } from './api/plugin.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
+import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
+import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
@@ -47,6 +52,8 @@ export interface App {
   readonly grpcServer: grpc.Server;
   readonly health: HealthService;
   readonly http: FastifyInstance;
+  /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
+  readonly completions: Completions;
   readonly reloader: ConfigReloader | undefined;
   /** The durable-state layer; undefined without `store:` in the config. */
   readonly approvals: ApprovalsLayer | undefined;
@@ -79,13 +86,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
-  const http = createHttpServer({ state, registry });
+  const http = createHttpServer({ state, registry }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
+  const completions = new Completions(registry, logger);
+  const adapterDeps = { pipeline, state, metrics, logger, completions };
+  registerKong(http, adapterDeps);
+  registerKongOpa(http, adapterDeps);
+  registerForwardAuth(http, adapterDeps);
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
-    state, pipeline, metrics, registry, grpcServer, health, http, reloader, approvals: fx.layer,
+    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
     async listen() {
       const grpcPort = await bindGrpc(grpcServer, host, opts.grpcPort ?? cfg.grpc_port);
       await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
@@ -114,7 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await fx.stop();
       decisionLog.flush();
-      logger.flush();
+      flushSync(logger);
     },
   };
 }

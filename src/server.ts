@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadRuntime } from './config/load.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, flushSync } from './observability/logger.js';
 
 export interface ServeOptions {
   configPath: string;
@@ -46,7 +46,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     app.shutdown().then(
       () => {
         logger.info('stopped');
-        logger.flush();
+        flushSync(logger);
         process.exit(0);
       },
       (err: unknown) => {

@@ -25,8 +25,14 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   return h;
 }
 
-/** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` */
-export function denialBody(r: CheckResult): string {
+/** Client-sent x-ascend-* headers that our own headers (`ours`) do not overwrite. */
+export function staleAscendHeaders(r: CheckResult, ours: readonly HeaderPair[]): string[] {
+  const sent = r.request?.clientAscendHeaders ?? [];
+  return sent.filter((name) => !ours.some(([k]) => k === name));
+}
+
+/** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` as an object (Kong OPA's `message`). */
+export function denialFields(r: CheckResult): Record<string, unknown> {
   const d = r.decision;
   const body: Record<string, unknown> = {
     decision: d.decision,
@@ -37,5 +43,10 @@ export function denialBody(r: CheckResult): string {
   };
   if (r.approvalId !== undefined) body.approval_id = r.approvalId;
   if (r.statusUrl !== undefined) body.status_url = r.statusUrl;
-  return JSON.stringify(body);
+  return body;
+}
+
+/** The JSON denial body: {@link denialFields} serialized. */
+export function denialBody(r: CheckResult): string {
+  return JSON.stringify(denialFields(r));
 }

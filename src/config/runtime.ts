@@ -10,6 +10,7 @@ import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
+import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
@@ -35,6 +36,8 @@ export interface Runtime {
   readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
   readonly approvalSettings: ApprovalSettings;
   readonly apiKeys: ApiKeyTable;
+  /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
+  readonly trustedProxies: TrustedProxies;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -112,6 +115,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     deniedStatus: config.responses.denied_status,
     pendingStatus: config.responses.pending_status,
   }, issues);
+  const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -126,6 +130,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     workflows,
     approvalSettings: settings,
     apiKeys,
+    trustedProxies,
   });
 }
 

@@ -9,6 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { ForwardAuthSchema, KongSchema } from './gateways.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -27,6 +28,9 @@ export const ServerSchema = T.Object(
     http_port: T.Integer({ ...Port, default: 8181 }),
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
+    http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time' }),
+    http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
+    http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
   },
   { ...closed, default: {} },
 );
@@ -58,6 +62,12 @@ export const IdentitySourceSchema = T.Object(
         {
           trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
         },
+        closed,
+      ),
+    ),
+    consumer: T.Optional(
+      T.Object(
+        { field: StringEnum(['username', 'custom_id'] as const, { default: 'username', description: 'Which field of the Kong consumer is the agent id' }) },
         closed,
       ),
     ),
@@ -242,6 +252,8 @@ export const ConfigSchema = T.Object(
     normalization: NormalizationSchema,
     decision_log: DecisionLogSchema,
     log: LogSchema,
+    kong: KongSchema,
+    forward_auth: ForwardAuthSchema,
     // Issue 4: durable state, approvals, REST API, webhooks, alerts, SIEM stream. Without
     // `store` none of it persists and a pending decision is answered as in the core config.
     store: T.Optional(StoreConfigSchema),

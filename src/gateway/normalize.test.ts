@@ -51,6 +51,12 @@ describe('normalize', () => {
     });
   });
 
+  it('drops client-sent x-ascend-* headers and records their names for stripping upstream', () => {
+    const r = normalize(raw({ headers: { 'X-Ascend-Decision': 'allowed', 'x-ascend-approval-id': 'apr_x', 'x-ascendant': 'ok', 'x-agent-id': 'a' } }));
+    expect(r.headers).toEqual({ 'x-ascendant': 'ok', 'x-agent-id': 'a' });
+    expect(r.clientAscendHeaders).toEqual(['x-ascend-decision', 'x-ascend-approval-id']);
+  });
+
   it('takes the request id from x-request-id when the gateway gave none', () => {
     expect(normalize(raw({ headers: { 'x-request-id': 'abc' } })).requestId).toBe('abc');
     expect(normalize(raw({ requestId: 'from-envoy', headers: { 'x-request-id': 'abc' } })).requestId).toBe('from-envoy');

@@ -42,13 +42,29 @@ function canonicalMethod(raw: string, headers: Record<string, string>, opts: Nor
   return upper;
 }
 
-/** Lower-cases names and joins repeated values with "," (as Envoy does), so nothing is lost. */
-export function lowerCaseHeaders(input: HeaderInput): Record<string, string> {
+const ASCEND_PREFIX = 'x-ascend-';
+
+/** True for the sidecar's own response headers, which a client must never be able to set. */
+export function isAscendHeader(lowerName: string): boolean {
+  return lowerName.length > ASCEND_PREFIX.length && lowerName.startsWith(ASCEND_PREFIX);
+}
+
+/**
+ * Lower-cases names and joins repeated values with "," (as Envoy does), so nothing is lost.
+ * Client-sent `x-ascend-*` headers are dropped here, once for every adapter, so no route,
+ * identity source or policy can read one; their names go to `stripped` for the gateway to
+ * remove upstream.
+ */
+export function lowerCaseHeaders(input: HeaderInput, stripped?: string[]): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in input) {
     const v = input[name];
     if (v === undefined) continue;
     const key = name.toLowerCase();
+    if (isAscendHeader(key)) {
+      if (stripped && !stripped.includes(key)) stripped.push(key);
+      continue;
+    }
     const value = typeof v === 'string' ? v : v.join(',');
     const prev = out[key];
     out[key] = prev === undefined ? value : `${prev},${value}`;
@@ -65,7 +81,8 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     const c = raw.target.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
   }
-  const headers = lowerCaseHeaders(raw.headers);
+  const clientAscendHeaders: string[] = [];
+  const headers = lowerCaseHeaders(raw.headers, clientAscendHeaders);
   // Never from a client header: adapters pass the scheme their gateway vouches for.
   const scheme = (raw.scheme || 'http').toLowerCase();
   const { path, query } = splitTarget(raw.target);
@@ -78,6 +95,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     rawTarget: raw.target,
     query: parseQuery(query),
     headers,
+    clientAscendHeaders,
     sourceIp: raw.sourceIp,
     principal: raw.principal === '' ? undefined : raw.principal,
     requestId: raw.requestId || headers['x-request-id'],

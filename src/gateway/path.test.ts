@@ -23,6 +23,8 @@ describe('canonicalPath', () => {
     ['/a/..', '/'],
     ['/100%25', '/100%25'],
     ['/a%3Bb', '/a%3Bb'],
+    ['/v1/%252e%252e%252e/x', '/v1/%252e%252e%252e/x'],
+    ['/v1/a%252eb', '/v1/a%252eb'],
   ])('%s → %s', (raw, want) => {
     expect(canonicalPath(raw)).toBe(want);
   });
@@ -40,6 +42,10 @@ describe('canonicalPath', () => {
     ['/a%', 'invalid_encoding'],
     ['/a%C3', 'invalid_encoding'],
     ['/a%FF', 'invalid_encoding'],
+    ['/a/%C0%AF/b', 'invalid_encoding'],
+    ['/v1/%252e%252e/admin', 'invalid_encoding'],
+    ['/v1/%252E./admin', 'invalid_encoding'],
+    ['/v1/.%252e/admin', 'invalid_encoding'],
     ['admin', 'invalid_path'],
     ['', 'invalid_path'],
   ])('%j is refused as %s', (raw, code) => {

@@ -134,6 +134,10 @@ export function canonicalPath(raw: string, opts: PathOptions = DEFAULT_PATH_OPTI
   }
   const out: string[] = [];
   for (const seg of decoded) {
+    // `%252e%252e` decodes to `%2e%2e`: an upstream that decodes again would see `..`.
+    if (seg.length > 2 && /^(?:\.|%2e)+$/i.test(seg) && seg.length - 2 * (seg.match(/%/g)?.length ?? 0) <= 2) {
+      throw new PathError('invalid_encoding', 'double-encoded dot segment in path');
+    }
     if (seg === '' || seg === '.') continue;
     if (seg === '..') out.pop();
     else out.push(seg.indexOf('%') === -1 && seg.indexOf(';') === -1 ? seg : seg.replace(/%/g, '%25').replace(/;/g, '%3B'));

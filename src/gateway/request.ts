@@ -8,7 +8,8 @@
  */
 
 /** Entry points, used as the `adapter` metric label. */
-export type AdapterName = 'envoy' | 'kong' | 'kong_opa' | 'forward_auth' | 'api' | 'cli';
+export const ADAPTERS = ['envoy', 'kong', 'kong_opa', 'forward_auth', 'api', 'cli'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
 
 export type HeaderInput = Record<string, string | readonly string[] | undefined>;
 export type QueryMap = Record<string, string | string[]>;
@@ -19,6 +20,12 @@ export interface GatewayFacts {
   service?: string;
   consumer?: { id?: string; username?: string; custom_id?: string };
   credential?: string;
+  /**
+   * The consumer field that the gateway's own authentication vouches for as the agent id
+   * (the Kong plugin's `agent_id_from`); tried first when no `consumer` identity source is
+   * configured (mapping/identity.ts).
+   */
+  agentIdFrom?: 'username' | 'custom_id';
 }
 
 export interface RawGatewayRequest {
@@ -55,6 +62,8 @@ export interface GatewayRequest {
   readonly query: QueryMap;
   /** Lower-cased header names; repeated headers joined with ",". */
   readonly headers: Record<string, string>;
+  /** Names of client-sent `x-ascend-*` headers: removed from `headers`, to be stripped upstream. */
+  readonly clientAscendHeaders: readonly string[];
   readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
   readonly requestId: string | undefined;

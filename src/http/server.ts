@@ -2,6 +2,7 @@
  * The HTTP listener (default :8181): health, readiness and Prometheus metrics here; the
  * Kong, forward-auth and REST adapters register their routes on the same instance.
  */
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { RuntimeState } from '../pipeline/state.js';
@@ -11,15 +12,43 @@ export interface HttpDeps {
   registry: Registry;
 }
 
-export function createHttpServer(deps: HttpDeps): FastifyInstance {
+export interface HttpLimits {
+  requestTimeoutMs: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
+}
+
+export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
     bodyLimit: 1024 * 1024,
-    // Slow clients must not hold sockets (slowloris): bound the whole request.
-    requestTimeout: 10_000,
-    connectionTimeout: 15_000,
-    keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          // Slow clients must not hold sockets (slowloris): the whole request, headers
+          // included, must arrive in time, checked every second rather than Node's 30 s.
+          requestTimeout: limits.requestTimeoutMs,
+          headersTimeout: limits.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+          // Oversized headers are refused by Node's parser with 431.
+          maxHeaderSize: limits.maxHeaderBytes,
+          keepAliveTimeout: 65_000,
+        },
+        handler,
+      );
+      // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
+      // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
+      server.maxHeadersCount = 0;
+      return server;
+    },
+  });
+
+  // A request with more headers than we read could hide one from a policy: refuse it whole.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.raw.rawHeaders.length / 2 > limits.maxHeaders) {
+      return reply.code(431).send({ code: 'too_many_headers', reason: `more than ${limits.maxHeaders} request headers` });
+    }
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -2,6 +2,11 @@
  * Agent identity from the configured sources, tried in order; the first that yields a value
  * wins. Only listed sources count: listing a header is the operator's statement that the
  * gateway strips client copies of it (DESIGN.md "Identity").
+ *
+ * Gateway consumers (Kong): a `consumer: {field}` source reads that field of the consumer the
+ * gateway authenticated. When no such source is listed, a consumer the gateway itself vouches
+ * for (the Kong plugin's `agent_id_from: username|custom_id`, set only after a Kong auth
+ * plugin identified it) is tried first, before the listed sources.
  */
 import type { IdentitySourceConfig } from '../config/schema.js';
 import type { IssueList } from '../config/errors.js';
@@ -60,22 +65,42 @@ function principalSource(trimPrefix: string | undefined): IdentitySource {
   };
 }
 
+type ConsumerField = 'username' | 'custom_id';
+
+function consumerField(req: GatewayRequest, field: ConsumerField): string | undefined {
+  const v = req.facts?.consumer?.[field];
+  return v === undefined || v === '' ? undefined : checked(v, `gateway consumer ${field}`);
+}
+
+/** A configured `consumer: {field}` source: the sidecar's config decides the field. */
+function consumerSource(field: ConsumerField): IdentitySource {
+  return (req) => consumerField(req, field);
+}
+
+/** The field the gateway's plugin named (`agent_id_from`); absent or `none` yields nothing. */
+const vouchedConsumerSource: IdentitySource = (req) => {
+  const field = req.facts?.agentIdFrom;
+  return field === undefined ? undefined : consumerField(req, field);
+};
+
 export function compileIdentity(sources: readonly IdentitySourceConfig[], issues: IssueList, requireVerified = false): IdentitySource[] {
   const out: IdentitySource[] = [];
   sources.forEach((s, i) => {
     if (requireVerified && s.header !== undefined) {
-      issues.add(['identity', 'sources', i, 'header'], 'identity.require_verified is set: only jwt_claim and principal sources may identify agents');
+      issues.add(['identity', 'sources', i, 'header'], 'identity.require_verified is set: only jwt_claim, principal and consumer sources may identify agents');
       return;
     }
-    const kinds = (['header', 'jwt_claim', 'principal'] as const).filter((k) => s[k] !== undefined);
+    const kinds = (['header', 'jwt_claim', 'principal', 'consumer'] as const).filter((k) => s[k] !== undefined);
     if (kinds.length !== 1) {
-      issues.add(['identity', 'sources', i], 'each source needs exactly one of header, jwt_claim, principal');
+      issues.add(['identity', 'sources', i], 'each source needs exactly one of header, jwt_claim, principal, consumer');
       return;
     }
     if (s.header !== undefined) out.push(headerSource(s.header));
     else if (s.jwt_claim) out.push(jwtSource(s.jwt_claim.namespace, s.jwt_claim.payload_key, s.jwt_claim.claim));
+    else if (s.consumer) out.push(consumerSource(s.consumer.field));
     else out.push(principalSource(s.principal?.trim_prefix));
   });
+  if (!sources.some((s) => s.consumer !== undefined)) out.unshift(vouchedConsumerSource);
   return out;
 }
 

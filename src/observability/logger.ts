@@ -29,6 +29,24 @@ export function createLogger(opts: LoggerOptions): Logger {
   );
 }
 
+/** The destination stream behind a logger (shared by the decision log). */
+export function streamOf(logger: Logger): DestinationStream {
+  return (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
+}
+
+/**
+ * Writes out what an asynchronous destination still buffers. Needed before process.exit():
+ * an async sonic-boom would otherwise drop the last lines (the shutdown log, final decisions).
+ */
+export function flushSync(logger: Logger): void {
+  const s = streamOf(logger) as DestinationStream & { flushSync?: () => void };
+  try {
+    s.flushSync?.();
+  } catch {
+    // Not open yet or already closed: nothing left to write.
+  }
+}
+
 /** Copies headers with secret values masked (decision log `include_headers`). */
 export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};

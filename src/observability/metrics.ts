@@ -4,7 +4,7 @@
  * check pays for an increment, not for a label lookup.
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { AdapterName } from '../gateway/request.js';
+import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { DecisionKind } from '../core/decision.js';
 
 /** Fine enough below a millisecond to see a 100 µs p99 move. */
@@ -23,6 +23,7 @@ export class Metrics {
   private readonly errors: Counter<'adapter' | 'reason'>;
   private readonly flagged: Counter<'adapter'>;
   private readonly monitor: Counter<'would_be'>;
+  private readonly reloadOk: Gauge;
   readonly configInfo: Gauge<'hash'>;
   readonly configTimestamp: Gauge;
   readonly policies: Gauge;
@@ -46,11 +47,29 @@ export class Metrics {
     this.errors = new Counter({ name: 'ascend_authz_errors_total', help: 'Checks that could not be evaluated normally, by reason code', labelNames: ['adapter', 'reason'], registers });
     this.flagged = new Counter({ name: 'ascend_flagged_total', help: 'Allowed requests flagged for review', labelNames: ['adapter'], registers });
     this.monitor = new Counter({ name: 'ascend_monitor_overrides_total', help: 'Requests whose outcome monitor mode changed, by what enforcement would have done', labelNames: ['would_be'], registers });
+    this.reloadOk = new Gauge({ name: 'ascend_config_last_reload_successful', help: '1 if the last config load succeeded, 0 if it failed (the previous config is still serving)', registers });
     this.configInfo = new Gauge({ name: 'ascend_config_info', help: 'The loaded config; value is its version number', labelNames: ['hash'], registers });
     this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers });
     this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers });
     this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers });
+    this.zeroSeries();
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  /**
+   * Creates the known series at 0, so rate() and increase() see the first event (a series that
+   * appears already at 1 looks like no change).
+   */
+  private zeroSeries(): void {
+    for (const adapter of ADAPTERS) {
+      if (adapter === 'cli') continue;
+      for (const decision of ['allowed', 'denied', 'pending'] as const) this.decisions.labels(adapter, decision).inc(0);
+      this.failOpen.labels(adapter).inc(0);
+      this.errors.labels(adapter, 'evaluation_error').inc(0);
+      this.flagged.labels(adapter).inc(0);
+    }
+    for (const result of ['success', 'failure'] as const) this.reloads.labels(result).inc(0);
+    for (const wouldBe of ['denied', 'pending'] as const) this.monitor.labels(wouldBe).inc(0);
   }
 
   decision(adapter: AdapterName, kind: DecisionKind, seconds: number): void {
@@ -69,6 +88,7 @@ export class Metrics {
 
   reload(result: 'success' | 'failure'): void {
     this.reloads.labels(result).inc();
+    this.reloadOk.set(result === 'success' ? 1 : 0);
   }
 
   error(adapter: AdapterName, reason: string): void {

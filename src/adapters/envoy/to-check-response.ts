@@ -9,7 +9,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody } from '../render.js';
+import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;
@@ -49,17 +49,6 @@ function dynamicMetadata(w: W, r: CheckResult): void {
   w.ldelim();
 }
 
-/** Client-sent x-ascend-* headers that our own headers do not overwrite. */
-function spoofedHeaders(r: CheckResult, ours: readonly (readonly [string, string])[]): string[] {
-  const out: string[] = [];
-  const headers = r.request?.headers;
-  if (!headers) return out;
-  for (const name in headers) {
-    if (name.startsWith('x-ascend-') && !ours.some(([k]) => k === name)) out.push(name);
-  }
-  return out;
-}
-
 export function encodeCheckResponse(r: CheckResult): Buffer {
   const w = Writer.create();
   const d = r.decision;
@@ -72,7 +61,7 @@ export function encodeCheckResponse(r: CheckResult): Buffer {
   if (allowed) {
     w.uint32(26).fork();
     for (const [k, v] of headers) headerOption(w, 2, k, v);
-    for (const name of spoofedHeaders(r, headers)) w.uint32(42).string(name);
+    for (const name of staleAscendHeaders(r, headers)) w.uint32(42).string(name);
     w.ldelim();
   } else {
     w.uint32(18).fork();

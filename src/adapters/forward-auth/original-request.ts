@@ -1,0 +1,143 @@
+/**
+ * Forward-auth: rebuild the request the gateway is asking about from the auth request.
+ *
+ * - nginx `auth_request`: `X-Original-URI` (+ `X-Original-Method`, `X-Original-Host` or Host,
+ *   `X-Original-Proto`, `X-Real-IP`), as deploy/nginx/ascend-auth-endpoint.conf sets them;
+ * - Traefik ForwardAuth: `X-Forwarded-Uri|Method|Host|Proto|For`;
+ * - Envoy `http_service`: the auth request itself, at `path_prefix` + original path, with the
+ *   original method and the allowed headers.
+ *
+ * Forwarding headers are believed only from `forward_auth.trusted_proxies`. From any other
+ * peer they are ignored and the request is judged as it is (Envoy style: its own method, the
+ * path after the prefix, its own Host); when that names no request (the bare prefix, the way
+ * nginx and Traefik call) it is refused with 400 rather than judged as `/`: a proxy missing
+ * from the list must fail loudly, never have every request judged as one harmless path.
+ * Both `X-Original-URI` and `X-Forwarded-Uri` present is refused too: each gateway passes
+ * client headers through, so one of the two was sent by the client.
+ */
+import { RequestError } from '../../core/errors.js';
+import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
+import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
+import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
+
+export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
+
+export interface AuthCall {
+  /** The auth request's own method, target (raw URL) and headers. */
+  method: string;
+  url: string;
+  headers: HeaderInput;
+  /** TCP peer address. */
+  peer: string | undefined;
+  /** forward_auth.path */
+  prefix: string;
+  trusted: TrustedProxies;
+  body: string | undefined;
+}
+
+export interface OriginalRequest {
+  raw: RawGatewayRequest;
+  style: ForwardAuthStyle;
+}
+
+/** The headers each proxy describes the original request with (nginx: our snippet's names). */
+const HEADER_STYLES = [
+  { style: 'nginx', uri: 'x-original-uri', method: 'x-original-method', host: 'x-original-host', proto: 'x-original-proto', ip: 'x-real-ip' },
+  { style: 'traefik', uri: 'x-forwarded-uri', method: 'x-forwarded-method', host: 'x-forwarded-host', proto: 'x-forwarded-proto', ip: undefined },
+] as const;
+
+/** Headers that describe the original request; never passed on as its own headers. */
+const FORWARDING = new Set<string>(HEADER_STYLES.flatMap((s) => [s.uri, s.method, s.host, s.proto]));
+
+function one(h: HeaderInput, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : (v as string | undefined);
+}
+
+/** The client address in X-Forwarded-For: the rightmost entry that is not a trusted proxy. */
+export function clientFromForwardedFor(xff: string | undefined, trusted: TrustedProxies): string | undefined {
+  if (!xff) return undefined;
+  const hops = xff.split(',').map((s) => s.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (!parseAddress(hop)) return undefined;
+    if (!trusted(hop) || i === 0) return hop;
+  }
+  return undefined;
+}
+
+function passedHeaders(h: HeaderInput, host: string): HeaderInput {
+  const out: HeaderInput = {};
+  for (const name in h) if (!FORWARDING.has(name)) out[name] = h[name];
+  out.host = host;
+  return out;
+}
+
+interface Described {
+  style: ForwardAuthStyle;
+  method: string;
+  target: string;
+  host: string;
+  scheme: string;
+  sourceIp: string | undefined;
+}
+
+/** RFC 7239 `Forwarded` from a trusted proxy: host/proto of the nearest hop, the client as in XFF. */
+function forwarded(h: HeaderInput, c: AuthCall): { host?: string; proto?: string; client?: string } {
+  const elements = parseForwarded(one(h, 'forwarded'));
+  const last = elements[elements.length - 1];
+  const chain = elements.map((e) => (e.for === undefined ? '' : forwardedNode(e.for))).join(',');
+  return { host: last?.host, proto: last?.proto, client: clientFromForwardedFor(chain || undefined, c.trusted) };
+}
+
+function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
+  const h = c.headers;
+  const fwd = trusted ? forwarded(h, c) : {};
+  const host = fwd.host ?? one(h, 'host') ?? '';
+  const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
+  const present = trusted ? HEADER_STYLES.filter((s) => one(h, s.uri) !== undefined) : [];
+  if (present.length > 1) {
+    throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
+  }
+  const s = present[0];
+  if (s !== undefined) {
+    return {
+      style: s.style, method: one(h, s.method) ?? c.method, target: one(h, s.uri) as string,
+      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
+      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
+    };
+  }
+  if (!suffix.startsWith('/')) {
+    const why = trusted
+      ? 'no X-Original-URI (nginx) or X-Forwarded-Uri (Traefik) header'
+      : `forwarding headers are honoured only from forward_auth.trusted_proxies, and peer ${c.peer ?? 'unknown'} is not one`;
+    throw new RequestError('invalid_request', `no original request: ${why}, and the path names nothing after ${c.prefix}`);
+  }
+  return {
+    style: 'envoy', method: c.method, target: suffix, host,
+    scheme: (trusted ? (one(h, 'x-forwarded-proto') ?? fwd.proto) : undefined) ?? 'http',
+    sourceIp: xff ?? c.peer,
+  };
+}
+
+/** Throws {@link RequestError} when no original request can be rebuilt (answered 400). */
+export function originalRequest(c: AuthCall): OriginalRequest {
+  if (!c.url.startsWith(c.prefix)) {
+    // The router matched a percent-encoded spelling of the prefix; Envoy never sends one.
+    throw new RequestError('invalid_request', `request target does not start with ${c.prefix}`);
+  }
+  const d = describe(c, c.url.slice(c.prefix.length), c.trusted(c.peer));
+  return {
+    style: d.style,
+    raw: {
+      adapter: 'forward_auth',
+      method: d.method,
+      target: d.target,
+      host: d.host,
+      scheme: d.scheme,
+      headers: passedHeaders(c.headers, d.host),
+      sourceIp: d.sourceIp,
+      body: c.body,
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The forward-auth endpoint (adapter label `forward_auth`): any method on `forward_auth.path`
+ * (nginx auth_request, Traefik ForwardAuth) and everything under it (Envoy http_service's
+ * `path_prefix` + original path). Any content type is read as the original request's body.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RequestError } from '../../core/errors.js';
+import type { CheckResult } from '../../pipeline/result.js';
+import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { originalRequest } from './original-request.js';
+import { toForwardAuthResponse } from './to-forward-auth-response.js';
+
+function send(reply: FastifyReply, r: CheckResult): void {
+  const a = toForwardAuthResponse(r);
+  void reply.code(a.status).headers(a.headers).send(a.body);
+}
+
+export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps): void {
+  const { path: prefix, body_limit_bytes: bodyLimit } = deps.state.runtime.config.forward_auth;
+  void http.register(async (scope) => {
+    setupScope(scope, deps, { adapter: 'forward_auth', jsonOnly: false, render: renderProblem });
+    // The body is the original request's (Envoy with_request_body, Traefik forwardBody).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    const handler = (req: FastifyRequest, reply: FastifyReply): void => {
+      const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body.toString('utf8') : undefined;
+      let original;
+      try {
+        original = originalRequest({
+          method: req.method, url: req.raw.url ?? '', headers: req.headers, peer: req.socket.remoteAddress,
+          prefix, trusted: deps.state.runtime.trustedProxies, body,
+        });
+      } catch (e) {
+        if (!(e instanceof RequestError)) throw e;
+        return send(reply, deps.pipeline.reject('forward_auth', e));
+      }
+      send(reply, deps.pipeline.check(original.raw));
+    };
+    scope.all(prefix, { bodyLimit }, handler);
+    scope.all(`${prefix}/*`, { bodyLimit }, handler);
+  });
+}

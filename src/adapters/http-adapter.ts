@@ -1,0 +1,77 @@
+/**
+ * What the HTTP adapters (Kong, Kong OPA, forward-auth) share: their dependencies, and one
+ * way to turn what fastify refuses before a handler runs (malformed JSON, oversized body,
+ * wrong content type, a body that fails the route schema) into a JSON answer with a stable
+ * snake_case `code`, counted as `ascend_authz_errors_total{adapter,reason}`. Each adapter
+ * registers its routes in its own fastify scope, so its parsers and error rendering never
+ * leak into the other routes on the listener.
+ */
+import AjvModule from 'ajv';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { AdapterName } from '../gateway/request.js';
+import type { Completions } from '../observability/completions.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CheckPipeline } from '../pipeline/check.js';
+import type { RuntimeState } from '../pipeline/state.js';
+
+export interface HttpAdapterDeps {
+  readonly pipeline: CheckPipeline;
+  readonly state: RuntimeState;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly completions: Completions;
+}
+
+/** A request refused before it reached the pipeline. */
+export interface Problem {
+  readonly status: number;
+  /** Stable snake_case code; also the `reason` label of `ascend_authz_errors_total`. */
+  readonly code: 'invalid_json' | 'invalid_request' | 'body_too_large' | 'unsupported_media_type' | 'internal_error';
+  readonly reason: string;
+}
+
+export function problemOf(err: FastifyError, bodyLimit: number | undefined): Problem {
+  if (err.validation) return { status: 400, code: 'invalid_request', reason: err.message };
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, code: 'invalid_json', reason: err.message };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'body_too_large', reason: `request body is larger than ${bodyLimit ?? 'the limit'} bytes` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'unsupported_media_type', reason: 'content-type must be application/json' };
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, code: 'invalid_request', reason: err.message };
+  return { status: 500, code: 'internal_error', reason: 'internal error' };
+}
+
+// Fastify's default validator coerces types (["GET"] → "GET", 1 → "1") and fills defaults;
+// a gateway's request must be taken as sent, so these routes validate without coercion.
+const Ajv = AjvModule.default ?? AjvModule;
+const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false });
+
+export interface ScopeOptions {
+  adapter: AdapterName;
+  /** Keep only fastify's JSON parser (secure-json-parse: refuses `__proto__` keys). */
+  jsonOnly: boolean;
+  render(reply: FastifyReply, p: Problem): void;
+}
+
+/** Sets up an adapter's fastify scope: strict validation, its parsers and its error answers. */
+export function setupScope(scope: FastifyInstance, deps: HttpAdapterDeps, opts: ScopeOptions): void {
+  scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  if (opts.jsonOnly) scope.removeContentTypeParser(['text/plain']);
+  scope.setErrorHandler((err: FastifyError, req, reply) => {
+    const p = problemOf(err, req.routeOptions.bodyLimit);
+    deps.metrics.error(opts.adapter, p.code);
+    if (p.status >= 500) deps.logger.error({ err, adapter: opts.adapter, url: req.url }, 'adapter failed');
+    opts.render(reply, p);
+  });
+}
+
+/** The plain JSON error answer: `{code, reason}` with the problem's status. */
+export function renderProblem(reply: FastifyReply, p: Problem): void {
+  void reply.code(p.status).send({ code: p.code, reason: p.reason });
+}

@@ -1,0 +1,50 @@
+/**
+ * What both Kong entry points (our plugin, Kong Enterprise's opa plugin) know beyond the
+ * HTTP request: the route, service and consumer, as {@link GatewayFacts} for mapping
+ * templates (`{route}`, `{service}`, `{consumer}`) and conditions (`context.gateway.*`).
+ */
+import type { GatewayFacts } from '../../gateway/request.js';
+import type { KongConsumer, NamedEntity } from './schema.js';
+
+const text = (v: string | null | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+export interface KongEntities {
+  route?: NamedEntity;
+  service?: NamedEntity;
+  consumer?: KongConsumer;
+  credential?: { id?: string | null };
+  /** Our plugin's `agent_id_from`; Kong's opa plugin has no such hint. */
+  agent_id_from?: 'username' | 'custom_id' | 'none';
+}
+
+/** Route and service by name (their id when unnamed); consumer ids and names, never secrets. */
+export function kongFacts(e: KongEntities): GatewayFacts | undefined {
+  const facts: GatewayFacts = {};
+  const route = text(e.route?.name) ?? text(e.route?.id);
+  const service = text(e.service?.name) ?? text(e.service?.id);
+  if (route !== undefined) facts.route = route;
+  if (service !== undefined) facts.service = service;
+  if (e.consumer) {
+    const c: NonNullable<GatewayFacts['consumer']> = {};
+    const id = text(e.consumer.id);
+    const username = text(e.consumer.username);
+    const customId = text(e.consumer.custom_id);
+    if (id !== undefined) c.id = id;
+    if (username !== undefined) c.username = username;
+    if (customId !== undefined) c.custom_id = customId;
+    if (Object.keys(c).length > 0) facts.consumer = c;
+  }
+  const credential = text(e.credential?.id);
+  if (credential !== undefined) facts.credential = credential;
+  if (facts.consumer && (e.agent_id_from === 'username' || e.agent_id_from === 'custom_id')) facts.agentIdFrom = e.agent_id_from;
+  return Object.keys(facts).length === 0 ? undefined : facts;
+}
+
+/** Kong reports host and port apart; the port goes back on (normalize drops default ports). */
+export function hostWithPort(host: string, port: number | string | undefined): string {
+  if (port === undefined || port === '' || host === '') return host;
+  if (host.startsWith('[')) return host.includes(']:') ? host : `${host}:${port}`;
+  const colons = host.split(':').length - 1;
+  if (colons === 0) return `${host}:${port}`;
+  return colons === 1 ? host : `[${host}]:${port}`;
+}

@@ -1,0 +1,29 @@
+/**
+ * The Kong plugin endpoint on the HTTP listener (adapter label `kong`):
+ * `POST /kong/v1/authorize` (decisions) and `POST /kong/v1/complete` (completions, 204).
+ */
+import type { FastifyInstance } from 'fastify';
+import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { fromPluginRequest } from './from-plugin-request.js';
+import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
+import { toPluginAnswer } from './to-plugin-response.js';
+
+/** A completion is a few numbers: no reason to read more. */
+const COMPLETE_BODY_LIMIT = 16 * 1024;
+
+export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void {
+  const bodyLimit = deps.state.runtime.config.kong.body_limit_bytes;
+  void http.register(async (scope) => {
+    setupScope(scope, deps, { adapter: 'kong', jsonOnly: true, render: renderProblem });
+
+    scope.post<{ Body: PluginRequest }>('/kong/v1/authorize', { bodyLimit, schema: { body: PluginRequestSchema } }, (req, reply) => {
+      void reply.send(toPluginAnswer(deps.pipeline.check(fromPluginRequest(req.body))));
+    });
+
+    scope.post<{ Body: CompletionRequest }>('/kong/v1/complete', { bodyLimit: COMPLETE_BODY_LIMIT, schema: { body: CompletionSchema } }, (req, reply) => {
+      const b = req.body;
+      deps.completions.record({ actionId: b.action_id, adapter: 'kong', upstreamStatus: b.upstream_status, latenciesMs: b.latencies });
+      void reply.code(204).send();
+    });
+  });
+}
