@@ -22,7 +22,7 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
-import { buildSideEffects } from './side-effects.js';
+import { buildSideEffects, completionsToStore } from './side-effects.js';
 import { systemClock, type Clock, type Timers } from './shared/runtime.js';
 
 export interface AppOptions {
@@ -88,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
   const http = createHttpServer({ state, registry }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
+  if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);

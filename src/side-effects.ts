@@ -13,6 +13,7 @@ import { AuditStream } from './observability/audit-stream.js';
 import { auditSink } from './observability/audit-sink.js';
 import { approvalGate, type ApprovalGate } from './pipeline/approval.js';
 import type { DecisionSink } from './pipeline/sinks.js';
+import type { Completion } from './observability/completions.js';
 import type { RuntimeState } from './pipeline/state.js';
 import type { Clock, Timers } from './shared/runtime.js';
 
@@ -56,6 +57,20 @@ function openLayer(d: SideEffectDeps): ApprovalsLayer | undefined {
     layer.events.publish('policy.reloaded', data).catch((err: unknown) => d.logger.error({ err }, 'policy.reloaded could not be queued'));
   });
   return layer;
+}
+
+/**
+ * A gateway's completion report (Kong's log phase) for an action the store knows — one that
+ * went through an approval — completes it there, which emits `action.completed`. Reports for
+ * actions the store never held (plain allows) are only logged and counted, as before.
+ */
+export function completionsToStore(layer: ApprovalsLayer, logger: Logger): (c: Completion) => void {
+  return (c) => {
+    const status = c.upstreamStatus === undefined ? 'unknown' : c.upstreamStatus < 400 ? 'success' : 'failure';
+    const result = { adapter: c.adapter, upstream_status: c.upstreamStatus ?? null, latencies_ms: c.latenciesMs ?? null };
+    layer.approvals.complete({ action_id: c.actionId, status, result }).catch((err: unknown) =>
+      logger.error({ err, action_id: c.actionId }, 'could not store a completion'));
+  };
 }
 
 export function buildSideEffects(d: SideEffectDeps): SideEffects {

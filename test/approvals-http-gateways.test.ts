@@ -9,6 +9,7 @@ import { startApp, type TestApp } from './helpers/app.js';
 import { call, KEYS, storeConfig } from './helpers/api.js';
 import { postJson, rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const CASES = JSON.parse(readFileSync(new URL('./fixtures/kong/plugin-requests.json', import.meta.url), 'utf8')) as { expected_request: Record<string, any>; expected_decision: string }[];
@@ -42,5 +43,11 @@ describe('approvals through the HTTP gateways', () => {
     await approve(p.approval_id);
     const ok = (await postJson(t.url('/kong/v1/authorize'), request)).json;
     expect(ok).toMatchObject({ allow: true, decision: 'allowed', action_id: p.action_id, approval_id: p.approval_id });
+
+    // Kong's completion report completes the approved action in the store (action.completed).
+    expect((await postJson(t.url('/kong/v1/complete'), { action_id: p.action_id, upstream_status: 201, latencies: { request: 12 } })).status).toBe(204);
+    const status = async () => (await call(t.url(''), 'GET', `/api/agent-action/status/${p.action_id}`, KEYS.viewer)).body;
+    await waitFor(async () => (await status()).status === 'completed', { what: 'completion stored' });
+    expect((await status()).completion).toMatchObject({ status: 'success', result: { adapter: 'kong', upstream_status: 201, latencies_ms: { request: 12 } } });
   });
 });
