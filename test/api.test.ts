@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS, storeConfig } from './helpers/api.js';
+import { rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -108,6 +109,18 @@ describe('POST /api/authorization/agent-action', () => {
       action_id: r.body.action_id, agent_id: 'billing-agent', decision: 'allowed', status: 'approved', approval_id: null,
       context: { ticket: 'T-1', gateway: { adapter: 'api', api_key: 'billing' } }, completion: null,
     });
+  });
+
+  it('answers status for gateway decisions that needed no approval from the audit trail', async () => {
+    const r = await rawRequest(t.httpPort, { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/o-7', 'x-original-method': 'GET', 'x-agent-id': 'crawler' } });
+    const id = r.headers['x-ascend-action-id'] as string;
+    const s = await waitFor(async () => {
+      const x = await api('GET', `/api/agent-action/status/${id}`, KEYS.viewer);
+      return x.status === 200 && x.body;
+    }, { what: 'audit row of the gateway decision' });
+    expect(s).toMatchObject({ action_id: id, agent_id: 'crawler', action_type: 'orders.read', decision: 'allowed', status: 'approved', source: 'audit', adapter: 'forward_auth' });
+    expect((await api('GET', `/api/agent-action/status/${id}`, KEYS.billing)).status).toBe(403);
+    expect((await api('GET', `/api/audit?action_id=${id}`, KEYS.viewer)).body.items).toHaveLength(1);
   });
 
   it('binds agent keys to their agent', async () => {

@@ -61,6 +61,7 @@ export const ApprovalsQuery = T.Object({
 });
 
 export const AuditQuery = T.Object({
+  action_id: T.Optional(T.String({ minLength: 1 })),
   agent_id: T.Optional(T.String({ minLength: 1 })),
   decision: T.Optional(DecisionKindSchema),
   since: T.Optional(T.String({ minLength: 1, description: 'inclusive; ISO 8601 or ms since the epoch' })),

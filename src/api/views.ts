@@ -35,6 +35,21 @@ export function actionView(a: ActionRecord, approval: ApprovalRecord | undefined
   };
 }
 
+/**
+ * An action the store only knows from its audit row (a gateway decision that needed no
+ * approval): what was decided, without parameters or context. Allowed reads as `approved`, as
+ * for actions evaluated through the API.
+ */
+export function auditActionView(r: StoredAuditRecord): Record<string, unknown> {
+  const at = iso(r.ts);
+  return {
+    action_id: r.action_id, agent_id: agent(r.agent_id), action_type: r.action_type, resource: r.resource,
+    decision: r.decision, status: r.decision === 'allowed' ? 'approved' : r.decision, policy_id: r.policy_id,
+    risk_score: r.risk_score, reason: r.reason, approval_id: null, created_at: at, updated_at: at, completion: null,
+    adapter: r.adapter, source: 'audit',
+  };
+}
+
 export function auditView(r: StoredAuditRecord): Record<string, unknown> {
   const { ts, ...rest } = r;
   return { ...rest, time: iso(ts), agent_id: agent(r.agent_id) };

@@ -4,19 +4,24 @@ import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { publicUrl, requireLayer, type ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs, found, notFound } from '../errors.js';
 import { ActionIdParams, ActionView, CompleteBody } from '../schemas.js';
-import { actionView } from '../views.js';
+import { actionView, auditActionView } from '../views.js';
 
 export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/agent-action/status/:action_id', {
     config: { roles: READ_ROLES },
-    schema: { tags: ['actions'], summary: 'Status of an action (and of its approval)', params: ActionIdParams, response: { 200: ActionView, ...ErrorViewRefs } },
+    schema: { tags: ['actions'], summary: 'Status of an action (and of its approval); gateway decisions without an approval come from the audit trail', params: ActionIdParams, response: { 200: ActionView, ...ErrorViewRefs } },
   }, async (req) => {
     const { store } = requireLayer(deps);
     const { action_id } = req.params as { action_id: string };
-    const a = await found(store.getAction(action_id), 'action', action_id);
-    assertOwnAgent(principalOf(req), a.agent_id);
-    const approval = a.approval_id === null ? undefined : await store.getApproval(a.approval_id);
-    return actionView(a, approval, publicUrl(deps));
+    const stored = await store.getAction(action_id);
+    if (!stored) {
+      const row = await found(store.queryAudit({ action_id, limit: 1 }).then((p) => p.items[0]), 'action', action_id);
+      assertOwnAgent(principalOf(req), row.agent_id === '' ? null : row.agent_id);
+      return auditActionView(row);
+    }
+    assertOwnAgent(principalOf(req), stored.agent_id);
+    const approval = stored.approval_id === null ? undefined : await store.getApproval(stored.approval_id);
+    return actionView(stored, approval, publicUrl(deps));
   });
 
   api.post('/agent-action/:action_id/complete', {

@@ -23,14 +23,15 @@ const page = <T>(items: T[], next?: string) => (next === undefined ? { items } :
 export function auditRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/audit', {
     config: { roles: ['admin', 'viewer'] },
-    schema: { tags: ['audit'], summary: 'Decisions, newest first; filter by agent, decision, time', querystring: AuditQuery, response: { 200: Page(AuditRow), ...ErrorViewRefs } },
+    schema: { tags: ['audit'], summary: 'Decisions, newest first; filter by action, agent, decision, time', querystring: AuditQuery, response: { 200: Page(AuditRow), ...ErrorViewRefs } },
   }, async (req) => {
     const { store } = requireLayer(deps);
-    const q = req.query as { agent_id?: string; decision?: AuditRecord['decision']; since?: string; until?: string; limit?: number; cursor?: string };
+    const q = req.query as { action_id?: string; agent_id?: string; decision?: AuditRecord['decision']; since?: string; until?: string; limit?: number; cursor?: string };
     const since = timeParam(q.since, 'since');
     const until = timeParam(q.until, 'until');
     const r = await store.queryAudit({
-      limit: pageLimit(deps, q.limit), ...(q.cursor ? { cursor: q.cursor } : {}), ...(q.agent_id ? { agent_id: q.agent_id } : {}),
+      limit: pageLimit(deps, q.limit), ...(q.cursor ? { cursor: q.cursor } : {}), ...(q.action_id ? { action_id: q.action_id } : {}),
+      ...(q.agent_id ? { agent_id: q.agent_id } : {}),
       ...(q.decision ? { decision: q.decision } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}),
     });
     return page(r.items.map(auditView), r.next_cursor);
