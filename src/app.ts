@@ -42,6 +42,8 @@ export interface AppOptions {
   timers?: Timers;
   /** The webhook transport (tests). */
   fetch?: typeof fetch;
+  /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface App {
@@ -86,7 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
-  const http = createHttpServer({ state, registry }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
+  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
   const adapterDeps = { pipeline, state, metrics, logger, completions };

@@ -3,6 +3,7 @@
  * ascend-sidecar serve | validate | check | schema — see README "CLI".
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.js';
 import { loadRuntimeSync } from './config/load.js';
@@ -10,7 +11,7 @@ import { ConfigSchema } from './config/schema.js';
 import { explainRequest, formatReport } from './cli/check.js';
 
 const USAGE = `Usage:
-  ascend-sidecar serve    --config FILE [--grpc-port N] [--http-port N] [--host ADDR] [--no-watch]
+  ascend-sidecar serve    --config FILE [--grpc-port N] [--http-port N] [--host ADDR] [--no-watch] [--workers N|auto]
   ascend-sidecar validate --config FILE
   ascend-sidecar check    --config FILE --request REQUEST.json [--json] [--expect allowed|denied|pending]
   ascend-sidecar schema   (prints the config JSON Schema)
@@ -27,6 +28,15 @@ function port(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${flag} must be an integer from 0 to 65535, got "${v}"`);
+  return n;
+}
+
+/** `--workers N` or `auto` (one per core); 1 when absent. */
+function workerCount(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (v === 'auto') return availableParallelism();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--workers must be an integer from 1 to 256 or "auto", got "${v}"`);
   return n;
 }
 
@@ -72,6 +82,7 @@ async function main(argv: string[]): Promise<void> {
       'http-port': { type: 'string' },
       host: { type: 'string' },
       'no-watch': { type: 'boolean' },
+      workers: { type: 'string' },
       request: { type: 'string', short: 'r' },
       json: { type: 'boolean' },
       expect: { type: 'string' },
@@ -93,6 +104,11 @@ async function main(argv: string[]): Promise<void> {
   const config = values.config ?? fail(`${command}: --config FILE is required\n\n${USAGE}`);
   switch (command) {
     case 'serve': {
+      const workers = workerCount(values.workers);
+      if (workers > 1 && (await import('node:cluster')).default.isPrimary) {
+        const { runPrimary } = await import('./cluster.js');
+        return runPrimary(config, workers);
+      }
       // Loaded on demand: validate/check should not pay for gRPC and HTTP server start-up.
       const { serve } = await import('./server.js');
       return serve({ configPath: config, grpcPort: port(values['grpc-port'], '--grpc-port'), httpPort: port(values['http-port'], '--http-port'), host: values.host, watch: !values['no-watch'] });

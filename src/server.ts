@@ -2,8 +2,10 @@
  * The process around the app: load the config, listen, reload on SIGHUP and file changes,
  * drain and exit 0 on SIGTERM/SIGINT. Everything else lives in app.ts.
  */
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
+import { clusterMetricsText, joinClusterMetrics, reportListening } from './cluster.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadRuntime } from './config/load.js';
 import { createLogger, flushSync } from './observability/logger.js';
@@ -29,12 +31,19 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   const { runtime } = loaded;
   const logger: Logger = createLogger({ level: runtime.config.log.level });
-  const app = await buildApp({ runtime, logger, configPath: opts.configPath, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host });
+  const worker = cluster.isWorker;
+  const app = await buildApp({
+    runtime, logger, configPath: opts.configPath, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host,
+    // Under --workers, /metrics on any worker answers for the whole cluster.
+    metricsText: worker ? clusterMetricsText : undefined,
+  });
+  if (worker) joinClusterMetrics(app.registry);
   const ports = await app.listen();
   logger.info(
-    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, pid: process.pid },
-    'ascend-sidecar listening',
+    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, ...(worker ? { worker: cluster.worker?.id } : {}) },
+    worker ? 'worker listening' : 'ascend-sidecar listening',
   );
+  if (worker) reportListening(ports);
   if (opts.watch !== false) app.reloader?.watch();
 
   process.on('SIGHUP', () => void app.reload('SIGHUP', true));

@@ -12,6 +12,9 @@ export interface ApprovalMetrics {
 export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
   new Gauge({
     name: 'ascend_approvals_pending',
+    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
+    // one worker's, not their sum.
+    aggregator: 'max',
     help: 'Approvals waiting for a decision.',
     registers: [registry],
     async collect() {

@@ -21,6 +21,9 @@ export function registerWebhookMetrics(registry: Registry, outboxDepth: () => Pr
   for (const result of ['delivered', 'failed', 'dead'] as const) deliveries.inc({ result }, 0);
   new Gauge({
     name: 'ascend_webhook_outbox_depth',
+    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
+    // one worker's, not their sum.
+    aggregator: 'max',
     help: 'Webhook deliveries waiting in the durable outbox (pending, including retries).',
     registers: [registry],
     async collect() {

@@ -10,6 +10,7 @@ import type { RuntimeState } from '../pipeline/state.js';
 export interface HttpDeps {
   state: RuntimeState;
   registry: Registry;
+  metricsText?: (() => Promise<string>) | undefined;
 }
 
 export interface HttpLimits {
@@ -60,7 +61,7 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
   });
 
   app.get('/metrics', async (_req, reply) => {
-    const text = await deps.registry.metrics();
+    const text = await (deps.metricsText ?? (() => deps.registry.metrics()))();
     return reply.header('content-type', deps.registry.contentType).send(text);
   });
 

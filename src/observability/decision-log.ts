@@ -26,8 +26,8 @@ export class DecisionLog implements DecisionSink {
    */
   static create(root: Logger, opts: DecisionLogOptions & { path?: string }): DecisionLog {
     if (!opts.enabled) return new DecisionLog(undefined, opts);
-    const dest = opts.path ? pino.destination({ dest: opts.path, mkdir: true, sync: false, append: true }) : streamOf(root);
-    return new DecisionLog(pino({ level: 'info', base: { service: 'ascend-sidecar', kind: 'decision' } }, dest), opts);
+    const dest = opts.path ? pino.destination({ dest: opts.path, mkdir: true, sync: false, append: true, maxWrite: 4096 }) : streamOf(root);
+    return new DecisionLog(pino({ level: 'info', base: { service: 'ascend-sidecar', pid: process.pid, kind: 'decision' } }, dest), opts);
   }
 
   record(r: CheckResult): void {

@@ -14,11 +14,13 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  // maxWrite = PIPE_BUF: each write() holds whole lines and stays atomic on a pipe, so lines
+  // from several --workers sharing stdout never interleave.
+  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
   return pino(
     {
       level: opts.level,
-      base: { service: 'ascend-sidecar' },
+      base: { service: 'ascend-sidecar', pid: process.pid },
       // Defence in depth: any object logged with these paths is masked even if a caller forgets.
       redact: {
         paths: REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),

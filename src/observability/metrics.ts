@@ -47,11 +47,12 @@ export class Metrics {
     this.errors = new Counter({ name: 'ascend_authz_errors_total', help: 'Checks that could not be evaluated normally, by reason code', labelNames: ['adapter', 'reason'], registers });
     this.flagged = new Counter({ name: 'ascend_flagged_total', help: 'Allowed requests flagged for review', labelNames: ['adapter'], registers });
     this.monitor = new Counter({ name: 'ascend_monitor_overrides_total', help: 'Requests whose outcome monitor mode changed, by what enforcement would have done', labelNames: ['would_be'], registers });
-    this.reloadOk = new Gauge({ name: 'ascend_config_last_reload_successful', help: '1 if the last config load succeeded, 0 if it failed (the previous config is still serving)', registers });
-    this.configInfo = new Gauge({ name: 'ascend_config_info', help: 'The loaded config; value is its version number', labelNames: ['hash'], registers });
-    this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers });
-    this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers });
-    this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers });
+    // Under --workers the primary aggregates workers' series: the `aggregator` says how.
+    this.reloadOk = new Gauge({ name: 'ascend_config_last_reload_successful', help: '1 if the last config load succeeded, 0 if it failed (the previous config is still serving)', registers, aggregator: 'min' });
+    this.configInfo = new Gauge({ name: 'ascend_config_info', help: 'The loaded config; value is its version number', labelNames: ['hash'], registers, aggregator: 'max' });
+    this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers, aggregator: 'min' });
+    this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers, aggregator: 'max' });
+    this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers, aggregator: 'max' });
     this.zeroSeries();
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   }

@@ -89,10 +89,12 @@ export class AuthzClient {
   private readonly client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
   private readonly health: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
-  constructor(port: number) {
+  /** `ownConnection`: do not share grpc-js's global subchannel pool (one TCP connection per client). */
+  constructor(port: number, opts: { ownConnection?: boolean } = {}) {
     const addr = `127.0.0.1:${port}`;
-    this.client = new loaded.envoy.service.auth.v3.Authorization(addr, grpc.credentials.createInsecure()) as never;
-    this.health = new loaded.grpc.health.v1.Health(addr, grpc.credentials.createInsecure()) as never;
+    const options = opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+    this.client = new loaded.envoy.service.auth.v3.Authorization(addr, grpc.credentials.createInsecure(), options) as never;
+    this.health = new loaded.grpc.health.v1.Health(addr, grpc.credentials.createInsecure(), options) as never;
   }
 
   checkRaw(request: unknown): Promise<CheckResponse> {
