@@ -11,6 +11,8 @@ import type { HealthService } from './adapters/envoy/health.js';
 import { registerForwardAuth } from './adapters/forward-auth/routes.js';
 import { registerKongOpa } from './adapters/kong-opa/routes.js';
 import { registerKong } from './adapters/kong/routes.js';
+import { registerApi } from './api/plugin.js';
+import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
@@ -20,6 +22,8 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
+import { buildSideEffects, completionsToStore } from './side-effects.js';
+import { systemClock, type Clock, type Timers } from './shared/runtime.js';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -33,6 +37,11 @@ export interface AppOptions {
   grpcPort?: number;
   httpPort?: number;
   host?: string;
+  /** Wall clock (ms since the epoch) and timers of the approvals layer, alerts and API; tests fake them. */
+  now?: Clock;
+  timers?: Timers;
+  /** The webhook transport (tests). */
+  fetch?: typeof fetch;
   /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
   metricsText?: () => Promise<string>;
 }
@@ -48,10 +57,12 @@ export interface App {
   /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
   readonly completions: Completions;
   readonly reloader: ConfigReloader | undefined;
+  /** The durable-state layer; undefined without `store:` in the config. */
+  readonly approvals: ApprovalsLayer | undefined;
   /** Binds both listeners; resolves to the ports actually bound (0 → a free port). */
   listen(): Promise<{ grpcPort: number; httpPort: number }>;
   reload(trigger?: string, force?: boolean): Promise<ReloadOutcome>;
-  /** Readiness off, drain in-flight work within `graceMs`, close listeners, flush logs. */
+  /** Readiness off, drain in-flight work within `graceMs`, close listeners, stop the approvals layer, flush logs. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
@@ -72,25 +83,30 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   state.onSwap(recordConfig);
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path });
-  const pipeline = new CheckPipeline({ state, metrics, decisionLog, logger });
+  const now = opts.now ?? systemClock;
+  const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch });
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
   const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
+  if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
   registerForwardAuth(http, adapterDeps);
+  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
-    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader,
+    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
     async listen() {
       const grpcPort = await bindGrpc(grpcServer, host, opts.grpcPort ?? cfg.grpc_port);
       await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
       const addr = http.server.address();
       const httpPort = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      await fx.layer?.start();
       return { grpcPort, httpPort };
     },
     reload(trigger = 'api', force = false) {
@@ -110,6 +126,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       });
       health.endWatches();
       await Promise.all([grpcDone, http.close()]);
+      // After the drain: every accepted check has committed its approval and pushed its audit row.
+      await fx.stop();
       decisionLog.flush();
       flushSync(logger);
     },

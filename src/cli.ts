@@ -15,6 +15,7 @@ const USAGE = `Usage:
   ascend-sidecar validate --config FILE
   ascend-sidecar check    --config FILE --request REQUEST.json [--json] [--expect allowed|denied|pending]
   ascend-sidecar schema   (prints the config JSON Schema)
+  ascend-sidecar hash-key [--key KEY | --generate]   (SHA-256 hex of an API key read from stdin, for api_keys[].sha256)
 
 Ports default to the config's server.grpc_port (9191) and server.http_port (8181); 0 picks a free port.`;
 
@@ -48,6 +49,29 @@ function loadOrExit(path: string) {
   }
 }
 
+/**
+ * `hash-key`: the digest to put in `api_keys[].sha256`. The key comes from --key or stdin (one
+ * trailing newline dropped, so `echo KEY | ascend-sidecar hash-key` works); --generate makes a
+ * random key and prints both. Prefer stdin: --key leaves the key in shell history.
+ */
+async function hashKey(key: string | undefined, generate: boolean): Promise<void> {
+  const { generateKey, sha256Hex } = await import('./api/keys.js');
+  if (generate) {
+    const k = generateKey();
+    process.stdout.write(`key:    ${k.key}\nsha256: ${k.sha256}\n`);
+    return;
+  }
+  let text = key;
+  if (text === undefined) {
+    if (process.stdin.isTTY) fail('hash-key: pass the key on stdin (or --key KEY, or --generate)');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  if (text === '') fail('hash-key: the key is empty');
+  process.stdout.write(`${sha256Hex(text)}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const { values } = parseArgs({
@@ -62,6 +86,8 @@ async function main(argv: string[]): Promise<void> {
       request: { type: 'string', short: 'r' },
       json: { type: 'boolean' },
       expect: { type: 'string' },
+      key: { type: 'string' },
+      generate: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -74,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(ConfigSchema, null, 2)}\n`);
     return;
   }
+  if (command === 'hash-key') return hashKey(values.key, values.generate === true);
   const config = values.config ?? fail(`${command}: --config FILE is required\n\n${USAGE}`);
   switch (command) {
     case 'serve': {

@@ -15,15 +15,25 @@ import { normalize } from '../src/gateway/normalize.js';
 import { DecisionLog } from '../src/observability/decision-log.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { CheckPipeline } from '../src/pipeline/check.js';
+import type { CheckResult } from '../src/pipeline/result.js';
+import type { RawGatewayRequest } from '../src/gateway/request.js';
 import { RuntimeState } from '../src/pipeline/state.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const rt = runtimeFromText(CORE, 'core.yaml', 1);
 
-function pipeline(): CheckPipeline {
+/** Without an approvals store every check is synchronous; the wrapper asserts it. */
+function pipeline(): { check(raw: RawGatewayRequest): CheckResult } {
   const state = new RuntimeState(rt);
   const logger = pino({ level: 'silent' });
-  return new CheckPipeline({ state, metrics: new Metrics(new Registry(), () => 0, { defaultMetrics: false }), decisionLog: DecisionLog.create(logger, { enabled: false, includeHeaders: false }), logger });
+  const p = new CheckPipeline({ state, metrics: new Metrics(new Registry(), () => 0, { defaultMetrics: false }), sinks: [DecisionLog.create(logger, { enabled: false, includeHeaders: false })], logger });
+  return {
+    check(raw) {
+      const r = p.check(raw);
+      if (r instanceof Promise) throw new Error('a check without a store returned a Promise');
+      return r;
+    },
+  };
 }
 
 /** Pieces that make paths interesting for a canonicalizer. */

@@ -20,6 +20,7 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   if (d.failOpen) h.push(['x-ascend-fail-open', 'true']);
   if (d.monitor) h.push(['x-ascend-monitor', d.monitor.wouldBe]);
   if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
+  if (r.statusUrl !== undefined) h.push(['x-ascend-status-url', r.statusUrl]);
   if (r.retryAfterSeconds !== undefined) h.push(['retry-after', String(r.retryAfterSeconds)]);
   return h;
 }
@@ -30,7 +31,7 @@ export function staleAscendHeaders(r: CheckResult, ours: readonly HeaderPair[]):
   return sent.filter((name) => !ours.some(([k]) => k === name));
 }
 
-/** `{decision, action_id, reason, policy_id, approval_id?, code}` as an object (Kong OPA's `message`). */
+/** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` as an object (Kong OPA's `message`). */
 export function denialFields(r: CheckResult): Record<string, unknown> {
   const d = r.decision;
   const body: Record<string, unknown> = {
@@ -41,6 +42,7 @@ export function denialFields(r: CheckResult): Record<string, unknown> {
     code: d.code,
   };
   if (r.approvalId !== undefined) body.approval_id = r.approvalId;
+  if (r.statusUrl !== undefined) body.status_url = r.statusUrl;
   return body;
 }
 

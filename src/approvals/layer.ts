@@ -9,7 +9,7 @@ import { registerWebhookMetrics } from '../events/metrics.js';
 import { EventPublisher } from '../events/publisher.js';
 import type { WebhookSubscription } from '../events/types.js';
 import { silentLogger, type Clock, type Logger, type Timers } from '../shared/runtime.js';
-import { approvalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
+import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
 import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService } from './service.js';
@@ -35,6 +35,18 @@ export interface ApprovalsLayerDeps {
   readonly timers?: Timers;
   readonly random?: () => number;
   readonly fetch?: typeof fetch;
+  /** Current approval settings, read at every use (so a config reload applies); else config.approvals. */
+  readonly settings?: () => ApprovalSettings;
+}
+
+/** A settings object whose fields are read through `current` each time they are used. */
+function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
+  return {
+    get grant() { return current().grant; },
+    get ttl_seconds() { return current().ttl_seconds; },
+    get denial_ttl_seconds() { return current().denial_ttl_seconds; },
+    get default_timeout_hours() { return current().default_timeout_hours; },
+  };
 }
 
 export interface ApprovalsLayer {
@@ -72,7 +84,7 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   // The scheduler and the service refer to each other; closures break the cycle.
   const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
   const approvals: ApprovalService = new ApprovalService({
-    store, events, settings: approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
+    store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer({ store, log, ...timers });

@@ -12,10 +12,19 @@ export interface ApprovalMetrics {
 export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
   new Gauge({
     name: 'ascend_approvals_pending',
+    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
+    // one worker's, not their sum.
+    aggregator: 'max',
     help: 'Approvals waiting for a decision.',
     registers: [registry],
     async collect() {
-      this.set(await countPending());
+      // A failing store must not fail the whole scrape (every other metric would vanish with
+      // it): keep the last value; the store's errors are logged and counted where they happen.
+      try {
+        this.set(await countPending());
+      } catch {
+        /* keep the last value */
+      }
     },
   });
   const total = new Counter({

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import AjvModule, { type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { WorkflowSchema } from '../approvals/config.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
@@ -47,6 +48,16 @@ export function locate(doc: Document, lc: LineCounter, segments: readonly (strin
   return {};
 }
 
+/**
+ * TypeBox's Value.Default does not descend into Record values, so `workflows: {name: {...}}`
+ * would miss its steps' defaults (required: 1, timeout_hours: 24): fill each one here.
+ */
+function defaultWorkflows(config: unknown): void {
+  const wfs = (config as { workflows?: unknown }).workflows;
+  if (wfs === null || typeof wfs !== 'object' || Array.isArray(wfs)) return;
+  for (const [name, wf] of Object.entries(wfs)) (wfs as Record<string, unknown>)[name] = Value.Default(WorkflowSchema, wf);
+}
+
 export interface ParsedConfig {
   config: Config;
   doc: Document;
@@ -72,6 +83,7 @@ export function parseConfig(text: string, source: string): ParsedConfig {
     throw new ConfigError(source, [{ path: '', message: 'the config must be a YAML mapping' }]);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw)) as unknown;
+  defaultWorkflows(withDefaults);
   if (!validate(withDefaults)) {
     const seen = new Set<string>();
     const issues: ConfigIssue[] = [];

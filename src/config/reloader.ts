@@ -11,6 +11,16 @@ import type { RuntimeState } from '../pipeline/state.js';
 import { ConfigError, formatIssue } from './errors.js';
 import { loadRuntime } from './load.js';
 import { hashText } from './runtime.js';
+import type { Config } from './schema.js';
+
+/** Settings a running sidecar cannot switch (the store is open with its file): why, or undefined. */
+export function restartRequired(before: Config, after: Config): string | undefined {
+  const was = before.store?.path;
+  const is = after.store?.path;
+  if (was === is) return undefined;
+  const show = (p: string | undefined) => (p === undefined ? 'unset' : `"${p}"`);
+  return `store.path changed from ${show(was)} to ${show(is)}: restart the sidecar to use another store (keeping the running config)`;
+}
 
 export type ReloadOutcome =
   | { result: 'success'; version: number; hash: string }
@@ -43,6 +53,8 @@ export class ConfigReloader {
     try {
       const { runtime, text } = await loadRuntime(this.path, current.version + 1);
       if (!force && hashText(text) === current.hash) return { result: 'unchanged', version: current.version };
+      const refusal = restartRequired(current.config, runtime.config);
+      if (refusal !== undefined) throw new Error(refusal);
       this.state.swap(runtime);
       this.metrics.reload('success');
       this.logger.info({ trigger, version: runtime.version, hash: runtime.hash, policies: runtime.engine.policies.length }, 'config reloaded');

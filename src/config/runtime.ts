@@ -4,6 +4,9 @@
  * problem is reported with its field path before anything is swapped in.
  */
 import { createHash } from 'node:crypto';
+import { ApiKeyTable } from '../api/keys.js';
+import { approvalSettings, resolveWorkflow, type ApprovalSettings } from '../approvals/config.js';
+import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow.js';
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
@@ -29,6 +32,10 @@ export interface Runtime {
   readonly engine: PolicyEngine;
   readonly fingerprint: (input: EvalInput) => string;
   readonly routeCount: number;
+  /** The workflow of every require_approval policy, by policy id (resolved at load, never per check). */
+  readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
+  readonly approvalSettings: ApprovalSettings;
+  readonly apiKeys: ApiKeyTable;
   /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
   readonly trustedProxies: TrustedProxies;
 }
@@ -55,15 +62,49 @@ function crossChecks(c: Config, issues: IssueList): void {
   for (const [id, idx] of duplicates(c.agents.map((a) => a.id))) {
     for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
   }
-  c.policies.forEach((p, i) => {
-    if (p.workflow !== undefined) issues.add(['policies', i, 'workflow'], `workflow "${p.workflow}" is not defined`);
+  c.webhooks.forEach((w, i) => {
+    if (c.webhooks.findIndex((o) => o.url === w.url) < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url "${w.url}" (one subscription per url)`);
   });
+}
+
+/** `steps[0].approvers: at least one…` → (['steps', 0, 'approvers'], 'at least one…') */
+function splitProblem(problem: string): { field: (string | number)[]; message: string } {
+  const at = problem.indexOf(': ');
+  if (at < 0) return { field: [], message: problem };
+  const field = problem.slice(0, at).split(/[.[\]]+/).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return { field, message: problem.slice(at + 2) };
+}
+
+/** Checks every named workflow and resolves the one each require_approval policy asks for. */
+function resolveWorkflows(c: Config, settings: ApprovalSettings, issues: IssueList): Map<string, WorkflowDefinition> {
+  const named = c.workflows ?? {};
+  for (const [name, wf] of Object.entries(named)) {
+    for (const problem of validateWorkflow(wf)) {
+      const { field, message } = splitProblem(problem);
+      issues.add(['workflows', name, ...field], message);
+    }
+  }
+  const out = new Map<string, WorkflowDefinition>();
+  c.policies.forEach((p, i) => {
+    if (p.action !== 'require_approval') return;
+    try {
+      out.set(p.id, resolveWorkflow(p, named, settings.default_timeout_hours));
+    } catch (e) {
+      const { field, message } = splitProblem((e as Error).message);
+      // An invalid named workflow is reported at its own path, a missing approvers list by compilePolicy.
+      if (field[0] === 'workflow' && !/^(steps|escalation)/.test(message)) issues.add(['policies', i, 'workflow'], message);
+    }
+  });
+  return out;
 }
 
 /** Compiles a validated config. Throws {@link ConfigError} listing every problem. */
 export function compileRuntime(config: Config, opts: { version: number; hash: string; source: string }): Runtime {
   const issues = new IssueList();
   crossChecks(config, issues);
+  const settings = approvalSettings(config.approvals);
+  const workflows = resolveWorkflows(config, settings, issues);
+  const apiKeys = ApiKeyTable.compile(config.api_keys, issues);
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -86,6 +127,9 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     routeCount: routes.length,
+    workflows,
+    approvalSettings: settings,
+    apiKeys,
     trustedProxies,
   });
 }

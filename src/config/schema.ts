@@ -5,6 +5,10 @@
  * silently ignored option. Fields with defaults are filled before validation.
  */
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
+} from '../approvals/config.js';
+import { AGENT_ID_PATTERN } from '../mapping/identity.js';
 import { ForwardAuthSchema, KongSchema } from './gateways.js';
 
 const closed = { additionalProperties: false } as const;
@@ -191,6 +195,47 @@ export const LogSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** `api_keys[]`: the REST API's callers (README "REST API" has the role matrix). */
+export const ApiKeySchema = T.Object(
+  {
+    name: T.String({ minLength: 1, description: 'Who the key is: shown in logs, audit and as the approver name' }),
+    role: StringEnum(['admin', 'approver', 'agent', 'viewer'] as const),
+    sha256: T.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`' }),
+    groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
+    agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
+  },
+  closed,
+);
+
+export const ApiSchema = T.Object(
+  {
+    public_url: T.Optional(T.String({ pattern: '^https?://[^/]+(/.*)?$', description: 'Base of absolute status URLs; a path when unset' })),
+    batch_max: T.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+    page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const AlertsSchema = T.Object(
+  {
+    risk_threshold: T.Optional(T.Integer({ minimum: 0, maximum: 100, description: 'alert when a decision scores at or above this' })),
+    repeated_denials: T.Optional(
+      T.Object({ count: T.Integer({ minimum: 2, default: 5 }), window_seconds: T.Integer({ minimum: 1, default: 300 }) }, closed),
+    ),
+    cooldown_seconds: T.Integer({ minimum: 0, default: 300, description: 'per agent and rule, between two alerts' }),
+    max_agents: T.Integer({ minimum: 1, default: 10_000, description: 'agents tracked at once (oldest forgotten first)' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const AuditStreamSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: false }),
+    path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
@@ -209,6 +254,17 @@ export const ConfigSchema = T.Object(
     log: LogSchema,
     kong: KongSchema,
     forward_auth: ForwardAuthSchema,
+    // Issue 4: durable state, approvals, REST API, webhooks, alerts, SIEM stream. Without
+    // `store` none of it persists and a pending decision is answered as in the core config.
+    store: T.Optional(StoreConfigSchema),
+    approvals: T.Optional(ApprovalsConfigSchema),
+    workflows: T.Optional(WorkflowsSchema),
+    webhooks: T.Array(WebhookSubscriptionSchema, { default: [] }),
+    webhook_delivery: T.Optional(WebhookDeliverySchema),
+    api_keys: T.Array(ApiKeySchema, { default: [] }),
+    api: ApiSchema,
+    alerts: AlertsSchema,
+    audit_stream: AuditStreamSchema,
   },
   closed,
 );
@@ -219,4 +275,6 @@ export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
 export type RiskConfig = Static<typeof RiskSchema>;
+export type ApiKeyConfig = Static<typeof ApiKeySchema>;
+export type AlertsConfig = Static<typeof AlertsSchema>;
 export type ConfigTSchema = TSchema;

@@ -21,10 +21,19 @@ export function registerWebhookMetrics(registry: Registry, outboxDepth: () => Pr
   for (const result of ['delivered', 'failed', 'dead'] as const) deliveries.inc({ result }, 0);
   new Gauge({
     name: 'ascend_webhook_outbox_depth',
+    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
+    // one worker's, not their sum.
+    aggregator: 'max',
     help: 'Webhook deliveries waiting in the durable outbox (pending, including retries).',
     registers: [registry],
     async collect() {
-      this.set(await outboxDepth());
+      // A failing store must not fail the whole scrape (every other metric would vanish with
+      // it): keep the last value; the store's errors are logged and counted where they happen.
+      try {
+        this.set(await outboxDepth());
+      } catch {
+        /* keep the last value */
+      }
     },
   });
   return { delivery: (result) => deliveries.inc({ result }) };

@@ -15,7 +15,8 @@ import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 
 /** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
-const AGENT_ID_RE = /^[A-Za-z0-9._:@/+=~-]{1,256}$/;
+export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
+const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
 
 export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;
 

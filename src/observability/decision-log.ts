@@ -5,6 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { CheckResult } from '../pipeline/result.js';
+import type { DecisionSink } from '../pipeline/sinks.js';
 import { flushSync, redactHeaders, streamOf } from './logger.js';
 
 export interface DecisionLogOptions {
@@ -12,7 +13,7 @@ export interface DecisionLogOptions {
   includeHeaders: boolean;
 }
 
-export class DecisionLog {
+export class DecisionLog implements DecisionSink {
   constructor(
     private readonly logger: Logger | undefined,
     private readonly opts: DecisionLogOptions,
@@ -29,7 +30,7 @@ export class DecisionLog {
     return new DecisionLog(pino({ level: 'info', base: { service: 'ascend-sidecar', pid: process.pid, kind: 'decision' } }, dest), opts);
   }
 
-  write(r: CheckResult): void {
+  record(r: CheckResult): void {
     if (!this.logger) return;
     const d = r.decision;
     const a = r.action;

@@ -1,30 +1,40 @@
 /**
  * The one orchestrator every entry point calls: normalize → map → (cache | evaluate) →
- * record. Synchronous end to end, so a cache hit costs no promise or event-loop hop.
- * Metrics and the decision log are recorded in exactly one place, `finish`, for every path.
+ * [approval] → record. Synchronous end to end except for one path: a pending decision when an
+ * approvals store is configured awaits the store (approvals are durable before we answer). So a
+ * cache hit — never pending — costs no promise or event-loop hop. Metrics and every sink
+ * (decision log, audit, alerts) are recorded in exactly one place, `finish`, for every path.
  */
 import { randomUUID, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { approvalStatusUrl } from '../api/paths.js';
+import type { Config } from '../config/schema.js';
+import type { Runtime } from '../config/runtime.js';
 import { RequestError, toError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { ActionRequest } from '../core/action.js';
+import type { ActionRequest, EvalInput } from '../core/action.js';
 import { normalize } from '../gateway/normalize.js';
 import type { AdapterName, GatewayRequest, RawGatewayRequest } from '../gateway/request.js';
-import type { DecisionLog } from '../observability/decision-log.js';
+import type { Mapped } from '../mapping/mapper.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ApprovalGate, ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
   readonly metrics: Metrics;
-  readonly decisionLog: DecisionLog;
+  /** Recorders of every finished check (decision log first). */
+  readonly sinks: readonly DecisionSink[];
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Set when `store:` is configured: pending decisions are resolved against durable approvals. */
+  readonly approvals?: ApprovalGate;
 }
 
-/** Until the approvals store exists, a pending action's id is derived from what it asks. */
+/** Without an approvals store, a pending action's id is derived from what it asks. */
 function approvalIdFor(a: ActionRequest): string {
   const h = createHash('sha256').update(JSON.stringify([a.agent_id, a.action_type, a.resource, a.parameters])).digest('hex');
   return `apr_${h.slice(0, 24)}`;
@@ -37,54 +47,92 @@ export class CheckPipeline {
     this.now = deps.now ?? (() => performance.now());
   }
 
-  check(raw: RawGatewayRequest): CheckResult {
+  /** A gateway request. Returns a Promise only for a pending decision with an approvals store. */
+  check(raw: RawGatewayRequest): CheckResult | Promise<CheckResult> {
     const t0 = this.now();
-    const { state } = this.deps;
-    const rt = state.runtime;
-    const cache = state.cache;
+    const rt = this.deps.state.runtime;
     let req: GatewayRequest | undefined;
-    let action: ActionRequest | undefined;
-    let route: string | undefined;
-    let cacheHit = false;
-    let decision: Decision;
+    let mapped: Mapped;
     try {
       req = normalize(raw, rt.normalize);
-      const mapped = rt.mapper.map(req);
-      action = mapped.input.action;
-      route = mapped.route;
-      const key = cache.enabled ? rt.fingerprint(mapped.input) : undefined;
-      const cached = key === undefined ? undefined : cache.get(key);
-      if (cached !== undefined) {
-        decision = cached;
-        cacheHit = true;
-      } else {
-        decision = rt.engine.evaluate(mapped.input);
-        if (key !== undefined) cache.set(key, decision);
-      }
-      if (key !== undefined) this.deps.metrics.cache(cacheHit);
+      mapped = rt.mapper.map(req);
     } catch (e) {
-      decision = this.onError(raw.adapter, e, rt.config.fail_mode, rt.config.responses.denied_status);
+      return this.finish(raw.adapter, this.onError(raw.adapter, e, rt.config), req, undefined, undefined, false, t0, undefined);
     }
-    return this.finish(raw.adapter, decision, req, action, route, cacheHit, t0, rt.config.responses.retry_after_seconds);
+    return this.evaluate(raw.adapter, rt, mapped.input, req, mapped.route, t0);
+  }
+
+  /**
+   * An action submitted directly (the REST API): no HTTP request to map, so `request` is
+   * undefined for conditions; identity was established by the caller (the API key).
+   */
+  checkAction(action: ActionRequest, adapter: AdapterName = 'api'): CheckResult | Promise<CheckResult> {
+    const t0 = this.now();
+    const rt = this.deps.state.runtime;
+    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id), request: undefined, risk: { score: 0 } };
+    return this.evaluate(adapter, rt, input, undefined, undefined, t0);
   }
 
   /** Records and answers a request an adapter could not even parse (always denied, 400). */
   reject(adapter: AdapterName, e: RequestError): CheckResult {
     const t0 = this.now();
-    const rt = this.deps.state.runtime;
-    const decision = this.onError(adapter, e, rt.config.fail_mode, rt.config.responses.denied_status);
-    return this.finish(adapter, decision, undefined, undefined, undefined, false, t0, 0);
+    const decision = this.onError(adapter, e, this.deps.state.runtime.config);
+    return this.finish(adapter, decision, undefined, undefined, undefined, false, t0, undefined);
   }
 
   /** Answers per fail_mode without evaluating (e.g. the caller's deadline already passed). */
   fail(adapter: AdapterName, code: string): CheckResult {
     const t0 = this.now();
-    const rt = this.deps.state.runtime;
+    const c = this.deps.state.runtime.config;
     this.deps.metrics.error(adapter, code);
-    return this.finish(adapter, failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code), undefined, undefined, undefined, false, t0, 0);
+    return this.finish(adapter, failDecision(c.fail_mode, c.responses.denied_status, code), undefined, undefined, undefined, false, t0, undefined);
   }
 
-  private onError(adapter: AdapterName, e: unknown, failMode: 'open' | 'closed', deniedStatus: number): Decision {
+  private evaluate(
+    adapter: AdapterName, rt: Runtime, input: EvalInput, req: GatewayRequest | undefined, route: string | undefined, t0: number,
+  ): CheckResult | Promise<CheckResult> {
+    const cache = this.deps.state.cache;
+    let cacheHit = false;
+    let decision: Decision;
+    try {
+      const key = cache.enabled ? rt.fingerprint(input) : undefined;
+      const cached = key === undefined ? undefined : cache.get(key);
+      if (cached !== undefined) {
+        decision = cached;
+        cacheHit = true;
+      } else {
+        decision = rt.engine.evaluate(input);
+        if (key !== undefined) cache.set(key, decision);
+      }
+      if (key !== undefined) this.deps.metrics.cache(cacheHit);
+    } catch (e) {
+      decision = this.onError(adapter, e, rt.config);
+    }
+    const gate = this.deps.approvals;
+    if (gate !== undefined && decision.decision === 'pending') return this.resolvePending(gate, adapter, rt, decision, input.action, req, route, t0);
+    return this.finish(adapter, decision, req, input.action, route, cacheHit, t0, undefined);
+  }
+
+  /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
+  private async resolvePending(
+    gate: ApprovalGate, adapter: AdapterName, rt: Runtime, pending: Decision, action: ActionRequest,
+    req: GatewayRequest | undefined, route: string | undefined, t0: number,
+  ): Promise<CheckResult> {
+    let decision: Decision;
+    let ids: ResultIds | undefined;
+    try {
+      const workflow = rt.workflows.get(pending.policyId ?? '');
+      if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
+      ({ decision, ids } = await gate(action, pending, workflow, randomUUID()));
+    } catch (e) {
+      this.deps.metrics.error(adapter, 'store_error');
+      this.deps.logger.error({ err: toError(e), adapter }, 'approvals store failed; answering per fail_mode');
+      decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, 'store_error');
+    }
+    return this.finish(adapter, decision, req, action, route, false, t0, ids);
+  }
+
+  private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
     if (e instanceof RequestError) {
       this.deps.metrics.error(adapter, e.code);
       return invalidRequestDecision(e);
@@ -92,7 +140,7 @@ export class CheckPipeline {
     const err = toError(e);
     this.deps.metrics.error(adapter, 'evaluation_error');
     this.deps.logger.error({ err, adapter }, 'evaluation failed; answering per fail_mode');
-    return failDecision(failMode, deniedStatus);
+    return failDecision(c.fail_mode, c.responses.denied_status);
   }
 
   private finish(
@@ -103,16 +151,19 @@ export class CheckPipeline {
     route: string | undefined,
     cacheHit: boolean,
     t0: number,
-    retryAfterSeconds: number,
+    ids: ResultIds | undefined,
   ): CheckResult {
     const latencyUs = (this.now() - t0) * 1000;
     const pending = decision.decision === 'pending';
+    const c = this.deps.state.runtime.config;
+    const approvalId = ids !== undefined ? ids.approvalId : pending && action ? approvalIdFor(action) : undefined;
     const result: CheckResult = {
       adapter,
       decision,
-      actionId: randomUUID(),
-      approvalId: pending && action ? approvalIdFor(action) : undefined,
-      retryAfterSeconds: pending ? retryAfterSeconds : undefined,
+      actionId: ids !== undefined ? ids.actionId : randomUUID(),
+      approvalId,
+      statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
+      retryAfterSeconds: pending ? c.responses.retry_after_seconds : undefined,
       action,
       request,
       route,
@@ -124,7 +175,8 @@ export class CheckPipeline {
     if (decision.flagged) m.flag(adapter);
     if (decision.failOpen) m.failedOpen(adapter);
     if (decision.monitor) m.monitorOverride(decision.monitor.wouldBe);
-    this.deps.decisionLog.write(result);
+    const sinks = this.deps.sinks;
+    for (let i = 0; i < sinks.length; i++) (sinks[i] as DecisionSink).record(result);
     return result;
   }
 }

@@ -8,8 +8,10 @@ export interface CheckResult {
   readonly decision: Decision;
   /** Unique per check; the id under which the action can be queried and completed. */
   readonly actionId: string;
-  /** Set for pending decisions. */
+  /** Set for pending decisions, and for decisions an approval answered (granted or denied). */
   readonly approvalId: string | undefined;
+  /** Where the approval's status can be read (`x-ascend-status-url`); set with approvalId. */
+  readonly statusUrl?: string | undefined;
   /** Seconds the client should wait before retrying a pending action (`retry-after`). */
   readonly retryAfterSeconds: number | undefined;
   /** Undefined when the request could not be normalized. */

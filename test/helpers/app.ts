@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { runtimeFromText } from '../../src/config/runtime.js';
 
 export interface LogLine {
@@ -34,15 +34,23 @@ export function writeConfig(yaml: string, dir = mkdtempSync(join(tmpdir(), 'asce
   return { dir, path };
 }
 
-export async function startApp(yaml: string, opts: { watch?: boolean } = {}): Promise<TestApp> {
-  const { dir, path } = writeConfig(yaml);
+export interface StartOptions {
+  watch?: boolean;
+  /** Extra buildApp options (the clock and timers seams). */
+  app?: Pick<AppOptions, 'now' | 'timers' | 'fetch'>;
+  /** Write the config into this directory (e.g. one holding the store). */
+  dir?: string;
+}
+
+export async function startApp(yaml: string, opts: StartOptions = {}): Promise<TestApp> {
+  const { dir, path } = writeConfig(yaml, opts.dir);
   const logs: LogLine[] = [];
   const logger = pino(
     { level: 'info' },
     { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) },
   );
   const runtime = runtimeFromText(yaml, path, 1);
-  const app = await buildApp({ runtime, logger, configPath: path, host: '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false });
+  const app = await buildApp({ runtime, logger, configPath: path, host: '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
   const { grpcPort, httpPort } = await app.listen();
   if (opts.watch) app.reloader?.watch(50);
   return {

@@ -24,7 +24,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(secret: string): Promise<Receiver> {
+/** `port` 0 picks a free one; pass a former receiver's port to bring it "back up". */
+export async function startReceiver(secret: string, port = 0): Promise<Receiver> {
   const received: Received[] = [];
   const scripts = new Map<string, Answer[]>();
   const server: Server = createServer((req, res) => {
@@ -42,10 +43,10 @@ export async function startReceiver(secret: string): Promise<Receiver> {
       res.writeHead(verified.ok ? status : 401, headers).end(verified.ok ? 'ok' : verified.reason);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     received,
     script: (path, answers) => { scripts.set(path, [...answers]); },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
+import { settle } from '../../pipeline/settle.js';
 import { RequestError } from '../../core/errors.js';
 import { decodeCheckRequest, isDecodeFailure, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
 import { fromCheckRequest } from './from-check-request.js';
@@ -50,7 +51,8 @@ export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, 
         : deadline !== Infinity && +deadline <= Date.now()
           ? pipeline.fail('envoy', 'deadline_exceeded')
           : pipeline.check(fromCheckRequest(req));
-      cb(null, result);
+      // Always a CheckResponse, never a gRPC error (Envoy would apply its own failure_mode_allow).
+      settle(result, (r) => cb(null, r), () => pipeline.fail('envoy', 'evaluation_error'));
     },
   });
   server.addService(services.health, health.handlers);

@@ -4,6 +4,7 @@
  * the sidecar (e.g. `opa_path: /v1/data/ascend/allow`).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { settle } from '../../pipeline/settle.js';
 import { setupScope, type HttpAdapterDeps, type Problem } from '../http-adapter.js';
 import { fromOpaInput } from './from-opa-input.js';
 import { OpaRequestSchema, type OpaRequest } from './schema.js';
@@ -20,7 +21,7 @@ export function registerKongOpa(http: FastifyInstance, deps: HttpAdapterDeps): v
     });
     const opts = { bodyLimit, schema: { body: OpaRequestSchema } };
     const handler = (req: { body: OpaRequest }, reply: FastifyReply): void => {
-      void reply.send(toOpaResult(deps.pipeline.check(fromOpaInput(req.body))));
+      settle(deps.pipeline.check(fromOpaInput(req.body)), (r) => void reply.send(toOpaResult(r)), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
     };
     scope.post<{ Body: OpaRequest }>('/v1/data', opts, handler);
     scope.post<{ Body: OpaRequest }>('/v1/data/*', opts, handler);

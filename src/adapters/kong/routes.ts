@@ -3,6 +3,7 @@
  * `POST /kong/v1/authorize` (decisions) and `POST /kong/v1/complete` (completions, 204).
  */
 import type { FastifyInstance } from 'fastify';
+import { settle } from '../../pipeline/settle.js';
 import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
 import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
@@ -17,7 +18,7 @@ export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void
     setupScope(scope, deps, { adapter: 'kong', jsonOnly: true, render: renderProblem });
 
     scope.post<{ Body: PluginRequest }>('/kong/v1/authorize', { bodyLimit, schema: { body: PluginRequestSchema } }, (req, reply) => {
-      void reply.send(toPluginAnswer(deps.pipeline.check(fromPluginRequest(req.body))));
+      settle(deps.pipeline.check(fromPluginRequest(req.body)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
     });
 
     scope.post<{ Body: CompletionRequest }>('/kong/v1/complete', { bodyLimit: COMPLETE_BODY_LIMIT, schema: { body: CompletionSchema } }, (req, reply) => {

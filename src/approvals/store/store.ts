@@ -79,6 +79,7 @@ export interface PageQuery {
 }
 
 export interface AuditQuery extends PageQuery {
+  readonly action_id?: string;
   readonly agent_id?: string;
   readonly decision?: AuditRecord['decision'];
   /** Inclusive lower bound on ts (ms). */

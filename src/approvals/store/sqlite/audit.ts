@@ -32,6 +32,7 @@ export class AuditSql {
     const args: (string | number)[] = [];
     const add = (clause: string, value: string | number) => { where.push(clause); args.push(value); };
     if (q.cursor) add('id < ?', decodeCursor(q.cursor, ['number'] as const)[0]);
+    if (q.action_id !== undefined) add('action_id = ?', q.action_id);
     if (q.agent_id !== undefined) add('agent_id = ?', q.agent_id);
     if (q.decision !== undefined) add('decision = ?', q.decision);
     if (q.since !== undefined) add('ts >= ?', q.since);

@@ -113,6 +113,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_by_state ON webhook_outbox (state, id);
     `,
   },
+  {
+    version: 2,
+    name: 'audit rows by action id',
+    // GET /api/agent-action/status answers for gateway decisions that never needed an approval
+    // (and so have no actions row) from their audit row.
+    up: 'CREATE INDEX audit_by_action ON audit (action_id);',
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

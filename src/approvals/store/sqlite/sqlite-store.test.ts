@@ -39,6 +39,7 @@ describe('SqliteStore: opening and migrations', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
+      { version: 2, name: 'audit rows by action id' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data

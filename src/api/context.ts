@@ -1,0 +1,29 @@
+/** What the API routes share: the pipeline, the live config, and the approvals layer if any. */
+import type { Logger } from 'pino';
+import type { ApprovalsLayer } from '../approvals/layer.js';
+import type { AuditStream } from '../observability/audit-stream.js';
+import type { CheckPipeline } from '../pipeline/check.js';
+import type { RuntimeState } from '../pipeline/state.js';
+import type { Clock } from '../shared/runtime.js';
+import { ApiError } from './errors.js';
+
+export interface ApiDeps {
+  readonly state: RuntimeState;
+  readonly pipeline: CheckPipeline;
+  /** Undefined without `store:`; routes that read durable state then answer 501. */
+  readonly layer: ApprovalsLayer | undefined;
+  readonly logger: Logger;
+  readonly auditStream: AuditStream | undefined;
+  readonly now: Clock;
+}
+
+export function requireLayer(deps: ApiDeps): ApprovalsLayer {
+  if (!deps.layer) throw new ApiError(501, 'store_not_configured', 'this endpoint needs durable state: configure `store:`');
+  return deps.layer;
+}
+
+export function pageLimit(deps: ApiDeps, limit: number | undefined): number {
+  return Math.min(limit ?? 50, deps.state.runtime.config.api.page_max);
+}
+
+export const publicUrl = (deps: ApiDeps): string | undefined => deps.state.runtime.config.api.public_url;

@@ -1,0 +1,87 @@
+/**
+ * API errors: every failure answers `{error: {code, message, field?}}` with a stable snake_case
+ * code (fastify lib/errors.js style). Validation failures name the field; a deny is a decision
+ * (HTTP 200), never an error.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { StoreError } from '../approvals/store/errors.js';
+import { ErrorView } from './schemas.js';
+
+export type ApiErrorCode =
+  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
+  | 'invalid_request' | 'invalid_json' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
+  | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state'
+  | 'store_not_configured' | 'internal_error';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Error responses every route may give, for the OpenAPI document. */
+export const ErrorViewRefs = {
+  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 501: ErrorView,
+} as const;
+
+export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `no ${what} ${id}`);
+
+/** The record a store lookup found, or a 404 naming what was looked for. */
+export async function found<T>(lookup: Promise<T | undefined>, what: string, id: string): Promise<T> {
+  const v = await lookup;
+  if (v === undefined) throw notFound(what, id);
+  return v;
+}
+
+export function errorBody(code: string, message: string, field?: string) {
+  return { error: field === undefined ? { code, message } : { code, message, field } };
+}
+
+/** ajv's `/actions/0/agent_id` (or a missing property) → `actions[0].agent_id`. */
+function fieldOf(e: { instancePath: string; keyword: string; params: Record<string, unknown> }): string {
+  const parts = e.instancePath.split('/').filter(Boolean);
+  if (e.keyword === 'required') parts.push(String(e.params.missingProperty));
+  if (e.keyword === 'additionalProperties') parts.push(String(e.params.additionalProperty));
+  return parts.reduce((out, p) => (/^\d+$/.test(p) ? `${out}[${p}]` : out === '' ? p : `${out}.${p}`), '');
+}
+
+const CLIENT_ERRORS: Readonly<Record<string, ApiErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+};
+
+function toApiError(err: FastifyError | Error): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreError && err.code === 'invalid_cursor') return new ApiError(400, 'invalid_cursor', err.message, 'cursor');
+  const fe = err as FastifyError;
+  if (fe.validation?.length) {
+    const first = fe.validation[0] as unknown as { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string };
+    const field = fieldOf(first);
+    const where = fe.validationContext ?? 'body';
+    return new ApiError(400, 'invalid_request', `${where}${field ? `.${field}` : ''}: ${first.message ?? 'is invalid'}`, field || undefined);
+  }
+  if (fe.code !== undefined && fe.code in CLIENT_ERRORS) return new ApiError(fe.statusCode ?? 400, CLIENT_ERRORS[fe.code] as ApiErrorCode, fe.message);
+  if (typeof fe.statusCode === 'number' && fe.statusCode < 500) return new ApiError(fe.statusCode, 'invalid_request', fe.message);
+  return new ApiError(500, 'internal_error', 'internal error');
+}
+
+/** JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix. */
+export function installErrorHandling(api: FastifyInstance, logger: Logger): void {
+  api.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = toApiError(err);
+    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: req.url }, 'api request failed');
+    return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field));
+  });
+  api.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+}

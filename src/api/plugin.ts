@@ -1,0 +1,51 @@
+/**
+ * The ASCEND-compatible REST API under /api on the HTTP listener.
+ *
+ * OpenAPI: @fastify/swagger (9.x: fastify 5, no engine or peer constraints) collects the route
+ * schemas that fastify already validates with, so GET /api/docs is generated from exactly what is
+ * enforced. Only tagged routes are published (hideUntagged): health, metrics and the gateway
+ * adapters on the same listener stay out of it.
+ *
+ * Validation: bodies are validated without type coercion (a number is not a string); query
+ * strings and path parameters are coerced (they are text on the wire).
+ */
+import swagger from '@fastify/swagger';
+import AjvModule from 'ajv';
+import type { FastifyInstance } from 'fastify';
+import { installAuth } from './auth.js';
+import type { ApiDeps } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { actionRoutes } from './routes/actions.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { auditRoutes } from './routes/audit.js';
+import { authorizationRoutes } from './routes/authorization.js';
+
+const Ajv = AjvModule.default ?? AjvModule;
+
+function validators() {
+  const common = { allErrors: false, strict: false, useDefaults: true } as const;
+  return { body: new Ajv({ ...common, coerceTypes: false }), text: new Ajv({ ...common, coerceTypes: 'array' }) };
+}
+
+export async function registerApi(http: FastifyInstance, deps: ApiDeps, version: string): Promise<void> {
+  await http.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals and audit API' },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+      security: [{ apiKey: [] }],
+    },
+    hideUntagged: true,
+  });
+  await http.register(async (api) => {
+    const ajv = validators();
+    api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
+    installErrorHandling(api, deps.logger);
+    installAuth(api, deps.state);
+    authorizationRoutes(api, deps);
+    actionRoutes(api, deps);
+    approvalRoutes(api, deps);
+    auditRoutes(api, deps);
+    api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
+  }, { prefix: '/api' });
+}

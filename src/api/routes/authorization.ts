@@ -1,0 +1,74 @@
+/**
+ * POST /api/authorization/agent-action and /agent-actions/batch: the same pipeline as the
+ * gateways (engine, cache, decision log, metrics, approvals) through CheckPipeline.checkAction,
+ * adapter label `api`. Identity comes from the API key, never from the body alone.
+ */
+import type { FastifyInstance } from 'fastify';
+import { fingerprintAction } from '../../approvals/fingerprint.js';
+import type { ActionRequest } from '../../core/action.js';
+import type { CheckResult } from '../../pipeline/result.js';
+import { assertOwnAgent, principalOf } from '../auth.js';
+import type { ApiDeps } from '../context.js';
+import { ApiError, ErrorViewRefs } from '../errors.js';
+import type { ApiPrincipal } from '../keys.js';
+import { ActionBody, BatchBody, BatchView, DecisionView } from '../schemas.js';
+import { decisionView } from '../views.js';
+
+const roles = ['admin', 'agent'] as const;
+
+
+/** The action a body asks to evaluate, as `p` may ask it; `at` prefixes field names in errors. */
+function actionFor(p: ApiPrincipal, body: ActionBody, at: string): ActionRequest {
+  const agentId = body.agent_id ?? p.agentId;
+  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `body.${at}agent_id: is required with ${p.role} keys`, `${at}agent_id`);
+  assertOwnAgent(p, agentId);
+  // context.gateway is the sidecar's to set (as for gateway requests): a client copy is replaced.
+  const context = { ...body.context, gateway: { adapter: 'api', api_key: p.name } };
+  return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context };
+}
+
+/** Keeps what an approval did not already store, so status and complete work for every API action. */
+async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
+  const a = r.action;
+  if (!deps.layer || !a || r.approvalId !== undefined || r.decision.decision === 'pending') return;
+  const d = r.decision;
+  const now = deps.now();
+  try {
+    await deps.layer.store.insertAction({
+      action_id: r.actionId, fingerprint: fingerprintAction({ ...a, agent_id: a.agent_id ?? '' }), agent_id: a.agent_id ?? '',
+      action_type: a.action_type, resource: a.resource, parameters: a.parameters, context: a.context, decision: d.decision,
+      policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason, approval_id: null,
+      status: d.decision === 'allowed' ? 'approved' : 'denied', created_at: now, updated_at: now,
+      completion_status: null, completion_result: null, completed_at: null,
+    });
+  } catch (err) {
+    deps.logger.error({ err, action_id: r.actionId }, 'could not store an API action; its status will not be found');
+  }
+}
+
+async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<Record<string, unknown>> {
+  const r = await deps.pipeline.checkAction(action, 'api');
+  await remember(deps, r);
+  return decisionView(r);
+}
+
+export function authorizationRoutes(api: FastifyInstance, deps: ApiDeps): void {
+  api.post('/authorization/agent-action', {
+    config: { roles },
+    schema: { tags: ['authorization'], summary: 'Evaluate one agent action', body: ActionBody, response: { 200: DecisionView, ...ErrorViewRefs } },
+  }, async (req) => evaluate(deps, actionFor(principalOf(req), req.body as ActionBody, '')));
+
+  api.post('/authorization/agent-actions/batch', {
+    config: { roles },
+    schema: { tags: ['authorization'], summary: 'Evaluate several actions, one decision each, in order', body: BatchBody, response: { 200: BatchView, ...ErrorViewRefs } },
+  }, async (req) => {
+    const p = principalOf(req);
+    const { actions } = req.body as { actions: ActionBody[] };
+    const max = deps.state.runtime.config.api.batch_max;
+    if (actions.length > max) throw new ApiError(400, 'batch_too_large', `body.actions: at most ${max} actions per batch, got ${actions.length}`, 'actions');
+    const requests = actions.map((b, i) => actionFor(p, b, `actions[${i}].`)); // all authorized before any is evaluated
+    const results = [];
+    for (const a of requests) results.push(await evaluate(deps, a));
+    return { results };
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * TypeBox schemas of the REST API: fastify validates requests with them and @fastify/swagger
+ * publishes them at /api/docs, so the document cannot drift from what is enforced.
+ * Request bodies accept extra fields (SDKs send more than we read); responses document the
+ * fields we promise and allow more.
+ */
+import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../events/types.js';
+import { StringEnum } from '../config/schema.js';
+import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+
+const Nullable = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
+const open = { additionalProperties: true } as const;
+const Id = T.String({ minLength: 1, maxLength: 128 });
+const Time = T.String({ description: 'ISO 8601' });
+export const DecisionKindSchema = StringEnum(['allowed', 'denied', 'pending'] as const);
+
+export const ActionBody = T.Object({
+  agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'Required for admin keys; agent keys default to (and may only use) their own' })),
+  action_type: T.String({ minLength: 1, maxLength: 256 }),
+  resource: T.String({ minLength: 1, maxLength: 4096 }),
+  parameters: T.Optional(T.Record(T.String(), T.Unknown(), { default: {} })),
+  context: T.Optional(T.Record(T.String(), T.Unknown(), { default: {}, description: 'context.gateway is set by the sidecar' })),
+});
+export type ActionBody = Static<typeof ActionBody>;
+
+export const BatchBody = T.Object({ actions: T.Array(ActionBody, { minItems: 1, description: 'At most api.batch_max (default 100)' }) });
+
+export const DecisionView = T.Object({
+  action_id: T.String(),
+  decision: DecisionKindSchema,
+  risk_score: T.Number(),
+  reason: T.String(),
+  policy_id: Nullable(T.String()),
+  code: T.String(),
+  approval_id: T.Optional(T.String()),
+  status_url: T.Optional(T.String()),
+  retry_after: T.Optional(T.Integer({ description: 'seconds, for pending' })),
+}, open);
+
+export const BatchView = T.Object({ results: T.Array(DecisionView) });
+
+export const ActionIdParams = T.Object({ action_id: Id });
+export const ApprovalIdParams = T.Object({ approval_id: Id });
+export const DeadLetterParams = T.Object({ id: T.Integer({ minimum: 1 }) });
+
+export const CompleteBody = T.Object({
+  status: T.String({ minLength: 1, maxLength: 64, description: 'The outcome, e.g. success or failure' }),
+  result: T.Optional(T.Unknown()),
+});
+
+export const VoteBody = T.Object({ comment: T.Optional(T.String({ maxLength: 4000 })) });
+
+const Limit = T.Optional(T.Integer({ minimum: 1, description: 'default 50, at most api.page_max' }));
+const Cursor = T.Optional(T.String({ minLength: 1, description: 'next_cursor of the previous page' }));
+
+export const ApprovalsQuery = T.Object({
+  status: T.Optional(StringEnum(['pending', 'approved', 'denied'] as const)),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const AuditQuery = T.Object({
+  action_id: T.Optional(T.String({ minLength: 1 })),
+  agent_id: T.Optional(T.String({ minLength: 1 })),
+  decision: T.Optional(DecisionKindSchema),
+  since: T.Optional(T.String({ minLength: 1, description: 'inclusive; ISO 8601 or ms since the epoch' })),
+  until: T.Optional(T.String({ minLength: 1, description: 'exclusive; ISO 8601 or ms since the epoch' })),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const PageQuery = T.Object({ limit: Limit, cursor: Cursor });
+
+export const Vote = T.Object({
+  approver: T.String(), vote: StringEnum(['approve', 'deny'] as const), comment: Nullable(T.String()),
+  step: T.Integer(), escalated: T.Boolean(), at: Time,
+});
+
+export const ApprovalView = T.Object({
+  approval_id: T.String(), action_id: T.String(), agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(),
+  status: StringEnum(['pending', 'approved', 'denied'] as const), reason: Nullable(T.String()), workflow: Nullable(T.String()),
+  step: T.Integer(), steps: T.Integer(), escalated: T.Boolean(), approvers: T.Array(T.String()), required: T.Integer(),
+  requested_at: Time, deadline_at: Nullable(Time), decided_at: Nullable(Time),
+  grant: Nullable(T.String()), grant_expires_at: Nullable(Time), votes: T.Array(Vote), status_url: T.String(),
+}, open);
+
+export const ActionView = T.Object({
+  action_id: T.String(), agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(),
+  decision: DecisionKindSchema, status: StringEnum(['pending', 'approved', 'denied', 'completed', 'expired'] as const),
+  policy_id: Nullable(T.String()), risk_score: Nullable(T.Number()), reason: Nullable(T.String()),
+  approval_id: Nullable(T.String()), created_at: Time, updated_at: Time,
+  completion: Nullable(T.Object({ status: T.String(), result: T.Unknown(), completed_at: Nullable(Time) })),
+  approval: T.Optional(ApprovalView),
+}, open);
+
+export const AuditRow = T.Object({
+  id: T.Integer(), time: Time, action_id: T.String(), request_id: Nullable(T.String()), adapter: T.String(),
+  agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(), decision: DecisionKindSchema,
+  policy_id: Nullable(T.String()), risk_score: Nullable(T.Number()), cache_hit: T.Boolean(), latency_us: T.Integer(),
+  reason: Nullable(T.String()),
+}, open);
+
+export const DeadLetter = T.Object({
+  id: T.Integer(), event_id: T.String(), event: StringEnum(EVENT_TYPES), url: T.String(), attempts: T.Integer(),
+  last_error: Nullable(T.String()), created_at: Time,
+}, open);
+
+export const Page = <S extends TSchema>(item: S) => T.Object({ items: T.Array(item), next_cursor: T.Optional(T.String()) });
+
+export const ErrorView = T.Object({
+  error: T.Object({ code: T.String(), message: T.String(), field: T.Optional(T.String()) }),
+});

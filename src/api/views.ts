@@ -1,0 +1,63 @@
+/** Store records and check results → the API's JSON (times as ISO 8601, '' agents as null). */
+import { approvalEventData } from '../approvals/event-data.js';
+import type { ActionRecord, ApprovalRecord, OutboxRow, StoredAuditRecord } from '../approvals/store/records.js';
+import type { CheckResult } from '../pipeline/result.js';
+import { approvalStatusUrl } from './paths.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const agent = (id: string | null): string | null => (id === '' ? null : id);
+
+export function decisionView(r: CheckResult): Record<string, unknown> {
+  const d = r.decision;
+  const v: Record<string, unknown> = {
+    action_id: r.actionId, decision: d.decision, risk_score: d.riskScore, reason: d.reason, policy_id: d.policyId, code: d.code,
+  };
+  if (r.approvalId !== undefined) v.approval_id = r.approvalId;
+  if (r.statusUrl !== undefined) v.status_url = r.statusUrl;
+  if (r.retryAfterSeconds !== undefined) v.retry_after = r.retryAfterSeconds;
+  return v;
+}
+
+export function approvalView(action: ActionRecord, approval: ApprovalRecord, publicUrl: string | undefined): Record<string, unknown> {
+  const data = approvalEventData(action, approval);
+  return { ...data, agent_id: agent(action.agent_id), status_url: approvalStatusUrl(publicUrl, approval.approval_id) };
+}
+
+export function actionView(a: ActionRecord, approval: ApprovalRecord | undefined, publicUrl: string | undefined): Record<string, unknown> {
+  return {
+    action_id: a.action_id, agent_id: agent(a.agent_id), action_type: a.action_type, resource: a.resource,
+    parameters: a.parameters, context: a.context, decision: a.decision, status: a.status, policy_id: a.policy_id,
+    risk_score: a.risk_score, reason: a.reason, approval_id: a.approval_id,
+    created_at: iso(a.created_at), updated_at: iso(a.updated_at),
+    completion: a.completion_status === null ? null
+      : { status: a.completion_status, result: a.completion_result, completed_at: iso(a.completed_at) },
+    ...(approval ? { approval: approvalView(a, approval, publicUrl) } : {}),
+  };
+}
+
+/**
+ * An action the store only knows from its audit row (a gateway decision that needed no
+ * approval): what was decided, without parameters or context. Allowed reads as `approved`, as
+ * for actions evaluated through the API.
+ */
+export function auditActionView(r: StoredAuditRecord): Record<string, unknown> {
+  const at = iso(r.ts);
+  return {
+    action_id: r.action_id, agent_id: agent(r.agent_id), action_type: r.action_type, resource: r.resource,
+    decision: r.decision, status: r.decision === 'allowed' ? 'approved' : r.decision, policy_id: r.policy_id,
+    risk_score: r.risk_score, reason: r.reason, approval_id: null, created_at: at, updated_at: at, completion: null,
+    adapter: r.adapter, source: 'audit',
+  };
+}
+
+export function auditView(r: StoredAuditRecord): Record<string, unknown> {
+  const { ts, ...rest } = r;
+  return { ...rest, time: iso(ts), agent_id: agent(r.agent_id) };
+}
+
+export function deadLetterView(r: OutboxRow): Record<string, unknown> {
+  return {
+    id: r.id, event_id: r.event_id, event: r.event, url: r.url, attempts: r.attempts, last_error: r.last_error,
+    created_at: iso(r.created_at),
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Every decision into the durable audit trail (the approvals layer's AuditBuffer: a synchronous
+ * push, flushed in batches off the hot path). `GET /api/audit` reads it back.
+ */
+import type { AuditRecord } from '../approvals/store/records.js';
+import type { CheckResult } from '../pipeline/result.js';
+import type { DecisionSink } from '../pipeline/sinks.js';
+import type { Clock } from '../shared/runtime.js';
+
+/** One audit row for a finished check; unidentified agents are stored as ''. */
+export function auditRecord(r: CheckResult, ts: number): AuditRecord {
+  const d = r.decision;
+  const a = r.action;
+  return {
+    ts,
+    action_id: r.actionId,
+    request_id: r.request?.requestId ?? null,
+    adapter: r.adapter,
+    agent_id: a?.agent_id ?? '',
+    action_type: a?.action_type ?? '',
+    resource: a?.resource ?? r.request?.path ?? '',
+    decision: d.decision,
+    policy_id: d.policyId,
+    risk_score: d.riskScore,
+    cache_hit: r.cacheHit,
+    latency_us: Math.round(r.latencyUs),
+    reason: d.reason,
+  };
+}
+
+export function auditSink(buffer: { push(row: AuditRecord): void }, now: Clock): DecisionSink {
+  return { record: (r) => buffer.push(auditRecord(r, now())) };
+}

@@ -1,0 +1,56 @@
+/**
+ * The SIEM stream: JSON lines, one per decision and one per approval vote or action completion,
+ * on stdout or appended to a file. Distinct from the decision log on purpose: the decision log
+ * is the operational log (pino levels, the logger's fields, request details for debugging);
+ * this stream is a flat, versioned record (`schema: 1`) that a SIEM parser can rely on, carries
+ * the approver trail the decision log never sees, and can go to its own file while the
+ * decision log stays on stdout. Line format: README "SIEM stream".
+ */
+import pino, { type Logger } from 'pino';
+import type { CheckResult } from '../pipeline/result.js';
+import type { DecisionSink } from '../pipeline/sinks.js';
+import type { Clock } from '../shared/runtime.js';
+import { auditRecord } from './audit-sink.js';
+
+type Destination = { write(s: string): unknown; flushSync?(): void };
+
+export class AuditStream implements DecisionSink {
+  constructor(private readonly dest: Destination, private readonly now: Clock) {}
+
+  /**
+   * To `path` (appending, directories created; asynchronous writes, flushed on close) or, without
+   * a path, through the root logger's own destination: a second writer on stdout could interleave
+   * partial lines with the logger's under back-pressure.
+   */
+  static open(path: string | undefined, now: Clock, root: Logger): AuditStream {
+    const dest = path === undefined
+      ? ((root as unknown as Record<symbol, Destination>)[pino.symbols.streamSym] as Destination)
+      : pino.destination({ dest: path, sync: false, mkdir: true, append: true });
+    return new AuditStream(dest, now);
+  }
+
+  record(r: CheckResult): void {
+    const ts = this.now();
+    const row: Record<string, unknown> = { ...auditRecord(r, ts), code: r.decision.code };
+    if (r.approvalId !== undefined) row.approval_id = r.approvalId;
+    if (row.agent_id === '') row.agent_id = null;
+    this.line('decision', ts, row);
+  }
+
+  /** An approver's vote or an agent's completion report (who did what, through the API). */
+  event(type: 'approval.vote' | 'action.completed', fields: Record<string, unknown>): void {
+    this.line(type, this.now(), fields);
+  }
+
+  flush(): void {
+    try {
+      this.dest.flushSync?.();
+    } catch {
+      // sonic-boom refuses flushSync before it has opened the file; nothing is buffered then.
+    }
+  }
+
+  private line(type: string, ts: number, fields: Record<string, unknown>): void {
+    this.dest.write(`${JSON.stringify({ schema: 1, kind: 'audit', type, time: new Date(ts).toISOString(), ...fields })}\n`);
+  }
+}
