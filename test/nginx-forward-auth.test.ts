@@ -147,7 +147,8 @@ ${server(port2, endpoint2)}`;
     expect(res.headers['x-ascend-decision']).toBe('pending');
     expect(res.headers['x-ascend-approval-id']).toMatch(/^apr_/);
     expect(res.headers['retry-after']).toBe('30');
-    expect(JSON.parse(res.body)).toMatchObject({ decision: 'pending', approval_id: res.headers['x-ascend-approval-id'] });
+    expect(res.headers['x-ascend-status-url']).toBe(`/api/sdk/approval/${String(res.headers['x-ascend-approval-id'])}`);
+    expect(JSON.parse(res.body)).toMatchObject({ decision: 'pending', approval_id: res.headers['x-ascend-approval-id'], status_url: res.headers['x-ascend-status-url'] });
     expect(seen.length).toBe(before);
   });
 
