@@ -35,7 +35,7 @@ export function grpcScenarios() {
       a: BARE, b: side('grpc-bare-2'), mode: 'serial', body: 'allow', ratio: 'p99' },
     { name: 'selfcheck-fixed', title: 'grpc-bare vs grpc-bare, fixed 2,000 req/s (p99 ratio)',
       a: BARE, b: side('grpc-bare-2'), mode: 'fixed', body: 'allow', ratio: 'p99' },
-    { name: 'h2client-vs-h2load', title: 'same grpc-bare, h2load (A) vs bench h2client (B): is h2client trustworthy?', short: true,
+    { name: 'h2client-vs-h2load', title: 'same grpc-bare, h2load (A) vs bench h2client (B): is h2client trustworthy?',
       a: BARE, b: side('grpc-bare', 'h2client'), mode: 'saturation', body: 'allow', ratio: 'rps' },
     { name: 'h2client-mix-vs-h2load', title: 'same grpc-bare, h2load one frame (A) vs h2client cycling 1,000 frames (B)',
       a: BARE, b: { ...side('grpc-bare', 'h2client'), body: 'mix' }, mode: 'saturation', body: 'allow', ratio: 'rps' },

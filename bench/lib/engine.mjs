@@ -29,9 +29,13 @@ export async function runScenarios({ scenarios, servers, timing, outDir, say = c
   const lastUse = new Map();
   scenarios.forEach((sc, i) => { lastUse.set(sc.a.server, i); lastUse.set(sc.b.server, i); });
   const results = [];
+  const t0 = performance.now();
   try {
     for (const [i, sc] of scenarios.entries()) {
-      results.push(await runOne(sc, { pool, assets, servers, timing, say }));
+      // Extra pairs (replacing disturbed ones) only while the run is within its time budget,
+      // shared evenly by the scenarios: the short run must stay under 3 minutes.
+      const retryUntil = t0 + ((timing.budgetS ?? Infinity) * 1000 * (i + 1)) / scenarios.length;
+      results.push(await runOne(sc, { pool, assets, servers, timing, say, retryUntil }));
       for (const [id, last] of lastUse) if (last === i) await pool.stop(id);
     }
   } finally {
@@ -40,7 +44,7 @@ export async function runScenarios({ scenarios, servers, timing, outDir, say = c
   return results;
 }
 
-async function runOne(sc, { pool, assets, servers, timing, say }) {
+async function runOne(sc, { pool, assets, servers, timing, say, retryUntil }) {
   const t0 = performance.now();
   const res = { name: sc.name, title: sc.title, kind: sc.kind ?? 'grpc', mode: sc.mode, body: sc.body ?? sc.request?.path,
     a: sc.a, b: sc.b, ratio: sc.ratio, pairs: [] };
@@ -50,7 +54,8 @@ async function runOne(sc, { pool, assets, servers, timing, say }) {
     // A pair during which something else ran on the server core is "disturbed": it is kept in
     // the JSON but replaced by another pair, up to `retries` extra pairs per scenario.
     let clean = 0;
-    for (let attempt = 1; clean < timing.pairs && attempt <= timing.pairs + timing.retries; attempt++) {
+    const more = (attempt) => attempt <= timing.pairs || (attempt <= timing.pairs + timing.retries && performance.now() < retryUntil);
+    for (let attempt = 1; clean < timing.pairs && more(attempt); attempt++) {
       if (timing.restart && attempt > 1) {
         for (const id of new Set([sc.a.server, sc.b.server])) await pool.stop(id);
         sides = await prepareSides(sc, { pool, assets, servers, timing });

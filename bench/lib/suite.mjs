@@ -11,20 +11,23 @@ import { machineInfo, machineLine, markdownTable, writeReadmeSection } from './r
 export const RESULTS_DIR = path.join(REPO, 'bench/results');
 
 // Short: what `npm run bench` does in < 3 minutes. Full: more pairs, longer runs, every scenario.
-const TIMING = {
+// restart: fresh server processes for every pair. Two processes of the same server differ by up
+// to 30–50 % in CPU per request for their whole life (V8 GC state: measured here, instances whose
+// window held mark-compacts and 30 ms scavenges ran at ~70 µs/req, others at ~45), so a fair
+// median samples several processes, not several runs of one.
 // A pair is "disturbed" when anything else took more than maxForeign of the server core; up to
-// `retries` extra pairs replace disturbed ones (this machine is shared with other test runs).
-// restart: fresh server processes for every pair (full runs; the short run cannot afford it).
-  short: { pairs: 3, durationS: 2.5, warmS: 0.5, firstWarmS: 1.5, retries: 1, maxForeign: 0.1, restart: false },
-  full: { pairs: 7, durationS: 5, warmS: 1, firstWarmS: 2, retries: 5, maxForeign: 0.1, restart: true },
+// `retries` extra pairs replace disturbed ones while the run is within budgetS.
+const TIMING = {
+  short: { pairs: 3, durationS: 2, warmS: 0.3, firstWarmS: 1, retries: 2, maxForeign: 0.1, restart: true, budgetS: 150 },
+  full: { pairs: 7, durationS: 4, warmS: 0.5, firstWarmS: 2, retries: 5, maxForeign: 0.1, restart: true },
 };
 
 export const USAGE = `options:
-  --full              every scenario, 7 pairs of 5 s (default: the short set, 3 pairs of 2.5 s)
-  --only a,b          only these scenarios (names or name prefixes), short or not
+  --full              every scenario, 7 pairs of 4 s (default: the short set, 3 pairs of 2 s)
+  --only a,b*         only these scenarios (exact names; a trailing * matches a prefix), short or not
   --pairs N           A/B pairs per scenario          --duration S   measured seconds per run
   --warmup S          warm-up seconds before each run
-  --restart / --no-restart   fresh server processes for every pair (default: on with --full)
+  --no-restart        keep server processes across pairs (faster; then process-to-process variance is not sampled)
   --retries N         extra pairs allowed to replace disturbed ones   --max-foreign F  disturbed above this share (0.1)
   --cache-off MODE    how generated configs disable the cache: disabled ({enabled: false}, default) | ttl0 ({ttl_ms: 0})
   --write-readme      replace the generated results section of bench/README.md
@@ -34,7 +37,7 @@ export function parseSuiteArgs(argv = process.argv.slice(2)) {
   const { values } = parseArgs({ args: argv, options: {
     full: { type: 'boolean', default: false }, only: { type: 'string' }, pairs: { type: 'string' },
     duration: { type: 'string' }, warmup: { type: 'string' }, retries: { type: 'string' }, 'max-foreign': { type: 'string' },
-    restart: { type: 'boolean' }, 'no-restart': { type: 'boolean' }, 'cache-off': { type: 'string', default: 'disabled' },
+    'no-restart': { type: 'boolean' }, 'cache-off': { type: 'string', default: 'disabled' },
     'write-readme': { type: 'boolean', default: false }, list: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
   } });
   if (!['disabled', 'ttl0'].includes(values['cache-off'])) throw new Error('--cache-off must be disabled or ttl0');
@@ -44,7 +47,6 @@ export function parseSuiteArgs(argv = process.argv.slice(2)) {
   if (values.warmup) timing.warmS = Number(values.warmup);
   if (values.retries) timing.retries = Number(values.retries);
   if (values['max-foreign']) timing.maxForeign = Number(values['max-foreign']);
-  if (values.restart) timing.restart = true;
   if (values['no-restart']) timing.restart = false;
   return { ...values, timing };
 }
@@ -52,7 +54,7 @@ export function parseSuiteArgs(argv = process.argv.slice(2)) {
 export function select(all, { full, only }) {
   if (!only) return all.filter((s) => full || s.short);
   const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
-  const picked = all.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(w)));
+  const picked = all.filter((s) => wanted.some((w) => (w.endsWith('*') ? s.name.startsWith(w.slice(0, -1)) : s.name === w)));
   if (!picked.length) throw new Error(`--only ${only} matches no scenario (${all.map((s) => s.name).join(', ')})`);
   return picked;
 }
