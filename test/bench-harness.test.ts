@@ -10,7 +10,7 @@ import {
 } from '../bench/lib/frames.mjs';
 import { AUTH_PROTO, REPO, loadTypes } from '../bench/lib/protos.mjs';
 import { generateConfig, generateConfigYaml } from '../bench/lib/gen-config.mjs';
-import { grpcRequestBlock, hpackInt, readResponseBlock, walkHeaderBlock } from '../bench/lib/h2wire.mjs';
+import { grpcRequestBlocks, hpackInt, readResponseBlock, walkHeaderBlock } from '../bench/lib/h2wire.mjs';
 import { parseH2loadLog, parseH2loadOutput } from '../bench/lib/h2load.mjs';
 
 describe('gRPC frames', () => {
@@ -117,16 +117,24 @@ describe('raw HTTP/2 client pieces', () => {
     expect(hpackInt(31, 4, 0)).toEqual([15, 16]);
   });
 
-  it('walks its own request block', () => {
-    const seen: Array<[number, string | undefined, string | undefined]> = [];
-    walkHeaderBlock(grpcRequestBlock('127.0.0.1:9191', '/envoy.service.auth.v3.Authorization/Check'), (i, n, v) => {
-      seen.push([i, n?.bytes.toString(), v?.bytes.toString()]);
-    });
-    expect(seen).toEqual([
+  it('walks its own request blocks: literal, indexing, then indexed', () => {
+    const blocks = grpcRequestBlocks('127.0.0.1:9191', '/envoy.service.auth.v3.Authorization/Check');
+    const walk = (b: Buffer) => {
+      const seen: Array<[number, string | undefined, string | undefined]> = [];
+      walkHeaderBlock(b, (i, n, v) => { seen.push([i, n?.bytes.toString(), v?.bytes.toString()]); });
+      return seen;
+    };
+    const fields = [
       [3, undefined, undefined], [6, undefined, undefined],
       [4, undefined, '/envoy.service.auth.v3.Authorization/Check'], [1, undefined, '127.0.0.1:9191'],
       [31, undefined, 'application/grpc'], [0, 'te', 'trailers'],
-    ]);
+    ];
+    expect(walk(blocks.literal)).toEqual(fields);
+    expect(walk(blocks.first)).toEqual(fields);
+    expect(blocks.first[2]! & 0xc0).toBe(0x40); // with incremental indexing
+    // Inserted :path, :authority, content-type, te → dynamic indices 65, 64, 63, 62.
+    expect(walk(blocks.indexed).map(([i]) => i)).toEqual([3, 6, 65, 64, 63, 62]);
+    expect(blocks.tableBytes).toBe(4 * 32 + 5 + 42 + 10 + 14 + 12 + 16 + 2 + 8);
   });
 
   it('reads :status and a raw grpc-status from a response block', () => {

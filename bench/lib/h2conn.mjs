@@ -5,7 +5,7 @@
 // are gathered and flushed in one socket.write at the end of that turn — the batching h2load does.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { F, T, MAX_WINDOW, clientStart, frameBytes, grpcRequestBlock, headersPayload, readResponseBlock, windowUpdate } from './h2wire.mjs';
+import { F, T, MAX_WINDOW, clientStart, frameBytes, grpcRequestBlocks, headersPayload, hpackInt, readResponseBlock, windowUpdate } from './h2wire.mjs';
 
 /**
  * @typedef {{ ok: boolean, grpcStatus?: number, latencyUs: number, reason?: string, block?: Buffer }} Answer
@@ -21,7 +21,12 @@ export class RawGrpcConnection {
    */
   constructor({ port, path, grpcStatusName, onAnswer, keepBlocks = false }) {
     Object.assign(this, { port, grpcStatusName, onAnswer, keepBlocks });
-    this.requestBlock = grpcRequestBlock(`127.0.0.1:${port}`, path);
+    this.blocks = grpcRequestBlocks(`127.0.0.1:${port}`, path);
+    // Header indexing (see grpcRequestBlocks) starts once the server's SETTINGS show room in its
+    // decoder table; until then, and if it has none, requests go as plain literals.
+    this.headerMode = 'literal';
+    this.settled = false; // the server's first SETTINGS seen
+    this.sizeUpdate = undefined; // a pending HPACK dynamic table size update
     this.nextId = 1;
     this.sendWindow = 65535; // connection-level, grows with the server's WINDOW_UPDATEs
     this.peerStreamWindow = 65535;
@@ -62,7 +67,9 @@ export class RawGrpcConnection {
     const id = this.nextId;
     this.nextId += 2;
     this.sendWindow -= body.length;
-    const hb = this.requestBlock;
+    let hb = this.blocks[this.headerMode];
+    if (this.headerMode === 'first') this.headerMode = 'indexed';
+    if (this.sizeUpdate) { hb = Buffer.concat([this.sizeUpdate, hb]); this.sizeUpdate = undefined; }
     const b = Buffer.allocUnsafe(18 + hb.length + body.length);
     b.writeUIntBE(hb.length, 0, 3); b[3] = T.HEADERS; b[4] = F.END_HEADERS; b.writeUInt32BE(id, 5);
     hb.copy(b, 9);
@@ -136,11 +143,24 @@ export class RawGrpcConnection {
   }
 
   onSettings(p) {
+    let tableSize; // the server decoder's HPACK table limit; 4,096 unless it says otherwise
     for (let i = 0; i + 6 <= p.length; i += 6) {
       const key = p.readUInt16BE(i);
       const value = p.readUInt32BE(i + 2);
       if (key === 0x4) this.peerStreamWindow = value;
+      if (key === 0x1) tableSize = value;
     }
+    if (tableSize !== undefined && tableSize !== 4096) {
+      // RFC 7541 §4.2: acknowledge a changed limit with a size update in the next block. Keep our
+      // entries if they fit, else empty the table and send literals from now on.
+      const keep = tableSize >= this.blocks.tableBytes;
+      this.sizeUpdate = Buffer.from(hpackInt(keep ? tableSize : 0, 5, 0x20));
+      if (!keep) this.headerMode = 'literal';
+      else if (this.headerMode === 'literal' && !this.settled) this.headerMode = 'first';
+    } else if (!this.settled) {
+      this.headerMode = 'first';
+    }
+    this.settled = true;
     this.queue(frameBytes(T.SETTINGS, F.ACK, 0));
   }
 

@@ -52,20 +52,28 @@ export function hpackInt(value, prefixBits, firstByteFlags) {
 }
 
 const rawString = (s) => [...hpackInt(Buffer.byteLength(s, 'latin1'), 7, 0), ...Buffer.from(s, 'latin1')];
-/** Literal without indexing, name from the static table (RFC 7541 §6.2.2). */
-const literalIndexedName = (index, value) => [...hpackInt(index, 4, 0), ...rawString(value)];
 
-/** The constant HPACK block of a gRPC unary request: static-table references and raw literals. */
-export function grpcRequestBlock(authority, path) {
-  return Buffer.from([
-    0x83, // :method POST (static 3)
-    0x86, // :scheme http (static 6)
-    ...literalIndexedName(4, path), // :path
-    ...literalIndexedName(1, authority), // :authority
-    ...literalIndexedName(31, 'application/grpc'), // content-type
-    0x00, ...rawString('te'), ...rawString('trailers'),
-  ]);
+/**
+ * The HPACK blocks of a gRPC unary request (RFC 7541 §6). `literal`: static-table references
+ * and raw literals, no indexing (stateless; any request may use it). `first`: the same fields
+ * as literals WITH incremental indexing, which puts :path, :authority, content-type and te in
+ * the server decoder's dynamic table (62 + 4×32 bytes + the strings: far below the default
+ * 4,096). `indexed`: every later request on that connection, six 1-byte references — what h2load
+ * sends too, so the server's per-request header work is the same under either client.
+ */
+export function grpcRequestBlocks(authority, path) {
+  const fields = [[4, path], [1, authority], [31, 'application/grpc'], [0, 'trailers', 'te']];
+  const literal = (prefixBits, flags) => fields.flatMap(([idx, value, name]) =>
+    [...hpackInt(idx, prefixBits, flags), ...(name ? rawString(name) : []), ...rawString(value)]);
+  return {
+    literal: Buffer.from([0x83, 0x86, ...literal(4, 0x00)]), // :method POST (static 3), :scheme http (static 6)
+    first: Buffer.from([0x83, 0x86, ...literal(6, 0x40)]),
+    // Newest entry is 62: te, content-type, :authority, :path were inserted in reverse.
+    indexed: Buffer.from([0x83, 0x86, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62]),
+    tableBytes: fields.reduce((n, [idx, value, name]) => n + 32 + value.length + (name ?? STATIC_NAMES[idx]).length, 0),
+  };
 }
+const STATIC_NAMES = { 1: ':authority', 4: ':path', 31: 'content-type' };
 
 function readInt(buf, pos, prefixBits) {
   const max = (1 << prefixBits) - 1;

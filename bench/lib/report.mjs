@@ -51,7 +51,7 @@ export function markdownTable(results) {
     const hit = Number.isFinite(B.hitRatio) ? `, hit ${(B.hitRatio * 100).toFixed(1)} %` : '';
     const dropped = r.pairsDisturbed ? (r.noisy ? ', ⚠ noisy: disturbed pairs kept' : `, ${r.pairsDisturbed} disturbed dropped`) : '';
     rows.push(`| ${name} | ${n0(A.rps)} | ${n0(B.rps)} | **${r.medianRatio.toFixed(2)}** ${RATIOS[r.ratio].label} ` +
-      `(${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}, ${r.pairsUsed} pairs${dropped})${hit}${err} | ` +
+      `(${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}, ${r.pairsUsed} pairs${dropped}); CPU/req ${r.medianCpuRatio.toFixed(2)}${hit}${err} | ` +
       `${ms(A.p50Us)} / ${ms(A.p99Us)} → ${ms(B.p50Us)} / ${ms(B.p99Us)} | ${f0(A.cpuUsPerReq)} / ${f0(B.cpuUsPerReq)} | ${f1(A.rssMiB)} / ${f1(B.rssMiB)} |`);
   }
   return rows.join('\n');
