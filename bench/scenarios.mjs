@@ -46,7 +46,7 @@ export function grpcScenarios() {
       a: BARE, b: side('sidecar-core'), mode: 'serial', body: 'allow', expect: 'allow', ratio: 'p99' },
     { name: 'cached-allow-fixed', title: 'cached allow at a fixed 2,000 req/s (p99 ratio)',
       a: BARE, b: side('sidecar-core'), mode: 'fixed', body: 'allow', expect: 'allow', ratio: 'p99' },
-    { name: 'deny', title: 'deny GET /admin/users, core.yaml, 16×32', short: true,
+    { name: 'deny', title: 'deny GET /admin/users, core.yaml, 16×32',
       a: BARE, b: side('sidecar-core'), mode: 'saturation', body: 'deny', expect: 'deny', ratio: 'rps' },
     { name: 'mix-1000', title: '1,000 distinct refunds round-robin (h2client both sides)', short: true,
       a: side('grpc-bare', 'h2client'), b: side('sidecar-core', 'h2client'), mode: 'saturation', body: 'mix', expect: 'allow', ratio: 'rps' },

@@ -50,17 +50,24 @@ async function runOne(sc, { pool, assets, servers, timing, say, retryUntil }) {
     a: sc.a, b: sc.b, ratio: sc.ratio, pairs: [] };
   say(`[bench] ── ${sc.name}: ${sc.title}`);
   try {
-    let sides = await prepareSides(sc, { pool, assets, servers, timing });
     // A pair during which something else ran on the server core is "disturbed": it is kept in
     // the JSON but replaced by another pair, up to `retries` extra pairs per scenario.
     let clean = 0;
+    const health = {};
     const more = (attempt) => attempt <= timing.pairs || (attempt <= timing.pairs + timing.retries && performance.now() < retryUntil);
     for (let attempt = 1; clean < timing.pairs && more(attempt); attempt++) {
-      if (timing.restart && attempt > 1) {
-        for (const id of new Set([sc.a.server, sc.b.server])) await pool.stop(id);
-        sides = await prepareSides(sc, { pool, assets, servers, timing });
+      const runs = [];
+      for (const [i, side] of [sc.a, sc.b].entries()) {
+        const s = await prepareSide(sc, side, { pool, assets, servers, timing });
+        health[side.server] = s.server.grpcHealth;
+        runs.push(await measureSide(s, timing));
+        // With restart, each side's process lives for one run only: start, warm, measure, stop.
+        // Both sides then have the same history at measurement time, and no idle process sits on
+        // the server core. (Same server on both sides: it lives for the pair.)
+        const sharedWithB = i === 0 && sc.a.server === sc.b.server;
+        if (timing.restart && !sharedWithB) await pool.stop(side.server);
       }
-      const [ra, rb] = [await measureSide(sides[0], timing), await measureSide(sides[1], timing)];
+      const [ra, rb] = runs;
       const ratio = RATIOS[sc.ratio].of(rb) / RATIOS[sc.ratio].of(ra);
       const foreign = Math.max(ra.foreignShare, rb.foreignShare);
       const disturbed = foreign > timing.maxForeign;
@@ -69,7 +76,7 @@ async function runOne(sc, { pool, assets, servers, timing, say, retryUntil }) {
       say(`[bench]    pair ${attempt}: A ${fmtRun(ra)} | B ${fmtRun(rb)} | ${RATIOS[sc.ratio].label} B÷A ${ratio.toFixed(3)}` +
         `${disturbed ? ` — disturbed (${(foreign * 100).toFixed(0)} % of the server core used by others)` : ''}`);
     }
-    Object.assign(res, summarize(res.pairs), { grpcHealthServing: sides.map((s) => s.server.grpcHealth) });
+    Object.assign(res, summarize(res.pairs), { grpcHealthServing: health });
   } catch (err) {
     if (!(err instanceof SkipError)) throw err;
     res.skipped = err.message;
@@ -80,30 +87,31 @@ async function runOne(sc, { pool, assets, servers, timing, say, retryUntil }) {
 }
 
 /**
- * Start (or reuse) both sides' servers, check they answer as the scenario expects, and warm each
- * new process once. With timing.restart every pair gets fresh processes: two processes of the
- * same server can differ by 20–30 % in CPU per request for their whole life (JIT and heap sizing
- * decisions), so sampling several processes is what makes the median fair.
+ * Start (or reuse) one side's server, check it answers as the scenario expects, and warm a new
+ * process once: firstWarmS of saturating load with the scenario's own requests (a serial or
+ * fixed-rate warm-up would take far longer to get the JIT and the heap to steady state).
  */
-async function prepareSides(sc, { pool, assets, servers, timing }) {
-  const sides = [];
-  for (const side of [sc.a, sc.b]) {
-    const spec = servers[side.server];
-    if (!spec) throw new Error(`${sc.name}: no server definition ${side.server}`);
-    const server = await pool.get(side.server, spec);
-    const view = { ...sc, body: side.body ?? sc.body }; // a side may send its own body set
-    await probe(view, server, assets);
-    const load = loadFor(side, view, server, assets);
-    if (!server.warmed) { await load(timing.firstWarmS, false); server.warmed = true; }
-    sides.push({ server, load });
+async function prepareSide(sc, side, { pool, assets, servers, timing }) {
+  const spec = servers[side.server];
+  if (!spec) throw new Error(`${sc.name}: no server definition ${side.server}`);
+  const server = await pool.get(side.server, spec);
+  const view = { ...sc, body: side.body ?? sc.body }; // a side may send its own body set
+  await probe(view, server, assets);
+  const load = loadFor(side, view, server, assets);
+  let warmS = timing.warmS;
+  if (!server.warmed) {
+    const fullLoad = sc.mode === 'serial' || sc.mode === 'fixed' ? loadFor(side, { ...view, mode: 'saturation' }, server, assets) : load;
+    await fullLoad(timing.firstWarmS, false);
+    server.warmed = true;
+    if (fullLoad === load) warmS = 0; // just warmed with this very load
   }
-  return sides;
+  return { server, load, warmS };
 }
 
-function measureSide({ server, load }, timing) {
+function measureSide({ server, load, warmS }, timing) {
   const metrics = server.spec.metrics;
   return measure({
-    pid: server.pid, load, warmS: timing.warmS, durationS: timing.durationS,
+    pid: server.pid, load, warmS, durationS: timing.durationS,
     before: metrics ? () => cacheCounters(server.httpPort) : undefined,
     after: metrics ? async (b) => {
       const a = await cacheCounters(server.httpPort);
