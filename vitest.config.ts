@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests bind real ports and spawn processes: keep files isolated.
     pool: 'forks',
+    benchmark: { include: ['bench/micro/**/*.bench.ts'] },
   },
 });
