@@ -22,7 +22,10 @@ export interface AgentView {
   readonly name: string | undefined;
 }
 
-/** What conditions see as `request.*`; absent for actions submitted through the REST API. */
+/**
+ * What conditions see as `request.*` (`request.source_ip` reads `sourceIp`); absent for actions
+ * submitted through the REST API. A GatewayRequest is one, so no copy is made per check.
+ */
 export interface RequestView {
   readonly method: string;
   readonly path: string;
@@ -30,7 +33,7 @@ export interface RequestView {
   readonly scheme: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string | string[]>>;
-  readonly source_ip: string | undefined;
+  readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
 }
 

@@ -72,6 +72,17 @@ export function lowerCaseHeaders(input: HeaderInput, stripped?: string[]): Recor
   return out;
 }
 
+/** Removes client `x-ascend-*` from an adapter-built canonical header object, in place. */
+function stripAscendHeaders(headers: Record<string, string>, stripped: string[]): Record<string, string> {
+  for (const name in headers) {
+    if (isAscendHeader(name)) {
+      stripped.push(name);
+      delete headers[name];
+    }
+  }
+  return headers;
+}
+
 /**
  * Turns what an adapter received into the canonical {@link GatewayRequest}.
  * Throws {@link RequestError} for input that cannot be evaluated safely (denied with 400).
@@ -82,7 +93,9 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
   }
   const clientAscendHeaders: string[] = [];
-  const headers = lowerCaseHeaders(raw.headers, clientAscendHeaders);
+  const headers = raw.headersCanonical
+    ? stripAscendHeaders(raw.headers as Record<string, string>, clientAscendHeaders)
+    : lowerCaseHeaders(raw.headers, clientAscendHeaders);
   // Never from a client header: adapters pass the scheme their gateway vouches for.
   const scheme = (raw.scheme || 'http').toLowerCase();
   const { path, query } = splitTarget(raw.target);

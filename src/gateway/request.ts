@@ -37,6 +37,12 @@ export interface RawGatewayRequest {
   host: string;
   scheme?: string;
   headers: HeaderInput;
+  /**
+   * The adapter built `headers` itself as a null-prototype object with lower-case names and
+   * repeated values joined by "," (the Envoy decoder does): normalize then reuses it, only
+   * removing client `x-ascend-*` in place, instead of copying it.
+   */
+  headersCanonical?: boolean;
   sourceIp?: string;
   /** mTLS peer principal (SPIFFE ID) as verified by the gateway. */
   principal?: string;

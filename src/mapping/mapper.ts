@@ -2,7 +2,7 @@
  * GatewayRequest → action (DESIGN.md "map"): identity, then the first matching route, or the
  * documented default action `http.<method>` on `<host><path>` for unmatched requests.
  */
-import type { ActionRequest, EvalInput, RequestView } from '../core/action.js';
+import type { ActionRequest, EvalInput } from '../core/action.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 import { resolveAgent, type IdentitySource } from './identity.js';
@@ -16,6 +16,12 @@ export interface Mapped {
   readonly route: string | undefined;
 }
 
+/** Adds `gateway` to a freshly rendered context object (no copy). */
+function withGateway(ctx: Record<string, unknown>, req: GatewayRequest): Record<string, unknown> {
+  ctx.gateway = gatewayContext(req);
+  return ctx;
+}
+
 /** Gateway facts every action carries under `context.gateway` (set by the sidecar, never by clients). */
 export function gatewayContext(req: GatewayRequest): Record<string, unknown> {
   const g: Record<string, unknown> = { adapter: req.adapter };
@@ -25,19 +31,6 @@ export function gatewayContext(req: GatewayRequest): Record<string, unknown> {
   if (req.facts?.service !== undefined) g.service = req.facts.service;
   if (req.facts?.consumer !== undefined) g.consumer = req.facts.consumer;
   return g;
-}
-
-export function requestView(req: GatewayRequest): RequestView {
-  return {
-    method: req.method,
-    path: req.path,
-    host: req.host,
-    scheme: req.scheme,
-    headers: req.headers,
-    query: req.query,
-    source_ip: req.sourceIp,
-    principal: req.principal,
-  };
 }
 
 export class Mapper {
@@ -59,7 +52,7 @@ export class Mapper {
         action_type: m.route.actionType.renderString(scope),
         resource: m.route.resource.renderString(scope),
         parameters: m.route.parameters(scope),
-        context: { ...m.route.context(scope), gateway: gatewayContext(req) },
+        context: withGateway(m.route.context(scope), req),
       };
     } else {
       action = {
@@ -71,7 +64,7 @@ export class Mapper {
       };
     }
     return {
-      input: { action, agent: this.agents.view(agentId), request: requestView(req), risk: { score: 0 } },
+      input: { action, agent: this.agents.view(agentId), request: req, risk: { score: 0 } },
       route: m?.route.name,
     };
   }

@@ -11,6 +11,7 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 import { auditRecord } from './audit-sink.js';
+import { flushStream, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
@@ -24,7 +25,7 @@ export class AuditStream implements DecisionSink {
    */
   static open(path: string | undefined, now: Clock, root: Logger): AuditStream {
     const dest = path === undefined
-      ? ((root as unknown as Record<symbol, Destination>)[pino.symbols.streamSym] as Destination)
+      ? (streamOf(root) as Destination)
       : pino.destination({ dest: path, sync: false, mkdir: true, append: true });
     return new AuditStream(dest, now);
   }
@@ -43,11 +44,7 @@ export class AuditStream implements DecisionSink {
   }
 
   flush(): void {
-    try {
-      this.dest.flushSync?.();
-    } catch {
-      // sonic-boom refuses flushSync before it has opened the file; nothing is buffered then.
-    }
+    flushStream(this.dest);
   }
 
   private line(type: string, ts: number, fields: Record<string, unknown>): void {

@@ -41,11 +41,15 @@ export function streamOf(logger: Logger): DestinationStream {
  * an async sonic-boom would otherwise drop the last lines (the shutdown log, final decisions).
  */
 export function flushSync(logger: Logger): void {
-  const s = streamOf(logger) as DestinationStream & { flushSync?: () => void };
+  flushStream(streamOf(logger) as { flushSync?: () => void });
+}
+
+/** flushSync on any destination that has one (sonic-boom); a no-op for plain streams. */
+export function flushStream(stream: { flushSync?: () => void } | undefined): void {
   try {
-    s.flushSync?.();
+    stream?.flushSync?.();
   } catch {
-    // Not open yet or already closed: nothing left to write.
+    // sonic-boom refuses before it has opened its file (nothing buffered then) or after close.
   }
 }
 

@@ -77,3 +77,25 @@ export function decide(
     httpStatus: kind === 'allowed' ? 200 : kind === 'pending' ? s.pendingStatus : s.deniedStatus,
   };
 }
+
+/**
+ * Decisions are immutable and depend only on the winning policy, the monitor hit and the
+ * risk score (an integer 0..100), so the common case — no monitor hit — is memoized per
+ * policy and score: evaluation allocates nothing, and equal decisions are the same object
+ * (the Envoy adapter keys its pre-built responses on it).
+ */
+export class Decider {
+  private readonly memo = new Map<CompiledPolicy | null, (Decision | undefined)[]>();
+
+  constructor(private readonly settings: DecideSettings) {}
+
+  decide(winner: CompiledPolicy | undefined, monitorHit: CompiledPolicy | undefined, riskScore: number): Decision {
+    if (monitorHit !== undefined || !Number.isInteger(riskScore) || riskScore < 0 || riskScore > 100) {
+      return decide(winner, monitorHit, riskScore, this.settings);
+    }
+    const key = winner ?? null;
+    let byScore = this.memo.get(key);
+    if (byScore === undefined) this.memo.set(key, (byScore = new Array<Decision | undefined>(101)));
+    return (byScore[riskScore] ??= Object.freeze(decide(winner, undefined, riskScore, this.settings)));
+  }
+}

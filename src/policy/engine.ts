@@ -8,7 +8,7 @@ import type { PolicyConfig } from '../config/schema.js';
 import type { EvalInput } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import { allHold } from './conditions.js';
-import { decide, type DecideSettings } from './decide.js';
+import { Decider, type DecideSettings } from './decide.js';
 import { PolicyIndex } from './index-by-type.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
 import type { RiskFactor, RiskModel } from './risk.js';
@@ -22,15 +22,17 @@ export interface Explanation {
 
 export class PolicyEngine {
   private readonly index: PolicyIndex;
+  private readonly decider: Decider;
   /** Every condition path the policies read; the cache key must cover them. */
   readonly reads: ReadonlySet<string>;
 
   constructor(
     readonly policies: readonly CompiledPolicy[],
     private readonly risk: RiskModel,
-    private readonly settings: DecideSettings,
+    settings: DecideSettings,
   ) {
     this.index = new PolicyIndex(policies);
+    this.decider = new Decider(settings);
     this.reads = new Set(policies.flatMap((p) => p.conditions.map((c) => c.path)));
   }
 
@@ -47,21 +49,22 @@ export class PolicyEngine {
   evaluate(input: EvalInput): Decision {
     input.risk.score = this.risk.score(input);
     let monitorHit: CompiledPolicy | undefined;
-    for (const p of this.index.candidates(input.action.action_type)) {
+    const candidates = this.index.candidates(input.action.action_type);
+    for (let i = 0; i < candidates.length; i++) {
+      const p = candidates[i] as CompiledPolicy;
       if (!allHold(p.conditions, input)) continue;
       if (p.mode === 'monitor') {
         monitorHit ??= p;
         continue;
       }
-      return decide(p, monitorHit, input.risk.score, this.settings);
+      return this.decider.decide(p, monitorHit, input.risk.score);
     }
-    return decide(undefined, monitorHit, input.risk.score, this.settings);
+    return this.decider.decide(undefined, monitorHit, input.risk.score);
   }
 
   /** Like evaluate, plus the risk breakdown and every matching policy (for `check`). */
   explain(input: EvalInput): Explanation {
-    const risk: RiskFactor[] = [];
-    this.risk.score(input, risk);
+    const risk = this.risk.explain(input).factors;
     const decision = this.evaluate(input);
     const matched = this.index
       .candidates(input.action.action_type)

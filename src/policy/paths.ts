@@ -68,7 +68,7 @@ function compileRequestPath(path: string, rest: string[]): Getter | string {
     return (i) => i.request?.query[name];
   }
   if (field !== undefined && rest.length === 1 && REQUEST_FIELDS.has(field)) {
-    const key = field as 'method' | 'path' | 'host' | 'scheme' | 'source_ip' | 'principal';
+    const key = field === 'source_ip' ? 'sourceIp' : (field as 'method' | 'path' | 'host' | 'scheme' | 'principal');
     return (i) => i.request?.[key];
   }
   return `unknown request field in "${path}" (request.method, request.path, request.host, request.scheme, request.source_ip, request.principal, request.headers.NAME, request.query.NAME)`;

@@ -17,10 +17,12 @@ describe('RiskModel', () => {
   const m = new RiskModel(cfg);
 
   it('adds up the documented factors and explains them', () => {
-    const explain: RiskFactor[] = [];
-    const score = m.score(evalInput({ context: { environment: 'production' } }, { type: 'autonomous' }), explain);
+    const input = evalInput({ context: { environment: 'production' } }, { type: 'autonomous' });
+    const { score, factors } = m.explain(input);
     expect(score).toBe(40 + 5 + 20 + 20 + 15);
-    expect(explain.map((f) => f.factor)).toEqual(['action_type', 'resource', 'environment', 'agent_type', 'write_method']);
+    expect(m.score(input)).toBe(score);
+    expect(factors.map((f) => f.factor)).toEqual(['action_type', 'resource', 'environment', 'agent_type', 'write_method']);
+    expect(factors.reduce((sum, f: RiskFactor) => sum + f.points, 0)).toBe(score);
   });
 
   it('uses the base when no action_type pattern matches, and the first pattern when several do', () => {

@@ -40,34 +40,54 @@ export class RiskModel {
     this.resources = cfg.resources.map(compile);
   }
 
-  /** Scores an action; pushes the breakdown into `explain` when given (for `check`). */
-  score(input: EvalInput, explain?: RiskFactor[]): number {
+  /** Scores an action (hot path: loops, no closures, no strings built). */
+  score(input: EvalInput): number {
     const { action, agent } = input;
-    const add = (factor: RiskFactor['factor'], detail: string, points: number): number => {
-      if (explain && points !== 0) explain.push({ factor, detail, points });
-      return points;
-    };
-    const typed = this.actionTypes.find((p) => p.test(action.action_type));
-    let score = typed
-      ? add('action_type', `action_type matches "${typed.match}"`, typed.score)
-      : add('base', 'base score', this.cfg.base);
-    for (const p of this.resources) {
-      if (p.test(action.resource)) score += add('resource', `resource matches "${p.match}"`, p.score);
+    const typed = this.firstType(action.action_type);
+    let score = typed === undefined ? this.cfg.base : typed.score;
+    for (let i = 0; i < this.resources.length; i++) {
+      const p = this.resources[i] as Pattern;
+      if (p.test(action.resource)) score += p.score;
     }
     const env = action.context.environment;
-    if (typeof env === 'string') {
-      const points = this.cfg.environments[env];
-      if (points !== undefined) score += add('environment', `environment "${env}"`, points);
+    if (typeof env === 'string' && Object.prototype.hasOwnProperty.call(this.cfg.environments, env)) score += this.cfg.environments[env] as number;
+    if (!agent.registered) score += this.cfg.unregistered_agent;
+    else if (agent.type !== undefined) score += this.cfg.agent_types[agent.type] ?? 0;
+    if (isWrite(input.request?.method, action.action_type)) score += this.cfg.write_method;
+    return Math.max(0, Math.min(100, score));
+  }
+
+  /** The same score with every factor spelled out (for `check`); must add up like score(). */
+  explain(input: EvalInput): { score: number; factors: RiskFactor[] } {
+    const { action, agent } = input;
+    const factors: RiskFactor[] = [];
+    const add = (factor: RiskFactor['factor'], detail: string, points: number): void => {
+      if (points !== 0) factors.push({ factor, detail, points });
+    };
+    const typed = this.firstType(action.action_type);
+    if (typed) add('action_type', `action_type matches "${typed.match}"`, typed.score);
+    else add('base', 'base score', this.cfg.base);
+    for (const p of this.resources) if (p.test(action.resource)) add('resource', `resource matches "${p.match}"`, p.score);
+    const env = action.context.environment;
+    if (typeof env === 'string' && Object.prototype.hasOwnProperty.call(this.cfg.environments, env)) {
+      add('environment', `environment "${env}"`, this.cfg.environments[env] as number);
     }
     if (!agent.registered) {
-      score += add('unregistered_agent', agent.id === null ? 'no agent identity' : `agent "${agent.id}" is not registered`, this.cfg.unregistered_agent);
+      add('unregistered_agent', agent.id === null ? 'no agent identity' : `agent "${agent.id}" is not registered`, this.cfg.unregistered_agent);
     } else if (agent.type !== undefined) {
-      const points = this.cfg.agent_types[agent.type];
-      if (points !== undefined) score += add('agent_type', `agent type "${agent.type}"`, points);
+      add('agent_type', `agent type "${agent.type}"`, this.cfg.agent_types[agent.type] ?? 0);
     }
     if (isWrite(input.request?.method, action.action_type)) {
-      score += add('write_method', input.request ? `${input.request.method} is a write` : 'action is a write', this.cfg.write_method);
+      add('write_method', input.request ? `${input.request.method} is a write` : 'action is a write', this.cfg.write_method);
     }
-    return Math.max(0, Math.min(100, score));
+    return { score: this.score(input), factors };
+  }
+
+  private firstType(actionType: string): Pattern | undefined {
+    for (let i = 0; i < this.actionTypes.length; i++) {
+      const p = this.actionTypes[i] as Pattern;
+      if (p.test(actionType)) return p;
+    }
+    return undefined;
   }
 }

@@ -12,7 +12,7 @@ export function evalInput(
     request:
       request === null
         ? undefined
-        : { method: 'POST', path: '/v1/refunds/r1', host: 'api.local', scheme: 'http', headers: {}, query: {}, source_ip: undefined, principal: undefined, ...request },
+        : { method: 'POST', path: '/v1/refunds/r1', host: 'api.local', scheme: 'http', headers: {}, query: {}, sourceIp: undefined, principal: undefined, ...request },
     risk: { score: 0 },
   };
 }

@@ -48,8 +48,11 @@ function newCheck(): EnvoyCheck {
   };
 }
 
-/** Reads a map<string,string> entry (key = 1, value = 2). */
-function mapEntry(r: R): [string, string] {
+/**
+ * Reads a map<string,string> entry (key = 1, value = 2) into `into`; `headers` lower-cases
+ * the key and joins a repeated one (Envoy sends lower-case names, so that is cheap).
+ */
+function mapEntry(r: R, into: Record<string, string>, headers: boolean): void {
   const end = r.uint32() + r.pos;
   let k = '';
   let v = '';
@@ -59,7 +62,8 @@ function mapEntry(r: R): [string, string] {
     else if (tag === 18) v = r.string();
     else r.skipType(tag & 7);
   }
-  return [k, v];
+  if (headers) addHeader(into, k.toLowerCase(), v);
+  else into[k] = v;
 }
 
 function addHeader(h: Record<string, string>, k: string, v: string): void {
@@ -217,7 +221,7 @@ function httpRequest(r: R, c: EnvoyCheck): void {
     switch (tag) {
       case 10: c.id = r.string(); break;
       case 18: c.method = r.string(); break;
-      case 26: { const [k, v] = mapEntry(r); addHeader(c.headers, k.toLowerCase(), v); break; }
+      case 26: mapEntry(r, c.headers, true); break;
       case 34: c.path = r.string(); break;
       case 42: c.host = r.string(); break;
       case 50: c.scheme = r.string(); break;
@@ -257,7 +261,7 @@ function attributes(r: R, c: EnvoyCheck): void {
       case 10: peer(r, c, true); break;
       case 18: peer(r, c, false); break;
       case 34: request(r, c); break;
-      case 82: { const [k, v] = mapEntry(r); (c.contextExtensions ??= Object.create(null) as Record<string, string>)[k] = v; break; }
+      case 82: mapEntry(r, (c.contextExtensions ??= Object.create(null) as Record<string, string>), false); break;
       case 90: c.metadata = metadata(r); break;
       case 98: tlsSession(r, c); break;
       case 106: c.routeMetadata = metadata(r); break;

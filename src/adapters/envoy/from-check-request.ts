@@ -12,6 +12,7 @@ export function fromCheckRequest(c: EnvoyCheck): RawGatewayRequest {
     host: c.host || h[':authority'] || h.host || '',
     scheme: c.scheme || h[':scheme'] || undefined,
     headers: h,
+    headersCanonical: true,
     sourceIp: c.sourceAddress,
     principal: c.sourcePrincipal,
     requestId: c.id || h['x-request-id'] || undefined,

@@ -18,7 +18,7 @@ function result(d: Decision, over: Partial<CheckResult> = {}): CheckResult {
   };
 }
 
-describe('cache-hit response templates', () => {
+describe('pre-built response templates', () => {
   it.each(['allowed', 'denied'] as const)('give the same bytes as field-by-field encoding (%s)', (kind) => {
     const d = decision(kind);
     for (let i = 0; i < 5; i++) {
@@ -27,14 +27,23 @@ describe('cache-hit response templates', () => {
     }
   });
 
-  it('are not used for misses, pending answers or requests with client x-ascend-* headers', () => {
+  it('are kept apart by agent and by cache hit', () => {
+    const d = decision('allowed');
+    for (const [agent, hit] of [['a', true], ['b', true], ['a', false], ['b', false]] as const) {
+      const r = result(d, { cacheHit: hit, action: { agent_id: agent, action_type: 'x', resource: 'y', parameters: {}, context: {} } });
+      expect(encodeCheckResponse(r).equals(writeCheckResponse(r))).toBe(true);
+    }
+  });
+
+  it('are not used for pending answers or requests with client x-ascend-* headers', () => {
     const d = decision('allowed');
     const withHeaders = result(d, {
       request: { clientAscendHeaders: ['x-ascend-foo'], headers: {} } as unknown as CheckResult['request'],
     });
     expect(encodeCheckResponse(withHeaders).equals(writeCheckResponse(withHeaders))).toBe(true);
     expect(encodeCheckResponse(withHeaders).includes('x-ascend-foo')).toBe(true);
-    const miss = result(d, { cacheHit: false });
-    expect(encodeCheckResponse(miss).equals(writeCheckResponse(miss))).toBe(true);
+    const pending = result(decision('pending'), { approvalId: 'apr_1', retryAfterSeconds: 30, statusUrl: '/api/sdk/approval/apr_1' });
+    expect(encodeCheckResponse(pending).equals(writeCheckResponse(pending))).toBe(true);
+    expect(encodeCheckResponse(pending).includes('apr_1')).toBe(true);
   });
 });

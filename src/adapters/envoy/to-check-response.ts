@@ -77,21 +77,25 @@ export function writeCheckResponse(r: CheckResult): Buffer {
 }
 
 /**
- * Pre-built answers for cache hits. Everything in a response but the action id (three
- * places: header, denial body, dynamic metadata) is fixed by the cached Decision and the
- * action (agent, type, resource are part of its cache key), and a UUID action id always has
- * 36 bytes, so a hit copies a template and writes the id over a placeholder instead of
- * encoding ~40 protobuf fields. Templates live as long as their Decision (WeakMap).
+ * Pre-built answers. Everything in a response but the action id (three places: header, denial
+ * body, dynamic metadata) is fixed by the Decision (memoized by the engine, so equal decisions
+ * are one object), the agent and whether it was a cache hit; a UUID action id always has 36
+ * bytes. So the first answer for a (decision, agent, hit) encodes a template with a
+ * placeholder id, and later ones copy it and write the id at the recorded offsets instead of
+ * encoding ~40 protobuf fields through Writer ops. Templates live as long as their Decision
+ * (WeakMap); at most MAX_AGENTS agents per decision keep one, so hostile agent ids cannot
+ * grow memory.
  */
 const PLACEHOLDER = 'ascend-action-id-placeholder-0000000';
 const ID_LENGTH = PLACEHOLDER.length; // 36, the length of crypto.randomUUID()
+const MAX_AGENTS = 256;
 
 interface Template {
   readonly bytes: Buffer;
   readonly offsets: readonly number[];
 }
 
-const templates = new WeakMap<object, Template>();
+const templates = new WeakMap<object, Map<string, Template>>();
 
 function buildTemplate(r: CheckResult): Template {
   const bytes = writeCheckResponse({ ...r, actionId: PLACEHOLDER });
@@ -100,23 +104,34 @@ function buildTemplate(r: CheckResult): Template {
   return { bytes, offsets };
 }
 
-/** True when a cached template can stand for this result. */
+/** True when a template can stand for this result: nothing request-specific beyond the id. */
 function templatable(r: CheckResult): boolean {
   return (
-    r.cacheHit &&
     r.approvalId === undefined &&
+    r.statusUrl === undefined &&
     r.retryAfterSeconds === undefined &&
     r.actionId.length === ID_LENGTH &&
     (r.request === undefined || r.request.clientAscendHeaders.length === 0)
   );
 }
 
+function templateFor(r: CheckResult): Template | undefined {
+  let byAgent = templates.get(r.decision);
+  if (byAgent === undefined) templates.set(r.decision, (byAgent = new Map()));
+  const key = (r.cacheHit ? '1' : '0') + (r.action?.agent_id ?? '');
+  let t = byAgent.get(key);
+  if (t === undefined) {
+    if (byAgent.size >= MAX_AGENTS) return undefined;
+    byAgent.set(key, (t = buildTemplate(r)));
+  }
+  return t;
+}
+
 export function encodeCheckResponse(r: CheckResult): Buffer {
-  if (!templatable(r)) return writeCheckResponse(r);
-  let t = templates.get(r.decision);
-  if (t === undefined) templates.set(r.decision, (t = buildTemplate(r)));
+  const t = templatable(r) ? templateFor(r) : undefined;
+  if (t === undefined) return writeCheckResponse(r);
   const out = Buffer.allocUnsafe(t.bytes.length);
   t.bytes.copy(out);
-  for (const at of t.offsets) out.write(r.actionId, at, 'latin1');
+  for (let i = 0; i < t.offsets.length; i++) out.write(r.actionId, t.offsets[i] as number, 'latin1');
   return out;
 }
