@@ -42,6 +42,8 @@ export interface AppOptions {
   timers?: Timers;
   /** The webhook transport (tests). */
   fetch?: typeof fetch;
+  /** Batch decision/audit log lines before writing (the server; tests read them unbatched). */
+  batchLogs?: boolean;
   /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
   metricsText?: () => Promise<string>;
 }
@@ -82,9 +84,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   metrics.reload('success');
   state.onSwap(recordConfig);
   const dl = runtime.config.decision_log;
-  const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path });
+  const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs });
   const now = opts.now ?? systemClock;
-  const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch });
+  const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });

@@ -33,7 +33,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const logger: Logger = createLogger({ level: runtime.config.log.level });
   const worker = cluster.isWorker;
   const app = await buildApp({
-    runtime, logger, configPath: opts.configPath, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host,
+    runtime, logger, configPath: opts.configPath, batchLogs: true, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host,
     // Under --workers, /metrics on any worker answers for the whole cluster.
     metricsText: worker ? clusterMetricsText : undefined,
   });

@@ -24,6 +24,8 @@ export interface SideEffectDeps {
   readonly now: Clock;
   readonly timers: Timers | undefined;
   readonly fetch: typeof fetch | undefined;
+  /** Batch SIEM-stream lines before writing (see LineBatcher). */
+  readonly batchLogs?: boolean | undefined;
 }
 
 export interface SideEffects {
@@ -76,7 +78,7 @@ export function completionsToStore(layer: ApprovalsLayer, logger: Logger): (c: C
 export function buildSideEffects(d: SideEffectDeps): SideEffects {
   const c = d.state.runtime.config;
   const layer = openLayer(d);
-  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger) : undefined;
+  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger, d.batchLogs) : undefined;
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));

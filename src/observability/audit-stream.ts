@@ -11,23 +11,29 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 import { auditRecord } from './audit-sink.js';
-import { flushStream, streamOf } from './logger.js';
+import cluster from 'node:cluster';
+import { LineBatcher } from './line-batcher.js';
+import { bufferedDestination, flushStream, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
 export class AuditStream implements DecisionSink {
-  constructor(private readonly dest: Destination, private readonly now: Clock) {}
+  private readonly out: LineBatcher | Destination;
+
+  constructor(private readonly dest: Destination, private readonly now: Clock, batch = false) {
+    this.out = batch ? new LineBatcher(dest, cluster.isWorker ? 4096 : 16_384) : dest;
+  }
 
   /**
    * To `path` (appending, directories created; asynchronous writes, flushed on close) or, without
    * a path, through the root logger's own destination: a second writer on stdout could interleave
    * partial lines with the logger's under back-pressure.
    */
-  static open(path: string | undefined, now: Clock, root: Logger): AuditStream {
+  static open(path: string | undefined, now: Clock, root: Logger, batch = false): AuditStream {
     const dest = path === undefined
       ? (streamOf(root) as Destination)
-      : pino.destination({ dest: path, sync: false, mkdir: true, append: true });
-    return new AuditStream(dest, now);
+      : bufferedDestination(path);
+    return new AuditStream(dest, now, batch);
   }
 
   record(r: CheckResult): void {
@@ -44,10 +50,11 @@ export class AuditStream implements DecisionSink {
   }
 
   flush(): void {
+    if (this.out instanceof LineBatcher) this.out.flush();
     flushStream(this.dest);
   }
 
   private line(type: string, ts: number, fields: Record<string, unknown>): void {
-    this.dest.write(`${JSON.stringify({ schema: 1, kind: 'audit', type, time: new Date(ts).toISOString(), ...fields })}\n`);
+    this.out.write(`${JSON.stringify({ schema: 1, kind: 'audit', type, time: new Date(ts).toISOString(), ...fields })}\n`);
   }
 }

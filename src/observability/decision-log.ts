@@ -9,15 +9,19 @@
  * ~3.6 µs a check, the largest single item on a cache hit. The part that depends only on the
  * (memoized, immutable) Decision is built once per Decision.
  */
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
-import { flushStream, redactHeaders, streamOf } from './logger.js';
+import cluster from 'node:cluster';
+import { bufferedDestination, flushStream, redactHeaders, streamOf } from './logger.js';
+import { LineBatcher, type LineSink } from './line-batcher.js';
 
 export interface DecisionLogOptions {
   enabled: boolean;
   includeHeaders: boolean;
+  /** Batch lines before writing (the server does; tests read lines as they are written). */
+  batch?: boolean;
 }
 
 const q = JSON.stringify;
@@ -36,21 +40,24 @@ function decisionPart(d: Decision): string {
 
 export class DecisionLog implements DecisionSink {
   private readonly parts = new WeakMap<Decision, string>();
+  private readonly out: LineSink | undefined;
 
   constructor(
     private readonly stream: DestinationStream | undefined,
     private readonly opts: DecisionLogOptions,
-  ) {}
+  ) {
+    this.out = stream === undefined ? undefined : opts.batch ? new LineBatcher(stream, cluster.isWorker ? 4096 : 16_384) : stream;
+  }
 
   /** A log that goes to `path` (appending) or to the root logger's destination. */
   static create(root: Logger, opts: DecisionLogOptions & { path?: string }): DecisionLog {
     if (!opts.enabled) return new DecisionLog(undefined, opts);
-    const dest = opts.path ? pino.destination({ dest: opts.path, mkdir: true, sync: false, append: true, maxWrite: 4096 }) : streamOf(root);
+    const dest = opts.path ? bufferedDestination(opts.path) : streamOf(root);
     return new DecisionLog(dest, opts);
   }
 
   record(r: CheckResult): void {
-    if (this.stream === undefined) return;
+    if (this.out === undefined) return;
     const d = r.decision;
     let dp = this.parts.get(d);
     if (dp === undefined) this.parts.set(d, (dp = decisionPart(d)));
@@ -68,10 +75,11 @@ export class DecisionLog implements DecisionSink {
       if (req.rawTarget !== req.path) line += `,"raw_target":${q(req.rawTarget)}`;
       if (this.opts.includeHeaders) line += `,"headers":${q(redactHeaders(req.headers))}`;
     }
-    this.stream.write(`${line},"msg":"decision"}\n`);
+    this.out.write(`${line},"msg":"decision"}\n`);
   }
 
   flush(): void {
+    if (this.out instanceof LineBatcher) this.out.flush();
     flushStream(this.stream as { flushSync?: () => void } | undefined);
   }
 }

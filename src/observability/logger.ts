@@ -1,7 +1,8 @@
 /**
- * One pino root per process. Writes are asynchronous (sonic-boom, no minimum buffer) so a
- * check never waits on stdout, yet lines appear promptly; `flush()` runs on shutdown.
+ * One pino root per process. Writes are asynchronous and batched (sonic-boom) so a check never
+ * waits on stdout, lines still appear within 100 ms, and shutdown flushes synchronously.
  */
+import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Header and field names whose values never reach a log. */
@@ -13,10 +14,27 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * Options for an asynchronous log destination. Lines are batched: a write() happens once
+ * `minLength` bytes are buffered or every `periodicFlush` ms. Writing as soon as anything was
+ * buffered cost ~20 µs of CPU per check under load (one write syscall through the threadpool
+ * for every line or two). Under --workers the writes stay within PIPE_BUF (4096) and hold whole
+ * lines, so they are atomic on a shared stdout pipe and lines of two workers never interleave.
+ */
+export function bufferedDestination(dest: number | string): pino.DestinationStream {
+  const shared = cluster.isWorker;
+  return pino.destination({
+    dest,
+    sync: false,
+    minLength: shared ? 3072 : 16_384,
+    maxWrite: shared ? 4096 : 65_536,
+    periodicFlush: 100,
+    ...(typeof dest === 'string' ? { mkdir: true, append: true } : {}),
+  });
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
-  // maxWrite = PIPE_BUF: each write() holds whole lines and stays atomic on a pipe, so lines
-  // from several --workers sharing stdout never interleave.
-  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
+  const dest = opts.destination ?? bufferedDestination(1);
   return pino(
     {
       level: opts.level,
