@@ -16,6 +16,8 @@ export function grpcServers({ cacheOff = 'disabled' } = {}) {
     'grpc-bare': grpcBare,
     'grpc-bare-2': grpcBare, // a second, independent process for the self-check
     'sidecar-core': sidecar({ file: 'bench/configs/core.yaml' }),
+    // serve --workers 2: node:cluster, both workers on the shared ports.
+    'sidecar-core-w2': { ...sidecar({ file: 'bench/configs/core.yaml' }), argv: () => [...sidecarArgv(), '--workers', '2'] },
   };
   for (const p of [10, 1000, 10000]) for (const r of [20, 1000]) {
     servers[`sidecar-nocache-p${p}-r${r}`] = sidecar({ generate: { policies: p, routes: r, cache: cacheOff } });
@@ -48,6 +50,10 @@ export function grpcScenarios() {
       a: BARE, b: side('sidecar-core'), mode: 'fixed', body: 'allow', expect: 'allow', ratio: 'p90' },
     { name: 'deny', title: 'deny GET /admin/users, core.yaml, 16×32',
       a: BARE, b: side('sidecar-core'), mode: 'saturation', body: 'deny', expect: 'deny', ratio: 'rps' },
+    // Needs the server on both cores: BENCH_SERVER_CPU=0,1 BENCH_LOAD_CPU=0,1 (the load generator
+    // then competes with the workers for the same two cores; see bench/README.md).
+    { name: 'workers-2-vs-1', title: 'serve --workers 2 (B) vs one worker (A), cached allow, 16×32 (target ≥ 1.7×)',
+      a: side('sidecar-core'), b: side('sidecar-core-w2'), mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
     { name: 'mix-1000', title: '1,000 distinct refunds round-robin (h2client both sides)', short: true,
       a: side('grpc-bare', 'h2client'), b: side('sidecar-core', 'h2client'), mode: 'saturation', body: 'mix', expect: 'allow', ratio: 'rps' },
     { name: 'mix-1000-fresh25', title: 'the mix with every 4th request never seen before (hit ratio ≤ 75 %)',
