@@ -1,11 +1,16 @@
 // HTTP adapter scenarios (bench/http.mjs): the sidecar's Kong and forward-auth endpoints against
 // a bare fastify handler, driven by wrk. Same A/B method as the gRPC suite.
 //
-// The request bodies below follow the documented protocols (protocols.md): the Kong body is the
-// `input` the Kong OPA plugin sends; forward-auth carries nginx auth_request's X-Original-*
-// headers. If the sidecar's adapters settle on another shape, change REQUESTS here — the probe
-// skips a scenario with the adapter's answer when it does not allow the request.
+// The request bodies: the Kong body is exactly what our Kong plugin sends (the shared fixture
+// test/fixtures/kong/plugin-requests.json, case refund-small-by-header-agent); the Kong OPA body
+// is the `input` Kong Enterprise's opa plugin sends (protocols.md); forward-auth carries nginx
+// auth_request's X-Original-* headers. The probe skips a scenario with the adapter's answer when
+// it does not allow the request.
+import { readFileSync } from 'node:fs';
 import { sidecarArgv } from './lib/servers.mjs';
+
+const FIXTURE = JSON.parse(readFileSync(new URL('../test/fixtures/kong/plugin-requests.json', import.meta.url), 'utf8'));
+const KONG_PLUGIN_BODY = FIXTURE.find((c) => c.name === 'refund-small-by-header-agent').expected_request;
 
 const NODE = process.execPath;
 const AGENT = { 'x-agent-id': 'billing-agent', 'user-agent': 'agent-sdk/1.4', 'x-request-id': '0c5e0d2e-6b1f-4f3e-9d5a-2f0c8a1b7e42' };
@@ -14,6 +19,12 @@ export const REQUESTS = {
   kong: {
     method: 'POST',
     path: '/kong/v1/authorize',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(KONG_PLUGIN_BODY),
+  },
+  kongOpa: {
+    method: 'POST',
+    path: '/v1/data/ascend/allow',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ input: {
       request: { http: { method: 'POST', scheme: 'http', host: 'payments.internal', port: 8000, path: '/v1/refunds/r-1',
@@ -42,11 +53,13 @@ const SIDECAR = { server: 'sidecar-core', driver: 'wrk' };
 
 export function httpScenarios() {
   const kong = { kind: 'http', request: REQUESTS.kong };
+  const kongOpa = { kind: 'http', request: REQUESTS.kongOpa };
   const fwd = { kind: 'http', request: REQUESTS.forwardAuth };
   return [
     { name: 'http-selfcheck', title: 'fastify-bare vs a 2nd fastify-bare, Kong body: the method\'s noise', short: true,
       ...kong, a: BARE, b: { server: 'fastify-bare-2', driver: 'wrk' }, mode: 'http', ratio: 'rps' },
     { name: 'kong-allow', title: 'POST /kong/v1/authorize (allow), 64 connections', short: true, ...kong, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'kong-opa-allow', title: 'POST /v1/data/ascend/allow (Kong Enterprise opa plugin input, allow), 64 connections', ...kongOpa, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'forward-auth-allow', title: 'GET /forward-auth (allow), 64 connections', short: true, ...fwd, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'kong-serial', title: 'POST /kong/v1/authorize, serial (p99 ratio)', ...kong, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
     { name: 'forward-auth-serial', title: 'GET /forward-auth, serial (p99 ratio)', ...fwd, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },

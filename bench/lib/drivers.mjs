@@ -91,10 +91,11 @@ async function probeHttp(sc, server) {
   if (res.status !== (sc.expectStatus ?? 200)) {
     throw new SkipError(`${server.id} answered HTTP ${res.status} on ${method} ${urlPath} (${text.slice(0, 160)}): adjust the request in bench/http-scenarios.mjs to the adapter's contract`);
   }
-  // Kong answers 200 for a deny too ({"result": false} or {"result": {"allow": false}}).
+  // Kong (our plugin: {"allow": false}) and Kong OPA ({"result": false} or {"result": {"allow":
+  // false}}) answer 200 for a deny too.
   let json;
   try { json = JSON.parse(text); } catch { /* not JSON: forward-auth */ }
-  if (!server.spec.constant && (json?.result === false || json?.result?.allow === false)) {
+  if (!server.spec.constant && (json?.allow === false || json?.result === false || json?.result?.allow === false)) {
     throw new SkipError(`${server.id} denied ${method} ${urlPath} where allow was expected: ${text.slice(0, 160)}`);
   }
 }
