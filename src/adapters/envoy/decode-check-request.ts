@@ -125,9 +125,11 @@ function list(r: R, depth: number): unknown[] {
   return out;
 }
 
-/** google.protobuf.Struct → plain object (fields = 1, map<string, Value>). */
-function struct(r: R, depth: number): Record<string, unknown> {
-  if (depth > MAX_DEPTH) throw new Error('metadata nested too deeply');
+/**
+ * A map<string, Message> field's entries (key = 1, value = 2) gathered into a null-prototype
+ * object, each value read by `read`; `missing` stands for an entry without a value.
+ */
+function messageMap(r: R, read: (r: R) => unknown, missing: () => unknown): Record<string, unknown> {
   const end = r.uint32() + r.pos;
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   while (r.pos < end) {
@@ -138,40 +140,27 @@ function struct(r: R, depth: number): Record<string, unknown> {
     }
     const entryEnd = r.uint32() + r.pos;
     let k = '';
-    let v: unknown = null;
+    let v: unknown;
     while (r.pos < entryEnd) {
       const t = r.uint32();
       if (t === 10) k = r.string();
-      else if (t === 18) v = value(r, depth + 1);
+      else if (t === 18) v = read(r);
       else r.skipType(t & 7);
     }
-    out[k] = v;
+    out[k] = v === undefined ? missing() : v;
   }
   return out;
 }
 
+/** google.protobuf.Struct → plain object (fields = 1, map<string, Value>). */
+function struct(r: R, depth: number): Record<string, unknown> {
+  if (depth > MAX_DEPTH) throw new Error('metadata nested too deeply');
+  return messageMap(r, (rr) => value(rr, depth + 1), () => null);
+}
+
 /** core.v3.Metadata → filter_metadata as { [filter]: plainObject }. typed_filter_metadata is skipped. */
 function metadata(r: R): Record<string, unknown> {
-  const end = r.uint32() + r.pos;
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag !== 10) {
-      r.skipType(tag & 7);
-      continue;
-    }
-    const entryEnd = r.uint32() + r.pos;
-    let k = '';
-    let v: unknown = {};
-    while (r.pos < entryEnd) {
-      const t = r.uint32();
-      if (t === 10) k = r.string();
-      else if (t === 18) v = struct(r, 1);
-      else r.skipType(t & 7);
-    }
-    out[k] = v;
-  }
-  return out;
+  return messageMap(r, (rr) => struct(rr, 1), () => ({}));
 }
 
 /** Address → socket_address.address (field 1 → field 2). */
