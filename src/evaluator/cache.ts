@@ -8,7 +8,7 @@ export class DecisionCache {
   constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number }) {
     this.lru =
       opts.enabled && opts.ttlMs > 0
-        ? new LRUCache<string, Decision>({ max: opts.maxEntries, ttl: opts.ttlMs, ttlResolution: 1, updateAgeOnGet: false })
+        ? new LRUCache<string, Decision>({ max: opts.maxEntries, ttl: opts.ttlMs, ttlResolution: 50, updateAgeOnGet: false })
         : undefined;
   }
 
