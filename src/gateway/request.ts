@@ -51,6 +51,8 @@ export interface RawGatewayRequest {
   metadata?: Record<string, unknown>;
   contextExtensions?: Record<string, string>;
   facts?: GatewayFacts;
+  /** When the gateway stops waiting (epoch ms), e.g. from gRPC `grpc-timeout`; bounds async work. */
+  deadline?: number;
   body?: string;
 }
 

@@ -34,6 +34,29 @@ export interface CheckDeps {
   readonly approvals?: ApprovalGate;
 }
 
+class DeadlineExceeded extends Error {}
+
+/**
+ * Bounds an asynchronous store call by the caller's deadline (epoch ms; gRPC `grpc-timeout`):
+ * past it the gateway has given up, so the check is answered per fail_mode now. The store call
+ * itself carries on (an approval it creates is found by the agent's retry). A synchronous store
+ * (SQLite) cannot be pre-empted; its overrun shows as a late answer.
+ */
+function withDeadline<T>(p: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined || !Number.isFinite(deadline)) return p;
+  const left = deadline - Date.now();
+  if (left <= 0) return Promise.reject(new DeadlineExceeded());
+  // Answer at three quarters of the time left: the caller's clock started before ours (its
+  // grpc-timeout was computed before connecting), so the gateway must get our answer rather
+  // than its own timeout.
+  const wait = left * 0.75;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded()), wait);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Without an approvals store, a pending action's id is derived from what it asks. */
 function approvalIdFor(a: ActionRequest): string {
   const h = createHash('sha256').update(JSON.stringify([a.agent_id, a.action_type, a.resource, a.parameters])).digest('hex');
@@ -59,7 +82,7 @@ export class CheckPipeline {
     } catch (e) {
       return this.finish(raw.adapter, this.onError(raw.adapter, e, rt.config), req, undefined, undefined, false, t0, undefined);
     }
-    return this.evaluate(raw.adapter, rt, mapped.input, req, mapped.route, t0);
+    return this.evaluate(raw.adapter, rt, mapped.input, req, mapped.route, t0, raw.deadline);
   }
 
   /**
@@ -90,6 +113,7 @@ export class CheckPipeline {
 
   private evaluate(
     adapter: AdapterName, rt: Runtime, input: EvalInput, req: GatewayRequest | undefined, route: string | undefined, t0: number,
+    deadline?: number,
   ): CheckResult | Promise<CheckResult> {
     const cache = this.deps.state.cache;
     let cacheHit = false;
@@ -109,22 +133,28 @@ export class CheckPipeline {
       decision = this.onError(adapter, e, rt.config);
     }
     const gate = this.deps.approvals;
-    if (gate !== undefined && decision.decision === 'pending') return this.resolvePending(gate, adapter, rt, decision, input.action, req, route, t0);
+    if (gate !== undefined && decision.decision === 'pending') {
+      return this.resolvePending(gate, adapter, rt, decision, input.action, req, route, t0, deadline);
+    }
     return this.finish(adapter, decision, req, input.action, route, cacheHit, t0, undefined);
   }
 
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
   private async resolvePending(
     gate: ApprovalGate, adapter: AdapterName, rt: Runtime, pending: Decision, action: ActionRequest,
-    req: GatewayRequest | undefined, route: string | undefined, t0: number,
+    req: GatewayRequest | undefined, route: string | undefined, t0: number, deadline?: number,
   ): Promise<CheckResult> {
     let decision: Decision;
     let ids: ResultIds | undefined;
     try {
       const workflow = rt.workflows.get(pending.policyId ?? '');
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
-      ({ decision, ids } = await gate(action, pending, workflow, randomUUID()));
+      ({ decision, ids } = await withDeadline(gate(action, pending, workflow, randomUUID()), deadline));
     } catch (e) {
+      if (e instanceof DeadlineExceeded) {
+        this.deps.metrics.error(adapter, 'deadline_exceeded');
+        return this.finish(adapter, failDecision(rt.config.fail_mode, rt.config.responses.denied_status, 'deadline_exceeded'), req, action, route, false, t0, undefined);
+      }
       this.deps.metrics.error(adapter, 'store_error');
       this.deps.logger.error({ err: toError(e), adapter }, 'approvals store failed; answering per fail_mode');
       decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, 'store_error');

@@ -44,13 +44,17 @@ export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, 
   server.addService(authorizationService(services.authorization), {
     Check: (call: grpc.ServerUnaryCall<EnvoyCheck | DecodeFailure, CheckResult>, cb: grpc.sendUnaryData<CheckResult>) => {
       const req = call.request;
-      const deadline = call.getDeadline();
+      const d = call.getDeadline();
+      const deadline = d === Infinity ? undefined : +d;
       // Envoy has already given up on a call whose deadline passed while it queued here.
-      const result = isDecodeFailure(req)
-        ? pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError))
-        : deadline !== Infinity && +deadline <= Date.now()
-          ? pipeline.fail('envoy', 'deadline_exceeded')
-          : pipeline.check(fromCheckRequest(req));
+      let result;
+      if (isDecodeFailure(req)) result = pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
+      else if (deadline !== undefined && deadline <= Date.now()) result = pipeline.fail('envoy', 'deadline_exceeded');
+      else {
+        const raw = fromCheckRequest(req);
+        if (deadline !== undefined) raw.deadline = deadline;
+        result = pipeline.check(raw);
+      }
       // Always a CheckResponse, never a gRPC error (Envoy would apply its own failure_mode_allow).
       settle(result, (r) => cb(null, r), () => pipeline.fail('envoy', 'evaluation_error'));
     },
