@@ -5,8 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import * as grpc from '@grpc/grpc-js';
-import { bindGrpc, createEnvoyServer } from './adapters/envoy/server.js';
+import { createEnvoyServer, type GrpcTransport } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
 import { registerForwardAuth } from './adapters/forward-auth/routes.js';
 import { registerKongOpa } from './adapters/kong-opa/routes.js';
@@ -53,7 +52,7 @@ export interface App {
   readonly pipeline: CheckPipeline;
   readonly metrics: Metrics;
   readonly registry: Registry;
-  readonly grpcServer: grpc.Server;
+  readonly grpcServer: GrpcTransport;
   readonly health: HealthService;
   readonly http: FastifyInstance;
   /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
@@ -89,7 +88,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
-  const { server: grpcServer, health } = createEnvoyServer(pipeline, state, { maxReceiveBytes: cfg.grpc_max_receive_bytes });
+  const { server: grpcServer, health } = createEnvoyServer(pipeline, state, {
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, logger,
+  });
   const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
@@ -104,7 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   return {
     state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
     async listen() {
-      const grpcPort = await bindGrpc(grpcServer, host, opts.grpcPort ?? cfg.grpc_port);
+      const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
       const addr = http.server.address();
       const httpPort = typeof addr === 'object' && addr !== null ? addr.port : 0;
@@ -119,15 +120,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
-      const grpcDone = new Promise<void>((resolve) => {
-        const force = setTimeout(() => grpcServer.forceShutdown(), graceMs);
-        grpcServer.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      // Watch streams would hold a draining connection open.
       health.endWatches();
-      await Promise.all([grpcDone, http.close()]);
+      await Promise.all([grpcServer.shutdown(graceMs), http.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await fx.stop();
       decisionLog.flush();

@@ -3,14 +3,12 @@
  * serving afterwards. Real sockets throughout (grpc-js, raw HTTP/2, raw TCP).
  */
 import { readFileSync } from 'node:fs';
-import { connect as h2connect, constants as h2 } from 'node:http2';
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_DIR } from '../src/adapters/envoy/protos.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { AuthzClient, checkRequest, decisionOf } from './helpers/grpc-client.js';
+import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
+import { checkRequestBytes, frame, h2Call as h2Check } from './helpers/h2.js';
 import { rawRequest } from './helpers/http.js';
 import { waitFor } from './helpers/metrics.js';
 
@@ -19,58 +17,6 @@ const CONFIG = CORE.replace(
   'server: {grpc_port: 9191, http_port: 8181}',
   'server: {grpc_port: 9191, http_port: 8181, grpc_max_receive_bytes: 4096, http_request_timeout_ms: 500, http_max_headers: 40}',
 );
-
-const root = new protobuf.Root();
-root.resolvePath = (_o, t) => `${PROTO_DIR}${t}`;
-root.loadSync('envoy/service/auth/v3/external_auth.proto', { keepCase: true });
-const CheckRequest = root.lookupType('envoy.service.auth.v3.CheckRequest');
-
-/** A gRPC length-prefixed message: flag byte, 4-byte big-endian length, payload. */
-function frame(payload: Uint8Array, compressed = 0, length = payload.length): Buffer {
-  const f = Buffer.alloc(5 + payload.length);
-  f[0] = compressed;
-  f.writeUInt32BE(length, 1);
-  Buffer.from(payload).copy(f, 5);
-  return f;
-}
-
-interface H2Answer {
-  status: number | undefined;
-  grpcStatus: string | undefined;
-  body: Buffer;
-}
-
-/** One raw HTTP/2 POST to Check, with exactly the bytes and headers given. */
-function h2Check(port: number, body: Buffer, extra: Record<string, string> = {}): Promise<H2Answer> {
-  return new Promise((resolve, reject) => {
-    const session = h2connect(`http://127.0.0.1:${port}`);
-    session.on('error', reject);
-    const req = session.request({
-      [h2.HTTP2_HEADER_METHOD]: 'POST',
-      [h2.HTTP2_HEADER_PATH]: '/envoy.service.auth.v3.Authorization/Check',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...extra,
-    });
-    let status: number | undefined;
-    let grpcStatus: string | undefined;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => {
-      status = Number(h[':status']);
-      if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
-    });
-    req.on('trailers', (t) => {
-      if (t['grpc-status'] !== undefined) grpcStatus = String(t['grpc-status']);
-    });
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      session.close();
-      resolve({ status, grpcStatus, body: Buffer.concat(chunks) });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('limits and malformed input', () => {
   let t: TestApp;
@@ -107,7 +53,7 @@ describe('limits and malformed input', () => {
   });
 
   it.each(['0n', '1n', '99999999H', '1S', 'abc', '-5m', '123456789012S'])('grpc-timeout: %s is handled', async (timeout) => {
-    const payload = CheckRequest.encode(CheckRequest.fromObject(checkRequest({ method: 'GET', path: '/v1/orders/1' }) as object)).finish();
+    const payload = checkRequestBytes({ method: 'GET', path: '/v1/orders/1' });
     const r = await h2Check(t.grpcPort, frame(payload), { 'grpc-timeout': timeout });
     expect(r.status).toBe(200);
     expect(r.grpcStatus).toBeDefined();

@@ -1,23 +1,108 @@
 /**
- * The ext_authz v3 gRPC server. Check uses our own decoder and encoder in place of
- * proto-loader's (same protos, same wire format), so the hot path builds only what a
- * decision needs and a cache hit answers synchronously in the handler.
+ * The ext_authz v3 gRPC server, on one of two transports (`server.grpc_transport`):
+ * `native` (default) — our node:http2 server (native-server.ts), or `grpc-js` — @grpc/grpc-js,
+ * kept as the reference implementation and a fallback. Both use our CheckRequest decoder and
+ * CheckResponse encoder in place of proto-loader's (same protos, same wire format), so the hot
+ * path builds only what a decision needs and a cache hit answers synchronously.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
+import type { RuntimeState } from '../../pipeline/state.js';
 import { settle } from '../../pipeline/settle.js';
 import { RequestError } from '../../core/errors.js';
 import { decodeCheckRequest, isDecodeFailure, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
 import { fromCheckRequest } from './from-check-request.js';
-import { HealthService } from './health.js';
+import { frameMessage, GrpcError, Status } from './grpc-wire.js';
+import { decodeHealthRequest, encodeHealthResponse, HealthService, type ServingStatus } from './health.js';
+import { NativeGrpcServer, type NativeMethod } from './native-server.js';
 import { loadServices } from './protos.js';
-import { encodeCheckResponse } from './to-check-response.js';
-import type { RuntimeState } from '../../pipeline/state.js';
+import { encodeCheckResponse, encodeCheckResponseFrame } from './to-check-response.js';
+
+export type GrpcTransportName = 'native' | 'grpc-js';
 
 export interface EnvoyServerOptions {
   maxReceiveBytes: number;
+  transport?: GrpcTransportName;
+  logger?: Logger;
+}
+
+/** What the app needs of a gRPC server, whichever the transport. */
+export interface GrpcTransport {
+  readonly name: GrpcTransportName;
+  /** Resolves to the bound port (0 → a free one). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
+
+/**
+ * One Check, transport aside. Always a CheckResult, never an exception: a gRPC error would
+ * let Envoy apply its own failure_mode_allow instead of the sidecar's fail_mode.
+ */
+function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, deadline: number | undefined): CheckResult | Promise<CheckResult> {
+  try {
+    if (isDecodeFailure(req)) return pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
+    // Envoy has already given up on a call whose deadline passed while it queued here.
+    if (deadline !== undefined && deadline <= Date.now()) return pipeline.fail('envoy', 'deadline_exceeded');
+    const raw = fromCheckRequest(req);
+    if (deadline !== undefined) raw.deadline = deadline;
+    return pipeline.check(raw);
+  } catch {
+    return pipeline.fail('envoy', 'evaluation_error');
+  }
+}
+
+export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions) {
+  const health = new HealthService(state);
+  const server = opts.transport === 'grpc-js' ? grpcJsTransport(pipeline, health, opts) : nativeTransport(pipeline, health, opts);
+  return { server, health };
+}
+
+function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
+  const failed = () => encodeCheckResponseFrame(pipeline.fail('envoy', 'evaluation_error'));
+  const healthFrame = (s: ServingStatus) => frameMessage(encodeHealthResponse(s));
+  const methods = new Map<string, NativeMethod>([
+    [CHECK_PATH, {
+      kind: 'unary',
+      handle(message, deadline) {
+        const r = answerCheck(pipeline, decodeCheckRequest(message), deadline);
+        return r instanceof Promise ? r.then(encodeCheckResponseFrame, failed) : encodeCheckResponseFrame(r);
+      },
+    }],
+    [HEALTH_CHECK_PATH, {
+      kind: 'unary',
+      handle(message) {
+        const service = healthService(message);
+        const status = health.check(service);
+        if (status === undefined) throw new GrpcError(Status.NOT_FOUND, `unknown service "${service}"`);
+        return healthFrame(status);
+      },
+    }],
+    [HEALTH_WATCH_PATH, {
+      kind: 'stream',
+      handle(message, call) {
+        const unwatch = health.watch({ service: healthService(message), send: (s) => call.write(healthFrame(s)), end: () => call.end() });
+        call.onClose(unwatch);
+      },
+    }],
+  ]);
+  const server = new NativeGrpcServer(methods, { maxReceiveBytes: opts.maxReceiveBytes, logger: opts.logger });
+  return { name: 'native', listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
+}
+
+function healthService(message: Buffer): string {
+  try {
+    return decodeHealthRequest(message);
+  } catch {
+    throw new GrpcError(Status.INTERNAL, 'Failed to parse HealthCheckRequest');
+  }
 }
 
 function authorizationService(base: ServiceDefinition): ServiceDefinition {
@@ -32,7 +117,7 @@ function authorizationService(base: ServiceDefinition): ServiceDefinition {
   };
 }
 
-export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions) {
+function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
   const services = loadServices();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
@@ -40,33 +125,39 @@ export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, 
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
-  const health = new HealthService(state);
   server.addService(authorizationService(services.authorization), {
     Check: (call: grpc.ServerUnaryCall<EnvoyCheck | DecodeFailure, CheckResult>, cb: grpc.sendUnaryData<CheckResult>) => {
-      const req = call.request;
       const d = call.getDeadline();
-      const deadline = d === Infinity ? undefined : +d;
-      // Envoy has already given up on a call whose deadline passed while it queued here.
-      let result;
-      if (isDecodeFailure(req)) result = pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
-      else if (deadline !== undefined && deadline <= Date.now()) result = pipeline.fail('envoy', 'deadline_exceeded');
-      else {
-        const raw = fromCheckRequest(req);
-        if (deadline !== undefined) raw.deadline = deadline;
-        result = pipeline.check(raw);
-      }
-      // Always a CheckResponse, never a gRPC error (Envoy would apply its own failure_mode_allow).
-      settle(result, (r) => cb(null, r), () => pipeline.fail('envoy', 'evaluation_error'));
+      const r = answerCheck(pipeline, call.request, d === Infinity ? undefined : +d);
+      settle(r, (res) => cb(null, res), () => pipeline.fail('envoy', 'evaluation_error'));
     },
   });
-  server.addService(services.health, health.handlers);
-  return { server, health };
-}
-
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+  server.addService(services.health, {
+    Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const status = health.check(call.request.service);
+      if (status === undefined) cb({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+      else cb(null, { status });
+    },
+    Watch: (call: grpc.ServerWritableStream<{ service: string }, { status: ServingStatus }>) => {
+      const unwatch = health.watch({ service: call.request.service, send: (status) => call.write({ status }), end: () => call.end() });
+      call.on('cancelled', unwatch);
+    },
   });
+  return {
+    name: 'grpc-js',
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+          err ? reject(err) : resolve(bound),
+        );
+      }),
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
 }

@@ -10,6 +10,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
+import { frameMessage } from './grpc-wire.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;
@@ -128,10 +129,26 @@ function templateFor(r: CheckResult): Template | undefined {
 }
 
 export function encodeCheckResponse(r: CheckResult): Buffer {
+  return encode(r, 0);
+}
+
+/** The same answer as a gRPC length-prefixed message, ready for an HTTP/2 DATA frame. */
+export function encodeCheckResponseFrame(r: CheckResult): Buffer {
+  return encode(r, 5);
+}
+
+function encode(r: CheckResult, at: 0 | 5): Buffer {
   const t = templatable(r) ? templateFor(r) : undefined;
-  if (t === undefined) return writeCheckResponse(r);
-  const out = Buffer.allocUnsafe(t.bytes.length);
-  t.bytes.copy(out);
-  for (let i = 0; i < t.offsets.length; i++) out.write(r.actionId, t.offsets[i] as number, 'latin1');
+  if (t === undefined) {
+    const message = writeCheckResponse(r);
+    return at === 0 ? message : frameMessage(message);
+  }
+  const out = Buffer.allocUnsafe(at + t.bytes.length);
+  if (at === 5) {
+    out[0] = 0;
+    out.writeUInt32BE(t.bytes.length, 1);
+  }
+  t.bytes.copy(out, at);
+  for (let i = 0; i < t.offsets.length; i++) out.write(r.actionId, at + (t.offsets[i] as number), 'latin1');
   return out;
 }

@@ -1,0 +1,224 @@
+/**
+ * A gRPC server on node:http2 for the few methods the sidecar serves (one unary Check, the
+ * health service). grpc-js's per-call machinery — interceptor chain, Metadata objects, a
+ * deadline timer per call, stream decoders — costs about as much CPU as everything the
+ * sidecar does to decide (bench/README.md measures both); here a call is: read the one
+ * request message, hand it to the method, write one DATA frame and the trailers from
+ * constant header objects. Behaviour follows grpc-js's server where the spec leaves a
+ * choice (status codes and messages for bad input), so either transport answers alike.
+ */
+import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { Logger } from 'pino';
+import { deadlineFrom, encodeGrpcMessage, GrpcError, singleMessage, Status, SUPPORTED_ENCODINGS } from './grpc-wire.js';
+
+/** A unary method: the request message (decompressed) → the framed response message. */
+export interface UnaryMethod {
+  readonly kind: 'unary';
+  handle(message: Buffer, deadline: number | undefined): Buffer | Promise<Buffer>;
+}
+
+/** A server-streaming method: the request message and a call to write framed messages to. */
+export interface StreamMethod {
+  readonly kind: 'stream';
+  handle(message: Buffer, call: ServerStreamCall): void;
+}
+
+export type NativeMethod = UnaryMethod | StreamMethod;
+
+export interface NativeServerOptions {
+  maxReceiveBytes: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams?: number;
+  logger?: Logger;
+}
+
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': SUPPORTED_ENCODINGS,
+  'grpc-encoding': 'identity',
+};
+const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+
+function ignore(): void {}
+
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
+function gone(stream: ServerHttp2Stream): boolean {
+  return stream.destroyed || stream.closed;
+}
+
+/** A status without a message: one HEADERS frame that ends the stream (gRPC "Trailers-Only"). */
+function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (gone(stream) || stream.headersSent) return;
+  stream.respond(
+    { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
+    { endStream: true },
+  );
+}
+
+function respondMessage(stream: ServerHttp2Stream, frame: Buffer): void {
+  if (gone(stream)) return; // the client cancelled or its deadline passed
+  stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+  stream.once('wantTrailers', sendOkTrailers);
+  stream.end(frame);
+}
+
+export class ServerStreamCall {
+  private started = false;
+
+  constructor(private readonly stream: ServerHttp2Stream) {}
+
+  get cancelled(): boolean {
+    return gone(this.stream);
+  }
+
+  write(frame: Buffer): void {
+    if (gone(this.stream)) return;
+    if (!this.started) {
+      this.started = true;
+      this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      this.stream.once('wantTrailers', sendOkTrailers);
+    }
+    this.stream.write(frame);
+  }
+
+  /** Ends the call with status OK. */
+  end(): void {
+    if (gone(this.stream)) return;
+    if (this.started) this.stream.end();
+    else trailersOnly(this.stream, Status.OK, 'OK');
+  }
+
+  onClose(listener: () => void): void {
+    this.stream.once('close', listener);
+  }
+}
+
+export class NativeGrpcServer {
+  private readonly server: Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
+    this.server = http2.createServer({
+      // Node's default (10 MB of buffered frames per connection) refuses streams under a burst
+      // on one busy Envoy connection; grpc-js lifts it the same way.
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      settings: { maxConcurrentStreams: opts.maxConcurrentStreams ?? 1000 },
+    });
+    this.server.on('session', (s: ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.once('close', () => this.sessions.delete(s));
+      s.on('error', (err) => opts.logger?.debug({ err }, 'gRPC connection error'));
+    });
+    this.server.on('sessionError', ignore);
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
+  shutdown(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      for (const s of this.sessions) s.close();
+    });
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    // An 'error' without a listener would throw; the 'close' that follows is what matters.
+    stream.on('error', ignore);
+    if (headers[':method'] !== 'POST') {
+      stream.respond({ ':status': 405 }, { endStream: true });
+      return;
+    }
+    const contentType = headers['content-type'];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const method = this.methods.get(path);
+    if (method === undefined) {
+      trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+      return;
+    }
+    let deadline: number | undefined;
+    try {
+      deadline = deadlineFrom(headers['grpc-timeout'], Date.now());
+    } catch (e) {
+      trailersOnly(stream, (e as GrpcError).code, (e as GrpcError).message);
+      return;
+    }
+    const encoding = typeof headers['grpc-encoding'] === 'string' ? headers['grpc-encoding'] : 'identity';
+    const limit = this.opts.maxReceiveBytes + 5;
+    // Nearly every request is one DATA chunk; more are gathered only when they come.
+    let first: Buffer | undefined;
+    let parts: Buffer[] | undefined;
+    let size = 0;
+    let refused = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limit) {
+        // Answer now and discard the rest: a client cannot make us buffer past the limit.
+        refused = true;
+        first = parts = undefined;
+        trailersOnly(stream, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${size - 5}+ vs. ${this.opts.maxReceiveBytes})`);
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else (parts ??= [first]).push(chunk);
+    });
+    stream.on('end', () => {
+      if (refused) return;
+      const body = parts !== undefined ? Buffer.concat(parts, size) : (first ?? Buffer.alloc(0));
+      let message: Buffer;
+      try {
+        message = singleMessage(body, encoding, this.opts.maxReceiveBytes);
+      } catch (e) {
+        this.fail(stream, e);
+        return;
+      }
+      if (method.kind === 'stream') {
+        method.handle(message, new ServerStreamCall(stream));
+        return;
+      }
+      let out: Buffer | Promise<Buffer>;
+      try {
+        out = method.handle(message, deadline);
+      } catch (e) {
+        this.fail(stream, e);
+        return;
+      }
+      if (out instanceof Promise) out.then((frame) => respondMessage(stream, frame), (e: unknown) => this.fail(stream, e));
+      else respondMessage(stream, out);
+    });
+  }
+
+  private fail(stream: ServerHttp2Stream, e: unknown): void {
+    if (e instanceof GrpcError) {
+      trailersOnly(stream, e.code, e.message);
+      return;
+    }
+    this.opts.logger?.error({ err: e }, 'gRPC handler failed');
+    trailersOnly(stream, Status.INTERNAL, 'internal error');
+  }
+}
