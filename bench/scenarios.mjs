@@ -14,7 +14,8 @@ export function grpcServers({ cacheOff = 'disabled' } = {}) {
   const sidecar = (config) => ({ argv: sidecarArgv, config, ready: 'sidecar', requires: 'sidecar', metrics: true });
   const servers = {
     'grpc-bare': grpcBare,
-    'grpc-bare-2': grpcBare, // a second, independent process for the self-check
+    'grpc-bare-2': grpcBare,
+    'h2-raw': { ...grpcBare, argv: () => [NODE, 'bench/baseline/h2-raw.mjs', '--port', '{grpcPort}'] }, // a second, independent process for the self-check
     'sidecar-core': sidecar({ file: 'bench/configs/core.yaml' }),
     // serve --workers 2: node:cluster, both workers on the shared ports.
     'sidecar-core-w2': { ...sidecar({ file: 'bench/configs/core.yaml' }), argv: () => [...sidecarArgv(), '--workers', '2'] },
@@ -41,6 +42,8 @@ export function grpcScenarios() {
       a: BARE, b: side('grpc-bare', 'h2client'), mode: 'saturation', body: 'allow', ratio: 'rps' },
     { name: 'h2client-mix-vs-h2load', title: 'same grpc-bare, h2load one frame (A) vs h2client cycling 1,000 frames (B)',
       a: BARE, b: { ...side('grpc-bare', 'h2client'), body: 'mix' }, mode: 'saturation', body: 'allow', ratio: 'rps' },
+    { name: 'h2-raw-vs-bare', title: 'node:http2 constant answer (no grpc-js) vs bare grpc-js: what grpc-js costs',
+      a: BARE, b: side('h2-raw'), mode: 'saturation', body: 'allow', ratio: 'rps' },
     // ── sidecar vs bare grpc-js (issue 5 targets in the titles) ──
     { name: 'cached-allow', title: 'cached allow, core.yaml, 16×32 (target ≥ 1.0×)', short: true,
       a: BARE, b: side('sidecar-core'), mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
