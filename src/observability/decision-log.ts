@@ -14,8 +14,8 @@ import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import cluster from 'node:cluster';
-import { bufferedDestination, flushStream, redactHeaders, streamOf } from './logger.js';
-import { LineBatcher, type LineSink } from './line-batcher.js';
+import { BufferedDestination, bufferedDestination, flushStream, redactHeaders, streamOf } from './logger.js';
+import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
 
 export interface DecisionLogOptions {
   enabled: boolean;
@@ -26,6 +26,7 @@ export interface DecisionLogOptions {
 
 const q = JSON.stringify;
 const PREFIX = `{"level":30,"time":`;
+const NULL = 'null';
 const BASE = `,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`;
 
 /** `,"decision":…,"code":…,"policy_id":…,"risk_score":…` and the optional decision fields. */
@@ -40,13 +41,18 @@ function decisionPart(d: Decision): string {
 
 export class DecisionLog implements DecisionSink {
   private readonly parts = new WeakMap<Decision, string>();
-  private readonly out: LineSink | undefined;
+  private readonly out: LineOut | undefined;
 
   constructor(
     private readonly stream: DestinationStream | undefined,
     private readonly opts: DecisionLogOptions,
   ) {
-    this.out = stream === undefined ? undefined : opts.batch ? new LineBatcher(stream, cluster.isWorker ? 4096 : 16_384) : stream;
+    // Batched lines are built as bytes (LineBuffer) for a destination that takes chunks.
+    this.out = stream === undefined
+      ? undefined
+      : opts.batch && stream instanceof BufferedDestination
+        ? new LineBuffer(stream, cluster.isWorker ? 4096 : 16_384)
+        : new StringLines(stream);
   }
 
   /** A log that goes to `path` (appending) or to the root logger's destination. */
@@ -57,29 +63,61 @@ export class DecisionLog implements DecisionSink {
   }
 
   record(r: CheckResult): void {
-    if (this.out === undefined) return;
+    const o = this.out;
+    if (o === undefined) return;
     const d = r.decision;
     let dp = this.parts.get(d);
     if (dp === undefined) this.parts.set(d, (dp = decisionPart(d)));
     const a = r.action;
     const req = r.request;
-    let line = PREFIX + Date.now() + BASE + q(r.actionId);
-    if (req?.requestId !== undefined) line += `,"request_id":${q(req.requestId)}`;
-    line += `,"adapter":"${r.adapter}","agent_id":${a?.agent_id == null ? 'null' : q(a.agent_id)}`;
-    if (a !== undefined) line += `,"action_type":${q(a.action_type)},"resource":${q(a.resource)}`;
-    line += `${dp},"cache_hit":${r.cacheHit},"latency_us":${Math.round(r.latencyUs)}`;
-    if (r.route !== undefined) line += `,"route":${q(r.route)}`;
-    if (r.approvalId !== undefined) line += `,"approval_id":${q(r.approvalId)}`;
-    if (req !== undefined) {
-      line += `,"method":${q(req.method)},"path":${q(req.path)}`;
-      if (req.rawTarget !== req.path) line += `,"raw_target":${q(req.rawTarget)}`;
-      if (this.opts.includeHeaders) line += `,"headers":${q(redactHeaders(req.headers))}`;
+    o.ascii(PREFIX);
+    o.ascii(String(Date.now()));
+    o.ascii(BASE);
+    o.json(r.actionId);
+    if (req?.requestId !== undefined) {
+      o.ascii(',"request_id":');
+      o.json(req.requestId);
     }
-    this.out.write(`${line},"msg":"decision"}\n`);
+    o.ascii(`,"adapter":"${r.adapter}","agent_id":`);
+    if (a?.agent_id == null) o.ascii(NULL);
+    else o.json(a.agent_id);
+    if (a !== undefined) {
+      o.ascii(',"action_type":');
+      o.json(a.action_type);
+      o.ascii(',"resource":');
+      o.json(a.resource);
+    }
+    o.text(dp);
+    o.ascii(r.cacheHit ? ',"cache_hit":true,"latency_us":' : ',"cache_hit":false,"latency_us":');
+    o.ascii(String(Math.round(r.latencyUs)));
+    if (r.route !== undefined) {
+      o.ascii(',"route":');
+      o.json(r.route);
+    }
+    if (r.approvalId !== undefined) {
+      o.ascii(',"approval_id":');
+      o.json(r.approvalId);
+    }
+    if (req !== undefined) {
+      o.ascii(',"method":');
+      o.json(req.method);
+      o.ascii(',"path":');
+      o.json(req.path);
+      if (req.rawTarget !== req.path) {
+        o.ascii(',"raw_target":');
+        o.json(req.rawTarget);
+      }
+      if (this.opts.includeHeaders) {
+        o.ascii(',"headers":');
+        o.text(q(redactHeaders(req.headers)));
+      }
+    }
+    o.ascii(',"msg":"decision"}');
+    o.endLine();
   }
 
   flush(): void {
-    if (this.out instanceof LineBatcher) this.out.flush();
+    if (this.out instanceof LineBuffer) this.out.flush();
     flushStream(this.stream as { flushSync?: () => void } | undefined);
   }
 }

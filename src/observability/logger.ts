@@ -4,6 +4,10 @@
  */
 import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import sonicBoom, { type SonicBoom, type SonicBoomOpts } from 'sonic-boom';
+
+// The package is CommonJS (`module.exports = SonicBoom`) with ESM-style typings.
+const SonicBoomClass = sonicBoom as unknown as new (opts: SonicBoomOpts) => SonicBoom;
 
 /** Header and field names whose values never reach a log. */
 export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
@@ -15,22 +19,43 @@ export interface LoggerOptions {
 }
 
 /**
- * Options for an asynchronous log destination. Lines are batched: a write() happens once
- * `minLength` bytes are buffered or every `periodicFlush` ms. Writing as soon as anything was
- * buffered cost ~20 µs of CPU per check under load (one write syscall through the threadpool
- * for every line or two). Under --workers the writes stay within PIPE_BUF (4096) and hold whole
- * lines, so they are atomic on a shared stdout pipe and lines of two workers never interleave.
+ * The asynchronous log destination (stdout or a file): sonic-boom in buffer mode behind a
+ * writer that takes both pino's string lines and the decision log's ready-made chunks of
+ * lines (line-buffer.ts), so there is one writer per file descriptor and lines never
+ * interleave. A write() happens once `minLength` bytes are buffered or every 100 ms: writing as
+ * soon as anything was buffered cost ~20 µs of CPU per check under load (a write syscall through
+ * the threadpool for every line or two). Under --workers the writes stay within PIPE_BUF (4096)
+ * and hold whole lines, so they are atomic on a shared stdout pipe.
  */
-export function bufferedDestination(dest: number | string): pino.DestinationStream {
-  const shared = cluster.isWorker;
-  return pino.destination({
-    dest,
-    sync: false,
-    minLength: shared ? 3072 : 16_384,
-    maxWrite: shared ? 4096 : 65_536,
-    periodicFlush: 100,
-    ...(typeof dest === 'string' ? { mkdir: true, append: true } : {}),
-  });
+export class BufferedDestination {
+  private readonly boom: SonicBoom;
+
+  constructor(dest: number | string) {
+    const shared = cluster.isWorker;
+    this.boom = new SonicBoomClass({
+      dest,
+      sync: false,
+      contentMode: 'buffer',
+      minLength: shared ? 3072 : 16_384,
+      maxWrite: shared ? 4096 : 65_536,
+      periodicFlush: 100,
+      ...(typeof dest === 'string' ? { mkdir: true, append: true } : {}),
+    });
+  }
+
+  /** A string (pino, the SIEM stream) or a chunk of whole lines (the decision log). */
+  write(data: string | Buffer): boolean {
+    // contentMode 'buffer' takes Buffers; the typings only know strings.
+    return this.boom.write((typeof data === 'string' ? Buffer.from(data) : data) as unknown as string);
+  }
+
+  flushSync(): void {
+    this.boom.flushSync();
+  }
+}
+
+export function bufferedDestination(dest: number | string): BufferedDestination {
+  return new BufferedDestination(dest);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {

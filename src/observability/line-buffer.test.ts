@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
+
+/** One JSON line through any LineOut: {"k":<json value>,"n":123} */
+function line(o: LineOut, value: string, n: number): void {
+  o.ascii('{"k":');
+  o.json(value);
+  o.ascii(',"n":');
+  o.ascii(String(n));
+  o.text(',"t":"é✓"}');
+  o.endLine();
+}
+
+function collect(maxBytes: number) {
+  const chunks: Buffer[] = [];
+  const b = new LineBuffer({ write: (c: Buffer) => chunks.push(Buffer.from(c)) }, maxBytes, 1000);
+  return { b, chunks, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+describe('LineBuffer', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('writes exactly what StringLines (JSON.stringify) writes, for any string', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 300 }), { maxLength: 40 }), fc.integer({ min: 64, max: 2048 }), (values, maxBytes) => {
+        const s: string[] = [];
+        const ref = new StringLines({ write: (l: string) => s.push(l) });
+        const { b, text } = collect(maxBytes);
+        values.forEach((v, i) => {
+          line(ref, v, i);
+          line(b, v, i);
+        });
+        b.flush();
+        // Lone surrogates become U+FFFD in UTF-8 either way; JSON.stringify escapes them, so compare parsed.
+        expect(text()).toBe(Buffer.from(s.join(''), 'utf8').toString('utf8'));
+        for (const [i, l] of text().split('\n').slice(0, -1).entries()) expect(JSON.parse(l).k).toBe(JSON.parse(s[i]!).k);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hands over only whole lines, each chunk within maxBytes unless one line is longer', () => {
+    const { b, chunks } = collect(256);
+    for (let i = 0; i < 50; i++) line(b, 'x'.repeat(i * 7), i);
+    line(b, 'y'.repeat(1000), 99);
+    line(b, 'z', 100);
+    b.flush();
+    for (const c of chunks) {
+      expect(c.at(-1)).toBe(0x0a);
+      const lines = c.toString().split('\n').slice(0, -1);
+      if (c.length > 256) expect(lines.length).toBe(1);
+      for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    }
+    expect(chunks.reduce((n, c) => n + c.toString().split('\n').length - 1, 0)).toBe(52);
+  });
+
+  it('does not reuse memory it has handed over', () => {
+    const { b, chunks } = collect(64);
+    for (let i = 0; i < 20; i++) line(b, `v${i}`, i);
+    b.flush();
+    const seen = chunks.map((c) => c.toString());
+    const again = Buffer.concat(chunks).toString();
+    expect(seen.join('')).toBe(again);
+    expect(again.split('\n').slice(0, -1).map((l) => JSON.parse(l).n)).toEqual([...Array(20).keys()]);
+  });
+
+  it('flushes a partial chunk after maxDelayMs', () => {
+    vi.useFakeTimers();
+    const chunks: string[] = [];
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 4096, 100);
+    line(b, 'a', 1);
+    expect(chunks).toEqual([]);
+    vi.advanceTimersByTime(100);
+    expect(chunks).toEqual(['{"k":"a","n":1,"t":"é✓"}\n']);
+  });
+});
