@@ -32,13 +32,14 @@ export interface NativeServerOptions {
   logger?: Logger;
 }
 
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': SUPPORTED_ENCODINGS,
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+// The least a gRPC response needs (grpc-encoding defaults to identity; grpc-accept-encoding is
+// only sent when a request used an encoding we lack). Every header costs node:http2 a copy, a
+// validation and an HPACK entry per call.
+const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
+// sendDate: node:http2 would add a `date` header (a runtime option its typings omit).
+const RESPOND_OPTIONS = { waitForTrailers: true, sendDate: false };
+const TRAILERS_ONLY_OPTIONS = { endStream: true, sendDate: false };
+const OK_TRAILERS = { 'grpc-status': '0' };
 
 function ignore(): void {}
 
@@ -53,15 +54,14 @@ function gone(stream: ServerHttp2Stream): boolean {
 /** A status without a message: one HEADERS frame that ends the stream (gRPC "Trailers-Only"). */
 function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
   if (gone(stream) || stream.headersSent) return;
-  stream.respond(
-    { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
-    { endStream: true },
-  );
+  const headers: Record<string, string | number> = { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+  if (code === Status.UNIMPLEMENTED) headers['grpc-accept-encoding'] = SUPPORTED_ENCODINGS;
+  stream.respond(headers, TRAILERS_ONLY_OPTIONS);
 }
 
 function respondMessage(stream: ServerHttp2Stream, frame: Buffer): void {
   if (gone(stream)) return; // the client cancelled or its deadline passed
-  stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+  stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
   stream.once('wantTrailers', sendOkTrailers);
   stream.end(frame);
 }
@@ -79,7 +79,7 @@ export class ServerStreamCall {
     if (gone(this.stream)) return;
     if (!this.started) {
       this.started = true;
-      this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      this.stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
       this.stream.once('wantTrailers', sendOkTrailers);
     }
     this.stream.write(frame);
