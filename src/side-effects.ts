@@ -24,7 +24,7 @@ export interface SideEffectDeps {
   readonly now: Clock;
   readonly timers: Timers | undefined;
   readonly fetch: typeof fetch | undefined;
-  /** Batch SIEM-stream lines before writing (see LineBatcher). */
+  /** Batch SIEM-stream lines before writing (see LineBuffer). */
   readonly batchLogs?: boolean | undefined;
 }
 

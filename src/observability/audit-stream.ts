@@ -11,17 +11,16 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 import { auditRecord } from './audit-sink.js';
-import cluster from 'node:cluster';
-import { LineBatcher } from './line-batcher.js';
-import { bufferedDestination, flushStream, streamOf } from './logger.js';
+import type { LineOut } from './line-buffer.js';
+import { bufferedDestination, flushStream, linesTo, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
 export class AuditStream implements DecisionSink {
-  private readonly out: LineBatcher | Destination;
+  private readonly out: LineOut;
 
   constructor(private readonly dest: Destination, private readonly now: Clock, batch = false) {
-    this.out = batch ? new LineBatcher(dest, cluster.isWorker ? 4096 : 16_384) : dest;
+    this.out = linesTo(dest, batch);
   }
 
   /**
@@ -50,11 +49,12 @@ export class AuditStream implements DecisionSink {
   }
 
   flush(): void {
-    if (this.out instanceof LineBatcher) this.out.flush();
+    this.out.flush();
     flushStream(this.dest);
   }
 
   private line(type: string, ts: number, fields: Record<string, unknown>): void {
-    this.out.write(`${JSON.stringify({ schema: 1, kind: 'audit', type, time: new Date(ts).toISOString(), ...fields })}\n`);
+    this.out.text(JSON.stringify({ schema: 1, kind: 'audit', type, time: new Date(ts).toISOString(), ...fields }));
+    this.out.endLine();
   }
 }

@@ -13,9 +13,8 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
-import cluster from 'node:cluster';
-import { BufferedDestination, bufferedDestination, flushStream, redactHeaders, streamOf } from './logger.js';
-import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
+import { bufferedDestination, flushStream, linesTo, redactHeaders, streamOf } from './logger.js';
+import type { LineOut } from './line-buffer.js';
 
 export interface DecisionLogOptions {
   enabled: boolean;
@@ -47,12 +46,7 @@ export class DecisionLog implements DecisionSink {
     private readonly stream: DestinationStream | undefined,
     private readonly opts: DecisionLogOptions,
   ) {
-    // Batched lines are built as bytes (LineBuffer) for a destination that takes chunks.
-    this.out = stream === undefined
-      ? undefined
-      : opts.batch && stream instanceof BufferedDestination
-        ? new LineBuffer(stream, cluster.isWorker ? 4096 : 16_384)
-        : new StringLines(stream);
+    this.out = stream === undefined ? undefined : linesTo(stream, opts.batch === true);
   }
 
   /** A log that goes to `path` (appending) or to the root logger's destination. */
@@ -117,7 +111,7 @@ export class DecisionLog implements DecisionSink {
   }
 
   flush(): void {
-    if (this.out instanceof LineBuffer) this.out.flush();
+    this.out?.flush();
     flushStream(this.stream as { flushSync?: () => void } | undefined);
   }
 }

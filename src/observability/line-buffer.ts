@@ -18,6 +18,8 @@ export interface LineOut {
   /** A JSON string literal: quoted and escaped exactly as JSON.stringify would. */
   json(s: string): void;
   endLine(): void;
+  /** Hands over what is buffered (a no-op where nothing is). */
+  flush(): void;
 }
 
 /** Characters JSON.stringify escapes or rewrites: quote, backslash, controls, lone surrogates. */
@@ -47,6 +49,8 @@ export class StringLines implements LineOut {
     this.line = '';
     this.dest.write(line);
   }
+
+  flush(): void {}
 }
 
 export interface ChunkSink {

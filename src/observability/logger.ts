@@ -4,6 +4,7 @@
  */
 import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
 import sonicBoom, { type SonicBoom, type SonicBoomOpts } from 'sonic-boom';
 
 // The package is CommonJS (`module.exports = SonicBoom`) with ESM-style typings.
@@ -56,6 +57,14 @@ export class BufferedDestination {
 
 export function bufferedDestination(dest: number | string): BufferedDestination {
   return new BufferedDestination(dest);
+}
+
+/**
+ * How a sink writes lines to `dest`: batched into byte chunks when asked to and the
+ * destination takes chunks (the server), else one string per line (tests, plain streams).
+ */
+export function linesTo(dest: { write(s: string): unknown }, batch: boolean): LineOut {
+  return batch && dest instanceof BufferedDestination ? new LineBuffer(dest, cluster.isWorker ? 4096 : 16_384) : new StringLines(dest);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
