@@ -3,6 +3,7 @@ import { canonicalHost } from './host.js';
 import { canonicalPath, DEFAULT_PATH_OPTIONS, splitTarget, type PathOptions } from './path.js';
 import { parseQuery } from './query.js';
 import type { GatewayRequest, HeaderInput, RawGatewayRequest } from './request.js';
+import { nullObject } from '../shared/null-object.js';
 
 /** RFC 9110 methods plus PATCH (RFC 5789). Others are refused unless configured. */
 export const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -56,7 +57,7 @@ export function isAscendHeader(lowerName: string): boolean {
  * remove upstream.
  */
 export function lowerCaseHeaders(input: HeaderInput, stripped?: string[]): Record<string, string> {
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const out = nullObject<string>();
   for (const name in input) {
     const v = input[name];
     if (v === undefined) continue;

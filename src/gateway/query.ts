@@ -1,3 +1,4 @@
+import { nullObject } from '../shared/null-object.js';
 import type { QueryMap } from './request.js';
 
 function decodeComponent(s: string): string {
@@ -16,7 +17,7 @@ function decodeComponent(s: string): string {
  * every value, in order, as an array: a policy must see the whole request, not one copy.
  */
 export function parseQuery(raw: string): QueryMap {
-  const out: QueryMap = Object.create(null) as QueryMap;
+  const out: QueryMap = nullObject<string | string[]>() as QueryMap;
   if (raw === '') return out;
   for (const pair of raw.split('&')) {
     if (pair === '') continue;

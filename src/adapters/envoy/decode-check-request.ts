@@ -9,6 +9,7 @@
  * `{ decodeError }` and is denied as a malformed request.
  */
 import protobuf from 'protobufjs/minimal.js';
+import { nullObject } from '../../shared/null-object.js';
 
 const { Reader } = protobuf;
 type R = protobuf.Reader;
@@ -42,7 +43,7 @@ const MAX_DEPTH = 32;
 function newCheck(): EnvoyCheck {
   return {
     id: '', method: '', path: '', host: '', scheme: '', protocol: '', size: -1, body: '',
-    headers: Object.create(null) as Record<string, string>,
+    headers: nullObject<string>(),
     sourceAddress: undefined, sourcePrincipal: undefined, destinationPrincipal: undefined,
     contextExtensions: undefined, metadata: undefined, routeMetadata: undefined, sni: undefined,
   };
@@ -131,7 +132,7 @@ function list(r: R, depth: number): unknown[] {
  */
 function messageMap(r: R, read: (r: R) => unknown, missing: () => unknown): Record<string, unknown> {
   const end = r.uint32() + r.pos;
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const out = nullObject<unknown>();
   while (r.pos < end) {
     const tag = r.uint32();
     if (tag !== 10) {
@@ -250,7 +251,7 @@ function attributes(r: R, c: EnvoyCheck): void {
       case 10: peer(r, c, true); break;
       case 18: peer(r, c, false); break;
       case 34: request(r, c); break;
-      case 82: mapEntry(r, (c.contextExtensions ??= Object.create(null) as Record<string, string>), false); break;
+      case 82: mapEntry(r, (c.contextExtensions ??= nullObject<string>()), false); break;
       case 90: c.metadata = metadata(r); break;
       case 98: tlsSession(r, c); break;
       case 106: c.routeMetadata = metadata(r); break;
