@@ -5,6 +5,7 @@
  * standard.
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,21 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s', (transport) => {
     expect(expired.grpcStatus).toBe('0');
     expect(rawDecision(expired.body)).toBe('denied');
     expect(expired.body.toString('latin1')).toContain('deadline_exceeded');
+  });
+
+  it.each([
+    ['an HTTP/1.1 request', 'POST /envoy.service.auth.v3.Authorization/Check HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'],
+    ['bytes that are not HTTP at all', '\x00\xff\x13garbage\r\n\r\n'.repeat(20)],
+    ['an HTTP/2 preface followed by garbage', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x09\x00\x00\x00\x00\x00junk'],
+  ])('drops a connection that sends %s, and keeps serving', async (_name, bytes) => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = connect(t.grpcPort, '127.0.0.1', () => sock.end(Buffer.from(bytes, 'latin1')));
+      sock.on('data', () => {});
+      sock.on('error', () => resolve(true));
+      sock.on('close', () => resolve(true));
+    });
+    expect(closed).toBe(true);
+    expect(decisionOf(await c.check({ method: 'GET', path: '/v1/orders/1' }))).toBe('allowed');
   });
 
   it('keeps serving after a client cancels calls', async () => {
