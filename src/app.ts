@@ -89,7 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, logger,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger,
   });
   const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);

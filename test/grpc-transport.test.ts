@@ -5,6 +5,7 @@
  * standard.
  */
 import { readFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
@@ -159,5 +160,28 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s shutdown', (transport) =
     expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
     await expect(c.check({ method: 'GET', path: '/v1/orders/1' })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     c.close();
+  });
+});
+
+describe('native transport: a request that never finishes arriving', () => {
+  it('is answered DEADLINE_EXCEEDED after http_request_timeout_ms, and the server keeps serving', async () => {
+    const t = await startApp(withTransport('native', ', http_request_timeout_ms: 300'));
+    const c = new AuthzClient(t.grpcPort, { ownConnection: true });
+    const session = h2connect(`http://127.0.0.1:${t.grpcPort}`);
+    try {
+      const req = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc' });
+      let status: string | undefined;
+      req.on('response', (h) => (status = h['grpc-status'] === undefined ? undefined : String(h['grpc-status'])));
+      req.on('error', () => {});
+      // Half a message, and the stream is never ended.
+      req.write(frame(ALLOW).subarray(0, 20));
+      await waitFor(() => status !== undefined, 10_000, 20);
+      expect(status).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+      expect(decisionOf(await c.check({ method: 'GET', path: '/v1/orders/1' }))).toBe('allowed');
+    } finally {
+      session.destroy();
+      c.close();
+      await t.close();
+    }
   });
 });

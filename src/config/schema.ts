@@ -32,7 +32,7 @@ export const ServerSchema = T.Object(
       description: 'gRPC server implementation: native (node:http2, fastest) or grpc-js (reference, fallback)',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
-    http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time' }),
+    http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native gRPC transport, a request message within this time after its headers' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
   },

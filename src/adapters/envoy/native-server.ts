@@ -27,6 +27,11 @@ export type NativeMethod = UnaryMethod | StreamMethod;
 
 export interface NativeServerOptions {
   maxReceiveBytes: number;
+  /**
+   * A request message must have fully arrived this long after its headers, or the call is
+   * answered DEADLINE_EXCEEDED: a client that never ends its stream cannot hold it open.
+   */
+  requestTimeoutMs?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
   maxConcurrentStreams?: number;
   logger?: Logger;
@@ -60,7 +65,8 @@ function trailersOnly(stream: ServerHttp2Stream, code: number, message: string):
 }
 
 function respondMessage(stream: ServerHttp2Stream, frame: Buffer): void {
-  if (gone(stream)) return; // the client cancelled or its deadline passed
+  // The client cancelled or its deadline passed, or the call was already answered (timed out).
+  if (gone(stream) || stream.headersSent) return;
   stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
   stream.once('wantTrailers', sendOkTrailers);
   stream.end(frame);
@@ -100,6 +106,9 @@ export class ServerStreamCall {
 export class NativeGrpcServer {
   private readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
+  /** Calls whose request has not fully arrived, with when their headers came. */
+  private readonly receiving = new Map<ServerHttp2Stream, number>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
     this.server = http2.createServer({
@@ -118,6 +127,12 @@ export class NativeGrpcServer {
   }
 
   listen(host: string, port: number): Promise<number> {
+    const timeout = this.opts.requestTimeoutMs;
+    if (timeout !== undefined && this.sweeper === undefined) {
+      // One sweep a second (or sooner for short limits) instead of a timer per call.
+      this.sweeper = setInterval(() => this.expire(Date.now() - timeout), Math.min(1000, timeout));
+      this.sweeper.unref();
+    }
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -130,6 +145,8 @@ export class NativeGrpcServer {
 
   /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
   shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     return new Promise((resolve) => {
       const force = setTimeout(() => {
         for (const s of this.sessions) s.destroy();
@@ -140,6 +157,17 @@ export class NativeGrpcServer {
       });
       for (const s of this.sessions) s.close();
     });
+  }
+
+  /** Answers calls whose request started before `startedBefore` and has still not arrived. */
+  private expire(startedBefore: number): void {
+    for (const [stream, started] of this.receiving) {
+      if (gone(stream)) this.receiving.delete(stream);
+      else if (started < startedBefore) {
+        this.receiving.delete(stream);
+        trailersOnly(stream, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
+      }
+    }
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -174,6 +202,7 @@ export class NativeGrpcServer {
     let parts: Buffer[] | undefined;
     let size = 0;
     let refused = false;
+    if (this.opts.requestTimeoutMs !== undefined) this.receiving.set(stream, Date.now());
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
@@ -188,7 +217,8 @@ export class NativeGrpcServer {
       else (parts ??= [first]).push(chunk);
     });
     stream.on('end', () => {
-      if (refused) return;
+      this.receiving.delete(stream);
+      if (refused || stream.headersSent) return;
       const body = parts !== undefined ? Buffer.concat(parts, size) : (first ?? Buffer.alloc(0));
       let message: Buffer;
       try {

@@ -25,6 +25,8 @@ export type GrpcTransportName = 'native' | 'grpc-js';
 
 export interface EnvoyServerOptions {
   maxReceiveBytes: number;
+  /** Native transport: how long a request message may take to arrive after its headers. */
+  requestTimeoutMs?: number;
   transport?: GrpcTransportName;
   logger?: Logger;
 }
@@ -93,7 +95,7 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
       },
     }],
   ]);
-  const server = new NativeGrpcServer(methods, { maxReceiveBytes: opts.maxReceiveBytes, logger: opts.logger });
+  const server = new NativeGrpcServer(methods, { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger });
   return { name: 'native', listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }
 
