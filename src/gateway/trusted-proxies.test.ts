@@ -44,4 +44,15 @@ describe('compileTrustedProxies', () => {
   it('an empty list trusts nobody', () => {
     expect(compileTrustedProxies([], new IssueList(), AT)('127.0.0.1')).toBe(false);
   });
+
+  it('gives the same verdicts when asked again, past its memo size', () => {
+    const t = compileTrustedProxies(['10.0.0.0/8'], new IssueList(), AT);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 1500; i++) {
+        expect(t(`10.0.${i >> 8}.${i & 255}`)).toBe(true);
+        expect(t(`11.0.${i >> 8}.${i & 255}`)).toBe(false);
+      }
+      expect(t('0x0a.1.1.1')).toBe(false);
+    }
+  });
 });
