@@ -5,21 +5,17 @@
  * CheckResponse encoder in place of proto-loader's (same protos, same wire format), so the hot
  * path builds only what a decision needs and a cache hit answers synchronously.
  */
-import * as grpc from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import type { RuntimeState } from '../../pipeline/state.js';
-import { settle } from '../../pipeline/settle.js';
 import { RequestError } from '../../core/errors.js';
 import { decodeCheckRequest, isDecodeFailure, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
 import { fromCheckRequest } from './from-check-request.js';
 import { frameMessage, GrpcError, Status } from './grpc-wire.js';
 import { decodeHealthRequest, encodeHealthResponse, HealthService, type ServingStatus } from './health.js';
 import { NativeGrpcServer, type NativeMethod } from './native-server.js';
-import { loadServices } from './protos.js';
-import { encodeCheckResponse, encodeCheckResponseFrame } from './to-check-response.js';
+import { encodeCheckResponseFrame } from './to-check-response.js';
 
 export type GrpcTransportName = 'native' | 'grpc-js';
 
@@ -48,7 +44,7 @@ const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
  * One Check, transport aside. Always a CheckResult, never an exception: a gRPC error would
  * let Envoy apply its own failure_mode_allow instead of the sidecar's fail_mode.
  */
-function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, deadline: number | undefined): CheckResult | Promise<CheckResult> {
+export function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, deadline: number | undefined): CheckResult | Promise<CheckResult> {
   try {
     if (isDecodeFailure(req)) return pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
     // Envoy has already given up on a call whose deadline passed while it queued here.
@@ -61,9 +57,12 @@ function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, d
   }
 }
 
-export function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions) {
+export async function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions) {
   const health = new HealthService(state);
-  const server = opts.transport === 'grpc-js' ? grpcJsTransport(pipeline, health, opts) : nativeTransport(pipeline, health, opts);
+  // grpc-js and proto-loader (~10 MiB of heap and code) load only when chosen.
+  const server = opts.transport === 'grpc-js'
+    ? (await import('./grpc-js-transport.js')).grpcJsTransport(pipeline, health, opts)
+    : nativeTransport(pipeline, health, opts);
   return { server, health };
 }
 
@@ -105,61 +104,4 @@ function healthService(message: Buffer): string {
   } catch {
     throw new GrpcError(Status.INTERNAL, 'Failed to parse HealthCheckRequest');
   }
-}
-
-function authorizationService(base: ServiceDefinition): ServiceDefinition {
-  const check = base.Check;
-  if (!check) throw new Error('Authorization service has no Check method');
-  return {
-    Check: {
-      ...check,
-      requestDeserialize: (buf: Buffer) => decodeCheckRequest(buf),
-      responseSerialize: (r: CheckResult) => encodeCheckResponse(r),
-    },
-  };
-}
-
-function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
-  const services = loadServices();
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': opts.maxReceiveBytes,
-    // Envoy keeps long-lived HTTP/2 connections to its ext_authz cluster.
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-  });
-  server.addService(authorizationService(services.authorization), {
-    Check: (call: grpc.ServerUnaryCall<EnvoyCheck | DecodeFailure, CheckResult>, cb: grpc.sendUnaryData<CheckResult>) => {
-      const d = call.getDeadline();
-      const r = answerCheck(pipeline, call.request, d === Infinity ? undefined : +d);
-      settle(r, (res) => cb(null, res), () => pipeline.fail('envoy', 'evaluation_error'));
-    },
-  });
-  server.addService(services.health, {
-    Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      const status = health.check(call.request.service);
-      if (status === undefined) cb({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
-      else cb(null, { status });
-    },
-    Watch: (call: grpc.ServerWritableStream<{ service: string }, { status: ServingStatus }>) => {
-      const unwatch = health.watch({ service: call.request.service, send: (status) => call.write({ status }), end: () => call.end() });
-      call.on('cancelled', unwatch);
-    },
-  });
-  return {
-    name: 'grpc-js',
-    listen: (host, port) =>
-      new Promise((resolve, reject) => {
-        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-          err ? reject(err) : resolve(bound),
-        );
-      }),
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
-  };
 }

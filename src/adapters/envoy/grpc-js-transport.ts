@@ -1,0 +1,72 @@
+/**
+ * The grpc-js transport (`server.grpc_transport: grpc-js`): @grpc/grpc-js with proto-loader's
+ * service definitions, our decoder and encoder plugged in as the Check (de)serializers. Kept as
+ * the reference implementation the native transport is tested against, and as a fallback.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { CheckPipeline } from '../../pipeline/check.js';
+import type { CheckResult } from '../../pipeline/result.js';
+import { settle } from '../../pipeline/settle.js';
+import { decodeCheckRequest, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
+import type { HealthService, ServingStatus } from './health.js';
+import { loadServices } from './protos.js';
+import { answerCheck, type EnvoyServerOptions, type GrpcTransport } from './server.js';
+import { encodeCheckResponse } from './to-check-response.js';
+
+function authorizationService(base: ServiceDefinition): ServiceDefinition {
+  const check = base.Check;
+  if (!check) throw new Error('Authorization service has no Check method');
+  return {
+    Check: {
+      ...check,
+      requestDeserialize: (buf: Buffer) => decodeCheckRequest(buf),
+      responseSerialize: (r: CheckResult) => encodeCheckResponse(r),
+    },
+  };
+}
+
+export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
+  const services = loadServices();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxReceiveBytes,
+    // Envoy keeps long-lived HTTP/2 connections to its ext_authz cluster.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  });
+  server.addService(authorizationService(services.authorization), {
+    Check: (call: grpc.ServerUnaryCall<EnvoyCheck | DecodeFailure, CheckResult>, cb: grpc.sendUnaryData<CheckResult>) => {
+      const d = call.getDeadline();
+      const r = answerCheck(pipeline, call.request, d === Infinity ? undefined : +d);
+      settle(r, (res) => cb(null, res), () => pipeline.fail('envoy', 'evaluation_error'));
+    },
+  });
+  server.addService(services.health, {
+    Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const status = health.check(call.request.service);
+      if (status === undefined) cb({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+      else cb(null, { status });
+    },
+    Watch: (call: grpc.ServerWritableStream<{ service: string }, { status: ServingStatus }>) => {
+      const unwatch = health.watch({ service: call.request.service, send: (status) => call.write({ status }), end: () => call.end() });
+      call.on('cancelled', unwatch);
+    },
+  });
+  return {
+    name: 'grpc-js',
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+          err ? reject(err) : resolve(bound),
+        );
+      }),
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
