@@ -43,7 +43,7 @@ class DeadlineExceeded extends Error {}
  * (SQLite) cannot be pre-empted; its overrun shows as a late answer.
  */
 function withDeadline<T>(p: Promise<T>, deadline: number | undefined): Promise<T> {
-  if (deadline === undefined || !Number.isFinite(deadline)) return p;
+  if (deadline === undefined) return p;
   const left = deadline - Date.now();
   if (left <= 0) return Promise.reject(new DeadlineExceeded());
   // Answer at three quarters of the time left: the caller's clock started before ours (its
@@ -72,6 +72,8 @@ export class CheckPipeline {
 
   /** A gateway request. Returns a Promise only for a pending decision with an approvals store. */
   check(raw: RawGatewayRequest): CheckResult | Promise<CheckResult> {
+    // The gateway has already given up on a request whose deadline passed while it queued.
+    if (raw.deadline !== undefined && raw.deadline <= Date.now()) return this.fail(raw.adapter, 'deadline_exceeded');
     const t0 = this.now();
     const rt = this.deps.state.runtime;
     let req: GatewayRequest | undefined;
@@ -151,13 +153,10 @@ export class CheckPipeline {
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
       ({ decision, ids } = await withDeadline(gate(action, pending, workflow, randomUUID()), deadline));
     } catch (e) {
-      if (e instanceof DeadlineExceeded) {
-        this.deps.metrics.error(adapter, 'deadline_exceeded');
-        return this.finish(adapter, failDecision(rt.config.fail_mode, rt.config.responses.denied_status, 'deadline_exceeded'), req, action, route, false, t0, undefined);
-      }
-      this.deps.metrics.error(adapter, 'store_error');
-      this.deps.logger.error({ err: toError(e), adapter }, 'approvals store failed; answering per fail_mode');
-      decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, 'store_error');
+      const code = e instanceof DeadlineExceeded ? 'deadline_exceeded' : 'store_error';
+      this.deps.metrics.error(adapter, code);
+      if (code === 'store_error') this.deps.logger.error({ err: toError(e), adapter }, 'approvals store failed; answering per fail_mode');
+      decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code);
     }
     return this.finish(adapter, decision, req, action, route, false, t0, ids);
   }

@@ -47,8 +47,6 @@ const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
 export function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, deadline: number | undefined): CheckResult | Promise<CheckResult> {
   try {
     if (isDecodeFailure(req)) return pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
-    // Envoy has already given up on a call whose deadline passed while it queued here.
-    if (deadline !== undefined && deadline <= Date.now()) return pipeline.fail('envoy', 'deadline_exceeded');
     const raw = fromCheckRequest(req);
     if (deadline !== undefined) raw.deadline = deadline;
     return pipeline.check(raw);
