@@ -53,7 +53,6 @@ export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, 
     },
   });
   return {
-    name: 'grpc-js',
     listen: (host, port) =>
       new Promise((resolve, reject) => {
         server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>

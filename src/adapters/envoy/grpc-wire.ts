@@ -5,17 +5,15 @@
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 
+/** The status codes this server sends (grpc/doc/statuscodes.md). */
 export const Status = {
   OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
-  UNAVAILABLE: 14,
 } as const;
 
 export class GrpcError extends Error {
@@ -87,11 +85,16 @@ function decompress(payload: Buffer, encoding: string, maxBytes: number): Buffer
   }
 }
 
+/** Writes the 5-byte prefix of an uncompressed message of `length` bytes at the start of `out`. */
+export function writeFrameHeader(out: Buffer, length: number): void {
+  out[0] = 0;
+  out.writeUInt32BE(length, 1);
+}
+
 /** Prefixes a serialized message with the uncompressed flag and its length. */
 export function frameMessage(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
+  writeFrameHeader(out, message.length);
   message.copy(out, 5);
   return out;
 }

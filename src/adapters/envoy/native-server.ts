@@ -77,10 +77,6 @@ export class ServerStreamCall {
 
   constructor(private readonly stream: ServerHttp2Stream) {}
 
-  get cancelled(): boolean {
-    return gone(this.stream);
-  }
-
   write(frame: Buffer): void {
     if (gone(this.stream)) return;
     if (!this.started) {

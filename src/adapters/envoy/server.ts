@@ -29,7 +29,6 @@ export interface EnvoyServerOptions {
 
 /** What the app needs of a gRPC server, whichever the transport. */
 export interface GrpcTransport {
-  readonly name: GrpcTransportName;
   /** Resolves to the bound port (0 → a free one). */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
@@ -93,7 +92,7 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
     }],
   ]);
   const server = new NativeGrpcServer(methods, { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger });
-  return { name: 'native', listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
+  return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }
 
 function healthService(message: Buffer): string {

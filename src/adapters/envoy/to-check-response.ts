@@ -10,12 +10,11 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
-import { frameMessage } from './grpc-wire.js';
+import { frameMessage, Status, writeFrameHeader } from './grpc-wire.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;
 
-export const GRPC_PERMISSION_DENIED = 7;
 /** core.v3.HeaderValueOption.HeaderAppendAction */
 const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
@@ -58,7 +57,7 @@ export function writeCheckResponse(r: CheckResult): Buffer {
   const headers = decisionHeaders(r);
   // status: proto3 omits the zero code, so an allow's status is empty.
   w.uint32(10).fork();
-  if (!allowed) w.uint32(8).int32(GRPC_PERMISSION_DENIED).uint32(18).string(d.reason);
+  if (!allowed) w.uint32(8).int32(Status.PERMISSION_DENIED).uint32(18).string(d.reason);
   w.ldelim();
   if (allowed) {
     w.uint32(26).fork();
@@ -144,10 +143,7 @@ function encode(r: CheckResult, at: 0 | 5): Buffer {
     return at === 0 ? message : frameMessage(message);
   }
   const out = Buffer.allocUnsafe(at + t.bytes.length);
-  if (at === 5) {
-    out[0] = 0;
-    out.writeUInt32BE(t.bytes.length, 1);
-  }
+  if (at === 5) writeFrameHeader(out, t.bytes.length);
   t.bytes.copy(out, at);
   for (let i = 0; i < t.offsets.length; i++) out.write(r.actionId, at + (t.offsets[i] as number), 'latin1');
   return out;
