@@ -12,7 +12,7 @@ import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 import { auditRecord } from './audit-sink.js';
 import type { LineOut } from './line-buffer.js';
-import { bufferedDestination, flushStream, linesTo, streamOf } from './logger.js';
+import { BufferedDestination, flushStream, linesTo, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
@@ -31,7 +31,7 @@ export class AuditStream implements DecisionSink {
   static open(path: string | undefined, now: Clock, root: Logger, batch = false): AuditStream {
     const dest = path === undefined
       ? (streamOf(root) as Destination)
-      : bufferedDestination(path);
+      : new BufferedDestination(path);
     return new AuditStream(dest, now, batch);
   }
 

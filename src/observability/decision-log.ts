@@ -11,9 +11,10 @@
  */
 import type { DestinationStream, Logger } from 'pino';
 import type { Decision } from '../core/decision.js';
+import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
-import { bufferedDestination, flushStream, linesTo, redactHeaders, streamOf } from './logger.js';
+import { BufferedDestination, flushStream, linesTo, redactHeaders, streamOf } from './logger.js';
 import type { LineOut } from './line-buffer.js';
 
 export interface DecisionLogOptions {
@@ -27,6 +28,8 @@ const q = JSON.stringify;
 const PREFIX = `{"level":30,"time":`;
 const NULL = 'null';
 const BASE = `,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`;
+/** `,"adapter":"…","agent_id":` per adapter, built once rather than per line. */
+const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, `,"adapter":"${a}","agent_id":`])) as Record<AdapterName, string>;
 
 /** `,"decision":…,"code":…,"policy_id":…,"risk_score":…` and the optional decision fields. */
 function decisionPart(d: Decision): string {
@@ -52,7 +55,7 @@ export class DecisionLog implements DecisionSink {
   /** A log that goes to `path` (appending) or to the root logger's destination. */
   static create(root: Logger, opts: DecisionLogOptions & { path?: string }): DecisionLog {
     if (!opts.enabled) return new DecisionLog(undefined, opts);
-    const dest = opts.path ? bufferedDestination(opts.path) : streamOf(root);
+    const dest = opts.path ? new BufferedDestination(opts.path) : streamOf(root);
     return new DecisionLog(dest, opts);
   }
 
@@ -72,7 +75,7 @@ export class DecisionLog implements DecisionSink {
       o.ascii(',"request_id":');
       o.json(req.requestId);
     }
-    o.ascii(`,"adapter":"${r.adapter}","agent_id":`);
+    o.ascii(ADAPTER_PART[r.adapter]);
     if (a?.agent_id == null) o.ascii(NULL);
     else o.json(a.agent_id);
     if (a !== undefined) {

@@ -30,9 +30,12 @@ export interface LoggerOptions {
  */
 export class BufferedDestination {
   private readonly boom: SonicBoom;
+  /** The most a chunk of whole lines handed to write() should hold (PIPE_BUF when shared). */
+  readonly chunkBytes: number;
 
   constructor(dest: number | string) {
     const shared = cluster.isWorker;
+    this.chunkBytes = shared ? 4096 : 16_384;
     this.boom = new SonicBoomClass({
       dest,
       sync: false,
@@ -55,20 +58,16 @@ export class BufferedDestination {
   }
 }
 
-export function bufferedDestination(dest: number | string): BufferedDestination {
-  return new BufferedDestination(dest);
-}
-
 /**
  * How a sink writes lines to `dest`: batched into byte chunks when asked to and the
  * destination takes chunks (the server), else one string per line (tests, plain streams).
  */
 export function linesTo(dest: { write(s: string): unknown }, batch: boolean): LineOut {
-  return batch && dest instanceof BufferedDestination ? new LineBuffer(dest, cluster.isWorker ? 4096 : 16_384) : new StringLines(dest);
+  return batch && dest instanceof BufferedDestination ? new LineBuffer(dest, dest.chunkBytes) : new StringLines(dest);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const dest = opts.destination ?? bufferedDestination(1);
+  const dest = opts.destination ?? new BufferedDestination(1);
   return pino(
     {
       level: opts.level,
