@@ -124,8 +124,9 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s', (transport) => {
     ['bytes that are not HTTP at all', '\x00\xff\x13garbage\r\n\r\n'.repeat(20)],
     ['an HTTP/2 preface followed by garbage', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x09\x00\x00\x00\x00\x00junk'],
   ])('drops a connection that sends %s, and keeps serving', async (_name, bytes) => {
+    // write, not end: the connection must close because the server drops it, not because we did.
     const closed = await new Promise<boolean>((resolve) => {
-      const sock = connect(t.grpcPort, '127.0.0.1', () => sock.end(Buffer.from(bytes, 'latin1')));
+      const sock = connect(t.grpcPort, '127.0.0.1', () => sock.write(Buffer.from(bytes, 'latin1')));
       sock.on('data', () => {});
       sock.on('error', () => resolve(true));
       sock.on('close', () => resolve(true));
@@ -160,6 +161,18 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s shutdown', (transport) =
     expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
     await expect(c.check({ method: 'GET', path: '/v1/orders/1' })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     c.close();
+  });
+});
+
+describe('native transport: a method other than POST', () => {
+  it('is answered 405 without reaching a method', async () => {
+    const t = await startApp(withTransport('native'));
+    try {
+      const r = await h2Call(t.grpcPort, Buffer.alloc(0), { ':method': 'GET' });
+      expect([r.status, r.grpcStatus]).toEqual([405, undefined]);
+    } finally {
+      await t.close();
+    }
   });
 });
 
