@@ -184,9 +184,10 @@ export class NativeGrpcServer {
       trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
       return;
     }
+    const now = Date.now();
     let deadline: number | undefined;
     try {
-      deadline = deadlineFrom(headers['grpc-timeout'], Date.now());
+      deadline = deadlineFrom(headers['grpc-timeout'], now);
     } catch (e) {
       trailersOnly(stream, (e as GrpcError).code, (e as GrpcError).message);
       return;
@@ -198,7 +199,7 @@ export class NativeGrpcServer {
     let parts: Buffer[] | undefined;
     let size = 0;
     let refused = false;
-    if (this.opts.requestTimeoutMs !== undefined) this.receiving.set(stream, Date.now());
+    if (this.opts.requestTimeoutMs !== undefined) this.receiving.set(stream, now);
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
