@@ -12,7 +12,7 @@ import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 import { auditRecord } from './audit-sink.js';
 import type { LineOut } from './line-buffer.js';
-import { BufferedDestination, flushStream, linesTo, streamOf } from './logger.js';
+import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
@@ -24,14 +24,14 @@ export class AuditStream implements DecisionSink {
   }
 
   /**
-   * To `path` (appending, directories created; asynchronous writes, flushed on close) or, without
+   * To `path` (appending, directories created; written in chunks, flushed on close) or, without
    * a path, through the root logger's own destination: a second writer on stdout could interleave
    * partial lines with the logger's under back-pressure.
    */
   static open(path: string | undefined, now: Clock, root: Logger, batch = false): AuditStream {
     const dest = path === undefined
       ? (streamOf(root) as Destination)
-      : new BufferedDestination(path);
+      : logDestination(path);
     return new AuditStream(dest, now, batch);
   }
 

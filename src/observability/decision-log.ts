@@ -14,7 +14,7 @@ import type { Decision } from '../core/decision.js';
 import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
-import { BufferedDestination, flushStream, linesTo, redactHeaders, streamOf } from './logger.js';
+import { flushStream, linesTo, logDestination, redactHeaders, streamOf } from './logger.js';
 import type { LineOut } from './line-buffer.js';
 
 export interface DecisionLogOptions {
@@ -55,7 +55,7 @@ export class DecisionLog implements DecisionSink {
   /** A log that goes to `path` (appending) or to the root logger's destination. */
   static create(root: Logger, opts: DecisionLogOptions & { path?: string }): DecisionLog {
     if (!opts.enabled) return new DecisionLog(undefined, opts);
-    const dest = opts.path ? new BufferedDestination(opts.path) : streamOf(root);
+    const dest = opts.path ? logDestination(opts.path) : streamOf(root);
     return new DecisionLog(dest, opts);
   }
 

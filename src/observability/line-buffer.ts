@@ -3,7 +3,8 @@
  * chunks of whole lines. Building a ~450-byte decision line as a JS string — twenty
  * concatenations, a JSON.stringify per value, a join per batch and a UTF-8 encode per write —
  * measured 9 µs of CPU per check under load, most of it garbage collection on the V8 helper
- * threads; copying the same bytes into a reused chunk makes almost no garbage.
+ * threads; copying the same bytes into one reused chunk makes no garbage at all (the
+ * destination writes a chunk before write() returns, or copies what it must keep).
  *
  * `maxBytes` caps a chunk: under --workers it is PIPE_BUF (4096) so every write to a shared
  * stdout pipe is atomic and holds whole lines (a single longer line goes alone).
@@ -53,6 +54,7 @@ export class StringLines implements LineOut {
   flush(): void {}
 }
 
+/** Takes a chunk of whole lines; must not keep `chunk` past the call (it is reused). */
 export interface ChunkSink {
   write(chunk: Buffer): unknown;
 }
@@ -68,7 +70,8 @@ export class LineBuffer implements LineOut {
     private readonly maxBytes = 16_384,
     private readonly maxDelayMs = 100,
   ) {
-    this.buf = Buffer.allocUnsafe(maxBytes);
+    // Its own memory, not a slice of the shared pool: this chunk lives as long as the log.
+    this.buf = Buffer.allocUnsafeSlow(maxBytes);
   }
 
   ascii(s: string): void {
@@ -124,21 +127,18 @@ export class LineBuffer implements LineOut {
     // Finished lines go now; the line being written moves to the start of a fresh chunk.
     if (this.lineStart > 0) this.handOff(this.lineStart);
     if (partial + n > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.maxBytes, 2 * (partial + n)));
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.maxBytes, 2 * (partial + n)));
       this.buf.copy(bigger, 0, 0, partial);
       this.buf = bigger;
     }
   }
 
-  /** Writes bytes [0, end) and keeps the rest (a partial line) at the start of a new chunk. */
+  /** Writes bytes [0, end) and moves the rest (a partial line) to the start of the chunk. */
   private handOff(end: number): void {
-    const old = this.buf;
     const rest = this.pos - end;
-    // The destination keeps `old` until it is written, so the next lines need their own memory.
-    this.buf = Buffer.allocUnsafe(Math.max(this.maxBytes, rest));
-    if (rest > 0) old.copy(this.buf, 0, end, this.pos);
+    this.dest.write(this.buf.subarray(0, end));
+    if (rest > 0) this.buf.copyWithin(0, end, this.pos);
     this.pos = rest;
     this.lineStart = 0;
-    this.dest.write(old.subarray(0, end));
   }
 }

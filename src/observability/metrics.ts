@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { DecisionKind } from '../core/decision.js';
+import { logLosses } from './fd-destination.js';
 
 /** Fine enough below a millisecond to see a 100 µs p99 move. */
 export const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -53,6 +54,10 @@ export class Metrics {
     this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers, aggregator: 'min' });
     this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers, aggregator: 'max' });
     this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers, aggregator: 'max' });
+    new Counter({
+      name: 'ascend_log_dropped_bytes_total', help: 'Log bytes (decision log, SIEM stream, logger) lost because the destination refused them or its backlog was full', registers,
+      collect() { this.reset(); this.inc(logLosses.droppedBytes); },
+    });
     this.zeroSeries();
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   }
