@@ -43,7 +43,7 @@ export const CacheSchema = T.Object(
   {
     enabled: T.Boolean({ default: true }),
     ttl_ms: T.Integer({ minimum: 0, default: 5000, description: '0 disables the cache' }),
-    max_entries: T.Integer({ minimum: 1, default: 100_000 }),
+    max_entries: T.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'The table is allocated at start: about 75 bytes per entry' }),
   },
   { ...closed, default: {} },
 );

@@ -1,34 +1,51 @@
-import { LRUCache } from 'lru-cache';
+import { hash } from 'node:crypto';
 import { isCacheable, type Decision } from '../core/decision.js';
+import { DigestLru } from './digest-lru.js';
 
-/** Bounded LRU of decisions with a TTL. Only plain enforce decisions are stored. */
+/**
+ * Bounded LRU of decisions with a TTL. Only plain enforce decisions are stored.
+ *
+ * The table holds the SHA-256 of each fingerprint, not the fingerprint itself (digest-lru.ts
+ * says why). Equal digests are taken to mean equal fingerprints: a caller who could make two
+ * different requests collide could get one's cached decision for the other, so the digest
+ * must be collision-resistant against someone choosing both inputs — hence SHA-256 (about
+ * 1 µs here), not a fast non-cryptographic hash.
+ */
 export class DecisionCache {
-  private readonly lru: LRUCache<string, Decision> | undefined;
+  private readonly table: DigestLru<Decision> | undefined;
+  /** The last key digested and its digest: a miss is followed by a set of the same key. */
+  private lastKey = '';
+  private lastDigest: Buffer = Buffer.alloc(32);
 
   constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number }) {
-    this.lru =
-      opts.enabled && opts.ttlMs > 0
-        ? new LRUCache<string, Decision>({ max: opts.maxEntries, ttl: opts.ttlMs, ttlResolution: 50, updateAgeOnGet: false })
-        : undefined;
+    this.table = opts.enabled && opts.ttlMs > 0 ? new DigestLru<Decision>(opts.maxEntries, opts.ttlMs) : undefined;
   }
 
   get enabled(): boolean {
-    return this.lru !== undefined;
+    return this.table !== undefined;
   }
 
   get(key: string): Decision | undefined {
-    return this.lru?.get(key);
+    return this.table?.get(this.digest(key));
   }
 
   set(key: string, d: Decision): void {
-    if (this.lru && isCacheable(d)) this.lru.set(key, d);
+    if (this.table && isCacheable(d)) this.table.set(this.digest(key), d);
   }
 
   clear(): void {
-    this.lru?.clear();
+    this.table?.clear();
   }
 
   get size(): number {
-    return this.lru?.size ?? 0;
+    return this.table?.size ?? 0;
+  }
+
+  private digest(key: string): Buffer {
+    if (key !== this.lastKey) {
+      this.lastDigest = hash('sha256', key, 'buffer') as Buffer;
+      this.lastKey = key;
+    }
+    return this.lastDigest;
   }
 }
