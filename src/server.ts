@@ -8,6 +8,7 @@ import { buildApp } from './app.js';
 import { clusterMetricsText, joinClusterMetrics, reportListening } from './cluster.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { loadRuntime } from './config/load.js';
+import { applyHeapGrowth } from './observability/heap.js';
 import { createLogger, flushSync } from './observability/logger.js';
 
 export interface ServeOptions {
@@ -30,6 +31,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     throw e;
   }
   const { runtime } = loaded;
+  const heapGrowth = applyHeapGrowth(runtime.config.server.heap_growth_percent);
   const logger: Logger = createLogger({ level: runtime.config.log.level });
   const worker = cluster.isWorker;
   const app = await buildApp({
@@ -40,7 +42,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (worker) joinClusterMetrics(app.registry);
   const ports = await app.listen();
   logger.info(
-    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, ...(worker ? { worker: cluster.worker?.id } : {}) },
+    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, heap_growth_percent: heapGrowth ?? 'set by node flags', ...(worker ? { worker: cluster.worker?.id } : {}) },
     worker ? 'worker listening' : 'ascend-sidecar listening',
   );
   if (worker) reportListening(ports);

@@ -35,6 +35,10 @@ export const ServerSchema = T.Object(
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native gRPC transport, a request message within this time after its headers' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    heap_growth_percent: T.Integer({
+      minimum: 0, maximum: 1000, default: 50,
+      description: "How far V8's old space may grow past the live heap before a full GC, in percent (0: V8's own adaptive choice, up to 300). Read at start",
+    }),
   },
   { ...closed, default: {} },
 );
