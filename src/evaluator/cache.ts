@@ -15,7 +15,7 @@ export class DecisionCache {
   private readonly table: DigestLru<Decision> | undefined;
   /** The last key digested and its digest: a miss is followed by a set of the same key. */
   private lastKey = '';
-  private lastDigest: Buffer = Buffer.alloc(32);
+  private lastDigest = '';
 
   constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number }) {
     this.table = opts.enabled && opts.ttlMs > 0 ? new DigestLru<Decision>(opts.maxEntries, opts.ttlMs) : undefined;
@@ -41,9 +41,9 @@ export class DecisionCache {
     return this.table?.size ?? 0;
   }
 
-  private digest(key: string): Buffer {
-    if (key !== this.lastKey) {
-      this.lastDigest = hash('sha256', key, 'buffer') as Buffer;
+  private digest(key: string): string {
+    if (key !== this.lastKey || this.lastDigest === '') {
+      this.lastDigest = hash('sha256', key, 'binary');
       this.lastKey = key;
     }
     return this.lastDigest;

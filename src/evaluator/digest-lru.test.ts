@@ -6,12 +6,12 @@ import { DigestLru } from './digest-lru.js';
  * Digest number n: its first word is n % 3, so most digests share a bucket and the chains,
  * not the buckets, tell them apart; the rest of the bytes encode n.
  */
-function digest(n: number): Uint8Array {
+function digest(n: number): string {
   const d = new Uint8Array(32);
   d[0] = n % 3;
   d[31] = n & 0xff;
   d[30] = n >> 8;
-  return d;
+  return Buffer.from(d).toString('latin1');
 }
 
 /** The reference: a Map whose insertion order is recency (oldest first). */
@@ -80,9 +80,8 @@ describe('DigestLru', () => {
 
   it('tells apart digests that differ only in their last byte', () => {
     const t = new DigestLru<string>(4, 1000, () => 0);
-    const a = new Uint8Array(32);
-    const b = new Uint8Array(32);
-    b[31] = 1;
+    const a = '\0'.repeat(32);
+    const b = `${'\0'.repeat(31)}\u00ff`;
     t.set(a, 'a');
     expect(t.get(b)).toBeUndefined();
     t.set(b, 'b');
@@ -110,7 +109,8 @@ describe('DigestLru', () => {
     expect([t.get(digest(2)), t.get(digest(3)), t.get(digest(4)), t.size]).toEqual([2, 3, 4, 3]);
   });
 
-  it('refuses a capacity that is not a positive integer', () => {
+  it('refuses a capacity that is not a positive integer, and a digest of the wrong size', () => {
     expect(() => new DigestLru(0, 1)).toThrow(/capacity must be a positive integer/);
+    expect(() => new DigestLru(1, 1).get('short')).toThrow(/a digest is 32 latin1 characters, got 5/);
   });
 });

@@ -1,5 +1,8 @@
 /**
- * A fixed-capacity LRU with a TTL whose keys are 32-byte digests, kept in typed arrays.
+ * A fixed-capacity LRU with a TTL whose keys are 32-byte digests, kept in typed arrays. A
+ * digest comes in as a 32-character latin1 string (one char per byte): node's crypto.hash
+ * returns that (encoding 'binary') in half the time of a Buffer (0.42 vs 0.95 µs here), as one
+ * allocation.
  *
  * Why not a Map of key strings (lru-cache, until this): 100,000 cached decisions were 100,000
  * key strings plus map entries on V8's heap, 23 MiB of live objects that every full GC marks
@@ -61,7 +64,7 @@ export class DigestLru<V> {
   }
 
   /** The live value for `d`, which becomes the most recently used; undefined when absent or expired. */
-  get(d: Uint8Array): V | undefined {
+  get(d: string): V | undefined {
     const i = this.find(d, firstWord(d));
     if (i === NONE) return undefined;
     if (this.expires[i]! <= this.now()) {
@@ -73,12 +76,13 @@ export class DigestLru<V> {
   }
 
   /** Stores `value` for `d` (replacing any entry), to expire ttlMs from now. */
-  set(d: Uint8Array, value: V): void {
+  set(d: string, value: V): void {
     const w = firstWord(d);
     let i = this.find(d, w);
     if (i === NONE) {
       i = this.slot();
-      this.digests.set(d.subarray(0, DIGEST_BYTES), i * DIGEST_BYTES);
+      const base = i * DIGEST_BYTES;
+      for (let k = 0; k < DIGEST_BYTES; k++) this.digests[base + k] = d.charCodeAt(k);
       this.words[i] = w;
       const b = w & this.mask;
       this.chain[i] = this.buckets[b]!;
@@ -106,13 +110,13 @@ export class DigestLru<V> {
     return this.free[--this.freeCount]!;
   }
 
-  private find(d: Uint8Array, w: number): number {
+  private find(d: string, w: number): number {
     const digests = this.digests;
     for (let i = this.buckets[w & this.mask]!; i !== NONE; i = this.chain[i]!) {
       if (this.words[i] !== w) continue;
       let k = 4;
       const base = i * DIGEST_BYTES;
-      while (k < DIGEST_BYTES && digests[base + k] === d[k]) k++;
+      while (k < DIGEST_BYTES && digests[base + k] === d.charCodeAt(k)) k++;
       if (k === DIGEST_BYTES) return i;
     }
     return NONE;
@@ -156,6 +160,7 @@ export class DigestLru<V> {
   }
 }
 
-function firstWord(d: Uint8Array): number {
-  return (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+function firstWord(d: string): number {
+  if (d.length !== DIGEST_BYTES) throw new RangeError(`a digest is ${DIGEST_BYTES} latin1 characters, got ${d.length}`);
+  return (d.charCodeAt(0) | (d.charCodeAt(1) << 8) | (d.charCodeAt(2) << 16) | (d.charCodeAt(3) << 24)) >>> 0;
 }

@@ -1,24 +1,51 @@
 /**
  * Prometheus metrics on an injected registry (nothing is registered at import time, so
- * tests and workers never share state). Label children are resolved once and kept, so a
- * check pays for an increment, not for a label lookup.
+ * tests and workers never share state). What every check records — its decision, its
+ * duration, cache hit or miss — is counted in plain arrays and handed to prom-client when
+ * /metrics is read: prom-client's inc() and observe() build a labels object and a hash string
+ * per call.
  */
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { DecisionKind } from '../core/decision.js';
+import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { logLosses } from './fd-destination.js';
 
 /** Fine enough below a millisecond to see a 100 µs p99 move. */
 export const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-type Inc = { inc(n?: number): void };
-type Observe = { observe(v: number): void };
+const KINDS = ['allowed', 'denied', 'pending'] as const satisfies readonly DecisionKind[];
+const KIND_INDEX: Readonly<Record<DecisionKind, number>> = { allowed: 0, denied: 1, pending: 2 };
+const ADAPTER_INDEX = Object.fromEntries(ADAPTERS.map((a, i) => [a, i])) as Readonly<Record<AdapterName, number>>;
+
+/** Counts kept as plain numbers; `flush` adds what is new since the last read to prom-client. */
+class PendingCounts {
+  private readonly counts: Float64Array;
+  private readonly reported: Float64Array;
+
+  constructor(n: number) {
+    this.counts = new Float64Array(n);
+    this.reported = new Float64Array(n);
+  }
+
+  add(i: number): void {
+    this.counts[i] = (this.counts[i] as number) + 1;
+  }
+
+  flush(report: (i: number, delta: number) => void): void {
+    for (let i = 0; i < this.counts.length; i++) {
+      const delta = (this.counts[i] as number) - (this.reported[i] as number);
+      if (delta > 0) {
+        report(i, delta);
+        this.reported[i] = this.counts[i] as number;
+      }
+    }
+  }
+}
 
 export class Metrics {
   private readonly decisions: Counter<'adapter' | 'decision'>;
-  private readonly duration: Histogram<'adapter'>;
-  private readonly cacheHits: Counter;
-  private readonly cacheMisses: Counter;
+  private readonly duration: FastHistogram;
   private readonly reloads: Counter<'result'>;
   private readonly failOpen: Counter<'adapter'>;
   private readonly errors: Counter<'adapter' | 'reason'>;
@@ -29,8 +56,12 @@ export class Metrics {
   readonly configTimestamp: Gauge;
   readonly policies: Gauge;
   readonly routes: Gauge;
-  private readonly decisionChildren = new Map<string, Inc>();
-  private readonly durationChildren = new Map<string, Observe>();
+  /** Per (adapter, decision kind): index adapter * 3 + kind. */
+  private readonly decisionCounts = new PendingCounts(ADAPTERS.length * KINDS.length);
+  /** Index 0 hits, 1 misses. */
+  private readonly cacheCounts = new PendingCounts(2);
+  /** Per adapter index, created on its first check (as prom-client shows a series). */
+  private readonly durationChildren: (HistogramChild | undefined)[] = [];
 
   constructor(
     readonly registry: Registry,
@@ -38,10 +69,21 @@ export class Metrics {
     opts: { defaultMetrics?: boolean } = {},
   ) {
     const registers = [registry];
-    this.decisions = new Counter({ name: 'ascend_authz_decisions_total', help: 'Authorization decisions by entry point and outcome', labelNames: ['adapter', 'decision'], registers });
-    this.duration = new Histogram({ name: 'ascend_authz_check_duration_seconds', help: 'Time from request received to decision, in seconds', labelNames: ['adapter'], buckets: CHECK_BUCKETS, registers });
-    this.cacheHits = new Counter({ name: 'ascend_decision_cache_hits_total', help: 'Checks answered from the decision cache', registers });
-    this.cacheMisses = new Counter({ name: 'ascend_decision_cache_misses_total', help: 'Checks that had to be evaluated', registers });
+    const decisionCounts = this.decisionCounts;
+    const cacheCounts = this.cacheCounts;
+    this.decisions = new Counter({
+      name: 'ascend_authz_decisions_total', help: 'Authorization decisions by entry point and outcome', labelNames: ['adapter', 'decision'], registers,
+      collect() {
+        decisionCounts.flush((i, n) => this.labels(ADAPTERS[Math.floor(i / KINDS.length)] as AdapterName, KINDS[i % KINDS.length] as DecisionKind).inc(n));
+      },
+    });
+    this.duration = new FastHistogram('ascend_authz_check_duration_seconds', 'Time from request received to decision, in seconds', 'adapter', CHECK_BUCKETS, registers);
+    const cacheHits = new Counter({ name: 'ascend_decision_cache_hits_total', help: 'Checks answered from the decision cache', registers });
+    const cacheMisses = new Counter({ name: 'ascend_decision_cache_misses_total', help: 'Checks that had to be evaluated', registers });
+    // One collect for both: whichever /metrics reads first moves both counts.
+    const flushCache = (): void => cacheCounts.flush((i, n) => (i === 0 ? cacheHits : cacheMisses).inc(n));
+    (cacheHits as unknown as { collect: () => void }).collect = flushCache;
+    (cacheMisses as unknown as { collect: () => void }).collect = flushCache;
     new Gauge({ name: 'ascend_decision_cache_entries', help: 'Decisions currently cached', registers, collect() { this.set(cacheSize()); } });
     this.reloads = new Counter({ name: 'ascend_policy_reloads_total', help: 'Config (policy) loads by result', labelNames: ['result'], registers });
     this.failOpen = new Counter({ name: 'ascend_fail_open_total', help: 'Requests allowed only because evaluation failed under fail_mode open', labelNames: ['adapter'], registers });
@@ -79,17 +121,13 @@ export class Metrics {
   }
 
   decision(adapter: AdapterName, kind: DecisionKind, seconds: number): void {
-    const key = adapter + kind;
-    let c = this.decisionChildren.get(key);
-    if (!c) this.decisionChildren.set(key, (c = this.decisions.labels(adapter, kind)));
-    c.inc();
-    let h = this.durationChildren.get(adapter);
-    if (!h) this.durationChildren.set(adapter, (h = this.duration.labels(adapter)));
-    h.observe(seconds);
+    const a = ADAPTER_INDEX[adapter];
+    this.decisionCounts.add(a * KINDS.length + KIND_INDEX[kind]);
+    (this.durationChildren[a] ??= this.duration.labels(adapter)).observe(seconds);
   }
 
   cache(hit: boolean): void {
-    (hit ? this.cacheHits : this.cacheMisses).inc();
+    this.cacheCounts.add(hit ? 0 : 1);
   }
 
   reload(result: 'success' | 'failure'): void {

@@ -5,7 +5,7 @@
  * cache hit — never pending — costs no promise or event-loop hop. Metrics and every sink
  * (decision log, audit, alerts) are recorded in exactly one place, `finish`, for every path.
  */
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { approvalStatusUrl } from '../api/paths.js';
 import type { Config } from '../config/schema.js';
@@ -22,6 +22,7 @@ import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
+import { uuidV4 } from '../shared/uuid.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
@@ -151,7 +152,7 @@ export class CheckPipeline {
     try {
       const workflow = rt.workflows.get(pending.policyId ?? '');
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
-      ({ decision, ids } = await withDeadline(gate(action, pending, workflow, randomUUID()), deadline));
+      ({ decision, ids } = await withDeadline(gate(action, pending, workflow, uuidV4()), deadline));
     } catch (e) {
       const code = e instanceof DeadlineExceeded ? 'deadline_exceeded' : 'store_error';
       this.deps.metrics.error(adapter, code);
@@ -189,7 +190,7 @@ export class CheckPipeline {
     const result: CheckResult = {
       adapter,
       decision,
-      actionId: ids !== undefined ? ids.actionId : randomUUID(),
+      actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
       statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
       retryAfterSeconds: pending ? c.responses.retry_after_seconds : undefined,

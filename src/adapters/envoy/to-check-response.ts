@@ -87,7 +87,7 @@ export function writeCheckResponse(r: CheckResult): Buffer {
  * grow memory.
  */
 const PLACEHOLDER = 'ascend-action-id-placeholder-0000000';
-const ID_LENGTH = PLACEHOLDER.length; // 36, the length of crypto.randomUUID()
+const ID_LENGTH = PLACEHOLDER.length; // 36, the length of a UUID (shared/uuid.ts)
 const MAX_AGENTS = 256;
 
 interface Template {
