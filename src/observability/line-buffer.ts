@@ -27,6 +27,12 @@ export interface LineOut {
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/**
+ * Strings up to this long are copied with a charCodeAt loop; a Buffer write is a call into
+ * C++ (~70 ns each, twenty-odd per decision line: 8 % of a cached check's CPU in a profile).
+ */
+const NATIVE_FROM = 64;
+
 /** Builds each line as a string and writes it whole: for tests and non-batched sinks. */
 export class StringLines implements LineOut {
   private line = '';
@@ -75,20 +81,49 @@ export class LineBuffer implements LineOut {
   }
 
   ascii(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
+    const n = s.length;
+    this.ensure(n);
+    if (n > NATIVE_FROM) {
+      this.pos += this.buf.write(s, this.pos, 'latin1');
+      return;
+    }
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   json(s: string): void {
+    const n = s.length;
+    this.ensure(n * 3 + 2);
+    const b = this.buf;
+    const start = this.pos;
+    if (n <= NATIVE_FROM) {
+      // Plain printable ASCII (nearly every value) is its own JSON: copy it between quotes.
+      let p = start;
+      b[p++] = 0x22;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        b[p++] = 0x22;
+        this.pos = p;
+        return;
+      }
+    }
     if (NEEDS_ESCAPE.test(s)) {
+      this.pos = start;
       this.text(JSON.stringify(s));
       return;
     }
-    this.ensure(s.length * 3 + 2);
-    const b = this.buf;
-    b[this.pos++] = 0x22;
-    this.pos += b.write(s, this.pos, 'utf8');
-    b[this.pos++] = 0x22;
+    let p = start;
+    b[p++] = 0x22;
+    p += b.write(s, p, 'utf8');
+    b[p++] = 0x22;
+    this.pos = p;
   }
 
   endLine(): void {
@@ -116,8 +151,23 @@ export class LineBuffer implements LineOut {
   }
 
   text(s: string): void {
-    this.ensure(s.length * 3);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
+    const n = s.length;
+    this.ensure(n * 3);
+    const b = this.buf;
+    let p = this.pos;
+    if (n <= NATIVE_FROM) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p + i] = c;
+      }
+      if (i === n) {
+        this.pos = p + n;
+        return;
+      }
+    }
+    this.pos = p + b.write(s, p, 'utf8');
   }
 
   /** Room for `n` more bytes of the current line, without splitting it across chunks. */
