@@ -10,9 +10,23 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { nullObject } from '../../shared/null-object.js';
+import { StringIntern } from './string-intern.js';
 
 const { Reader } = protobuf;
 type R = protobuf.Reader;
+
+/** Header names and values, method, scheme, host: the strings that repeat (string-intern.ts). */
+const repeated = new StringIntern();
+
+/** A length-delimited string through the intern table (Reader.string() decodes every time). */
+function str(r: R): string {
+  const len = r.uint32();
+  const start = r.pos;
+  const end = start + len;
+  if (end > r.len) throw new RangeError(`index out of range: ${start} + ${len} > ${r.len}`);
+  r.pos = end;
+  return repeated.decode(r.buf as Buffer, start, end);
+}
 
 export interface EnvoyCheck {
   id: string;
@@ -59,8 +73,8 @@ function mapEntry(r: R, into: Record<string, string>, headers: boolean): void {
   let v = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) k = r.string();
-    else if (tag === 18) v = r.string();
+    if (tag === 10) k = str(r);
+    else if (tag === 18) v = str(r);
     else r.skipType(tag & 7);
   }
   if (headers) addHeader(into, k.toLowerCase(), v);
@@ -79,8 +93,8 @@ function headerValue(r: R, h: Record<string, string>): void {
   let v = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) k = r.string().toLowerCase();
-    else if (tag === 18) v = r.string();
+    if (tag === 10) k = str(r).toLowerCase();
+    else if (tag === 18) v = str(r);
     else if (tag === 26) v = Buffer.from(r.bytes()).toString('utf8');
     else r.skipType(tag & 7);
   }
@@ -105,7 +119,7 @@ function value(r: R, depth: number): unknown {
     switch (tag) {
       case 8: r.int32(); out = null; break;
       case 17: out = r.double(); break;
-      case 26: out = r.string(); break;
+      case 26: out = str(r); break;
       case 32: out = r.bool(); break;
       case 42: out = struct(r, depth + 1); break;
       case 50: out = list(r, depth + 1); break;
@@ -144,7 +158,7 @@ function messageMap(r: R, read: (r: R) => unknown, missing: () => unknown): Reco
     let v: unknown;
     while (r.pos < entryEnd) {
       const t = r.uint32();
-      if (t === 10) k = r.string();
+      if (t === 10) k = str(r);
       else if (t === 18) v = read(r);
       else r.skipType(t & 7);
     }
@@ -177,7 +191,7 @@ function address(r: R): string | undefined {
     const sEnd = r.uint32() + r.pos;
     while (r.pos < sEnd) {
       const t = r.uint32();
-      if (t === 18) addr = r.string();
+      if (t === 18) addr = str(r);
       else r.skipType(t & 7);
     }
   }
@@ -192,7 +206,7 @@ function peer(r: R, c: EnvoyCheck, source: boolean): void {
       const a = address(r);
       if (source) c.sourceAddress = a;
     } else if (tag === 34) {
-      const p = r.string();
+      const p = str(r);
       if (source) c.sourcePrincipal = p;
       else c.destinationPrincipal = p;
     } else r.skipType(tag & 7);
@@ -210,13 +224,13 @@ function httpRequest(r: R, c: EnvoyCheck): void {
     const tag = r.uint32();
     switch (tag) {
       case 10: c.id = r.string(); break;
-      case 18: c.method = r.string(); break;
+      case 18: c.method = str(r); break;
       case 26: mapEntry(r, c.headers, true); break;
       case 34: c.path = r.string(); break;
-      case 42: c.host = r.string(); break;
-      case 50: c.scheme = r.string(); break;
+      case 42: c.host = str(r); break;
+      case 50: c.scheme = str(r); break;
       case 72: c.size = int64(r); break;
-      case 82: c.protocol = r.string(); break;
+      case 82: c.protocol = str(r); break;
       case 90: c.body = r.string(); break;
       case 98: c.body = Buffer.from(r.bytes()).toString('utf8'); break;
       case 106: headerMap(r, c.headers); break;
@@ -262,7 +276,7 @@ function attributes(r: R, c: EnvoyCheck): void {
 
 export function decodeCheckRequest(buf: Uint8Array): EnvoyCheck | DecodeFailure {
   try {
-    const r = Reader.create(buf);
+    const r = Reader.create(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
     const c = newCheck();
     while (r.pos < r.len) {
       const tag = r.uint32();
