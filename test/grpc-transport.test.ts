@@ -5,7 +5,7 @@
  * standard.
  */
 import { readFileSync } from 'node:fs';
-import { connect as h2connect } from 'node:http2';
+import http2, { connect as h2connect } from 'node:http2';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
@@ -194,6 +194,42 @@ describe('native transport: a request that never finishes arriving', () => {
     } finally {
       session.destroy();
       c.close();
+      await t.close();
+    }
+  });
+
+  it('expires every stalled call, whatever finished or was reset between them', async () => {
+    const t = await startApp(withTransport('native', ', http_request_timeout_ms: 300'));
+    const session = h2connect(`http://127.0.0.1:${t.grpcPort}`);
+    const open = (): { req: ReturnType<typeof session.request>; status: () => string | undefined } => {
+      const req = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc' });
+      let st: string | undefined;
+      // Trailers-Only answers carry grpc-status in the headers, full answers in the trailers.
+      const take = (h: http2.IncomingHttpHeaders): void => {
+        if (h['grpc-status'] !== undefined) st = String(h['grpc-status']);
+      };
+      req.on('response', take);
+      req.on('trailers', take);
+      req.on('data', () => {});
+      req.on('error', () => {});
+      return { req, status: () => st };
+    };
+    try {
+      const stalled1 = open();
+      stalled1.req.write(frame(ALLOW).subarray(0, 20));
+      const reset = open(); // leaves in the middle of the list
+      reset.req.write(frame(ALLOW).subarray(0, 20));
+      reset.req.close(http2.constants.NGHTTP2_CANCEL);
+      const finished = open(); // completes: must not be expired later
+      finished.req.end(frame(ALLOW));
+      const stalled2 = open();
+      stalled2.req.write(frame(ALLOW).subarray(0, 20));
+      await waitFor(() => stalled1.status() !== undefined && stalled2.status() !== undefined && finished.status() !== undefined, 10_000, 20);
+      expect([stalled1.status(), stalled2.status(), finished.status()]).toEqual([
+        String(grpc.status.DEADLINE_EXCEEDED), String(grpc.status.DEADLINE_EXCEEDED), String(grpc.status.OK),
+      ]);
+    } finally {
+      session.destroy();
       await t.close();
     }
   });

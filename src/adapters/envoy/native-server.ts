@@ -99,11 +99,62 @@ export class ServerStreamCall {
   }
 }
 
+/**
+ * One call whose request message is still arriving. Its listeners are shared functions that
+ * find the call on the stream (kCall), not closures made per call: under load every in-flight
+ * call lives through a scavenge, and what it holds is copied — and often promoted.
+ */
+class Incoming {
+  first: Buffer | undefined = undefined;
+  parts: Buffer[] | undefined = undefined;
+  size = 0;
+  refused = false;
+  /** The server's list of calls still receiving, oldest first (requestTimeoutMs). */
+  older: Incoming | undefined = undefined;
+  newer: Incoming | undefined = undefined;
+  listed = false;
+
+  constructor(
+    readonly server: NativeGrpcServer,
+    readonly stream: ServerHttp2Stream,
+    readonly method: NativeMethod,
+    readonly deadline: number | undefined,
+    readonly encoding: string,
+    readonly limit: number,
+    readonly started: number,
+  ) {}
+}
+
+const kCall = Symbol('ascend.grpc.call');
+type CallStream = ServerHttp2Stream & { [kCall]: Incoming };
+
+function onCallData(this: CallStream, chunk: Buffer): void {
+  const c = this[kCall];
+  if (c.refused) return;
+  c.size += chunk.length;
+  if (c.size > c.limit) {
+    // Answer now and discard the rest: a client cannot make us buffer past the limit.
+    c.refused = true;
+    c.first = c.parts = undefined;
+    trailersOnly(this, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${c.size - 5}+ vs. ${c.limit - 5})`);
+    return;
+  }
+  // Nearly every request is one DATA chunk; more are gathered only when they come.
+  if (c.first === undefined) c.first = chunk;
+  else (c.parts ??= [c.first]).push(chunk);
+}
+
+function onCallEnd(this: CallStream): void {
+  const c = this[kCall];
+  c.server.received(c);
+}
+
 export class NativeGrpcServer {
   private readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
-  /** Calls whose request has not fully arrived, with when their headers came. */
-  private readonly receiving = new Map<ServerHttp2Stream, number>();
+  /** Calls whose request has not fully arrived, oldest first (an intrusive list: no allocation). */
+  private oldest: Incoming | undefined;
+  private newest: Incoming | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
@@ -157,13 +208,28 @@ export class NativeGrpcServer {
 
   /** Answers calls whose request started before `startedBefore` and has still not arrived. */
   private expire(startedBefore: number): void {
-    for (const [stream, started] of this.receiving) {
-      if (gone(stream)) this.receiving.delete(stream);
-      else if (started < startedBefore) {
-        this.receiving.delete(stream);
-        trailersOnly(stream, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
-      }
+    for (let c = this.oldest; c !== undefined && c.started < startedBefore; c = this.oldest) {
+      this.unlist(c);
+      if (!gone(c.stream)) trailersOnly(c.stream, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
     }
+  }
+
+  private list(c: Incoming): void {
+    c.listed = true;
+    c.older = this.newest;
+    if (this.newest !== undefined) this.newest.newer = c;
+    else this.oldest = c;
+    this.newest = c;
+  }
+
+  private unlist(c: Incoming): void {
+    if (!c.listed) return;
+    c.listed = false;
+    if (c.older !== undefined) c.older.newer = c.newer;
+    else this.oldest = c.newer;
+    if (c.newer !== undefined) c.newer.older = c.older;
+    else this.newest = c.older;
+    c.older = c.newer = undefined;
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -193,51 +259,41 @@ export class NativeGrpcServer {
       return;
     }
     const encoding = typeof headers['grpc-encoding'] === 'string' ? headers['grpc-encoding'] : 'identity';
-    const limit = this.opts.maxReceiveBytes + 5;
-    // Nearly every request is one DATA chunk; more are gathered only when they come.
-    let first: Buffer | undefined;
-    let parts: Buffer[] | undefined;
-    let size = 0;
-    let refused = false;
-    if (this.opts.requestTimeoutMs !== undefined) this.receiving.set(stream, now);
-    stream.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > limit) {
-        // Answer now and discard the rest: a client cannot make us buffer past the limit.
-        refused = true;
-        first = parts = undefined;
-        trailersOnly(stream, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${size - 5}+ vs. ${this.opts.maxReceiveBytes})`);
-        return;
-      }
-      if (first === undefined) first = chunk;
-      else (parts ??= [first]).push(chunk);
-    });
-    stream.on('end', () => {
-      this.receiving.delete(stream);
-      if (refused || stream.headersSent) return;
-      const body = parts !== undefined ? Buffer.concat(parts, size) : (first ?? Buffer.alloc(0));
-      let message: Buffer;
-      try {
-        message = singleMessage(body, encoding, this.opts.maxReceiveBytes);
-      } catch (e) {
-        this.fail(stream, e);
-        return;
-      }
-      if (method.kind === 'stream') {
-        method.handle(message, new ServerStreamCall(stream));
-        return;
-      }
-      let out: Buffer | Promise<Buffer>;
-      try {
-        out = method.handle(message, deadline);
-      } catch (e) {
-        this.fail(stream, e);
-        return;
-      }
-      if (out instanceof Promise) out.then((frame) => respondMessage(stream, frame), (e: unknown) => this.fail(stream, e));
-      else respondMessage(stream, out);
-    });
+    const c = new Incoming(this, stream, method, deadline, encoding, this.opts.maxReceiveBytes + 5, now);
+    (stream as CallStream)[kCall] = c;
+    if (this.opts.requestTimeoutMs !== undefined) this.list(c);
+    stream.on('data', onCallData);
+    stream.on('end', onCallEnd);
+  }
+
+  /** The whole request message of `c` has arrived (its stream ended): decode it and run the method. Internal. */
+  received(c: Incoming): void {
+    this.unlist(c);
+    const stream = c.stream;
+    if (c.refused || stream.headersSent) return;
+    const body = c.parts !== undefined ? Buffer.concat(c.parts, c.size) : (c.first ?? Buffer.alloc(0));
+    c.first = c.parts = undefined;
+    let message: Buffer;
+    try {
+      message = singleMessage(body, c.encoding, this.opts.maxReceiveBytes);
+    } catch (e) {
+      this.fail(stream, e);
+      return;
+    }
+    const method = c.method;
+    if (method.kind === 'stream') {
+      method.handle(message, new ServerStreamCall(stream));
+      return;
+    }
+    let out: Buffer | Promise<Buffer>;
+    try {
+      out = method.handle(message, c.deadline);
+    } catch (e) {
+      this.fail(stream, e);
+      return;
+    }
+    if (out instanceof Promise) out.then((frame) => respondMessage(stream, frame), (e: unknown) => this.fail(stream, e));
+    else respondMessage(stream, out);
   }
 
   private fail(stream: ServerHttp2Stream, e: unknown): void {
