@@ -7,7 +7,7 @@
  * the threadpool has written it, long enough to be promoted to V8's old space, and its
  * backing store is freed only by the next full GC. Under load that held 40–75 MiB of dead
  * log buffers in RSS (bench/README.md, optimizations log). A write(2) of a 64 KiB chunk to a
- * file or a pipe with room costs ~20 µs, a few hundred times a second at full load.
+ * file costs ~80 µs on the bench VM, a hundred-odd times a second at full load.
  *
  * A non-blocking pipe that is full (EAGAIN) does not stall the process: the rest waits in a
  * bounded backlog, in order, retried on a timer; past the bound, new bytes are dropped and
@@ -18,7 +18,7 @@ import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Process-wide write losses, read by the metrics registry. */
-export const logLosses = { droppedBytes: 0, failedWrites: 0 };
+export const logLosses = { droppedBytes: 0 };
 
 export interface FdDestinationOptions {
   /** The most one chunk should hold; PIPE_BUF (4096) keeps writes atomic on a shared pipe. */
@@ -70,7 +70,7 @@ export class FdDestination {
   write(data: string | Buffer): boolean {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     if (this.backlog.length === 0) {
-      const off = this.writeFrom(buf, 0);
+      const off = this.writeOut(buf);
       if (off === buf.length) return true;
       // The rest of a write that has begun is always kept: a dropped tail would leave half a line.
       this.keep(buf.subarray(off), true);
@@ -91,8 +91,9 @@ export class FdDestination {
     if (this.backlog.length > 0) this.dropBacklog();
   }
 
-  /** Bytes written from `off`; stops early only on EAGAIN. Other errors lose the bytes (counted). */
-  private writeFrom(buf: Buffer, off: number): number {
+  /** How many bytes of `buf` were written; stops early only on EAGAIN. Other errors lose the bytes (counted). */
+  private writeOut(buf: Buffer): number {
+    let off = 0;
     while (off < buf.length) {
       try {
         off += writeSync(this.fd, buf, off, buf.length - off);
@@ -119,7 +120,7 @@ export class FdDestination {
     const before = this.backlogBytes;
     while (this.backlog.length > 0) {
       const head = this.backlog[0] as Buffer;
-      const off = this.writeFrom(head, 0);
+      const off = this.writeOut(head);
       this.backlogBytes -= off;
       if (off < head.length) {
         this.backlog[0] = head.subarray(off);
@@ -151,7 +152,6 @@ export class FdDestination {
 
   private lose(bytes: number, e: Error): void {
     logLosses.droppedBytes += bytes;
-    logLosses.failedWrites++;
     if (this.reported) return;
     this.reported = true;
     try {

@@ -78,12 +78,10 @@ export class Metrics {
       },
     });
     this.duration = new FastHistogram('ascend_authz_check_duration_seconds', 'Time from request received to decision, in seconds', 'adapter', CHECK_BUCKETS, registers);
-    const cacheHits = new Counter({ name: 'ascend_decision_cache_hits_total', help: 'Checks answered from the decision cache', registers });
-    const cacheMisses = new Counter({ name: 'ascend_decision_cache_misses_total', help: 'Checks that had to be evaluated', registers });
-    // One collect for both: whichever /metrics reads first moves both counts.
+    // One flush for both counters: whichever is read first moves both counts.
     const flushCache = (): void => cacheCounts.flush((i, n) => (i === 0 ? cacheHits : cacheMisses).inc(n));
-    (cacheHits as unknown as { collect: () => void }).collect = flushCache;
-    (cacheMisses as unknown as { collect: () => void }).collect = flushCache;
+    const cacheHits = new Counter({ name: 'ascend_decision_cache_hits_total', help: 'Checks answered from the decision cache', registers, collect: flushCache });
+    const cacheMisses = new Counter({ name: 'ascend_decision_cache_misses_total', help: 'Checks that had to be evaluated', registers, collect: flushCache });
     new Gauge({ name: 'ascend_decision_cache_entries', help: 'Decisions currently cached', registers, collect() { this.set(cacheSize()); } });
     this.reloads = new Counter({ name: 'ascend_policy_reloads_total', help: 'Config (policy) loads by result', labelNames: ['result'], registers });
     this.failOpen = new Counter({ name: 'ascend_fail_open_total', help: 'Requests allowed only because evaluation failed under fail_mode open', labelNames: ['adapter'], registers });
