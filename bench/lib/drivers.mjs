@@ -43,20 +43,23 @@ export class Assets {
 // Fresh ids never repeat within a harness process: each run starts 10M ids after the last.
 let freshCursor = 0;
 
-/** A function (durationS, latency) → driver result, for one side of a scenario. */
+/** Marks a driver function that takes a settle period (see measure.mjs). */
+const settling = (fn) => Object.assign(fn, { settles: true });
+
+/** A function (durationS, latency[, settleS]) → driver result, for one side of a scenario. */
 export function loadFor(side, sc, server, assets) {
   if (side.driver === 'h2load') {
     if (assets.frames(sc.body).length !== 1) throw new Error(`${sc.name}: h2load sends one body; use h2client for ${sc.body}`);
     const frameFile = assets.file(sc.body);
-    return (durationS, latency) => runH2load({ port: server.grpcPort, frameFile, mode: sc.mode, durationS, latency });
+    return settling((durationS, latency, settleS) => runH2load({ port: server.grpcPort, frameFile, mode: sc.mode, durationS, latency, settleS }));
   }
   if (side.driver === 'h2client') {
     const framesFile = assets.file(sc.body);
-    return (durationS, latency) => {
+    return settling((durationS, latency, settleS) => {
       const freshStart = freshCursor;
       freshCursor += 10_000_000;
-      return runH2client({ port: server.grpcPort, framesFile, mode: sc.mode, durationS, latency, freshEvery: sc.freshEvery ?? 0, freshStart });
-    };
+      return runH2client({ port: server.grpcPort, framesFile, mode: sc.mode, durationS, latency, settleS, freshEvery: sc.freshEvery ?? 0, freshStart });
+    });
   }
   if (side.driver === 'wrk') {
     return (durationS, latency) => runWrk({ port: server.httpPort, request: sc.request, mode: sc.mode, durationS, latency });

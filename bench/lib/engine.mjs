@@ -23,7 +23,7 @@ export const RATIOS = {
  * @param {object} o
  * @param {object[]} o.scenarios  (bench/scenarios.mjs, bench/http-scenarios.mjs)
  * @param {Record<string, object>} o.servers server definitions by id
- * @param {{pairs: number, durationS: number, warmS: number, firstWarmS: number}} o.timing
+ * @param {{pairs: number, durationS: number, warmS: number, settleS?: number, firstWarmS: number}} o.timing
  * @param {string} o.outDir where frames, generated configs and server logs go
  */
 export async function runScenarios({ scenarios, servers, timing, outDir, say = console.error }) {
@@ -114,7 +114,7 @@ async function prepareSide(sc, side, { pool, assets, servers, timing }) {
 function measureSide({ server, load, warmS }, timing) {
   const metrics = server.spec.metrics;
   return measure({
-    pid: server.pid, load, warmS, durationS: timing.durationS,
+    pid: server.pid, load, warmS, settleS: timing.settleS, durationS: timing.durationS,
     before: metrics ? () => cacheCounters(server.httpPort) : undefined,
     after: metrics ? async (b) => {
       const a = await cacheCounters(server.httpPort);

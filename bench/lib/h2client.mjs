@@ -30,7 +30,7 @@ import { walkHeaderBlock } from './h2wire.mjs';
 const SELF = fileURLToPath(import.meta.url);
 
 /** Spawn the client pinned to the load core and return its JSON result. */
-export async function runH2client({ port, framesFile, mode, durationS, requests, latency = true,
+export async function runH2client({ port, framesFile, mode, durationS, requests, latency = true, settleS = 0,
   freshEvery = 0, freshStart = 0, urlPath = CHECK_PATH }) {
   const m = resolveMode(mode);
   if (m.totalRps) throw new Error('h2client has no fixed-rate mode; use h2load for --rps');
@@ -39,8 +39,9 @@ export async function runH2client({ port, framesFile, mode, durationS, requests,
   if (framesFile) args.push('--frames', framesFile);
   if (requests) args.push('--requests', String(requests));
   else args.push('--duration', String(durationS));
+  if (settleS > 0 && !requests) args.push('--settle', String(settleS));
   if (!latency) args.push('--no-latency');
-  const limitS = requests ? 600 : durationS + 30;
+  const limitS = requests ? 600 : durationS + settleS + 30;
   const { stdout } = await promisify(execFile)('taskset', args, { timeout: limitS * 1000, maxBuffer: 1 << 20 });
   return { ...JSON.parse(stdout), mode: m.name };
 }
@@ -102,12 +103,14 @@ class Samples {
 }
 
 /** Drive the load; resolves to the result object printed by the CLI. */
-export async function drive({ port, urlPath, conns, streams, limitReq, durationMs, record, src }) {
+export async function drive({ port, urlPath, conns, streams, limitReq, durationMs, settleMs = 0, record, src }) {
   const grpcStatusName = await calibrateGrpcStatusName();
   const lat = new Samples();
   const reasons = new Map();
-  let started = 0; let completed = 0; let counted = 0; let errors = 0; let unverified = 0;
+  let started = 0; let completed = 0; let counted = 0; let settled = 0; let errors = 0; let unverified = 0;
   let stopping = false; let tEnd = 0; let t0 = 0; let deadline = Infinity;
+  // Answers before the clock starts (the settle period) are neither counted nor timed.
+  let settling = settleMs > 0;
   let finish;
   const finished = new Promise((resolve) => { finish = resolve; });
   const connections = [];
@@ -119,9 +122,10 @@ export async function drive({ port, urlPath, conns, streams, limitReq, durationM
   };
   const onAnswer = (conn) => (a) => {
     const now = performance.now();
-    completed++;
     if (!a.ok) { errors++; reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1); }
     else if (a.grpcStatus === undefined) unverified++;
+    if (settling) { settled++; fire(conn); return; }
+    completed++;
     if (now <= deadline) { counted++; if (record) lat.push(a.latencyUs); }
     else if (!stopping) { stopping = true; tEnd = deadline; }
     if (completed >= limitReq && !stopping) { stopping = true; tEnd = now; }
@@ -134,10 +138,12 @@ export async function drive({ port, urlPath, conns, streams, limitReq, durationM
   const handlers = connections.map((c) => onAnswer(c));
   await Promise.all(connections.map((c) => c.connect()));
 
+  for (const c of connections) for (let i = 0; i < streams; i++) fire(c);
+  if (settling) await new Promise((resolve) => setTimeout(resolve, settleMs));
+  settling = false;
   const cpu0 = process.cpuUsage();
   t0 = performance.now();
   deadline = t0 + durationMs;
-  for (const c of connections) for (let i = 0; i < streams; i++) fire(c);
   await finished;
   tEnd ||= performance.now();
   const wallS = (performance.now() - t0) / 1000;
@@ -146,7 +152,7 @@ export async function drive({ port, urlPath, conns, streams, limitReq, durationM
   const cpu = process.cpuUsage(cpu0);
   const clientCpuS = (cpu.user + cpu.system) / 1e6;
   return {
-    driver: 'h2client', seconds, rps: counted / seconds, requests: counted, served: completed, errors,
+    driver: 'h2client', seconds, rps: counted / seconds, requests: counted, served: completed, settledAnswers: settled, errors,
     errorReasons: Object.fromEntries(reasons), unverifiedGrpcStatus: unverified,
     distinctFrames: src.distinct, freshRequests: src.freshUsed(),
     // clientCoreUtil near 1.0 would mean the CLIENT was the bottleneck and its req/s understates the server.
@@ -159,7 +165,8 @@ async function main() {
   const { values: o } = parseArgs({ options: {
     port: { type: 'string' }, path: { type: 'string', default: CHECK_PATH }, frames: { type: 'string' },
     c: { type: 'string', default: '16' }, m: { type: 'string', default: '32' },
-    duration: { type: 'string' }, requests: { type: 'string' }, 'no-latency': { type: 'boolean', default: false },
+    duration: { type: 'string' }, requests: { type: 'string' }, settle: { type: 'string', default: '0' },
+    'no-latency': { type: 'boolean', default: false },
     'fresh-every': { type: 'string', default: '0' }, 'fresh-start': { type: 'string', default: '0' },
   } });
   const limitReq = o.requests ? Number(o.requests) : Infinity;
@@ -167,7 +174,7 @@ async function main() {
   if (!o.port || (limitReq === Infinity && durationMs === Infinity)) throw new Error('need --port and --duration or --requests');
   const src = await frameSource({ framesFile: o.frames, freshEvery: Number(o['fresh-every']), freshStart: Number(o['fresh-start']) });
   const out = await drive({ port: Number(o.port), urlPath: o.path, conns: Number(o.c), streams: Number(o.m),
-    limitReq, durationMs, record: !o['no-latency'], src });
+    limitReq, durationMs, settleMs: Number(o.settle) * 1000, record: !o['no-latency'], src });
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 

@@ -51,7 +51,7 @@ export function parseH2loadLog(text) {
  * Run h2load once. `mode` from modes.mjs; `frameFile` holds ONE gRPC frame (h2load cannot cycle
  * bodies — the mix scenario uses h2client.mjs). Returns req/s, counts and latency percentiles (µs).
  */
-export async function runH2load({ port, frameFile, mode, durationS, latency = true, urlPath = CHECK_PATH }) {
+export async function runH2load({ port, frameFile, mode, durationS, latency = true, settleS = 0, urlPath = CHECK_PATH }) {
   ensureTool('h2load', 'nghttp2-client');
   const m = resolveMode(mode);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h2load-'));
@@ -59,11 +59,14 @@ export async function runH2load({ port, frameFile, mode, durationS, latency = tr
   const args = ['-c', LOAD_CPU, 'h2load', '-D', `${Math.round(durationS * 1000)}ms`, '-c', String(m.c), '-m', String(m.m),
     '-d', frameFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
   if (m.totalRps) args.push('--rps', String(Math.max(1, Math.round(m.totalRps / m.c))));
+  // h2load leaves the warm-up's requests out of its counts, req/s and --log-file.
+  if (settleS > 0) args.push('--warm-up-time', `${Math.round(settleS * 1000)}ms`);
   if (latency) args.push('--log-file', logFile);
   args.push(`http://127.0.0.1:${port}${urlPath}`);
   try {
-    const { stdout } = await run('taskset', args, { timeout: (durationS + 30) * 1000, maxBuffer: 16 << 20 });
+    const { stdout } = await run('taskset', args, { timeout: (durationS + settleS + 30) * 1000, maxBuffer: 16 << 20 });
     const summary = parseH2loadOutput(stdout);
+    summary.seconds -= settleS; // "finished in" counts the warm-up too
     const errors = summary.failed + summary.errored + summary.timeout;
     return {
       driver: 'h2load', mode: m.name, ...summary, errors,
