@@ -19,7 +19,7 @@ export const RESULTS_DIR = path.join(REPO, 'bench/results');
 // A pair is "disturbed" when anything else took more than maxForeign of the server core; up to
 // `retries` extra pairs replace disturbed ones while the run is within budgetS.
 const TIMING = {
-  short: { pairs: 3, durationS: 2, warmS: 0.5, settleS: 0.5, firstWarmS: 2, retries: 2, maxForeign: 0.1, restart: true, budgetS: 150 },
+  short: { pairs: 3, durationS: 2, warmS: 0.5, settleS: 0.5, firstWarmS: 1.5, retries: 2, maxForeign: 0.1, restart: true, budgetS: 150 },
   full: { pairs: 7, durationS: 4, warmS: 0.5, settleS: 1, firstWarmS: 3, retries: 5, maxForeign: 0.1, restart: true },
 };
 
