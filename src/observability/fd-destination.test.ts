@@ -119,12 +119,14 @@ describe('FdDestination', () => {
   it('flushSync writes out the backlog while another process drains the pipe', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fd-dest-')), 'out');
     // A reader that does not read until told to (SIGUSR2), then copies the pipe to a file.
-    const child = spawn('sh', ['-c', 'trap "cat > \"$OUT\"; exit 0" USR2; while :; do sleep 0.05; done'], {
+    const child = spawn('sh', ['-c', 'trap "cat > \"$OUT\"; exit 0" USR2; echo ready; while :; do sleep 0.05; done'], {
       env: { ...process.env, OUT: out },
-      stdio: ['pipe', 'ignore', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     closers.push(() => child.kill('SIGKILL'));
     const exited = new Promise<number | null>((r) => child.once('exit', r));
+    // A SIGUSR2 that came before the trap was set would kill the shell instead.
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
     const stdin = child.stdin as unknown as { _handle: { fd: number }; destroy(): void };
     const d = new FdDestination(stdin._handle.fd, { flushTimeoutMs: 30_000 });
     let expected = '';
