@@ -22,7 +22,7 @@ interface Series {
 type Value = { labels: Record<string, string | number>; sharedLabels?: Record<string, string>; value: number; metricName: string };
 
 class Child implements HistogramChild {
-  constructor(private readonly s: Series, private readonly bounds: readonly number[]) {}
+  constructor(readonly s: Series, private readonly bounds: readonly number[]) {}
 
   observe(value: number): void {
     const b = this.bounds;
@@ -37,7 +37,7 @@ class Child implements HistogramChild {
 export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, Series>();
+  /** Per label value, in creation order (the order /metrics prints them). */
   private readonly children = new Map<string, Child>();
 
   constructor(
@@ -54,15 +54,14 @@ export class FastHistogram {
   labels(value: string): HistogramChild {
     let c = this.children.get(value);
     if (c === undefined) {
-      const s: Series = { label: value, counts: new Float64Array(this.bounds.length + 1), sum: 0 };
-      this.series.set(value, s);
-      this.children.set(value, (c = new Child(s, this.bounds)));
+      c = new Child({ label: value, counts: new Float64Array(this.bounds.length + 1), sum: 0 }, this.bounds);
+      this.children.set(value, c);
     }
     return c;
   }
 
   reset(): void {
-    for (const s of this.series.values()) {
+    for (const { s } of this.children.values()) {
       s.counts.fill(0);
       s.sum = 0;
     }
@@ -72,7 +71,7 @@ export class FastHistogram {
   getForPromString() {
     const values: Value[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const s of this.series.values()) {
+    for (const { s } of this.children.values()) {
       const shared = { [this.labelName]: s.label };
       let acc = 0;
       this.bounds.forEach((le, i) => {

@@ -120,7 +120,6 @@ class Incoming {
     readonly method: NativeMethod,
     readonly deadline: number | undefined,
     readonly encoding: string,
-    readonly limit: number,
     readonly started: number,
   ) {}
 }
@@ -132,11 +131,13 @@ function onCallData(this: CallStream, chunk: Buffer): void {
   const c = this[kCall];
   if (c.refused) return;
   c.size += chunk.length;
-  if (c.size > c.limit) {
-    // Answer now and discard the rest: a client cannot make us buffer past the limit.
+  const max = c.server.maxReceiveBytes;
+  if (c.size > max + 5) {
+    // Answer now and discard the rest: a client cannot make us buffer past the limit (the
+    // 5-byte frame prefix + the largest message).
     c.refused = true;
     c.first = c.parts = undefined;
-    trailersOnly(this, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${c.size - 5}+ vs. ${c.limit - 5})`);
+    trailersOnly(this, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${c.size - 5}+ vs. ${max})`);
     return;
   }
   // Nearly every request is one DATA chunk; more are gathered only when they come.
@@ -156,8 +157,11 @@ export class NativeGrpcServer {
   private oldest: Incoming | undefined;
   private newest: Incoming | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** The largest request message accepted. Internal (read by the shared data listener). */
+  readonly maxReceiveBytes: number;
 
   constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
+    this.maxReceiveBytes = opts.maxReceiveBytes;
     this.server = http2.createServer({
       // Node's default (10 MB of buffered frames per connection) refuses streams under a burst
       // on one busy Envoy connection; grpc-js lifts it the same way.
@@ -259,7 +263,7 @@ export class NativeGrpcServer {
       return;
     }
     const encoding = typeof headers['grpc-encoding'] === 'string' ? headers['grpc-encoding'] : 'identity';
-    const c = new Incoming(this, stream, method, deadline, encoding, this.opts.maxReceiveBytes + 5, now);
+    const c = new Incoming(this, stream, method, deadline, encoding, now);
     (stream as CallStream)[kCall] = c;
     if (this.opts.requestTimeoutMs !== undefined) this.list(c);
     stream.on('data', onCallData);
@@ -275,7 +279,7 @@ export class NativeGrpcServer {
     c.first = c.parts = undefined;
     let message: Buffer;
     try {
-      message = singleMessage(body, c.encoding, this.opts.maxReceiveBytes);
+      message = singleMessage(body, c.encoding, this.maxReceiveBytes);
     } catch (e) {
       this.fail(stream, e);
       return;
