@@ -32,11 +32,20 @@ describe('settle period', () => {
   it('h2client answers during settling are neither counted nor timed, and every answer is one or the other', async () => {
     const frame = encodeFrame(refund());
     const before = answered;
-    const src = { next: () => frame, distinct: 1, freshUsed: () => 0 };
-    const r = await drive({ port, urlPath: '/envoy.service.auth.v3.Authorization/Check', conns: 2, streams: 4,
-      limitReq: Infinity, durationMs: 150, settleMs: 150, record: true, src });
+    const conns = 2;
+    const streams = 4;
+    // Every request after the first conns × streams is fired by an answer, so the settle ends
+    // once 10 answers have been taken as settling (no timer decides it).
+    let fired = 0;
+    let endSettle: () => void = () => {};
+    const settled = new Promise<void>((resolve) => { endSettle = resolve; });
+    const src = { next: () => { if (++fired === conns * streams + 10) endSettle(); return frame; }, distinct: 1, freshUsed: () => 0 };
+    const r = await drive({ port, urlPath: '/envoy.service.auth.v3.Authorization/Check', conns, streams,
+      limitReq: Infinity, durationMs: 100, settle: () => settled, record: true, src });
     expect(r.errors).toBe(0);
-    expect(r.requests).toBeGreaterThan(0);
+    expect(r.settledAnswers).toBeGreaterThanOrEqual(10);
+    // The requests in flight when the settle ended are answered after it: served, not settled.
+    expect(r.served).toBeGreaterThanOrEqual(conns * streams);
     // The calibration request of drive() is answered by its own throwaway server, not this one.
     expect(answered - before).toBe(r.served + r.settledAnswers);
     expect(r.latencyUs?.samples).toBe(r.requests);

@@ -102,15 +102,19 @@ class Samples {
   values() { return this.buf.subarray(0, this.n); }
 }
 
-/** Drive the load; resolves to the result object printed by the CLI. */
-export async function drive({ port, urlPath, conns, streams, limitReq, durationMs, settleMs = 0, record, src }) {
+/**
+ * Drive the load; resolves to the result object printed by the CLI. `settle` (default: a
+ * settleMs timer) is awaited with the load running before the clock starts.
+ */
+export async function drive({ port, urlPath, conns, streams, limitReq, durationMs, settleMs = 0, record, src,
+  settle = settleMs > 0 ? () => new Promise((resolve) => setTimeout(resolve, settleMs)) : undefined }) {
   const grpcStatusName = await calibrateGrpcStatusName();
   const lat = new Samples();
   const reasons = new Map();
   let started = 0; let completed = 0; let counted = 0; let settled = 0; let errors = 0; let unverified = 0;
   let stopping = false; let tEnd = 0; let t0 = 0; let deadline = Infinity;
   // Answers before the clock starts (the settle period) are neither counted nor timed.
-  let settling = settleMs > 0;
+  let settling = settle !== undefined;
   let finish;
   const finished = new Promise((resolve) => { finish = resolve; });
   const connections = [];
@@ -139,7 +143,7 @@ export async function drive({ port, urlPath, conns, streams, limitReq, durationM
   await Promise.all(connections.map((c) => c.connect()));
 
   for (const c of connections) for (let i = 0; i < streams; i++) fire(c);
-  if (settling) await new Promise((resolve) => setTimeout(resolve, settleMs));
+  if (settling) await settle();
   settling = false;
   const cpu0 = process.cpuUsage();
   t0 = performance.now();
