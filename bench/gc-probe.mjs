@@ -5,23 +5,21 @@
 // of the measured window with their longest pause, and peak RSS.
 //
 //   node bench/gc-probe.mjs --rounds 3 \
-//     --server= --server=--heap-growing-percent=30 --server="cmd:node bench/baseline/grpc-bare.mjs --port {port}"
+//     --server= --server=--heap-growing-percent=30 --server="cmd:node bench/baseline/grpc-bare.mjs --port {grpcPort}"
 //
 // Each --server (write it --server=VALUE: values start with a dash) is node flags (V8's) put
 // before `dist/cli.js serve` on the contract config (empty: as shipped), or a whole command line
-// after "cmd:" ({port} is replaced, `node` gets --trace-gc). Not a pair benchmark: no ratios,
+// after "cmd:" ({grpcPort} is replaced, `node` gets --trace-gc). Not a pair benchmark: no ratios,
 // no disturbed-run detection; alternate and repeat, and read the spread.
 // A node flag given this way wins over the config's server.heap_growth_percent (heap.ts).
 import { readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Assets } from './lib/drivers.mjs';
 import { runH2load } from './lib/h2load.mjs';
-import { freePort, peakRssMiB, startPinned, stopProcess } from './lib/proc.mjs';
+import { peakRssMiB } from './lib/proc.mjs';
 import { REPO } from './lib/protos.mjs';
-import { SIDECAR_CLI } from './lib/servers.mjs';
+import { SIDECAR_CLI, ServerPool } from './lib/servers.mjs';
 
 const { values: o } = parseArgs({ options: {
   server: { type: 'string', multiple: true, default: [''] }, rounds: { type: 'string', default: '3' },
@@ -30,28 +28,23 @@ const { values: o } = parseArgs({ options: {
 } });
 const OUT = path.join(REPO, 'bench/results');
 const frameFile = new Assets(OUT).file('allow');
+const pool = new ServerPool({ outDir: OUT, say: () => {} });
 
-function argvFor(spec, port) {
-  if (spec.startsWith('cmd:')) return spec.slice(4).trim().replaceAll('{port}', String(port)).split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, '--trace-gc'] : [a]));
-  const flags = spec.trim() ? spec.trim().split(/\s+/) : [];
-  return [process.execPath, '--trace-gc', ...flags, SIDECAR_CLI, 'serve', '--config', o.config, '--grpc-port', String(port), '--http-port', '0'];
-}
-
-async function listening(port, child) {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}); see ${child.logFile}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
+/** A ServerPool spec for one --server value (the pool picks the ports and waits for readiness). */
+function specFor(value) {
+  if (value.startsWith('cmd:')) {
+    const argv = value.slice(4).trim().split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, '--trace-gc'] : [a]));
+    return { argv: () => argv, ready: 'grpc-check' };
   }
-  throw new Error(`nothing listens on ${port}`);
+  const flags = value.trim() ? value.trim().split(/\s+/) : [];
+  return {
+    argv: () => [process.execPath, '--trace-gc', ...flags, SIDECAR_CLI, 'serve', '--config', '{config}', '--grpc-port', '{grpcPort}', '--http-port', '{httpPort}'],
+    config: { file: o.config }, ready: 'sidecar', requires: 'sidecar',
+  };
 }
 
 /** `--trace-gc` lines of the last `windowMs` of the log: counts and longest pause per kind. */
-export function gcSummary(text, windowMs) {
+function gcSummary(text, windowMs) {
   const ev = [];
   for (const m of text.matchAll(/\s(\d+) ms: (Scavenge|Mark-Compact|Mark-sweep)\b.*?MB, ([\d.]+) \/ [\d.]+ ms/g)) {
     ev.push({ t: Number(m[1]), full: m[2] !== 'Scavenge', ms: Number(m[3]) });
@@ -64,24 +57,23 @@ export function gcSummary(text, windowMs) {
 
 const ms = (us) => (us / 1000).toFixed(1);
 for (let round = 1; round <= Number(o.rounds); round++) {
-  for (const spec of o.server) {
-    const port = await freePort();
-    const logFile = path.join(OUT, 'logs', `gc-probe-${port}.log`);
-    rmSync(logFile, { force: true });
-    const child = startPinned(argvFor(spec, port), { cwd: REPO, logFile });
+  for (const [i, value] of o.server.entries()) {
+    const id = `gc-probe-${process.pid}-${round}-${i}`; // its own log file
+    let r;
+    let peak;
     try {
-      await listening(port, child);
-      await runH2load({ port, frameFile, mode: 'saturation', durationS: Number(o.warmup), latency: false });
-      const r = await runH2load({ port, frameFile, mode: 'saturation', durationS: Number(o.duration), settleS: Number(o.settle) });
-      const peak = peakRssMiB(child.pid);
-      await stopProcess(child);
-      const gc = gcSummary(readFileSync(logFile, 'latin1'), Number(o.duration) * 1000);
-      const l = r.latencyUs;
-      console.log(`round ${round} [${spec || 'as shipped'}] ${Math.round(r.rps)} req/s, p50/p99/p999 ${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)} ms, ` +
-        `scavenges ${gc.scavenges.n} (max ${gc.scavenges.max} ms), full GCs ${gc.full.n} (max ${gc.full.max} ms), peak RSS ${peak.toFixed(0)} MiB, errors ${r.errors}`);
+      const server = await pool.get(id, specFor(value));
+      await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.warmup), latency: false });
+      r = await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.duration), settleS: Number(o.settle) });
+      peak = peakRssMiB(server.pid);
     } finally {
-      await stopProcess(child);
-      rmSync(logFile, { force: true });
+      await pool.stop(id); // the whole trace is in the log once the process is gone
     }
+    const logFile = path.join(OUT, 'logs', `${id}.log`);
+    const gc = gcSummary(readFileSync(logFile, 'latin1'), Number(o.duration) * 1000);
+    rmSync(logFile);
+    const l = r.latencyUs;
+    console.log(`round ${round} [${value || 'as shipped'}] ${Math.round(r.rps)} req/s, p50/p99/p999 ${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)} ms, ` +
+      `scavenges ${gc.scavenges.n} (max ${gc.scavenges.max} ms), full GCs ${gc.full.n} (max ${gc.full.max} ms), peak RSS ${peak.toFixed(0)} MiB, errors ${r.errors}`);
   }
 }
