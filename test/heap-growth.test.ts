@@ -4,8 +4,11 @@
  * than under 300 %. Both are fixed factors, so V8's timing-based adaptive choice plays no part.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyHeapGrowth } from '../src/observability/heap.js';
+import { writeConfig } from './helpers/app.js';
+import { spawnSidecar } from './helpers/process.js';
 
 const HEAP_JS = new URL('../dist/observability/heap.js', import.meta.url).href;
 
@@ -38,5 +41,19 @@ describe('heap growth', () => {
   it('leaves the setting alone when node was started with --heap-growing-percent', () => {
     expect(applyHeapGrowth(50, ['--heap-growing-percent=80'])).toBeUndefined();
     expect(applyHeapGrowth(0, [])).toBe(0);
+  });
+
+  it('serve applies the config value and says so at start (default 50)', async () => {
+    const quickstart = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
+    for (const [server, expected] of [['{grpc_port: 9191, http_port: 8181, heap_growth_percent: 70}', 70], ['{grpc_port: 9191, http_port: 8181}', 50]] as const) {
+      const { path } = writeConfig(quickstart.replace('server: {grpc_port: 9191, http_port: 8181}', `server: ${server}`));
+      const s = await spawnSidecar(path, ['--no-watch']);
+      try {
+        const line = await s.waitForLine((l) => l.msg === 'ascend-sidecar listening');
+        expect(line.heap_growth_percent).toBe(expected);
+      } finally {
+        await s.stop('SIGTERM');
+      }
+    }
   });
 });
