@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // GC settings against the saturation tail: run one or more server command lines in turn (A B C
-// A B C …), each a fresh process under `--trace-gc`, pinned like the bench (server core 1, h2load
-// core 0), and print per run: req/s, p50/p99/p999 (after the settle), the scavenges and full GCs
-// of the measured window with their longest pause, and peak RSS.
+// A B C …), each a fresh process under `--trace-gc-nvp`, pinned like the bench (server core 1,
+// h2load core 0), and print per run: req/s, p50/p99/p999 (after the settle), the scavenges and
+// full GCs from the measured run's start (its settle included) with their longest pause, the
+// bytes those scavenges promoted to old space per request (÷ req/s × settle + duration), and
+// peak RSS.
 //
 //   node bench/gc-probe.mjs --rounds 3 \
 //     --server= --server=--heap-growing-percent=30 --server="cmd:node bench/baseline/grpc-bare.mjs --port {grpcPort}"
 //
 // Each --server (write it --server=VALUE: values start with a dash) is node flags (V8's) put
 // before `dist/cli.js serve` on the contract config (empty: as shipped), or a whole command line
-// after "cmd:" ({grpcPort} is replaced, `node` gets --trace-gc). Not a pair benchmark: no ratios,
+// after "cmd:" ({grpcPort} is replaced, `node` gets the trace flags). Not a pair benchmark: no ratios,
 // no disturbed-run detection; alternate and repeat, and read the spread.
 // A node flag given this way wins over the config's server.heap_growth_percent (heap.ts).
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Assets } from './lib/drivers.mjs';
@@ -27,53 +29,62 @@ const { values: o } = parseArgs({ options: {
   config: { type: 'string', default: 'bench/configs/core.yaml' },
 } });
 const OUT = path.join(REPO, 'bench/results');
+const TRACE = ['--trace-gc-nvp']; // one line per GC: kind, pause, bytes promoted (no timestamps)
 const frameFile = new Assets(OUT).file('allow');
 const pool = new ServerPool({ outDir: OUT, say: () => {} });
 
 /** A ServerPool spec for one --server value (the pool picks the ports and waits for readiness). */
 function specFor(value) {
   if (value.startsWith('cmd:')) {
-    const argv = value.slice(4).trim().split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, '--trace-gc'] : [a]));
+    const argv = value.slice(4).trim().split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, ...TRACE] : [a]));
     return { argv: () => argv, ready: 'grpc-check' };
   }
   const flags = value.trim() ? value.trim().split(/\s+/) : [];
   return {
-    argv: () => [process.execPath, '--trace-gc', ...flags, SIDECAR_CLI, 'serve', '--config', '{config}', '--grpc-port', '{grpcPort}', '--http-port', '{httpPort}'],
+    argv: () => [process.execPath, ...TRACE, ...flags, SIDECAR_CLI, 'serve', '--config', '{config}', '--grpc-port', '{grpcPort}', '--http-port', '{httpPort}'],
     config: { file: o.config }, ready: 'sidecar', requires: 'sidecar',
   };
 }
 
-/** `--trace-gc` lines of the last `windowMs` of the log: counts and longest pause per kind. */
-function gcSummary(text, windowMs) {
-  const ev = [];
-  for (const m of text.matchAll(/\s(\d+) ms: (Scavenge|Mark-Compact|Mark-sweep)\b.*?MB, ([\d.]+) \/ [\d.]+ ms/g)) {
-    ev.push({ t: Number(m[1]), full: m[2] !== 'Scavenge', ms: Number(m[3]) });
+/**
+ * The `--trace-gc-nvp` lines of a log (the measured run's part): scavenges and full GCs with their
+ * longest pause, and the bytes scavenges promoted to old space.
+ */
+function gcSummary(text) {
+  const kinds = { s: { n: 0, max: 0 }, mc: { n: 0, max: 0 } };
+  let promoted = 0;
+  for (const m of text.matchAll(/pause=([\d.]+) .*?gc=(s|mc) (.*)/g)) {
+    const k = kinds[m[2]];
+    k.n++;
+    k.max = Math.max(k.max, Number(m[1]));
+    if (m[2] === 's') promoted += Number(/promoted=(\d+)/.exec(m[3])?.[1] ?? 0);
   }
-  const end = ev.length ? ev[ev.length - 1].t : 0;
-  const win = ev.filter((e) => e.t > end - windowMs);
-  const of = (full) => { const xs = win.filter((e) => e.full === full).map((e) => e.ms); return { n: xs.length, max: xs.length ? Math.max(...xs) : 0 }; };
-  return { scavenges: of(false), full: of(true) };
+  return { scavenges: kinds.s, full: kinds.mc, promoted };
 }
 
 const ms = (us) => (us / 1000).toFixed(1);
 for (let round = 1; round <= Number(o.rounds); round++) {
   for (const [i, value] of o.server.entries()) {
     const id = `gc-probe-${process.pid}-${round}-${i}`; // its own log file
+    const logFile = path.join(OUT, 'logs', `${id}.log`);
     let r;
     let peak;
+    let from = 0;
     try {
       const server = await pool.get(id, specFor(value));
       await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.warmup), latency: false });
+      from = statSync(logFile).size;
       r = await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.duration), settleS: Number(o.settle) });
       peak = peakRssMiB(server.pid);
     } finally {
       await pool.stop(id); // the whole trace is in the log once the process is gone
     }
-    const logFile = path.join(OUT, 'logs', `${id}.log`);
-    const gc = gcSummary(readFileSync(logFile, 'latin1'), Number(o.duration) * 1000);
+    const log = readFileSync(logFile, 'latin1');
+    const gc = gcSummary(log.slice(from));
+    const perReq = gc.promoted / (r.rps * (Number(o.settle) + Number(o.duration)));
     rmSync(logFile);
     const l = r.latencyUs;
     console.log(`round ${round} [${value || 'as shipped'}] ${Math.round(r.rps)} req/s, p50/p99/p999 ${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)} ms, ` +
-      `scavenges ${gc.scavenges.n} (max ${gc.scavenges.max} ms), full GCs ${gc.full.n} (max ${gc.full.max} ms), peak RSS ${peak.toFixed(0)} MiB, errors ${r.errors}`);
+      `scavenges ${gc.scavenges.n} (max ${gc.scavenges.max} ms), full GCs ${gc.full.n} (max ${gc.full.max} ms), promoted ${Math.round(perReq)} B/req, peak RSS ${peak.toFixed(0)} MiB, errors ${r.errors}`);
   }
 }

@@ -48,8 +48,10 @@ const OK_TRAILERS = { 'grpc-status': '0' };
 
 function ignore(): void {}
 
+// A plain listener, not once(): node:http2 emits 'wantTrailers' once per stream, and once()
+// would allocate a wrapper (a state object and a bound function) per call.
 function sendOkTrailers(this: ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
+  if (this.sentTrailers === undefined && !gone(this)) this.sendTrailers(OK_TRAILERS);
 }
 
 function gone(stream: ServerHttp2Stream): boolean {
@@ -68,7 +70,7 @@ function respondMessage(stream: ServerHttp2Stream, frame: Buffer): void {
   // The client cancelled or its deadline passed, or the call was already answered (timed out).
   if (gone(stream) || stream.headersSent) return;
   stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
-  stream.once('wantTrailers', sendOkTrailers);
+  stream.on('wantTrailers', sendOkTrailers);
   stream.end(frame);
 }
 
@@ -82,7 +84,7 @@ export class ServerStreamCall {
     if (!this.started) {
       this.started = true;
       this.stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
-      this.stream.once('wantTrailers', sendOkTrailers);
+      this.stream.on('wantTrailers', sendOkTrailers);
     }
     this.stream.write(frame);
   }
@@ -274,6 +276,10 @@ export class NativeGrpcServer {
   received(c: Incoming): void {
     this.unlist(c);
     const stream = c.stream;
+    // Nothing reads the call's state after this. A closed stream outlives scavenges (node:http2
+    // keeps it reachable for them; bench/README "Memory and garbage"), and what hangs off it is
+    // promoted with it.
+    (stream as Partial<CallStream>)[kCall] = undefined;
     if (c.refused || stream.headersSent) return;
     const body = c.parts !== undefined ? Buffer.concat(c.parts, c.size) : (c.first ?? Buffer.alloc(0));
     c.first = c.parts = undefined;
