@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/approvals/store/sqlite/sqlite-store.js';
 import { WebhookDeliveryWorker } from '../src/events/delivery.js';
@@ -34,7 +35,9 @@ describe.skipIf(!python)('docs/webhooks.md Python receiver', () => {
     const harness = `import sys\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport receiver\nfrom http.server import HTTPServer\n`
       + `srv = HTTPServer(("127.0.0.1", 0), receiver.Hook)\nprint(srv.server_address[1], flush=True)\nsrv.serve_forever()\n`;
     proc = spawn('python3', ['-c', harness], { stdio: ['ignore', 'pipe', 'ignore'] });
-    proc.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(...s.split('\n').filter(Boolean)));
+    // Whole lines: with PYTHONUNBUFFERED set, print() writes each argument and the newline
+    // separately, so one read can end mid-line.
+    createInterface({ input: proc.stdout! }).on('line', (l) => { if (l) out.push(l); });
     const port = await waitFor(() => out[0], { what: 'python receiver port' });
     url = `http://127.0.0.1:${port}/hooks`;
   });
