@@ -48,10 +48,11 @@ const OK_TRAILERS = { 'grpc-status': '0' };
 
 function ignore(): void {}
 
-// A plain listener, not once(): node:http2 emits 'wantTrailers' once per stream, and once()
-// would allocate a wrapper (a state object and a bound function) per call.
+// A plain listener, not once(): node:http2 emits 'wantTrailers' once per stream, and never on
+// one destroyed or closed; once() would allocate a wrapper (a state object and a bound
+// function) per call.
 function sendOkTrailers(this: ServerHttp2Stream): void {
-  if (this.sentTrailers === undefined && !gone(this)) this.sendTrailers(OK_TRAILERS);
+  this.sendTrailers(OK_TRAILERS);
 }
 
 function gone(stream: ServerHttp2Stream): boolean {
