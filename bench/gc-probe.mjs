@@ -14,12 +14,10 @@
 // after "cmd:" ({grpcPort} is replaced, `node` gets the trace flags). Not a pair benchmark: no ratios,
 // no disturbed-run detection; alternate and repeat, and read the spread.
 // A node flag given this way wins over the config's server.heap_growth_percent (heap.ts).
-import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Assets } from './lib/drivers.mjs';
-import { runH2load } from './lib/h2load.mjs';
-import { peakRssMiB } from './lib/proc.mjs';
+import { gcSummary, TRACE_FLAGS, tracedRun } from './lib/gc-trace.mjs';
 import { REPO } from './lib/protos.mjs';
 import { SIDECAR_CLI, ServerPool } from './lib/servers.mjs';
 
@@ -29,60 +27,30 @@ const { values: o } = parseArgs({ options: {
   config: { type: 'string', default: 'bench/configs/core.yaml' },
 } });
 const OUT = path.join(REPO, 'bench/results');
-const TRACE = ['--trace-gc-nvp']; // one line per GC: kind, pause, bytes promoted (no timestamps)
 const frameFile = new Assets(OUT).file('allow');
 const pool = new ServerPool({ outDir: OUT, say: () => {} });
 
 /** A ServerPool spec for one --server value (the pool picks the ports and waits for readiness). */
 function specFor(value) {
   if (value.startsWith('cmd:')) {
-    const argv = value.slice(4).trim().split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, ...TRACE] : [a]));
+    const argv = value.slice(4).trim().split(/\s+/).flatMap((a) => (a === 'node' ? [process.execPath, ...TRACE_FLAGS] : [a]));
     return { argv: () => argv, ready: 'grpc-check' };
   }
   const flags = value.trim() ? value.trim().split(/\s+/) : [];
   return {
-    argv: () => [process.execPath, ...TRACE, ...flags, SIDECAR_CLI, 'serve', '--config', '{config}', '--grpc-port', '{grpcPort}', '--http-port', '{httpPort}'],
+    argv: () => [process.execPath, ...TRACE_FLAGS, ...flags, SIDECAR_CLI, 'serve', '--config', '{config}', '--grpc-port', '{grpcPort}', '--http-port', '{httpPort}'],
     config: { file: o.config }, ready: 'sidecar', requires: 'sidecar',
   };
-}
-
-/**
- * The `--trace-gc-nvp` lines of a log (the measured run's part): scavenges and full GCs with their
- * longest pause, and the bytes scavenges promoted to old space.
- */
-function gcSummary(text) {
-  const kinds = { s: { n: 0, max: 0 }, mc: { n: 0, max: 0 } };
-  let promoted = 0;
-  for (const m of text.matchAll(/pause=([\d.]+) .*?gc=(s|mc) (.*)/g)) {
-    const k = kinds[m[2]];
-    k.n++;
-    k.max = Math.max(k.max, Number(m[1]));
-    if (m[2] === 's') promoted += Number(/promoted=(\d+)/.exec(m[3])?.[1] ?? 0);
-  }
-  return { scavenges: kinds.s, full: kinds.mc, promoted };
 }
 
 const ms = (us) => (us / 1000).toFixed(1);
 for (let round = 1; round <= Number(o.rounds); round++) {
   for (const [i, value] of o.server.entries()) {
     const id = `gc-probe-${process.pid}-${round}-${i}`; // its own log file
-    const logFile = path.join(OUT, 'logs', `${id}.log`);
-    let r;
-    let peak;
-    let from = 0;
-    try {
-      const server = await pool.get(id, specFor(value));
-      await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.warmup), latency: false });
-      from = statSync(logFile).size;
-      r = await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.duration), settleS: Number(o.settle) });
-      peak = peakRssMiB(server.pid);
-    } finally {
-      await pool.stop(id); // the whole trace is in the log once the process is gone
-    }
-    const log = readFileSync(logFile, 'latin1');
-    const gc = gcSummary(log.slice(from));
+    const { result: r, log, peakMiB: peak } = await tracedRun({ pool, id, spec: specFor(value), frameFile,
+      warmupS: Number(o.warmup), settleS: Number(o.settle), durationS: Number(o.duration) });
+    const gc = gcSummary(log);
     const perReq = gc.promoted / (r.rps * (Number(o.settle) + Number(o.duration)));
-    rmSync(logFile);
     const l = r.latencyUs;
     console.log(`round ${round} [${value || 'as shipped'}] ${Math.round(r.rps)} req/s, p50/p99/p999 ${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)} ms, ` +
       `scavenges ${gc.scavenges.n} (max ${gc.scavenges.max} ms), full GCs ${gc.full.n} (max ${gc.full.max} ms), promoted ${Math.round(perReq)} B/req, peak RSS ${peak.toFixed(0)} MiB, errors ${r.errors}`);

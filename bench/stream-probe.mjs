@@ -19,11 +19,11 @@
 //   marker-cleared  marker, with the array dropped on the stream's 'close': if the marker is
 //                   promoted only when kept, closed streams are what survives the scavenges
 // Not a pair benchmark: no ratios. Alternate and repeat, and read the spread.
-import { readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { percentiles } from './lib/stats.mjs';
 
 const VARIANTS = ['grpc', 'headers-only', 'marker', 'marker-cleared'];
 const { values: o } = parseArgs({ options: {
@@ -35,7 +35,7 @@ const { values: o } = parseArgs({ options: {
 if (o.serve !== undefined) serve(o.serve, Number(o.port));
 else await probe(o.variant ?? VARIANTS);
 
-/** The server side: one variant on `port`; stats from SIGUSR2 (printed as a mark) to SIGTERM. */
+/** The server side: one variant on `port`; stats from SIGUSR2 to SIGTERM. */
 function serve(variant, port) {
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}; one of ${VARIANTS.join(', ')}`);
   // CheckResponse{status{code:0}, ok_response{}}, framed.
@@ -75,27 +75,20 @@ function serve(variant, port) {
   });
   process.on('SIGUSR2', () => {
     toEnd.length = toClose.length = closed = 0;
-    console.log('stream-probe: measuring');
   });
   process.on('SIGTERM', () => {
-    console.log(`stream-probe: ${JSON.stringify({ closed, toEnd: quantiles(toEnd), toClose: quantiles(toClose) })}`);
+    console.log(`stream-probe: ${JSON.stringify({ closed, toEnd: percentiles(toEnd, [50, 99]), toClose: percentiles(toClose, [50, 99]) })}`);
     process.exit(0);
   });
   server.listen(port, '127.0.0.1');
-}
-
-function quantiles(xs) {
-  const s = Float64Array.from(xs).sort();
-  const q = (p) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
-  return { p50: q(0.5), p99: q(0.99) };
 }
 
 /** The load side: each variant a fresh server per round, alternated. */
 async function probe(variants) {
   const bad = variants.filter((v) => !VARIANTS.includes(v));
   if (bad.length) throw new Error(`unknown variant ${bad.join(', ')}; one of ${VARIANTS.join(', ')}`);
-  const [{ Assets }, { runH2load }, { REPO }, { ServerPool }] = await Promise.all([
-    import('./lib/drivers.mjs'), import('./lib/h2load.mjs'), import('./lib/protos.mjs'), import('./lib/servers.mjs'),
+  const [{ Assets }, { gcSummary, TRACE_FLAGS, tracedRun }, { REPO }, { ServerPool }] = await Promise.all([
+    import('./lib/drivers.mjs'), import('./lib/gc-trace.mjs'), import('./lib/protos.mjs'), import('./lib/servers.mjs'),
   ]);
   const OUT = path.join(REPO, 'bench/results');
   const frameFile = new Assets(OUT).file('allow');
@@ -105,31 +98,17 @@ async function probe(variants) {
   for (let round = 1; round <= Number(o.rounds); round++) {
     for (const variant of variants) {
       const id = `stream-probe-${process.pid}-${round}-${variant}`;
-      const server = await pool.get(id, {
-        argv: () => [process.execPath, '--trace-gc-nvp', self, '--serve', variant, '--port', '{grpcPort}'],
-        ready: 'grpc-check',
+      const { result: r, log } = await tracedRun({
+        pool, id, frameFile, warmupS: Number(o.warmup), settleS: Number(o.settle), durationS: Number(o.duration), latency: false,
+        spec: { argv: () => [process.execPath, ...TRACE_FLAGS, self, '--serve', variant, '--port', '{grpcPort}'], ready: 'grpc-check' },
+        beforeMeasured: (server) => process.kill(server.pid, 'SIGUSR2'), // the server's stats start here
       });
-      let r;
-      try {
-        await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.warmup), latency: false });
-        process.kill(server.pid, 'SIGUSR2');
-        r = await runH2load({ port: server.grpcPort, frameFile, mode: 'saturation', durationS: Number(o.duration), settleS: Number(o.settle), latency: false });
-      } finally {
-        await pool.stop(id); // the stats line is printed on SIGTERM
-      }
-      const logFile = path.join(OUT, 'logs', `${id}.log`);
-      const log = readFileSync(logFile, 'latin1');
-      rmSync(logFile);
-      const window = log.slice(log.indexOf('stream-probe: measuring'));
-      const stats = JSON.parse(/stream-probe: (\{.*\})/.exec(window)?.[1] ?? 'null');
+      const stats = JSON.parse(/stream-probe: (\{.*\})/.exec(log)?.[1] ?? 'null'); // printed on SIGTERM
       if (!stats) throw new Error(`${id}: no stats line in its log`);
-      let promoted = 0;
-      let scavenges = 0;
-      for (const m of window.matchAll(/gc=s .*?promoted=(\d+)/g)) { promoted += Number(m[1]); scavenges++; }
-      const full = (window.match(/gc=mc /g) ?? []).length;
+      const gc = gcSummary(log);
       console.log(`round ${round} [${variant}] ${Math.round(r.rps)} req/s; stream → end p50/p99 ${f(stats.toEnd.p50)}/${f(stats.toEnd.p99)} ms, ` +
-        `end → close ${f(stats.toClose.p50)}/${f(stats.toClose.p99)} ms; promoted ${Math.round(promoted / stats.closed)} B/req; ` +
-        `scavenges ${scavenges}, full GCs ${full}; errors ${r.errors}`);
+        `end → close ${f(stats.toClose.p50)}/${f(stats.toClose.p99)} ms; promoted ${Math.round(gc.promoted / stats.closed)} B/req; ` +
+        `scavenges ${gc.scavenges.n}, full GCs ${gc.full.n}; errors ${r.errors}`);
     }
   }
 }

@@ -12,6 +12,7 @@ import { AUTH_PROTO, REPO, loadTypes } from '../bench/lib/protos.mjs';
 import { generateConfig, generateConfigYaml } from '../bench/lib/gen-config.mjs';
 import { grpcRequestBlocks, hpackInt, readResponseBlock, walkHeaderBlock } from '../bench/lib/h2wire.mjs';
 import { parseH2loadLog, parseH2loadOutput } from '../bench/lib/h2load.mjs';
+import { gcSummary } from '../bench/lib/gc-trace.mjs';
 
 describe('gRPC frames', () => {
   it('prefixes a message with flag 0 and its big-endian length', () => {
@@ -156,5 +157,21 @@ describe('h2load output', () => {
       'status codes: 9056 2xx, 0 3xx, 0 4xx, 0 5xx\n';
     expect(parseH2loadOutput(text)).toMatchObject({ seconds: 0.50612, rps: 17344, requests: 8672, failed: 0, status2xx: 9056 });
     expect(parseH2loadLog('1795558730381206\t200\t36959\n1795558730381207\t200\t122\n')).toEqual([36959, 122]);
+  });
+});
+
+describe('--trace-gc-nvp reading (gc-probe, stream-probe)', () => {
+  // Shortened lines as node 20 prints them; the fields between are left out.
+  const trace = [
+    '[24142:0x1e132780]       73 ms: pause=1.5 mutator=64.8 gc=s reduce_memory=0 scavenge=1.34 allocated=12306456 promoted=1593600 new_space_survived=1799408 nodes_promoted=0',
+    '[24142:0x1e132780]      608 ms: pause=10.5 mutator=41.4 gc=mc reduce_memory=0 heap.prologue=0.00 total_size_before=36308888 promoted=999',
+    'some line the server printed: promoted=7 pause=3.0',
+    '[24142:0x1e132780]      690 ms: pause=12.25 mutator=20.1 gc=s reduce_memory=0 promoted=406400 new_space_survived=1',
+    '[24142:0x1e132780]      700 ms: pause=4.0 mutator=1.0 gc=mmc reduce_memory=0 promoted=5',
+  ].join('\n');
+
+  it('counts scavenges and mark-compacts with their longest pause, and sums what scavenges promoted', () => {
+    expect(gcSummary(trace)).toEqual({ scavenges: { n: 2, max: 12.25 }, full: { n: 1, max: 10.5 }, promoted: 1593600 + 406400 });
+    expect(gcSummary('')).toEqual({ scavenges: { n: 0, max: 0 }, full: { n: 0, max: 0 }, promoted: 0 });
   });
 });
