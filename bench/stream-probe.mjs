@@ -8,6 +8,7 @@
 //
 //   node bench/stream-probe.mjs --rounds 3                 # every variant, alternated
 //   node bench/stream-probe.mjs --variant grpc --variant headers-only
+//   PROBE_NODE_FLAGS="--no-reclaim-unmodified-wrappers" node bench/stream-probe.mjs   # node flags for the servers
 //
 // Variants (--variant, repeatable):
 //   grpc            what a gRPC server must do, and what ours and grpc-js do: HEADERS, DATA, then
@@ -18,26 +19,31 @@
 //   marker          grpc, plus a 1 KiB array reachable only from the stream
 //   marker-cleared  marker, with the array dropped on the stream's 'close': if the marker is
 //                   promoted only when kept, closed streams are what survives the scavenges
+//   grpc-unchained  grpc, with node's timers.setImmediate wrapped before node:http2 loads so that
+//                   a run Immediate lets go of its arguments (the stream) and of its neighbours in
+//                   the queue; node leaves both on it (processImmediate clears only _onImmediate)
 // Not a pair benchmark: no ratios. Alternate and repeat, and read the spread.
-import http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentiles } from './lib/stats.mjs';
 
-const VARIANTS = ['grpc', 'headers-only', 'marker', 'marker-cleared'];
+const VARIANTS = ['grpc', 'headers-only', 'marker', 'marker-cleared', 'grpc-unchained'];
 const { values: o } = parseArgs({ options: {
   variant: { type: 'string', multiple: true }, rounds: { type: 'string', default: '3' },
   warmup: { type: 'string', default: '3' }, settle: { type: 'string', default: '1' }, duration: { type: 'string', default: '5' },
   serve: { type: 'string' }, port: { type: 'string' },
 } });
 
-if (o.serve !== undefined) serve(o.serve, Number(o.port));
+if (o.serve !== undefined) await serve(o.serve, Number(o.port));
 else await probe(o.variant ?? VARIANTS);
 
 /** The server side: one variant on `port`; stats from SIGUSR2 to SIGTERM. */
-function serve(variant, port) {
+async function serve(variant, port) {
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}; one of ${VARIANTS.join(', ')}`);
+  if (variant === 'grpc-unchained') unchainImmediates(); // before node:http2 takes its setImmediate
+  const { default: http2 } = await import('node:http2');
   // CheckResponse{status{code:0}, ok_response{}}, framed.
   const frame = Buffer.from([0, 0, 0, 0, 4, 0x0a, 0x00, 0x12, 0x00]);
   const HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
@@ -83,6 +89,23 @@ function serve(variant, port) {
   server.listen(port, '127.0.0.1');
 }
 
+/** Wrap timers.setImmediate so a run Immediate keeps no arguments and no queue neighbours. */
+function unchainImmediates() {
+  const timers = createRequire(import.meta.url)('node:timers');
+  const original = timers.setImmediate;
+  timers.setImmediate = function setImmediate(fn, ...args) {
+    const immediate = original(() => {
+      // The previous Immediate has been stepped past: its _idleNext is no longer read.
+      if (immediate._idlePrev) immediate._idlePrev._idleNext = null;
+      immediate._idlePrev = null;
+      const a = args;
+      args = undefined;
+      fn(...a);
+    });
+    return immediate;
+  };
+}
+
 /** The load side: each variant a fresh server per round, alternated. */
 async function probe(variants) {
   const bad = variants.filter((v) => !VARIANTS.includes(v));
@@ -100,7 +123,7 @@ async function probe(variants) {
       const id = `stream-probe-${process.pid}-${round}-${variant}`;
       const { result: r, log } = await tracedRun({
         pool, id, frameFile, warmupS: Number(o.warmup), settleS: Number(o.settle), durationS: Number(o.duration), latency: false,
-        spec: { argv: () => [process.execPath, ...TRACE_FLAGS, self, '--serve', variant, '--port', '{grpcPort}'], ready: 'grpc-check' },
+        spec: { argv: () => [process.execPath, ...TRACE_FLAGS, ...(process.env.PROBE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), self, '--serve', variant, '--port', '{grpcPort}'], ready: 'grpc-check' },
         beforeMeasured: (server) => process.kill(server.pid, 'SIGUSR2'), // the server's stats start here
       });
       const stats = JSON.parse(/stream-probe: (\{.*\})/.exec(log)?.[1] ?? 'null'); // printed on SIGTERM
