@@ -9,21 +9,8 @@
  */
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { deadlineFrom, encodeGrpcMessage, GrpcError, singleMessage, Status, SUPPORTED_ENCODINGS } from './grpc-wire.js';
-
-/** A unary method: the request message (decompressed) → the framed response message. */
-export interface UnaryMethod {
-  readonly kind: 'unary';
-  handle(message: Buffer, deadline: number | undefined): Buffer | Promise<Buffer>;
-}
-
-/** A server-streaming method: the request message and a call to write framed messages to. */
-export interface StreamMethod {
-  readonly kind: 'stream';
-  handle(message: Buffer, call: ServerStreamCall): void;
-}
-
-export type NativeMethod = UnaryMethod | StreamMethod;
+import { ArrivalList, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
+import { deadlineFrom, encodeGrpcMessage, GrpcError, Status, SUPPORTED_ENCODINGS } from './grpc-wire.js';
 
 export interface NativeServerOptions {
   maxReceiveBytes: number;
@@ -75,7 +62,7 @@ function respondMessage(stream: ServerHttp2Stream, frame: Buffer): void {
   stream.end(frame);
 }
 
-export class ServerStreamCall {
+class ServerStreamCall implements StreamCall {
   private started = false;
 
   constructor(private readonly stream: ServerHttp2Stream) {}
@@ -107,7 +94,7 @@ export class ServerStreamCall {
  * find the call on the stream (kCall), not closures made per call: under load every in-flight
  * call lives through a scavenge, and what it holds is copied — and often promoted.
  */
-class Incoming {
+class Incoming implements Arriving<Incoming> {
   first: Buffer | undefined = undefined;
   parts: Buffer[] | undefined = undefined;
   size = 0;
@@ -156,9 +143,8 @@ function onCallEnd(this: CallStream): void {
 export class NativeGrpcServer {
   private readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
-  /** Calls whose request has not fully arrived, oldest first (an intrusive list: no allocation). */
-  private oldest: Incoming | undefined;
-  private newest: Incoming | undefined;
+  /** Calls whose request has not fully arrived (requestTimeoutMs). */
+  private readonly arriving = new ArrivalList<Incoming>();
   private sweeper: NodeJS.Timeout | undefined;
   /** The largest request message accepted. Internal (read by the shared data listener). */
   readonly maxReceiveBytes: number;
@@ -215,28 +201,9 @@ export class NativeGrpcServer {
 
   /** Answers calls whose request started before `startedBefore` and has still not arrived. */
   private expire(startedBefore: number): void {
-    for (let c = this.oldest; c !== undefined && c.started < startedBefore; c = this.oldest) {
-      this.unlist(c);
+    this.arriving.expire(startedBefore, (c) => {
       if (!gone(c.stream)) trailersOnly(c.stream, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
-    }
-  }
-
-  private list(c: Incoming): void {
-    c.listed = true;
-    c.older = this.newest;
-    if (this.newest !== undefined) this.newest.newer = c;
-    else this.oldest = c;
-    this.newest = c;
-  }
-
-  private unlist(c: Incoming): void {
-    if (!c.listed) return;
-    c.listed = false;
-    if (c.older !== undefined) c.older.newer = c.newer;
-    else this.oldest = c.newer;
-    if (c.newer !== undefined) c.newer.older = c.older;
-    else this.newest = c.older;
-    c.older = c.newer = undefined;
+    });
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -268,14 +235,14 @@ export class NativeGrpcServer {
     const encoding = typeof headers['grpc-encoding'] === 'string' ? headers['grpc-encoding'] : 'identity';
     const c = new Incoming(this, stream, method, deadline, encoding, now);
     (stream as CallStream)[kCall] = c;
-    if (this.opts.requestTimeoutMs !== undefined) this.list(c);
+    if (this.opts.requestTimeoutMs !== undefined) this.arriving.add(c);
     stream.on('data', onCallData);
     stream.on('end', onCallEnd);
   }
 
   /** The whole request message of `c` has arrived (its stream ended): decode it and run the method. Internal. */
   received(c: Incoming): void {
-    this.unlist(c);
+    this.arriving.remove(c);
     const stream = c.stream;
     // Nothing reads the call's state after this. A closed stream outlives scavenges (node:http2
     // keeps it reachable for them; bench/README "Memory and garbage"), and what hangs off it is
@@ -284,35 +251,12 @@ export class NativeGrpcServer {
     if (c.refused || stream.headersSent) return;
     const body = c.parts !== undefined ? Buffer.concat(c.parts, c.size) : (c.first ?? Buffer.alloc(0));
     c.first = c.parts = undefined;
-    let message: Buffer;
-    try {
-      message = singleMessage(body, c.encoding, this.maxReceiveBytes);
-    } catch (e) {
-      this.fail(stream, e);
-      return;
-    }
-    const method = c.method;
-    if (method.kind === 'stream') {
-      method.handle(message, new ServerStreamCall(stream));
-      return;
-    }
-    let out: Buffer | Promise<Buffer>;
-    try {
-      out = method.handle(message, c.deadline);
-    } catch (e) {
-      this.fail(stream, e);
-      return;
-    }
-    if (out instanceof Promise) out.then((frame) => respondMessage(stream, frame), (e: unknown) => this.fail(stream, e));
-    else respondMessage(stream, out);
-  }
-
-  private fail(stream: ServerHttp2Stream, e: unknown): void {
-    if (e instanceof GrpcError) {
-      trailersOnly(stream, e.code, e.message);
-      return;
-    }
-    this.opts.logger?.error({ err: e }, 'gRPC handler failed');
-    trailersOnly(stream, Status.INTERNAL, 'internal error');
+    runCall(stream, RESPONDER, c.method, body, c.encoding, c.deadline, this.maxReceiveBytes, this.opts.logger);
   }
 }
+
+const RESPONDER: Responder<ServerHttp2Stream> = {
+  message: respondMessage,
+  status: trailersOnly,
+  streamCall: (stream) => new ServerStreamCall(stream),
+};

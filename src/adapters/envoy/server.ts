@@ -14,7 +14,8 @@ import { decodeCheckRequest, isDecodeFailure, type DecodeFailure, type EnvoyChec
 import { fromCheckRequest } from './from-check-request.js';
 import { frameMessage, GrpcError, Status } from './grpc-wire.js';
 import { decodeHealthRequest, encodeHealthResponse, HealthService, type ServingStatus } from './health.js';
-import { NativeGrpcServer, type NativeMethod } from './native-server.js';
+import type { NativeMethod } from './grpc-call.js';
+import { NativeGrpcServer } from './native-server.js';
 import { encodeCheckResponseFrame } from './to-check-response.js';
 
 export type GrpcTransportName = 'native' | 'grpc-js';
