@@ -1,7 +1,7 @@
 /**
- * Both gRPC transports (`server.grpc_transport: native | grpc-js`) answer the same gRPC
+ * The gRPC transports (`server.grpc_transport: native | h2 | grpc-js`) answer the same gRPC
  * protocol alike: a real grpc-js client for what clients send, raw HTTP/2 for what they should
- * not. The rest of the suite runs on the default (native); this file holds the two to one
+ * not. The rest of the suite runs on the default (native); this file holds them to one
  * standard.
  */
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ function rawDecision(body: Buffer): string | undefined {
   return m?.groups ? m.groups.rest!.slice(0, m.groups.len!.charCodeAt(0)) : undefined;
 }
 
-describe.each(['native', 'grpc-js'])('gRPC transport %s', (transport) => {
+describe.each(['native', 'h2', 'grpc-js'])('gRPC transport %s', (transport) => {
   let t: TestApp;
   let c: AuthzClient;
   beforeAll(async () => {
@@ -142,7 +142,7 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s', (transport) => {
   });
 });
 
-describe.each(['native', 'grpc-js'])('gRPC transport %s shutdown', (transport) => {
+describe.each(['native', 'h2', 'grpc-js'])('gRPC transport %s shutdown', (transport) => {
   it('ends Watch streams with OK, lets an in-flight call finish, then refuses connections', async () => {
     const t = await startApp(withTransport(transport));
     const c = new AuthzClient(t.grpcPort, { ownConnection: true });
@@ -164,9 +164,9 @@ describe.each(['native', 'grpc-js'])('gRPC transport %s shutdown', (transport) =
   });
 });
 
-describe('native transport: a method other than POST', () => {
+describe.each(['native', 'h2'])('%s transport: a method other than POST', (transport) => {
   it('is answered 405 without reaching a method', async () => {
-    const t = await startApp(withTransport('native'));
+    const t = await startApp(withTransport(transport));
     try {
       const r = await h2Call(t.grpcPort, Buffer.alloc(0), { ':method': 'GET' });
       expect([r.status, r.grpcStatus]).toEqual([405, undefined]);
@@ -176,9 +176,9 @@ describe('native transport: a method other than POST', () => {
   });
 });
 
-describe('native transport: a request that never finishes arriving', () => {
+describe.each(['native', 'h2'])('%s transport: a request that never finishes arriving', (transport) => {
   it('is answered DEADLINE_EXCEEDED after http_request_timeout_ms, and the server keeps serving', async () => {
-    const t = await startApp(withTransport('native', ', http_request_timeout_ms: 300'));
+    const t = await startApp(withTransport(transport, ', http_request_timeout_ms: 300'));
     const c = new AuthzClient(t.grpcPort, { ownConnection: true });
     const session = h2connect(`http://127.0.0.1:${t.grpcPort}`);
     try {
@@ -199,7 +199,7 @@ describe('native transport: a request that never finishes arriving', () => {
   });
 
   it('expires every stalled call, whatever finished or was reset between them', async () => {
-    const t = await startApp(withTransport('native', ', http_request_timeout_ms: 300'));
+    const t = await startApp(withTransport(transport, ', http_request_timeout_ms: 300'));
     const session = h2connect(`http://127.0.0.1:${t.grpcPort}`);
     const open = (): { req: ReturnType<typeof session.request>; status: () => string | undefined } => {
       const req = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc' });

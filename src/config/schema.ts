@@ -27,12 +27,12 @@ export const ServerSchema = T.Object(
     grpc_port: T.Integer({ ...Port, default: 9191 }),
     http_port: T.Integer({ ...Port, default: 8181 }),
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
-    grpc_transport: StringEnum(['native', 'grpc-js'] as const, {
+    grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
       default: 'native',
-      description: 'gRPC server implementation: native (node:http2, fastest) or grpc-js (reference, fallback)',
+      description: 'gRPC server implementation: native (node:http2), h2 (our own HTTP/2 on node:net, experimental, fastest) or grpc-js (reference, fallback)',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
-    http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native gRPC transport, a request message within this time after its headers' }),
+    http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     heap_growth_percent: T.Integer({

@@ -1,7 +1,8 @@
 /**
- * The ext_authz v3 gRPC server, on one of two transports (`server.grpc_transport`):
- * `native` (default) — our node:http2 server (native-server.ts), or `grpc-js` — @grpc/grpc-js,
- * kept as the reference implementation and a fallback. Both use our CheckRequest decoder and
+ * The ext_authz v3 gRPC server, on one of three transports (`server.grpc_transport`):
+ * `native` (default) — our node:http2 server (native-server.ts); `h2` — our own HTTP/2 on
+ * node:net (h2/, experimental); or `grpc-js` — @grpc/grpc-js, kept as the reference
+ * implementation and a fallback. Both use our CheckRequest decoder and
  * CheckResponse encoder in place of proto-loader's (same protos, same wire format), so the hot
  * path builds only what a decision needs and a cache hit answers synchronously.
  */
@@ -15,10 +16,11 @@ import { fromCheckRequest } from './from-check-request.js';
 import { frameMessage, GrpcError, Status } from './grpc-wire.js';
 import { decodeHealthRequest, encodeHealthResponse, HealthService, type ServingStatus } from './health.js';
 import type { NativeMethod } from './grpc-call.js';
+import { H2GrpcServer } from './h2/server.js';
 import { NativeGrpcServer } from './native-server.js';
 import { encodeCheckResponseFrame } from './to-check-response.js';
 
-export type GrpcTransportName = 'native' | 'grpc-js';
+export type GrpcTransportName = 'native' | 'h2' | 'grpc-js';
 
 export interface EnvoyServerOptions {
   maxReceiveBytes: number;
@@ -92,7 +94,8 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
       },
     }],
   ]);
-  const server = new NativeGrpcServer(methods, { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger });
+  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger };
+  const server = opts.transport === 'h2' ? new H2GrpcServer(methods, serverOpts) : new NativeGrpcServer(methods, serverOpts);
   return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }
 

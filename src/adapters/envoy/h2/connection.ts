@@ -1,0 +1,721 @@
+/**
+ * One HTTP/2 connection of the `h2` gRPC transport: the server side of RFC 9113 that a gRPC
+ * server needs, on a plain socket. Frames are parsed in place from the bytes read; requests
+ * are unary gRPC calls (and the health Watch stream); every answer is written into one buffer
+ * and sent in one write per batch of input.
+ *
+ * What node:http2 gives every stream and this does not build: a Duplex stream object, header
+ * objects in and out, external strings for header values, a trailers round through
+ * setImmediate. What it keeps from RFC 9113: stream states, both directions of flow control,
+ * SETTINGS, PING, GOAWAY, RST_STREAM, CONTINUATION, padding, the connection and stream errors
+ * the RFC names, and limits a hostile client cannot push past (concurrent streams, header
+ * block size, request size, unanswered output).
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { NativeMethod, Responder, StreamCall } from '../grpc-call.js';
+import { deadlineFrom, encodeGrpcMessage, GrpcError, Status, SUPPORTED_ENCODINGS } from '../grpc-wire.js';
+import * as F from './frames.js';
+import { HpackDecoder, HpackError, literal, STATIC_INDEX, STATUS_200, type HeaderSink } from './hpack.js';
+
+export interface ConnectionHost {
+  readonly methods: ReadonlyMap<string, NativeMethod>;
+  readonly maxReceiveBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly logger: Logger | undefined;
+  /** A call's headers arrived; its request is still coming (for the request timeout). */
+  arriving(s: H2Stream): void;
+  /** A call's request has arrived, or the call ended before it did. */
+  arrived(s: H2Stream): void;
+  run(s: H2Stream, body: Buffer): void;
+  closed(c: H2Connection): void;
+}
+
+/** Our receive windows: large, so a busy connection rarely waits for a WINDOW_UPDATE. */
+const CONNECTION_WINDOW = 16 * 1024 * 1024;
+const STREAM_WINDOW = 1024 * 1024;
+/** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
+const MAX_HEADER_BLOCK = 64 * 1024;
+/** Unwritten output above which the connection stops reading until the socket drains. */
+const MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024;
+
+const CONTENT_TYPE = literal(STATIC_INDEX.contentType, 'application/grpc');
+const RESPONSE_BLOCK = Buffer.concat([STATUS_200, CONTENT_TYPE]);
+const OK_TRAILERS_BLOCK = literal('grpc-status', '0');
+const OUR_SETTINGS = (maxStreams: number) => {
+  const b = Buffer.alloc(18);
+  b.writeUInt16BE(F.SETTINGS_MAX_CONCURRENT_STREAMS, 0);
+  b.writeUInt32BE(maxStreams, 2);
+  b.writeUInt16BE(F.SETTINGS_INITIAL_WINDOW_SIZE, 6);
+  b.writeUInt32BE(STREAM_WINDOW, 8);
+  b.writeUInt16BE(F.SETTINGS_MAX_HEADER_LIST_SIZE, 12);
+  b.writeUInt32BE(MAX_HEADER_BLOCK, 14);
+  return b;
+};
+
+class ConnectionError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+/** The request headers of the block being decoded; one per connection, reset per block. */
+class RequestHead implements HeaderSink {
+  method = '';
+  path = '';
+  contentType = '';
+  timeout: string | undefined;
+  encoding = 'identity';
+  scheme = false;
+  regular = false;
+  malformed: string | undefined;
+  trailers = false;
+
+  reset(trailers: boolean): void {
+    this.method = this.path = this.contentType = '';
+    this.timeout = undefined;
+    this.encoding = 'identity';
+    this.scheme = this.regular = false;
+    this.malformed = undefined;
+    this.trailers = trailers;
+  }
+
+  field(name: string, value: string, valid: boolean): void {
+    if (this.malformed !== undefined) return;
+    if (!valid) return this.bad(`invalid header field ${JSON.stringify(name)}`);
+    if (name.charCodeAt(0) === 0x3a) {
+      if (this.regular || this.trailers) return this.bad(`pseudo-header ${name} after regular fields or in trailers`);
+      switch (name) {
+        case ':method': if (this.method !== '') return this.bad('two :method'); this.method = value; return;
+        case ':path': if (this.path !== '') return this.bad('two :path'); this.path = value; return;
+        case ':scheme': if (this.scheme) return this.bad('two :scheme'); this.scheme = true; return;
+        case ':authority': return;
+        default: return this.bad(`unknown pseudo-header ${name}`);
+      }
+    }
+    this.regular = true;
+    switch (name) {
+      case 'content-type': this.contentType = value; return;
+      case 'grpc-timeout': this.timeout = value; return;
+      case 'grpc-encoding': this.encoding = value; return;
+      case 'te': if (value !== 'trailers') this.bad('te other than trailers'); return;
+      case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'upgrade':
+        return this.bad(`connection-specific header ${name}`);
+      default:
+    }
+  }
+
+  private bad(reason: string): void {
+    this.malformed = reason;
+  }
+}
+
+/** One client stream (a call). */
+export class H2Stream {
+  /** The request has fully arrived (END_STREAM received), or will never be read. */
+  remoteDone = false;
+  /** We sent END_STREAM, or the stream was reset. */
+  localDone = false;
+  /** Response headers sent. */
+  headersSent = false;
+  recvWindow = STREAM_WINDOW;
+  recvUnacked = 0;
+  sendWindow: number;
+  first: Buffer | undefined = undefined;
+  parts: Buffer[] | undefined = undefined;
+  size = 0;
+  refused = false;
+  /** DATA waiting for window, and the trailers to follow it. */
+  queue: Buffer[] | undefined = undefined;
+  queued = 0;
+  queuedTrailers: Buffer | undefined = undefined;
+  blocked = false;
+  closeListeners: Array<() => void> | undefined = undefined;
+  // The host's arrival list.
+  older: H2Stream | undefined = undefined;
+  newer: H2Stream | undefined = undefined;
+  listed = false;
+
+  constructor(
+    readonly conn: H2Connection,
+    readonly id: number,
+    readonly method: NativeMethod,
+    readonly encoding: string,
+    readonly deadline: number | undefined,
+    readonly started: number,
+  ) {
+    this.sendWindow = conn.peerInitialWindow;
+  }
+}
+
+export class H2Connection {
+  private readonly decoder = new HpackDecoder();
+  private readonly head = new RequestHead();
+  private readonly out = new F.FrameWriter();
+  private readonly streams = new Map<number, H2Stream>();
+  private leftover: Buffer | undefined;
+  private preface = false;
+  private settingsSeen = false;
+  private lastStreamId = 0;
+  /** GOAWAY sent: streams above this id are ignored. */
+  private goawayId = -1;
+  private dead = false;
+  private flushQueued = false;
+  private paused = false;
+  private sendWindow = F.DEFAULT_WINDOW;
+  private recvWindow = CONNECTION_WINDOW;
+  private recvUnacked = 0;
+  private peerMaxFrame = F.DEFAULT_MAX_FRAME_SIZE;
+  peerInitialWindow = F.DEFAULT_WINDOW;
+  /** Streams with DATA waiting for window, in the order they blocked. */
+  private blocked: H2Stream[] = [];
+  // A header block arriving in pieces (HEADERS without END_HEADERS, then CONTINUATION).
+  private blockStream = 0;
+  private blockEndStream = false;
+  private blockParts: Buffer[] = [];
+  private blockSize = 0;
+
+  constructor(readonly socket: Socket, private readonly host: ConnectionHost) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => host.logger?.debug({ err }, 'gRPC connection error'));
+    socket.on('close', () => this.onClose());
+    this.out.frame(F.SETTINGS, 0, 0, OUR_SETTINGS(host.maxConcurrentStreams));
+    this.out.u32(F.WINDOW_UPDATE, 0, CONNECTION_WINDOW - F.DEFAULT_WINDOW);
+    this.flush();
+  }
+
+  /** The client sent the HTTP/2 preface. */
+  get started(): boolean {
+    return this.preface;
+  }
+
+  /** Graceful close: GOAWAY naming the last stream we will answer; the socket ends when those finish. */
+  goaway(): void {
+    if (this.dead || this.goawayId >= 0) return;
+    this.goawayId = this.lastStreamId;
+    this.writeGoaway(F.NO_ERROR, '');
+    this.flush();
+    this.endIfIdle();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ——— input ———
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    let buf = chunk;
+    if (this.leftover !== undefined) {
+      buf = Buffer.concat([this.leftover, chunk]);
+      this.leftover = undefined;
+    }
+    let pos = 0;
+    try {
+      if (!this.preface) {
+        const n = Math.min(buf.length, F.PREFACE.length);
+        if (buf.compare(F.PREFACE, 0, n, 0, n) !== 0) {
+          // Not HTTP/2 (an HTTP/1.1 request, TLS, garbage): nothing useful can be answered.
+          this.host.logger?.debug('gRPC connection without the HTTP/2 preface dropped');
+          this.dead = true;
+          this.socket.destroy();
+          return;
+        }
+        if (buf.length < F.PREFACE.length) {
+          this.leftover = buf;
+          return;
+        }
+        this.preface = true;
+        pos = F.PREFACE.length;
+      }
+      while (!this.dead && buf.length - pos >= 9) {
+        const len = ((buf[pos] as number) << 16) | ((buf[pos + 1] as number) << 8) | (buf[pos + 2] as number);
+        if (len > F.DEFAULT_MAX_FRAME_SIZE) throw new ConnectionError(F.FRAME_SIZE_ERROR, `frame of ${len} bytes over the 16384 allowed`);
+        if (buf.length - pos < 9 + len) break;
+        const type = buf[pos + 3] as number;
+        const flags = buf[pos + 4] as number;
+        const id = buf.readUInt32BE(pos + 5) & 0x7fffffff;
+        this.frame(buf, type, flags, id, pos + 9, pos + 9 + len);
+        pos += 9 + len;
+      }
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    if (!this.dead && pos < buf.length) this.leftover = buf.subarray(pos);
+    this.flush();
+  }
+
+  private frame(buf: Buffer, type: number, flags: number, id: number, start: number, end: number): void {
+    if (!this.settingsSeen && (type !== F.SETTINGS || flags & F.ACK)) throw new ConnectionError(F.PROTOCOL_ERROR, 'the first frame must be SETTINGS');
+    if (this.blockStream !== 0 && type !== F.CONTINUATION) throw new ConnectionError(F.PROTOCOL_ERROR, 'header block interrupted');
+    switch (type) {
+      case F.DATA: return this.onDataFrame(buf, flags, id, start, end);
+      case F.HEADERS: return this.onHeaders(buf, flags, id, start, end);
+      case F.PRIORITY:
+        if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+        if (end - start !== 5) this.resetStream(id, F.FRAME_SIZE_ERROR);
+        return;
+      case F.RST_STREAM: return this.onReset(buf, id, start, end);
+      case F.SETTINGS: return this.onSettings(buf, flags, id, start, end);
+      case F.PUSH_PROMISE: throw new ConnectionError(F.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
+      case F.PING:
+        if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PING on a stream');
+        if (end - start !== 8) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'PING not 8 bytes');
+        if ((flags & F.ACK) === 0) this.out.slice(F.PING, F.ACK, 0, buf, start, end);
+        return;
+      case F.GOAWAY:
+        if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'GOAWAY on a stream');
+        // The client will open no more streams; answer what it sent, then close.
+        if (this.goawayId < 0) this.goawayId = this.lastStreamId;
+        this.endIfIdle();
+        return;
+      case F.WINDOW_UPDATE: return this.onWindowUpdate(buf, id, start, end);
+      case F.CONTINUATION: return this.onContinuation(buf, flags, id, start, end);
+      default: // unknown frame types are ignored (RFC 9113 4.1)
+    }
+  }
+
+  /** The payload of a frame without its padding (PADDED flag). */
+  private unpad(buf: Buffer, flags: number, start: number, end: number): number {
+    if ((flags & F.PADDED) === 0) return end;
+    if (end - start < 1) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'padded frame without a pad length');
+    const pad = buf[start] as number;
+    if (pad >= end - start) throw new ConnectionError(F.PROTOCOL_ERROR, 'padding longer than the frame');
+    return end - pad;
+  }
+
+  private onDataFrame(buf: Buffer, flags: number, id: number, start: number, end: number): void {
+    if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'DATA on stream 0');
+    const len = end - start;
+    this.recvWindow -= len;
+    if (this.recvWindow < 0) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'DATA past the connection window');
+    this.consumed(len);
+    const s = this.streams.get(id);
+    if (s === undefined || s.remoteDone) {
+      if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'DATA on an idle stream');
+      if (s !== undefined) this.resetStream(id, F.STREAM_CLOSED, s);
+      // A stream we already answered or reset: its late DATA is discarded (RFC 9113 5.1).
+      return;
+    }
+    s.recvWindow -= len;
+    if (s.recvWindow < 0) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
+    const payloadStart = flags & F.PADDED ? start + 1 : start;
+    const payloadEnd = this.unpad(buf, flags, start, end);
+    if (!s.refused && payloadEnd > payloadStart) this.appendBody(s, buf.subarray(payloadStart, payloadEnd));
+    if (flags & F.END_STREAM) this.requestEnded(s);
+    else if (!s.refused) {
+      s.recvUnacked += len;
+      if (s.recvUnacked >= STREAM_WINDOW / 2) {
+        this.out.u32(F.WINDOW_UPDATE, id, s.recvUnacked);
+        s.recvWindow += s.recvUnacked;
+        s.recvUnacked = 0;
+      }
+    }
+  }
+
+  /** Connection-level receive window: returned in one WINDOW_UPDATE per half window read. */
+  private consumed(len: number): void {
+    this.recvUnacked += len;
+    if (this.recvUnacked >= CONNECTION_WINDOW / 2) {
+      this.out.u32(F.WINDOW_UPDATE, 0, this.recvUnacked);
+      this.recvWindow += this.recvUnacked;
+      this.recvUnacked = 0;
+    }
+  }
+
+  private appendBody(s: H2Stream, chunk: Buffer): void {
+    s.size += chunk.length;
+    const max = this.host.maxReceiveBytes;
+    if (s.size > max + 5) {
+      // Answer now and drop the rest: a client cannot make us buffer past the limit.
+      s.refused = true;
+      s.first = s.parts = undefined;
+      status(s, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${s.size - 5}+ vs. ${max})`);
+      return;
+    }
+    if (s.first === undefined) s.first = chunk;
+    else (s.parts ??= [s.first]).push(chunk);
+  }
+
+  private requestEnded(s: H2Stream): void {
+    s.remoteDone = true;
+    this.host.arrived(s);
+    if (s.localDone) return this.close(s);
+    if (s.refused) return;
+    const body = s.parts !== undefined ? Buffer.concat(s.parts, s.size) : (s.first ?? EMPTY);
+    s.first = s.parts = undefined;
+    this.host.run(s, body);
+  }
+
+  private onHeaders(buf: Buffer, flags: number, id: number, start: number, end: number): void {
+    if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let from = flags & F.PADDED ? start + 1 : start;
+    const to = this.unpad(buf, flags, start, end);
+    if (flags & F.PRIORITY_FLAG) {
+      if (from + 5 > to) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
+      if ((buf.readUInt32BE(from) & 0x7fffffff) === id) throw new ConnectionError(F.PROTOCOL_ERROR, 'stream depends on itself');
+      from += 5;
+    }
+    if (flags & F.END_HEADERS) return this.headerBlock(id, (flags & F.END_STREAM) !== 0, buf, from, to);
+    this.blockStream = id;
+    this.blockEndStream = (flags & F.END_STREAM) !== 0;
+    this.blockParts = [Buffer.from(buf.subarray(from, to))];
+    this.blockSize = to - from;
+  }
+
+  private onContinuation(buf: Buffer, flags: number, id: number, start: number, end: number): void {
+    if (this.blockStream === 0 || id !== this.blockStream) throw new ConnectionError(F.PROTOCOL_ERROR, 'CONTINUATION without its HEADERS');
+    this.blockSize += end - start;
+    if (this.blockSize > MAX_HEADER_BLOCK) throw new ConnectionError(F.ENHANCE_YOUR_CALM, `header block over ${MAX_HEADER_BLOCK} bytes`);
+    this.blockParts.push(Buffer.from(buf.subarray(start, end)));
+    if ((flags & F.END_HEADERS) === 0) return;
+    const block = Buffer.concat(this.blockParts);
+    this.blockStream = 0;
+    this.blockParts = [];
+    this.headerBlock(id, this.blockEndStream, block, 0, block.length);
+  }
+
+  /** A whole header block: the request's headers (a new stream) or its trailers. */
+  private headerBlock(id: number, endStream: boolean, buf: Buffer, start: number, end: number): void {
+    const existing = this.streams.get(id);
+    const head = this.head;
+    head.reset(existing !== undefined);
+    try {
+      this.decoder.decode(buf, start, end, head);
+    } catch (e) {
+      if (e instanceof HpackError) throw new ConnectionError(F.COMPRESSION_ERROR, `HPACK: ${e.message}`);
+      throw e;
+    }
+    if (existing !== undefined) {
+      // Trailers: they must end the request; their fields mean nothing to a unary call.
+      if (existing.remoteDone) return this.resetStream(id, F.STREAM_CLOSED, existing);
+      if (!endStream || head.malformed !== undefined) return this.resetStream(id, F.PROTOCOL_ERROR, existing);
+      return this.requestEnded(existing);
+    }
+    if ((id & 1) === 0 || id <= this.lastStreamId) {
+      if (id <= this.lastStreamId && (id & 1) === 1) return this.resetStream(id, F.STREAM_CLOSED);
+      throw new ConnectionError(F.PROTOCOL_ERROR, `HEADERS opening stream ${id} (not odd, or not above ${this.lastStreamId})`);
+    }
+    this.lastStreamId = id;
+    if (this.goawayId >= 0 && id > this.goawayId) return; // after our GOAWAY: ignored (RFC 9113 6.8)
+    if (this.streams.size >= this.host.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
+    if (head.malformed !== undefined || head.method === '' || head.path === '' || !head.scheme) {
+      this.host.logger?.debug({ reason: head.malformed ?? 'missing :method, :path or :scheme' }, 'malformed gRPC request');
+      return this.resetStream(id, F.PROTOCOL_ERROR);
+    }
+    this.openStream(id, endStream);
+  }
+
+  private openStream(id: number, endStream: boolean): void {
+    const head = this.head;
+    if (head.method !== 'POST') return this.plainStatus(id, endStream, '405');
+    if (!head.contentType.startsWith('application/grpc')) return this.plainStatus(id, endStream, '415');
+    const method = this.host.methods.get(head.path);
+    const now = Date.now();
+    let deadline: number | undefined;
+    let error: GrpcError | undefined;
+    if (method === undefined) error = new GrpcError(Status.UNIMPLEMENTED, `The server does not implement the method ${head.path}`);
+    else {
+      try {
+        deadline = deadlineFrom(head.timeout, now);
+      } catch (e) {
+        error = e as GrpcError;
+      }
+    }
+    const s = new H2Stream(this, id, method ?? UNUSED_METHOD, head.encoding, deadline, now);
+    this.streams.set(id, s);
+    if (error !== undefined) {
+      if (endStream) s.remoteDone = true;
+      status(s, error.code, error.message);
+      return;
+    }
+    if (endStream) return this.requestEnded(s);
+    this.host.arriving(s);
+  }
+
+  /** An HTTP status without gRPC (not POST, not a gRPC content type): headers that end the stream. */
+  private plainStatus(id: number, endStream: boolean, code: string): void {
+    this.out.frame(F.HEADERS, F.END_HEADERS | F.END_STREAM, id, literal(STATIC_INDEX.status, code));
+    if (!endStream) this.out.u32(F.RST_STREAM, id, F.NO_ERROR);
+  }
+
+  private onReset(buf: Buffer, id: number, start: number, end: number): void {
+    if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+    if (end - start !== 4) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'RST_STREAM not 4 bytes');
+    if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    const s = this.streams.get(id);
+    if (s === undefined) return;
+    // The client cancelled: nothing more is sent on this stream.
+    s.localDone = s.remoteDone = true;
+    this.close(s);
+  }
+
+  private onSettings(buf: Buffer, flags: number, id: number, start: number, end: number): void {
+    if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'SETTINGS on a stream');
+    if (flags & F.ACK) {
+      if (end !== start) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      return;
+    }
+    if ((end - start) % 6 !== 0) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'SETTINGS not a multiple of 6 bytes');
+    this.settingsSeen = true;
+    for (let at = start; at < end; at += 6) {
+      const key = buf.readUInt16BE(at);
+      const value = buf.readUInt32BE(at + 2);
+      switch (key) {
+        case F.SETTINGS_ENABLE_PUSH:
+          if (value > 1) throw new ConnectionError(F.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
+          break;
+        case F.SETTINGS_INITIAL_WINDOW_SIZE: {
+          if (value > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE over 2^31-1');
+          const delta = value - this.peerInitialWindow;
+          this.peerInitialWindow = value;
+          for (const s of this.streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
+          }
+          break;
+        }
+        case F.SETTINGS_MAX_FRAME_SIZE:
+          if (value < F.DEFAULT_MAX_FRAME_SIZE || value > 16_777_215) throw new ConnectionError(F.PROTOCOL_ERROR, 'MAX_FRAME_SIZE out of range');
+          this.peerMaxFrame = value;
+          break;
+        default: // HEADER_TABLE_SIZE: we never index what we send; the rest is advisory or unknown
+      }
+    }
+    this.out.frame(F.SETTINGS, F.ACK, 0);
+    this.sendBlocked();
+  }
+
+  private onWindowUpdate(buf: Buffer, id: number, start: number, end: number): void {
+    if (end - start !== 4) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'WINDOW_UPDATE not 4 bytes');
+    const inc = buf.readUInt32BE(start) & 0x7fffffff;
+    if (id === 0) {
+      if (inc === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      this.sendWindow += inc;
+      if (this.sendWindow > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'connection window over 2^31-1');
+    } else {
+      const s = this.streams.get(id);
+      if (s === undefined) {
+        if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
+        return;
+      }
+      if (inc === 0) return this.resetStream(id, F.PROTOCOL_ERROR, s);
+      s.sendWindow += inc;
+      if (s.sendWindow > F.MAX_WINDOW) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
+    }
+    this.sendBlocked();
+  }
+
+  // ——— output ———
+
+  /** Response headers, once per stream. */
+  sendHeaders(s: H2Stream): void {
+    s.headersSent = true;
+    this.out.frame(F.HEADERS, F.END_HEADERS, s.id, RESPONSE_BLOCK);
+    this.scheduleFlush();
+  }
+
+  /** One framed message; with `end`, the OK trailers after it. Waits for window if it must. */
+  sendData(s: H2Stream, data: Buffer, end: boolean): void {
+    if (s.queue === undefined && data.length <= s.sendWindow && data.length <= this.sendWindow && data.length <= this.peerMaxFrame) {
+      s.sendWindow -= data.length;
+      this.sendWindow -= data.length;
+      this.out.frame(F.DATA, 0, s.id, data);
+      if (end) this.endStream(s, OK_TRAILERS_BLOCK);
+      this.scheduleFlush();
+      return;
+    }
+    (s.queue ??= []).push(data);
+    if (end) s.queuedTrailers = OK_TRAILERS_BLOCK;
+    this.block(s);
+    this.sendBlocked();
+  }
+
+  /** Trailers (or Trailers-Only headers) that end our side of the stream. */
+  endStream(s: H2Stream, block: Buffer): void {
+    if (s.queue !== undefined) {
+      s.queuedTrailers = block;
+      return;
+    }
+    s.localDone = true;
+    this.out.frame(F.HEADERS, F.END_HEADERS | F.END_STREAM, s.id, block);
+    if (!s.remoteDone) {
+      // Answered before the request finished: ask the client to stop sending (RFC 9113 8.1).
+      this.out.u32(F.RST_STREAM, s.id, F.NO_ERROR);
+      s.remoteDone = true;
+      this.host.arrived(s);
+    }
+    this.close(s);
+    this.scheduleFlush();
+  }
+
+  private block(s: H2Stream): void {
+    if (s.blocked) return;
+    s.blocked = true;
+    this.blocked.push(s);
+  }
+
+  /** Sends what flow control now allows, in the order streams blocked. */
+  private sendBlocked(): void {
+    if (this.blocked.length === 0) return;
+    const still: H2Stream[] = [];
+    for (const s of this.blocked) {
+      if (s.localDone) continue;
+      while (s.queue !== undefined && s.queue.length > 0) {
+        const data = s.queue[0] as Buffer;
+        const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame, data.length - s.queued);
+        if (room <= 0) break;
+        this.out.slice(F.DATA, 0, s.id, data, s.queued, s.queued + room);
+        s.sendWindow -= room;
+        this.sendWindow -= room;
+        s.queued += room;
+        if (s.queued === data.length) {
+          s.queue.shift();
+          s.queued = 0;
+        }
+      }
+      if (s.queue !== undefined && s.queue.length === 0) {
+        s.queue = undefined;
+        s.blocked = false;
+        const trailers = s.queuedTrailers;
+        s.queuedTrailers = undefined;
+        if (trailers !== undefined) this.endStream(s, trailers);
+      } else still.push(s);
+    }
+    this.blocked = still;
+    this.scheduleFlush();
+  }
+
+  /** RST_STREAM with `code`; the stream, if we know it, is closed. */
+  private resetStream(id: number, code: number, s?: H2Stream): void {
+    this.out.u32(F.RST_STREAM, id, code);
+    if (s !== undefined) {
+      s.localDone = s.remoteDone = true;
+      this.close(s);
+    }
+  }
+
+  private close(s: H2Stream): void {
+    if (!this.streams.delete(s.id)) return;
+    s.localDone = true;
+    this.host.arrived(s);
+    const listeners = s.closeListeners;
+    s.closeListeners = undefined;
+    if (listeners !== undefined) for (const l of listeners) l();
+    this.endIfIdle();
+  }
+
+  private writeGoaway(code: number, debug: string): void {
+    const payload = Buffer.alloc(8 + Buffer.byteLength(debug));
+    payload.writeUInt32BE(this.lastStreamId, 0);
+    payload.writeUInt32BE(code, 4);
+    payload.write(debug, 8);
+    this.out.frame(F.GOAWAY, 0, 0, payload);
+  }
+
+  /** A connection error: GOAWAY with its code, then the socket closes once that is written. */
+  private fatal(e: unknown): void {
+    const err = e instanceof ConnectionError ? e : new ConnectionError(F.INTERNAL_ERROR, 'internal error');
+    if (!(e instanceof ConnectionError)) this.host.logger?.error({ err: e }, 'gRPC connection failed');
+    else this.host.logger?.debug({ code: err.code, reason: err.message }, 'gRPC connection error');
+    this.writeGoaway(err.code, err.message);
+    this.flush();
+    this.dead = true;
+    this.socket.destroySoon();
+  }
+
+  private endIfIdle(): void {
+    if (this.goawayId >= 0 && this.streams.size === 0 && !this.dead) {
+      this.flush();
+      this.dead = true;
+      this.socket.end();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Writes what was gathered in one socket write; stops reading while the socket is backed up. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.out.length === 0 || this.socket.destroyed) {
+      this.out.length = 0;
+      return;
+    }
+    this.socket.write(this.out.take());
+    if (!this.paused && this.socket.writableLength > MAX_BUFFERED_OUTPUT) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private onClose(): void {
+    this.dead = true;
+    for (const s of [...this.streams.values()]) {
+      s.remoteDone = true;
+      this.close(s);
+    }
+    this.host.closed(this);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** The method of a stream answered with an error before any method ran. */
+const UNUSED_METHOD: NativeMethod = { kind: 'unary', handle: () => EMPTY };
+
+/** Trailers-Only: the status in the one HEADERS frame that ends the stream. */
+function status(s: H2Stream, code: number, message: string): void {
+  if (s.localDone || s.headersSent) return;
+  let block = Buffer.concat([RESPONSE_BLOCK, literal('grpc-status', String(code)), literal('grpc-message', encodeGrpcMessage(message).slice(0, 1024))]);
+  if (code === Status.UNIMPLEMENTED) block = Buffer.concat([block, literal('grpc-accept-encoding', SUPPORTED_ENCODINGS)]);
+  s.conn.endStream(s, block);
+}
+
+function message(s: H2Stream, frame: Buffer): void {
+  // The client cancelled or its deadline passed, or the call was already answered (timed out).
+  if (s.localDone || s.headersSent) return;
+  s.conn.sendHeaders(s);
+  s.conn.sendData(s, frame, true);
+}
+
+class H2StreamCall implements StreamCall {
+  constructor(private readonly s: H2Stream) {}
+
+  write(frame: Buffer): void {
+    const s = this.s;
+    if (s.localDone) return;
+    if (!s.headersSent) s.conn.sendHeaders(s);
+    s.conn.sendData(s, frame, false);
+  }
+
+  end(): void {
+    const s = this.s;
+    if (s.localDone) return;
+    if (s.headersSent) s.conn.endStream(s, OK_TRAILERS_BLOCK);
+    else status(s, Status.OK, 'OK');
+  }
+
+  onClose(listener: () => void): void {
+    if (this.s.localDone && this.s.remoteDone) listener();
+    else (this.s.closeListeners ??= []).push(listener);
+  }
+}
+
+export const H2_RESPONDER: Responder<H2Stream> = {
+  message,
+  status,
+  streamCall: (s) => new H2StreamCall(s),
+};

@@ -1,0 +1,107 @@
+/**
+ * The `h2` gRPC transport (`server.grpc_transport: h2`): our own HTTP/2 server on node:net,
+ * for the sidecar's few methods (connection.ts). Same methods, statuses and limits as the
+ * native transport on node:http2; what it saves is node:http2's per-stream objects and the
+ * garbage they leave (bench/README.md measures both).
+ */
+import net, { type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ArrivalList, runCall, type NativeMethod } from '../grpc-call.js';
+import { Status } from '../grpc-wire.js';
+import { H2_RESPONDER, H2Connection, type ConnectionHost, type H2Stream } from './connection.js';
+
+export interface H2ServerOptions {
+  maxReceiveBytes: number;
+  /** A request must have fully arrived this long after its headers (and a new connection must send its preface within it). */
+  requestTimeoutMs?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams?: number;
+  logger?: Logger;
+}
+
+/** Without http_request_timeout_ms, a connection still must start HTTP/2 within this. */
+const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
+
+export class H2GrpcServer implements ConnectionHost {
+  private readonly server: Server;
+  private readonly connections = new Set<H2Connection>();
+  private readonly waiting = new ArrivalList<H2Stream>();
+  private sweeper: NodeJS.Timeout | undefined;
+  readonly maxReceiveBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly logger: Logger | undefined;
+
+  constructor(readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: H2ServerOptions) {
+    this.maxReceiveBytes = opts.maxReceiveBytes;
+    this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
+    this.logger = opts.logger;
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  private accept(socket: Socket): void {
+    const conn = new H2Connection(socket, this);
+    this.connections.add(conn);
+    // A client that connects and never speaks HTTP/2 does not keep the socket.
+    socket.setTimeout(this.opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS, () => {
+      if (!conn.started) socket.destroy();
+      socket.setTimeout(0);
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    const timeout = this.opts.requestTimeoutMs;
+    if (timeout !== undefined && this.sweeper === undefined) {
+      // One sweep a second (or sooner for short limits) instead of a timer per call.
+      this.sweeper = setInterval(() => this.expire(Date.now() - timeout), Math.min(1000, timeout));
+      this.sweeper.unref();
+    }
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
+  shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        for (const c of this.connections) c.destroy();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      for (const c of this.connections) c.goaway();
+    });
+  }
+
+  private expire(startedBefore: number): void {
+    this.waiting.expire(startedBefore, (s) => {
+      H2_RESPONDER.status(s, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
+      s.conn.flush();
+    });
+  }
+
+  // ConnectionHost
+  arriving(s: H2Stream): void {
+    if (this.opts.requestTimeoutMs !== undefined) this.waiting.add(s);
+  }
+
+  arrived(s: H2Stream): void {
+    this.waiting.remove(s);
+  }
+
+  run(s: H2Stream, body: Buffer): void {
+    runCall(s, H2_RESPONDER, s.method, body, s.encoding, s.deadline, this.maxReceiveBytes, this.logger);
+  }
+
+  closed(c: H2Connection): void {
+    this.connections.delete(c);
+  }
+}
