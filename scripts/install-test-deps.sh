@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to for real: nginx (forward-auth
-# end-to-end), busted + lua-cjson + luajit + lua-yaml (Kong plugin specs), promtool (alert rules).
+# end-to-end), h2load (nghttp2's client, against the h2 gRPC transport), busted + lua-cjson + luajit + lua-yaml (Kong plugin specs), promtool (alert rules).
 # Idempotent: only missing tools are installed.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
 command -v busted >/dev/null 2>&1 || need+=(lua-busted lua-cjson)
 # Kong runs plugins on LuaJIT; lyaml lets the specs check deploy/kong/kong.yml.
 command -v luajit >/dev/null 2>&1 || need+=(luajit)

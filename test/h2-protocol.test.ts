@@ -1,0 +1,305 @@
+/**
+ * The h2 transport (`server.grpc_transport: h2`) against RFC 9113, frame by frame: a raw
+ * socket sends exactly the frames each test builds, and the assertions read the server's
+ * frames. What a well-behaved client sees is in grpc-transport.test.ts (grpc-js, node:http2);
+ * here is what a broken or hostile one gets, and the flow control a slow one relies on.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HpackDecoder } from '../src/adapters/envoy/h2/hpack.js';
+import { startApp, type TestApp } from './helpers/app.js';
+import { checkRequestBytes, frame } from './helpers/h2.js';
+import { scrape } from './helpers/metrics.js';
+import { ERR, FL, frameBytes, RawH2, requestBlock, settings, T, u32, type Frame } from './helpers/raw-h2.js';
+
+const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
+const CONFIG = CORE.replace('server: {grpc_port: 9191, http_port: 8181}', 'server: {grpc_port: 9191, http_port: 8181, grpc_transport: h2, grpc_max_receive_bytes: 4096, http_request_timeout_ms: 300}');
+const ALLOW = frame(checkRequestBytes({ method: 'GET', path: '/v1/orders/1', headers: { 'x-agent-id': 'billing-agent' } }));
+
+/** The header fields of a HEADERS frame the server sent (its blocks never use the dynamic table). */
+function fields(f: Frame): Record<string, string> {
+  const out: Record<string, string> = {};
+  new HpackDecoder().decode(f.payload, 0, f.payload.length, { field: (n, v) => (out[n] = v) });
+  return out;
+}
+
+/** HEADERS + DATA of one Check on `stream`. */
+function check(stream: number, body = ALLOW): Buffer {
+  return Buffer.concat([frameBytes(T.HEADERS, FL.END_HEADERS, stream, requestBlock()), frameBytes(T.DATA, FL.END_STREAM, stream, body)]);
+}
+
+/** The grpc-status a finished stream ended with. */
+function grpcStatus(frames: Frame[]): string | undefined {
+  const last = frames.filter((f) => f.type === T.HEADERS).at(-1);
+  return last === undefined ? undefined : fields(last)['grpc-status'];
+}
+
+describe('h2 transport, frame by frame', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp(CONFIG);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('sends its SETTINGS and a connection WINDOW_UPDATE, acknowledges the client SETTINGS, answers a Check', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      const s = await c.expect((f) => f.type === T.SETTINGS && f.flags === 0);
+      const values = new Map<number, number>();
+      for (let i = 0; i < s.payload.length; i += 6) values.set(s.payload.readUInt16BE(i), s.payload.readUInt32BE(i + 2));
+      expect(values.get(3)).toBe(1000); // MAX_CONCURRENT_STREAMS
+      expect(values.get(4)).toBe(1024 * 1024); // INITIAL_WINDOW_SIZE
+      await c.expect((f) => f.type === T.WINDOW_UPDATE && f.stream === 0);
+      await c.expect((f) => f.type === T.SETTINGS && f.flags === FL.ACK);
+      c.send(check(1));
+      const frames = await c.ended(1);
+      expect(frames.map((f) => [f.type, f.flags])).toEqual([[T.HEADERS, FL.END_HEADERS], [T.DATA, 0], [T.HEADERS, FL.END_HEADERS | FL.END_STREAM]]);
+      expect(fields(frames[0]!)).toEqual({ ':status': '200', 'content-type': 'application/grpc' });
+      expect(frames[1]!.payload.toString('latin1')).toContain('allowed');
+      expect(grpcStatus(frames)).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('answers a Check whose bytes arrive one at a time', async () => {
+    const c = await RawH2.open(t.grpcPort, false);
+    try {
+      const all = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), settings(), check(1)]);
+      for (const b of all) {
+        c.send(Buffer.from([b]));
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('reads headers split over CONTINUATION frames, padded HEADERS and DATA, and a PRIORITY part', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      const block = requestBlock();
+      const cut = 10;
+      c.send(
+        frameBytes(T.HEADERS, 0, 1, block.subarray(0, cut)),
+        frameBytes(T.CONTINUATION, 0, 1, block.subarray(cut, cut + 5)),
+        frameBytes(T.CONTINUATION, FL.END_HEADERS, 1, block.subarray(cut + 5)),
+        frameBytes(T.DATA, FL.END_STREAM | FL.PADDED, 1, Buffer.concat([Buffer.from([3]), ALLOW, Buffer.alloc(3)])),
+      );
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      const priority = Buffer.concat([Buffer.from([0, 0, 0, 0, 16])]);
+      c.send(
+        frameBytes(T.HEADERS, FL.END_HEADERS | FL.PADDED | FL.PRIORITY, 3, Buffer.concat([Buffer.from([2]), priority, block, Buffer.alloc(2)])),
+        frameBytes(T.PRIORITY, 0, 3, priority),
+        frameBytes(0x42, 0, 0, Buffer.from('unknown frame types are ignored')),
+        frameBytes(T.DATA, FL.END_STREAM, 3, ALLOW),
+      );
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('echoes PING', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(frameBytes(T.PING, 0, 0, Buffer.from('12345678')));
+      const pong = await c.expect((f) => f.type === T.PING);
+      expect([pong.flags, pong.payload.toString()]).toEqual([FL.ACK, '12345678']);
+    } finally {
+      c.close();
+    }
+  });
+
+  it.each<[string, (c: RawH2) => void, number]>([
+    ['a first frame other than SETTINGS', (c) => c.send(frameBytes(T.PING, 0, 0, Buffer.alloc(8))), ERR.PROTOCOL_ERROR],
+    ['a frame over 16384 bytes', (c) => c.send(settings(), frameBytes(T.DATA, 0, 1, Buffer.alloc(16_385))), ERR.FRAME_SIZE_ERROR],
+    ['an HPACK block that does not decode', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 1, Buffer.from([0xff, 0xff, 0xff]))), ERR.COMPRESSION_ERROR],
+    ['HEADERS on an even stream', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 2, requestBlock())), ERR.PROTOCOL_ERROR],
+    ['HEADERS interrupted before END_HEADERS', (c) => c.send(settings(), frameBytes(T.HEADERS, 0, 1, requestBlock().subarray(0, 4)), frameBytes(T.PING, 0, 0, Buffer.alloc(8))), ERR.PROTOCOL_ERROR],
+    ['CONTINUATION without HEADERS', (c) => c.send(settings(), frameBytes(T.CONTINUATION, FL.END_HEADERS, 1, requestBlock())), ERR.PROTOCOL_ERROR],
+    ['a header block that never ends (CONTINUATION flood)', (c) => {
+      const parts = [settings(), frameBytes(T.HEADERS, 0, 1, requestBlock().subarray(0, 2))];
+      for (let i = 0; i < 10; i++) parts.push(frameBytes(T.CONTINUATION, 0, 1, Buffer.alloc(8000, 0x82)));
+      c.send(...parts);
+    }, ERR.ENHANCE_YOUR_CALM],
+    ['DATA on a stream never opened', (c) => c.send(settings(), frameBytes(T.DATA, 0, 5, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['padding as long as the frame', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.DATA, FL.PADDED, 1, Buffer.from([4, 0, 0, 0]))), ERR.PROTOCOL_ERROR],
+    ['a connection WINDOW_UPDATE of 0', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0))), ERR.PROTOCOL_ERROR],
+    ['a connection window past 2^31-1', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), ERR.FLOW_CONTROL_ERROR],
+    ['SETTINGS with a bad length', (c) => c.send(settings(), frameBytes(T.SETTINGS, 0, 0, Buffer.alloc(5))), ERR.FRAME_SIZE_ERROR],
+    ['INITIAL_WINDOW_SIZE over 2^31-1', (c) => c.send(settings([[4, 0x80000000]])), ERR.FLOW_CONTROL_ERROR],
+    ['PUSH_PROMISE from a client', (c) => c.send(settings(), frameBytes(T.PUSH_PROMISE, FL.END_HEADERS, 1, Buffer.alloc(4))), ERR.PROTOCOL_ERROR],
+    ['PING of 7 bytes', (c) => c.send(settings(), frameBytes(T.PING, 0, 0, Buffer.alloc(7))), ERR.FRAME_SIZE_ERROR],
+  ])('closes the connection with GOAWAY on %s', async (_name, act, code) => {
+    const c = await RawH2.open(t.grpcPort, false);
+    try {
+      c.send(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'));
+      act(c);
+      const g = await c.goaway();
+      expect(g.code).toBe(code);
+      expect(g.debug).not.toBe('');
+      await c.waitClosed();
+    } finally {
+      c.close();
+    }
+  });
+
+  it.each<[string, Buffer, number]>([
+    ['an uppercase header name', requestBlock({}, [['X-Agent', 'a']]), ERR.PROTOCOL_ERROR],
+    ['a header value with a newline', requestBlock({}, [['x-agent', 'a\nb']]), ERR.PROTOCOL_ERROR],
+    ['an unknown pseudo-header', requestBlock({}, [[':protocol', 'x']]), ERR.PROTOCOL_ERROR],
+    ['a connection-specific header', requestBlock({}, [['connection', 'keep-alive']]), ERR.PROTOCOL_ERROR],
+    ['te other than trailers', requestBlock({ te: 'gzip' }), ERR.PROTOCOL_ERROR],
+  ])('resets a stream with %s and keeps the connection', async (_name, block, code) => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, block), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW));
+      expect(await c.reset(1)).toBe(code);
+      c.send(check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('resets a stream missing :scheme', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      const block = Buffer.concat([Buffer.from([0x83]), requestBlock().subarray(2)]); // POST, then :path onwards
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS | FL.END_STREAM, 1, block));
+      expect(await c.reset(1)).toBe(ERR.PROTOCOL_ERROR);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('refuses streams past MAX_CONCURRENT_STREAMS with REFUSED_STREAM, and serves again once they finish', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      const open: Buffer[] = [];
+      for (let i = 0; i < 1000; i++) open.push(frameBytes(T.HEADERS, FL.END_HEADERS, 1 + 2 * i, requestBlock()));
+      // A thousand answers outgrow the default 64 KiB connection window: open it first.
+      c.send(frameBytes(T.WINDOW_UPDATE, 0, 0, u32(1 << 24)), ...open, frameBytes(T.HEADERS, FL.END_HEADERS, 2001, requestBlock()));
+      expect(await c.reset(2001)).toBe(ERR.REFUSED_STREAM);
+      // Finishing the first thousand frees the slots.
+      const bodies: Buffer[] = [];
+      for (let i = 0; i < 1000; i++) bodies.push(frameBytes(T.DATA, FL.END_STREAM, 1 + 2 * i, ALLOW));
+      c.send(...bodies);
+      await c.ended(1999);
+      c.send(check(2003));
+      expect(grpcStatus(await c.ended(2003))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('holds DATA back until the client opens its window, then sends it in pieces that fit', async () => {
+    const c = await RawH2.open(t.grpcPort, settings([[4, 0]])); // INITIAL_WINDOW_SIZE 0
+    try {
+      c.send(check(1));
+      await c.expect((f) => f.stream === 1 && f.type === T.HEADERS);
+      // A PING answered after the HEADERS: the server has done all it would for stream 1 without window.
+      c.send(frameBytes(T.PING, 0, 0, Buffer.from('barrier!')));
+      await c.expect((f) => f.type === T.PING && f.flags === FL.ACK);
+      expect(c.on(1).map((f) => f.type)).toEqual([T.HEADERS]);
+      for (let i = 0; i < 100 && !c.on(1).some((f) => f.flags & FL.END_STREAM); i++) {
+        c.send(frameBytes(T.WINDOW_UPDATE, 0, 1, u32(16)));
+        await c.expect((f) => f.stream === 1 && f.type === T.DATA && c.on(1).filter((x) => x.type === T.DATA).length > i, `DATA piece ${i}`);
+      }
+      const frames = await c.ended(1);
+      const data = frames.filter((f) => f.type === T.DATA);
+      expect(data.length).toBeGreaterThan(1);
+      expect(Math.max(...data.map((f) => f.payload.length))).toBeLessThanOrEqual(16);
+      expect(Buffer.concat(data.map((f) => f.payload)).toString('latin1')).toContain('allowed');
+      expect(grpcStatus(frames)).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('sends nothing more on a stream the client reset, and keeps serving', async () => {
+    const c = await RawH2.open(t.grpcPort, settings([[4, 0]]));
+    try {
+      c.send(check(1));
+      await c.expect((f) => f.stream === 1 && f.type === T.HEADERS);
+      c.send(frameBytes(T.RST_STREAM, 0, 1, u32(ERR.NO_ERROR)), frameBytes(T.WINDOW_UPDATE, 0, 1, u32(1000)), settings([[4, 65_535]]));
+      c.send(check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+      expect(c.on(1).map((f) => f.type)).toEqual([T.HEADERS]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('answers a request over grpc_max_receive_bytes early and asks the client to stop (RST_STREAM NO_ERROR)', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.DATA, 0, 1, Buffer.alloc(5000)));
+      expect(await c.reset(1)).toBe(ERR.NO_ERROR);
+      expect(grpcStatus(c.on(1))).toBe('8'); // RESOURCE_EXHAUSTED
+      c.send(frameBytes(T.DATA, FL.END_STREAM, 1, Buffer.alloc(100)), check(3)); // late DATA is discarded
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('drops a connection that never sends the preface within http_request_timeout_ms', async () => {
+    const c = await RawH2.open(t.grpcPort, false);
+    try {
+      await c.waitClosed();
+    } finally {
+      c.close();
+    }
+  });
+
+  it('stops at GOAWAY on shutdown: the last stream is named, later ones are not answered', async () => {
+    // The default request timeout (10 s): stream 1 waits for its DATA across the shutdown.
+    const own = await startApp(CONFIG.replace(', http_request_timeout_ms: 300', ''));
+    const c = await RawH2.open(own.grpcPort);
+    try {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()));
+      await c.expect((f) => f.type === T.SETTINGS && f.flags === FL.ACK);
+      const closing = own.app.shutdown(5000);
+      const g = await c.goaway();
+      expect([g.lastStream, g.code]).toEqual([1, ERR.NO_ERROR]);
+      c.send(check(3), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW));
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      await c.waitClosed();
+      expect(c.on(3)).toEqual([]);
+      await closing;
+    } finally {
+      c.close();
+      await own.close().catch(() => {});
+    }
+  });
+});
+
+const H2LOAD = spawnSync('h2load', ['--version']).status === 0;
+
+describe.skipIf(!H2LOAD)('h2 transport under h2load (nghttp2, the HTTP/2 library Envoy used for years)', () => {
+  it('answers every one of 20,000 Checks over 4 connections × 64 streams, and counts each decision', async () => {
+    const t = await startApp(CONFIG);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'h2load-'));
+      const body = join(dir, 'check.bin');
+      writeFileSync(body, ALLOW);
+      // Asynchronous: the server runs in this process.
+      const { stdout: out } = await promisify(execFile)('h2load', ['-n', '20000', '-c', '4', '-m', '64', '-t', '1', '-d', body,
+        '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${t.grpcPort}/envoy.service.auth.v3.Authorization/Check`]);
+      expect(out).toMatch(/requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored/);
+      const metrics = await scrape(t.url('/metrics'));
+      expect(metrics).toMatch(/ascend_authz_decisions_total\{adapter="envoy",decision="allowed"\} 20000/);
+    } finally {
+      await t.close();
+    }
+  });
+});
