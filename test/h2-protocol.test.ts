@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NativeMethod } from '../src/adapters/envoy/grpc-call.js';
 import { HpackDecoder } from '../src/adapters/envoy/h2/hpack.js';
+import { H2GrpcServer } from '../src/adapters/envoy/h2/server.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { checkRequestBytes, frame } from './helpers/h2.js';
 import { scrape } from './helpers/metrics.js';
 import { ERR, FL, frameBytes, RawH2, requestBlock, settings, T, u32, type Frame } from './helpers/raw-h2.js';
+import { waitFor } from './helpers/wait.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const CONFIG = CORE.replace('server: {grpc_port: 9191, http_port: 8181}', 'server: {grpc_port: 9191, http_port: 8181, grpc_transport: h2, grpc_max_receive_bytes: 4096, http_request_timeout_ms: 300}');
@@ -300,6 +303,64 @@ describe.skipIf(!H2LOAD)('h2 transport under h2load (nghttp2, the HTTP/2 library
       expect(metrics).toMatch(/ascend_authz_decisions_total\{adapter="envoy",decision="allowed"\} 20000/);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('h2 transport limits a client cannot push past', () => {
+  it('counts calls the client reset while they are still being decided against MAX_CONCURRENT_STREAMS (rapid reset)', async () => {
+    const pending: Array<() => void> = [];
+    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
+      kind: 'unary',
+      handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
+    }]]);
+    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      const opened: Buffer[] = [];
+      for (let id = 1; id <= 19; id += 2) opened.push(check(id), frameBytes(T.RST_STREAM, 0, id, u32(ERR.CANCEL)));
+      c.send(...opened, check(21));
+      expect(await c.reset(21)).toBe(ERR.REFUSED_STREAM);
+      expect(pending).toHaveLength(10);
+      for (const answer of pending.splice(0)) answer();
+      await waitFor(() => pending.length === 0);
+      c.send(check(23));
+      await waitFor(() => pending.length === 1, { what: 'stream 23 running' });
+      pending[0]!();
+      expect(grpcStatus(await c.ended(23))).toBe('0');
+      expect(c.on(1).filter((f) => f.type !== T.RST_STREAM)).toEqual([]); // nothing sent on a reset stream
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('closes a connection holding more than 64 MiB of unfinished requests (ENHANCE_YOUR_CALM)', async () => {
+    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024 });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      // 1 MiB (one stream window) on each of 70 streams, never ended, within the connection
+      // window the server grants (it grants on receipt, so only this cap stops the client).
+      const chunk = Buffer.alloc(16_384);
+      let sent = 0;
+      const granted = () => 65_535 + c.frames.filter((f) => f.type === T.WINDOW_UPDATE && f.stream === 0).reduce((n, f) => n + f.payload.readUInt32BE(0), 0);
+      for (let id = 1; id <= 139 && !c.closed; id += 2) {
+        c.send(frameBytes(T.HEADERS, FL.END_HEADERS, id, requestBlock()));
+        for (let i = 0; i < 64 && !c.closed; i++) {
+          await waitFor(() => c.closed || sent + chunk.length <= granted(), { what: 'connection window' });
+          c.send(frameBytes(T.DATA, 0, id, chunk));
+          sent += chunk.length;
+        }
+      }
+      const g = await c.goaway();
+      expect(g.code).toBe(ERR.ENHANCE_YOUR_CALM);
+      expect(sent).toBeGreaterThan(64 * 1024 * 1024);
+    } finally {
+      c.close();
+      await server.shutdown(100);
     }
   });
 });

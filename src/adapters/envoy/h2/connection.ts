@@ -36,6 +36,8 @@ const CONNECTION_WINDOW = 16 * 1024 * 1024;
 const STREAM_WINDOW = 1024 * 1024;
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
 const MAX_HEADER_BLOCK = 64 * 1024;
+/** Request bytes a connection may hold in unfinished requests (or 4 × grpc_max_receive_bytes, if larger). */
+const MAX_BUFFERED_INPUT = 64 * 1024 * 1024;
 /** Unwritten output above which the connection stops reading until the socket drains. */
 const MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024;
 
@@ -124,7 +126,11 @@ export class H2Stream {
   first: Buffer | undefined = undefined;
   parts: Buffer[] | undefined = undefined;
   size = 0;
+  /** Bytes of `first`/`parts` counted in the connection's buffered total. */
+  held = 0;
   refused = false;
+  /** A unary call being decided (its answer not yet given). */
+  running = false;
   /** DATA waiting for window, and the trailers to follow it. */
   queue: Buffer[] | undefined = undefined;
   queued = 0;
@@ -153,7 +159,13 @@ export class H2Connection {
   private readonly head = new RequestHead();
   private readonly out = new F.FrameWriter();
   private readonly streams = new Map<number, H2Stream>();
-  private leftover: Buffer | undefined;
+  private partial: Buffer[] = [];
+  private partialSize = 0;
+  private partialNeed = 0;
+  /** Request bytes held by streams whose message has not fully arrived. */
+  private buffered = 0;
+  /** Calls the client reset while they were still being decided (their work goes on). */
+  private resetRunning = 0;
   private preface = false;
   private settingsSeen = false;
   private lastStreamId = 0;
@@ -209,9 +221,15 @@ export class H2Connection {
   private onData(chunk: Buffer): void {
     if (this.dead) return;
     let buf = chunk;
-    if (this.leftover !== undefined) {
-      buf = Buffer.concat([this.leftover, chunk]);
-      this.leftover = undefined;
+    if (this.partial.length > 0) {
+      // Bytes of an unfinished frame wait in pieces until the frame is whole: a client that
+      // trickles a frame byte by byte costs one copy of it, not one per byte.
+      this.partial.push(chunk);
+      this.partialSize += chunk.length;
+      if (this.partialSize < this.partialNeed) return;
+      buf = Buffer.concat(this.partial, this.partialSize);
+      this.partial = [];
+      this.partialSize = 0;
     }
     let pos = 0;
     try {
@@ -225,7 +243,7 @@ export class H2Connection {
           return;
         }
         if (buf.length < F.PREFACE.length) {
-          this.leftover = buf;
+          this.keep(buf, F.PREFACE.length);
           return;
         }
         this.preface = true;
@@ -245,8 +263,18 @@ export class H2Connection {
       this.fatal(e);
       return;
     }
-    if (!this.dead && pos < buf.length) this.leftover = buf.subarray(pos);
+    if (!this.dead && pos < buf.length) {
+      const rest = buf.subarray(pos);
+      this.keep(rest, rest.length < 9 ? 9 : 9 + rest.readUIntBE(0, 3));
+    }
     this.flush();
+  }
+
+  /** Holds the start of an unfinished frame (or preface) until `need` bytes are there. */
+  private keep(bytes: Buffer, need: number): void {
+    this.partial = [bytes];
+    this.partialSize = bytes.length;
+    this.partialNeed = need;
   }
 
   private frame(buf: Buffer, type: number, flags: number, id: number, start: number, end: number): void {
@@ -333,10 +361,15 @@ export class H2Connection {
     if (s.size > max + 5) {
       // Answer now and drop the rest: a client cannot make us buffer past the limit.
       s.refused = true;
-      s.first = s.parts = undefined;
+      this.dropBody(s);
       status(s, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${s.size - 5}+ vs. ${max})`);
       return;
     }
+    this.buffered += chunk.length;
+    if (this.buffered > Math.max(MAX_BUFFERED_INPUT, 4 * max)) {
+      throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${this.buffered} bytes of unfinished requests on one connection`);
+    }
+    s.held += chunk.length;
     if (s.first === undefined) s.first = chunk;
     else (s.parts ??= [s.first]).push(chunk);
   }
@@ -344,11 +377,19 @@ export class H2Connection {
   private requestEnded(s: H2Stream): void {
     s.remoteDone = true;
     this.host.arrived(s);
+    const body = s.parts !== undefined ? Buffer.concat(s.parts, s.size) : (s.first ?? EMPTY);
+    this.dropBody(s);
     if (s.localDone) return this.close(s);
     if (s.refused) return;
-    const body = s.parts !== undefined ? Buffer.concat(s.parts, s.size) : (s.first ?? EMPTY);
-    s.first = s.parts = undefined;
+    s.running = s.method.kind === 'unary';
     this.host.run(s, body);
+  }
+
+  /** The stream no longer holds request bytes. */
+  private dropBody(s: H2Stream): void {
+    this.buffered -= s.held;
+    s.held = 0;
+    s.first = s.parts = undefined;
   }
 
   private onHeaders(buf: Buffer, flags: number, id: number, start: number, end: number): void {
@@ -402,7 +443,7 @@ export class H2Connection {
     }
     this.lastStreamId = id;
     if (this.goawayId >= 0 && id > this.goawayId) return; // after our GOAWAY: ignored (RFC 9113 6.8)
-    if (this.streams.size >= this.host.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
+    if (this.streams.size + this.resetRunning >= this.host.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
     if (head.malformed !== undefined || head.method === '' || head.path === '' || !head.scheme) {
       this.host.logger?.debug({ reason: head.malformed ?? 'missing :method, :path or :scheme' }, 'malformed gRPC request');
       return this.resetStream(id, F.PROTOCOL_ERROR);
@@ -449,7 +490,10 @@ export class H2Connection {
     if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
     const s = this.streams.get(id);
     if (s === undefined) return;
-    // The client cancelled: nothing more is sent on this stream.
+    // The client cancelled: nothing more is sent on this stream. A call still being decided
+    // keeps its slot until it is (a client cannot outrun MAX_CONCURRENT_STREAMS by resetting
+    // each stream it opens, as in CVE-2023-44487).
+    if (s.running) this.resetRunning++;
     s.localDone = s.remoteDone = true;
     this.close(s);
   }
@@ -511,6 +555,13 @@ export class H2Connection {
   }
 
   // ——— output ———
+
+  /** A call's answer came (or failed): it no longer holds a slot, even if the client reset it. */
+  answered(s: H2Stream): void {
+    if (!s.running) return;
+    s.running = false;
+    if (s.localDone) this.resetRunning--;
+  }
 
   /** Response headers, once per stream. */
   sendHeaders(s: H2Stream): void {
@@ -602,6 +653,7 @@ export class H2Connection {
   private close(s: H2Stream): void {
     if (!this.streams.delete(s.id)) return;
     s.localDone = true;
+    this.dropBody(s);
     this.host.arrived(s);
     const listeners = s.closeListeners;
     s.closeListeners = undefined;
@@ -678,6 +730,7 @@ const UNUSED_METHOD: NativeMethod = { kind: 'unary', handle: () => EMPTY };
 
 /** Trailers-Only: the status in the one HEADERS frame that ends the stream. */
 function status(s: H2Stream, code: number, message: string): void {
+  s.conn.answered(s);
   if (s.localDone || s.headersSent) return;
   let block = Buffer.concat([RESPONSE_BLOCK, literal('grpc-status', String(code)), literal('grpc-message', encodeGrpcMessage(message).slice(0, 1024))]);
   if (code === Status.UNIMPLEMENTED) block = Buffer.concat([block, literal('grpc-accept-encoding', SUPPORTED_ENCODINGS)]);
@@ -685,6 +738,7 @@ function status(s: H2Stream, code: number, message: string): void {
 }
 
 function message(s: H2Stream, frame: Buffer): void {
+  s.conn.answered(s);
   // The client cancelled or its deadline passed, or the call was already answered (timed out).
   if (s.localDone || s.headersSent) return;
   s.conn.sendHeaders(s);
