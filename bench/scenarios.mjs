@@ -17,6 +17,8 @@ export function grpcServers({ cacheOff = 'disabled' } = {}) {
     'grpc-bare-2': grpcBare,
     'h2-raw': { ...grpcBare, argv: () => [NODE, 'bench/baseline/h2-raw.mjs', '--port', '{grpcPort}'] }, // a second, independent process for the self-check
     'sidecar-core': sidecar({ file: 'bench/configs/core.yaml' }),
+    // The same config on the previous gRPC transport (node:http2), for transport A/B runs.
+    'sidecar-core-native': sidecar({ file: 'bench/configs/core-native.yaml' }),
     // serve --workers 2: node:cluster, both workers on the shared ports.
     'sidecar-core-w2': { ...sidecar({ file: 'bench/configs/core.yaml' }), argv: () => [...sidecarArgv(), '--workers', '2'] },
   };
@@ -53,6 +55,8 @@ export function grpcScenarios() {
       a: BARE, b: side('sidecar-core'), mode: 'fixed', body: 'allow', expect: 'allow', ratio: 'p90' },
     { name: 'deny', title: 'deny GET /admin/users, core.yaml, 16×32',
       a: BARE, b: side('sidecar-core'), mode: 'saturation', body: 'deny', expect: 'deny', ratio: 'rps' },
+    { name: 'h2-vs-native', title: 'cached allow: gRPC transport h2 (B, default) vs native on node:http2 (A), 16×32',
+      a: side('sidecar-core-native'), b: side('sidecar-core'), mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
     // Needs the server on both cores: BENCH_SERVER_CPU=0,1 BENCH_LOAD_CPU=0,1 (the load generator
     // then competes with the workers for the same two cores; see bench/README.md).
     { name: 'workers-2-vs-1', title: 'serve --workers 2 (B) vs one worker (A), cached allow, 16×32 (target ≥ 1.7×)',

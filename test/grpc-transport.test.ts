@@ -1,7 +1,7 @@
 /**
  * The gRPC transports (`server.grpc_transport: native | h2 | grpc-js`) answer the same gRPC
  * protocol alike: a real grpc-js client for what clients send, raw HTTP/2 for what they should
- * not. The rest of the suite runs on the default (native); this file holds them to one
+ * not. The rest of the suite runs on the default (h2); this file holds them to one
  * standard.
  */
 import { readFileSync } from 'node:fs';

@@ -28,8 +28,8 @@ export const ServerSchema = T.Object(
     http_port: T.Integer({ ...Port, default: 8181 }),
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
     grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
-      default: 'native',
-      description: 'gRPC server implementation: native (node:http2), h2 (our own HTTP/2 on node:net, experimental, fastest) or grpc-js (reference, fallback)',
+      default: 'h2',
+      description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),

@@ -1,7 +1,7 @@
 /**
  * The ext_authz v3 gRPC server, on one of three transports (`server.grpc_transport`):
- * `native` (default) — our node:http2 server (native-server.ts); `h2` — our own HTTP/2 on
- * node:net (h2/, experimental); or `grpc-js` — @grpc/grpc-js, kept as the reference
+ * `h2` (default) — our own HTTP/2 server on node:net (h2/); `native` — our gRPC server on
+ * node:http2 (native-server.ts); or `grpc-js` — @grpc/grpc-js, kept as the reference
  * implementation and a fallback. Both use our CheckRequest decoder and
  * CheckResponse encoder in place of proto-loader's (same protos, same wire format), so the hot
  * path builds only what a decision needs and a cache hit answers synchronously.

@@ -1,6 +1,6 @@
 /**
- * The `h2` gRPC transport (`server.grpc_transport: h2`): our own HTTP/2 server on node:net,
- * for the sidecar's few methods (connection.ts). Same methods, statuses and limits as the
+ * The `h2` gRPC transport (`server.grpc_transport: h2`, the default): our own HTTP/2 server on
+ * node:net, for the sidecar's few methods (connection.ts). Same methods, statuses and limits as the
  * native transport on node:http2; what it saves is node:http2's per-stream objects and the
  * garbage they leave (bench/README.md measures both).
  */
