@@ -1,8 +1,10 @@
 /**
  * What the two HTTP/2 transports we wrote (native-server.ts on node:http2, h2/ on node:net)
  * share above the wire: the method table's types, running one call once its request has
- * arrived, and the list of calls still waiting for their request (http_request_timeout_ms).
+ * arrived, the list of calls still waiting for their request (http_request_timeout_ms), and
+ * binding, sweeping and closing the listener.
  */
+import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { GrpcError, singleMessage, Status } from './grpc-wire.js';
 
@@ -100,5 +102,58 @@ export class ArrivalList<T extends Arriving<T>> {
       this.remove(c);
       expired(c);
     }
+  }
+}
+
+/** A connection as the listener sees it: closed gracefully (GOAWAY) or at once. */
+export interface Closable {
+  close(): void;
+  destroy(): void;
+}
+
+/** Binding, the sweep of calls whose request is late, and graceful shutdown of a transport's server. */
+export class Listener {
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly server: Server,
+    private readonly connections: ReadonlySet<Closable>,
+    private readonly requestTimeoutMs: number | undefined,
+    /** Answers calls whose request started before the time given and has still not arrived. */
+    private readonly expire: (startedBefore: number) => void,
+  ) {}
+
+  /** Resolves to the bound port (0 → a free one). */
+  listen(host: string, port: number): Promise<number> {
+    const timeout = this.requestTimeoutMs;
+    if (timeout !== undefined && this.sweeper === undefined) {
+      // One sweep a second (or sooner for short limits) instead of a timer per call.
+      this.sweeper = setInterval(() => this.expire(Date.now() - timeout), Math.min(1000, timeout));
+      this.sweeper.unref();
+    }
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
+  shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        for (const c of this.connections) c.destroy();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      for (const c of this.connections) c.close();
+    });
   }
 }

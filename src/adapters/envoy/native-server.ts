@@ -9,7 +9,7 @@
  */
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { ArrivalList, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
+import { ArrivalList, Listener, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
 import { deadlineFrom, encodeGrpcMessage, GrpcError, Status, SUPPORTED_ENCODINGS } from './grpc-wire.js';
 
 export interface NativeServerOptions {
@@ -145,7 +145,7 @@ export class NativeGrpcServer {
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Calls whose request has not fully arrived (requestTimeoutMs). */
   private readonly arriving = new ArrivalList<Incoming>();
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly listener: Listener;
   /** The largest request message accepted. Internal (read by the shared data listener). */
   readonly maxReceiveBytes: number;
 
@@ -164,39 +164,16 @@ export class NativeGrpcServer {
     });
     this.server.on('sessionError', ignore);
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.listener = new Listener(this.server, this.sessions, opts.requestTimeoutMs, (before) => this.expire(before));
   }
 
   listen(host: string, port: number): Promise<number> {
-    const timeout = this.opts.requestTimeoutMs;
-    if (timeout !== undefined && this.sweeper === undefined) {
-      // One sweep a second (or sooner for short limits) instead of a timer per call.
-      this.sweeper = setInterval(() => this.expire(Date.now() - timeout), Math.min(1000, timeout));
-      this.sweeper.unref();
-    }
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-      });
-    });
+    return this.listener.listen(host, port);
   }
 
   /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
   shutdown(graceMs: number): Promise<void> {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        for (const s of this.sessions) s.destroy();
-      }, graceMs);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      for (const s of this.sessions) s.close();
-    });
+    return this.listener.shutdown(graceMs);
   }
 
   /** Answers calls whose request started before `startedBefore` and has still not arrived. */

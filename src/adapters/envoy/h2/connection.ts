@@ -204,7 +204,7 @@ export class H2Connection {
   }
 
   /** Graceful close: GOAWAY naming the last stream we will answer; the socket ends when those finish. */
-  goaway(): void {
+  close(): void {
     if (this.dead || this.goawayId >= 0) return;
     this.goawayId = this.lastStreamId;
     this.writeGoaway(F.NO_ERROR, '');
@@ -379,7 +379,7 @@ export class H2Connection {
     this.host.arrived(s);
     const body = s.parts !== undefined ? Buffer.concat(s.parts, s.size) : (s.first ?? EMPTY);
     this.dropBody(s);
-    if (s.localDone) return this.close(s);
+    if (s.localDone) return this.closeStream(s);
     if (s.refused) return;
     s.running = s.method.kind === 'unary';
     this.host.run(s, body);
@@ -495,7 +495,7 @@ export class H2Connection {
     // each stream it opens, as in CVE-2023-44487).
     if (s.running) this.resetRunning++;
     s.localDone = s.remoteDone = true;
-    this.close(s);
+    this.closeStream(s);
   }
 
   private onSettings(buf: Buffer, flags: number, id: number, start: number, end: number): void {
@@ -600,7 +600,7 @@ export class H2Connection {
       s.remoteDone = true;
       this.host.arrived(s);
     }
-    this.close(s);
+    this.closeStream(s);
     this.scheduleFlush();
   }
 
@@ -646,11 +646,11 @@ export class H2Connection {
     this.out.u32(F.RST_STREAM, id, code);
     if (s !== undefined) {
       s.localDone = s.remoteDone = true;
-      this.close(s);
+      this.closeStream(s);
     }
   }
 
-  private close(s: H2Stream): void {
+  private closeStream(s: H2Stream): void {
     if (!this.streams.delete(s.id)) return;
     s.localDone = true;
     this.dropBody(s);
@@ -718,7 +718,7 @@ export class H2Connection {
     this.dead = true;
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
-      this.close(s);
+      this.closeStream(s);
     }
     this.host.closed(this);
   }

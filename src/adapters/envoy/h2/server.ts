@@ -6,7 +6,7 @@
  */
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { ArrivalList, runCall, type NativeMethod } from '../grpc-call.js';
+import { ArrivalList, Listener, runCall, type NativeMethod } from '../grpc-call.js';
 import { Status } from '../grpc-wire.js';
 import { H2_RESPONDER, H2Connection, type ConnectionHost, type H2Stream } from './connection.js';
 
@@ -26,7 +26,7 @@ export class H2GrpcServer implements ConnectionHost {
   private readonly server: Server;
   private readonly connections = new Set<H2Connection>();
   private readonly waiting = new ArrivalList<H2Stream>();
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly listener: Listener;
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
@@ -36,6 +36,7 @@ export class H2GrpcServer implements ConnectionHost {
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
     this.logger = opts.logger;
     this.server = net.createServer((socket) => this.accept(socket));
+    this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }
 
   private accept(socket: Socket): void {
@@ -49,36 +50,12 @@ export class H2GrpcServer implements ConnectionHost {
   }
 
   listen(host: string, port: number): Promise<number> {
-    const timeout = this.opts.requestTimeoutMs;
-    if (timeout !== undefined && this.sweeper === undefined) {
-      // One sweep a second (or sooner for short limits) instead of a timer per call.
-      this.sweeper = setInterval(() => this.expire(Date.now() - timeout), Math.min(1000, timeout));
-      this.sweeper.unref();
-    }
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-      });
-    });
+    return this.listener.listen(host, port);
   }
 
   /** No new connections, GOAWAY on open ones; resolves when in-flight calls finish or `graceMs` passes. */
   shutdown(graceMs: number): Promise<void> {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        for (const c of this.connections) c.destroy();
-      }, graceMs);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      for (const c of this.connections) c.goaway();
-    });
+    return this.listener.shutdown(graceMs);
   }
 
   private expire(startedBefore: number): void {
