@@ -133,6 +133,11 @@ describe('h2 transport, frame by frame', () => {
       for (let i = 0; i < 10; i++) parts.push(frameBytes(T.CONTINUATION, 0, 1, Buffer.alloc(8000, 0x82)));
       c.send(...parts);
     }, ERR.ENHANCE_YOUR_CALM],
+    ['a header block in a flood of empty CONTINUATION frames', (c) => {
+      const parts = [settings(), frameBytes(T.HEADERS, 0, 1, requestBlock().subarray(0, 2))];
+      for (let i = 0; i < 100; i++) parts.push(frameBytes(T.CONTINUATION, 0, 1));
+      c.send(...parts);
+    }, ERR.ENHANCE_YOUR_CALM],
     ['DATA on a stream never opened', (c) => c.send(settings(), frameBytes(T.DATA, 0, 5, ALLOW)), ERR.PROTOCOL_ERROR],
     ['padding as long as the frame', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.DATA, FL.PADDED, 1, Buffer.from([4, 0, 0, 0]))), ERR.PROTOCOL_ERROR],
     ['a connection WINDOW_UPDATE of 0', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0))), ERR.PROTOCOL_ERROR],
@@ -255,6 +260,41 @@ describe('h2 transport, frame by frame', () => {
     }
   });
 
+  it('resets a stream on a PRIORITY frame of the wrong size, and answers nothing on it', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.PRIORITY, 0, 1, Buffer.alloc(4)), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW), check(3));
+      expect(await c.reset(1)).toBe(ERR.FRAME_SIZE_ERROR);
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+      expect(c.on(1).map((f) => f.type)).toEqual([T.RST_STREAM]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('resets an answer the client leaves without window past http_request_timeout_ms (CANCEL)', async () => {
+    const c = await RawH2.open(t.grpcPort, settings([[4, 0]]));
+    try {
+      c.send(check(1));
+      expect(await c.reset(1)).toBe(ERR.CANCEL);
+      expect(c.on(1).map((f) => f.type)).toEqual([T.HEADERS, T.RST_STREAM]);
+      c.send(settings([[4, 65_535]]), check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('drops a connection that sends the preface but no SETTINGS within http_request_timeout_ms', async () => {
+    const c = await RawH2.open(t.grpcPort, false);
+    try {
+      c.send(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'));
+      await c.waitClosed();
+    } finally {
+      c.close();
+    }
+  });
+
   it('drops a connection that never sends the preface within http_request_timeout_ms', async () => {
     const c = await RawH2.open(t.grpcPort, false);
     try {
@@ -330,6 +370,49 @@ describe('h2 transport limits a client cannot push past', () => {
       pending[0]!();
       expect(grpcStatus(await c.ended(23))).toBe('0');
       expect(c.on(1).filter((f) => f.type !== T.RST_STREAM)).toEqual([]); // nothing sent on a reset stream
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('counts a call closed by any stream error (not only RST_STREAM) against MAX_CONCURRENT_STREAMS', async () => {
+    const pending: Array<() => void> = [];
+    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
+      kind: 'unary',
+      handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
+    }]]);
+    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      // DATA after END_STREAM: the server resets the stream (STREAM_CLOSED) while its call runs.
+      const opened: Buffer[] = [];
+      for (let id = 1; id <= 19; id += 2) opened.push(check(id), frameBytes(T.DATA, 0, id));
+      c.send(...opened, check(21));
+      expect(await c.reset(21)).toBe(ERR.REFUSED_STREAM);
+      expect(await c.reset(1)).toBe(ERR.STREAM_CLOSED);
+      for (const answer of pending.splice(0)) answer();
+      // Answered, the slots are free again, and only ten of them.
+      const more: Buffer[] = [];
+      for (let id = 23; id <= 43; id += 2) more.push(frameBytes(T.HEADERS, FL.END_HEADERS, id, requestBlock()));
+      c.send(...more);
+      expect(await c.reset(43)).toBe(ERR.REFUSED_STREAM);
+      expect(c.frames.filter((f) => f.type === T.RST_STREAM && f.stream >= 23 && f.stream < 43)).toEqual([]);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('closes a connection idle past its idle timeout with GOAWAY NO_ERROR', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, idleTimeoutMs: 200 });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      const g = await c.goaway();
+      expect([g.lastStream, g.code]).toEqual([0, ERR.NO_ERROR]);
+      await c.waitClosed();
     } finally {
       c.close();
       await server.shutdown(100);

@@ -23,6 +23,8 @@ export interface ConnectionHost {
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
+  /** No traffic for this long after the handshake: the connection is closed (see idle()). */
+  readonly idleTimeoutMs: number;
   /** A call's headers arrived; its request is still coming (for the request timeout). */
   arriving(s: H2Stream): void;
   /** A call's request has arrived, or the call ended before it did. */
@@ -36,6 +38,8 @@ const CONNECTION_WINDOW = 16 * 1024 * 1024;
 const STREAM_WINDOW = 1024 * 1024;
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
 const MAX_HEADER_BLOCK = 64 * 1024;
+/** CONTINUATION frames one header block may take (Envoy and nghttp2 need one or two for any real block). */
+const MAX_CONTINUATIONS = 64;
 /** Request bytes a connection may hold in unfinished requests (or 4 × grpc_max_receive_bytes, if larger). */
 const MAX_BUFFERED_INPUT = 64 * 1024 * 1024;
 /** Unwritten output above which the connection stops reading until the socket drains. */
@@ -131,11 +135,14 @@ export class H2Stream {
   refused = false;
   /** A unary call being decided (its answer not yet given). */
   running = false;
+  /** Closed while running: counted in the connection's resetRunning until answered. */
+  counted = false;
   /** DATA waiting for window, and the trailers to follow it. */
   queue: Buffer[] | undefined = undefined;
   queued = 0;
   queuedTrailers: Buffer | undefined = undefined;
   blocked = false;
+  blockedAt = 0;
   closeListeners: Array<() => void> | undefined = undefined;
   // The host's arrival list.
   older: H2Stream | undefined = undefined;
@@ -186,6 +193,7 @@ export class H2Connection {
   private blockEndStream = false;
   private blockParts: Buffer[] = [];
   private blockSize = 0;
+  private blockFrames = 0;
 
   constructor(readonly socket: Socket, private readonly host: ConnectionHost) {
     socket.setNoDelay(true);
@@ -198,9 +206,28 @@ export class H2Connection {
     this.flush();
   }
 
-  /** The client sent the HTTP/2 preface. */
+  /** The client sent the HTTP/2 preface and its SETTINGS. */
   get started(): boolean {
-    return this.preface;
+    return this.settingsSeen;
+  }
+
+  /**
+   * The socket saw no traffic for the idle timeout: a connection without streams is closed
+   * gracefully (GOAWAY, as a client expects of any server); one whose streams made no
+   * progress in that time is dropped.
+   */
+  idle(): void {
+    if (this.dead) return;
+    if (this.streams.size === 0) this.close();
+    else this.fatal(new ConnectionError(F.ENHANCE_YOUR_CALM, 'streams open and no traffic for the idle timeout'));
+  }
+
+  /** Resets streams whose answer has waited for flow-control window since before `since` (a client that never opens its window). */
+  expireBlocked(since: number): void {
+    if (this.blocked.length === 0) return;
+    for (const s of this.blocked) if (!s.localDone && s.blockedAt < since) this.resetStream(s.id, F.CANCEL, s);
+    this.blocked = this.blocked.filter((s) => !s.localDone);
+    this.flush();
   }
 
   /** Graceful close: GOAWAY naming the last stream we will answer; the socket ends when those finish. */
@@ -285,7 +312,7 @@ export class H2Connection {
       case F.HEADERS: return this.onHeaders(buf, flags, id, start, end);
       case F.PRIORITY:
         if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-        if (end - start !== 5) this.resetStream(id, F.FRAME_SIZE_ERROR);
+        if (end - start !== 5) this.resetStream(id, F.FRAME_SIZE_ERROR, this.streams.get(id));
         return;
       case F.RST_STREAM: return this.onReset(buf, id, start, end);
       case F.SETTINGS: return this.onSettings(buf, flags, id, start, end);
@@ -333,7 +360,14 @@ export class H2Connection {
     if (s.recvWindow < 0) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
     const payloadStart = flags & F.PADDED ? start + 1 : start;
     const payloadEnd = this.unpad(buf, flags, start, end);
-    if (!s.refused && payloadEnd > payloadStart) this.appendBody(s, buf.subarray(payloadStart, payloadEnd));
+    if (!s.refused && payloadEnd > payloadStart) {
+      // The usual request is one DATA frame that ends the stream, decided before this read's
+      // buffer is let go: read in place. Anything kept across reads is copied, so a few bytes
+      // held do not pin a whole read buffer.
+      const inPlace = (flags & F.END_STREAM) !== 0 && s.first === undefined;
+      const payload = buf.subarray(payloadStart, payloadEnd);
+      this.appendBody(s, inPlace ? payload : Buffer.from(payload));
+    }
     if (flags & F.END_STREAM) this.requestEnded(s);
     else if (!s.refused) {
       s.recvUnacked += len;
@@ -406,13 +440,16 @@ export class H2Connection {
     this.blockEndStream = (flags & F.END_STREAM) !== 0;
     this.blockParts = [Buffer.from(buf.subarray(from, to))];
     this.blockSize = to - from;
+    this.blockFrames = 0;
   }
 
   private onContinuation(buf: Buffer, flags: number, id: number, start: number, end: number): void {
     if (this.blockStream === 0 || id !== this.blockStream) throw new ConnectionError(F.PROTOCOL_ERROR, 'CONTINUATION without its HEADERS');
     this.blockSize += end - start;
     if (this.blockSize > MAX_HEADER_BLOCK) throw new ConnectionError(F.ENHANCE_YOUR_CALM, `header block over ${MAX_HEADER_BLOCK} bytes`);
-    this.blockParts.push(Buffer.from(buf.subarray(start, end)));
+    // Empty fragments cost nothing to skip; many small ones are a flood, not a header block.
+    if (++this.blockFrames > MAX_CONTINUATIONS) throw new ConnectionError(F.ENHANCE_YOUR_CALM, `header block in over ${MAX_CONTINUATIONS} frames`);
+    if (end > start) this.blockParts.push(Buffer.from(buf.subarray(start, end)));
     if ((flags & F.END_HEADERS) === 0) return;
     const block = Buffer.concat(this.blockParts);
     this.blockStream = 0;
@@ -490,10 +527,7 @@ export class H2Connection {
     if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
     const s = this.streams.get(id);
     if (s === undefined) return;
-    // The client cancelled: nothing more is sent on this stream. A call still being decided
-    // keeps its slot until it is (a client cannot outrun MAX_CONCURRENT_STREAMS by resetting
-    // each stream it opens, as in CVE-2023-44487).
-    if (s.running) this.resetRunning++;
+    // The client cancelled: nothing more is sent on this stream.
     s.localDone = s.remoteDone = true;
     this.closeStream(s);
   }
@@ -505,7 +539,10 @@ export class H2Connection {
       return;
     }
     if ((end - start) % 6 !== 0) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'SETTINGS not a multiple of 6 bytes');
-    this.settingsSeen = true;
+    if (!this.settingsSeen) {
+      this.settingsSeen = true;
+      this.socket.setTimeout(this.host.idleTimeoutMs);
+    }
     for (let at = start; at < end; at += 6) {
       const key = buf.readUInt16BE(at);
       const value = buf.readUInt32BE(at + 2);
@@ -560,7 +597,10 @@ export class H2Connection {
   answered(s: H2Stream): void {
     if (!s.running) return;
     s.running = false;
-    if (s.localDone) this.resetRunning--;
+    if (s.counted) {
+      s.counted = false;
+      this.resetRunning--;
+    }
   }
 
   /** Response headers, once per stream. */
@@ -607,6 +647,7 @@ export class H2Connection {
   private block(s: H2Stream): void {
     if (s.blocked) return;
     s.blocked = true;
+    s.blockedAt = Date.now();
     this.blocked.push(s);
   }
 
@@ -652,6 +693,13 @@ export class H2Connection {
 
   private closeStream(s: H2Stream): void {
     if (!this.streams.delete(s.id)) return;
+    // A call closed (reset by either side) while still being decided keeps a slot until it is
+    // answered: a client cannot outrun MAX_CONCURRENT_STREAMS by having each stream it opens
+    // reset, as in CVE-2023-44487.
+    if (s.running && !s.counted) {
+      s.counted = true;
+      this.resetRunning++;
+    }
     s.localDone = true;
     this.dropBody(s);
     this.host.arrived(s);

@@ -89,10 +89,13 @@ describe('HpackDecoder (RFC 7541 Appendix C)', () => {
     expect(() => decodeAll(new HpackDecoder(), hex(bytes))).toThrow(HpackError);
   });
 
-  it('accepts a table size update to zero, which empties the table', () => {
+  it('keeps what fits on a table size update (RFC 7541 4.3), and empties the table at zero', () => {
     const d = new HpackDecoder();
     decodeAll(d, hex('4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'));
     expect(decodeAll(d, hex('be'))[0]?.[0]).toBe('custom-key');
+    // An update to the size already in force (4096), then one to 100: the 54-octet entry stays.
+    expect(decodeAll(d, hex('3fe1 1f be'))[0]?.[0]).toBe('custom-key');
+    expect(decodeAll(d, hex('3f45 be'))[0]?.[0]).toBe('custom-key');
     decodeAll(d, hex('20'));
     expect(() => decodeAll(d, hex('be'))).toThrow(HpackError);
   });

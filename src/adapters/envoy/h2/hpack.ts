@@ -59,6 +59,7 @@ export class HpackDecoder {
   private names: string[] = [];
   private values: string[] = [];
   private valid: boolean[] = [];
+  private nameValid: boolean[] = [];
   private head = 0;
   private count = 0;
   private mask = 0;
@@ -75,6 +76,7 @@ export class HpackDecoder {
     this.names = new Array<string>(cap).fill('');
     this.values = new Array<string>(cap).fill('');
     this.valid = new Array<boolean>(cap).fill(true);
+    this.nameValid = new Array<boolean>(cap).fill(true);
     this.mask = cap - 1;
   }
 
@@ -95,8 +97,9 @@ export class HpackDecoder {
         const i = this.integer(src, 6);
         const name = i === 0 ? this.string(src) : this.nameAt(i);
         const value = this.string(src);
-        const ok = (i === 0 ? validName(name) : this.validAt(i)) && validValue(value);
-        this.insert(name, value, ok);
+        const nameOk = i === 0 ? validName(name) : this.validAt(i);
+        const ok = nameOk && validValue(value);
+        this.insert(name, value, nameOk, ok);
         sink.field(name, value, ok);
       } else if (b & 0x20) {
         // Dynamic table size update: only before the first field of a block (RFC 7541 4.2).
@@ -104,7 +107,7 @@ export class HpackDecoder {
         const n = this.integer(src, 5);
         if (n > this.limit) throw new HpackError(`table size ${n} over the ${this.limit} allowed`);
         this.maxSize = n;
-        this.evict(0);
+        this.evict(n);
         continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001).
@@ -131,9 +134,9 @@ export class HpackDecoder {
     return i <= 61 ? (STATIC[i - 1] as readonly [string, string])[0] : (this.names[this.slot(i)] as string);
   }
 
-  /** Whether the name at index `i` is valid (a value read after it is checked on its own). */
+  /** Whether the name at index `i` is valid (decided when its entry was added: a name is not rescanned per use). */
   private validAt(i: number): boolean {
-    return i <= 61 ? true : validName(this.names[this.slot(i)] as string);
+    return i <= 61 ? true : (this.nameValid[this.slot(i)] as boolean);
   }
 
   private slot(i: number): number {
@@ -142,7 +145,7 @@ export class HpackDecoder {
     return (this.head + d) & this.mask;
   }
 
-  private insert(name: string, value: string, ok: boolean): void {
+  private insert(name: string, value: string, nameOk: boolean, ok: boolean): void {
     const size = name.length + value.length + 32;
     if (size > this.maxSize) {
       // Larger than the whole table: empties it (RFC 7541 4.4).
@@ -155,6 +158,7 @@ export class HpackDecoder {
     this.names[this.head] = name;
     this.values[this.head] = value;
     this.valid[this.head] = ok;
+    this.nameValid[this.head] = nameOk;
     this.count++;
     this.size += size;
   }

@@ -16,11 +16,14 @@ export interface H2ServerOptions {
   requestTimeoutMs?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
   maxConcurrentStreams?: number;
+  /** A connection with no traffic this long after its handshake is closed (GOAWAY). Default 5 minutes. */
+  idleTimeoutMs?: number;
   logger?: Logger;
 }
 
 /** Without http_request_timeout_ms, a connection still must start HTTP/2 within this. */
 const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 export class H2GrpcServer implements ConnectionHost {
   private readonly server: Server;
@@ -30,11 +33,13 @@ export class H2GrpcServer implements ConnectionHost {
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
+  readonly idleTimeoutMs: number;
 
   constructor(readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
     this.logger = opts.logger;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.server = net.createServer((socket) => this.accept(socket));
     this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }
@@ -42,11 +47,10 @@ export class H2GrpcServer implements ConnectionHost {
   private accept(socket: Socket): void {
     const conn = new H2Connection(socket, this);
     this.connections.add(conn);
-    // A client that connects and never speaks HTTP/2 does not keep the socket.
-    socket.setTimeout(this.opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS, () => {
-      if (!conn.started) socket.destroy();
-      socket.setTimeout(0);
-    });
+    // A client must send the preface and its SETTINGS within the request timeout; after that
+    // the connection's own timeout is the idle one (set by the connection).
+    socket.setTimeout(this.opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
+    socket.on('timeout', () => (conn.started ? conn.idle() : socket.destroy()));
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -58,11 +62,13 @@ export class H2GrpcServer implements ConnectionHost {
     return this.listener.shutdown(graceMs);
   }
 
+  /** Requests late past the request timeout, and answers that waited as long for flow-control window. */
   private expire(startedBefore: number): void {
     this.waiting.expire(startedBefore, (s) => {
       H2_RESPONDER.status(s, Status.DEADLINE_EXCEEDED, `request not received within ${this.opts.requestTimeoutMs} ms`);
       s.conn.flush();
     });
+    for (const c of this.connections) c.expireBlocked(startedBefore);
   }
 
   // ConnectionHost
