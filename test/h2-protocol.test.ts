@@ -419,6 +419,50 @@ describe('h2 transport limits a client cannot push past', () => {
     }
   });
 
+  it('leaves a connection whose only stream is a quiet Watch open past the idle timeout', async () => {
+    const methods = new Map<string, NativeMethod>([['/grpc.health.v1.Health/Watch', {
+      kind: 'stream',
+      handle: (_m, call) => call.write(frame(Buffer.from([0x08, 0x01]))),
+    }]]);
+    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, idleTimeoutMs: 200 });
+    const port = await server.listen('127.0.0.1', 0);
+    const watch = await RawH2.open(port);
+    let idle: RawH2 | undefined;
+    try {
+      watch.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock({ ':path': '/grpc.health.v1.Health/Watch' })), frameBytes(T.DATA, FL.END_STREAM, 1, frame(Buffer.alloc(0))));
+      await watch.expect((f) => f.stream === 1 && f.type === T.DATA, 'the first Watch message');
+      // A second connection opened later, with no streams, is closed by its idle timeout:
+      // by then the Watch connection has been idle at least as long.
+      idle = await RawH2.open(port);
+      await idle.goaway();
+      expect(watch.frames.filter((f) => f.type === T.GOAWAY)).toEqual([]);
+      expect(watch.closed).toBe(false);
+    } finally {
+      watch.close();
+      idle?.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('counts the handshake deadline from accept: trickling the preface does not extend it', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, requestTimeoutMs: 300 });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port, false);
+    try {
+      // The preface, then a SETTINGS frame of 16,380 bytes, one byte every 20 ms: never idle,
+      // never finished. For 3 s at most; the server must have closed it long before.
+      const bytes = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), frameBytes(T.SETTINGS, 0, 0, Buffer.alloc(16_380))]);
+      for (let i = 0; i < 150 && !c.closed; i++) {
+        c.send(bytes.subarray(i, i + 1));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(c.closed).toBe(true);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
   it('closes a connection holding more than 64 MiB of unfinished requests (ENHANCE_YOUR_CALM)', async () => {
     const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024 });

@@ -212,19 +212,26 @@ export class H2Connection {
   }
 
   /**
-   * The socket saw no traffic for the idle timeout: a connection without streams is closed
-   * gracefully (GOAWAY, as a client expects of any server); one whose streams made no
-   * progress in that time is dropped.
+   * The socket saw no traffic for the idle timeout. A connection without streams is closed
+   * gracefully (GOAWAY, as a client expects of any server). One with a request still arriving
+   * or an answer waiting for window made no progress in that time, and is dropped. Streams
+   * that are only quiet (a health Watch between status changes) are left alone. A connection
+   * already closing whose client neither closed nor read is destroyed.
    */
   idle(): void {
-    if (this.dead) return;
-    if (this.streams.size === 0) this.close();
-    else this.fatal(new ConnectionError(F.ENHANCE_YOUR_CALM, 'streams open and no traffic for the idle timeout'));
+    if (this.dead) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.streams.size === 0) return this.close();
+    let stalled = this.blocked.length > 0;
+    for (const s of this.streams.values()) if (!s.remoteDone) stalled = true;
+    if (stalled) this.fatal(new ConnectionError(F.ENHANCE_YOUR_CALM, 'a request or an answer made no progress for the idle timeout'));
   }
 
   /** Resets streams whose answer has waited for flow-control window since before `since` (a client that never opens its window). */
   expireBlocked(since: number): void {
-    if (this.blocked.length === 0) return;
+    if (this.blocked.length === 0 || this.dead) return;
     for (const s of this.blocked) if (!s.localDone && s.blockedAt < since) this.resetStream(s.id, F.CANCEL, s);
     this.blocked = this.blocked.filter((s) => !s.localDone);
     this.flush();
@@ -299,7 +306,8 @@ export class H2Connection {
 
   /** Holds the start of an unfinished frame (or preface) until `need` bytes are there. */
   private keep(bytes: Buffer, need: number): void {
-    this.partial = [bytes];
+    // A copy (at most one frame): the rest of the read buffer is not kept for it.
+    this.partial = [Buffer.from(bytes)];
     this.partialSize = bytes.length;
     this.partialNeed = need;
   }
@@ -662,6 +670,7 @@ export class H2Connection {
         const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame, data.length - s.queued);
         if (room <= 0) break;
         this.out.slice(F.DATA, 0, s.id, data, s.queued, s.queued + room);
+        s.blockedAt = Date.now(); // progress: the stall clock starts again
         s.sendWindow -= room;
         this.sendWindow -= room;
         s.queued += room;
@@ -726,6 +735,8 @@ export class H2Connection {
     this.flush();
     this.dead = true;
     this.socket.destroySoon();
+    // A client that does not read would keep destroySoon() waiting: it gets a second.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   private endIfIdle(): void {

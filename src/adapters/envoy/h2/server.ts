@@ -47,10 +47,15 @@ export class H2GrpcServer implements ConnectionHost {
   private accept(socket: Socket): void {
     const conn = new H2Connection(socket, this);
     this.connections.add(conn);
-    // A client must send the preface and its SETTINGS within the request timeout; after that
-    // the connection's own timeout is the idle one (set by the connection).
-    socket.setTimeout(this.opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
-    socket.on('timeout', () => (conn.started ? conn.idle() : socket.destroy()));
+    // A client must send the preface and its SETTINGS within the request timeout, counted
+    // from accept (not from its last byte: trickling does not extend it). After that the
+    // connection arms the socket's inactivity timeout with the idle timeout.
+    const handshake = setTimeout(() => {
+      if (!conn.started) socket.destroy();
+    }, this.opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
+    handshake.unref();
+    socket.once('close', () => clearTimeout(handshake));
+    socket.on('timeout', () => conn.idle());
   }
 
   listen(host: string, port: number): Promise<number> {
