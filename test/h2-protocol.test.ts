@@ -347,16 +347,21 @@ describe.skipIf(!H2LOAD)('h2 transport under h2load (nghttp2, the HTTP/2 library
   });
 });
 
+/** An h2 server (10 streams per connection) whose Checks answer only when the test calls `pending[i]()`, and a raw client on it. */
+async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2GrpcServer; c: RawH2 }> {
+  const pending: Array<() => void> = [];
+  const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
+    kind: 'unary',
+    handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
+  }]]);
+  const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
+  const c = await RawH2.open(await server.listen('127.0.0.1', 0));
+  return { pending, server, c };
+}
+
 describe('h2 transport limits a client cannot push past', () => {
   it('counts calls the client reset while they are still being decided against MAX_CONCURRENT_STREAMS (rapid reset)', async () => {
-    const pending: Array<() => void> = [];
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
-      kind: 'unary',
-      handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
-    }]]);
-    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
-    const port = await server.listen('127.0.0.1', 0);
-    const c = await RawH2.open(port);
+    const { pending, server, c } = await slowChecks();
     try {
       const opened: Buffer[] = [];
       for (let id = 1; id <= 19; id += 2) opened.push(check(id), frameBytes(T.RST_STREAM, 0, id, u32(ERR.CANCEL)));
@@ -377,14 +382,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('counts a call closed by any stream error (not only RST_STREAM) against MAX_CONCURRENT_STREAMS', async () => {
-    const pending: Array<() => void> = [];
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
-      kind: 'unary',
-      handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
-    }]]);
-    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
-    const port = await server.listen('127.0.0.1', 0);
-    const c = await RawH2.open(port);
+    const { pending, server, c } = await slowChecks();
     try {
       // DATA after END_STREAM: the server resets the stream (STREAM_CLOSED) while its call runs.
       const opened: Buffer[] = [];
