@@ -461,6 +461,33 @@ describe('h2 transport limits a client cannot push past', () => {
     }
   });
 
+  it('closes the connection that pushes the whole process past its budget of unfinished requests, and gives the budget back', async () => {
+    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024, maxBufferedBytes: 200_000 });
+    const port = await server.listen('127.0.0.1', 0);
+    const hold = (c: RawH2) => {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), ...Array.from({ length: 8 }, () => frameBytes(T.DATA, 0, 1, Buffer.alloc(16_384))));
+    };
+    const first = await RawH2.open(port);
+    const second = await RawH2.open(port);
+    try {
+      hold(first); // 128 KiB: within the budget
+      await waitFor(() => server.buffered === 8 * 16_384, { what: 'the first connection holding 128 KiB' });
+      hold(second); // another 128 KiB: over it
+      expect((await second.goaway()).code).toBe(ERR.ENHANCE_YOUR_CALM);
+      await second.waitClosed();
+      await waitFor(() => server.buffered === 8 * 16_384, { what: 'the second connection\'s bytes given back' });
+      first.send(frameBytes(T.DATA, FL.END_STREAM, 1));
+      expect(grpcStatus(await first.ended(1))).not.toBeUndefined();
+      expect(server.buffered).toBe(0);
+      expect(first.frames.some((f) => f.type === T.GOAWAY)).toBe(false);
+    } finally {
+      first.close();
+      second.close();
+      await server.shutdown(100);
+    }
+  });
+
   it('closes a connection holding more than 64 MiB of unfinished requests (ENHANCE_YOUR_CALM)', async () => {
     const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024 });

@@ -23,6 +23,10 @@ export interface ConnectionHost {
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
+  /** Request bytes held by unfinished requests over all connections (kept by the connections). */
+  buffered: number;
+  /** The most `buffered` may reach before the connection adding to it is closed. */
+  readonly maxBufferedBytes: number;
   /** No traffic for this long after the handshake: the connection is closed (see idle()). */
   readonly idleTimeoutMs: number;
   /** A call's headers arrived; its request is still coming (for the request timeout). */
@@ -407,11 +411,17 @@ export class H2Connection {
       status(s, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${s.size - 5}+ vs. ${max})`);
       return;
     }
+    // Counted before the checks: a connection closed by them gives back what it counted.
+    s.held += chunk.length;
     this.buffered += chunk.length;
+    this.host.buffered += chunk.length;
     if (this.buffered > Math.max(MAX_BUFFERED_INPUT, 4 * max)) {
       throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${this.buffered} bytes of unfinished requests on one connection`);
     }
-    s.held += chunk.length;
+    // All connections together: the one that pushes the process over the budget goes.
+    if (this.host.buffered > this.host.maxBufferedBytes) {
+      throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${this.host.maxBufferedBytes} bytes of unfinished requests in the process`);
+    }
     if (s.first === undefined) s.first = chunk;
     else (s.parts ??= [s.first]).push(chunk);
   }
@@ -430,6 +440,7 @@ export class H2Connection {
   /** The stream no longer holds request bytes. */
   private dropBody(s: H2Stream): void {
     this.buffered -= s.held;
+    this.host.buffered -= s.held;
     s.held = 0;
     s.first = s.parts = undefined;
   }

@@ -18,6 +18,8 @@ export interface H2ServerOptions {
   maxConcurrentStreams?: number;
   /** A connection with no traffic this long after its handshake is closed (GOAWAY). Default 5 minutes. */
   idleTimeoutMs?: number;
+  /** Unfinished request bytes all connections together may hold. Default 256 MiB (or 16 × maxReceiveBytes, if larger). */
+  maxBufferedBytes?: number;
   logger?: Logger;
 }
 
@@ -34,12 +36,15 @@ export class H2GrpcServer implements ConnectionHost {
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
   readonly idleTimeoutMs: number;
+  readonly maxBufferedBytes: number;
+  buffered = 0;
 
   constructor(readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
     this.logger = opts.logger;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 16 * opts.maxReceiveBytes);
     this.server = net.createServer((socket) => this.accept(socket));
     this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }
