@@ -184,6 +184,8 @@ export class H2Connection {
   private goawayId = -1;
   private dead = false;
   private flushQueued = false;
+  /** Inside onData: answers given now go out with the flush that ends it. */
+  private reading = false;
   private paused = false;
   private sendWindow = F.DEFAULT_WINDOW;
   private recvWindow = CONNECTION_WINDOW;
@@ -270,6 +272,7 @@ export class H2Connection {
       this.partialSize = 0;
     }
     let pos = 0;
+    this.reading = true;
     try {
       if (!this.preface) {
         const n = Math.min(buf.length, F.PREFACE.length);
@@ -300,6 +303,8 @@ export class H2Connection {
     } catch (e) {
       this.fatal(e);
       return;
+    } finally {
+      this.reading = false;
     }
     if (!this.dead && pos < buf.length) {
       const rest = buf.subarray(pos);
@@ -373,12 +378,11 @@ export class H2Connection {
     const payloadStart = flags & F.PADDED ? start + 1 : start;
     const payloadEnd = this.unpad(buf, flags, start, end);
     if (!s.refused && payloadEnd > payloadStart) {
-      // The usual request is one DATA frame that ends the stream, decided before this read's
-      // buffer is let go: read in place. Anything kept across reads is copied, so a few bytes
-      // held do not pin a whole read buffer.
-      const inPlace = (flags & F.END_STREAM) !== 0 && s.first === undefined;
+      // The DATA that ends a request is used before this read's buffer is let go (decided, or
+      // concatenated with what came before): read in place. Anything kept across reads is
+      // copied, so a few bytes held do not pin a whole read buffer.
       const payload = buf.subarray(payloadStart, payloadEnd);
-      this.appendBody(s, inPlace ? payload : Buffer.from(payload));
+      this.appendBody(s, flags & F.END_STREAM ? payload : Buffer.from(payload));
     }
     if (flags & F.END_STREAM) this.requestEnded(s);
     else if (!s.refused) {
@@ -657,7 +661,6 @@ export class H2Connection {
       // Answered before the request finished: ask the client to stop sending (RFC 9113 8.1).
       this.out.u32(F.RST_STREAM, s.id, F.NO_ERROR);
       s.remoteDone = true;
-      this.host.arrived(s);
     }
     this.closeStream(s);
     this.scheduleFlush();
@@ -758,8 +761,9 @@ export class H2Connection {
     }
   }
 
+  /** An answer given outside onData (an asynchronous decision, a Watch update) goes out in a microtask, with any others given in the same turn. */
   private scheduleFlush(): void {
-    if (this.flushQueued) return;
+    if (this.flushQueued || this.reading) return;
     this.flushQueued = true;
     queueMicrotask(() => this.flush());
   }

@@ -82,8 +82,7 @@ export class FrameWriter {
 
   /** A frame whose payload is `payload[start, end)`. */
   slice(type: number, flags: number, streamId: number, payload: Buffer, start: number, end: number): void {
-    this.frame(type, flags, streamId, undefined, end - start);
-    this.reserve(end - start);
+    this.frame(type, flags, streamId, undefined, end - start); // reserves the payload's room too
     payload.copy(this.buf, this.length, start, end);
     this.length += end - start;
   }

@@ -5,7 +5,7 @@
  * connection) costs a table lookup and no allocation. The encoder side never indexes: it
  * writes literals, which is valid whatever table size the peer allows.
  */
-import { huffmanDecode } from './huffman.js';
+import { huffmanDecode, type Latin1Buffer } from './huffman.js';
 
 const STATIC: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
@@ -30,8 +30,7 @@ export interface HeaderSink {
 
 export class HpackError extends Error {}
 
-/** Buffer's unchecked Latin-1 slice (public, missing from @types/node). */
-export type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
 
 /** RFC 9113 8.2.1: no uppercase, no controls, space or non-ASCII in a name; ':' only as a pseudo-header's first character. */
 function validName(name: string): boolean {
@@ -52,7 +51,6 @@ function validValue(value: string): boolean {
   return true;
 }
 
-const STATIC_VALID = STATIC.map(([n, v]) => validName(n) && validValue(v));
 
 export class HpackDecoder {
   // The dynamic table as a ring, newest entry at `head`.
@@ -123,7 +121,7 @@ export class HpackDecoder {
   private emit(i: number, sink: HeaderSink): void {
     if (i <= 61) {
       const e = STATIC[i - 1] as readonly [string, string];
-      sink.field(e[0], e[1], STATIC_VALID[i - 1] as boolean);
+      sink.field(e[0], e[1], true); // the static table holds only valid fields
       return;
     }
     const at = this.slot(i);

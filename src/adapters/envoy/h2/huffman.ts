@@ -55,6 +55,9 @@ const LENGTHS = [
   30,
 ];
 
+/** Buffer's unchecked Latin-1 slice (public, missing from @types/node). */
+export type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
 const EOS = 256;
 // Table entry: next state (bits 0–7), emitted symbol (8–15), flags (16–17).
 const EMIT = 1 << 16;
@@ -144,10 +147,10 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
     if (e & EMIT) out[n++] = (e >>> 8) & 0xff;
     state = e & 0xff;
   }
-  return ACCEPT[state] === 1 ? (out as Buffer & { latin1Slice(s: number, e: number): string }).latin1Slice(0, n) : undefined;
+  return ACCEPT[state] === 1 ? (out as Latin1Buffer).latin1Slice(0, n) : undefined;
 }
 
-/** Huffman-encodes a Latin-1 string (for tests and for clients in benchmarks). */
+/** Huffman-encodes a Latin-1 string: the tests' reference for the decoder (the server sends raw literals). */
 export function huffmanEncode(s: string): Buffer {
   const bytes: number[] = [];
   let acc = 0;
