@@ -164,12 +164,17 @@ describe.each(['native', 'h2', 'grpc-js'])('gRPC transport %s shutdown', (transp
   });
 });
 
-describe.each(['native', 'h2'])('%s transport: a method other than POST', (transport) => {
+describe.each(['native', 'h2'])('%s transport: a method other than POST, an unknown method of any length', (transport) => {
   it('is answered 405 without reaching a method', async () => {
     const t = await startApp(withTransport(transport));
     try {
       const r = await h2Call(t.grpcPort, Buffer.alloc(0), { ':method': 'GET' });
       expect([r.status, r.grpcStatus]).toEqual([405, undefined]);
+      // An unknown method quoted back is bounded: the path is the client's, of any length.
+      const long = await h2Call(t.grpcPort, frame(ALLOW), { ':path': `/${'x'.repeat(8000)}/Check` });
+      expect(long.grpcStatus).toBe(String(grpc.status.UNIMPLEMENTED));
+      expect(long.grpcMessage).toMatch(/^The server does not implement the method \/x+$/);
+      expect(long.grpcMessage!.length).toBe(1024);
     } finally {
       await t.close();
     }

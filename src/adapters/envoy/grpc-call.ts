@@ -32,6 +32,17 @@ export interface StreamMethod {
 
 export type NativeMethod = UnaryMethod | StreamMethod;
 
+/**
+ * What a request's headers select: the method to run; the HTTP status for a request that is
+ * not a gRPC call (405: not POST, 415: not a gRPC content type); or the error for an unknown
+ * method. Allocates only on the error path.
+ */
+export function methodFor(methods: ReadonlyMap<string, NativeMethod>, httpMethod: string | undefined, contentType: string | undefined, path: string): NativeMethod | 405 | 415 | GrpcError {
+  if (httpMethod !== 'POST') return 405;
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) return 415;
+  return methods.get(path) ?? new GrpcError(Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+}
+
 /** How a transport answers on its own kind of stream; one shared object, so no allocation per call. */
 export interface Responder<S> {
   /** The response message, then the OK trailers (nothing if the call is already over). */

@@ -52,6 +52,21 @@ export function encodeGrpcMessage(message: string): string {
 
 export const SUPPORTED_ENCODINGS = 'identity,deflate,gzip';
 
+/** The longest grpc-message sent (before percent-encoding): error texts can quote client input, such as the path. */
+const MAX_STATUS_MESSAGE = 1024;
+
+/** The gRPC fields of a status-only answer (Trailers-Only), after `:status` and `content-type`. */
+export function statusFields(code: number, message: string): Array<[string, string]> {
+  const fields: Array<[string, string]> = [['grpc-status', String(code)], ['grpc-message', encodeGrpcMessage(message.slice(0, MAX_STATUS_MESSAGE))]];
+  if (code === Status.UNIMPLEMENTED) fields.push(['grpc-accept-encoding', SUPPORTED_ENCODINGS]);
+  return fields;
+}
+
+/** RESOURCE_EXHAUSTED for a request body past the limit, worded as grpc-js words it. */
+export function tooLarge(received: number, max: number): GrpcError {
+  return new GrpcError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${received}+ vs. ${max})`);
+}
+
 /**
  * The one message of a request body: a flag byte, a 4-byte big-endian length, the payload.
  * Anything but exactly one complete message is an error with the status grpc-js would send.

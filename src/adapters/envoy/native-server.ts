@@ -9,8 +9,8 @@
  */
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { ArrivalList, Listener, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
-import { deadlineFrom, encodeGrpcMessage, GrpcError, Status, SUPPORTED_ENCODINGS } from './grpc-wire.js';
+import { ArrivalList, Listener, methodFor, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
+import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './grpc-wire.js';
 
 export interface NativeServerOptions {
   maxReceiveBytes: number;
@@ -49,8 +49,8 @@ function gone(stream: ServerHttp2Stream): boolean {
 /** A status without a message: one HEADERS frame that ends the stream (gRPC "Trailers-Only"). */
 function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
   if (gone(stream) || stream.headersSent) return;
-  const headers: Record<string, string | number> = { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
-  if (code === Status.UNIMPLEMENTED) headers['grpc-accept-encoding'] = SUPPORTED_ENCODINGS;
+  const headers: Record<string, string | number> = { ...RESPONSE_HEADERS };
+  for (const [name, value] of statusFields(code, message)) headers[name] = value;
   stream.respond(headers, TRAILERS_ONLY_OPTIONS);
 }
 
@@ -127,7 +127,8 @@ function onCallData(this: CallStream, chunk: Buffer): void {
     // 5-byte frame prefix + the largest message).
     c.refused = true;
     c.first = c.parts = undefined;
-    trailersOnly(this, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${c.size - 5}+ vs. ${max})`);
+    const e = tooLarge(c.size - 5, max);
+    trailersOnly(this, e.code, e.message);
     return;
   }
   // Nearly every request is one DATA chunk; more are gathered only when they come.
@@ -186,19 +187,13 @@ export class NativeGrpcServer {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     // An 'error' without a listener would throw; the 'close' that follows is what matters.
     stream.on('error', ignore);
-    if (headers[':method'] !== 'POST') {
-      stream.respond({ ':status': 405 }, { endStream: true });
+    const method = methodFor(this.methods, headers[':method'], headers['content-type'], headers[':path'] ?? '');
+    if (typeof method === 'number') {
+      stream.respond({ ':status': method }, { endStream: true });
       return;
     }
-    const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
-      return;
-    }
-    const path = headers[':path'] ?? '';
-    const method = this.methods.get(path);
-    if (method === undefined) {
-      trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+    if (method instanceof GrpcError) {
+      trailersOnly(stream, method.code, method.message);
       return;
     }
     const now = Date.now();

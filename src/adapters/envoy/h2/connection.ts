@@ -13,8 +13,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { NativeMethod, Responder, StreamCall } from '../grpc-call.js';
-import { deadlineFrom, encodeGrpcMessage, GrpcError, Status, SUPPORTED_ENCODINGS } from '../grpc-wire.js';
+import { methodFor, type NativeMethod, type Responder, type StreamCall } from '../grpc-call.js';
+import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from '../grpc-wire.js';
 import * as F from './frames.js';
 import { HpackDecoder, HpackError, literal, STATIC_INDEX, STATUS_200, type HeaderSink } from './hpack.js';
 
@@ -412,7 +412,8 @@ export class H2Connection {
       // Answer now and drop the rest: a client cannot make us buffer past the limit.
       s.refused = true;
       this.dropBody(s);
-      status(s, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${s.size - 5}+ vs. ${max})`);
+      const e = tooLarge(s.size - 5, max);
+      status(s, e.code, e.message);
       return;
     }
     // Counted before the checks: a connection closed by them gives back what it counted.
@@ -513,21 +514,19 @@ export class H2Connection {
 
   private openStream(id: number, endStream: boolean): void {
     const head = this.head;
-    if (head.method !== 'POST') return this.plainStatus(id, endStream, '405');
-    if (!head.contentType.startsWith('application/grpc')) return this.plainStatus(id, endStream, '415');
-    const method = this.host.methods.get(head.path);
+    const selected = methodFor(this.host.methods, head.method, head.contentType, head.path);
+    if (typeof selected === 'number') return this.plainStatus(id, endStream, String(selected));
     const now = Date.now();
     let deadline: number | undefined;
-    let error: GrpcError | undefined;
-    if (method === undefined) error = new GrpcError(Status.UNIMPLEMENTED, `The server does not implement the method ${head.path}`);
-    else {
+    let error = selected instanceof GrpcError ? selected : undefined;
+    if (error === undefined) {
       try {
         deadline = deadlineFrom(head.timeout, now);
       } catch (e) {
         error = e as GrpcError;
       }
     }
-    const s = new H2Stream(this, id, method ?? UNUSED_METHOD, head.encoding, deadline, now);
+    const s = new H2Stream(this, id, selected instanceof GrpcError ? UNUSED_METHOD : selected, head.encoding, deadline, now);
     this.streams.set(id, s);
     if (error !== undefined) {
       if (endStream) s.remoteDone = true;
@@ -806,9 +805,7 @@ const UNUSED_METHOD: NativeMethod = { kind: 'unary', handle: () => EMPTY };
 function status(s: H2Stream, code: number, message: string): void {
   s.conn.answered(s);
   if (s.localDone || s.headersSent) return;
-  let block = Buffer.concat([RESPONSE_BLOCK, literal('grpc-status', String(code)), literal('grpc-message', encodeGrpcMessage(message).slice(0, 1024))]);
-  if (code === Status.UNIMPLEMENTED) block = Buffer.concat([block, literal('grpc-accept-encoding', SUPPORTED_ENCODINGS)]);
-  s.conn.endStream(s, block);
+  s.conn.endStream(s, Buffer.concat([RESPONSE_BLOCK, ...statusFields(code, message).map(([name, value]) => literal(name, value))]));
 }
 
 function message(s: H2Stream, frame: Buffer): void {
