@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to for real: nginx (forward-auth
-# end-to-end), h2load (nghttp2's client, against the h2 gRPC transport), busted + lua-cjson + luajit + lua-yaml (Kong plugin specs), promtool (alert rules).
+# end-to-end), h2load (nghttp2's client, against the h2 gRPC transport), busted + lua-cjson +
+# luajit + lua-yaml (Kong plugin specs), promtool and prometheus (alert rules, live scrape),
+# python3 (the docs' webhook receiver). test/helpers/tool-probe.ts lists the same tools.
 # Idempotent: only missing tools are installed.
 set -euo pipefail
 need=()
@@ -11,6 +13,7 @@ command -v busted >/dev/null 2>&1 || need+=(lua-busted lua-cjson)
 command -v luajit >/dev/null 2>&1 || need+=(luajit)
 lua -e 'require "lyaml"' >/dev/null 2>&1 || need+=(lua-yaml)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq

@@ -14,6 +14,7 @@ import { startApp, type TestApp } from './helpers/app.js';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
 import { rawHttp } from './helpers/http.js';
 import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
+import { describeWith } from './helpers/tools.js';
 
 const DENY_LIST = `
 default_decision: allow
@@ -160,7 +161,7 @@ describe('bypass suite', () => {
     });
   });
 
-  describe('through a real nginx (auth_request → forward-auth)', () => {
+  describeWith('nginx', 'through a real nginx (auth_request → forward-auth)', () => {
     let t: TestApp;
     let nginx: Nginx;
     let upstream: Server;

@@ -22,7 +22,8 @@ import { Value } from '@sinclair/typebox/value';
 import { runtimeFromText } from '../src/config/runtime.js';
 import { ServerSchema, type Config } from '../src/config/schema.js';
 import { CLI } from './helpers/process.js';
-import { DEPLOY, deployPath, isObject, kustomizeAvailable, run, yamlDoc, yamlDocs } from './helpers/deploy.js';
+import { describeWith } from './helpers/tools.js';
+import { DEPLOY, deployPath, isObject, run, yamlDoc, yamlDocs } from './helpers/deploy.js';
 
 type Obj = Record<string, any>;
 const K = (...p: string[]): string => deployPath('kubernetes', ...p);
@@ -326,9 +327,7 @@ describe('deploy/istio', () => {
 });
 
 const OVERLAYS = ['base', 'overlays/production', 'overlays/staging', 'overlays/istio'] as const;
-const hasKustomize = kustomizeAvailable();
-
-describe.skipIf(!hasKustomize)('rendered with kubectl kustomize', () => {
+describeWith('kubectl', 'rendered with kubectl kustomize', () => {
   function render(dir: string): Obj[] {
     const r = run('kubectl', ['kustomize', K(dir)]);
     expect(r.stderr).toBe('');

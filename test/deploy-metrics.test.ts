@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
-import { ROOT, promtool, which } from './helpers/deploy.js';
+import { ROOT, promtool } from './helpers/deploy.js';
+import { describeWith } from './helpers/tools.js';
 import { definedNames, metricNames, parseExposition, selectors, substituteGrafanaVars, type Family } from './helpers/promql.js';
 import { RULE_FILES, dashboard, dashboardExprs, rules, type RuleGroup } from './helpers/rules.js';
 
@@ -221,7 +222,7 @@ describe('every label a selector matches on exists', () => {
   });
 });
 
-describe('metric hygiene', () => {
+describeWith('promtool', 'metric hygiene', () => {
   it('promtool check metrics finds nothing wrong with the sidecar\'s own (ascend_*) metrics', () => {
     const own: string[] = [];
     let keep = false;
@@ -266,7 +267,7 @@ interface PromResponse<T> {
   error?: string;
 }
 
-describe('a real Prometheus scraping the sidecar with the rule files loaded', () => {
+describeWith('prometheus', 'a real Prometheus scraping the sidecar with the rule files loaded', () => {
   let prom: ChildProcess | undefined;
   let base = '';
   const promLog: string[] = [];
@@ -280,9 +281,6 @@ describe('a real Prometheus scraping the sidecar with the rule files loaded', ()
   const query = (expr: string): Promise<{ resultType: string; result: unknown[] }> => api(`/api/v1/query?query=${encodeURIComponent(expr)}`);
 
   beforeAll(async () => {
-    if (!which('prometheus')) {
-      throw new Error('prometheus is not installed (Debian package `prometheus`, which also brings promtool): run scripts/install-test-deps.sh');
-    }
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     // The rule files as shipped, with every group evaluated each second instead of 30 s.

@@ -4,7 +4,7 @@
  * frames. What a well-behaved client sees is in grpc-transport.test.ts (grpc-js, node:http2);
  * here is what a broken or hostile one gets, and the flow control a slow one relies on.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { checkRequestBytes, frame } from './helpers/h2.js';
 import { scrape } from './helpers/metrics.js';
 import { ERR, FL, frameBytes, RawH2, requestBlock, settings, T, u32, type Frame } from './helpers/raw-h2.js';
 import { waitFor } from './helpers/wait.js';
+import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const CONFIG = CORE.replace('server: {grpc_port: 9191, http_port: 8181}', 'server: {grpc_port: 9191, http_port: 8181, grpc_transport: h2, grpc_max_receive_bytes: 4096, http_request_timeout_ms: 300}');
@@ -326,9 +327,8 @@ describe('h2 transport, frame by frame', () => {
   });
 });
 
-const H2LOAD = spawnSync('h2load', ['--version']).status === 0;
 
-describe.skipIf(!H2LOAD)('h2 transport under h2load (nghttp2, the HTTP/2 library Envoy used for years)', () => {
+describeWith('h2load', 'h2 transport under h2load (nghttp2, the HTTP/2 library Envoy used for years)', () => {
   it('answers every one of 20,000 Checks over 4 connections × 64 streams, and counts each decision', async () => {
     const t = await startApp(CONFIG);
     try {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { rawRequest } from './helpers/http.js';
 import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
+import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const ENDPOINT_CONF = fileURLToPath(new URL('../deploy/nginx/ascend-auth-endpoint.conf', import.meta.url));
@@ -36,7 +37,7 @@ function startUpstream(seen: Seen[]): Promise<{ server: Server; port: number }> 
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
 }
 
-describe('nginx auth_request → sidecar forward-auth (real nginx)', () => {
+describeWith('nginx', 'nginx auth_request → sidecar forward-auth (real nginx)', () => {
   let sidecar: TestApp;
   let strict: TestApp;
   let upstream: { server: Server; port: number };

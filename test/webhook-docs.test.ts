@@ -2,7 +2,7 @@
  * The Python receiver in docs/webhooks.md, run as written (stdlib only) against real deliveries:
  * the docs cannot drift from the signing scheme without this failing.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,8 +13,8 @@ import { EventPublisher } from '../src/events/publisher.js';
 import { webhookHeaders } from '../src/events/signing.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { describeWith } from './helpers/tools.js';
 
-const python = spawnSync('python3', ['--version']).status === 0;
 const dir = tempDir('ascend-docs-');
 
 function pythonBlock(): string {
@@ -24,7 +24,7 @@ function pythonBlock(): string {
   return m[1]!;
 }
 
-describe.skipIf(!python)('docs/webhooks.md Python receiver', () => {
+describeWith('python3', 'docs/webhooks.md Python receiver', () => {
   let proc: ChildProcess;
   let url = '';
   const out: string[] = [];

@@ -58,26 +58,9 @@ export function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
-/** promtool, or a failure that says how to get it. */
+/** promtool (callers sit inside describeWith('promtool', ...)). */
 export function promtool(args: string[], opts: { cwd?: string; input?: string } = {}): RunResult {
-  if (!which('promtool')) {
-    throw new Error(
-      'promtool is not installed. It comes with the Debian package `prometheus`: run scripts/install-test-deps.sh ' +
-        '(or apt-get install -y prometheus). The deploy/prometheus checks cannot run without it.',
-    );
-  }
   return run('promtool', args, opts);
-}
-
-/**
- * `kubectl kustomize` when a kubectl with kustomize v4+ (the `components` and `patches`
- * fields) is on PATH; undefined otherwise.
- */
-export function kustomizeAvailable(): boolean {
-  if (!which('kubectl')) return false;
-  const r = run('kubectl', ['version', '--client']);
-  const m = /Kustomize Version: v(\d+)/.exec(r.stdout);
-  return m !== null && Number(m[1]) >= 4;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

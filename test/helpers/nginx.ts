@@ -8,14 +8,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemTool } from './tool-probe.js';
 
-/** The nginx binary, or an error that says how to get it (CI installs it). */
+/** The nginx binary (callers sit inside describeWith('nginx', ...)). */
 export function nginxBinary(): string {
-  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-  if (!found) {
-    throw new Error('nginx is not installed: run scripts/install-test-deps.sh (apt-get install nginx-light); the forward-auth end-to-end test needs a real nginx');
-  }
-  return found;
+  const { path, reason } = systemTool('nginx');
+  if (!path) throw new Error(reason);
+  return path;
 }
 
 export function freePort(): Promise<number> {
