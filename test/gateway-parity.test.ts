@@ -29,7 +29,15 @@ const CASES: Record<string, Case> = {
   'small refund': { method: 'POST', target: '/v1/refunds/r-1?amount=500', agent: 'billing-agent', expect: 'allowed' },
   'refund at the threshold': { method: 'POST', target: '/v1/refunds/r-2?amount=1000', agent: 'billing-agent', expect: 'allowed' },
   'large refund': { method: 'POST', target: '/v1/refunds/r-3?amount=1500&currency=EUR', agent: 'billing-agent', expect: 'pending' },
-  'refund amount given twice (any value over 1000)': { method: 'POST', target: '/v1/refunds/r-4?amount=500&amount=2000', agent: 'billing-agent', expect: 'pending' },
+  // The amount is read by the route ({query.amount}): every spelling that two upstream
+  // parsers could read differently is refused (ambiguous_parameter, invalid_number).
+  'refund amount given twice (ambiguous)': { method: 'POST', target: '/v1/refunds/r-4?amount=500&amount=2000', agent: 'billing-agent', expect: 'denied' },
+  'refund amount key in upper case (read as amount)': { method: 'POST', target: '/v1/refunds/r-4?AMOUNT=2000', agent: 'billing-agent', expect: 'pending' },
+  'refund amount twice, folded case (ambiguous)': { method: 'POST', target: '/v1/refunds/r-4?amount=5&Amount=2000', agent: 'billing-agent', expect: 'denied' },
+  'refund amount as amount[] (ambiguous)': { method: 'POST', target: '/v1/refunds/r-4?amount%5B%5D=2000', agent: 'billing-agent', expect: 'denied' },
+  'refund amount after a semicolon (ambiguous)': { method: 'POST', target: '/v1/refunds/r-4?x=1;amount=2000', agent: 'billing-agent', expect: 'denied' },
+  'refund amount 2,000 (invalid number)': { method: 'POST', target: '/v1/refunds/r-4?amount=2%2C000', agent: 'billing-agent', expect: 'denied' },
+  'refund amount in full-width digits (invalid number)': { method: 'POST', target: '/v1/refunds/r-4?amount=%EF%BC%92%EF%BC%90%EF%BC%90%EF%BC%90', agent: 'billing-agent', expect: 'denied' },
   'refund by autonomous crawler': { method: 'POST', target: '/v1/refunds/r-5?amount=50', agent: 'crawler', expect: 'denied' },
   'refund by unregistered agent': { method: 'POST', target: '/v1/refunds/r-6?amount=50', agent: 'ghost', expect: 'denied' },
   'refund with GET': { method: 'GET', target: '/v1/refunds/r-1?amount=10', agent: 'billing-agent', expect: 'denied' },

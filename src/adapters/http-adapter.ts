@@ -27,7 +27,7 @@ export interface HttpAdapterDeps {
 export interface Problem {
   readonly status: number;
   /** Stable snake_case code; also the `reason` label of `ascend_authz_errors_total`. */
-  readonly code: 'invalid_json' | 'invalid_request' | 'body_too_large' | 'unsupported_media_type' | 'internal_error';
+  readonly code: 'invalid_json' | 'too_deep' | 'invalid_request' | 'body_too_large' | 'unsupported_media_type' | 'internal_error';
   readonly reason: string;
 }
 
@@ -39,6 +39,8 @@ export function problemOf(err: FastifyError, bodyLimit: number | undefined): Pro
       return { status: 400, code: 'invalid_json', reason: err.message };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, code: 'body_too_large', reason: `request body is larger than ${bodyLimit ?? 'the limit'} bytes` };
+    case 'too_deep':
+      return { status: 400, code: 'too_deep', reason: err.message };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, code: 'unsupported_media_type', reason: 'content-type must be application/json' };
   }

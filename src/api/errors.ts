@@ -10,7 +10,7 @@ import { ErrorView } from './schemas.js';
 
 export type ApiErrorCode =
   | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
-  | 'invalid_request' | 'invalid_json' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
+  | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state'
   | 'store_not_configured' | 'internal_error';
 
@@ -55,6 +55,7 @@ function fieldOf(e: { instancePath: string; keyword: string; params: Record<stri
 const CLIENT_ERRORS: Readonly<Record<string, ApiErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  too_deep: 'too_deep',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
 };

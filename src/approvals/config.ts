@@ -98,7 +98,8 @@ export function resolveWorkflow(
 ): WorkflowDefinition {
   let wf: WorkflowDefinition;
   if (typeof policy.workflow === 'string') {
-    const named = workflows[policy.workflow];
+    // Own keys only: a workflow named "toString" must not find Object.prototype.toString.
+    const named = Object.hasOwn(workflows, policy.workflow) ? workflows[policy.workflow] : undefined;
     if (!named) throw new Error(`workflow: no workflow named "${policy.workflow}"`);
     wf = { ...named, name: policy.workflow };
   } else if (policy.workflow) {

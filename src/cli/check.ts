@@ -51,14 +51,17 @@ export function explainRequest(rt: Runtime, json: unknown): CheckReport {
   const raw = isEnvoy ? fromCheckRequest(checkRequestFromJson(json)) : rawFromGatewayJson(json as Obj);
   const input_format = isEnvoy ? 'envoy_check_request' : 'gateway_request';
   let req;
+  let mapped;
+  let ex;
   try {
     req = normalize(raw, rt.normalize);
+    mapped = rt.mapper.map(req);
+    // Evaluation may refuse the request too (invalid_number), exactly as the server does.
+    ex = rt.engine.explain(mapped.input);
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     return { input_format, decision: invalidRequestDecision(e), risk: [], matched: [] };
   }
-  const mapped = rt.mapper.map(req);
-  const ex = rt.engine.explain(mapped.input);
   return {
     input_format,
     request: { method: req.method, host: req.host, path: req.path, raw_target: req.rawTarget },

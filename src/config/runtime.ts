@@ -14,6 +14,7 @@ import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-p
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
+import { queryKeysRead } from '../mapping/query-keys.js';
 import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
@@ -46,6 +47,7 @@ function normalizeOptions(c: Config): NormalizeOptions {
     path: { encodedSlashes: n.encoded_slashes },
     methods: n.unknown_methods === 'allow' ? undefined : new Set([...STANDARD_METHODS, ...n.extra_methods.map((m) => m.toUpperCase())]),
     methodOverride: n.method_override,
+    queryKeys: queryKeysRead(c.routes, c.policies),
   };
 }
 
@@ -55,7 +57,32 @@ function duplicates(ids: readonly string[]): Map<string, number[]> {
   return new Map([...at].filter(([, idx]) => idx.length > 1));
 }
 
+/**
+ * Names that index a map (workflows, policies, routes, agents, risk tables) must not be the
+ * name of a property every JavaScript object inherits: a workflow called `toString` would
+ * otherwise resolve to Object.prototype.toString somewhere and fail every request it matches.
+ */
+export function isReservedName(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(Object.prototype, name);
+}
+
+function reservedNames(c: Config, issues: IssueList): void {
+  const check = (name: string | undefined, at: (string | number)[]) => {
+    if (name !== undefined && isReservedName(name)) issues.add(at, `"${name}" is reserved (a property of every JavaScript object): choose another name`);
+  };
+  for (const name of Object.keys(c.workflows ?? {})) check(name, ['workflows', name]);
+  c.policies.forEach((p, i) => {
+    check(p.id, ['policies', i, 'id']);
+    check(p.workflow, ['policies', i, 'workflow']);
+  });
+  c.routes.forEach((r, i) => check(r.name, ['routes', i, 'name']));
+  c.agents.forEach((a, i) => check(a.id, ['agents', i, 'id']));
+  for (const name of Object.keys(c.risk.environments)) check(name, ['risk', 'environments', name]);
+  for (const name of Object.keys(c.risk.agent_types)) check(name, ['risk', 'agent_types', name]);
+}
+
 function crossChecks(c: Config, issues: IssueList): void {
+  reservedNames(c, issues);
   for (const [id, idx] of duplicates(c.policies.map((p) => p.id))) {
     for (const i of idx.slice(1)) issues.add(['policies', i, 'id'], `duplicate policy id "${id}"`);
   }

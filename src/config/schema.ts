@@ -236,6 +236,17 @@ export const AlertsSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** Bounds on what a request may carry, applied at every entry point before evaluation. */
+export const LimitsSchema = T.Object(
+  {
+    max_json_depth: T.Integer({
+      minimum: 2, maximum: 256, default: 32,
+      description: 'Deepest nesting of objects and arrays in any JSON the sidecar reads (REST bodies, Kong and Kong-OPA inputs, parameters), counted from the root of the whole document; deeper is denied 400 too_deep',
+    }),
+  },
+  { ...closed, default: {} },
+);
+
 export const AuditStreamSchema = T.Object(
   {
     enabled: T.Boolean({ default: false }),
@@ -258,6 +269,7 @@ export const ConfigSchema = T.Object(
     risk: RiskSchema,
     responses: ResponsesSchema,
     normalization: NormalizationSchema,
+    limits: LimitsSchema,
     decision_log: DecisionLogSchema,
     log: LogSchema,
     kong: KongSchema,

@@ -11,7 +11,13 @@ export type RequestErrorCode =
   | 'invalid_method'
   | 'invalid_header'
   | 'invalid_agent_id'
-  | 'invalid_request';
+  | 'invalid_request'
+  /** A value a threshold (gt/gte/lt/lte) compares is not a plain decimal number. */
+  | 'invalid_number'
+  /** A parameter the config reads was given twice, as `key[]=`, or inside a `;`-separated pair. */
+  | 'ambiguous_parameter'
+  /** A JSON document nests deeper than limits.max_json_depth. */
+  | 'too_deep';
 
 /** The request itself is malformed: it is denied with HTTP 400 and this reason. */
 export class RequestError extends Error {

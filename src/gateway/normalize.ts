@@ -17,6 +17,8 @@ export interface NormalizeOptions {
   methods?: ReadonlySet<string> | undefined;
   /** `honor`: evaluate the override (the upstream will act on it); `reject`: deny 400. */
   methodOverride?: 'ignore' | 'honor' | 'reject';
+  /** Query keys the config reads (lower-case): parsed strictly, see gateway/query.ts. */
+  queryKeys?: ReadonlySet<string>;
 }
 
 export const DEFAULT_NORMALIZE_OPTIONS: NormalizeOptions = Object.freeze({
@@ -107,7 +109,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     host: canonicalHost(raw.host, scheme),
     path: canonicalPath(path, opts.path),
     rawTarget: raw.target,
-    query: parseQuery(query),
+    query: parseQuery(query, opts.queryKeys),
     headers,
     clientAscendHeaders,
     sourceIp: raw.sourceIp,

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { assertJsonDepth } from '../gateway/json-depth.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
@@ -43,6 +44,21 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
       server.maxHeadersCount = 0;
       return server;
     },
+  });
+
+  // JSON bodies (REST API, Kong, Kong-OPA) are depth-checked on the text before they are
+  // parsed (gateway/json-depth.ts); fastify's own parser then refuses __proto__ and
+  // constructor.prototype keys as before.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    try {
+      assertJsonDepth(body as string, deps.state.runtime.config.limits.max_json_depth, 'request body');
+    } catch (e) {
+      done(Object.assign(e as Error, { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
   });
 
   // A request with more headers than we read could hide one from a policy: refuse it whole.

@@ -32,7 +32,11 @@ function resolver(name: string, captures: ReadonlySet<string>): ((s: TemplateSco
   if (dot !== -1) {
     const ns = name.slice(0, dot);
     const key = name.slice(dot + 1);
-    if (ns === 'query') return (s) => s.req.query[key];
+    // Read query keys are stored under their lower-case name (gateway/query.ts).
+    if (ns === 'query') {
+      const q = key.toLowerCase();
+      return (s) => s.req.query[q];
+    }
     if (ns === 'header') {
       const h = key.toLowerCase();
       return (s) => s.req.headers[h];

@@ -36,18 +36,38 @@ describe('condition values', () => {
     [{ gt: 1000 }, '1000', false],
     [{ gte: 1000 }, 1000, true],
     [{ lt: 10, gte: 0 }, '5', true],
-    [{ lt: 10 }, 'ten', false],
-    [{ gt: 1000 }, '+1500', true],
-    [{ gt: 1000 }, ' 1500 ', true],
-    [{ gt: 1000 }, '0x5DC', true],
-    [{ gt: 1000 }, '', false],
+    [{ gt: 1000 }, '1500.5', true],
+    [{ gt: 1000 }, '01500', true],
+    [{ lt: 0 }, '-0.5', true],
     [{ lt: 10 }, undefined, false],
+    [{ lt: 10 }, null, false],
+    [5, ' 5', false],
+    [1500, '0x5DC', false],
     [{ gt: 1000 }, ['5', '5000'], true],
     [{ exists: true }, '', true],
     [{ exists: true }, undefined, false],
     [{ exists: false }, null, true],
   ])('%j matches %j: %s', (spec, actual, want) => {
     expect(matcher(spec)(actual)).toBe(want);
+  });
+
+  // Each spelling some upstream parser reads as 5000 (parseInt, Python int(), Java
+  // Integer.parseInt, Go ParseInt, or Number()) while another reads NaN: a threshold must
+  // never take one as "not over" and fall through to a more permissive policy.
+  it.each<[unknown]>([
+    ['5000x'], ['5_000'], ['5,000'], ['5000.00.1'], ['５０００'], ['٥٠٠٠'], ['+5000'], [' 5000 '], ['5000 '],
+    ['5e3'], ['0x1388'], ['0b1001110001000'], ['Infinity'], ['NaN'], [''], ['-'], ['.5'], ['5.'], ['1'.repeat(33)],
+    [true], [{}], [[1, 'x']], [[['5000']]],
+  ])('a threshold on %j denies the request (invalid_number)', (actual) => {
+    for (const spec of [{ gt: 1000 }, { gte: 1000 }, { lt: 1000 }, { lte: 1000 }]) {
+      expect(() => matcher(spec)(actual)).toThrow(expect.objectContaining({ code: 'invalid_number', httpStatus: 400 }));
+    }
+  });
+
+  it('names the condition in the invalid_number message', () => {
+    const issues = new IssueList();
+    const m = compileValue({ gt: 1000 }, issues, ['policies', 0, 'conditions', 'parameters.amount']);
+    expect(() => m!('5,000')).toThrow('parameters.amount: "5,000" is not a number');
   });
 
   it.each<[unknown, string]>([

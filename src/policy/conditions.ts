@@ -4,12 +4,14 @@
  * A value is a scalar (equality; strings may use `*` globs), a list (any of), `null` (absent),
  * or an operator object whose operators must all hold: `in`, `not_in`, `prefix`, `glob`,
  * `regex` (RE2 syntax, linear time: patterns RE2 cannot run, such as back-references, are
- * rejected at load), `gt`, `gte`, `lt`, `lte` (numbers; numeric strings in the request count),
- * `exists`. When the request value is a list (capabilities, a repeated query key) a positive
- * matcher holds if any element matches and `not_in` holds only if no element does.
+ * rejected at load), `gt`, `gte`, `lt`, `lte` (numbers, which fail closed: see
+ * {@link thresholdNumber}), `exists`. When the request value is a list (capabilities, a
+ * repeated query key) a positive matcher holds if any element matches and `not_in` holds only
+ * if no element does.
  */
 import { RE2JS } from 're2js';
 import type { EvalInput } from '../core/action.js';
+import { RequestError } from '../core/errors.js';
 import type { IssueList } from '../config/errors.js';
 import { compileGlob } from './glob.js';
 import { compilePath, type Getter } from './paths.js';
@@ -22,22 +24,44 @@ export interface CompiledCondition {
   readonly test: Matcher;
 }
 
+/** The one spelling of a number a request may use where a condition reads one. */
+const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+const MAX_DECIMAL_LENGTH = 32;
+
 /**
- * A number, or a string any common number parser would read as one; NaN for anything else.
- * Deliberately generous (`+1500`, ` 1500 `, `1.5e3`, `0x5DC` all count, as JavaScript's
- * Number() reads them): if the upstream sees 1500, a `{gt: 1000}` approval rule must too.
+ * A finite JSON number, or a string in plain ASCII decimal (`-?\d+(\.\d+)?`, at most 32
+ * characters); NaN for anything else. Upstream parsers disagree on every other spelling
+ * (`5000x`, `5_000`, `5,000`, `+5000`, `1.5e3`, `0x5DC`, full-width or Arabic-Indic digits):
+ * parseInt and Python's int() read 5000 where Number() reads NaN, so no such spelling may be
+ * taken as "not over the threshold".
  */
-export function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+export function parseDecimal(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : Number.NaN;
+  if (typeof v === 'string' && v.length <= MAX_DECIMAL_LENGTH && DECIMAL.test(v)) return Number(v);
   return Number.NaN;
+}
+
+/**
+ * The number a threshold compares, failing closed: an absent value is undefined (the
+ * condition does not hold); any other value that is not a {@link parseDecimal} number denies
+ * the whole request (HTTP 400 `invalid_number`) instead of quietly not matching — which would
+ * let the request fall through to a more permissive policy.
+ */
+export function thresholdNumber(v: unknown, label: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = parseDecimal(v);
+  if (Number.isNaN(n)) {
+    const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v;
+    throw new RequestError('invalid_number', `${label}: ${shown} is not a number (plain decimal digits, at most ${MAX_DECIMAL_LENGTH} characters)`);
+  }
+  return n;
 }
 
 type Scalar = string | number | boolean;
 const isScalar = (v: unknown): v is Scalar => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 function scalarMatcher(expected: Scalar): Matcher {
-  if (typeof expected === 'number') return (a) => toNumber(a) === expected;
+  if (typeof expected === 'number') return (a) => parseDecimal(a) === expected;
   if (typeof expected === 'boolean') return (a) => a === expected || a === String(expected);
   const glob = compileGlob(expected);
   return (a) => (typeof a === 'string' ? glob(a) : (typeof a === 'number' || typeof a === 'boolean') && glob(String(a)));
@@ -61,16 +85,29 @@ function listMatcher(items: unknown[], issues: IssueList, at: (string | number)[
 
 type OperatorCompiler = (operand: unknown, issues: IssueList, at: (string | number)[]) => Matcher | undefined;
 
+/** The condition a matcher compiled at `at` belongs to (`parameters.amount`, `headers.x-amount`). */
+function conditionLabel(at: readonly (string | number)[]): string {
+  return String(at.length >= 2 ? at[at.length - 2] : at[0] ?? 'value');
+}
+
 function numeric(cmp: (a: number, b: number) => boolean): OperatorCompiler {
   return (operand, issues, at) => {
     if (typeof operand !== 'number' || !Number.isFinite(operand)) {
       issues.add(at, 'must be a number');
       return undefined;
     }
-    return anyElement((a) => {
-      const n = toNumber(a);
-      return !Number.isNaN(n) && cmp(n, operand);
-    });
+    const label = conditionLabel(at);
+    const one = (a: unknown): boolean => {
+      const n = thresholdNumber(a, label);
+      return n !== undefined && cmp(n, operand);
+    };
+    // Every element of a list is checked, so an unreadable one cannot hide behind a match.
+    return (a) => {
+      if (!Array.isArray(a)) return one(a);
+      let hit = false;
+      for (const x of a) if (one(x)) hit = true;
+      return hit;
+    };
   };
 }
 

@@ -65,7 +65,8 @@ function compileRequestPath(path: string, rest: string[]): Getter | string {
       const header = name.toLowerCase();
       return (i) => i.request?.headers[header];
     }
-    return (i) => i.request?.query[name];
+    const key = name.toLowerCase(); // read query keys are stored lower-case (gateway/query.ts)
+    return (i) => i.request?.query[key];
   }
   if (field !== undefined && rest.length === 1 && REQUEST_FIELDS.has(field)) {
     const key = field === 'source_ip' ? 'sourceIp' : (field as 'method' | 'path' | 'host' | 'scheme' | 'principal');

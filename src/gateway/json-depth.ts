@@ -1,0 +1,63 @@
+/**
+ * JSON nesting depth, counted on the text before it is parsed (limits.max_json_depth). A
+ * document nested thousands deep is cheap to send and expensive to hold: recursive code that
+ * walks it (serializers, canonical keys, the decision cache's key) overflows the stack, and
+ * what is an input error must never surface as an internal failure answered per fail_mode.
+ * Counting on the text rejects it before anything is built, in one pass with no recursion.
+ */
+import { RequestError } from '../core/errors.js';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/** The deepest nesting of objects and arrays in `text` (0 for a scalar), stopping once past `limit`. */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+/** Throws `too_deep` (HTTP 400) when `text` nests deeper than `max`, counted from its root. */
+export function assertJsonDepth(text: string, max: number, what = 'JSON document'): void {
+  if (jsonDepth(text, max) > max) {
+    throw new RequestError('too_deep', `${what} is nested deeper than ${max} levels (limits.max_json_depth)`);
+  }
+}
+
+/** The nesting depth of an already parsed value (iterative), stopping once past `limit`. */
+export function valueDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    const depth = d + 1;
+    if (depth > max) {
+      max = depth;
+      if (max > limit) return max;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth]);
+  }
+  return max;
+}
