@@ -58,7 +58,7 @@ function restart(path: string, url: string, leaseSkewMs = 0) {
 
 const request = {
   agent_id: 'billing-agent', action_type: 'payment.create', resource: 'stripe:charges',
-  parameters: { amount: 5000 }, workflow: singleStepWorkflow(['finance-manager'], 24),
+  parameters: { amount: 5000 }, policy_id: 'big-payments', workflow: singleStepWorkflow(['finance-manager'], 24),
 };
 
 describe('durability across SIGKILL', () => {

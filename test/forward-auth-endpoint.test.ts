@@ -212,7 +212,7 @@ describe('forward-auth from a peer that is not a trusted proxy', () => {
   });
 
   it('a configured pending status is used as is', async () => {
-    expectDenied(await rawRequest(t.httpPort, envoy('/v1/approve/1')), 429, 'pending');
+    expectDenied(await rawRequest(t.httpPort, envoy('/v1/approve/1', 'GET', { 'x-agent-id': 'billing-agent' })), 429, 'pending');
   });
 
   it('trusted_proxies reloads with the config', async () => {

@@ -77,8 +77,16 @@ export const Vote = T.Object({
   step: T.Integer(), escalated: T.Boolean(), at: Time,
 });
 
+/** What a decision, and so an approval's grant, is bound to (README "Approvals": grants). */
+export const BindingView = T.Object({
+  policy_digest: Nullable(T.String({ description: 'digest of the deciding policy: conditions, action, approvers, workflow' })),
+  workflow: Nullable(T.String()),
+  values: T.Record(T.String(), T.Unknown(), { description: 'every context.*, request.* value the policies read, and risk.score' }),
+});
+
 export const ApprovalView = T.Object({
   approval_id: T.String(), action_id: T.String(), agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(),
+  parameters: T.Record(T.String(), T.Unknown()), binding: BindingView,
   status: StringEnum(['pending', 'approved', 'denied'] as const), reason: Nullable(T.String()), workflow: Nullable(T.String()),
   step: T.Integer(), steps: T.Integer(), escalated: T.Boolean(), approvers: T.Array(T.String()), required: T.Integer(),
   requested_at: Time, deadline_at: Nullable(Time), decided_at: Nullable(Time),
@@ -87,6 +95,7 @@ export const ApprovalView = T.Object({
 
 export const ActionView = T.Object({
   action_id: T.String(), agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(),
+  binding: T.Optional(BindingView),
   decision: DecisionKindSchema, status: StringEnum(['pending', 'approved', 'denied', 'completed', 'expired'] as const),
   policy_id: Nullable(T.String()), risk_score: Nullable(T.Number()), reason: Nullable(T.String()),
   approval_id: Nullable(T.String()), created_at: Time, updated_at: Time,

@@ -26,7 +26,7 @@ export function approvalView(action: ActionRecord, approval: ApprovalRecord, pub
 export function actionView(a: ActionRecord, approval: ApprovalRecord | undefined, publicUrl: string | undefined): Record<string, unknown> {
   return {
     action_id: a.action_id, agent_id: agent(a.agent_id), action_type: a.action_type, resource: a.resource,
-    parameters: a.parameters, context: a.context, decision: a.decision, status: a.status, policy_id: a.policy_id,
+    parameters: a.parameters, context: a.context, binding: a.binding, decision: a.decision, status: a.status, policy_id: a.policy_id,
     risk_score: a.risk_score, reason: a.reason, approval_id: a.approval_id,
     created_at: iso(a.created_at), updated_at: iso(a.updated_at),
     completion: a.completion_status === null ? null

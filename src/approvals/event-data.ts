@@ -17,6 +17,8 @@ export function approvalEventData(action: ActionRecord, approval: ApprovalRecord
     resource: action.resource,
     parameters: action.parameters,
     context: action.context,
+    // Everything the approval is bound to: the approver approves exactly these values.
+    binding: action.binding,
     policy_id: action.policy_id,
     risk_score: action.risk_score,
     status: approval.state,

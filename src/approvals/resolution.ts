@@ -1,5 +1,5 @@
 /** What the gateway pipeline gets back from ApprovalService.requestApproval. */
-import type { ApprovalRecord, GrantKind } from './store/records.js';
+import type { ActionBinding, ApprovalRecord, GrantKind } from './store/records.js';
 import { currentApprovers, type WorkflowDefinition } from './workflow.js';
 
 /** A `require_approval` decision, as the pipeline hands it over. */
@@ -9,6 +9,8 @@ export interface ApprovalRequest {
   readonly resource: string;
   readonly parameters?: Record<string, unknown>;
   readonly context?: Record<string, unknown>;
+  /** What the grant is bound to (policy digest, workflow, values read); part of the fingerprint. */
+  readonly binding?: ActionBinding;
   readonly policy_id?: string | null;
   readonly risk_score?: number | null;
   /** The policy's reason for requiring approval. */

@@ -41,6 +41,9 @@ export type VoteResult =
   | { readonly ok: true; readonly approval: ApprovalRecord }
   | { readonly ok: false; readonly error: VoteError | 'not_found'; readonly message: string; readonly approval?: ApprovalRecord };
 
+/** The binding of an approval requested without one (direct callers of the service). */
+const UNBOUND = Object.freeze({ policy_digest: null, workflow: null, values: Object.freeze({}) });
+
 /** Optimistic retries before giving up on an approval that keeps changing under us. */
 const MAX_RETRIES = 5;
 
@@ -135,7 +138,8 @@ export class ApprovalService {
     const approvalId = this.newId('apr');
     const action: ActionRecord = {
       action_id: req.action_id ?? this.newId('act'), fingerprint, agent_id: req.agent_id, action_type: req.action_type,
-      resource: req.resource, parameters: req.parameters ?? {}, context: req.context ?? {}, decision: 'pending',
+      resource: req.resource, parameters: req.parameters ?? {}, context: req.context ?? {},
+      binding: req.binding ?? UNBOUND, decision: 'pending',
       policy_id: req.policy_id ?? null, risk_score: req.risk_score ?? null, reason: req.reason ?? null,
       approval_id: approvalId, status: 'pending', created_at: now, updated_at: now,
       completion_status: null, completion_result: null, completed_at: null,

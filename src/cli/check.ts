@@ -12,6 +12,7 @@ import { fromCheckRequest } from '../adapters/envoy/from-check-request.js';
 import { normalize } from '../gateway/normalize.js';
 import type { AdapterName, RawGatewayRequest } from '../gateway/request.js';
 import type { RiskFactor } from '../policy/risk.js';
+import { requireIdentity } from '../pipeline/approval.js';
 import { invalidRequestDecision } from '../pipeline/fail-mode.js';
 
 export interface CheckReport {
@@ -67,7 +68,7 @@ export function explainRequest(rt: Runtime, json: unknown): CheckReport {
     request: { method: req.method, host: req.host, path: req.path, raw_target: req.rawTarget },
     route: mapped.route ?? null,
     action: mapped.input.action,
-    decision: ex.decision,
+    decision: requireIdentity(ex.decision, mapped.input.action, rt.config.responses.denied_status),
     risk: ex.risk,
     matched: ex.matched,
   };

@@ -8,6 +8,7 @@ import { ApiKeyTable } from '../api/keys.js';
 import { approvalSettings, resolveWorkflow, type ApprovalSettings } from '../approvals/config.js';
 import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow.js';
 import type { EvalInput } from '../core/action.js';
+import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
@@ -32,6 +33,8 @@ export interface Runtime {
   readonly mapper: Mapper;
   readonly engine: PolicyEngine;
   readonly fingerprint: (input: EvalInput) => string;
+  /** What a decision (and an approval's grant) is bound to: policy digest, workflow, values read. */
+  readonly bind: ActionBinder;
   readonly routeCount: number;
   /** The workflow of every require_approval policy, by policy id (resolved at load, never per check). */
   readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
@@ -153,6 +156,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     mapper: new Mapper(new RouteTable(routes), identity, agents),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
+    bind: createActionBinder(config.policies, workflows, engine.reads),
     routeCount: routes.length,
     workflows,
     approvalSettings: settings,

@@ -1,22 +1,17 @@
 /**
  * The decision-cache key: an unambiguous (JSON-encoded) list of every input the decision
  * depends on — agent, action type, resource, parameters, and each `context.*` / `request.*`
- * value that a policy condition or the risk model reads — prefixed by the config version,
- * so a reload can never serve a decision made under an older config.
+ * value that a policy condition or the risk model reads (binding.ts) — prefixed by the config
+ * version, so a reload can never serve a decision made under an older config.
  */
 import type { EvalInput } from '../core/action.js';
-import { compilePath, type Getter } from '../policy/paths.js';
-
-/** Inputs the risk model reads besides agent, action type and resource. */
-export const RISK_READS = ['context.environment', 'request.method'] as const;
+import type { Getter } from '../policy/paths.js';
+import { compileBoundPaths } from './binding.js';
 
 export type Fingerprinter = (input: EvalInput) => string;
 
 export function createFingerprinter(version: number, reads: Iterable<string>): Fingerprinter {
-  const extra = [...new Set([...reads, ...RISK_READS])]
-    .filter((p) => p.startsWith('context.') || p.startsWith('request.') || p === 'context')
-    .sort();
-  const getters = extra.map((p) => compilePath(p)).filter((g): g is Getter => typeof g !== 'string');
+  const getters = compileBoundPaths(reads).map((b) => b.get);
   const prefix = `${version}:`;
   return (input) => {
     const a = input.action;

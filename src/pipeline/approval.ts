@@ -1,12 +1,14 @@
 /**
  * The pending path: a `require_approval` decision asks the approvals layer whether this action
- * (same agent, type, resource, parameters) is already waiting, approved or denied, and the answer
- * becomes the decision and the ids the gateway returns. Only this path awaits anything.
+ * (same agent, type, resource, parameters, deciding policy and bound values) is already
+ * waiting, approved or denied, and the answer becomes the decision and the ids the gateway
+ * returns. Only this path awaits anything.
  */
 import type { ApprovalResolution, ApprovalService } from '../approvals/service.js';
 import type { WorkflowDefinition } from '../approvals/workflow.js';
 import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
+import type { ActionBinding } from '../evaluator/binding.js';
 
 /** The ids a result carries: a retry answers with those of the original request. */
 export interface ResultIds {
@@ -19,9 +21,31 @@ export interface ApprovalOutcome {
   readonly ids: ResultIds;
 }
 
-export type ApprovalGate = (
-  action: ActionRequest, decision: Decision, workflow: WorkflowDefinition, actionId: string,
-) => Promise<ApprovalOutcome>;
+/** A pending decision as the gate receives it. */
+export interface PendingAction {
+  readonly action: ActionRequest;
+  /** The engine's pending decision. */
+  readonly decision: Decision;
+  readonly workflow: WorkflowDefinition;
+  /** What the approval's grant is bound to (runtime.bind). */
+  readonly binding: ActionBinding;
+  /** The id this check already has; used only if a new action is created. */
+  readonly actionId: string;
+}
+
+export type ApprovalGate = (pending: PendingAction) => Promise<ApprovalOutcome>;
+
+/**
+ * Nobody can own an approval for a caller with no identity: every unidentified request would
+ * share it. Such a decision is a denial (`identity_required`), never a pending approval.
+ */
+export function requireIdentity(d: Decision, action: ActionRequest | undefined, deniedStatus: number): Decision {
+  if (d.decision !== 'pending' || (action !== undefined && action.agent_id !== null && action.agent_id !== '')) return d;
+  return {
+    ...d, decision: 'denied', code: 'identity_required', approvers: undefined, workflow: undefined, httpStatus: deniedStatus,
+    reason: `${d.reason}; approval needs an identified agent and this request has none`,
+  };
+}
 
 /** Resolution → Decision. Neither outcome is cached (the engine's decision was pending). */
 export function decisionFor(d: Decision, r: ApprovalResolution, deniedStatus: number): Decision {
@@ -37,13 +61,14 @@ export function decisionFor(d: Decision, r: ApprovalResolution, deniedStatus: nu
 
 /** The gate over an ApprovalService; `deniedStatus` is read per call so reloads apply. */
 export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, deniedStatus: () => number): ApprovalGate {
-  return async (action, decision, workflow, actionId) => {
+  return async ({ action, decision, workflow, binding, actionId }) => {
     const r = await service.requestApproval({
       agent_id: action.agent_id ?? '',
       action_type: action.action_type,
       resource: action.resource,
       parameters: action.parameters,
       context: action.context,
+      binding,
       policy_id: decision.policyId,
       risk_score: decision.riskScore,
       reason: decision.reason,

@@ -17,7 +17,7 @@ import { normalize } from '../gateway/normalize.js';
 import type { AdapterName, GatewayRequest, RawGatewayRequest } from '../gateway/request.js';
 import type { Mapped } from '../mapping/mapper.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ApprovalGate, ResultIds } from './approval.js';
+import { requireIdentity, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
 import type { DecisionSink } from './sinks.js';
@@ -135,24 +135,29 @@ export class CheckPipeline {
     } catch (e) {
       decision = this.onError(adapter, e, rt.config);
     }
-    const gate = this.deps.approvals;
-    if (gate !== undefined && decision.decision === 'pending') {
-      return this.resolvePending(gate, adapter, rt, decision, input.action, req, route, t0, deadline);
+    if (decision.decision === 'pending') {
+      decision = requireIdentity(decision, input.action, rt.config.responses.denied_status);
+      const gate = this.deps.approvals;
+      if (gate !== undefined && decision.decision === 'pending') {
+        return this.resolvePending(gate, adapter, rt, decision, input, req, route, t0, deadline);
+      }
     }
     return this.finish(adapter, decision, req, input.action, route, cacheHit, t0, undefined);
   }
 
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
   private async resolvePending(
-    gate: ApprovalGate, adapter: AdapterName, rt: Runtime, pending: Decision, action: ActionRequest,
+    gate: ApprovalGate, adapter: AdapterName, rt: Runtime, pending: Decision, input: EvalInput,
     req: GatewayRequest | undefined, route: string | undefined, t0: number, deadline?: number,
   ): Promise<CheckResult> {
+    const action = input.action;
     let decision: Decision;
     let ids: ResultIds | undefined;
     try {
       const workflow = rt.workflows.get(pending.policyId ?? '');
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
-      ({ decision, ids } = await withDeadline(gate(action, pending, workflow, uuidV4()), deadline));
+      const binding = rt.bind(input, pending);
+      ({ decision, ids } = await withDeadline(gate({ action, decision: pending, workflow, binding, actionId: uuidV4() }), deadline));
     } catch (e) {
       const code = e instanceof DeadlineExceeded ? 'deadline_exceeded' : 'store_error';
       this.deps.metrics.error(adapter, code);

@@ -19,6 +19,7 @@ export function pendingApproval(opts: {
   const action: ActionRecord = {
     action_id: `act_${id}`, fingerprint, agent_id: 'billing-agent', action_type: 'payment.create',
     resource: 'stripe:charges', parameters: { amount: 5000 }, context: { environment: 'prod' },
+    binding: { policy_digest: 'digest-big-payments', workflow: null, values: { 'context.environment': 'prod', 'risk.score': 72 } },
     decision: 'pending', policy_id: 'big-payments', risk_score: 72, reason: 'amount over 1000',
     approval_id: `apr_${id}`, status: 'pending', created_at: now, updated_at: now,
     completion_status: null, completion_result: null, completed_at: null,

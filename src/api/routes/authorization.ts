@@ -33,10 +33,12 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
   if (!deps.layer || !a || r.approvalId !== undefined || r.decision.decision === 'pending') return;
   const d = r.decision;
   const now = deps.now();
+  const binding = deps.state.runtime.bind({ action: a, request: undefined }, d);
   try {
     await deps.layer.store.insertAction({
-      action_id: r.actionId, fingerprint: fingerprintAction({ ...a, agent_id: a.agent_id ?? '' }), agent_id: a.agent_id ?? '',
-      action_type: a.action_type, resource: a.resource, parameters: a.parameters, context: a.context, decision: d.decision,
+      action_id: r.actionId, fingerprint: fingerprintAction({ ...a, agent_id: a.agent_id ?? '', policy_id: d.policyId, binding }),
+      agent_id: a.agent_id ?? '', action_type: a.action_type, resource: a.resource, parameters: a.parameters, context: a.context,
+      binding, decision: d.decision,
       policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason, approval_id: null,
       status: d.decision === 'allowed' ? 'approved' : 'denied', created_at: now, updated_at: now,
       completion_status: null, completion_result: null, completed_at: null,

@@ -2,7 +2,10 @@
  * Records the durable store holds. Backend-neutral: plain JSON-able objects, times in ms since the
  * epoch (the API layer renders them as ISO strings), ids as opaque strings.
  */
+import type { ActionBinding } from '../../evaluator/binding.js';
 import type { CastVote, WorkflowDefinition, WorkflowState } from '../workflow.js';
+
+export type { ActionBinding } from '../../evaluator/binding.js';
 
 export type ActionStatus = 'pending' | 'approved' | 'denied' | 'completed' | 'expired';
 export type Decision = 'allowed' | 'denied' | 'pending';
@@ -18,6 +21,8 @@ export interface ActionRecord {
   readonly resource: string;
   readonly parameters: Record<string, unknown>;
   readonly context: Record<string, unknown>;
+  /** What the decision was bound to; shown to approvers (views, webhooks). */
+  readonly binding: ActionBinding;
   readonly decision: Decision;
   readonly policy_id: string | null;
   readonly risk_score: number | null;

@@ -17,6 +17,7 @@ export function actionToRow(a: ActionRecord): Row {
     ...a,
     parameters: JSON.stringify(a.parameters),
     context: JSON.stringify(a.context),
+    binding: JSON.stringify(a.binding),
     completion_result: a.completion_result === undefined ? null : JSON.stringify(a.completion_result),
   };
 }
@@ -25,7 +26,7 @@ export function rowToAction(r: Row): ActionRecord {
   return {
     action_id: str(r.action_id), fingerprint: str(r.fingerprint), agent_id: str(r.agent_id),
     action_type: str(r.action_type), resource: str(r.resource),
-    parameters: json(r.parameters), context: json(r.context),
+    parameters: json(r.parameters), context: json(r.context), binding: json(r.binding),
     decision: str(r.decision) as ActionRecord['decision'], policy_id: optStr(r.policy_id),
     risk_score: optNum(r.risk_score), reason: optStr(r.reason), approval_id: optStr(r.approval_id),
     status: str(r.status) as ActionRecord['status'], created_at: num(r.created_at), updated_at: num(r.updated_at),

@@ -120,6 +120,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // (and so have no actions row) from their audit row.
     up: 'CREATE INDEX audit_by_action ON audit (action_id);',
   },
+  {
+    version: 3,
+    name: 'what each action was decided on (grants bound to the decision)',
+    // Rows from before: an empty binding, so no new request's fingerprint matches theirs.
+    up: `ALTER TABLE actions ADD COLUMN binding TEXT NOT NULL DEFAULT '{"policy_digest":null,"workflow":null,"values":{}}';`,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

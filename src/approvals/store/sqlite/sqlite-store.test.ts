@@ -40,6 +40,7 @@ describe('SqliteStore: opening and migrations', () => {
     expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
       { version: 2, name: 'audit rows by action id' },
+      { version: 3, name: 'what each action was decided on (grants bound to the decision)' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data
