@@ -54,12 +54,35 @@ describe('authentication and roles', () => {
     }
   });
 
+  it('takes the key as Authorization: Bearer too (the SDK sends both), and refuses two different keys', async () => {
+    const get = (headers: Record<string, string>) => fetch(t.url('/api/audit'), { headers });
+    expect((await get({ authorization: `Bearer ${KEYS.viewer}` })).status).toBe(200);
+    expect((await get({ authorization: `bearer  ${KEYS.viewer}` })).status).toBe(200);
+    expect((await get({ authorization: `Bearer ${KEYS.viewer}`, 'x-api-key': KEYS.viewer })).status).toBe(200);
+    expect((await get({ authorization: `Bearer ${KEYS.admin}`, 'x-api-key': KEYS.viewer })).status).toBe(401);
+    expect((await get({ authorization: `Basic ${KEYS.viewer}` })).status).toBe(401);
+    const forbidden = await fetch(t.url('/api/audit'), { headers: { authorization: `Bearer ${KEYS.billing}` } });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toMatchObject({ error: { code: 'forbidden' }, detail: expect.stringContaining('may not call this'), policy_violations: [] });
+  });
+
+  it('errors carry the SDK\'s detail and, for a bad field, errors', async () => {
+    const r = await api('POST', '/api/authorization/agent-action', KEYS.admin, { action_type: 'x', resource: 'y', agent_id: 'a', parameters: 5 });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: { code: 'invalid_request', field: 'parameters' }, detail: r.body.error.message, errors: { parameters: r.body.error.message } });
+  });
+
+  it('an empty body labelled application/json is no body (the SDK sends that on bodiless POSTs)', async () => {
+    const r = await fetch(t.url('/api/approvals/apr_unknown/approve'), { method: 'POST', headers: { 'x-api-key': KEYS.admin, 'content-type': 'application/json' } });
+    expect([r.status, ((await r.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
+  });
+
   it('answers unknown ids with 404 and unknown routes with a JSON 404', async () => {
     for (const [method, path, body] of ok.filter(([, p]) => p.includes('unknown') || p.includes('999'))) {
       const r = await api(method, path, KEYS.admin, body);
       expect([r.status, r.body.error.code], path).toEqual([404, 'not_found']);
     }
-    expect((await api('GET', '/api/nope', KEYS.admin)).body).toEqual({ error: { code: 'route_not_found', message: 'no route GET /api/nope' } });
+    expect((await api('GET', '/api/nope', KEYS.admin)).body).toEqual({ error: { code: 'route_not_found', message: 'no route GET /api/nope' }, detail: 'no route GET /api/nope' });
     expect((await api('GET', '/api/nope')).status).toBe(401);
   });
 

@@ -1,6 +1,8 @@
 /**
- * `X-API-Key` authentication and the role check, as an onRequest hook: it runs before the body
+ * API-key authentication and the role check, as an onRequest hook: it runs before the body
  * is parsed or validated, so an unauthenticated caller learns nothing about the API's shape.
+ * The key comes in `X-API-Key` or as `Authorization: Bearer <key>` (the ASCEND SDK sends both,
+ * with the same key); two different keys in one request are refused.
  * Routes declare `config: {roles}`; routes without it (and unknown routes) need any valid key.
  * Without `api_keys` in config every request is 401: the API is closed by default.
  */
@@ -24,15 +26,27 @@ export const READ_ROLES: readonly Role[] = ['admin', 'approver', 'agent', 'viewe
 export function installAuth(api: FastifyInstance, state: RuntimeState): void {
   api.decorateRequest('principal', null);
   api.addHook('onRequest', async (req) => {
-    const raw = req.headers['x-api-key'];
-    const principal = state.runtime.apiKeys.authenticate(typeof raw === 'string' ? raw : undefined);
-    if (!principal) throw new ApiError(401, 'unauthorized', raw === undefined ? 'missing X-API-Key header' : 'unknown API key');
+    const raw = presentedKey(req.headers);
+    const principal = state.runtime.apiKeys.authenticate(raw);
+    if (!principal) throw new ApiError(401, 'unauthorized', raw === undefined ? 'missing X-API-Key header (or Authorization: Bearer)' : 'unknown API key');
     const roles = req.routeOptions.config.roles;
     if (roles && !roles.includes(principal.role)) {
       throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${roles.join(' or ')}`);
     }
     req.principal = principal;
   });
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The key a request presents; '' (refused) when X-API-Key and the bearer token disagree. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const h = headers['x-api-key'];
+  const header = typeof h === 'string' ? h : undefined;
+  const a = headers.authorization;
+  const bearer = typeof a === 'string' ? BEARER.exec(a)?.[1] : undefined;
+  if (header !== undefined && bearer !== undefined && header !== bearer) return '';
+  return header ?? bearer;
 }
 
 /** The authenticated caller (set by the hook on every routed request). */

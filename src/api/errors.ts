@@ -1,7 +1,9 @@
 /**
- * API errors: every failure answers `{error: {code, message, field?}}` with a stable snake_case
- * code (fastify lib/errors.js style). Validation failures name the field; a deny is a decision
- * (HTTP 200), never an error.
+ * API errors: every failure answers `{error: {code, message, field?}, detail}` with a stable
+ * snake_case code (fastify lib/errors.js style). `detail` repeats the message at the top level,
+ * where the ASCEND SDK reads it for its exceptions; 400/422 add `errors` (field → message) and
+ * 403 adds `policy_violations`, as the SDK expects. Validation failures name the field; a deny
+ * is a decision (HTTP 200), never an error.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,7 +14,7 @@ export type ApiErrorCode =
   | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
   | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state'
-  | 'store_not_configured' | 'internal_error';
+  | 'store_not_configured' | 'rate_limited' | 'internal_error';
 
 export class ApiError extends Error {
   constructor(
@@ -20,6 +22,8 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly field?: string,
+    /** Seconds, for 429 and 503 answers (`Retry-After`). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -40,8 +44,11 @@ export async function found<T>(lookup: Promise<T | undefined>, what: string, id:
   return v;
 }
 
-export function errorBody(code: string, message: string, field?: string) {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
+export function errorBody(code: string, message: string, field?: string, status = 400): Record<string, unknown> {
+  const body: Record<string, unknown> = { error: field === undefined ? { code, message } : { code, message, field }, detail: message };
+  if ((status === 400 || status === 422) && field !== undefined) body.errors = { [field]: message };
+  if (status === 403) body.policy_violations = [];
+  return body;
 }
 
 /** ajv's `/actions/0/agent_id` (or a missing property) → `actions[0].agent_id`. */
@@ -80,9 +87,10 @@ export function installErrorHandling(api: FastifyInstance, logger: Logger): void
   api.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
     if (e.statusCode >= 500) logger.error({ err, method: req.method, url: req.url }, 'api request failed');
-    return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field));
+    if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+    return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
   });
   api.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+    reply.code(404).send(errorBody('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, 404)),
   );
 }

@@ -12,6 +12,7 @@
 import swagger from '@fastify/swagger';
 import AjvModule from 'ajv';
 import type { FastifyInstance } from 'fastify';
+import { useJsonParser } from '../http/server.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
@@ -40,6 +41,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(async (api) => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
+    useJsonParser(api, deps.state, { allowEmpty: true });
     installErrorHandling(api, deps.logger);
     installAuth(api, deps.state);
     authorizationRoutes(api, deps);

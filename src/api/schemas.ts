@@ -119,4 +119,7 @@ export const Page = <S extends TSchema>(item: S) => T.Object({ items: T.Array(it
 
 export const ErrorView = T.Object({
   error: T.Object({ code: T.String(), message: T.String(), field: T.Optional(T.String()) }),
+  detail: T.String({ description: 'the message again, where the ASCEND SDK reads it' }),
+  errors: T.Optional(T.Record(T.String(), T.String(), { description: '400/422: field → message' })),
+  policy_violations: T.Optional(T.Array(T.String(), { description: '403: the policies involved (the SDK reads this)' })),
 });

@@ -20,6 +20,31 @@ export interface HttpLimits {
   maxHeaders: number;
 }
 
+/**
+ * The JSON body parser of every scope (REST API, Kong, Kong-OPA): the text is depth-checked
+ * before it is parsed (gateway/json-depth.ts), then fastify's own parser refuses `__proto__`
+ * and `constructor.prototype` keys as before. `allowEmpty`: an empty body labelled JSON is "no
+ * body" (the ASCEND SDK sends `Content-Type: application/json` on bodiless POST and DELETE).
+ */
+export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean }): void {
+  const parseJson = scope.getDefaultJsonParser('error', 'error');
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (opts.allowEmpty && text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      assertJsonDepth(text, state.runtime.config.limits.max_json_depth, 'request body');
+    } catch (e) {
+      done(Object.assign(e as Error, { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
+}
+
 export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
@@ -46,20 +71,7 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
     },
   });
 
-  // JSON bodies (REST API, Kong, Kong-OPA) are depth-checked on the text before they are
-  // parsed (gateway/json-depth.ts); fastify's own parser then refuses __proto__ and
-  // constructor.prototype keys as before.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    try {
-      assertJsonDepth(body as string, deps.state.runtime.config.limits.max_json_depth, 'request body');
-    } catch (e) {
-      done(Object.assign(e as Error, { statusCode: 400 }), undefined);
-      return;
-    }
-    parseJson(req, body as string, done);
-  });
+  useJsonParser(app, deps.state, { allowEmpty: false });
 
   // A request with more headers than we read could hide one from a policy: refuse it whole.
   // A callback hook, not an async one: no promise and microtask per request.
