@@ -277,10 +277,13 @@ describe('GET /api/docs', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     expect(routes.sort()).toEqual([
-      'GET /api/agent-action/status/{action_id}', 'GET /api/approvals', 'GET /api/audit', 'GET /api/docs',
-      'GET /api/sdk/approval/{approval_id}', 'GET /api/webhooks/dead-letters', 'POST /api/agent-action/{action_id}/complete',
+      'GET /api/agent-action/status/{action_id}', 'GET /api/agent-activity', 'GET /api/approvals', 'GET /api/audit',
+      'GET /api/deployment-info', 'GET /api/docs', 'GET /api/sdk/approval/{approval_id}', 'GET /api/v1/actions/{action_id}',
+      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/resource-classifications', 'GET /api/webhooks/dead-letters', 'GET /health',
+      'POST /api/agent-action/{action_id}/complete', 'POST /api/agent-action/{action_id}/fail',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
-      'POST /api/authorization/agent-actions/batch', 'POST /api/webhooks/dead-letters/{id}/requeue',
+      'POST /api/authorization/agent-actions/batch', 'POST /api/governance/policies/evaluate-realtime',
+      'POST /api/v1/actions/submit', 'POST /api/v1/mcp/actions/submit', 'POST /api/webhooks/dead-letters/{id}/requeue',
     ]);
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

@@ -70,7 +70,8 @@ describe('two-step workflow with timeout escalation', () => {
     clock.advance(2 * HOUR);
     await waitFor(async () => (await approval(id)).escalated === true, { what: 'step 1 escalation' });
     clock.advance(2 * HOUR);
-    await waitFor(async () => (await approval(id)).status === 'denied', { what: 'timeout after escalation' });
+    await waitFor(async () => (await approval(id)).state === 'denied', { what: 'timeout after escalation' });
+    expect(await approval(id)).toMatchObject({ status: 'rejected', rejected_by: null, rejection_reason: 'timed out after escalation' });
     expect((await approval(id)).reason).toBe('timed out after escalation');
     const r = await refund('wf-2');
     expect(decisionOf(r)).toBe('denied');

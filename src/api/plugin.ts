@@ -17,6 +17,9 @@ import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { actionRoutes } from './routes/actions.js';
+import { activityRoutes } from './routes/activity.js';
+import { metaRoutes } from './routes/meta.js';
+import { submitRoutes } from './routes/submit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
@@ -45,9 +48,16 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     installErrorHandling(api, deps.logger);
     installAuth(api, deps.state);
     authorizationRoutes(api, deps);
+    submitRoutes(api, deps);
     actionRoutes(api, deps);
+    activityRoutes(api, deps);
+    metaRoutes(api, deps, version);
     approvalRoutes(api, deps);
     auditRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
+  // The ASCEND SDK's test_connection reads GET /health (no key; /healthz is the probe's).
+  http.get('/health', { schema: { tags: ['meta'], summary: 'Liveness for the ASCEND SDK (no key)' } }, async () => ({
+    status: deps.state.serving ? 'healthy' : 'draining', version,
+  }));
 }

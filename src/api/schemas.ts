@@ -93,6 +93,18 @@ export const ApprovalView = T.Object({
   grant: Nullable(T.String()), grant_expires_at: Nullable(Time), votes: T.Array(Vote), status_url: T.String(),
 }, open);
 
+/** GET /api/sdk/approval/{id}: the approval view with the SDK's words. */
+export const SdkApprovalView = T.Composite([
+  T.Omit(ApprovalView, ['status']),
+  T.Object({
+    status: StringEnum(['pending', 'approved', 'rejected'] as const),
+    state: StringEnum(['pending', 'approved', 'denied'] as const),
+    approved_by: Nullable(T.String()),
+    rejected_by: Nullable(T.String()),
+    rejection_reason: Nullable(T.String()),
+  }),
+], open);
+
 export const ActionView = T.Object({
   action_id: T.String(), agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(),
   binding: T.Optional(BindingView),

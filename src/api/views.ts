@@ -3,17 +3,19 @@ import { approvalEventData } from '../approvals/event-data.js';
 import type { ActionRecord, ApprovalRecord, OutboxRow, StoredAuditRecord } from '../approvals/store/records.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { approvalStatusUrl } from './paths.js';
+import { currentDecision, sdkDecision } from './sdk-views.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const agent = (id: string | null): string | null => (id === '' ? null : id);
 
+/** A decision just taken, in the seed API's fields and the SDK's AuthorizationDecision alike. */
 export function decisionView(r: CheckResult): Record<string, unknown> {
   const d = r.decision;
-  const v: Record<string, unknown> = {
-    action_id: r.actionId, decision: d.decision, risk_score: d.riskScore, reason: d.reason, policy_id: d.policyId, code: d.code,
-  };
-  if (r.approvalId !== undefined) v.approval_id = r.approvalId;
-  if (r.statusUrl !== undefined) v.status_url = r.statusUrl;
+  const v = sdkDecision({
+    actionId: r.actionId, decision: d.decision, initialDecision: d.decision, riskScore: d.riskScore, reason: d.reason,
+    policyId: d.policyId, code: d.code, approvalId: r.approvalId, statusUrl: r.statusUrl, approvers: d.approvers,
+  });
+  if (r.approvalId === undefined) delete v.approval_id; // approval_request_id stays, null (the SDK reads it)
   if (r.retryAfterSeconds !== undefined) v.retry_after = r.retryAfterSeconds;
   return v;
 }
@@ -23,11 +25,20 @@ export function approvalView(action: ActionRecord, approval: ApprovalRecord, pub
   return { ...data, agent_id: agent(action.agent_id), status_url: approvalStatusUrl(publicUrl, approval.approval_id) };
 }
 
+/**
+ * An action as it stands now: `decision` is current (allowed once approved, denied once denied
+ * or expired), `initial_decision` the first answer, with the SDK's AuthorizationDecision fields.
+ */
 export function actionView(a: ActionRecord, approval: ApprovalRecord | undefined, publicUrl: string | undefined): Record<string, unknown> {
+  const decided = approval !== undefined && approval.state !== 'pending';
   return {
-    action_id: a.action_id, agent_id: agent(a.agent_id), action_type: a.action_type, resource: a.resource,
-    parameters: a.parameters, context: a.context, binding: a.binding, decision: a.decision, status: a.status, policy_id: a.policy_id,
-    risk_score: a.risk_score, reason: a.reason, approval_id: a.approval_id,
+    ...sdkDecision({
+      actionId: a.action_id, decision: currentDecision(a), initialDecision: a.decision, riskScore: a.risk_score,
+      reason: decided ? approval.reason ?? a.reason : a.reason, policyId: a.policy_id, approval,
+      approvalId: a.approval_id ?? undefined, statusUrl: a.approval_id === null ? undefined : approvalStatusUrl(publicUrl, a.approval_id),
+    }),
+    agent_id: agent(a.agent_id), action_type: a.action_type, resource: a.resource,
+    parameters: a.parameters, context: a.context, binding: a.binding, status: a.status,
     created_at: iso(a.created_at), updated_at: iso(a.updated_at),
     completion: a.completion_status === null ? null
       : { status: a.completion_status, result: a.completion_result, completed_at: iso(a.completed_at) },
@@ -43,9 +54,9 @@ export function actionView(a: ActionRecord, approval: ApprovalRecord | undefined
 export function auditActionView(r: StoredAuditRecord): Record<string, unknown> {
   const at = iso(r.ts);
   return {
-    action_id: r.action_id, agent_id: agent(r.agent_id), action_type: r.action_type, resource: r.resource,
-    decision: r.decision, status: r.decision === 'allowed' ? 'approved' : r.decision, policy_id: r.policy_id,
-    risk_score: r.risk_score, reason: r.reason, approval_id: null, created_at: at, updated_at: at, completion: null,
+    ...sdkDecision({ actionId: r.action_id, decision: r.decision, initialDecision: r.decision, riskScore: r.risk_score, reason: r.reason, policyId: r.policy_id }),
+    agent_id: agent(r.agent_id), action_type: r.action_type, resource: r.resource,
+    status: r.decision === 'allowed' ? 'approved' : r.decision, approval_id: null, created_at: at, updated_at: at, completion: null,
     adapter: r.adapter, source: 'audit',
   };
 }

@@ -13,6 +13,7 @@ import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type Sto
 import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService } from './service.js';
+import { ActionWatch } from './watch.js';
 import { AuditBuffer } from './store/audit-buffer.js';
 import { startRetention } from './store/retention.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -56,6 +57,8 @@ export interface ApprovalsLayer {
   readonly audit: AuditBuffer;
   readonly scheduler: ApprovalScheduler;
   readonly delivery: WebhookDeliveryWorker;
+  /** Long-polls waiting for an action to change. */
+  readonly watch: ActionWatch;
   /** Swap the subscriptions after a config reload (takes effect for queued retries too). */
   setWebhooks(subscriptions: readonly WebhookSubscription[]): void;
   /** Expire what fell due while down, then run the scheduler, delivery and retention. */
@@ -83,14 +86,16 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   const events = new EventPublisher({ subscriptions, store, ...clock, onEnqueued: () => delivery.notify() });
   // The scheduler and the service refer to each other; closures break the cycle.
   const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
+  const watch = new ActionWatch();
   const approvals: ApprovalService = new ApprovalService({
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
+    onActionChanged: (id) => watch.changed(id),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer({ store, log, ...timers });
   let stopRetention: (() => void) | undefined;
   return {
-    store, approvals, events, audit, scheduler, delivery,
+    store, approvals, events, audit, scheduler, delivery, watch,
     setWebhooks: (subs) => { webhooks = subs; },
     async start() {
       await scheduler.start();

@@ -31,6 +31,8 @@ export interface ApprovalServiceDeps {
   readonly metrics?: ApprovalMetrics;
   /** Told when a deadline appeared or moved (wire to ApprovalScheduler.notify). */
   readonly onDeadlineChanged?: () => void;
+  /** Told after every committed change of an action's approval or completion (long-polls). */
+  readonly onActionChanged?: (actionId: string) => void;
 }
 
 export interface VoteInput extends Ballot {
@@ -128,7 +130,10 @@ export class ApprovalService {
     };
     const outbox = events.entries('action.completed', completionEventData(done));
     const r = await store.completeAction({ action_id: input.action_id, status: input.status, result: input.result ?? null, now, outbox });
-    if (r.ok && r.changed && outbox.length) events.enqueued();
+    if (r.ok && r.changed) {
+      if (outbox.length) events.enqueued();
+      this.deps.onActionChanged?.(input.action_id);
+    }
     return r;
   }
 
@@ -179,6 +184,7 @@ export class ApprovalService {
     if (plan.transition.outbox.length) this.deps.events.enqueued();
     if (plan.decided) this.deps.metrics?.decided(plan.decided);
     if (plan.deadlineChanged) this.deps.onDeadlineChanged?.();
+    this.deps.onActionChanged?.(before.action_id);
     return r.approval;
   }
 }

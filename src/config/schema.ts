@@ -220,6 +220,7 @@ export const ApiSchema = T.Object(
     public_url: T.Optional(T.String({ pattern: '^https?://[^/]+(/.*)?$', description: 'Base of absolute status URLs; a path when unset' })),
     batch_max: T.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
     page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
+    environment: T.String({ minLength: 1, maxLength: 64, default: 'production', description: 'What GET /api/deployment-info reports as the environment (the ASCEND SDK shows it)' }),
   },
   { ...closed, default: {} },
 );

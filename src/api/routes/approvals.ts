@@ -10,7 +10,7 @@ import type { VoteInput } from '../../approvals/service.js';
 import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs, found, notFound, type ApiErrorCode } from '../errors.js';
-import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, VoteBody } from '../schemas.js';
+import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, SdkApprovalView, VoteBody } from '../schemas.js';
 import { approvalView } from '../views.js';
 
 const VOTE_ERRORS: Readonly<Record<string, [number, ApiErrorCode]>> = {
@@ -52,15 +52,34 @@ function voteRoute(api: FastifyInstance, deps: ApiDeps, vote: VoteInput['vote'])
   });
 }
 
+/**
+ * check_approval reads `status` (approved, rejected or denied, pending), who decided and why.
+ * A denial is `rejected` here (the SDK's word; `state` keeps ours).
+ */
+function sdkApprovalFields(a: ApprovalRecord): Record<string, unknown> {
+  const by = (vote: 'approve' | 'deny') => a.votes.filter((v) => v.vote === vote).map((v) => v.approver).join(', ') || null;
+  return {
+    state: a.state,
+    status: a.state === 'denied' ? 'rejected' : a.state,
+    approved_by: a.state === 'approved' ? by('approve') : null,
+    rejected_by: a.state === 'denied' ? by('deny') : null,
+    rejection_reason: a.state === 'denied' ? a.reason : null,
+  };
+}
+
 export function approvalRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/sdk/approval/:approval_id', {
     config: { roles: READ_ROLES },
-    schema: { tags: ['approvals'], summary: 'Status of one approval', params: ApprovalIdParams, response: { 200: ApprovalView, ...ErrorViewRefs } },
+    schema: {
+      tags: ['approvals'], summary: "Status of one approval, as the ASCEND SDK's check_approval reads it (status pending | approved | rejected)",
+      params: ApprovalIdParams, response: { 200: SdkApprovalView, ...ErrorViewRefs },
+    },
   }, async (req) => {
     const { approval_id } = req.params as { approval_id: string };
-    const v = await view(deps, await found(requireLayer(deps).store.getApproval(approval_id), 'approval', approval_id));
+    const approval = await found(requireLayer(deps).store.getApproval(approval_id), 'approval', approval_id);
+    const v = await view(deps, approval);
     assertOwnAgent(principalOf(req), v.agent_id as string | null);
-    return v;
+    return { ...v, ...sdkApprovalFields(approval) };
   });
 
   api.get('/approvals', {

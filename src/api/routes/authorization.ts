@@ -17,14 +17,23 @@ import { decisionView } from '../views.js';
 const roles = ['admin', 'agent'] as const;
 
 
+/** The agent a body names, as `p` may act: agent keys default to (and may only use) their own. */
+export function agentFor(p: ApiPrincipal, named: string | undefined, field: string): string {
+  const agentId = named ?? p.agentId;
+  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `body.${field}: is required with ${p.role} keys`, field);
+  assertOwnAgent(p, agentId);
+  return agentId;
+}
+
+/** Client context plus `gateway`, which is the sidecar's to set (a client copy is replaced). */
+export function apiContext(p: ApiPrincipal, context: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...context, ...extra, gateway: { adapter: 'api', api_key: p.name } };
+}
+
 /** The action a body asks to evaluate, as `p` may ask it; `at` prefixes field names in errors. */
 function actionFor(p: ApiPrincipal, body: ActionBody, at: string): ActionRequest {
-  const agentId = body.agent_id ?? p.agentId;
-  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `body.${at}agent_id: is required with ${p.role} keys`, `${at}agent_id`);
-  assertOwnAgent(p, agentId);
-  // context.gateway is the sidecar's to set (as for gateway requests): a client copy is replaced.
-  const context = { ...body.context, gateway: { adapter: 'api', api_key: p.name } };
-  return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context };
+  const agentId = agentFor(p, body.agent_id, `${at}agent_id`);
+  return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context: apiContext(p, body.context) };
 }
 
 /** Keeps what an approval did not already store, so status and complete work for every API action. */
@@ -48,7 +57,8 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
   }
 }
 
-async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<Record<string, unknown>> {
+/** Evaluates through the one pipeline (adapter `api`), keeps the action, answers the decision view. */
+export async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<Record<string, unknown>> {
   const r = await deps.pipeline.checkAction(action, 'api');
   await remember(deps, r);
   return decisionView(r);

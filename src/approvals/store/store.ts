@@ -88,6 +88,14 @@ export interface AuditQuery extends PageQuery {
   readonly until?: number;
 }
 
+/** Actions by offset (the ASCEND SDK pages activity with limit/offset). */
+export interface ActionListQuery {
+  readonly limit: number;
+  readonly offset: number;
+  readonly agent_id?: string;
+  readonly status?: ActionStatus;
+}
+
 export interface ApprovalStore {
   /** Atomically: if a pending approval exists for the fingerprint return it, else insert both. */
   createPendingApproval(input: NewPendingApproval): Promise<CreatePendingResult>;
@@ -98,6 +106,8 @@ export interface ApprovalStore {
   getAction(actionId: string): Promise<ActionRecord | undefined>;
   /** Store an action decided without approval (e.g. evaluated through the REST API). */
   insertAction(action: ActionRecord): Promise<void>;
+  /** Newest first, with the total that match. */
+  listActions(query: ActionListQuery): Promise<{ items: ActionRecord[]; total: number }>;
   /** Newest first. */
   listApprovals(query: PageQuery & { readonly state?: ApprovalRecord['state'] }): Promise<Page<ApprovalRecord>>;
   countApprovals(state: ApprovalRecord['state']): Promise<number>;

@@ -7,7 +7,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, Page } from '../records.js';
 import type {
-  ActionCompletion, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
+  ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
 import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow } from './codec.js';
@@ -103,6 +103,18 @@ export class ApprovalsSql {
     return rows.length > q.limit && last
       ? { items, next_cursor: encodeCursor([last.requested_at, last.approval_id]) }
       : { items };
+  }
+
+  listActions(q: ActionListQuery): { items: ActionRecord[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.agent_id !== undefined) { where.push('agent_id = ?'); args.push(q.agent_id); }
+    if (q.status !== undefined) { where.push('status = ?'); args.push(q.status); }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = this.db.prepare(`SELECT * FROM actions ${filter} ORDER BY created_at DESC, action_id DESC LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset) as Row[];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM actions ${filter}`).get(...args) as { n: number }).n;
+    return { items: rows.map(rowToAction), total };
   }
 
   count(state: ApprovalRecord['state']): number {

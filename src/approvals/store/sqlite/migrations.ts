@@ -126,6 +126,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // Rows from before: an empty binding, so no new request's fingerprint matches theirs.
     up: `ALTER TABLE actions ADD COLUMN binding TEXT NOT NULL DEFAULT '{"policy_digest":null,"workflow":null,"values":{}}';`,
   },
+  {
+    version: 4,
+    name: 'actions by agent and time (SDK activity pages)',
+    up: 'CREATE INDEX actions_by_agent ON actions (agent_id, created_at); CREATE INDEX actions_by_time ON actions (created_at);',
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

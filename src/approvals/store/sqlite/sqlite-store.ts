@@ -7,7 +7,7 @@ import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry } from '../records.js';
 import type {
-  ActionCompletion, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store,
+  ActionCompletion, ActionListQuery, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store,
 } from '../store.js';
 import { ApprovalsSql } from './approvals.js';
 import { AuditSql } from './audit.js';
@@ -41,6 +41,7 @@ export class SqliteStore implements Store {
   async getApproval(id: string) { this.live(); return this.approvals.getApproval(id); }
   async getAction(id: string) { this.live(); return this.approvals.getAction(id); }
   async insertAction(action: ActionRecord) { this.live(); this.approvals.insertAction(action); }
+  async listActions(q: ActionListQuery) { this.live(); return this.approvals.listActions(q); }
   async listApprovals(q: PageQuery & { state?: ApprovalRecord['state'] }) { this.live(); return this.approvals.list(q); }
   async countApprovals(state: ApprovalRecord['state']) { this.live(); return this.approvals.count(state); }
   async transitionApproval(t: ApprovalTransition) { this.live(); return this.approvals.transition(t); }

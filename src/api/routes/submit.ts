@@ -1,0 +1,78 @@
+/**
+ * The ASCEND SDK's evaluation routes over the one pipeline (adapter `api`):
+ * POST /api/v1/actions/submit (evaluate_action: the SDK's AgentAction in, its
+ * AuthorizationDecision out) and POST /api/v1/mcp/actions/submit (evaluate_mcp_action, answered
+ * in that endpoint's own `status`/`success`/`requires_approval` shape).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ActionRequest } from '../../core/action.js';
+import { principalOf } from '../auth.js';
+import type { ApiDeps } from '../context.js';
+import { ApiError, ErrorViewRefs } from '../errors.js';
+import type { ApiPrincipal } from '../keys.js';
+import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../sdk-schemas.js';
+import { agentFor, apiContext, evaluate } from './authorization.js';
+
+const roles = ['admin', 'agent'] as const;
+const MAX_ORCHESTRATION_DEPTH = 5;
+
+/** The SDK sends "unknown" when its client has no agent id: an agent key then acts as itself. */
+function namedAgent(p: ApiPrincipal, agentId: string | undefined): string | undefined {
+  return agentId === 'unknown' && p.role === 'agent' ? undefined : agentId;
+}
+
+const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+
+/** AgentAction → action: `action_details` are the parameters; client risk fields are ignored. */
+export function submittedAction(p: ApiPrincipal, b: SubmitBody): ActionRequest {
+  const depth = b.orchestration_depth;
+  if (depth !== undefined && (depth < 0 || depth > MAX_ORCHESTRATION_DEPTH)) {
+    throw new ApiError(422, 'invalid_request', `body.orchestration_depth: must be between 0 and ${MAX_ORCHESTRATION_DEPTH}`, 'orchestration_depth');
+  }
+  const orchestration = defined({ session_id: b.orchestration_session_id, parent_action_id: b.parent_action_id, depth });
+  const extra = defined({
+    agent_name: b.agent_name, resource_id: b.resource_id, mcp_server_name: b.mcp_server_name, model_id: b.model_id,
+    ...(Object.keys(orchestration).length ? { orchestration } : {}),
+  });
+  return {
+    agent_id: agentFor(p, namedAgent(p, b.agent_id), 'agent_id'),
+    action_type: b.action_type,
+    resource: b.resource,
+    parameters: (b.action_details as Record<string, unknown> | undefined) ?? {},
+    context: apiContext(p, b.context as Record<string, unknown> | undefined, extra),
+  };
+}
+
+/** evaluate_mcp_action → action: `namespace.verb` unless action_type is given; MCP facts in context.mcp. */
+function mcpAction(p: ApiPrincipal, b: McpSubmitBody): ActionRequest {
+  const mcp = defined({ server: b.mcp_server, namespace: b.namespace, verb: b.verb, tool_name: b.tool_name, description: b.description });
+  const extra = defined({ mcp, environment: b.environment });
+  return {
+    agent_id: p.agentId ?? null,
+    action_type: b.action_type ?? `${b.namespace}.${b.verb}`,
+    resource: b.resource,
+    parameters: (b.parameters as Record<string, unknown> | undefined) ?? {},
+    context: apiContext(p, b.context as Record<string, unknown> | undefined, extra),
+  };
+}
+
+export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
+  api.post('/v1/actions/submit', {
+    config: { roles },
+    schema: {
+      tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
+      body: SubmitBody, response: { 200: SdkDecisionView, ...ErrorViewRefs, 422: ErrorViewRefs[400] },
+    },
+  }, (req) => evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody)));
+
+  api.post('/v1/mcp/actions/submit', {
+    config: { roles },
+    schema: {
+      tags: ['sdk'], summary: "Evaluate an MCP tool call (the ASCEND SDK's evaluate_mcp_action)",
+      body: McpSubmitBody, response: { 200: McpDecisionView, ...ErrorViewRefs },
+    },
+  }, async (req) => {
+    const v = await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody));
+    return { ...v, status: v.decision, success: v.decision !== 'denied', requires_approval: v.decision === 'pending' };
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Wakes long-polls (`GET …/status?wait=30`) the moment an action changes, instead of a loop
+ * that re-reads the store: the approval service calls `changed(action_id)` after every
+ * committed transition, and each waiter holds only a timer and a closure until then.
+ *
+ * In-process: a replica learns of the changes it commits itself (a fleet store adds its own
+ * notifications).
+ */
+export interface Watch {
+  /** Resolves true when the action changed, false at the timeout or on cancel. */
+  readonly changed: Promise<boolean>;
+  cancel(): void;
+}
+
+export class ActionWatch {
+  private readonly waiters = new Map<string, Set<(changed: boolean) => void>>();
+
+  /** Start watching before reading the action, so a change in between is not missed. */
+  watch(actionId: string, timeoutMs: number): Watch {
+    let settle: (changed: boolean) => void = () => {};
+    const changed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      settle = (value) => {
+        clearTimeout(timer);
+        const set = this.waiters.get(actionId);
+        set?.delete(settle);
+        if (set?.size === 0) this.waiters.delete(actionId);
+        resolve(value);
+      };
+    });
+    let set = this.waiters.get(actionId);
+    if (!set) this.waiters.set(actionId, (set = new Set()));
+    set.add(settle);
+    return { changed, cancel: () => settle(false) };
+  }
+
+  /** Wakes every waiter of the action. */
+  changed(actionId: string): void {
+    const set = this.waiters.get(actionId);
+    if (!set) return;
+    for (const settle of [...set]) settle(true);
+  }
+
+  /** Waiters currently held (for tests and a gauge). */
+  get size(): number {
+    let n = 0;
+    for (const s of this.waiters.values()) n += s.size;
+    return n;
+  }
+}
