@@ -37,6 +37,11 @@ describe('authentication and roles', () => {
     ['GET', '/api/audit', undefined, ['admin', 'viewer']],
     ['GET', '/api/webhooks/dead-letters', undefined, ['admin', 'viewer']],
     ['POST', '/api/webhooks/dead-letters/999/requeue', undefined, ['admin']],
+    ['GET', '/api/webhooks', undefined, ['admin']],
+    ['POST', '/api/webhooks/configure', { url: 'https://127.0.0.1/h', events: ['action.pending'] }, ['admin']],
+    ['PUT', '/api/webhooks/wh_999', {}, ['admin']],
+    ['DELETE', '/api/webhooks/wh_999', undefined, ['admin']],
+    ['POST', '/api/webhooks/wh_999/test', undefined, ['admin']],
     ['GET', '/api/docs', undefined, ['admin', 'finance', 'billing', 'viewer']],
   ];
   const roles = ['admin', 'finance', 'billing', 'viewer'] as const;
@@ -278,10 +283,11 @@ describe('GET /api/docs', () => {
     const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     expect(routes.sort()).toEqual([
       'GET /api/agent-action/status/{action_id}', 'GET /api/approvals', 'GET /api/audit', 'GET /api/docs',
-      'GET /api/sdk/approval/{approval_id}', 'GET /api/webhooks/dead-letters', 'POST /api/agent-action/{action_id}/complete',
+      'GET /api/sdk/approval/{approval_id}', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'POST /api/agent-action/{action_id}/complete',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
-      'POST /api/authorization/agent-actions/batch', 'POST /api/webhooks/dead-letters/{id}/requeue',
-    ]);
+      'POST /api/authorization/agent-actions/batch', 'POST /api/webhooks/configure', 'POST /api/webhooks/dead-letters/{id}/requeue',
+      'POST /api/webhooks/{webhook_id}/test', 'DELETE /api/webhooks/{webhook_id}', 'PUT /api/webhooks/{webhook_id}',
+    ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);
     expect(body.properties.agent_id.pattern).toBeDefined();

@@ -20,6 +20,7 @@ import { actionRoutes } from './routes/actions.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
@@ -48,6 +49,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     actionRoutes(api, deps);
     approvalRoutes(api, deps);
     auditRoutes(api, deps);
+    webhookRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
 }
