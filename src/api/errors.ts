@@ -13,7 +13,7 @@ import { ErrorView } from './schemas.js';
 export type ApiErrorCode =
   | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
   | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
-  | 'target_refused'
+  | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
   | 'store_not_configured' | 'rate_limited' | 'internal_error';
 

@@ -21,6 +21,7 @@ import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { installSigning } from './signing.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
@@ -42,9 +43,10 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(async (api) => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
-    useJsonParser(api, deps.state, { allowEmpty: true });
+    useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
     installErrorHandling(api, deps.logger);
     installAuth(api, deps.state);
+    installSigning(api, deps.state, deps.now);
     authorizationRoutes(api, deps);
     actionRoutes(api, deps);
     approvalRoutes(api, deps);
