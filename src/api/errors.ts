@@ -33,7 +33,7 @@ export class ApiError extends Error {
 
 /** Error responses every route may give, for the OpenAPI document. */
 export const ErrorViewRefs = {
-  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 501: ErrorView,
+  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView, 501: ErrorView,
 } as const;
 
 export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `no ${what} ${id}`);

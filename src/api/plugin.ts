@@ -16,6 +16,7 @@ import { useJsonParser } from '../http/server.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
+import { rateLimits } from './rate-limit.js';
 import { actionRoutes } from './routes/actions.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
@@ -45,7 +46,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
     useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
     installErrorHandling(api, deps.logger);
-    installAuth(api, deps.state);
+    installAuth(api, deps.state, rateLimits(deps.registry, deps.now));
     installSigning(api, deps.state, deps.now);
     authorizationRoutes(api, deps);
     actionRoutes(api, deps);
