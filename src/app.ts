@@ -98,7 +98,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
   registerForwardAuth(http, adapterDeps);
-  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now }, fx.version);
+  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 

@@ -51,6 +51,7 @@ function openLayer(d: SideEffectDeps): ApprovalsLayer | undefined {
       registry: d.registry, log: d.logger.child({ component: 'approvals' }), now: d.now,
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
       settings: () => d.state.runtime.approvalSettings,
+      allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
     },
   );
   d.state.onSwap((rt) => {

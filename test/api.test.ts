@@ -37,6 +37,11 @@ describe('authentication and roles', () => {
     ['GET', '/api/audit', undefined, ['admin', 'viewer']],
     ['GET', '/api/webhooks/dead-letters', undefined, ['admin', 'viewer']],
     ['POST', '/api/webhooks/dead-letters/999/requeue', undefined, ['admin']],
+    ['GET', '/api/webhooks', undefined, ['admin']],
+    ['POST', '/api/webhooks/configure', { url: 'https://127.0.0.1/h', events: ['action.pending'] }, ['admin']],
+    ['PUT', '/api/webhooks/wh_999', {}, ['admin']],
+    ['DELETE', '/api/webhooks/wh_999', undefined, ['admin']],
+    ['POST', '/api/webhooks/wh_999/test', undefined, ['admin']],
     ['GET', '/api/docs', undefined, ['admin', 'finance', 'billing', 'viewer']],
   ];
   const roles = ['admin', 'finance', 'billing', 'viewer'] as const;
@@ -279,12 +284,13 @@ describe('GET /api/docs', () => {
     expect(routes.sort()).toEqual([
       'GET /api/agent-action/status/{action_id}', 'GET /api/agent-activity', 'GET /api/approvals', 'GET /api/audit',
       'GET /api/deployment-info', 'GET /api/docs', 'GET /api/sdk/approval/{approval_id}', 'GET /api/v1/actions/{action_id}',
-      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/resource-classifications', 'GET /api/webhooks/dead-letters', 'GET /health',
+      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/resource-classifications', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'GET /health',
       'POST /api/agent-action/{action_id}/complete', 'POST /api/agent-action/{action_id}/fail',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
       'POST /api/authorization/agent-actions/batch', 'POST /api/governance/policies/evaluate-realtime',
-      'POST /api/v1/actions/submit', 'POST /api/v1/mcp/actions/submit', 'POST /api/webhooks/dead-letters/{id}/requeue',
-    ]);
+      'POST /api/v1/actions/submit', 'POST /api/v1/mcp/actions/submit', 'POST /api/webhooks/configure', 'POST /api/webhooks/dead-letters/{id}/requeue',
+      'POST /api/webhooks/{webhook_id}/test', 'DELETE /api/webhooks/{webhook_id}', 'PUT /api/webhooks/{webhook_id}',
+    ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);
     expect(body.properties.agent_id.pattern).toBeDefined();

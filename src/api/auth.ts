@@ -5,11 +5,13 @@
  * with the same key); two different keys in one request are refused.
  * Routes declare `config: {roles}`; routes without it (and unknown routes) need any valid key.
  * Without `api_keys` in config every request is 401: the API is closed by default.
+ * An authenticated key then takes a token from its rate limit (rate-limit.ts), if it has one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { RuntimeState } from '../pipeline/state.js';
 import { ApiError } from './errors.js';
 import type { ApiPrincipal, Role } from './keys.js';
+import type { RateLimitCheck } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,12 +25,14 @@ declare module 'fastify' {
 /** Every role may read an action or an approval (agent keys only their own agent's). */
 export const READ_ROLES: readonly Role[] = ['admin', 'approver', 'agent', 'viewer'];
 
-export function installAuth(api: FastifyInstance, state: RuntimeState): void {
+export function installAuth(api: FastifyInstance, state: RuntimeState, limits: RateLimitCheck): void {
   api.decorateRequest('principal', null);
   api.addHook('onRequest', async (req) => {
     const raw = presentedKey(req.headers);
-    const principal = state.runtime.apiKeys.authenticate(raw);
+    const keys = state.runtime.apiKeys;
+    const principal = keys.authenticate(raw);
     if (!principal) throw new ApiError(401, 'unauthorized', raw === undefined ? 'missing X-API-Key header (or Authorization: Bearer)' : 'unknown API key');
+    limits.check(principal.name, keys.rules(principal.name).rateLimit);
     const roles = req.routeOptions.config.roles;
     if (roles && !roles.includes(principal.role)) {
       throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${roles.join(' or ')}`);

@@ -1,5 +1,6 @@
 /** What the API routes share: the pipeline, the live config, and the approvals layer if any. */
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { ApprovalsLayer } from '../approvals/layer.js';
 import type { AuditStream } from '../observability/audit-stream.js';
 import type { CheckPipeline } from '../pipeline/check.js';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly auditStream: AuditStream | undefined;
   readonly now: Clock;
+  /** Where the API's own metrics go (ascend_api_rate_limited_total). */
+  readonly registry: Registry;
 }
 
 export function requireLayer(deps: ApiDeps): ApprovalsLayer {

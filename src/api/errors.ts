@@ -13,7 +13,8 @@ import { ErrorView } from './schemas.js';
 export type ApiErrorCode =
   | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
   | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
-  | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state'
+  | 'invalid_signature' | 'target_refused'
+  | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
   | 'store_not_configured' | 'rate_limited' | 'internal_error';
 
 export class ApiError extends Error {
@@ -32,7 +33,7 @@ export class ApiError extends Error {
 
 /** Error responses every route may give, for the OpenAPI document. */
 export const ErrorViewRefs = {
-  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 501: ErrorView,
+  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView, 501: ErrorView,
 } as const;
 
 export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `no ${what} ${id}`);

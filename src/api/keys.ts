@@ -2,10 +2,13 @@
  * API keys: configured as SHA-256 hex digests, presented in `X-API-Key`. A presented key is
  * hashed once and compared with every configured digest by `crypto.timingSafeEqual` (no early
  * exit), so neither the comparison nor the loop tells an attacker how close a guess was.
+ * Per key, by name: the signing secret its requests are signed with (read here, so a missing
+ * variable or file fails the config) and its rate limit (its own, else `api.rate_limit`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IssueList } from '../config/errors.js';
-import type { ApiKeyConfig } from '../config/schema.js';
+import type { ApiKeyConfig, RateLimitConfig } from '../config/schema.js';
+import { resolveSecret, type SecretSources } from '../config/secrets.js';
 
 export type Role = ApiKeyConfig['role'];
 
@@ -28,11 +31,28 @@ export function generateKey(): { key: string; sha256: string } {
   return { key, sha256: sha256Hex(key) };
 }
 
-export class ApiKeyTable {
-  private constructor(private readonly entries: readonly { digest: Buffer; principal: ApiPrincipal }[]) {}
+/** What a key's requests must satisfy besides the role check. */
+export interface KeyRules {
+  readonly signingSecret: string | undefined;
+  readonly rateLimit: RateLimitConfig | undefined;
+}
 
-  /** Compiles `api_keys`, reporting role/field mismatches and duplicates with their paths. */
-  static compile(keys: readonly ApiKeyConfig[], issues: IssueList): ApiKeyTable {
+export interface KeyTableOptions {
+  /** `api.rate_limit`: every key's limit unless it sets its own. */
+  readonly rateLimit?: RateLimitConfig | undefined;
+  readonly secrets?: SecretSources;
+}
+
+const NO_RULES: KeyRules = { signingSecret: undefined, rateLimit: undefined };
+
+export class ApiKeyTable {
+  private constructor(
+    private readonly entries: readonly { digest: Buffer; principal: ApiPrincipal }[],
+    private readonly rulesByName: ReadonlyMap<string, KeyRules>,
+  ) {}
+
+  /** Compiles `api_keys`, reporting role/field mismatches, duplicates and unreadable secrets with their paths. */
+  static compile(keys: readonly ApiKeyConfig[], issues: IssueList, options: KeyTableOptions = {}): ApiKeyTable {
     const names = new Set<string>();
     const digests = new Set<string>();
     keys.forEach((k, i) => {
@@ -44,10 +64,19 @@ export class ApiKeyTable {
       if (k.role !== 'agent' && k.agent_id !== undefined) issues.add(['api_keys', i, 'agent_id'], 'only agent keys take an agent_id');
       if (k.role === 'approver' && k.groups === undefined) issues.add(['api_keys', i, 'groups'], 'an approver key needs its approver groups');
     });
+    const rules = new Map(keys.map((k, i) => [k.name, Object.freeze({
+      signingSecret: k.signing_secret === undefined ? undefined : resolveSecret(k.signing_secret, ['api_keys', i, 'signing_secret'], issues, options.secrets),
+      rateLimit: k.rate_limit ?? options.rateLimit,
+    })]));
     return new ApiKeyTable(keys.map((k) => ({
       digest: Buffer.from(k.sha256, 'hex'),
       principal: Object.freeze({ name: k.name, role: k.role, groups: Object.freeze([...(k.groups ?? [])]), agentId: k.agent_id }),
-    })));
+    })), rules);
+  }
+
+  /** The signing secret and rate limit of the key named `name`. */
+  rules(name: string): KeyRules {
+    return this.rulesByName.get(name) ?? NO_RULES;
   }
 
   get size(): number {

@@ -16,6 +16,7 @@ import { useJsonParser } from '../http/server.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
+import { rateLimits } from './rate-limit.js';
 import { actionRoutes } from './routes/actions.js';
 import { activityRoutes } from './routes/activity.js';
 import { metaRoutes } from './routes/meta.js';
@@ -23,6 +24,8 @@ import { submitRoutes } from './routes/submit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { installSigning } from './signing.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
@@ -44,9 +47,10 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(async (api) => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
-    useJsonParser(api, deps.state, { allowEmpty: true });
+    useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
     installErrorHandling(api, deps.logger);
-    installAuth(api, deps.state);
+    installAuth(api, deps.state, rateLimits(deps.registry, deps.now));
+    installSigning(api, deps.state, deps.now);
     authorizationRoutes(api, deps);
     submitRoutes(api, deps);
     actionRoutes(api, deps);
@@ -54,6 +58,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     metaRoutes(api, deps, version);
     approvalRoutes(api, deps);
     auditRoutes(api, deps);
+    webhookRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
   // The ASCEND SDK's test_connection reads GET /health (no key; /healthz is the probe's).

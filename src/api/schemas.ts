@@ -5,6 +5,7 @@
  * fields we promise and allow more.
  */
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { SUBSCRIBABLE_EVENTS } from '../events/sdk-events.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { StringEnum } from '../config/schema.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
@@ -126,6 +127,46 @@ export const DeadLetter = T.Object({
   id: T.Integer(), event_id: T.String(), event: StringEnum(EVENT_TYPES), url: T.String(), attempts: T.Integer(),
   last_error: Nullable(T.String()), created_at: Time,
 }, open);
+
+const WebhookUrl = T.String({
+  minLength: 1, maxLength: 2048,
+  description: 'https://, not resolving to a loopback, private, link-local, CGNAT or metadata address (unless api.allow_private_webhook_targets)',
+});
+const WebhookEvents = T.Array(T.String({ minLength: 1, maxLength: 64 }), {
+  minItems: 1, maxItems: 32, description: `Any of ${SUBSCRIBABLE_EVENTS.join(', ')}; the SDK's names are mapped (docs/webhooks.md)`,
+});
+const WebhookSecret = (description: string) => T.String({ minLength: 1, maxLength: 512, description });
+
+export const WebhookBody = T.Object({
+  url: WebhookUrl,
+  events: WebhookEvents,
+  secret: T.Optional(WebhookSecret('HMAC key of the deliveries; generated (and answered once) when absent')),
+  agent_id: T.Optional(Nullable(T.String({ pattern: AGENT_ID_PATTERN, description: "Only this agent's events (and events about no agent)" }))),
+});
+
+export const WebhookChangeBody = T.Object({ url: T.Optional(WebhookUrl), events: T.Optional(WebhookEvents), secret: T.Optional(WebhookSecret('A new HMAC key (not answered)')) });
+
+export const WebhookParams = T.Object({ webhook_id: Id });
+
+export const WebhookView = T.Object({
+  webhook_id: T.String({ description: 'wh_… (made through the API) or cfg_… (from the config file, read-only)' }),
+  id: T.String({ description: 'the same as webhook_id' }),
+  url: T.String(), events: T.Array(T.String()), active: T.Boolean(), agent_id: Nullable(T.String()),
+  secret: Nullable(T.String({ description: 'only in the answer that created it; null afterwards' })),
+  source: StringEnum(['api', 'config'] as const), created_at: Nullable(Time), updated_at: Nullable(Time),
+}, open);
+
+export const WebhookList = T.Object({ webhooks: T.Array(WebhookView) });
+
+export const WebhookDeleted = T.Object({ deleted: T.Literal(true), webhook_id: T.String() });
+
+export const WebhookTestView = T.Object({
+  success: T.Boolean({ description: 'the receiver answered 2xx' }),
+  status_code: Nullable(T.Integer({ description: "the receiver's status; null when it did not answer" })),
+  response_time_ms: T.Integer({ description: 'until the response headers, or the failure' }),
+  error: Nullable(T.String()),
+  event_id: T.String(),
+});
 
 export const Page = <S extends TSchema>(item: S) => T.Object({ items: T.Array(item), next_cursor: T.Optional(T.String()) });
 

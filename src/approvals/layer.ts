@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 import { WebhookDeliveryWorker } from '../events/delivery.js';
 import { registerWebhookMetrics } from '../events/metrics.js';
 import { EventPublisher } from '../events/publisher.js';
+import { SubscriptionSet } from '../events/subscriptions.js';
+import { guardedTransport } from '../events/transport.js';
 import type { WebhookSubscription } from '../events/types.js';
 import { silentLogger, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
@@ -38,7 +40,16 @@ export interface ApprovalsLayerDeps {
   readonly fetch?: typeof fetch;
   /** Current approval settings, read at every use (so a config reload applies); else config.approvals. */
   readonly settings?: () => ApprovalSettings;
+  /** api.allow_private_webhook_targets, read at every delivery to an API-made subscription; else false. */
+  readonly allowPrivateWebhookTargets?: () => boolean;
 }
+
+/**
+ * How often the API-made subscriptions are re-read from the store: this process re-reads them at
+ * once when it changes one; another process sharing the store (`serve --workers`) sees the
+ * change within this time.
+ */
+const SUBSCRIPTIONS_POLL_MS = 5000;
 
 /** A settings object whose fields are read through `current` each time they are used. */
 function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
@@ -59,7 +70,9 @@ export interface ApprovalsLayer {
   readonly delivery: WebhookDeliveryWorker;
   /** Long-polls waiting for an action to change. */
   readonly watch: ActionWatch;
-  /** Swap the subscriptions after a config reload (takes effect for queued retries too). */
+  /** The config's and the API's subscriptions; `refresh()` after changing the stored ones. */
+  readonly webhooks: SubscriptionSet;
+  /** Swap the config's subscriptions after a reload (takes effect for queued retries too). */
   setWebhooks(subscriptions: readonly WebhookSubscription[]): void;
   /** Expire what fell due while down, then run the scheduler, delivery and retention. */
   start(): Promise<void>;
@@ -70,13 +83,14 @@ export interface ApprovalsLayer {
 export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: ApprovalsLayerDeps = {}): ApprovalsLayer {
   const log = deps.log ?? silentLogger;
   const store = deps.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous ?? 'full' });
-  let webhooks = config.webhooks ?? [];
-  const subscriptions = () => webhooks;
   const clock = deps.now ? { now: deps.now } : {};
   const timers = deps.timers ? { timers: deps.timers } : {};
+  const webhooks = new SubscriptionSet({ store, config: config.webhooks ?? [], log, ...timers, pollMs: SUBSCRIPTIONS_POLL_MS });
+  const subscriptions = webhooks.all;
   const d = config.webhook_delivery ?? {};
   const delivery = new WebhookDeliveryWorker({
-    store, subscriptions, log, ...clock, ...timers,
+    store, subscriptions, refreshSubscriptions: () => webhooks.refresh(), log, ...clock, ...timers,
+    guarded: guardedTransport({ allowPrivate: deps.allowPrivateWebhookTargets ?? (() => false) }),
     ...(deps.random ? { random: deps.random } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.registry ? { metrics: registerWebhookMetrics(deps.registry, () => store.outboxDepth()) } : {}),
   }, {
@@ -95,15 +109,17 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   const audit = new AuditBuffer({ store, log, ...timers });
   let stopRetention: (() => void) | undefined;
   return {
-    store, approvals, events, audit, scheduler, delivery, watch,
-    setWebhooks: (subs) => { webhooks = subs; },
+    store, approvals, events, audit, scheduler, delivery, watch, webhooks,
+    setWebhooks: (subs) => webhooks.setConfig(subs),
     async start() {
+      await webhooks.start();
       await scheduler.start();
       delivery.start();
       stopRetention = startRetention({ store, retentionDays: config.store.audit_retention_days ?? 30, log, ...clock, ...timers });
     },
     async stop() {
       stopRetention?.();
+      webhooks.stop();
       await scheduler.stop();
       await delivery.stop();
       await audit.close();

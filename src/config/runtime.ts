@@ -134,7 +134,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   crossChecks(config, issues);
   const settings = approvalSettings(config.approvals);
   const workflows = resolveWorkflows(config, settings, issues);
-  const apiKeys = ApiKeyTable.compile(config.api_keys, issues);
+  const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit });
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);

@@ -10,6 +10,7 @@ import {
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
 import { ForwardAuthSchema, KongSchema } from './gateways.js';
+import { SecretSchema } from './secrets.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -203,6 +204,15 @@ export const LogSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** A token bucket: `burst` requests at once, refilled at `requests_per_second`. */
+export const RateLimitSchema = (description: string) => T.Object(
+  {
+    requests_per_second: T.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Sustained rate: tokens added per second' }),
+    burst: T.Integer({ minimum: 1, maximum: 1_000_000, description: 'Bucket size: requests allowed at once after a quiet spell' }),
+  },
+  { ...closed, description },
+);
+
 /** `api_keys[]`: the REST API's callers (README "REST API" has the role matrix). */
 export const ApiKeySchema = T.Object(
   {
@@ -211,6 +221,10 @@ export const ApiKeySchema = T.Object(
     sha256: T.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`' }),
     groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
     agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
+    signing_secret: T.Optional(SecretSchema(
+      "The SDK's signing_secret: this key's requests with a non-empty JSON body must carry X-Signature (HMAC-SHA256) and X-Request-Timestamp",
+    )),
+    rate_limit: T.Optional(RateLimitSchema("This key's limit, instead of api.rate_limit")),
   },
   closed,
 );
@@ -221,6 +235,11 @@ export const ApiSchema = T.Object(
     batch_max: T.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
     page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
     environment: T.String({ minLength: 1, maxLength: 64, default: 'production', description: 'What GET /api/deployment-info reports as the environment (the ASCEND SDK shows it)' }),
+    rate_limit: T.Optional(RateLimitSchema('Requests per API key (a bucket per key name); off when unset. Beyond it: 429 rate_limited with Retry-After')),
+    allow_private_webhook_targets: T.Boolean({
+      default: false,
+      description: 'Let webhook subscriptions made through the API use http:// and point at loopback, private, link-local, CGNAT and metadata addresses (refused by default: SSRF)',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -297,5 +316,6 @@ export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
+export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
 export type ConfigTSchema = TSchema;

@@ -1,19 +1,16 @@
 /**
  * Drains the durable outbox to the webhook subscriptions: at-least-once, exponential backoff with
- * full jitter, a maximum attempt count, then the dead-letter state.
- *
- * Transport: Node's global `fetch` (undici), because it ships with Node 20, takes an AbortSignal
- * for the per-attempt timeout, and with `redirect: 'manual'` hands back the 3xx itself instead of
- * following it (Node is not a browser: the response is not opaque). A 3xx is a failure: following
- * a redirect would send a signed event to a host the operator never configured. `fetch` is
- * injected, so tests and a future proxy-aware client can replace it.
+ * full jitter, a maximum attempt count, then the dead-letter state. Each attempt goes through
+ * attemptDelivery (post.ts): the config's subscriptions over `fetch`, those made through the API
+ * over the SSRF-guarded transport (transport.ts).
  */
 import type { OutboxRow } from '../approvals/store/records.js';
 import type { OutboxStore } from '../approvals/store/store.js';
 import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { fullJitterDelay } from './backoff.js';
 import type { DeliveryResult, WebhookMetrics } from './metrics.js';
-import { webhookHeaders } from './signing.js';
+import { attemptDelivery, type AttemptOutcome } from './post.js';
+import { fetchTransport, guardedTransport, type WebhookTransport } from './transport.js';
 import type { WebhookSubscription } from './types.js';
 
 export interface DeliveryOptions {
@@ -36,7 +33,12 @@ export interface DeliveryOptions {
 export interface DeliveryDeps {
   readonly store: OutboxStore;
   readonly subscriptions: () => readonly WebhookSubscription[];
+  /** Re-read the subscriptions (another process may have made the one a row is for). */
+  readonly refreshSubscriptions?: () => Promise<void>;
+  /** Transport of the config's subscriptions. Default: the global fetch. */
   readonly fetch?: typeof fetch;
+  /** Transport of `guarded` (API-made) subscriptions. Default: guardedTransport refusing private targets. */
+  readonly guarded?: WebhookTransport;
   readonly now?: Clock;
   /** Uniform in [0, 1); drives the jitter. */
   readonly random?: () => number;
@@ -47,7 +49,8 @@ export interface DeliveryDeps {
 
 export class WebhookDeliveryWorker {
   private readonly o: Required<DeliveryOptions>;
-  private readonly fetch: typeof fetch;
+  private readonly plain: WebhookTransport;
+  private readonly guarded: WebhookTransport;
   private readonly now: Clock;
   private readonly random: () => number;
   private readonly timers: Timers;
@@ -63,7 +66,8 @@ export class WebhookDeliveryWorker {
       batchSize: 16, pollIntervalMs: 1000, ...options,
     };
     if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError('leaseMs must exceed timeoutMs');
-    this.fetch = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.plain = fetchTransport(deps.fetch ?? ((input, init) => globalThis.fetch(input, init)));
+    this.guarded = deps.guarded ?? guardedTransport({ allowPrivate: () => false });
     this.now = deps.now ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.timers = deps.timers ?? systemTimers;
@@ -114,42 +118,30 @@ export class WebhookDeliveryWorker {
     if (this.started) this.timer = this.timers.setTimeout(() => this.notify(), this.o.pollIntervalMs);
   }
 
+  /** One attempt to `sub` now, outside the outbox (the API's webhook test). */
+  send(sub: WebhookSubscription, eventId: string, payload: string): Promise<AttemptOutcome> {
+    return attemptDelivery({
+      transport: sub.guarded ? this.guarded : this.plain, url: sub.url, secret: sub.secret, eventId, payload,
+      now: this.now(), timeoutMs: this.o.timeoutMs, timers: this.timers,
+    });
+  }
+
   private async deliver(row: OutboxRow): Promise<DeliveryResult> {
-    const sub = this.deps.subscriptions().find((s) => s.url === row.url);
+    const sub = await this.subscriptionFor(row.url);
     if (!sub) return this.record(row, 'no subscription for this url any more', true);
     // attempts was bumped by the claim; past the maximum means earlier claims never reported back
     // (the process died mid-delivery), and a row that keeps killing its worker must still end.
     if (row.attempts > this.o.maxAttempts) return this.record(row, 'max attempts exceeded', true);
-    const error = await this.post(row, sub);
+    const { error } = await this.send(sub, row.event_id, row.payload);
     return this.record(row, error, row.attempts >= this.o.maxAttempts);
   }
 
-  /** POST once; undefined on a 2xx, otherwise why it failed. */
-  private async post(row: OutboxRow, sub: WebhookSubscription): Promise<string | undefined> {
-    const abort = new AbortController();
-    const timer = this.timers.setTimeout(() => abort.abort(), this.o.timeoutMs);
-    try {
-      const res = await this.fetch(row.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: abort.signal,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'ascend-sidecar-webhooks',
-          ...webhookHeaders(sub.secret, row.event_id, row.payload, this.now()),
-        },
-        body: row.payload,
-      });
-      await res.body?.cancel().catch(() => {}); // the answer's body is not needed; free the socket
-      if (res.status >= 200 && res.status < 300) return undefined;
-      return res.status >= 300 && res.status < 400 ? `HTTP ${res.status} (redirects are not followed)` : `HTTP ${res.status}`;
-    } catch (err) {
-      if (abort.signal.aborted) return `timed out after ${this.o.timeoutMs} ms`;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return cause?.code ?? cause?.message ?? (err as Error).message;
-    } finally {
-      this.timers.clearTimeout(timer);
-    }
+  private async subscriptionFor(url: string): Promise<WebhookSubscription | undefined> {
+    const find = () => this.deps.subscriptions().find((s) => s.url === url);
+    const sub = find();
+    if (sub || !this.deps.refreshSubscriptions) return sub;
+    await this.deps.refreshSubscriptions();
+    return find();
   }
 
   private async record(row: OutboxRow, error: string | undefined, lastAttempt: boolean): Promise<DeliveryResult> {

@@ -26,6 +26,16 @@ describe('EventPublisher', () => {
     expect(new EventPublisher({ subscriptions: () => [] }).entries('action.denied', {})).toEqual([]);
   });
 
+  it('sends an agent-scoped subscription its agent\'s events and events about no agent', () => {
+    const scoped = new EventPublisher({
+      subscriptions: () => [{ url: 'http://mine/hooks', events: ['*'] as const, secret: 'm', agent_id: 'billing-agent' }, ...subs],
+      newEventId: () => 'evt_y',
+    });
+    expect(scoped.entries('action.pending', { agent_id: 'billing-agent' }).map((r) => r.url)).toEqual(['http://mine/hooks', 'http://a/hooks', 'http://b/hooks']);
+    expect(scoped.entries('action.pending', { agent_id: 'other-agent' }).map((r) => r.url)).toEqual(['http://a/hooks', 'http://b/hooks']);
+    expect(scoped.entries('policy.reloaded', { version: 2 }).map((r) => r.url)).toEqual(['http://mine/hooks', 'http://b/hooks']);
+  });
+
   it('publish enqueues and tells the worker', async () => {
     const queued: NewOutboxEntry[] = [];
     let told = 0;

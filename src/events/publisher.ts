@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { NewOutboxEntry } from '../approvals/store/records.js';
 import type { OutboxStore } from '../approvals/store/store.js';
 import { systemClock, type Clock } from '../shared/runtime.js';
-import { subscribes, type EventType, type WebhookEnvelope, type WebhookSubscription } from './types.js';
+import { subscribes, TEST_EVENT, type EventType, type WebhookEnvelope, type WebhookSubscription } from './types.js';
 
 export interface PublisherDeps {
   /** Current subscriptions (a function, so a config reload takes effect at once). */
@@ -32,12 +32,17 @@ export class EventPublisher {
   /** Outbox rows for one event; empty when no subscription wants it. */
   entries(event: EventType, data: Record<string, unknown>): NewOutboxEntry[] {
     const urls = new Set<string>();
-    for (const sub of this.deps.subscriptions()) if (subscribes(sub, event)) urls.add(sub.url);
+    for (const sub of this.deps.subscriptions()) if (subscribes(sub, event, data)) urls.add(sub.url);
     if (urls.size === 0) return [];
+    const { id, payload, created_at } = this.envelope(event, data);
+    return [...urls].map((url) => ({ event_id: id, event, payload, url, created_at }));
+  }
+
+  /** A new event's id and serialized body (what the outbox stores and every attempt signs). */
+  envelope(event: EventType | typeof TEST_EVENT, data: Record<string, unknown>): { id: string; payload: string; created_at: number } {
     const now = this.now();
     const envelope: WebhookEnvelope = { id: this.newEventId(), event, created_at: new Date(now).toISOString(), data };
-    const payload = JSON.stringify(envelope);
-    return [...urls].map((url) => ({ event_id: envelope.id, event, payload, url, created_at: now }));
+    return { id: envelope.id, payload: JSON.stringify(envelope), created_at: now };
   }
 
   /** Enqueue an event that no store transaction carries (alert.triggered, policy.reloaded). */

@@ -11,25 +11,38 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** One configured receiver. The url identifies the subscription (config must keep urls unique). */
+/** Sent only by `POST /api/webhooks/{id}/test`, to one subscription, outside the outbox. */
+export const TEST_EVENT = 'webhook.test';
+
+/**
+ * One receiver. The url identifies the subscription (urls are unique across the config's and the
+ * API's subscriptions): outbox rows name their url and the secret is looked up at delivery.
+ */
 export interface WebhookSubscription {
   readonly url: string;
   /** Events to receive; `*` receives all of them. */
   readonly events: readonly (EventType | '*')[];
-  /** HMAC key; looked up at delivery time, so secrets live only in config, never in the outbox. */
+  /** HMAC key; looked up at delivery time, so secrets never go into the outbox. */
   readonly secret: string;
+  /** Made through the API: its id (`wh_…`). Config subscriptions have none. */
+  readonly id?: string;
+  /** Only events about this agent (and events about no agent). */
+  readonly agent_id?: string;
+  /** Made through the API: every delivery passes the SSRF guard (target-guard.ts). */
+  readonly guarded?: boolean;
 }
 
 /** The JSON body of every delivery. */
 export interface WebhookEnvelope<D = Record<string, unknown>> {
   /** Event id, also sent as x-event-id: receivers dedupe on it (delivery is at-least-once). */
   readonly id: string;
-  readonly event: EventType;
+  readonly event: EventType | typeof TEST_EVENT;
   /** ISO 8601 time the event happened. */
   readonly created_at: string;
   readonly data: D;
 }
 
-export function subscribes(sub: WebhookSubscription, event: EventType): boolean {
-  return sub.events.includes('*') || sub.events.includes(event);
+export function subscribes(sub: WebhookSubscription, event: EventType, data: Readonly<Record<string, unknown>> = {}): boolean {
+  if (!sub.events.includes('*') && !sub.events.includes(event)) return false;
+  return sub.agent_id === undefined || data.agent_id === undefined || data.agent_id === sub.agent_id;
 }

@@ -25,12 +25,14 @@ export interface HttpLimits {
  * before it is parsed (gateway/json-depth.ts), then fastify's own parser refuses `__proto__`
  * and `constructor.prototype` keys as before. `allowEmpty`: an empty body labelled JSON is "no
  * body" (the ASCEND SDK sends `Content-Type: application/json` on bodiless POST and DELETE).
+ * `keepRaw`: the text is kept as `req.rawBody` (the REST API verifies signatures over it).
  */
-export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean }): void {
+export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean; keepRaw?: boolean }): void {
   const parseJson = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
+    if (opts.keepRaw && text.trim() !== '') (req as { rawBody?: string }).rawBody = text;
     if (opts.allowEmpty && text.trim() === '') {
       done(null, undefined);
       return;

@@ -101,6 +101,34 @@ export interface OutboxRow extends NewOutboxEntry {
   readonly delivered_at: number | null;
 }
 
+/**
+ * A webhook subscription made through the REST API (subscriptions from the config file are not
+ * stored). The id is store-assigned (`wh_<n>`, never reused); the url is unique among them.
+ */
+export interface WebhookRecord {
+  readonly webhook_id: string;
+  readonly url: string;
+  /** As the caller named them (the SDK's names or the sidecar's); mapped when delivering. */
+  readonly events: readonly string[];
+  /** HMAC key of the deliveries; API answers never show it after creation. */
+  readonly secret: string;
+  /** Only this agent's events (and events about no agent); null for all. */
+  readonly agent_id: string | null;
+  /** The API key that made it. */
+  readonly created_by: string;
+  readonly created_at: number;
+  readonly updated_at: number;
+}
+
+export type NewWebhook = Omit<WebhookRecord, 'webhook_id' | 'updated_at'>;
+
+/** The fields an update may change; absent ones are kept. */
+export interface WebhookChange {
+  readonly url?: string;
+  readonly events?: readonly string[];
+  readonly secret?: string;
+}
+
 /** A page of results; `next_cursor` is opaque and absent on the last page. */
 export interface Page<T> {
   readonly items: T[];

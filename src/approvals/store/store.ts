@@ -1,6 +1,6 @@
 /**
- * The durable-state contract: approvals (with their actions and votes), the audit trail and the
- * webhook outbox. SQLite is the embedded implementation; a shared store (Redis, PostgreSQL) for
+ * The durable-state contract: approvals (with their actions and votes), the audit trail, the
+ * webhook outbox and the webhook subscriptions made through the API. SQLite is the embedded implementation; a shared store (Redis, PostgreSQL) for
  * fleets implements the same interface.
  *
  * Every method returns a Promise even though SQLite answers synchronously: a shared store is a
@@ -17,7 +17,7 @@
 import type { WorkflowState } from '../workflow.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
-  StoredAuditRecord, VoteRecord,
+  StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook,
 } from './records.js';
 
 export interface NewPendingApproval {
@@ -155,7 +155,23 @@ export interface OutboxStore {
   purgeDeliveredOutbox(before: number): Promise<number>;
 }
 
+export type WebhookWrite =
+  | { readonly ok: true; readonly webhook: WebhookRecord }
+  | { readonly ok: false; readonly error: 'not_found' | 'url_taken' };
+
+/** Webhook subscriptions made through the API; the delivery worker merges them with the config's. */
+export interface WebhookStore {
+  /** Assigns the id; `url_taken` when another stored subscription has the url. */
+  createWebhook(webhook: NewWebhook): Promise<WebhookWrite>;
+  /** Oldest first. */
+  listWebhooks(): Promise<WebhookRecord[]>;
+  getWebhook(webhookId: string): Promise<WebhookRecord | undefined>;
+  updateWebhook(webhookId: string, change: WebhookChange, now: number): Promise<WebhookWrite>;
+  /** false if there was no such subscription. */
+  deleteWebhook(webhookId: string): Promise<boolean>;
+}
+
 /** The whole durable state of one sidecar (or of a fleet, for a shared store). */
-export interface Store extends ApprovalStore, AuditStore, OutboxStore {
+export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore {
   close(): Promise<void>;
 }

@@ -131,6 +131,24 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'actions by agent and time (SDK activity pages)',
     up: 'CREATE INDEX actions_by_agent ON actions (agent_id, created_at); CREATE INDEX actions_by_time ON actions (created_at);',
   },
+  {
+    version: 5,
+    name: 'webhook subscriptions made through the API',
+    // AUTOINCREMENT: an id (wh_<id>) is never reused after a delete, so a late PUT or DELETE
+    // naming a deleted subscription cannot reach a newer one.
+    up: `
+      CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL UNIQUE,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        agent_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

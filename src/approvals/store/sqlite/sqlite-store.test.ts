@@ -42,6 +42,7 @@ describe('SqliteStore: opening and migrations', () => {
       { version: 2, name: 'audit rows by action id' },
       { version: 3, name: 'what each action was decided on (grants bound to the decision)' },
       { version: 4, name: 'actions by agent and time (SDK activity pages)' },
+      { version: 5, name: 'webhook subscriptions made through the API' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data

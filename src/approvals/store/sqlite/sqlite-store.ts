@@ -5,7 +5,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
-import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry } from '../records.js';
+import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry, NewWebhook, WebhookChange } from '../records.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store,
 } from '../store.js';
@@ -13,6 +13,7 @@ import { ApprovalsSql } from './approvals.js';
 import { AuditSql } from './audit.js';
 import { openSqlite, type SqliteOptions } from './open.js';
 import { OutboxSql } from './outbox.js';
+import { WebhooksSql } from './webhooks.js';
 
 export type { SqliteOptions } from './open.js';
 
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   private readonly approvals: ApprovalsSql;
   private readonly audit: AuditSql;
   private readonly outbox: OutboxSql;
+  private readonly webhooks: WebhooksSql;
 
   /** Opens (creating directories and migrating) synchronously; throws StoreError on a bad file. */
   constructor(options: SqliteOptions) {
@@ -29,6 +31,7 @@ export class SqliteStore implements Store {
     this.outbox = new OutboxSql(db);
     this.approvals = new ApprovalsSql(db, this.outbox);
     this.audit = new AuditSql(db);
+    this.webhooks = new WebhooksSql(db);
   }
 
   private live(): void {
@@ -63,6 +66,12 @@ export class SqliteStore implements Store {
   async listDeadLetters(q: PageQuery) { this.live(); return this.outbox.deadLetters(q); }
   async requeueDeadLetter(id: number, now: number) { this.live(); return this.outbox.requeue(id, now); }
   async purgeDeliveredOutbox(before: number) { this.live(); return this.outbox.purgeDelivered(before); }
+
+  async createWebhook(w: NewWebhook) { this.live(); return this.webhooks.create(w); }
+  async listWebhooks() { this.live(); return this.webhooks.list(); }
+  async getWebhook(id: string) { this.live(); return this.webhooks.get(id); }
+  async updateWebhook(id: string, c: WebhookChange, now: number) { this.live(); return this.webhooks.update(id, c, now); }
+  async deleteWebhook(id: string) { this.live(); return this.webhooks.remove(id); }
 
   /** Checkpoints the WAL into the main file and closes; idempotent. */
   async close(): Promise<void> {
