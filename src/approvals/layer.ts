@@ -46,6 +46,8 @@ function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
     get ttl_seconds() { return current().ttl_seconds; },
     get denial_ttl_seconds() { return current().denial_ttl_seconds; },
     get default_timeout_hours() { return current().default_timeout_hours; },
+    get max_pending_per_agent() { return current().max_pending_per_agent; },
+    get max_pending_total() { return current().max_pending_total; },
   };
 }
 

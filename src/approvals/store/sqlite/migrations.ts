@@ -120,6 +120,14 @@ export const MIGRATIONS: readonly Migration[] = [
     // (and so have no actions row) from their audit row.
     up: 'CREATE INDEX audit_by_action ON audit (action_id);',
   },
+  {
+    version: 3,
+    name: 'pending actions by agent',
+    // createPendingApproval counts an agent's pending approvals (approvals.max_pending_per_agent)
+    // on every new approval: a range of at most that many entries, however many actions the
+    // agent has had. An action is pending exactly while its approval is.
+    up: `CREATE INDEX actions_pending_by_agent ON actions (agent_id) WHERE status = 'pending';`,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

@@ -6,7 +6,7 @@ import { tempDir } from '../../../../test/helpers/tmp.js';
 import { castVote } from '../../workflow.js';
 import { StoreError } from '../errors.js';
 import type { ApprovalRecord } from '../records.js';
-import type { ApprovalTransition } from '../store.js';
+import type { ApprovalTransition, NewPendingApproval } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const dir = tempDir('ascend-store-');
@@ -20,6 +20,13 @@ function newStore(path = join(dir, `s${++n}`, 'nested', 'ascend.db')): SqliteSto
 afterEach(async () => { await Promise.all(open.splice(0).map((s) => s.close())); });
 
 const T = 1_700_000_000_000;
+
+/** createPendingApproval far from the caps: created or existing, never rejected. */
+async function create(s: SqliteStore, input: NewPendingApproval) {
+  const r = await s.createPendingApproval(input);
+  if ('rejected' in r) throw new Error(`unexpected ${r.rejected} (${r.limit})`);
+  return r;
+}
 
 function approveTransition(a: ApprovalRecord, approver: string, now: number, over: Partial<ApprovalTransition> = {}): ApprovalTransition {
   const out = castVote(a.workflow, a, { approver, groups: ['finance-manager'], vote: 'approve' }, now);
@@ -40,6 +47,7 @@ describe('SqliteStore: opening and migrations', () => {
     expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
       { version: 2, name: 'audit rows by action id' },
+      { version: 3, name: 'pending actions by agent' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data
@@ -60,9 +68,9 @@ describe('SqliteStore: approvals', () => {
   it('creates a pending action + approval + outbox atomically and dedupes by fingerprint', async () => {
     const s = newStore();
     const first = pendingApproval({ fingerprint: 'fp-1', outbox: [outboxEntry()] });
-    const r1 = await s.createPendingApproval(first);
+    const r1 = await create(s, first);
     expect(r1.created).toBe(true);
-    const r2 = await s.createPendingApproval(pendingApproval({ fingerprint: 'fp-1', outbox: [outboxEntry()] }));
+    const r2 = await create(s, pendingApproval({ fingerprint: 'fp-1', outbox: [outboxEntry()] }));
     expect(r2).toMatchObject({ created: false, approval: { approval_id: first.approval.approval_id }, action: { action_id: first.action.action_id } });
     expect(await s.outboxDepth()).toBe(1); // the duplicate's event was not enqueued
     expect(await s.getAction(first.action.action_id)).toEqual(first.action);
@@ -75,8 +83,8 @@ describe('SqliteStore: approvals', () => {
     const path = join(dir, 'shared.db');
     const [a, b] = [newStore(path), newStore(path)];
     const results = await Promise.all([
-      a.createPendingApproval(pendingApproval({ fingerprint: 'same' })),
-      b.createPendingApproval(pendingApproval({ fingerprint: 'same' })),
+      create(a, pendingApproval({ fingerprint: 'same' })),
+      create(b, pendingApproval({ fingerprint: 'same' })),
     ]);
     expect(results.map((r) => r.created).sort()).toEqual([false, true]);
     expect(results[0]!.approval.approval_id).toBe(results[1]!.approval.approval_id);
@@ -84,7 +92,7 @@ describe('SqliteStore: approvals', () => {
 
   it('records a vote and its outbox rows in one versioned transition', async () => {
     const s = newStore();
-    const { approval } = await s.createPendingApproval(pendingApproval({ now: T }));
+    const { approval } = await create(s, pendingApproval({ now: T }));
     const t = approveTransition(approval, 'alice', T + 10, { outbox: [outboxEntry({ event: 'action.approved' })] });
     const r = await s.transitionApproval(t);
     expect(r.ok && r.approval).toMatchObject({
@@ -101,7 +109,7 @@ describe('SqliteStore: approvals', () => {
   it('maps a second vote by the same approver to a conflict even at the current version', async () => {
     const s = newStore();
     const wf = { steps: [{ approvers: ['finance-manager'], required: 2, timeout_hours: 1 }] };
-    const { approval } = await s.createPendingApproval(pendingApproval({ workflow: wf, now: T }));
+    const { approval } = await create(s, pendingApproval({ workflow: wf, now: T }));
     const t = approveTransition(approval, 'alice', T + 1, { action_status: undefined, grant_expires_at: null });
     const r = await s.transitionApproval(t);
     expect(r.ok).toBe(true);
@@ -112,7 +120,7 @@ describe('SqliteStore: approvals', () => {
 
   it('lists approvals newest first by state with an opaque cursor', async () => {
     const s = newStore();
-    for (let i = 0; i < 5; i++) await s.createPendingApproval(pendingApproval({ now: T + i, id: `list-${i}` }));
+    for (let i = 0; i < 5; i++) await create(s, pendingApproval({ now: T + i, id: `list-${i}` }));
     const p1 = await s.listApprovals({ state: 'pending', limit: 2 });
     const p2 = await s.listApprovals({ state: 'pending', limit: 2, cursor: p1.next_cursor! });
     const p3 = await s.listApprovals({ state: 'pending', limit: 2, cursor: p2.next_cursor! });
@@ -127,17 +135,63 @@ describe('SqliteStore: approvals', () => {
   it('finds due approvals and the next deadline', async () => {
     const s = newStore();
     expect(await s.nextApprovalDeadline()).toBeUndefined();
-    const a = await s.createPendingApproval(pendingApproval({ now: T })); // 1 h workflow
-    await s.createPendingApproval(pendingApproval({ now: T + 60_000 }));
+    const a = await create(s, pendingApproval({ now: T })); // 1 h workflow
+    await create(s, pendingApproval({ now: T + 60_000 }));
     expect(await s.nextApprovalDeadline()).toBe(T + 3_600_000);
     expect(await s.listDueApprovals(T + 3_599_999, 10)).toEqual([]);
     expect((await s.listDueApprovals(T + 3_600_000, 10)).map((x) => x.approval_id)).toEqual([a.approval.approval_id]);
   });
 });
 
+describe('SqliteStore: caps on pending approvals', () => {
+  const limits = (per_agent: number, total: number) => ({ limits: { per_agent, total } });
+
+  it("refuses an agent's next new approval at its cap, writes nothing, and still returns a retry's approval", async () => {
+    const s = newStore();
+    const first = pendingApproval({ agent_id: 'a', fingerprint: 'a-0', outbox: [outboxEntry()], ...limits(3, 100) });
+    await create(s, first);
+    for (const fp of ['a-1', 'a-2']) await create(s, pendingApproval({ agent_id: 'a', fingerprint: fp, ...limits(3, 100) }));
+    const over = await s.createPendingApproval(pendingApproval({ agent_id: 'a', fingerprint: 'a-3', outbox: [outboxEntry()], ...limits(3, 100) }));
+    expect(over).toEqual({ created: false, rejected: 'too_many_pending', limit: 'per_agent', max: 3 });
+    expect(await s.countApprovals('pending')).toBe(3);
+    expect(await s.outboxDepth()).toBe(1);
+    expect(await s.findLatestApprovalByFingerprint('a-3')).toBeUndefined();
+    // A retry of an action already pending is not a new approval: it gets the one it has.
+    const retry = await s.createPendingApproval(pendingApproval({ agent_id: 'a', fingerprint: 'a-0', ...limits(3, 100) }));
+    expect(retry).toMatchObject({ created: false, approval: { approval_id: first.approval.approval_id } });
+    expect((await create(s, pendingApproval({ agent_id: 'b', fingerprint: 'b-0', ...limits(3, 100) }))).created).toBe(true);
+  });
+
+  it('counts only pending approvals: a decided one frees its place', async () => {
+    const s = newStore();
+    const { approval } = await create(s, pendingApproval({ agent_id: 'a', now: T, ...limits(1, 100) }));
+    expect(await s.createPendingApproval(pendingApproval({ agent_id: 'a', ...limits(1, 100) }))).toMatchObject({ rejected: 'too_many_pending' });
+    expect((await s.transitionApproval(approveTransition(approval, 'alice', T + 1))).ok).toBe(true);
+    expect((await create(s, pendingApproval({ agent_id: 'a', ...limits(1, 100) }))).created).toBe(true);
+  });
+
+  it("refuses any agent's new approval at the store-wide cap", async () => {
+    const s = newStore();
+    for (const agent of ['a', 'b']) await create(s, pendingApproval({ agent_id: agent, ...limits(100, 2) }));
+    expect(await s.createPendingApproval(pendingApproval({ agent_id: 'c', ...limits(100, 2) })))
+      .toEqual({ created: false, rejected: 'too_many_pending', limit: 'total', max: 2 });
+    expect(await s.countApprovals('pending')).toBe(2);
+  });
+
+  it("counts an agent's pending approvals through the partial index", async () => {
+    const path = join(dir, 'plan.db');
+    await newStore(path).close();
+    const db = new Database(path, { readonly: true });
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
+      WHERE a.agent_id = ? AND a.status = 'pending' AND p.state = 'pending'`).all('a') as { detail: string }[];
+    db.close();
+    expect(plan.map((r) => r.detail).join('\n')).toMatch(/USING (COVERING )?INDEX actions_pending_by_agent/);
+  });
+});
+
 describe('SqliteStore: grants and completion', () => {
   async function approved(s: SqliteStore, grant: 'single_use' | 'ttl') {
-    const { approval } = await s.createPendingApproval(pendingApproval({ now: T, grant, grant_ttl_seconds: 60 }));
+    const { approval } = await create(s, pendingApproval({ now: T, grant, grant_ttl_seconds: 60 }));
     const r = await s.transitionApproval(approveTransition(approval, 'alice', T + 1));
     if (!r.ok) throw new Error(r.error);
     return r.approval;
@@ -164,14 +218,14 @@ describe('SqliteStore: grants and completion', () => {
 
   it('refuses grants of pending or unknown approvals', async () => {
     const s = newStore();
-    const { approval } = await s.createPendingApproval(pendingApproval());
+    const { approval } = await create(s, pendingApproval());
     expect(await s.consumeGrant(approval.approval_id, T)).toEqual({ ok: false, reason: 'not_approved' });
     expect(await s.consumeGrant('nope', T)).toEqual({ ok: false, reason: 'not_found' });
   });
 
   it('completes an approved action once and enqueues action.completed with it', async () => {
     const s = newStore();
-    const pending = await s.createPendingApproval(pendingApproval());
+    const pending = await create(s, pendingApproval());
     const c = { action_id: pending.action.action_id, status: 'success', result: { charge: 'ch_1' }, now: T + 5, outbox: [outboxEntry({ event: 'action.completed' })] };
     expect(await s.completeAction(c)).toMatchObject({ ok: false, error: 'invalid_state' });
     const a = await approved(s, 'single_use');
