@@ -48,7 +48,9 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
 
 async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<CheckResult> {
   const r = await deps.pipeline.checkAction(action, 'api');
-  await remember(deps, r);
+  // Not awaited: a decision that needed no store is never held up by one. The store answers its
+  // calls in order, so a status request sent after this answer still finds the action.
+  void remember(deps, r);
   return r;
 }
 
