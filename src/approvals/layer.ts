@@ -29,7 +29,10 @@ export interface ApprovalsLayerDeps {
   /** Where the metrics go; omitted → no metrics. */
   readonly registry?: Registry;
   readonly log?: Logger;
-  /** A store to use instead of opening SQLite at config.store.path (e.g. a shared store). */
+  /**
+   * A store to use instead of opening SQLite at config.store.path in this thread: the sidecar
+   * passes a WorkerStore (the same file, in a worker thread); a shared store would go here too.
+   */
   readonly store?: Store;
   readonly now?: Clock;
   readonly timers?: Timers;

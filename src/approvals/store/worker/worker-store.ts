@@ -1,0 +1,118 @@
+/**
+ * {@link Store} whose SQLite connection lives in a worker thread (node:worker_threads): every
+ * method is a message to the thread that owns an in-thread SqliteStore. SQLite is synchronous —
+ * a write holds its thread for its fsync, and for up to the busy timeout when another process
+ * holds the write lock — so in the sidecar's own thread it stalled every check, cached allows
+ * included. Here only the callers that await the store wait for it.
+ *
+ * Failure handling: if the thread dies, the calls in flight are rejected (`store_unavailable`;
+ * the pipeline answers them per fail_mode as `store_error`) and the next call starts a new
+ * thread, which reopens the file. A thread that cannot start rejects that call with the reason
+ * (e.g. `schema_too_new`), and calls in the next second fail the same way at once instead of
+ * starting one thread each. close() lets the calls already made finish, checkpoints the WAL
+ * and ends the thread.
+ */
+import { silentLogger, type Logger } from '../../../shared/runtime.js';
+import { StoreError } from '../errors.js';
+import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry } from '../records.js';
+import type { SqliteOptions } from '../sqlite/open.js';
+import type { ActionCompletion, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store } from '../store.js';
+import type { StoreMethod } from './protocol.js';
+import { hostScript } from './script.js';
+import { StoreThread } from './thread.js';
+
+export interface WorkerStoreOptions extends SqliteOptions {
+  readonly log?: Logger;
+}
+
+/** After a thread failed to start, calls fail at once with that reason for this long. */
+const RESTART_BACKOFF_MS = 1000;
+
+type Result<M extends StoreMethod> = ReturnType<Store[M]>;
+
+export class WorkerStore implements Store {
+  private readonly script = hostScript();
+  private thread: StoreThread | undefined;
+  private starting: Promise<StoreThread> | undefined;
+  private startFailure: { error: unknown; until: number } | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly options: WorkerStoreOptions) {}
+
+  /** Starts the thread and opens (creating and migrating) the file; rejects as SqliteStore's constructor throws. */
+  static async open(options: WorkerStoreOptions): Promise<WorkerStore> {
+    const store = new WorkerStore(options);
+    await store.live();
+    return store;
+  }
+
+  createPendingApproval(input: NewPendingApproval) { return this.call('createPendingApproval', input); }
+  findPendingApprovalByFingerprint(fp: string) { return this.call('findPendingApprovalByFingerprint', fp); }
+  findLatestApprovalByFingerprint(fp: string) { return this.call('findLatestApprovalByFingerprint', fp); }
+  getApproval(id: string) { return this.call('getApproval', id); }
+  getAction(id: string) { return this.call('getAction', id); }
+  insertAction(action: ActionRecord) { return this.call('insertAction', action); }
+  listApprovals(q: PageQuery & { state?: ApprovalRecord['state'] }) { return this.call('listApprovals', q); }
+  countApprovals(state: ApprovalRecord['state']) { return this.call('countApprovals', state); }
+  transitionApproval(t: ApprovalTransition) { return this.call('transitionApproval', t); }
+  listDueApprovals(now: number, limit: number) { return this.call('listDueApprovals', now, limit); }
+  nextApprovalDeadline() { return this.call('nextApprovalDeadline'); }
+  consumeGrant(id: string, now: number) { return this.call('consumeGrant', id, now); }
+  completeAction(c: ActionCompletion) { return this.call('completeAction', c); }
+
+  appendAudit(rows: readonly AuditRecord[]) { return this.call('appendAudit', rows); }
+  queryAudit(q: AuditQuery) { return this.call('queryAudit', q); }
+  purgeAudit(before: number) { return this.call('purgeAudit', before); }
+
+  enqueueOutbox(entries: readonly NewOutboxEntry[]) { return this.call('enqueueOutbox', entries); }
+  claimOutbox(now: number, limit: number, leaseMs: number) { return this.call('claimOutbox', now, limit, leaseMs); }
+  markDelivered(id: number, now: number) { return this.call('markDelivered', id, now); }
+  markFailed(id: number, error: string, next: number) { return this.call('markFailed', id, error, next); }
+  markDead(id: number, error: string) { return this.call('markDead', id, error); }
+  outboxDepth() { return this.call('outboxDepth'); }
+  listDeadLetters(q: PageQuery) { return this.call('listDeadLetters', q); }
+  requeueDeadLetter(id: number, now: number) { return this.call('requeueDeadLetter', id, now); }
+  purgeDeliveredOutbox(before: number) { return this.call('purgeDeliveredOutbox', before); }
+
+  /** Finishes the calls already made, checkpoints and closes the file, ends the thread; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      await this.thread?.close();
+    })();
+    return this.closing;
+  }
+
+  /** Ends the thread at once, as a crash would: in-flight calls fail, the next call starts a new one. */
+  async terminate(): Promise<void> {
+    await this.thread?.terminate();
+  }
+
+  private call<M extends StoreMethod>(method: M, ...args: Parameters<Store[M]>): Result<M> {
+    return this.live().then((t) => t.call(method, args)) as Result<M>;
+  }
+
+  /** The running thread, starting one when there is none. */
+  private live(): Promise<StoreThread> {
+    if (this.closing) return Promise.reject(new StoreError('store_closed', 'store is closed'));
+    if (this.thread?.alive) return Promise.resolve(this.thread);
+    if (this.starting) return this.starting;
+    const failed = this.startFailure;
+    if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
+    this.starting = StoreThread.start(this.script, this.sqliteOptions(), (err) => this.died(err)).then(
+      (t) => { this.thread = t; this.startFailure = undefined; return t; },
+      (error: unknown) => { this.startFailure = { error, until: Date.now() + RESTART_BACKOFF_MS }; throw error; },
+    ).finally(() => { this.starting = undefined; });
+    return this.starting;
+  }
+
+  private died(err: Error): void {
+    (this.options.log ?? silentLogger).error({ err }, 'store worker died; calls in flight failed, the next call starts a new worker');
+  }
+
+  /** What the thread opens with: the options less what cannot cross (the logger). */
+  private sqliteOptions(): SqliteOptions {
+    const { log: _log, ...sqlite } = this.options;
+    return sqlite;
+  }
+}
