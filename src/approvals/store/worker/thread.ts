@@ -15,6 +15,20 @@ interface Pending {
   reject(err: Error): void;
 }
 
+export interface StoreThreadOptions {
+  /** The worker's entry script (hostScript()). */
+  readonly script: URL;
+  readonly sqlite: SqliteOptions;
+  /**
+   * Calls waiting for their answer at most; more are refused at once (`store_unavailable`).
+   * While another process holds the file's lock every write waits its busy timeout in turn, and
+   * each pending check (answered at its deadline) leaves its write queued: this bounds the queue.
+   */
+  readonly maxCalls: number;
+  /** Told of an exit that close() did not ask for. */
+  readonly onDeath: (err: Error) => void;
+}
+
 export class StoreThread {
   private readonly calls = new Map<number, Pending>();
   private nextId = 0;
@@ -24,7 +38,7 @@ export class StoreThread {
   /** Resolves when the thread has exited, for whatever reason. */
   readonly exited: Promise<void>;
 
-  private constructor(private readonly worker: Worker, onDeath: (err: Error) => void) {
+  private constructor(private readonly worker: Worker, private readonly options: StoreThreadOptions) {
     worker.unref();
     worker.on('message', (m: HostMessage) => { if (m.type === 'reply') this.settle(m); });
     worker.on('error', (err) => { this.failure = err; });
@@ -33,18 +47,17 @@ export class StoreThread {
         { cause: this.failure });
       for (const p of this.calls.values()) p.reject(this.dead);
       this.calls.clear();
-      if (!this.closing) onDeath(this.dead);
+      if (!this.closing) options.onDeath(this.dead);
       resolve();
     }));
   }
 
   /**
-   * Starts a thread running `script` and resolves once it has opened the database; rejects with
-   * the reason it could not (e.g. StoreError `schema_too_new`). `onDeath` hears of a later,
-   * unexpected exit.
+   * Starts a thread and resolves once it has opened the database; rejects with the reason it
+   * could not (e.g. StoreError `schema_too_new`).
    */
-  static start(script: URL, options: SqliteOptions, onDeath: (err: Error) => void): Promise<StoreThread> {
-    const worker = new Worker(script, { workerData: options });
+  static start(options: StoreThreadOptions): Promise<StoreThread> {
+    const worker = new Worker(options.script, { workerData: options.sqlite });
     return new Promise((resolve, reject) => {
       const early = (err: Error) => reject(new StoreError('store_unavailable', `the store worker failed to start: ${err.message}`, { cause: err }));
       const onExit = (code: number) => early(new Error(`exited with code ${code}`));
@@ -53,7 +66,7 @@ export class StoreThread {
       worker.once('message', (m: HostMessage) => {
         worker.off('error', early);
         worker.off('exit', onExit);
-        if (m.type === 'ready') resolve(new StoreThread(worker, onDeath));
+        if (m.type === 'ready') resolve(new StoreThread(worker, options));
         else if (m.type === 'open_failed') reject(fromWire(m.error));
         else reject(new StoreError('store_unavailable', `the store worker answered ${m.type} before it was ready`));
       });
@@ -67,6 +80,9 @@ export class StoreThread {
 
   call(method: StoreMethod | 'close', args: readonly unknown[]): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
+    if (this.calls.size >= this.options.maxCalls && method !== 'close') {
+      return Promise.reject(new StoreError('store_unavailable', `the store has ${this.calls.size} calls waiting; refusing more until it catches up`));
+    }
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });

@@ -132,6 +132,18 @@ describe('WorkerStore: failures', () => {
     await waitFor(() => s.outboxDepth().then(() => true, () => false), { what: 'a new store thread' });
   });
 
+  it('refuses calls beyond maxCalls at once while its thread is held up, and takes them again after', async () => {
+    const path = file();
+    const s = await WorkerStore.open({ path, maxCalls: 3 });
+    opened.push(s);
+    const lock = holdWriteLock(path);
+    const waiting = Array.from({ length: 3 }, () => s.createPendingApproval(pendingApproval()));
+    await expect(s.outboxDepth()).rejects.toMatchObject({ code: 'store_unavailable', message: expect.stringContaining('3 calls waiting') });
+    lock.release();
+    expect((await Promise.all(waiting)).every((r) => r.created)).toBe(true);
+    expect(await s.countApprovals('pending')).toBe(3);
+  });
+
   it('refuses to open a file it cannot use, with the store error', async () => {
     const path = file();
     await (await open(path)).close();

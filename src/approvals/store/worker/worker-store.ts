@@ -23,10 +23,13 @@ import { StoreThread } from './thread.js';
 
 export interface WorkerStoreOptions extends SqliteOptions {
   readonly log?: Logger;
+  /** Calls waiting for the thread at most (see StoreThreadOptions.maxCalls). Default 10,000. */
+  readonly maxCalls?: number;
 }
 
 /** After a thread failed to start, calls fail at once with that reason for this long. */
 const RESTART_BACKOFF_MS = 1000;
+const MAX_CALLS = 10_000;
 
 type Result<M extends StoreMethod> = ReturnType<Store[M]>;
 
@@ -99,7 +102,8 @@ export class WorkerStore implements Store {
     if (this.starting) return this.starting;
     const failed = this.startFailure;
     if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
-    this.starting = StoreThread.start(this.script, this.sqliteOptions(), (err) => this.died(err)).then(
+    const { log: _log, maxCalls = MAX_CALLS, ...sqlite } = this.options;
+    this.starting = StoreThread.start({ script: this.script, sqlite, maxCalls, onDeath: (err) => this.died(err) }).then(
       (t) => { this.thread = t; this.startFailure = undefined; return t; },
       (error: unknown) => { this.startFailure = { error, until: Date.now() + RESTART_BACKOFF_MS }; throw error; },
     ).finally(() => { this.starting = undefined; });
@@ -108,11 +112,5 @@ export class WorkerStore implements Store {
 
   private died(err: Error): void {
     (this.options.log ?? silentLogger).error({ err }, 'store worker died; calls in flight failed, the next call starts a new worker');
-  }
-
-  /** What the thread opens with: the options less what cannot cross (the logger). */
-  private sqliteOptions(): SqliteOptions {
-    const { log: _log, ...sqlite } = this.options;
-    return sqlite;
   }
 }
