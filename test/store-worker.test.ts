@@ -52,11 +52,12 @@ describe('a store file locked by another process', () => {
       expect(decisionOf(await c.check(refund('r-before')))).toBe('pending');
       const lock = await holdLock(db);
       try {
-        // For a second of checks: every audit flush of their rows meets the held lock.
+        // For a second of checks: every audit flush of their rows meets the held lock. Deadlines
+        // of 3 s, under the 5 s busy timeout that a write on the event loop would block it for.
         for (const until = Date.now() + 1000; Date.now() < until;) {
-          expect(decisionOf(await c.check(ALLOW, { deadline: Date.now() + 2000 }))).toBe('allowed');
+          expect(decisionOf(await c.check(ALLOW, { deadline: Date.now() + 3000 }))).toBe('allowed');
         }
-        const pending = await c.check(refund('r-locked'), { deadline: Date.now() + 1500 });
+        const pending = await c.check(refund('r-locked'), { deadline: Date.now() + 3000 });
         expect([decisionOf(pending), body(pending).code]).toEqual(['denied', 'deadline_exceeded']);
       } finally {
         await lock.release();
@@ -98,7 +99,7 @@ describe('a store worker that dies', () => {
 describe('serve --workers 2 on one store file', () => {
   it('both processes create approvals in the shared file, with the cap exact across them', async () => {
     const { config } = storeDir('approvals: {max_pending_per_agent: 5}');
-    const s = await spawnSidecar(config, ['--workers', '2', '--no-watch']);
+    const s = await spawnSidecar(config, ['--workers', '2', '--no-watch'], {}, { readyTimeoutMs: 30_000 });
     const clients = Array.from({ length: 8 }, () => new AuthzClient(s.grpcPort, { ownConnection: true }));
     try {
       await waitFor(() => s.lines.filter((l) => l.msg === 'worker listening').length === 2, { what: 'two workers' });
