@@ -85,7 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs });
   const now = opts.now ?? systemClock;
-  const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
+  const fx = await buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {

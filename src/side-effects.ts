@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
+import { WorkerStore } from './approvals/store/worker/worker-store.js';
 import { AuditStream } from './observability/audit-stream.js';
 import { auditSink } from './observability/audit-sink.js';
 import { approvalGate, type ApprovalGate } from './pipeline/approval.js';
@@ -42,13 +43,19 @@ export interface SideEffects {
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-function openLayer(d: SideEffectDeps): ApprovalsLayer | undefined {
+/**
+ * The store runs in a worker thread (WorkerStore), so its writes — fsync, and waits for another
+ * process's lock — never hold the event loop that answers checks.
+ */
+async function openLayer(d: SideEffectDeps): Promise<ApprovalsLayer | undefined> {
   const c = d.state.runtime.config;
   if (!c.store) return undefined;
+  const log = d.logger.child({ component: 'approvals' });
+  const store = await WorkerStore.open({ path: c.store.path, synchronous: c.store.synchronous, log });
   const layer = createApprovalsLayer(
     { store: c.store, approvals: c.approvals, webhooks: c.webhooks, webhook_delivery: c.webhook_delivery },
     {
-      registry: d.registry, log: d.logger.child({ component: 'approvals' }), now: d.now,
+      store, registry: d.registry, log, now: d.now,
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
       settings: () => d.state.runtime.approvalSettings,
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
@@ -76,9 +83,9 @@ export function completionsToStore(layer: ApprovalsLayer, logger: Logger): (c: C
   };
 }
 
-export function buildSideEffects(d: SideEffectDeps): SideEffects {
+export async function buildSideEffects(d: SideEffectDeps): Promise<SideEffects> {
   const c = d.state.runtime.config;
-  const layer = openLayer(d);
+  const layer = await openLayer(d);
   const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger, d.batchLogs) : undefined;
   const sinks: DecisionSink[] = [];
   if (layer) {

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalsLayer } from '../src/approvals/layer.js';
 import { singleStepWorkflow } from '../src/approvals/workflow.js';
+import { resolved } from './helpers/approvals.js';
 import { registryValue } from './helpers/metrics.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { auditRow } from './helpers/records.js';
@@ -32,7 +33,7 @@ describe('createApprovalsLayer', () => {
       agent_id: 'billing-agent', action_type: 'payment.create', resource: 'stripe:charges', parameters: { amount: 5000 },
       workflow: singleStepWorkflow(['finance-manager'], 24),
     };
-    const pending = await layer.approvals.requestApproval(request);
+    const pending = await resolved(layer.approvals.requestApproval(request));
     expect(pending.decision).toBe('pending');
     await waitFor(() => receiver.received.length === 1, { what: 'action.pending webhook' });
 

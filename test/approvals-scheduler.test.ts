@@ -34,8 +34,8 @@ describe('ApprovalScheduler', () => {
   it('survives a restart: expires what fell due while down, then keeps enforcing deadlines', async () => {
     const name = `restart${++n}`;
     const before = approvalStack(dir, name, {}, () => Date.now());
-    const a = await before.service.requestApproval({ ...payment, resource: 'a', workflow: oneHourDeny });
-    const b = await before.service.requestApproval({ ...payment, resource: 'b', workflow: twoHourEscalate });
+    const a = await before.request({ ...payment, resource: 'a', workflow: oneHourDeny });
+    const b = await before.request({ ...payment, resource: 'b', workflow: twoHourEscalate });
     await before.store.close(); // the sidecar stops with nothing scheduled in memory
 
     vi.setSystemTime(T0 + 1.5 * HOUR);
@@ -60,7 +60,7 @@ describe('ApprovalScheduler', () => {
   it('re-arms for a new approval whose deadline is earlier than the timer', async () => {
     const s = approvalStack(dir, `notify${++n}`, {}, () => Date.now());
     await schedule(s, 24 * HOUR).start(); // nothing pending: sleeps the maximum
-    const p = await s.service.requestApproval({ ...payment, workflow: oneHourDeny });
+    const p = await s.request({ ...payment, workflow: oneHourDeny });
     await vi.advanceTimersByTimeAsync(HOUR);
     expect(await s.store.getApproval(p.approval_id)).toMatchObject({ state: 'denied', decided_at: T0 + HOUR });
     await s.store.close();
@@ -73,7 +73,7 @@ describe('ApprovalScheduler', () => {
     await schedule(sidecar, 60_000).start(); // next look at the store: T0 + 60 s
     await vi.advanceTimersByTimeAsync(30_000);
     const quick: WorkflowDefinition = { steps: [{ approvers: ['ops'], required: 1, timeout_hours: 18 / 3600 }] };
-    const p = await other.service.requestApproval({ ...payment, workflow: quick }); // due at T0 + 48 s
+    const p = await other.request({ ...payment, workflow: quick }); // due at T0 + 48 s
     await vi.advanceTimersByTimeAsync(29_999);
     expect((await sidecar.store.getApproval(p.approval_id))?.state).toBe('pending'); // not seen yet
     await vi.advanceTimersByTimeAsync(1);
@@ -85,7 +85,7 @@ describe('ApprovalScheduler', () => {
     const s = approvalStack(dir, `stop${++n}`, {}, () => Date.now());
     const scheduler = schedule(s);
     await scheduler.start();
-    const p = await s.service.requestApproval({ ...payment, workflow: oneHourDeny });
+    const p = await s.request({ ...payment, workflow: oneHourDeny });
     await scheduler.stop();
     await vi.advanceTimersByTimeAsync(2 * HOUR);
     expect((await s.store.getApproval(p.approval_id))?.state).toBe('pending');

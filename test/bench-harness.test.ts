@@ -11,7 +11,7 @@ import {
 import { AUTH_PROTO, REPO, loadTypes } from '../bench/lib/protos.mjs';
 import { generateConfig, generateConfigYaml } from '../bench/lib/gen-config.mjs';
 import { grpcRequestBlocks, hpackInt, readResponseBlock, walkHeaderBlock } from '../bench/lib/h2wire.mjs';
-import { parseH2loadLog, parseH2loadOutput } from '../bench/lib/h2load.mjs';
+import { parseH2loadLog, parseH2loadOutput, parseH2loadRequests } from '../bench/lib/h2load.mjs';
 import { gcSummary } from '../bench/lib/gc-trace.mjs';
 
 describe('gRPC frames', () => {
@@ -157,6 +157,7 @@ describe('h2load output', () => {
       'status codes: 9056 2xx, 0 3xx, 0 4xx, 0 5xx\n';
     expect(parseH2loadOutput(text)).toMatchObject({ seconds: 0.50612, rps: 17344, requests: 8672, failed: 0, status2xx: 9056 });
     expect(parseH2loadLog('1795558730381206\t200\t36959\n1795558730381207\t200\t122\n')).toEqual([36959, 122]);
+    expect(parseH2loadRequests('1795558730381206\t200\t36959\n')).toEqual([{ startMs: 1795558730381.206, us: 36959 }]);
   });
 });
 

@@ -21,7 +21,9 @@ webhooks:
 approvals: {grant: ttl, ttl_seconds: 600}
 `, 'c.yaml', 1);
     expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30 });
-    expect(rt.approvalSettings).toEqual({ grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24 });
+    expect(rt.approvalSettings).toEqual({
+      grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24, max_pending_per_agent: 100, max_pending_total: 10_000,
+    });
     expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200, environment: 'production', allow_private_webhook_targets: false });
     expect(rt.config.audit_stream).toEqual({ enabled: false });
     expect(rt.config.alerts).toEqual({ cooldown_seconds: 300, max_agents: 10_000 });
@@ -33,6 +35,16 @@ approvals: {grant: ttl, ttl_seconds: 600}
     const rt = runtimeFromText(CORE, 'c.yaml', 1);
     expect(rt.config.store).toBeUndefined();
     expect(rt.apiKeys.size).toBe(0);
+    expect(rt.approvalSettings).toMatchObject({ max_pending_per_agent: 100, max_pending_total: 10_000 });
+  });
+
+  it('caps pending approvals with positive integers', () => {
+    const rt = runtimeFromText(`${CORE}\napprovals: {max_pending_per_agent: 5, max_pending_total: 50}\n`, 'c.yaml', 1);
+    expect(rt.approvalSettings).toMatchObject({ max_pending_per_agent: 5, max_pending_total: 50 });
+    expect(issues(`${CORE}\napprovals: {max_pending_per_agent: 0, max_pending_total: 1.5}\n`).map((i) => i.replace(/^line \d+:\d+: /, ''))).toEqual([
+      'approvals.max_pending_per_agent: must be >= 1',
+      'approvals.max_pending_total: must be integer',
+    ]);
   });
 
   it('resolves named workflows and names every problem with its path', () => {

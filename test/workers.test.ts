@@ -14,7 +14,7 @@ const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url
 describe('--workers', () => {
   it('runs N workers behind the same ports with cluster-wide metrics', async () => {
     const { path } = writeConfig(CORE);
-    const s = await spawnSidecar(path, ['--workers', '2', '--no-watch']);
+    const s = await spawnSidecar(path, ['--workers', '2', '--no-watch'], {}, { readyTimeoutMs: 30_000 });
     try {
       await waitFor(() => s.lines.filter((l) => l.msg === 'worker listening').length === 2);
       const pids = new Set(s.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid));

@@ -5,5 +5,6 @@ export function drive(o: {
   settleMs?: number; settle?: () => Promise<void>; record: boolean; src: FrameSource;
 }): Promise<{
   driver: 'h2client'; seconds: number; rps: number; requests: number; served: number; settledAnswers: number; errors: number;
+  windowMs: [number, number];
   errorReasons: Record<string, number>; latencyUs: ({ samples: number } & Record<string, number>) | undefined;
 }>;

@@ -157,6 +157,8 @@ export async function drive({ port, urlPath, conns, streams, limitReq, durationM
   const clientCpuS = (cpu.user + cpu.system) / 1e6;
   return {
     driver: 'h2client', seconds, rps: counted / seconds, requests: counted, served: completed, settledAnswers: settled, errors,
+    // The measured window in ms since the epoch, to line up with other drivers' request logs.
+    windowMs: [performance.timeOrigin + t0, performance.timeOrigin + tEnd],
     errorReasons: Object.fromEntries(reasons), unverifiedGrpcStatus: unverified,
     distinctFrames: src.distinct, freshRequests: src.freshUsed(),
     // clientCoreUtil near 1.0 would mean the CLIENT was the bottleneck and its req/s understates the server.

@@ -39,19 +39,24 @@ export function parseH2loadOutput(text) {
 
 /** µs latencies from an h2load --log-file (tab-separated: start µs, status, duration µs). */
 export function parseH2loadLog(text) {
-  const lat = [];
+  return parseH2loadRequests(text).map((r) => r.us);
+}
+
+/** Every request of an h2load --log-file: { startMs (since the epoch), us (its latency) }. */
+export function parseH2loadRequests(text) {
+  const out = [];
   for (const line of text.split('\n')) {
-    const tab = line.lastIndexOf('\t');
-    if (tab > 0) lat.push(Number(line.slice(tab + 1)));
+    const [start, , us] = line.split('\t');
+    if (us !== undefined) out.push({ startMs: Number(start) / 1000, us: Number(us) });
   }
-  return lat;
+  return out;
 }
 
 /**
  * Run h2load once. `mode` from modes.mjs; `frameFile` holds ONE gRPC frame (h2load cannot cycle
  * bodies — the mix scenario uses h2client.mjs). Returns req/s, counts and latency percentiles (µs).
  */
-export async function runH2load({ port, frameFile, mode, durationS, latency = true, settleS = 0, urlPath = CHECK_PATH }) {
+export async function runH2load({ port, frameFile, mode, durationS, latency = true, settleS = 0, urlPath = CHECK_PATH, keepRequests = false }) {
   ensureTool('h2load', 'nghttp2-client');
   const m = resolveMode(mode);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h2load-'));
@@ -68,11 +73,13 @@ export async function runH2load({ port, frameFile, mode, durationS, latency = tr
     const summary = parseH2loadOutput(stdout);
     summary.seconds -= settleS; // "finished in" counts the warm-up too
     const errors = summary.failed + summary.errored + summary.timeout;
+    const requests = latency ? parseH2loadRequests(readFileSync(logFile, 'latin1')) : undefined;
     return {
       driver: 'h2load', mode: m.name, ...summary, errors,
       // The server also worked on the requests still in flight when the clock stopped.
       served: Math.max(summary.requests, summary.status2xx || 0),
-      latencyUs: latency ? percentiles(parseH2loadLog(readFileSync(logFile, 'latin1'))) : undefined,
+      latencyUs: requests ? percentiles(requests.map((r) => r.us)) : undefined,
+      ...(keepRequests ? { requestLog: requests } : {}),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -36,7 +36,7 @@ export const DecisionView = T.Object({
   code: T.String(),
   approval_id: T.Optional(T.String()),
   status_url: T.Optional(T.String()),
-  retry_after: T.Optional(T.Integer({ description: 'seconds, for pending' })),
+  retry_after: T.Optional(T.Integer({ description: 'seconds, for pending and for too_many_pending' })),
 }, open);
 
 export const BatchView = T.Object({ results: T.Array(DecisionView) });

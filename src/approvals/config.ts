@@ -9,6 +9,7 @@
  * plus optional keys with defaults that keep that contract config behaving as written.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { EVENT_TYPES } from '../events/types.js';
 import { singleStepWorkflow, validateWorkflow, type WorkflowDefinition } from './workflow.js';
 
@@ -45,6 +46,14 @@ export const ApprovalsConfigSchema = Type.Object({
   denial_ttl_seconds: Type.Integer({ minimum: 0, default: 86_400 }),
   /** Timeout of the one-step workflow a policy's plain `approvers` list stands for. */
   default_timeout_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+  max_pending_per_agent: Type.Integer({
+    minimum: 1, default: 100,
+    description: 'Pending approvals one agent may hold at once (agents without an identity share one count); beyond it a new approval is denied with HTTP 429, code too_many_pending. A retry of an action already pending is not a new approval',
+  }),
+  max_pending_total: Type.Integer({
+    minimum: 1, default: 10_000,
+    description: 'Pending approvals in the whole store at once; beyond it a new approval is denied with HTTP 429, code too_many_pending',
+  }),
 }, { additionalProperties: false });
 
 export const WebhookSubscriptionSchema = Type.Object({
@@ -71,15 +80,21 @@ export interface ApprovalSettings {
   readonly ttl_seconds: number;
   readonly denial_ttl_seconds: number;
   readonly default_timeout_hours: number;
+  readonly max_pending_per_agent: number;
+  readonly max_pending_total: number;
 }
 
+/** `approvals:` (absent, or partly given) with the schema's defaults filled in. */
 export function approvalSettings(c: Partial<ApprovalsConfig> = {}): ApprovalSettings {
-  const grant = c.grant ?? 'single_use';
+  const full = Value.Default(ApprovalsConfigSchema, { ...c }) as ApprovalsConfig;
   return {
-    grant,
-    ttl_seconds: c.ttl_seconds ?? (grant === 'ttl' ? 600 : 86_400),
-    denial_ttl_seconds: c.denial_ttl_seconds ?? 86_400,
-    default_timeout_hours: c.default_timeout_hours ?? 24,
+    grant: full.grant,
+    // The one default that depends on another field, so the schema can only describe it.
+    ttl_seconds: full.ttl_seconds ?? (full.grant === 'ttl' ? 600 : 86_400),
+    denial_ttl_seconds: full.denial_ttl_seconds,
+    default_timeout_hours: full.default_timeout_hours,
+    max_pending_per_agent: full.max_pending_per_agent,
+    max_pending_total: full.max_pending_total,
   };
 }
 

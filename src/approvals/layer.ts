@@ -32,7 +32,10 @@ export interface ApprovalsLayerDeps {
   /** Where the metrics go; omitted → no metrics. */
   readonly registry?: Registry;
   readonly log?: Logger;
-  /** A store to use instead of opening SQLite at config.store.path (e.g. a shared store). */
+  /**
+   * A store to use instead of opening SQLite at config.store.path in this thread: the sidecar
+   * passes a WorkerStore (the same file, in a worker thread); a shared store would go here too.
+   */
   readonly store?: Store;
   readonly now?: Clock;
   readonly timers?: Timers;
@@ -58,6 +61,8 @@ function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
     get ttl_seconds() { return current().ttl_seconds; },
     get denial_ttl_seconds() { return current().denial_ttl_seconds; },
     get default_timeout_hours() { return current().default_timeout_hours; },
+    get max_pending_per_agent() { return current().max_pending_per_agent; },
+    get max_pending_total() { return current().max_pending_total; },
   };
 }
 

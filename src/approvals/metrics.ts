@@ -1,13 +1,17 @@
 /** Approval metrics, registered on an injected registry (never at import time). */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PendingLimitName } from './store/store.js';
 
 export interface ApprovalMetrics {
   decided(result: 'approved' | 'denied'): void;
+  /** A new approval refused: the agent or the store was at its cap. */
+  rejected(limit: PendingLimitName): void;
 }
 
 /**
  * Registers `ascend_approvals_pending` (read from the store at scrape time, so it is right after
- * a restart and for approvals decided by another process) and `ascend_approvals_total{result}`.
+ * a restart and for approvals decided by another process), `ascend_approvals_total{result}` and
+ * `ascend_approvals_rejected_total{reason, limit}`.
  */
 export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
   new Gauge({
@@ -34,5 +38,15 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
     registers: [registry],
   });
   for (const result of ['approved', 'denied'] as const) total.inc({ result }, 0);
-  return { decided: (result) => total.inc({ result }) };
+  const rejected = new Counter({
+    name: 'ascend_approvals_rejected_total',
+    help: 'Approvals not created, by reason (too_many_pending) and the cap reached (limit: per_agent, total); each was answered 429',
+    labelNames: ['reason', 'limit'] as const,
+    registers: [registry],
+  });
+  for (const limit of ['per_agent', 'total'] as const) rejected.inc({ reason: 'too_many_pending', limit }, 0);
+  return {
+    decided: (result) => total.inc({ result }),
+    rejected: (limit) => rejected.inc({ reason: 'too_many_pending', limit }),
+  };
 }

@@ -1,5 +1,6 @@
 /** What the gateway pipeline gets back from ApprovalService.requestApproval. */
 import type { ActionBinding, ApprovalRecord, GrantKind } from './store/records.js';
+import type { PendingLimitName } from './store/store.js';
 import { currentApprovers, type WorkflowDefinition } from './workflow.js';
 
 /** A `require_approval` decision, as the pipeline hands it over. */
@@ -23,7 +24,7 @@ export interface ApprovalRequest {
   readonly fingerprint?: string;
 }
 
-interface Ids {
+export interface Ids {
   /** Use these in responses and headers (x-ascend-action-id, x-ascend-approval-id): on a retry
    * they are the ids of the original request, not of the retry. */
   readonly action_id: string;
@@ -40,7 +41,15 @@ export type ApprovalResolution =
       readonly approval: ApprovalRecord;
     })
   | (Ids & { readonly decision: 'allowed'; readonly grant: GrantKind; readonly grant_expires_at: number | null })
-  | (Ids & { readonly decision: 'denied' });
+  | (Ids & { readonly decision: 'denied' })
+  | {
+      /** No approval was created: the agent or the store is at its cap of pending approvals. */
+      readonly decision: 'too_many_pending';
+      /** The action id the request would have had (there is no approval id). */
+      readonly action_id: string;
+      readonly reason: string;
+      readonly limit: PendingLimitName;
+    };
 
 export const resolution = {
   pending(a: ApprovalRecord, created: boolean): ApprovalResolution {
@@ -59,6 +68,14 @@ export const resolution = {
   },
   denied(a: ApprovalRecord): ApprovalResolution {
     return { decision: 'denied', action_id: a.action_id, approval_id: a.approval_id, reason: a.reason ?? 'denied' };
+  },
+  tooManyPending(actionId: string, agentId: string, limit: PendingLimitName, max: number): ApprovalResolution {
+    const who = limit === 'per_agent' ? (agentId === '' ? 'agents without an identity have' : `agent ${agentId} has`) : 'the store has';
+    const setting = limit === 'per_agent' ? 'max_pending_per_agent' : 'max_pending_total';
+    return {
+      decision: 'too_many_pending', action_id: actionId, limit,
+      reason: `too many pending approvals: ${who} ${max} (approvals.${setting}); retry when some are decided`,
+    };
   },
 };
 

@@ -82,7 +82,7 @@ export class ApprovalService {
       if (latest?.state === 'denied' && now < (latest.decided_at ?? 0) + settings.denial_ttl_seconds * 1000) {
         return resolution.denied(latest);
       }
-      return resolution.pending(...(await this.create(req, fingerprint, now)));
+      return this.create(req, fingerprint, now);
     }
     throw new Error(`approval for fingerprint ${fingerprint} kept changing; gave up after ${MAX_RETRIES} tries`);
   }
@@ -137,7 +137,7 @@ export class ApprovalService {
     return r;
   }
 
-  private async create(req: ApprovalRequest, fingerprint: string, now: number): Promise<[ApprovalRecord, boolean]> {
+  private async create(req: ApprovalRequest, fingerprint: string, now: number): Promise<ApprovalResolution> {
     const problems = validateWorkflow(req.workflow);
     if (problems.length) throw new TypeError(`invalid workflow: ${problems.join('; ')}`);
     const approvalId = this.newId('apr');
@@ -152,12 +152,17 @@ export class ApprovalService {
     const approval = this.newApproval(approvalId, action, req.workflow, now);
     const { events } = this.deps;
     const outbox = events.entries('action.pending', approvalEventData(action, approval));
-    const r = await this.deps.store.createPendingApproval({ action, approval, outbox });
+    const limits = { per_agent: this.deps.settings.max_pending_per_agent, total: this.deps.settings.max_pending_total };
+    const r = await this.deps.store.createPendingApproval({ action, approval, outbox, limits });
+    if ('rejected' in r) {
+      this.deps.metrics?.rejected(r.limit);
+      return resolution.tooManyPending(action.action_id, action.agent_id, r.limit, r.max);
+    }
     if (r.created) {
       if (outbox.length) events.enqueued();
       this.deps.onDeadlineChanged?.();
     }
-    return [r.approval, r.created];
+    return resolution.pending(r.approval, r.created);
   }
 
   private newApproval(approvalId: string, action: ActionRecord, workflow: WorkflowDefinition, now: number): ApprovalRecord {

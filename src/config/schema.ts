@@ -169,7 +169,7 @@ export const ResponsesSchema = T.Object(
   {
     denied_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     pending_status: T.Integer({ ...HttpStatusCode, default: 403 }),
-    retry_after_seconds: T.Integer({ minimum: 0, default: 30 }),
+    retry_after_seconds: T.Integer({ minimum: 0, default: 30, description: 'retry-after on pending answers and on 429 too_many_pending denials' }),
   },
   { ...closed, default: {} },
 );

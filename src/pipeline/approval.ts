@@ -47,9 +47,18 @@ export function requireIdentity(d: Decision, action: ActionRequest | undefined, 
   };
 }
 
-/** Resolution → Decision. Neither outcome is cached (the engine's decision was pending). */
+/** The code of a denial because the agent or the store holds too many pending approvals. */
+export const TOO_MANY_PENDING = 'too_many_pending';
+
+/**
+ * Resolution → Decision. None is cached (the engine's decision was pending). Too many pending
+ * is a denial with its own code and HTTP 429 (RFC 6585: retry later, with retry-after): a
+ * decision, not a store failure, so `fail_mode: open` never applies to it.
+ */
 export function decisionFor(d: Decision, r: ApprovalResolution, deniedStatus: number): Decision {
   switch (r.decision) {
+    case 'too_many_pending':
+      return { ...d, decision: 'denied', code: TOO_MANY_PENDING, reason: r.reason, approvers: undefined, workflow: undefined, httpStatus: 429 };
     case 'pending':
       return { ...d, reason: `${d.reason}; ${r.reason}` };
     case 'allowed':
@@ -75,6 +84,7 @@ export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, 
       workflow,
       action_id: actionId,
     });
-    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId: r.approval_id } };
+    const approvalId = r.decision === 'too_many_pending' ? undefined : r.approval_id;
+    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId } };
   };
 }

@@ -17,7 +17,7 @@ import { normalize } from '../gateway/normalize.js';
 import type { AdapterName, GatewayRequest, RawGatewayRequest } from '../gateway/request.js';
 import type { Mapped } from '../mapping/mapper.js';
 import type { Metrics } from '../observability/metrics.js';
-import { requireIdentity, type ApprovalGate, type ResultIds } from './approval.js';
+import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
 import type { DecisionSink } from './sinks.js';
@@ -198,7 +198,7 @@ export class CheckPipeline {
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
       statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
-      retryAfterSeconds: pending ? c.responses.retry_after_seconds : undefined,
+      retryAfterSeconds: pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined,
       action,
       request,
       route,

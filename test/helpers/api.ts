@@ -67,12 +67,22 @@ export class ManualClock {
     setTimeout: (fn, ms) => {
       const id = ++this.seq;
       this.due.set(id, { at: this.t + Math.max(0, ms), fn });
+      // Due already (a zero delay, e.g. a deadline the clock has passed): fire soon, as a real
+      // timer would, not at the next advance(). Work that ends after an advance() arms these.
+      if (ms <= 0) setImmediate(() => this.fire(id));
       return id;
     },
     clearTimeout: (id) => {
       this.due.delete(id as number);
     },
   };
+
+  private fire(id: number): void {
+    const d = this.due.get(id);
+    if (d === undefined || d.at > this.t) return;
+    this.due.delete(id);
+    d.fn();
+  }
 
   /** Moves the clock and fires every timer that fell due, earliest first. */
   advance(ms: number): void {

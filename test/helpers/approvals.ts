@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { approvalSettings, type ApprovalsConfig } from '../../src/approvals/config.js';
 import { registerApprovalMetrics } from '../../src/approvals/metrics.js';
-import { ApprovalService } from '../../src/approvals/service.js';
+import { ApprovalService, type ApprovalRequest, type ApprovalResolution } from '../../src/approvals/service.js';
 import { SqliteStore } from '../../src/approvals/store/sqlite/sqlite-store.js';
 import { EventPublisher } from '../../src/events/publisher.js';
 import type { WebhookEnvelope } from '../../src/events/types.js';
@@ -26,6 +26,8 @@ export function approvalStack(dir: string, name: string, config: Partial<Approva
   });
   return {
     store, service, registry,
+    /** service.requestApproval for tests far from the caps (too_many_pending fails the test). */
+    request: (req: ApprovalRequest) => resolved(service.requestApproval(req)),
     set: (ms: number) => { t = ms; },
     advance: (ms: number) => { t += ms; },
     deadlineNotices: () => deadlineNotices,
@@ -45,3 +47,10 @@ export const payment = {
   parameters: { amount: 5000, currency: 'usd' }, context: { environment: 'prod', request_id: 'r1' },
   policy_id: 'big-payments', risk_score: 72, reason: 'amount over 1000',
 };
+
+/** A resolution that is not too_many_pending (it has an approval id), or the test fails. */
+export async function resolved(p: Promise<ApprovalResolution>): Promise<Exclude<ApprovalResolution, { decision: 'too_many_pending' }>> {
+  const r = await p;
+  if (r.decision === 'too_many_pending') throw new Error(`unexpected too_many_pending: ${r.reason}`);
+  return r;
+}

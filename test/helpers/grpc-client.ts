@@ -97,14 +97,15 @@ export class AuthzClient {
     this.health = new loaded.grpc.health.v1.Health(addr, grpc.credentials.createInsecure(), options) as never;
   }
 
-  checkRaw(request: unknown): Promise<CheckResponse> {
+  /** `deadline` (ms since the epoch) is sent as grpc-timeout; past it the call fails DEADLINE_EXCEEDED. */
+  checkRaw(request: unknown, opts: { deadline?: number } = {}): Promise<CheckResponse> {
     return new Promise((resolve, reject) => {
-      this.client.Check!(request, (err: Error | null, res: CheckResponse) => (err ? reject(err) : resolve(res)));
+      this.client.Check!(request, opts, (err: Error | null, res: CheckResponse) => (err ? reject(err) : resolve(res)));
     });
   }
 
-  check(i: CheckInput): Promise<CheckResponse> {
-    return this.checkRaw(checkRequest(i));
+  check(i: CheckInput, opts: { deadline?: number } = {}): Promise<CheckResponse> {
+    return this.checkRaw(checkRequest(i), opts);
   }
 
   healthCheck(service = ''): Promise<{ status: string }> {

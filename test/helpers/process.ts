@@ -19,7 +19,8 @@ export interface Sidecar {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Sidecar> {
+/** `readyTimeoutMs`: how long to wait for the listening line (a cluster starts slower on a loaded machine). */
+export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, { readyTimeoutMs = 10_000 } = {}): Promise<Sidecar> {
   const proc = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,7 +60,7 @@ export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: 
       waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
       void exited.then((code) => { clearTimeout(t); reject(new Error(`sidecar exited (${code}) before the line; stderr: ${stderr.join('')}`)); });
     });
-  return waitForLine((l) => l.msg === 'ascend-sidecar listening').then((l) => ({
+  return waitForLine((l) => l.msg === 'ascend-sidecar listening', readyTimeoutMs).then((l) => ({
     proc,
     grpcPort: l.grpc_port as number,
     httpPort: l.http_port as number,

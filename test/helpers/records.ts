@@ -3,21 +3,21 @@ import { startWorkflow, singleStepWorkflow, type WorkflowDefinition } from '../.
 import type {
   ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry,
 } from '../../src/approvals/store/records.js';
-import type { NewPendingApproval } from '../../src/approvals/store/store.js';
+import type { NewPendingApproval, PendingLimits } from '../../src/approvals/store/store.js';
 
 let seq = 0;
 const next = () => `${process.pid}-${++seq}`;
 
 export function pendingApproval(opts: {
   fingerprint?: string; now?: number; workflow?: WorkflowDefinition; grant?: ApprovalRecord['grant'];
-  grant_ttl_seconds?: number; outbox?: NewOutboxEntry[]; id?: string;
+  grant_ttl_seconds?: number; outbox?: NewOutboxEntry[]; id?: string; agent_id?: string; limits?: PendingLimits;
 } = {}): NewPendingApproval {
   const now = opts.now ?? 1_700_000_000_000;
   const id = opts.id ?? next();
   const fingerprint = opts.fingerprint ?? `fp-${id}`;
   const workflow = opts.workflow ?? singleStepWorkflow(['finance-manager'], 1);
   const action: ActionRecord = {
-    action_id: `act_${id}`, fingerprint, agent_id: 'billing-agent', action_type: 'payment.create',
+    action_id: `act_${id}`, fingerprint, agent_id: opts.agent_id ?? 'billing-agent', action_type: 'payment.create',
     resource: 'stripe:charges', parameters: { amount: 5000 }, context: { environment: 'prod' },
     binding: { policy_digest: 'digest-big-payments', workflow: null, values: { 'context.environment': 'prod', 'risk.score': 72 } },
     decision: 'pending', policy_id: 'big-payments', risk_score: 72, reason: 'amount over 1000',
@@ -29,7 +29,7 @@ export function pendingApproval(opts: {
     workflow, requested_at: now, grant: opts.grant ?? 'single_use', grant_ttl_seconds: opts.grant_ttl_seconds ?? 600,
     grant_expires_at: null, grant_used_at: null, version: 1,
   };
-  return { action, approval, outbox: opts.outbox ?? [] };
+  return { action, approval, outbox: opts.outbox ?? [], limits: opts.limits ?? { per_agent: 1_000_000, total: 1_000_000 } };
 }
 
 export function outboxEntry(over: Partial<NewOutboxEntry> = {}): NewOutboxEntry {

@@ -3,15 +3,17 @@
  * gateways (engine, cache, decision log, metrics, approvals) through CheckPipeline.checkAction,
  * adapter label `api`. Identity comes from the API key, never from the body alone.
  */
-import type { FastifyInstance } from 'fastify';
+import { Type as T } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
+import { TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { assertOwnAgent, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
-import { ActionBody, BatchBody, BatchView, DecisionView } from '../schemas.js';
+import { ActionBody, BatchBody, BatchView, DecisionView, ErrorView } from '../schemas.js';
 import { decisionView } from '../views.js';
 
 const roles = ['admin', 'agent'] as const;
@@ -57,22 +59,36 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
   }
 }
 
-/** Evaluates through the one pipeline (adapter `api`), keeps the action, answers the decision view. */
-export async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<Record<string, unknown>> {
+/** Evaluates through the one pipeline (adapter `api`) and keeps the action (without waiting for the store). */
+export async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<CheckResult> {
   const r = await deps.pipeline.checkAction(action, 'api');
-  await remember(deps, r);
+  // Not awaited: a decision that needed no store is never held up by one. The store answers its
+  // calls in order, so a status request sent after this answer still finds the action.
+  void remember(deps, r);
+  return r;
+}
+
+/**
+ * A decision is answered 200, whatever it is — except too_many_pending, answered 429 with
+ * retry-after (RFC 6585) so that SDKs and HTTP clients back off without reading the body.
+ */
+export function answer(reply: FastifyReply, r: CheckResult): Record<string, unknown> {
+  if (r.decision.code === TOO_MANY_PENDING) {
+    void reply.code(429);
+    if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
+  }
   return decisionView(r);
 }
 
 export function authorizationRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.post('/authorization/agent-action', {
     config: { roles },
-    schema: { tags: ['authorization'], summary: 'Evaluate one agent action', body: ActionBody, response: { 200: DecisionView, ...ErrorViewRefs } },
-  }, async (req) => evaluate(deps, actionFor(principalOf(req), req.body as ActionBody, '')));
+    schema: { tags: ['authorization'], summary: 'Evaluate one agent action', body: ActionBody, response: { ...ErrorViewRefs, 200: DecisionView, 429: T.Union([DecisionView, ErrorView]) } },
+  }, async (req, reply) => answer(reply, await evaluate(deps, actionFor(principalOf(req), req.body as ActionBody, ''))));
 
   api.post('/authorization/agent-actions/batch', {
     config: { roles },
-    schema: { tags: ['authorization'], summary: 'Evaluate several actions, one decision each, in order', body: BatchBody, response: { 200: BatchView, ...ErrorViewRefs } },
+    schema: { tags: ['authorization'], summary: 'Evaluate several actions, one decision each, in order (too_many_pending is per result: code and retry_after)', body: BatchBody, response: { 200: BatchView, ...ErrorViewRefs } },
   }, async (req) => {
     const p = principalOf(req);
     const { actions } = req.body as { actions: ActionBody[] };
@@ -80,7 +96,7 @@ export function authorizationRoutes(api: FastifyInstance, deps: ApiDeps): void {
     if (actions.length > max) throw new ApiError(400, 'batch_too_large', `body.actions: at most ${max} actions per batch, got ${actions.length}`, 'actions');
     const requests = actions.map((b, i) => actionFor(p, b, `actions[${i}].`)); // all authorized before any is evaluated
     const results = [];
-    for (const a of requests) results.push(await evaluate(deps, a));
+    for (const a of requests) results.push(decisionView(await evaluate(deps, a)));
     return { results };
   });
 }

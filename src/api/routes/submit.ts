@@ -4,6 +4,7 @@
  * AuthorizationDecision out) and POST /api/v1/mcp/actions/submit (evaluate_mcp_action, answered
  * in that endpoint's own `status`/`success`/`requires_approval` shape).
  */
+import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ActionRequest } from '../../core/action.js';
 import { principalOf } from '../auth.js';
@@ -11,7 +12,8 @@ import type { ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
 import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../sdk-schemas.js';
-import { agentFor, apiContext, evaluate } from './authorization.js';
+import { ErrorView } from '../schemas.js';
+import { agentFor, answer, apiContext, evaluate } from './authorization.js';
 
 const roles = ['admin', 'agent'] as const;
 const MAX_ORCHESTRATION_DEPTH = 5;
@@ -61,18 +63,18 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles },
     schema: {
       tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
-      body: SubmitBody, response: { 200: SdkDecisionView, ...ErrorViewRefs, 422: ErrorViewRefs[400] },
+      body: SubmitBody, response: { ...ErrorViewRefs, 200: SdkDecisionView, 429: T.Union([SdkDecisionView, ErrorView]), 422: ErrorView },
     },
-  }, (req) => evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody)));
+  }, async (req, reply) => answer(reply, await evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody))));
 
   api.post('/v1/mcp/actions/submit', {
     config: { roles },
     schema: {
       tags: ['sdk'], summary: "Evaluate an MCP tool call (the ASCEND SDK's evaluate_mcp_action)",
-      body: McpSubmitBody, response: { 200: McpDecisionView, ...ErrorViewRefs },
+      body: McpSubmitBody, response: { ...ErrorViewRefs, 200: McpDecisionView, 429: T.Union([McpDecisionView, ErrorView]) },
     },
-  }, async (req) => {
-    const v = await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody));
+  }, async (req, reply) => {
+    const v = answer(reply, await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody)));
     return { ...v, status: v.decision, success: v.decision !== 'denied', requires_approval: v.decision === 'pending' };
   });
 }

@@ -1,5 +1,5 @@
 /** Store failures with stable snake_case codes (they double as log/metric reason labels). */
-export type StoreErrorCode = 'invalid_cursor' | 'schema_too_new' | 'migration_failed' | 'store_closed';
+export type StoreErrorCode = 'invalid_cursor' | 'schema_too_new' | 'migration_failed' | 'store_closed' | 'store_unavailable';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -20,6 +20,14 @@ import type {
   StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook,
 } from './records.js';
 
+/** Caps on pending approvals (approvals.max_pending_per_agent / max_pending_total). */
+export interface PendingLimits {
+  /** Pending approvals whose action has this one's agent_id. */
+  readonly per_agent: number;
+  /** Pending approvals in the whole store. */
+  readonly total: number;
+}
+
 export interface NewPendingApproval {
   /** status 'pending', decision 'pending', approval_id set to approval.approval_id. */
   readonly action: ActionRecord;
@@ -27,14 +35,26 @@ export interface NewPendingApproval {
   readonly approval: ApprovalRecord;
   /** action.pending deliveries, enqueued only if this call creates the approval. */
   readonly outbox: readonly NewOutboxEntry[];
+  /** Checked in the same transaction as the insert, so concurrent callers can never overshoot. */
+  readonly limits: PendingLimits;
 }
 
-export interface CreatePendingResult {
-  /** false: a pending approval for the same fingerprint already existed and is returned instead. */
-  readonly created: boolean;
-  readonly action: ActionRecord;
-  readonly approval: ApprovalRecord;
-}
+export type PendingLimitName = keyof PendingLimits;
+
+export type CreatePendingResult =
+  | {
+      /** false: a pending approval for the same fingerprint already existed and is returned instead. */
+      readonly created: boolean;
+      readonly action: ActionRecord;
+      readonly approval: ApprovalRecord;
+    }
+  | {
+      /** Nothing was written: the cap named by `limit` (of `max` pending approvals) was reached. */
+      readonly created: false;
+      readonly rejected: 'too_many_pending';
+      readonly limit: PendingLimitName;
+      readonly max: number;
+    };
 
 export interface ApprovalTransition {
   readonly approval_id: string;
@@ -97,7 +117,10 @@ export interface ActionListQuery {
 }
 
 export interface ApprovalStore {
-  /** Atomically: if a pending approval exists for the fingerprint return it, else insert both. */
+  /**
+   * Atomically: if a pending approval exists for the fingerprint return it (whatever the caps);
+   * else, if the agent or the store is at its cap, reject; else insert both.
+   */
   createPendingApproval(input: NewPendingApproval): Promise<CreatePendingResult>;
   findPendingApprovalByFingerprint(fingerprint: string): Promise<ApprovalRecord | undefined>;
   /** The most recently requested approval for the fingerprint, whatever its state. */

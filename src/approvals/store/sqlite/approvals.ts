@@ -34,6 +34,9 @@ function statements(db: Database) {
     pendingByFp: p(`SELECT * FROM approvals WHERE fingerprint = ? AND state = 'pending'`),
     latestByFp: p('SELECT * FROM approvals WHERE fingerprint = ? ORDER BY requested_at DESC, rowid DESC LIMIT 1'),
     count: p('SELECT COUNT(*) AS n FROM approvals WHERE state = ?'),
+    // Through the partial index actions_pending_by_agent, each row confirmed by its approval.
+    pendingOfAgent: p(`SELECT COUNT(*) AS n FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
+      WHERE a.agent_id = ? AND a.status = 'pending' AND p.state = 'pending'`),
     due: p(`SELECT * FROM approvals WHERE state = 'pending' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`),
     nextDeadline: p(`SELECT MIN(deadline_at) AS d FROM approvals WHERE state = 'pending'`),
     update: p(`UPDATE approvals SET state = :state, current_step = :current_step, escalated = :escalated,
@@ -67,10 +70,16 @@ export class ApprovalsSql {
     this.s.insertAction.run(actionToRow(action));
   }
 
+  /** The caps are counted under the IMMEDIATE transaction's write lock: exact across processes too. */
   createPending(input: NewPendingApproval): CreatePendingResult {
     return this.db.transaction((): CreatePendingResult => {
       const existing = this.load(this.s.pendingByFp.get(input.approval.fingerprint) as Row | undefined);
       if (existing) return { created: false, approval: existing, action: this.getAction(existing.action_id)! };
+      const { per_agent, total } = input.limits;
+      if ((this.s.pendingOfAgent.get(input.action.agent_id) as { n: number }).n >= per_agent) {
+        return { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
+      }
+      if (this.count('pending') >= total) return { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
       this.s.insertAction.run(actionToRow(input.action));
       this.s.insertApproval.run(approvalToRow(input.approval));
       this.outbox.enqueue(input.outbox);

@@ -7,6 +7,14 @@ import { auditToRow, rowToAudit } from './codec.js';
 
 type Row = Record<string, unknown>;
 
+/**
+ * How long an audit flush waits for another connection's write lock. Short: the AuditBuffer
+ * keeps a failed batch and retries it (flushIntervalMs later), while a flush that waited the
+ * connection's full busy timeout would hold the store's thread — and the approvals queued behind
+ * it — for that long, every time, for as long as someone else holds the lock.
+ */
+export const AUDIT_BUSY_TIMEOUT_MS = 250;
+
 export class AuditSql {
   private readonly insert: Statement;
   private readonly purge: Statement;
@@ -22,9 +30,15 @@ export class AuditSql {
   /** The whole batch in one transaction: one fsync per flush instead of one per decision. */
   append(rows: readonly AuditRecord[]): void {
     if (rows.length === 0) return;
-    this.db.transaction(() => {
-      for (const r of rows) this.insert.run(auditToRow(r));
-    })();
+    const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${AUDIT_BUSY_TIMEOUT_MS}`);
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) this.insert.run(auditToRow(r));
+      })();
+    } finally {
+      this.db.pragma(`busy_timeout = ${busyTimeout}`);
+    }
   }
 
   query(q: AuditQuery): Page<StoredAuditRecord> {

@@ -149,6 +149,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'pending actions by agent',
+    // createPendingApproval counts an agent's pending approvals (approvals.max_pending_per_agent)
+    // on every new approval: a range of at most that many entries, however many actions the
+    // agent has had. An action is pending exactly while its approval is.
+    up: `CREATE INDEX actions_pending_by_agent ON actions (agent_id) WHERE status = 'pending';`,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */
