@@ -83,7 +83,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   metrics.reload('success');
   state.onSwap(recordConfig);
   const dl = runtime.config.decision_log;
-  const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs });
+  const decisionLog = DecisionLog.create(logger, {
+    enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+  });
   const now = opts.now ?? systemClock;
   const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });

@@ -74,11 +74,14 @@ function toApiError(err: FastifyError | Error): ApiError {
   return new ApiError(500, 'internal_error', 'internal error');
 }
 
-/** JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix. */
-export function installErrorHandling(api: FastifyInstance, logger: Logger): void {
+/**
+ * JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix.
+ * `redactUrl` masks secrets in the query of a URL before it is logged.
+ */
+export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string): void {
   api.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
-    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: req.url }, 'api request failed');
+    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: redactUrl(req.url) }, 'api request failed');
     return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field));
   });
   api.setNotFoundHandler((req, reply) =>

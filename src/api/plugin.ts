@@ -40,7 +40,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(async (api) => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
-    installErrorHandling(api, deps.logger);
+    installErrorHandling(api, deps.logger, (url) => deps.state.runtime.redaction.target(url));
     installAuth(api, deps.state);
     authorizationRoutes(api, deps);
     actionRoutes(api, deps);

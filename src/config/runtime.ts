@@ -15,6 +15,7 @@ import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.js';
+import { Redaction } from '../observability/redact.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
 import { ConfigError, IssueList } from './errors.js';
@@ -38,6 +39,8 @@ export interface Runtime {
   readonly apiKeys: ApiKeyTable;
   /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
   readonly trustedProxies: TrustedProxies;
+  /** decision_log.redact over the built-in lists: what no log may show. */
+  readonly redaction: Redaction;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -131,6 +134,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     approvalSettings: settings,
     apiKeys,
     trustedProxies,
+    redaction: new Redaction(config.decision_log.redact),
   });
 }
 

@@ -8,14 +8,14 @@ import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { FdDestination } from './fd-destination.js';
 import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
-
-/** Header and field names whose values never reach a log. */
-export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+import { DEFAULT_REDACTION, REDACTED, type Redaction } from './redact.js';
 
 export interface LoggerOptions {
   level: string;
   /** Defaults to stdout. */
   destination?: DestinationStream;
+  /** Which header names are masked in logged `headers` objects; the built-in list by default. */
+  redaction?: Redaction;
 }
 
 /**
@@ -43,8 +43,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { service: 'ascend-sidecar', pid: process.pid },
       // Defence in depth: any object logged with these paths is masked even if a caller forgets.
       redact: {
-        paths: REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),
-        censor: '[REDACTED]',
+        paths: (opts.redaction ?? DEFAULT_REDACTION).headerNames
+          .flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),
+        censor: REDACTED,
       },
     },
     dest,
@@ -67,11 +68,4 @@ export function flushSync(logger: Logger): void {
 /** flushSync on any destination that has one; a no-op for plain streams. */
 export function flushStream(stream: { flushSync?: () => void } | undefined): void {
   stream?.flushSync?.();
-}
-
-/** Copies headers with secret values masked (decision log `include_headers`). */
-export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k in headers) out[k] = REDACTED_HEADERS.includes(k) ? '[REDACTED]' : (headers[k] as string);
-  return out;
 }
