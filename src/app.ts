@@ -87,7 +87,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
   });
   const now = opts.now ?? systemClock;
-  const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
+  const fx = buildSideEffects({
+    state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs,
+    onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
+  });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
+import type { AuditDropReason } from './approvals/store/audit-buffer.js';
 import { AuditStream } from './observability/audit-stream.js';
 import { auditSink } from './observability/audit-sink.js';
 import { approvalGate, type ApprovalGate } from './pipeline/approval.js';
@@ -26,6 +27,8 @@ export interface SideEffectDeps {
   readonly fetch: typeof fetch | undefined;
   /** Batch SIEM-stream lines before writing (see LineBuffer). */
   readonly batchLogs?: boolean | undefined;
+  /** Told about audit rows lost by the store's buffer or the SIEM stream. */
+  readonly onAuditDrop?: ((sink: 'store' | 'stream', reason: AuditDropReason | 'write_failed', rows: number) => void) | undefined;
 }
 
 export interface SideEffects {
@@ -51,6 +54,7 @@ function openLayer(d: SideEffectDeps): ApprovalsLayer | undefined {
       registry: d.registry, log: d.logger.child({ component: 'approvals' }), now: d.now,
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
       settings: () => d.state.runtime.approvalSettings,
+      onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
     },
   );
   d.state.onSwap((rt) => {
@@ -99,7 +103,9 @@ export function completionRecorder(
 export function buildSideEffects(d: SideEffectDeps): SideEffects {
   const c = d.state.runtime.config;
   const layer = openLayer(d);
-  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger, d.batchLogs) : undefined;
+  const auditStream = c.audit_stream.enabled
+    ? AuditStream.open(c.audit_stream.path, d.logger, { now: d.now, batch: d.batchLogs, onDrop: (rows) => d.onAuditDrop?.('stream', 'write_failed', rows) })
+    : undefined;
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));

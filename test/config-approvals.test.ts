@@ -20,7 +20,7 @@ webhooks:
   - {url: "http://127.0.0.1:9999/hooks", events: [action.pending, action.approved, action.denied], secret: "s3cret"}
 approvals: {grant: ttl, ttl_seconds: 600}
 `, 'c.yaml', 1);
-    expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30 });
+    expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000 });
     expect(rt.approvalSettings).toEqual({ grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24 });
     expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200 });
     expect(rt.config.audit_stream).toEqual({ enabled: false });

@@ -35,6 +35,10 @@ export const StoreConfigSchema = Type.Object({
   synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
   /** Audit rows older than this are purged. */
   audit_retention_days: Type.Integer({ minimum: 1, default: 30 }),
+  audit_buffer_rows: Type.Integer({
+    minimum: 1, default: 100_000,
+    description: 'Audit rows kept in memory while the store fails; beyond it the oldest are dropped and counted in ascend_audit_dropped_total',
+  }),
 }, { additionalProperties: false });
 
 export const ApprovalsConfigSchema = Type.Object({

@@ -13,7 +13,7 @@ import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type Sto
 import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService } from './service.js';
-import { AuditBuffer } from './store/audit-buffer.js';
+import { AuditBuffer, type AuditDropReason } from './store/audit-buffer.js';
 import { startRetention } from './store/retention.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -37,6 +37,8 @@ export interface ApprovalsLayerDeps {
   readonly fetch?: typeof fetch;
   /** Current approval settings, read at every use (so a config reload applies); else config.approvals. */
   readonly settings?: () => ApprovalSettings;
+  /** Told about audit rows the buffer lost (ascend_audit_dropped_total{sink="store"}). */
+  readonly onAuditDrop?: (rows: number, reason: AuditDropReason) => void;
 }
 
 /** A settings object whose fields are read through `current` each time they are used. */
@@ -87,7 +89,10 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
-  const audit = new AuditBuffer({ store, log, ...timers });
+  const audit = new AuditBuffer(
+    { store, log, ...timers, ...(deps.onAuditDrop ? { onDrop: deps.onAuditDrop } : {}) },
+    config.store.audit_buffer_rows ? { maxBuffered: config.store.audit_buffer_rows } : {},
+  );
   let stopRetention: (() => void) | undefined;
   return {
     store, approvals, events, audit, scheduler, delivery,

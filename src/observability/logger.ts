@@ -30,9 +30,20 @@ export function logDestination(dest: number | string): FdDestination {
 /**
  * How a sink writes lines to `dest`: batched into byte chunks when asked to and the
  * destination takes chunks (the server), else one string per line (tests, plain streams).
+ * `onLostLines` hears of this sink's lines the destination could not write during the sink's
+ * own writes (full backlog, write error); on a shared destination, lines lost later from its
+ * backlog (a flush timeout at exit) are counted only in ascend_log_dropped_bytes_total.
  */
-export function linesTo(dest: { write(s: string): unknown }, batch: boolean): LineOut {
-  return batch && dest instanceof FdDestination ? new LineBuffer(dest, dest.chunkBytes) : new StringLines(dest);
+export function linesTo(dest: { write(s: string): unknown }, batch: boolean, onLostLines?: (lines: number) => void): LineOut {
+  if (!(dest instanceof FdDestination)) return new StringLines(dest);
+  const sink = onLostLines === undefined ? dest : {
+    write(data: string | Buffer): void {
+      const before = dest.lostLines;
+      dest.write(data);
+      if (dest.lostLines > before) onLostLines(dest.lostLines - before);
+    },
+  };
+  return batch ? new LineBuffer(sink, dest.chunkBytes) : new StringLines(sink);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
