@@ -47,7 +47,7 @@ approvals: {grant: ttl, ttl_seconds: 600}
 
   it('rejects duplicate webhook urls and inconsistent api keys', () => {
     const hook = '{url: "http://h/x", events: ["*"], secret: s}';
-    expect(issues(`${CORE}\nwebhooks: [${hook}, ${hook}]\n`)).toEqual([expect.stringContaining('webhooks[1].url: duplicate webhook url "http://h/x"')]);
+    expect(issues(`${CORE}\nwebhooks: [${hook}, ${hook}]\n`)).toEqual([expect.stringContaining('webhooks[1].url: duplicate webhook url http://h/… (the same as webhooks[0].url')]);
     expect(issues(`${CORE}
 api_keys:
   - {name: a, role: agent, sha256: "${HEX}"}

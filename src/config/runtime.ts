@@ -15,7 +15,7 @@ import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.js';
-import { Redaction } from '../observability/redact.js';
+import { maskUrl, Redaction } from '../observability/redact.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
 import { ConfigError, IssueList } from './errors.js';
@@ -66,7 +66,9 @@ function crossChecks(c: Config, issues: IssueList): void {
     for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
   }
   c.webhooks.forEach((w, i) => {
-    if (c.webhooks.findIndex((o) => o.url === w.url) < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url "${w.url}" (one subscription per url)`);
+    // The url is often a secret (a token in its path): the error names where, not what.
+    const first = c.webhooks.findIndex((o) => o.url === w.url);
+    if (first < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url ${maskUrl(w.url)} (the same as webhooks[${first}].url; one subscription per url)`);
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../gateway/query.js';
-import { DEFAULT_REDACTION, Redaction } from './redact.js';
+import { DEFAULT_REDACTION, maskUrl, maskUrlIn, Redaction } from './redact.js';
 
 describe('Redaction.target', () => {
   it.each([
@@ -61,5 +61,22 @@ describe('Redaction.headers', () => {
 
   it('a configured list never removes a built-in header', () => {
     expect(new Redaction({ query: [], headers: ['x-other'] }).headerNames).toEqual(expect.arrayContaining(['authorization', 'cookie', 'x-api-key', 'x-other']));
+  });
+});
+
+describe('maskUrl', () => {
+  it.each([
+    ['https://hooks.slack.com/services/T000/B000/XXXXSECRET', 'https://hooks.slack.com/…'],
+    ['https://user:pw@hooks.example.com:8443/x?token=abc#f', 'https://hooks.example.com:8443/…'],
+    ['http://approvals.internal/', 'http://approvals.internal/'],
+    ['http://approvals.internal?k=1', 'http://approvals.internal/…'],
+    ['not a url', '[invalid url]'],
+  ])('%s → %s', (url, want) => {
+    expect(maskUrl(url)).toBe(want);
+  });
+
+  it('masks a URL quoted inside a message', () => {
+    const url = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+    expect(maskUrlIn(`fetch ${url} failed; retry ${url}`, url)).toBe('fetch https://hooks.slack.com/… failed; retry https://hooks.slack.com/…');
   });
 });

@@ -139,5 +139,26 @@ export class Redaction {
   }
 }
 
+/**
+ * A URL that may itself be a secret (a webhook URL: Slack, Teams and many others put the token
+ * in the path) as it may be shown or logged: `scheme://host[:port]/…`, without user info, path,
+ * query or fragment (`/` alone when there is nothing to hide).
+ */
+export function maskUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '[invalid url]';
+  }
+  const bare = u.pathname === '/' && u.search === '' && u.hash === '' && u.username === '' && u.password === '';
+  return `${u.protocol}//${u.host}/${bare ? '' : '…'}`;
+}
+
+/** `text` with every occurrence of `url` masked (an error message that quotes it). */
+export function maskUrlIn(text: string, url: string): string {
+  return url === '' ? text : text.split(url).join(maskUrl(url));
+}
+
 /** The defaults alone (before a config is loaded, and for tests). */
 export const DEFAULT_REDACTION = new Redaction();
