@@ -21,7 +21,7 @@ webhooks:
 approvals: {grant: ttl, ttl_seconds: 600}
 `, 'c.yaml', 1);
     expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000 });
-    expect(rt.approvalSettings).toEqual({ grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24 });
+    expect(rt.approvalSettings).toEqual({ grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24, separation_of_duties: true });
     expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200 });
     expect(rt.config.audit_stream).toEqual({ enabled: false });
     expect(rt.config.alerts).toEqual({ cooldown_seconds: 300, max_agents: 10_000 });

@@ -9,7 +9,7 @@ import { StoreError } from '../approvals/store/errors.js';
 import { ErrorView } from './schemas.js';
 
 export type ApiErrorCode =
-  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
+  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
   | 'invalid_request' | 'invalid_json' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state'
   | 'store_not_configured' | 'internal_error';

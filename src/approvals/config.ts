@@ -9,6 +9,7 @@
  * plus optional keys with defaults that keep that contract config behaving as written.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { EVENT_TYPES } from '../events/types.js';
 import { singleStepWorkflow, validateWorkflow, type WorkflowDefinition } from './workflow.js';
 
@@ -49,6 +50,10 @@ export const ApprovalsConfigSchema = Type.Object({
   denial_ttl_seconds: Type.Integer({ minimum: 0, default: 86_400 }),
   /** Timeout of the one-step workflow a policy's plain `approvers` list stands for. */
   default_timeout_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+  separation_of_duties: Type.Boolean({
+    default: true,
+    description: 'The API key that requested an action may not vote on its approval (403 self_approval), whatever its role and groups',
+  }),
 }, { additionalProperties: false });
 
 export const WebhookSubscriptionSchema = Type.Object({
@@ -75,15 +80,19 @@ export interface ApprovalSettings {
   readonly ttl_seconds: number;
   readonly denial_ttl_seconds: number;
   readonly default_timeout_hours: number;
+  readonly separation_of_duties: boolean;
 }
 
+/** The settings with the schema's defaults filled in (`approvals:` may be absent altogether). */
 export function approvalSettings(c: Partial<ApprovalsConfig> = {}): ApprovalSettings {
-  const grant = c.grant ?? 'single_use';
+  const full = Value.Default(ApprovalsConfigSchema, { ...c }) as ApprovalsConfig;
   return {
-    grant,
-    ttl_seconds: c.ttl_seconds ?? (grant === 'ttl' ? 600 : 86_400),
-    denial_ttl_seconds: c.denial_ttl_seconds ?? 86_400,
-    default_timeout_hours: c.default_timeout_hours ?? 24,
+    grant: full.grant,
+    // The one default that depends on another field (see ttl_seconds above).
+    ttl_seconds: full.ttl_seconds ?? (full.grant === 'ttl' ? 600 : 86_400),
+    denial_ttl_seconds: full.denial_ttl_seconds,
+    default_timeout_hours: full.default_timeout_hours,
+    separation_of_duties: full.separation_of_duties,
   };
 }
 

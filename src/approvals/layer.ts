@@ -48,6 +48,7 @@ function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
     get ttl_seconds() { return current().ttl_seconds; },
     get denial_ttl_seconds() { return current().denial_ttl_seconds; },
     get default_timeout_hours() { return current().default_timeout_hours; },
+    get separation_of_duties() { return current().separation_of_duties; },
   };
 }
 

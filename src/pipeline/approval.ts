@@ -23,6 +23,17 @@ export type ApprovalGate = (
   action: ActionRequest, decision: Decision, workflow: WorkflowDefinition, actionId: string,
 ) => Promise<ApprovalOutcome>;
 
+/**
+ * The API key an action was submitted under: the REST API puts its name in
+ * `context.gateway.api_key`, which clients cannot set (the sidecar overwrites `context.gateway`
+ * for every entry point). Null for gateway requests.
+ */
+export function requesterOf(action: Pick<ActionRequest, 'context'>): string | null {
+  const g = action.context.gateway;
+  const key = g !== null && typeof g === 'object' ? (g as Record<string, unknown>).api_key : undefined;
+  return typeof key === 'string' ? key : null;
+}
+
 /** Resolution → Decision. Neither outcome is cached (the engine's decision was pending). */
 export function decisionFor(d: Decision, r: ApprovalResolution, deniedStatus: number): Decision {
   switch (r.decision) {
@@ -49,6 +60,7 @@ export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, 
       reason: decision.reason,
       workflow,
       action_id: actionId,
+      requested_by: requesterOf(action),
     });
     return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId: r.approval_id } };
   };

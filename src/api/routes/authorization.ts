@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
+import { requesterOf } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { assertOwnAgent, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
@@ -39,7 +40,7 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
       action_type: a.action_type, resource: a.resource, parameters: a.parameters, context: a.context, decision: d.decision,
       policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason, approval_id: null,
       status: d.decision === 'allowed' ? 'approved' : 'denied', created_at: now, updated_at: now,
-      completion_status: null, completion_result: null, completed_at: null,
+      completion_status: null, completion_result: null, completed_at: null, requested_by: requesterOf(a),
     });
   } catch (err) {
     deps.logger.error({ err, action_id: r.actionId }, 'could not store an API action; its status will not be found');

@@ -120,6 +120,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // (and so have no actions row) from their audit row.
     up: 'CREATE INDEX audit_by_action ON audit (action_id);',
   },
+  {
+    version: 3,
+    name: 'actions: the API key that requested them',
+    // Separation of duties: the key that requested an action may not vote on its approval.
+    // Rows from before stay NULL (requested through a gateway, or before it was recorded).
+    up: 'ALTER TABLE actions ADD COLUMN requested_by TEXT;',
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

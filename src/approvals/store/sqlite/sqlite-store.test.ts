@@ -40,10 +40,30 @@ describe('SqliteStore: opening and migrations', () => {
     expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
       { version: 2, name: 'audit rows by action id' },
+      { version: 3, name: 'actions: the API key that requested them' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data
     expect(await again.outboxDepth()).toBe(0);
+  });
+
+  it('migrates a version-2 file in place: its actions read back with requested_by null', async () => {
+    const path = join(dir, 'v2.db');
+    const old = pendingApproval({ id: 'v2' });
+    await newStore(path).close();
+    const db = new Database(path);
+    // Back to what version 2 wrote: no requested_by column, an action stored then.
+    db.exec("ALTER TABLE actions DROP COLUMN requested_by; DELETE FROM schema_migrations WHERE version = 3");
+    const { requested_by: _none, ...v2action } = old.action;
+    db.prepare(`INSERT INTO actions VALUES (:action_id, :fingerprint, :agent_id, :action_type, :resource, :parameters, :context,
+      :decision, :policy_id, :risk_score, :reason, :approval_id, :status, :created_at, :updated_at, :completion_status,
+      :completion_result, :completed_at)`).run({ ...v2action, parameters: '{}', context: '{}' });
+    db.close();
+    const s = newStore(path);
+    expect(await s.getAction(old.action.action_id)).toMatchObject({ action_id: old.action.action_id, requested_by: null });
+    const mine = pendingApproval({ id: 'v3' });
+    await s.createPendingApproval({ ...mine, action: { ...mine.action, requested_by: 'ops' } });
+    expect((await s.getAction(mine.action.action_id))?.requested_by).toBe('ops');
   });
 
   it('refuses a database written by a newer schema', async () => {
