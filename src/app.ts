@@ -21,7 +21,7 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
-import { buildSideEffects, completionsToStore } from './side-effects.js';
+import { buildSideEffects, completionRecorder } from './side-effects.js';
 import { systemClock, type Clock, type Timers } from './shared/runtime.js';
 
 export interface AppOptions {
@@ -83,9 +83,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   metrics.reload('success');
   state.onSwap(recordConfig);
   const dl = runtime.config.decision_log;
-  const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs });
+  const decisionLog = DecisionLog.create(logger, {
+    enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+  });
   const now = opts.now ?? systemClock;
-  const fx = await buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
+  const fx = await buildSideEffects({
+    state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs,
+    onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
+  });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
@@ -93,7 +98,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
-  if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
+  if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const adapterDeps = { pipeline, state, metrics, logger, completions };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);

@@ -32,7 +32,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   const { runtime } = loaded;
   const heapGrowth = applyHeapGrowth(runtime.config.server.heap_growth_percent);
-  const logger: Logger = createLogger({ level: runtime.config.log.level });
+  const logger: Logger = createLogger({ level: runtime.config.log.level, redaction: runtime.redaction });
   const worker = cluster.isWorker;
   const app = await buildApp({
     runtime, logger, configPath: opts.configPath, batchLogs: true, grpcPort: opts.grpcPort, httpPort: opts.httpPort, host: opts.host,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
+import type { AuditDropReason } from './approvals/store/audit-buffer.js';
 import { WorkerStore } from './approvals/store/worker/worker-store.js';
 import { AuditStream } from './observability/audit-stream.js';
 import { auditSink } from './observability/audit-sink.js';
@@ -27,6 +28,8 @@ export interface SideEffectDeps {
   readonly fetch: typeof fetch | undefined;
   /** Batch SIEM-stream lines before writing (see LineBuffer). */
   readonly batchLogs?: boolean | undefined;
+  /** Told about audit rows lost by the store's buffer or the SIEM stream. */
+  readonly onAuditDrop?: ((sink: 'store' | 'stream', reason: AuditDropReason | 'write_failed', rows: number) => void) | undefined;
 }
 
 export interface SideEffects {
@@ -59,6 +62,7 @@ async function openLayer(d: SideEffectDeps): Promise<ApprovalsLayer | undefined>
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
       settings: () => d.state.runtime.approvalSettings,
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
+      onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
     },
   );
   d.state.onSwap((rt) => {
@@ -69,24 +73,47 @@ async function openLayer(d: SideEffectDeps): Promise<ApprovalsLayer | undefined>
   return layer;
 }
 
+/** What a gateway's completion report says happened: `success` below HTTP 400. */
+function completionStatus(c: Completion): 'success' | 'failure' | 'unknown' {
+  return c.upstreamStatus === undefined ? 'unknown' : c.upstreamStatus < 400 ? 'success' : 'failure';
+}
+
 /**
- * A gateway's completion report (Kong's log phase) for an action the store knows — one that
- * went through an approval — completes it there, which emits `action.completed`. Reports for
- * actions the store never held (plain allows) are only logged and counted, as before.
+ * A gateway's completion report (Kong's log phase). For an action the store knows — one that
+ * went through an approval — it completes it there, which emits `action.completed`; reports for
+ * actions the store never held (plain allows) are logged and counted, as before. Either way it
+ * is an `action.completed` line in the SIEM stream, like a REST completion, with the agent the
+ * store knows (else null: the decision line with the same action_id names it) — once per action
+ * when the store has it, as for REST.
  */
-export function completionsToStore(layer: ApprovalsLayer, logger: Logger): (c: Completion) => void {
+export function completionRecorder(
+  d: { layer: ApprovalsLayer | undefined; auditStream: AuditStream | undefined; logger: Logger },
+): (c: Completion) => void {
   return (c) => {
-    const status = c.upstreamStatus === undefined ? 'unknown' : c.upstreamStatus < 400 ? 'success' : 'failure';
+    const status = completionStatus(c);
+    const siem = (agentId: string | null): void => d.auditStream?.event('action.completed', {
+      action_id: c.actionId, agent_id: agentId, status, adapter: c.adapter,
+      upstream_status: c.upstreamStatus ?? null, latencies_ms: c.latenciesMs ?? null,
+    });
+    if (!d.layer) return siem(null);
     const result = { adapter: c.adapter, upstream_status: c.upstreamStatus ?? null, latencies_ms: c.latenciesMs ?? null };
-    layer.approvals.complete({ action_id: c.actionId, status, result }).catch((err: unknown) =>
-      logger.error({ err, action_id: c.actionId }, 'could not store a completion'));
+    d.layer.approvals.complete({ action_id: c.actionId, status, result }).then((r) => {
+      if (r.ok && !r.changed) return; // a repeated report: recorded once already
+      const agent = r.ok ? r.action.agent_id : r.action?.agent_id;
+      siem(agent === undefined || agent === '' ? null : agent);
+    }, (err: unknown) => {
+      d.logger.error({ err, action_id: c.actionId }, 'could not store a completion');
+      siem(null);
+    });
   };
 }
 
 export async function buildSideEffects(d: SideEffectDeps): Promise<SideEffects> {
   const c = d.state.runtime.config;
   const layer = await openLayer(d);
-  const auditStream = c.audit_stream.enabled ? AuditStream.open(c.audit_stream.path, d.now, d.logger, d.batchLogs) : undefined;
+  const auditStream = c.audit_stream.enabled
+    ? AuditStream.open(c.audit_stream.path, d.logger, { now: d.now, batch: d.batchLogs, onDrop: (rows) => d.onAuditDrop?.('stream', 'write_failed', rows) })
+    : undefined;
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));

@@ -20,9 +20,10 @@ webhooks:
   - {url: "http://127.0.0.1:9999/hooks", events: [action.pending, action.approved, action.denied], secret: "s3cret"}
 approvals: {grant: ttl, ttl_seconds: 600}
 `, 'c.yaml', 1);
-    expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30 });
+    expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000 });
     expect(rt.approvalSettings).toEqual({
       grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24, max_pending_per_agent: 100, max_pending_total: 10_000,
+      separation_of_duties: true,
     });
     expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200, environment: 'production', allow_private_webhook_targets: false });
     expect(rt.config.audit_stream).toEqual({ enabled: false });
@@ -59,7 +60,7 @@ approvals: {grant: ttl, ttl_seconds: 600}
 
   it('rejects duplicate webhook urls and inconsistent api keys', () => {
     const hook = '{url: "http://h/x", events: ["*"], secret: s}';
-    expect(issues(`${CORE}\nwebhooks: [${hook}, ${hook}]\n`)).toEqual([expect.stringContaining('webhooks[1].url: duplicate webhook url "http://h/x"')]);
+    expect(issues(`${CORE}\nwebhooks: [${hook}, ${hook}]\n`)).toEqual([expect.stringContaining('webhooks[1].url: duplicate webhook url http://h/… (the same as webhooks[0].url')]);
     expect(issues(`${CORE}
 api_keys:
   - {name: a, role: agent, sha256: "${HEX}"}

@@ -207,6 +207,32 @@ describe('forward-auth from a peer that is not a trusted proxy', () => {
     }
   });
 
+  it.each([
+    ['/forward-auth/'], ['/forward-auth/?x=1'], ['/forward-auth//'], ['/forward-auth/./'], ['/forward-auth/%2e/'],
+  ])('untrusted: %s (an address with a trailing slash) is refused with 400, never judged as GET /', async (path) => {
+    // nginx's and Traefik's headers, from a proxy missing from trusted_proxies: ignored, and the
+    // path after the prefix names no request.
+    for (const headers of [nginx('/v1/x').headers, traefik('/v1/x').headers, { host: 'api.example.com' }]) {
+      const res = await rawRequest(t.httpPort, { path, headers });
+      const body = expectDenied(res, 400);
+      expect(body.reason).toMatch(/trusted_proxies, and peer (::ffff:)?127\.0\.0\.1 is not one, and the path names nothing after \/forward-auth/);
+      expect(t.decisions().find((l) => l.action_id === body.action_id)?.path).toBeUndefined();
+    }
+  });
+
+  it('untrusted: a path after the prefix is judged as it is (method, path, Host, http, the peer)', async () => {
+    const res = await rawRequest(t.httpPort, envoy('/v1/x?y=1', 'DELETE', { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' }));
+    const body = expectDenied(res, 403);
+    expect(t.decisions().find((l) => l.action_id === body.action_id)).toMatchObject({ method: 'DELETE', path: '/v1/x', resource: 'api.example.com/v1/x' });
+  });
+
+  it('trusted: Envoy asking about / (path_prefix + "/") is still judged as GET /', async () => {
+    const res = await rawRequest(trusted.httpPort, { path: '/forward-auth/', headers: { host: 'api.example.com' } });
+    const body = expectDenied(res, 403);
+    expect(body.code).toBe('default_deny');
+    expect(trusted.decisions().find((l) => l.action_id === body.action_id)).toMatchObject({ method: 'GET', path: '/' });
+  });
+
   it('a configured 5xx denial status is answered 403 (a 5xx is an error to nginx and Envoy)', async () => {
     expectDenied(await rawRequest(t.httpPort, envoy('/v2/nothing')), 403);
   });

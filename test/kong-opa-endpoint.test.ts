@@ -124,6 +124,17 @@ describe('Kong OPA endpoint', () => {
     expect(line.agent_id).toBeNull();
   });
 
+  it('agent_id_from (our Kong plugin\'s hint) is not honoured: the opa plugin never sends it', async () => {
+    // The consumer would be billing-agent, whose small refund pol_refund_small allows.
+    const refund = { method: 'POST', path: '/v1/refunds/r-1', querystring: { amount: '200' }, headers: {} };
+    for (const hint of [{ agent_id_from: 'username' }, { agent_id_from: 'custom_id' }]) {
+      const res = await ask(opaInput(refund, { consumer: CONSUMER, ...hint }));
+      expect(res.json.result.allow).toBe(false);
+      const line = t.decisions().find((l) => l.action_id === res.json.result.headers['x-ascend-action-id'])!;
+      expect(line.agent_id).toBeNull();
+    }
+  });
+
   it('client-sent x-ascend-* headers are ignored', async () => {
     const res = await ask(opaInput({ path: '/admin/x', headers: { 'x-ascend-decision': 'allowed', 'x-agent-id': 'crawler' } }));
     expect(res.json.result.allow).toBe(false);

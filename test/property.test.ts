@@ -26,7 +26,7 @@ const rt = runtimeFromText(CORE, 'core.yaml', 1);
 function pipeline(): { check(raw: RawGatewayRequest): CheckResult } {
   const state = new RuntimeState(rt);
   const logger = pino({ level: 'silent' });
-  const p = new CheckPipeline({ state, metrics: new Metrics(new Registry(), () => 0, { defaultMetrics: false }), sinks: [DecisionLog.create(logger, { enabled: false, includeHeaders: false })], logger });
+  const p = new CheckPipeline({ state, metrics: new Metrics(new Registry(), () => 0, { defaultMetrics: false }), sinks: [DecisionLog.create(logger, { enabled: false, includeHeaders: false, redaction: () => state.runtime.redaction })], logger });
   return {
     check(raw) {
       const r = p.check(raw);

@@ -14,6 +14,7 @@ import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { loadSdkFixture, replay } from './helpers/sdk.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { maskUrl } from '../src/observability/redact.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const SDK = loadSdkFixture('webhooks-2.3.0.json');
@@ -59,10 +60,12 @@ describe('the SDK\'s webhook calls against a real receiver', () => {
     const r = await sdk('list_webhooks');
     expect(r.status).toBe(200);
     expect(r.body.webhooks.map((w: any) => [w.webhook_id, w.url, w.active, w.secret, w.source])).toEqual([
-      [expect.stringMatching(/^cfg_[0-9a-f]{12}$/), CONFIG_HOOK, true, null, 'config'],
-      ['wh_1', `${rx.url}/ascend`, true, null, 'api'],
-      ['wh_2', `${rx.url}/generated`, true, null, 'api'],
+      [expect.stringMatching(/^cfg_[0-9a-f]{12}$/), maskUrl(CONFIG_HOOK), true, null, 'config'],
+      ['wh_1', `${rx.url}/…`, true, null, 'api'],
+      ['wh_2', `${rx.url}/…`, true, null, 'api'],
     ]);
+    // URLs are secrets too (SECURITY.md): shown whole only in the answer that created them.
+    for (const w of r.body.webhooks) expect(w.url).toMatch(/\/(…)?$/);
     for (const w of r.body.webhooks) expect(Object.keys(w)).toEqual(expect.arrayContaining(['webhook_id', 'id', 'url', 'events', 'active', 'secret', 'created_at']));
     const text = JSON.stringify(r.body);
     for (const secret of ['whsec-fixture-0123456789', generated, 'config-secret']) expect(text).not.toContain(secret);
@@ -71,7 +74,7 @@ describe('the SDK\'s webhook calls against a real receiver', () => {
   it('update_webhook: the webhook object itself, secret not shown; {} changes nothing', async () => {
     const r = await sdk('update_webhook');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ webhook_id: 'wh_1', id: 'wh_1', url: `${rx.url}/ascend`, events: ['action.approved', 'agent.trust_changed'], active: true, secret: null });
+    expect(r.body).toMatchObject({ webhook_id: 'wh_1', id: 'wh_1', url: `${rx.url}/…`, events: ['action.approved', 'agent.trust_changed'], active: true, secret: null });
     const empty = await sdk('update_webhook_empty');
     expect([empty.status, empty.body.events, empty.body.secret]).toEqual([200, ['action.approved', 'agent.trust_changed'], null]);
   });
@@ -209,7 +212,7 @@ describe('the SSRF guard on API-made subscriptions', () => {
     // The outbox path too: an approval event for it is dead-lettered with the guard's reason.
     const asked = await call(t.url(''), 'POST', '/api/authorization/agent-action', KEYS.billing, { action_type: 'payments.refund', resource: 'refund/r-ssrf', parameters: { amount: 5000 } });
     expect(asked.body.decision).toBe('pending');
-    const dead = await waitFor(async () => (await call(t.url(''), 'GET', '/api/webhooks/dead-letters', KEYS.admin)).body.items.find((d: any) => d.url.endsWith('/rebound')), { what: 'dead letter' });
+    const dead = await waitFor(async () => (await call(t.url(''), 'GET', '/api/webhooks/dead-letters', KEYS.admin)).body.items.find((d: any) => d.url === `https://localhost:${new URL(rx.url).port}/…`), { what: 'dead letter' });
     expect(dead).toMatchObject({ event: 'action.pending', last_error: expect.stringContaining('localhost resolves to 127.0.0.1') });
     expect(rx.received.length).toBe(before);
   });

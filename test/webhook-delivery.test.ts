@@ -60,6 +60,9 @@ describe('webhook delivery', () => {
     expect(second!.headers['x-event-id']).toBe(first!.headers['x-event-id']);
     expect(second!.body).toBe(first!.body);
     expect(JSON.parse(first!.body)).toMatchObject({ event: 'action.pending', data: { action_id: 'act_1' } });
+    // The event id receivers de-duplicate on is in the signed body; the header is a copy.
+    expect(JSON.parse(first!.body).id).toMatch(/^evt_/);
+    expect(JSON.parse(first!.body).id).toBe(first!.headers['x-event-id']);
     expect(first!.headers['content-type']).toBe('application/json');
     expect(await store.outboxDepth()).toBe(0);
     expect(await registryValue(registry, 'ascend_webhook_deliveries_total', { result: 'failed' })).toBe(1);

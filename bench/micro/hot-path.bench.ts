@@ -1,7 +1,8 @@
 /**
  * Micro-benchmarks of the per-check stages (vitest bench): normalization, route mapping with
- * 20 / 1,000 routes, the policy engine with 10 / 1,000 / 10,000 policies, and fingerprint +
- * cache hit. Run: npx vitest bench --run bench/micro
+ * 20 / 1,000 routes, the policy engine with 10 / 1,000 / 10,000 policies, fingerprint +
+ * cache hit, and one decision-log line (with and without the query redaction). Run:
+ * npx vitest bench --run bench/micro
  *
  * The engine target (issue 5): evaluating with 10,000 policies costs at most 2× evaluating
  * with 10 — the policy index, not a scan. The generated configs put the contract's routes
@@ -14,6 +15,10 @@ import { runtimeFromText, type Runtime } from '../../src/config/runtime.js';
 import { DecisionCache } from '../../src/evaluator/cache.js';
 import { normalize } from '../../src/gateway/normalize.js';
 import type { RawGatewayRequest } from '../../src/gateway/request.js';
+import { DecisionLog } from '../../src/observability/decision-log.js';
+import { FdDestination } from '../../src/observability/fd-destination.js';
+import { DEFAULT_REDACTION, type Redaction } from '../../src/observability/redact.js';
+import type { CheckResult } from '../../src/pipeline/result.js';
 
 const REFUND: RawGatewayRequest = {
   adapter: 'envoy',
@@ -68,5 +73,32 @@ describe('fingerprint + cache hit', () => {
   });
   bench('fingerprint + get', () => {
     if (cache.get(rt.fingerprint(input)) === undefined) throw new Error('expected a hit');
+  });
+});
+
+describe('decision-log line (raw target with a query, batched into a chunk)', () => {
+  const rt = runtime(10, 20);
+  const result = (target: string): CheckResult => {
+    const request = normalize({ ...REFUND, target });
+    const { input, route } = rt.mapper.map(request);
+    return {
+      adapter: 'envoy', decision: rt.engine.evaluate(input), actionId: 'a079c064-5a1e-4d7e-9f57-3c1c7b0f2b11', approvalId: undefined,
+      retryAfterSeconds: undefined, action: input.action, request, route, cacheHit: true, latencyUs: 21,
+    };
+  };
+  const plain = result('/v1/refunds/r-1?amount=50&currency=eur');
+  const secret = result('/v1/refunds/r-1?amount=50&access_token=abc');
+  // The same chunked writer as the server, into /dev/null: only building the line is measured.
+  const log = (redaction: Redaction) => new DecisionLog(new FdDestination('/dev/null'), { enabled: true, includeHeaders: false, batch: true, redaction: () => redaction });
+  const unredacted = log({ target: (t: string) => t, requestTarget: (t: string) => t } as unknown as Redaction);
+  const redacted = log(DEFAULT_REDACTION);
+  bench('no listed key, without redaction (before)', () => {
+    unredacted.record(plain);
+  });
+  bench('no listed key, with redaction', () => {
+    redacted.record(plain);
+  });
+  bench('access_token masked', () => {
+    redacted.record(secret);
   });
 });

@@ -68,7 +68,7 @@ export function setupScope(scope: FastifyInstance, deps: HttpAdapterDeps, opts: 
   scope.setErrorHandler((err: FastifyError, req, reply) => {
     const p = problemOf(err, req.routeOptions.bodyLimit);
     deps.metrics.error(opts.adapter, p.code);
-    if (p.status >= 500) deps.logger.error({ err, adapter: opts.adapter, url: req.url }, 'adapter failed');
+    if (p.status >= 500) deps.logger.error({ err, adapter: opts.adapter, url: deps.state.runtime.redaction.target(req.url) }, 'adapter failed');
     opts.render(reply, p);
   });
 }

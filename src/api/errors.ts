@@ -11,7 +11,7 @@ import { StoreError } from '../approvals/store/errors.js';
 import { ErrorView } from './schemas.js';
 
 export type ApiErrorCode =
-  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver'
+  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
   | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
   | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
@@ -83,11 +83,14 @@ function toApiError(err: FastifyError | Error): ApiError {
   return new ApiError(500, 'internal_error', 'internal error');
 }
 
-/** JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix. */
-export function installErrorHandling(api: FastifyInstance, logger: Logger): void {
+/**
+ * JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix.
+ * `redactUrl` masks secrets in the query of a URL before it is logged.
+ */
+export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string): void {
   api.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
-    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: req.url }, 'api request failed');
+    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: redactUrl(req.url) }, 'api request failed');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
   });

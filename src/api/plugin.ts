@@ -48,7 +48,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
     useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
-    installErrorHandling(api, deps.logger);
+    installErrorHandling(api, deps.logger, (url) => deps.state.runtime.redaction.target(url));
     installAuth(api, deps.state, rateLimits(deps.registry, deps.now));
     installSigning(api, deps.state, deps.now);
     authorizationRoutes(api, deps);

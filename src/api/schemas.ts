@@ -124,8 +124,10 @@ export const AuditRow = T.Object({
 }, open);
 
 export const DeadLetter = T.Object({
-  id: T.Integer(), event_id: T.String(), event: StringEnum(EVENT_TYPES), url: T.String(), attempts: T.Integer(),
-  last_error: Nullable(T.String()), created_at: Time,
+  id: T.Integer(), event_id: T.String(), event: StringEnum(EVENT_TYPES),
+  url: T.String({ description: 'scheme://host/… : a webhook URL is often a secret, so it is never shown whole' }),
+  subscription_index: Nullable(T.Integer({ description: 'Its subscription in the current config (webhooks[i]); null once removed' })),
+  attempts: T.Integer(), last_error: Nullable(T.String()), created_at: Time,
 }, open);
 
 const WebhookUrl = T.String({

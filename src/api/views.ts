@@ -1,6 +1,7 @@
 /** Store records and check results → the API's JSON (times as ISO 8601, '' agents as null). */
 import { approvalEventData } from '../approvals/event-data.js';
 import type { ActionRecord, ApprovalRecord, OutboxRow, StoredAuditRecord } from '../approvals/store/records.js';
+import { maskUrl, maskUrlIn } from '../observability/redact.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { approvalStatusUrl } from './paths.js';
 import { currentDecision, sdkDecision } from './sdk-views.js';
@@ -66,9 +67,15 @@ export function auditView(r: StoredAuditRecord): Record<string, unknown> {
   return { ...rest, time: iso(ts), agent_id: agent(r.agent_id) };
 }
 
-export function deadLetterView(r: OutboxRow): Record<string, unknown> {
+/**
+ * A dead delivery as the API shows it, to every role: the URL masked (it is often a secret, like
+ * the config's other secrets never shown), with the subscription it belongs to by its index in
+ * the current `webhooks` (null once it is no longer configured).
+ */
+export function deadLetterView(r: OutboxRow, webhooks: readonly { url: string }[]): Record<string, unknown> {
+  const index = webhooks.findIndex((w) => w.url === r.url);
   return {
-    id: r.id, event_id: r.event_id, event: r.event, url: r.url, attempts: r.attempts, last_error: r.last_error,
-    created_at: iso(r.created_at),
+    id: r.id, event_id: r.event_id, event: r.event, url: maskUrl(r.url), subscription_index: index < 0 ? null : index,
+    attempts: r.attempts, last_error: r.last_error === null ? null : maskUrlIn(r.last_error, r.url), created_at: iso(r.created_at),
   };
 }

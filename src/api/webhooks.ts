@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { WebhookRecord } from '../approvals/store/records.js';
 import { eventTypesFor, SUBSCRIBABLE_EVENTS } from '../events/sdk-events.js';
 import { targetProblem } from '../events/target-guard.js';
+import { maskUrl } from '../observability/redact.js';
 import type { WebhookSubscription } from '../events/types.js';
 import type { ApiDeps } from './context.js';
 import { ApiError } from './errors.js';
@@ -47,17 +48,22 @@ export async function checkTarget(deps: ApiDeps, url: string): Promise<void> {
   if (problem) throw new ApiError(400, 'target_refused', `body.url: ${problem}`, 'url');
 }
 
-export function storedView(w: WebhookRecord, showSecret = false): Record<string, unknown> {
+/**
+ * A subscription made through the API. Its url is often a secret itself (Slack, Teams): like the
+ * secret, it is shown whole only in the answer that created it, and masked (`scheme://host/…`)
+ * ever after, to every role.
+ */
+export function storedView(w: WebhookRecord, created = false): Record<string, unknown> {
   return {
-    webhook_id: w.webhook_id, id: w.webhook_id, url: w.url, events: w.events, active: true, agent_id: w.agent_id,
-    secret: showSecret ? w.secret : null, source: 'api', created_at: iso(w.created_at), updated_at: iso(w.updated_at),
+    webhook_id: w.webhook_id, id: w.webhook_id, url: created ? w.url : maskUrl(w.url), events: w.events, active: true, agent_id: w.agent_id,
+    secret: created ? w.secret : null, source: 'api', created_at: iso(w.created_at), updated_at: iso(w.updated_at),
   };
 }
 
 export function configView(w: WebhookSubscription): Record<string, unknown> {
   const id = configWebhookId(w.url);
   return {
-    webhook_id: id, id, url: w.url, events: w.events, active: true, agent_id: null, secret: null, source: 'config',
+    webhook_id: id, id, url: maskUrl(w.url), events: w.events, active: true, agent_id: null, secret: null, source: 'config',
     created_at: null, updated_at: null,
   };
 }

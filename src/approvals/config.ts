@@ -36,6 +36,10 @@ export const StoreConfigSchema = Type.Object({
   synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
   /** Audit rows older than this are purged. */
   audit_retention_days: Type.Integer({ minimum: 1, default: 30 }),
+  audit_buffer_rows: Type.Integer({
+    minimum: 1, default: 100_000,
+    description: 'Audit rows kept in memory while the store fails; beyond it the oldest are dropped and counted in ascend_audit_dropped_total',
+  }),
 }, { additionalProperties: false });
 
 export const ApprovalsConfigSchema = Type.Object({
@@ -53,6 +57,10 @@ export const ApprovalsConfigSchema = Type.Object({
   max_pending_total: Type.Integer({
     minimum: 1, default: 10_000,
     description: 'Pending approvals in the whole store at once; beyond it a new approval is denied with HTTP 429, code too_many_pending',
+  }),
+  separation_of_duties: Type.Boolean({
+    default: true,
+    description: 'The API key that requested an action may not vote on its approval (403 self_approval), whatever its role and groups',
   }),
 }, { additionalProperties: false });
 
@@ -82,9 +90,10 @@ export interface ApprovalSettings {
   readonly default_timeout_hours: number;
   readonly max_pending_per_agent: number;
   readonly max_pending_total: number;
+  readonly separation_of_duties: boolean;
 }
 
-/** `approvals:` (absent, or partly given) with the schema's defaults filled in. */
+/** The settings with the schema's defaults filled in (`approvals:` may be absent altogether). */
 export function approvalSettings(c: Partial<ApprovalsConfig> = {}): ApprovalSettings {
   const full = Value.Default(ApprovalsConfigSchema, { ...c }) as ApprovalsConfig;
   return {
@@ -95,6 +104,7 @@ export function approvalSettings(c: Partial<ApprovalsConfig> = {}): ApprovalSett
     default_timeout_hours: full.default_timeout_hours,
     max_pending_per_agent: full.max_pending_per_agent,
     max_pending_total: full.max_pending_total,
+    separation_of_duties: full.separation_of_duties,
   };
 }
 

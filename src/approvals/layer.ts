@@ -16,7 +16,7 @@ import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService } from './service.js';
 import { ActionWatch } from './watch.js';
-import { AuditBuffer } from './store/audit-buffer.js';
+import { AuditBuffer, type AuditDropReason } from './store/audit-buffer.js';
 import { startRetention } from './store/retention.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -45,6 +45,8 @@ export interface ApprovalsLayerDeps {
   readonly settings?: () => ApprovalSettings;
   /** api.allow_private_webhook_targets, read at every delivery to an API-made subscription; else false. */
   readonly allowPrivateWebhookTargets?: () => boolean;
+  /** Told about audit rows the buffer lost (ascend_audit_dropped_total{sink="store"}). */
+  readonly onAuditDrop?: (rows: number, reason: AuditDropReason) => void;
 }
 
 /**
@@ -63,6 +65,7 @@ function liveSettings(current: () => ApprovalSettings): ApprovalSettings {
     get default_timeout_hours() { return current().default_timeout_hours; },
     get max_pending_per_agent() { return current().max_pending_per_agent; },
     get max_pending_total() { return current().max_pending_total; },
+    get separation_of_duties() { return current().separation_of_duties; },
   };
 }
 
@@ -111,7 +114,10 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     onActionChanged: (id) => watch.changed(id),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
-  const audit = new AuditBuffer({ store, log, ...timers });
+  const audit = new AuditBuffer(
+    { store, log, ...timers, ...(deps.onAuditDrop ? { onDrop: deps.onAuditDrop } : {}) },
+    config.store.audit_buffer_rows ? { maxBuffered: config.store.audit_buffer_rows } : {},
+  );
   let stopRetention: (() => void) | undefined;
   return {
     store, approvals, events, audit, scheduler, delivery, watch, webhooks,

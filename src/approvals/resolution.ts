@@ -22,6 +22,8 @@ export interface ApprovalRequest {
   readonly action_id?: string;
   /** Override the default fingerprintAction() (e.g. a gateway-specific idempotency key). */
   readonly fingerprint?: string;
+  /** The API key the action was submitted under (separation of duties); null for gateways. */
+  readonly requested_by?: string | null;
 }
 
 export interface Ids {

@@ -41,7 +41,7 @@ export interface VoteInput extends Ballot {
 
 export type VoteResult =
   | { readonly ok: true; readonly approval: ApprovalRecord }
-  | { readonly ok: false; readonly error: VoteError | 'not_found'; readonly message: string; readonly approval?: ApprovalRecord };
+  | { readonly ok: false; readonly error: VoteError | 'not_found' | 'self_approval'; readonly message: string; readonly approval?: ApprovalRecord };
 
 /** The binding of an approval requested without one (direct callers of the service). */
 const UNBOUND = Object.freeze({ policy_digest: null, workflow: null, values: Object.freeze({}) });
@@ -97,12 +97,26 @@ export class ApprovalService {
         await this.expire(before.approval_id); // record the timeout (and its webhook) first
         continue;
       }
+      const refused = await this.selfApproval(before, input.approver);
+      if (refused) return refused;
       const out = castVote(before.workflow, before, input, now);
       if (!out.ok) return { ok: false, error: out.error, message: out.message, approval: before };
       const written = await this.write(before, out.state, out.vote, now);
       if (written) return { ok: true, approval: written };
     }
     throw new Error(`approval ${input.approval_id} kept changing; gave up after ${MAX_RETRIES} tries`);
+  }
+
+  /**
+   * Separation of duties (approvals.separation_of_duties, default on): the API key that requested
+   * an action is not among those who decide it, whatever its role and groups.
+   */
+  private async selfApproval(approval: ApprovalRecord, approver: string): Promise<VoteResult | undefined> {
+    if (!this.deps.settings.separation_of_duties) return undefined;
+    const action = await this.deps.store.getAction(approval.action_id);
+    if (action?.requested_by !== approver) return undefined;
+    const message = `${approver} requested this action and may not vote on its approval (approvals.separation_of_duties)`;
+    return { ok: false, error: 'self_approval', message, approval };
   }
 
   /** Apply the timeout of an approval whose deadline has passed; returns it as it now stands. */
@@ -147,7 +161,7 @@ export class ApprovalService {
       binding: req.binding ?? UNBOUND, decision: 'pending',
       policy_id: req.policy_id ?? null, risk_score: req.risk_score ?? null, reason: req.reason ?? null,
       approval_id: approvalId, status: 'pending', created_at: now, updated_at: now,
-      completion_status: null, completion_result: null, completed_at: null,
+      completion_status: null, completion_result: null, completed_at: null, requested_by: req.requested_by ?? null,
     };
     const approval = this.newApproval(approvalId, action, req.workflow, now);
     const { events } = this.deps;

@@ -17,6 +17,7 @@ import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { queryKeysRead } from '../mapping/query-keys.js';
 import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.js';
+import { maskUrl, Redaction } from '../observability/redact.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
 import { ConfigError, IssueList } from './errors.js';
@@ -42,6 +43,8 @@ export interface Runtime {
   readonly apiKeys: ApiKeyTable;
   /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
   readonly trustedProxies: TrustedProxies;
+  /** decision_log.redact over the built-in lists: what no log may show. */
+  readonly redaction: Redaction;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -93,7 +96,9 @@ function crossChecks(c: Config, issues: IssueList): void {
     for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
   }
   c.webhooks.forEach((w, i) => {
-    if (c.webhooks.findIndex((o) => o.url === w.url) < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url "${w.url}" (one subscription per url)`);
+    // The url is often a secret (a token in its path): the error names where, not what.
+    const first = c.webhooks.findIndex((o) => o.url === w.url);
+    if (first < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url ${maskUrl(w.url)} (the same as webhooks[${first}].url; one subscription per url)`);
   });
 }
 
@@ -162,6 +167,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     approvalSettings: settings,
     apiKeys,
     trustedProxies,
+    redaction: new Redaction(config.decision_log.redact),
   });
 }
 

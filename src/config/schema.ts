@@ -9,6 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, KongSchema } from './gateways.js';
 import { SecretSchema } from './secrets.js';
 
@@ -195,6 +196,19 @@ export const DecisionLogSchema = T.Object(
     enabled: T.Boolean({ default: true }),
     path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
     include_headers: T.Boolean({ default: false, description: 'Add request headers (secrets redacted)' }),
+    redact: T.Object(
+      {
+        query: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Query keys (any case, percent-decoded) whose values are masked wherever a request target or URL is logged, besides the built-in ${DEFAULT_REDACTED_QUERY_KEYS.join(', ')}`,
+        }),
+        headers: T.Array(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
+          default: [],
+          description: `Header names whose values are masked in every log, besides the built-in ${DEFAULT_REDACTED_HEADERS.join(', ')}`,
+        }),
+      },
+      { ...closed, default: {}, description: 'Secrets kept out of the decision log, the SIEM stream and error logs (values become [REDACTED]); extends the built-in lists, never shrinks them' },
+    ),
   },
   { ...closed, default: {} },
 );

@@ -3,9 +3,13 @@
  * full jitter, a maximum attempt count, then the dead-letter state. Each attempt goes through
  * attemptDelivery (post.ts): the config's subscriptions over `fetch`, those made through the API
  * over the SSRF-guarded transport (transport.ts).
+ *
+ * Webhook URLs often carry a token (Slack, Teams): logs and stored errors show them masked
+ * (`scheme://host/…`), never whole.
  */
 import type { OutboxRow } from '../approvals/store/records.js';
 import type { OutboxStore } from '../approvals/store/store.js';
+import { maskUrl, maskUrlIn } from '../observability/redact.js';
 import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { fullJitterDelay } from './backoff.js';
 import type { DeliveryResult, WebhookMetrics } from './metrics.js';
@@ -133,7 +137,8 @@ export class WebhookDeliveryWorker {
     // (the process died mid-delivery), and a row that keeps killing its worker must still end.
     if (row.attempts > this.o.maxAttempts) return this.record(row, 'max attempts exceeded', true);
     const { error } = await this.send(sub, row.event_id, row.payload);
-    return this.record(row, error, row.attempts >= this.o.maxAttempts);
+    // A webhook URL is often a secret itself: an error that quotes it is stored and shown masked.
+    return this.record(row, error === undefined ? undefined : maskUrlIn(error, row.url), row.attempts >= this.o.maxAttempts);
   }
 
   private async subscriptionFor(url: string): Promise<WebhookSubscription | undefined> {
@@ -153,7 +158,7 @@ export class WebhookDeliveryWorker {
     } else if (lastAttempt) {
       await store.markDead(row.id, error);
       result = 'dead';
-      this.log.warn({ outbox_id: row.id, event_id: row.event_id, url: row.url, attempts: row.attempts, error }, 'webhook dead-lettered');
+      this.log.warn({ outbox_id: row.id, event_id: row.event_id, url: maskUrl(row.url), attempts: row.attempts, error }, 'webhook dead-lettered');
     } else {
       const delay = fullJitterDelay(row.attempts, { baseMs: this.o.baseBackoffMs, maxMs: this.o.maxBackoffMs }, this.random);
       await store.markFailed(row.id, error, this.now() + delay);

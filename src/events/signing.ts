@@ -3,8 +3,9 @@
  * subscription secret and sends
  *   x-signature: v1=<hex>          (a comma-separated list is accepted, for secret rotation)
  *   x-request-timestamp: <Unix seconds>
- *   x-event-id: <event id>
- * Signing the timestamp with the body lets a receiver reject replays older than its tolerance.
+ *   x-event-id: <event id>      (unsigned: a copy of the body's signed `id`, for compatibility)
+ * Signing the timestamp with the body lets a receiver reject replays older than its tolerance;
+ * within it, the body's `id` (signed) is what recognises a replayed delivery.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

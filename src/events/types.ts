@@ -34,7 +34,10 @@ export interface WebhookSubscription {
 
 /** The JSON body of every delivery. */
 export interface WebhookEnvelope<D = Record<string, unknown>> {
-  /** Event id, also sent as x-event-id: receivers dedupe on it (delivery is at-least-once). */
+  /**
+   * Event id, the same on every retry: receivers dedupe on it (delivery is at-least-once). Also
+   * sent as x-event-id, which the signature does not cover; this copy, in the body, it does.
+   */
   readonly id: string;
   readonly event: EventType | typeof TEST_EVENT;
   /** ISO 8601 time the event happened. */

@@ -16,11 +16,21 @@ import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
 
 type Destination = { write(s: string): unknown; flushSync?(): void };
 
+export interface AuditStreamOptions {
+  readonly now: Clock;
+  /** Batch lines into chunks (the server); tests read them as they are written. */
+  readonly batch?: boolean | undefined;
+  /** Told how many lines the destination could not write (ascend_audit_dropped_total{sink="stream"}). */
+  readonly onDrop?: ((rows: number) => void) | undefined;
+}
+
 export class AuditStream implements DecisionSink {
   private readonly out: LineOut;
+  private readonly now: Clock;
 
-  constructor(private readonly dest: Destination, private readonly now: Clock, batch = false) {
-    this.out = linesTo(dest, batch);
+  constructor(private readonly dest: Destination, opts: AuditStreamOptions) {
+    this.now = opts.now;
+    this.out = linesTo(dest, opts.batch === true, opts.onDrop);
   }
 
   /**
@@ -28,11 +38,11 @@ export class AuditStream implements DecisionSink {
    * a path, through the root logger's own destination: a second writer on stdout could interleave
    * partial lines with the logger's under back-pressure.
    */
-  static open(path: string | undefined, now: Clock, root: Logger, batch = false): AuditStream {
+  static open(path: string | undefined, root: Logger, opts: AuditStreamOptions): AuditStream {
     const dest = path === undefined
       ? (streamOf(root) as Destination)
       : logDestination(path);
-    return new AuditStream(dest, now, batch);
+    return new AuditStream(dest, opts);
   }
 
   record(r: CheckResult): void {

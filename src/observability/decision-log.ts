@@ -14,12 +14,15 @@ import type { Decision } from '../core/decision.js';
 import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
-import { flushStream, linesTo, logDestination, redactHeaders, streamOf } from './logger.js';
+import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
 import type { LineOut } from './line-buffer.js';
+import type { Redaction } from './redact.js';
 
 export interface DecisionLogOptions {
   enabled: boolean;
   includeHeaders: boolean;
+  /** The current redaction lists (read per line, so a reload applies). */
+  redaction: () => Redaction;
   /** Batch lines before writing (the server does; tests read lines as they are written). */
   batch?: boolean;
 }
@@ -102,11 +105,11 @@ export class DecisionLog implements DecisionSink {
       o.json(req.path);
       if (req.rawTarget !== req.path) {
         o.ascii(',"raw_target":');
-        o.json(req.rawTarget);
+        o.json(this.opts.redaction().requestTarget(req.rawTarget, req.query));
       }
       if (this.opts.includeHeaders) {
         o.ascii(',"headers":');
-        o.text(q(redactHeaders(req.headers)));
+        o.text(q(this.opts.redaction().headers(req.headers)));
       }
     }
     o.ascii(',"msg":"decision"}');

@@ -64,6 +64,15 @@ describe('FdDestination', () => {
     expect(readFileSync(path, 'utf8').endsWith('from a string\nappended\n')).toBe(true);
   });
 
+  it('counts the lines a failing descriptor loses (ENOSPC on /dev/full)', () => {
+    const d = new FdDestination('/dev/full');
+    const before = logLosses.droppedBytes;
+    d.write('{"a":1}\n{"b":2}\n');
+    d.write(Buffer.from('{"c":3}\n'));
+    expect(d.lostLines).toBe(3);
+    expect(logLosses.droppedBytes - before).toBe(24);
+  });
+
   it('names the path when the file cannot be opened', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'fd-dest-')), 'a-file');
     writeFileSync(file, '');
@@ -109,6 +118,7 @@ describe('FdDestination', () => {
       } else kept.push(l);
     }
     expect(dropped).toBeGreaterThan(0);
+    expect(d.lostLines).toBe(dropped); // one line per dropped write, for the sinks that count rows
     s.reader.resume();
     const want = kept.join('');
     await waitFor(() => s.received().length >= want.length, { timeoutMs: 20_000, what: 'the backlog to drain' });

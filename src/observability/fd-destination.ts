@@ -46,6 +46,8 @@ export class FdDestination {
   private retry: NodeJS.Timeout | undefined;
   private retryMs = 1;
   private reported = false;
+  /** Whole or partial lines lost on this descriptor (newlines in the bytes it could not write). */
+  lostLines = 0;
 
   /** `dest`: a descriptor, or a path (parent directories are created, the file appended to). */
   constructor(dest: number | string, opts: FdDestinationOptions = {}) {
@@ -99,7 +101,7 @@ export class FdDestination {
         off += writeSync(this.fd, buf, off, buf.length - off);
       } catch (e) {
         if (isAgain(e)) return off;
-        this.lose(buf.length - off, e as Error);
+        this.lose(buf.subarray(off), e as Error);
         return buf.length;
       }
     }
@@ -108,7 +110,7 @@ export class FdDestination {
 
   private keep(bytes: Buffer, started: boolean): void {
     if (!started && this.backlogBytes + bytes.length > this.maxBacklog) {
-      logLosses.droppedBytes += bytes.length;
+      this.lost(bytes);
       return;
     }
     this.backlog.push(Buffer.from(bytes));
@@ -145,13 +147,19 @@ export class FdDestination {
   }
 
   private dropBacklog(): void {
-    logLosses.droppedBytes += this.backlogBytes;
+    for (const b of this.backlog) this.lost(b);
     this.backlog = [];
     this.backlogBytes = 0;
   }
 
-  private lose(bytes: number, e: Error): void {
-    logLosses.droppedBytes += bytes;
+  /** Counts bytes that will never be written, and the lines they ended. */
+  private lost(bytes: Buffer): void {
+    logLosses.droppedBytes += bytes.length;
+    for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) this.lostLines++;
+  }
+
+  private lose(bytes: Buffer, e: Error): void {
+    this.lost(bytes);
     if (this.reported) return;
     this.reported = true;
     try {

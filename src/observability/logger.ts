@@ -8,14 +8,14 @@ import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { FdDestination } from './fd-destination.js';
 import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
-
-/** Header and field names whose values never reach a log. */
-export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+import { DEFAULT_REDACTION, REDACTED, type Redaction } from './redact.js';
 
 export interface LoggerOptions {
   level: string;
   /** Defaults to stdout. */
   destination?: DestinationStream;
+  /** Which header names are masked in logged `headers` objects; the built-in list by default. */
+  redaction?: Redaction;
 }
 
 /**
@@ -30,9 +30,20 @@ export function logDestination(dest: number | string): FdDestination {
 /**
  * How a sink writes lines to `dest`: batched into byte chunks when asked to and the
  * destination takes chunks (the server), else one string per line (tests, plain streams).
+ * `onLostLines` hears of this sink's lines the destination could not write during the sink's
+ * own writes (full backlog, write error); on a shared destination, lines lost later from its
+ * backlog (a flush timeout at exit) are counted only in ascend_log_dropped_bytes_total.
  */
-export function linesTo(dest: { write(s: string): unknown }, batch: boolean): LineOut {
-  return batch && dest instanceof FdDestination ? new LineBuffer(dest, dest.chunkBytes) : new StringLines(dest);
+export function linesTo(dest: { write(s: string): unknown }, batch: boolean, onLostLines?: (lines: number) => void): LineOut {
+  if (!(dest instanceof FdDestination)) return new StringLines(dest);
+  const sink = onLostLines === undefined ? dest : {
+    write(data: string | Buffer): void {
+      const before = dest.lostLines;
+      dest.write(data);
+      if (dest.lostLines > before) onLostLines(dest.lostLines - before);
+    },
+  };
+  return batch ? new LineBuffer(sink, dest.chunkBytes) : new StringLines(sink);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -43,8 +54,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { service: 'ascend-sidecar', pid: process.pid },
       // Defence in depth: any object logged with these paths is masked even if a caller forgets.
       redact: {
-        paths: REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),
-        censor: '[REDACTED]',
+        paths: (opts.redaction ?? DEFAULT_REDACTION).headerNames
+          .flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]).concat(['api_key', '*.api_key']),
+        censor: REDACTED,
       },
     },
     dest,
@@ -67,11 +79,4 @@ export function flushSync(logger: Logger): void {
 /** flushSync on any destination that has one; a no-op for plain streams. */
 export function flushStream(stream: { flushSync?: () => void } | undefined): void {
   stream?.flushSync?.();
-}
-
-/** Copies headers with secret values masked (decision log `include_headers`). */
-export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k in headers) out[k] = REDACTED_HEADERS.includes(k) ? '[REDACTED]' : (headers[k] as string);
-  return out;
 }

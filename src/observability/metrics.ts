@@ -11,6 +11,18 @@ import type { DecisionKind } from '../core/decision.js';
 import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { logLosses } from './fd-destination.js';
 
+/** Where audit rows are lost: the store's audit trail (AuditBuffer) or the SIEM stream. */
+export type AuditSink = 'store' | 'stream';
+/**
+ * Why: `buffer_full` (the store kept failing until store.audit_buffer_rows were waiting),
+ * `closed` (a row after shutdown began), `store_failed` (the last flush at shutdown failed),
+ * `write_failed` (the SIEM stream's destination refused or failed the write).
+ */
+export type AuditDropReason = 'buffer_full' | 'closed' | 'store_failed' | 'write_failed';
+const AUDIT_DROP_SERIES: readonly [AuditSink, AuditDropReason][] = [
+  ['store', 'buffer_full'], ['store', 'closed'], ['store', 'store_failed'], ['stream', 'write_failed'],
+];
+
 /** Fine enough below a millisecond to see a 100 µs p99 move. */
 export const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
@@ -51,6 +63,7 @@ export class Metrics {
   private readonly errors: Counter<'adapter' | 'reason'>;
   private readonly flagged: Counter<'adapter'>;
   private readonly monitor: Counter<'would_be'>;
+  private readonly auditDrops: Counter<'sink' | 'reason'>;
   private readonly reloadOk: Gauge;
   readonly configInfo: Gauge<'hash'>;
   readonly configTimestamp: Gauge;
@@ -94,6 +107,9 @@ export class Metrics {
     this.configTimestamp = new Gauge({ name: 'ascend_config_last_reload_success_timestamp_seconds', help: 'When the current config was loaded', registers, aggregator: 'min' });
     this.policies = new Gauge({ name: 'ascend_policies', help: 'Enabled policies in the loaded config', registers, aggregator: 'max' });
     this.routes = new Gauge({ name: 'ascend_routes', help: 'Routes in the loaded config', registers, aggregator: 'max' });
+    this.auditDrops = new Counter({
+      name: 'ascend_audit_dropped_total', help: 'Audit rows lost, by where (store: the audit table; stream: the SIEM stream) and why', labelNames: ['sink', 'reason'], registers,
+    });
     new Counter({
       name: 'ascend_log_dropped_bytes_total', help: 'Log bytes (decision log, SIEM stream, logger) lost because the destination refused them or its backlog was full', registers,
       collect() { this.reset(); this.inc(logLosses.droppedBytes); },
@@ -116,6 +132,7 @@ export class Metrics {
     }
     for (const result of ['success', 'failure'] as const) this.reloads.labels(result).inc(0);
     for (const wouldBe of ['denied', 'pending'] as const) this.monitor.labels(wouldBe).inc(0);
+    for (const [sink, reason] of AUDIT_DROP_SERIES) this.auditDrops.labels(sink, reason).inc(0);
   }
 
   decision(adapter: AdapterName, kind: DecisionKind, seconds: number): void {
@@ -147,5 +164,9 @@ export class Metrics {
 
   monitorOverride(wouldBe: DecisionKind): void {
     this.monitor.labels(wouldBe).inc();
+  }
+
+  auditDropped(sink: AuditSink, reason: AuditDropReason, rows: number): void {
+    this.auditDrops.labels(sink, reason).inc(rows);
   }
 }

@@ -47,6 +47,17 @@ export function requireIdentity(d: Decision, action: ActionRequest | undefined, 
   };
 }
 
+/**
+ * The API key an action was submitted under: the REST API puts its name in
+ * `context.gateway.api_key`, which clients cannot set (the sidecar overwrites `context.gateway`
+ * for every entry point). Null for gateway requests.
+ */
+export function requesterOf(action: Pick<ActionRequest, 'context'>): string | null {
+  const g = action.context.gateway;
+  const key = g !== null && typeof g === 'object' ? (g as Record<string, unknown>).api_key : undefined;
+  return typeof key === 'string' ? key : null;
+}
+
 /** The code of a denial because the agent or the store holds too many pending approvals. */
 export const TOO_MANY_PENDING = 'too_many_pending';
 
@@ -83,6 +94,7 @@ export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, 
       reason: decision.reason,
       workflow,
       action_id: actionId,
+      requested_by: requesterOf(action),
     });
     const approvalId = r.decision === 'too_many_pending' ? undefined : r.approval_id;
     return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId } };

@@ -22,7 +22,7 @@ export function pendingApproval(opts: {
     binding: { policy_digest: 'digest-big-payments', workflow: null, values: { 'context.environment': 'prod', 'risk.score': 72 } },
     decision: 'pending', policy_id: 'big-payments', risk_score: 72, reason: 'amount over 1000',
     approval_id: `apr_${id}`, status: 'pending', created_at: now, updated_at: now,
-    completion_status: null, completion_result: null, completed_at: null,
+    completion_status: null, completion_result: null, completed_at: null, requested_by: null,
   };
   const approval: ApprovalRecord = {
     ...startWorkflow(workflow, now), approval_id: `apr_${id}`, action_id: action.action_id, fingerprint,

@@ -20,6 +20,7 @@ export function approvalsContract(name: string, { newStore, openStore, dir }: St
         { version: 4, name: 'actions by agent and time (SDK activity pages)' },
         { version: 5, name: 'webhook subscriptions made through the API' },
         { version: 6, name: 'pending actions by agent' },
+        { version: 7, name: 'actions: the API key that requested them' },
       ]);
       db.close();
       const again = await newStore(path); // reopening migrates nothing and keeps data

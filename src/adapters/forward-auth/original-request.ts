@@ -10,14 +10,16 @@
  * Forwarding headers are believed only from `forward_auth.trusted_proxies`. From any other
  * peer they are ignored and the request is judged as it is (Envoy style: its own method, the
  * path after the prefix, its own Host); when that names no request (the bare prefix, the way
- * nginx and Traefik call) it is refused with 400 rather than judged as `/`: a proxy missing
- * from the list must fail loudly, never have every request judged as one harmless path.
+ * nginx and Traefik call, or a path after it that is only `/`, as an address configured with a
+ * trailing slash sends) it is refused with 400 rather than judged as `/`: a proxy missing from
+ * the list must fail loudly, never have every request judged as one harmless path.
  * Both `X-Original-URI` and `X-Forwarded-Uri` present is refused too: each gateway passes
  * client headers through, so one of the two was sent by the client.
  */
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
 import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
+import { canonicalPath, splitTarget } from '../../gateway/path.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
@@ -82,6 +84,19 @@ interface Described {
   sourceIp: string | undefined;
 }
 
+/**
+ * Does the path after the prefix name no request? Empty, or any spelling of `/` (`/`, `//`,
+ * `/./`, `/?x=1`). A path that cannot be canonicalized is left to the pipeline, which refuses it.
+ */
+function namesNothing(suffix: string): boolean {
+  if (!suffix.startsWith('/')) return true;
+  try {
+    return canonicalPath(splitTarget(suffix).path, { encodedSlashes: 'decode' }) === '/';
+  } catch {
+    return false;
+  }
+}
+
 /** RFC 7239 `Forwarded` from a trusted proxy: host/proto of the nearest hop, the client as in XFF. */
 function forwarded(h: HeaderInput, c: AuthCall): { host?: string; proto?: string; client?: string } {
   const elements = parseForwarded(one(h, 'forwarded'));
@@ -107,7 +122,8 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
       sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
     };
   }
-  if (!suffix.startsWith('/')) {
+  // From a trusted peer without forwarding headers, `/` after the prefix is Envoy asking about `/`.
+  if (!suffix.startsWith('/') || (!trusted && namesNothing(suffix))) {
     const why = trusted
       ? 'no X-Original-URI (nginx) or X-Forwarded-Uri (Traefik) header'
       : `forwarding headers are honoured only from forward_auth.trusted_proxies, and peer ${c.peer ?? 'unknown'} is not one`;

@@ -4,6 +4,10 @@
  * Kong sends the path (kong.request.get_path(): dot segments resolved, unreserved escapes
  * decoded, reserved ones such as %2F kept) and the query as a decoded map; the target is
  * rebuilt from both and then normalized like every other gateway's.
+ *
+ * Only the entities the opa plugin sends are read (route, service, consumer): its input has no
+ * `agent_id_from` and nothing vouches for one, so a consumer identifies an agent only through
+ * a configured `consumer` identity source (docs/gateways.md), whatever else the input carries.
  */
 import type { RawGatewayRequest } from '../../gateway/request.js';
 import { hostWithPort, kongFacts } from '../kong/facts.js';
@@ -40,7 +44,7 @@ export function fromOpaInput(body: OpaRequest): RawGatewayRequest {
     scheme: h.scheme,
     headers: headers,
     sourceIp: input.client_ip,
-    facts: kongFacts(input),
+    facts: kongFacts({ route: input.route, service: input.service, consumer: input.consumer }),
     body: h.body ?? (h.parsed_body === undefined ? undefined : JSON.stringify(h.parsed_body)),
   };
 }

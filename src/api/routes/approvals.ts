@@ -17,6 +17,7 @@ const VOTE_ERRORS: Readonly<Record<string, [number, ApiErrorCode]>> = {
   not_pending: [409, 'not_pending'],
   already_voted: [409, 'already_voted'],
   not_an_approver: [403, 'not_an_approver'],
+  self_approval: [403, 'self_approval'],
 };
 
 async function view(deps: ApiDeps, approval: ApprovalRecord): Promise<Record<string, unknown>> {

@@ -44,7 +44,8 @@ export function auditRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const { store } = requireLayer(deps);
     const q = req.query as { limit?: number; cursor?: string };
     const r = await store.listDeadLetters({ limit: pageLimit(deps, q.limit), ...(q.cursor ? { cursor: q.cursor } : {}) });
-    return page(r.items.map(deadLetterView), r.next_cursor);
+    const webhooks = deps.state.runtime.config.webhooks;
+    return page(r.items.map((row) => deadLetterView(row, webhooks)), r.next_cursor);
   });
 
   api.post('/webhooks/dead-letters/:id/requeue', {

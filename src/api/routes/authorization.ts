@@ -7,7 +7,7 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
-import { TOO_MANY_PENDING } from '../../pipeline/approval.js';
+import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { assertOwnAgent, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
@@ -52,7 +52,7 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
       binding, decision: d.decision,
       policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason, approval_id: null,
       status: d.decision === 'allowed' ? 'approved' : 'denied', created_at: now, updated_at: now,
-      completion_status: null, completion_result: null, completed_at: null,
+      completion_status: null, completion_result: null, completed_at: null, requested_by: requesterOf(a),
     });
   } catch (err) {
     deps.logger.error({ err, action_id: r.actionId }, 'could not store an API action; its status will not be found');

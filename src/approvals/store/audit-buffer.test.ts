@@ -65,7 +65,7 @@ describe('AuditBuffer', () => {
     for (let i = 0; i < 5; i++) buf.push(auditRow({ ts: i }));
     await buf.flush();
     expect(store.batches.map((b) => b.map((r) => r.ts))).toEqual([[2, 3, 4]]);
-    expect(onDrop.mock.calls).toEqual([[1], [1]]);
+    expect(onDrop.mock.calls).toEqual([[1, 'buffer_full'], [1, 'buffer_full']]);
   });
 
   it('close flushes what is left and refuses later rows', async () => {
@@ -76,6 +76,21 @@ describe('AuditBuffer', () => {
     await buf.close();
     buf.push(auditRow({ ts: 2 }));
     expect(store.batches.map((b) => b.map((r) => r.ts))).toEqual([[1]]);
-    expect(onDrop).toHaveBeenCalledWith(1);
+    expect(onDrop).toHaveBeenCalledWith(1, 'closed');
+  });
+
+  it('counts the rows a failing store still holds at close as dropped (nothing retries them)', async () => {
+    const store = fakeStore();
+    const onDrop = vi.fn();
+    const buf = new AuditBuffer({ store, onDrop }, { flushIntervalMs: 100 });
+    store.failNext(2);
+    buf.push(auditRow({ ts: 1 }));
+    buf.push(auditRow({ ts: 2 }));
+    await vi.advanceTimersByTimeAsync(100); // first failure: kept for a retry
+    expect(onDrop).not.toHaveBeenCalled();
+    await buf.close(); // second failure: the last flush
+    expect([store.batches.length, buf.pending]).toEqual([0, 0]);
+    expect(onDrop.mock.calls).toEqual([[2, 'store_failed']]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -7,7 +7,9 @@
  * Trade-off, stated plainly: rows still in the buffer (at most flushIntervalMs of decisions) are
  * lost on kill -9. Approvals and webhooks are not buffered; they commit before the caller answers.
  * If the store fails, rows are kept and retried; beyond maxBuffered the oldest are dropped and
- * counted rather than letting memory grow without bound.
+ * counted rather than letting memory grow without bound. Every lost row is reported to `onDrop`
+ * with why (`ascend_audit_dropped_total{sink="store"}`): pushed after close, buffer full, or
+ * still unwritten when the last flush at close failed.
  */
 import { silentLogger, systemTimers, type Logger, type Timers } from '../../shared/runtime.js';
 import type { AuditRecord } from './records.js';
@@ -26,9 +28,11 @@ export interface AuditBufferDeps {
   readonly store: Pick<AuditStore, 'appendAudit'>;
   readonly timers?: Timers;
   readonly log?: Logger;
-  /** Told how many rows were dropped (wire to a counter). */
-  readonly onDrop?: (rows: number) => void;
+  /** Told how many rows were dropped, and why (wire to a counter). */
+  readonly onDrop?: (rows: number, reason: AuditDropReason) => void;
 }
+
+export type AuditDropReason = 'buffer_full' | 'closed' | 'store_failed';
 
 export class AuditBuffer {
   private rows: AuditRecord[] = [];
@@ -56,12 +60,12 @@ export class AuditBuffer {
 
   /** Queue one decision. Never throws, never waits. */
   push(row: AuditRecord): void {
-    if (this.closed) { this.drop(1); return; }
+    if (this.closed) { this.drop(1, 'closed'); return; }
     this.rows.push(row);
     if (this.rows.length > this.maxBuffered) {
       const excess = this.rows.length - this.maxBuffered;
       this.rows.splice(0, excess);
-      this.drop(excess);
+      this.drop(excess, 'buffer_full');
     }
     if (this.rows.length >= this.maxBatch) void this.flush();
     else if (this.timer === undefined) this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
@@ -88,17 +92,21 @@ export class AuditBuffer {
         await this.deps.store.appendAudit(batch);
       } catch (err) {
         this.rows.unshift(...batch);
-        this.log.error({ err, rows: this.rows.length }, 'audit flush failed; will retry');
-        if (!this.closed && this.timer === undefined) {
-          this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
+        if (this.closed) {
+          // The last flush: nothing will retry these.
+          this.log.error({ err, rows: this.rows.length }, 'audit flush at close failed');
+          this.drop(this.rows.splice(0).length, 'store_failed');
+          return;
         }
+        this.log.error({ err, rows: this.rows.length }, 'audit flush failed; will retry');
+        if (this.timer === undefined) this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
         return;
       }
     }
   }
 
-  private drop(n: number): void {
-    this.deps.onDrop?.(n);
-    this.log.warn({ dropped: n }, 'audit rows dropped');
+  private drop(n: number, reason: AuditDropReason): void {
+    this.deps.onDrop?.(n, reason);
+    this.log.warn({ dropped: n, reason }, 'audit rows dropped');
   }
 }

@@ -35,6 +35,8 @@ export interface ActionRecord {
   readonly completion_status: string | null;
   readonly completion_result: unknown;
   readonly completed_at: number | null;
+  /** The API key (its name) the action was submitted under; null for gateway requests. */
+  readonly requested_by: string | null;
 }
 
 export type VoteRecord = CastVote;

@@ -20,10 +20,10 @@ function statements(db: Database) {
   return {
     insertAction: p(`INSERT INTO actions (action_id, fingerprint, agent_id, action_type, resource, parameters,
       context, binding, decision, policy_id, risk_score, reason, approval_id, status, created_at, updated_at,
-      completion_status, completion_result, completed_at)
+      completion_status, completion_result, completed_at, requested_by)
       VALUES (:action_id, :fingerprint, :agent_id, :action_type, :resource, :parameters, :context, :binding,
       :decision, :policy_id, :risk_score, :reason, :approval_id, :status, :created_at, :updated_at,
-      :completion_status, :completion_result, :completed_at)`),
+      :completion_status, :completion_result, :completed_at, :requested_by)`),
     insertApproval: p(`INSERT INTO approvals VALUES (:approval_id, :action_id, :fingerprint, :workflow,
       :current_step, :escalated, :state, :requested_at, :decided_at, :deadline_at, :reason, :grant_kind,
       :grant_ttl_seconds, :grant_expires_at, :grant_used_at, :version)`),

@@ -32,7 +32,7 @@ export function rowToAction(r: Row): ActionRecord {
     status: str(r.status) as ActionRecord['status'], created_at: num(r.created_at), updated_at: num(r.updated_at),
     completion_status: optStr(r.completion_status),
     completion_result: r.completion_result === null ? null : json(r.completion_result),
-    completed_at: optNum(r.completed_at),
+    completed_at: optNum(r.completed_at), requested_by: optStr(r.requested_by),
   };
 }
 

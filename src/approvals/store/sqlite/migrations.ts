@@ -157,6 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // agent has had. An action is pending exactly while its approval is.
     up: `CREATE INDEX actions_pending_by_agent ON actions (agent_id) WHERE status = 'pending';`,
   },
+  {
+    version: 7,
+    name: 'actions: the API key that requested them',
+    // Separation of duties: the key that requested an action may not vote on its approval.
+    // Rows from before stay NULL (requested through a gateway, or before it was recorded).
+    up: 'ALTER TABLE actions ADD COLUMN requested_by TEXT;',
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */
