@@ -79,6 +79,8 @@ export interface PageQuery {
 }
 
 export interface AuditQuery extends PageQuery {
+  /** Which kind of row: 'decision' when absent (so decision queries never see events), '*' for all. */
+  readonly event_type?: AuditRecord['event_type'] | '*';
   readonly action_id?: string;
   readonly agent_id?: string;
   readonly decision?: AuditRecord['decision'];

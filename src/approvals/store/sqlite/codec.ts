@@ -77,6 +77,7 @@ export function auditToRow(a: AuditRecord): Row {
     ts: a.ts, action_id: a.action_id, request_id: a.request_id, adapter: a.adapter, agent_id: a.agent_id,
     action_type: a.action_type, resource: a.resource, decision: a.decision, policy_id: a.policy_id,
     risk_score: a.risk_score, cache_hit: a.cache_hit ? 1 : 0, latency_us: Math.round(a.latency_us), reason: a.reason,
+    event_type: a.event_type, actor: a.actor, details: a.details === null ? null : JSON.stringify(a.details),
   };
 }
 
@@ -87,6 +88,8 @@ export function rowToAudit(r: Row): StoredAuditRecord {
     resource: str(r.resource), decision: str(r.decision) as AuditRecord['decision'],
     policy_id: optStr(r.policy_id), risk_score: optNum(r.risk_score), cache_hit: r.cache_hit === 1,
     latency_us: num(r.latency_us), reason: optStr(r.reason),
+    event_type: str(r.event_type) as AuditRecord['event_type'], actor: optStr(r.actor),
+    details: r.details === null || r.details === undefined ? null : json(r.details),
   };
 }
 

@@ -126,6 +126,18 @@ export const MIGRATIONS: readonly Migration[] = [
     // Rows from before: an empty binding, so no new request's fingerprint matches theirs.
     up: `ALTER TABLE actions ADD COLUMN binding TEXT NOT NULL DEFAULT '{"policy_digest":null,"workflow":null,"values":{}}';`,
   },
+  {
+    version: 4,
+    name: 'audit rows for events beside decisions (event_type, actor, details)',
+    // Rows from before are decisions. ADD COLUMN with a constant default rewrites nothing, so
+    // this is instant on a large trail.
+    up: `
+      ALTER TABLE audit ADD COLUMN event_type TEXT NOT NULL DEFAULT 'decision';
+      ALTER TABLE audit ADD COLUMN actor TEXT;
+      ALTER TABLE audit ADD COLUMN details TEXT;
+      CREATE INDEX audit_by_event ON audit (event_type, id);
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

@@ -41,6 +41,7 @@ describe('SqliteStore: opening and migrations', () => {
       { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
       { version: 2, name: 'audit rows by action id' },
       { version: 3, name: 'what each action was decided on (grants bound to the decision)' },
+      { version: 4, name: 'audit rows for events beside decisions (event_type, actor, details)' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data
