@@ -42,6 +42,7 @@ describe('SqliteStore: opening and migrations', () => {
       { version: 2, name: 'audit rows by action id' },
       { version: 3, name: 'what each action was decided on (grants bound to the decision)' },
       { version: 4, name: 'audit rows for events beside decisions (event_type, actor, details)' },
+      { version: 5, name: 'agent registry, heartbeats, kill switch and agent commands' },
     ]);
     db.close();
     const again = newStore(path); // reopening migrates nothing and keeps data
