@@ -281,7 +281,10 @@ describe('GET /api/docs', () => {
       'GET /api/sdk/approval/{approval_id}', 'GET /api/webhooks/dead-letters', 'POST /api/agent-action/{action_id}/complete',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
       'POST /api/authorization/agent-actions/batch', 'POST /api/webhooks/dead-letters/{id}/requeue',
-    ]);
+      'DELETE /api/registry/agents/{agent_id}', 'GET /api/agents/health/{agent_id}', 'GET /api/registry/agents',
+      'GET /api/registry/agents/{agent_id}', 'POST /api/agents/health/heartbeat', 'POST /api/registry/agents',
+      'PUT /api/registry/agents/{agent_id}',
+    ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);
     expect(body.properties.agent_id.pattern).toBeDefined();

@@ -20,6 +20,8 @@ import { actionRoutes } from './routes/actions.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { healthRoutes } from './routes/health.js';
+import { registryRoutes } from './routes/registry.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
@@ -32,7 +34,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals and audit API' },
+      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals, audit and agent registry API' },
       components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
       security: [{ apiKey: [] }],
     },
@@ -48,6 +50,8 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     actionRoutes(api, deps);
     approvalRoutes(api, deps);
     auditRoutes(api, deps);
+    registryRoutes(api, deps);
+    healthRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { assertOwnAgent, principalOf } from '../auth.js';
+import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
@@ -19,9 +19,7 @@ const roles = ['admin', 'agent'] as const;
 
 /** The action a body asks to evaluate, as `p` may ask it; `at` prefixes field names in errors. */
 function actionFor(p: ApiPrincipal, body: ActionBody, at: string): ActionRequest {
-  const agentId = body.agent_id ?? p.agentId;
-  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `body.${at}agent_id: is required with ${p.role} keys`, `${at}agent_id`);
-  assertOwnAgent(p, agentId);
+  const agentId = agentOf(p, body.agent_id, { part: 'body', field: `${at}agent_id` });
   // context.gateway is the sidecar's to set (as for gateway requests): a client copy is replaced.
   const context = { ...body.context, gateway: { adapter: 'api', api_key: p.name } };
   return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context };
