@@ -90,7 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
-    store: fx.layer?.store, registry, now, timers: opts.timers ?? systemTimers,
+    store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
     log: logger.child({ component: 'agents' }),
   });
   const cfg = runtime.config.server;

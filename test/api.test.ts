@@ -283,7 +283,9 @@ describe('GET /api/docs', () => {
       'POST /api/authorization/agent-actions/batch', 'POST /api/webhooks/dead-letters/{id}/requeue',
       'DELETE /api/registry/agents/{agent_id}', 'GET /api/agents/health/{agent_id}', 'GET /api/registry/agents',
       'GET /api/registry/agents/{agent_id}', 'POST /api/agents/health/heartbeat', 'POST /api/registry/agents',
-      'PUT /api/registry/agents/{agent_id}',
+      'PUT /api/registry/agents/{agent_id}', 'POST /api/registry/agents/{agent_id}/kill-switch',
+      'DELETE /api/registry/agents/{agent_id}/kill-switch', 'GET /api/sdk/kill-switch/status',
+      'GET /api/registry/agents/{agent_id}/commands', 'POST /api/registry/agents/{agent_id}/commands/{command_id}/ack',
     ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

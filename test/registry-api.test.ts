@@ -44,6 +44,11 @@ describe('roles', () => {
     ['PUT', '/api/registry/agents/sdk-agent', { model_id: 3 }, ['admin', 'sdk']],
     ['POST', '/api/agents/health/heartbeat', { agent_id: 'sdk-agent', sdk_version: '2.3.0' }, ['admin', 'sdk']],
     ['GET', '/api/agents/health/sdk-agent', undefined, ['admin', 'finance', 'sdk', 'viewer']],
+    ['GET', '/api/sdk/kill-switch/status?agent_id=sdk-agent', undefined, ['admin', 'finance', 'sdk', 'viewer']],
+    ['GET', '/api/registry/agents/sdk-agent/commands', undefined, ['admin', 'finance', 'sdk', 'viewer']],
+    ['POST', '/api/registry/agents/sdk-agent/commands/cmd_x/ack', {}, ['admin', 'sdk']],
+    ['POST', '/api/registry/agents/nobody/kill-switch', { reason: 'r' }, ['admin']],
+    ['DELETE', '/api/registry/agents/nobody/kill-switch', {}, ['admin']],
     ['DELETE', '/api/registry/agents/sdk-agent', undefined, ['admin', 'sdk']],
   ];
 
@@ -65,6 +70,9 @@ describe('roles', () => {
       ['DELETE', `/api/registry/agents/${other}`, undefined],
       ['POST', '/api/agents/health/heartbeat', { agent_id: other }],
       ['GET', `/api/agents/health/${other}`, undefined],
+      ['GET', `/api/sdk/kill-switch/status?agent_id=${other}`, undefined],
+      ['GET', `/api/registry/agents/${other}/commands`, undefined],
+      ['POST', `/api/registry/agents/${other}/commands/cmd_x/ack`, {}],
     ];
     for (const [method, path, body] of calls) {
       const r = await api(method, path, KEYS.sdk, body);
@@ -167,6 +175,9 @@ describe('registration', () => {
       ['/api/registry/agents', 'post'], ['/api/registry/agents', 'get'], ['/api/registry/agents/{agent_id}', 'get'],
       ['/api/registry/agents/{agent_id}', 'put'], ['/api/registry/agents/{agent_id}', 'delete'],
       ['/api/agents/health/heartbeat', 'post'], ['/api/agents/health/{agent_id}', 'get'],
+      ['/api/registry/agents/{agent_id}/kill-switch', 'post'], ['/api/registry/agents/{agent_id}/kill-switch', 'delete'],
+      ['/api/sdk/kill-switch/status', 'get'], ['/api/registry/agents/{agent_id}/commands', 'get'],
+      ['/api/registry/agents/{agent_id}/commands/{command_id}/ack', 'post'],
     ];
     for (const [path, method] of want) {
       const op = doc.paths[path]?.[method];
@@ -178,19 +189,21 @@ describe('registration', () => {
 });
 
 describe('without store:', () => {
-  it('the registry answers 501; heartbeats and health work in memory', async () => {
+  it('registry, kill switch and commands answer 501; heartbeats, health and kill-switch status work in memory', async () => {
     const bare = await startApp(`${API_KEYS_YAML}${SDK_KEY_YAML}${AGENTS_CONFIG}`);
     try {
       const c = (method: string, path: string, body?: unknown, key: string = KEYS.admin) => call(bare.url(''), method, path, key, body);
       for (const [method, path, body] of [
         ['POST', '/api/registry/agents', sdkAgent()], ['GET', '/api/registry/agents', undefined], ['PUT', '/api/registry/agents/sdk-agent', { model_id: 1 }],
-        ['DELETE', '/api/registry/agents/sdk-agent', undefined],
+        ['DELETE', '/api/registry/agents/sdk-agent', undefined], ['POST', '/api/registry/agents/sdk-agent/kill-switch', { reason: 'r' }],
+        ['GET', '/api/registry/agents/sdk-agent/commands', undefined], ['POST', '/api/registry/agents/sdk-agent/commands/c/ack', {}],
       ] as const) {
         const r = await c(method, path, body);
         expect([r.status, r.body.error.code], `${method} ${path}`).toEqual([501, 'store_not_configured']);
       }
       expect((await c('POST', '/api/agents/health/heartbeat', { agent_id: null, sdk_version: '2.3.0' }, KEYS.sdk)).body).toMatchObject({ agent_id: 'sdk-agent', status: 'healthy' });
       expect((await c('GET', '/api/agents/health/sdk-agent')).body.status).toBe('healthy');
+      expect((await c('GET', '/api/sdk/kill-switch/status', undefined, KEYS.sdk)).body).toMatchObject({ agent_id: 'sdk-agent', active: false, is_active: false });
     } finally {
       await bare.close();
     }

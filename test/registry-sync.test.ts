@@ -1,7 +1,7 @@
 /**
- * Two sidecars on one SQLite file (as `serve --workers 2` runs them): a registration made
- * through one reaches the other's hot path at its next poll of the store's revision, with no
- * decision cached before it served after it.
+ * Two sidecars on one SQLite file (as `serve --workers 2` runs them): a block or a registration
+ * made through one reaches the other's hot path at its next poll of the store's revision, with
+ * no decision cached before it served after it.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,19 @@ afterAll(async () => {
 });
 
 describe('two processes, one store', () => {
+  it('a block through one process reaches the other at its next poll', async () => {
+    expect(await refundB('billing-agent')).toBe('allowed');
+    await call(a.url(''), 'POST', '/api/registry/agents/billing-agent/kill-switch', KEYS.admin, { reason: 'incident 7' });
+    expect(await refundB('billing-agent')).toBe('allowed'); // b has not polled yet
+    clock.advance(1000);
+    await waitFor(async () => (await refundB('billing-agent')) === 'denied', { what: 'b to see the block' });
+    expect((await call(b.url(''), 'GET', '/api/sdk/kill-switch/status', KEYS.billing)).body).toMatchObject({ active: true, reason: 'incident 7' });
+
+    await call(a.url(''), 'DELETE', '/api/registry/agents/billing-agent/kill-switch', KEYS.admin);
+    clock.advance(1000);
+    await waitFor(async () => (await refundB('billing-agent')) === 'allowed', { what: 'b to see the lift' });
+  });
+
   it('a registration through one process changes the other\'s decisions past its cache', async () => {
     expect(await refundB('sdk-agent')).toBe('denied');
     expect(await refundB('sdk-agent')).toBe('denied'); // cached in b

@@ -1,5 +1,5 @@
 /**
- * TypeBox schemas of the agent routes (registry, heartbeats): what the
+ * TypeBox schemas of the agent routes (registry, heartbeats, kill switch, commands): what the
  * ASCEND SDK sends and reads (docs/sdk.md). Like schemas.ts: bodies accept extra fields,
  * responses document what we promise and allow more.
  */
@@ -18,6 +18,7 @@ const Metadata = T.Record(T.String(), T.Unknown(), { default: {} });
 const Text = (maxLength: number) => Nullable(T.String({ maxLength }));
 
 export const AgentIdParams = T.Object({ agent_id: AgentId });
+export const CommandParams = T.Object({ agent_id: AgentId, command_id: T.String({ minLength: 1, maxLength: 128 }) });
 
 export const RegisterBody = T.Object({
   agent_id: AgentId,
@@ -74,3 +75,30 @@ export const HealthView = T.Object({
   uptime_seconds: Nullable(T.Integer({ description: 'since the first heartbeat of the current session' })),
   metadata: T.Record(T.String(), T.Unknown()),
 }, open);
+
+export const KillSwitchBody = T.Object({ reason: T.String({ minLength: 1, maxLength: 1000 }) });
+export const LiftBody = T.Object({ reason: T.Optional(T.String({ minLength: 1, maxLength: 1000 })) });
+export const StatusQuery = T.Object({
+  agent_id: T.Optional(agentId('required for admin, approver and viewer keys; agent keys read their own')),
+});
+
+export const KillSwitchView = T.Object({
+  agent_id: T.String(),
+  active: T.Boolean(), is_active: T.Boolean({ description: 'the same as active (older SDKs read this)' }),
+  reason: Nullable(T.String()), activated_at: Nullable(Time), activated_by: Nullable(T.String()),
+}, open);
+
+export const CommandView = T.Object({
+  command_id: T.String(), agent_id: T.String(), command_type: StringEnum(['BLOCK', 'UNBLOCK'] as const),
+  target_type: T.Literal('agent'), reason: Nullable(T.String()), parameters: T.Record(T.String(), T.Unknown()),
+  status: StringEnum(['pending', 'acknowledged'] as const), issued_by: T.String(), issued_via: T.Literal('api'),
+  created_at: Time, expires_at: Nullable(Time), acknowledged_at: Nullable(Time), is_broadcast: T.Boolean(),
+}, open);
+
+export const KillSwitchChangeView = T.Composite([KillSwitchView, T.Object({
+  changed: T.Boolean({ description: 'false: the agent was already in that state; no command was queued' }),
+  command: Nullable(CommandView),
+})], open);
+
+export const CommandsView = T.Object({ agent_id: T.String(), commands: T.Array(CommandView), count: T.Integer() });
+export const AckView = T.Object({ success: T.Literal(true), command_id: T.String(), status: T.Literal('acknowledged') });

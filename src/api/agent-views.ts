@@ -1,5 +1,5 @@
 /** Agent records → the API's JSON (times as ISO 8601), shaped for what the ASCEND SDK reads. */
-import type { AgentRecord, HeartbeatRecord } from '../approvals/store/agent-records.js';
+import type { AgentBlockRecord, AgentCommandRecord, AgentRecord, HeartbeatRecord } from '../approvals/store/agent-records.js';
 import { HEALTHY_WITHIN_MS, OFFLINE_AFTER_MS, healthState, uptimeSeconds } from '../registry/health-status.js';
 import type { AgentsLayer } from '../registry/layer.js';
 
@@ -23,4 +23,15 @@ export function healthView(agentId: string, hb: HeartbeatRecord | undefined, now
       healthy_within_seconds: HEALTHY_WITHIN_MS / 1000, offline_after_seconds: OFFLINE_AFTER_MS / 1000,
     },
   };
+}
+
+export function killSwitchView(agentId: string, b: AgentBlockRecord | undefined): Record<string, unknown> {
+  return {
+    agent_id: agentId, active: b !== undefined, is_active: b !== undefined, reason: b?.reason ?? null,
+    activated_at: iso(b?.activated_at ?? null), activated_by: b?.activated_by ?? null,
+  };
+}
+
+export function commandView(c: AgentCommandRecord): Record<string, unknown> {
+  return { ...c, created_at: iso(c.created_at), expires_at: iso(c.expires_at), acknowledged_at: iso(c.acknowledged_at) };
 }

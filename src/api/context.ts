@@ -16,7 +16,7 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly auditStream: AuditStream | undefined;
   readonly now: Clock;
-  /** Registry and heartbeats (the parts that need a store are undefined without one). */
+  /** Registry, heartbeats, kill switch (the parts that need a store are undefined without one). */
   readonly agents: AgentsLayer;
 }
 

@@ -20,7 +20,9 @@ import { actionRoutes } from './routes/actions.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
+import { killSwitchRoutes } from './routes/kill-switch.js';
 import { registryRoutes } from './routes/registry.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
@@ -34,7 +36,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals, audit and agent registry API' },
+      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals, audit, agent registry and kill switch API' },
       components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
       security: [{ apiKey: [] }],
     },
@@ -52,6 +54,8 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     auditRoutes(api, deps);
     registryRoutes(api, deps);
     healthRoutes(api, deps);
+    killSwitchRoutes(api, deps);
+    commandRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
 }
