@@ -63,6 +63,13 @@ export function agentOf(p: ApiPrincipal, named: string | null | undefined, at: {
   return agentId;
 }
 
+/** The `agent_id` path parameter, which an agent key may only name as its own agent. */
+export function ownAgentParam(req: { principal: ApiPrincipal | null; params: unknown }): string {
+  const { agent_id } = req.params as { agent_id: string };
+  assertOwnAgent(principalOf(req), agent_id);
+  return agent_id;
+}
+
 /** agent keys see and act on their own agent's actions only. */
 export function assertOwnAgent(p: ApiPrincipal, agentId: string | null): void {
   if (p.role === 'agent' && agentId !== p.agentId) {

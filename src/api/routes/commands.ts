@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AckView, AgentIdParams, CommandParams, CommandsView } from '../agent-schemas.js';
 import { commandView } from '../agent-views.js';
-import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { ownAgentParam, READ_ROLES } from '../auth.js';
 import { requireStored, type ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 
@@ -19,8 +19,7 @@ export function commandRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: READ_ROLES },
     schema: { tags, summary: 'Commands waiting for an agent to acknowledge them, oldest first (at most 100)', params: AgentIdParams, response: { 200: CommandsView, ...ErrorViewRefs } },
   }, async (req) => {
-    const { agent_id } = req.params as { agent_id: string };
-    assertOwnAgent(principalOf(req), agent_id);
+    const agent_id = ownAgentParam(req);
     const commands = (await killSwitch().commands(agent_id)).map(commandView);
     return { agent_id, commands, count: commands.length };
   });
@@ -29,8 +28,8 @@ export function commandRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: ['admin', 'agent'] },
     schema: { tags, summary: 'Acknowledge a command (idempotent; the SDK sends {})', params: CommandParams, response: { 200: AckView, ...ErrorViewRefs } },
   }, async (req) => {
-    const { agent_id, command_id } = req.params as { agent_id: string; command_id: string };
-    assertOwnAgent(principalOf(req), agent_id);
+    const agent_id = ownAgentParam(req);
+    const { command_id } = req.params as { command_id: string };
     const c = await killSwitch().acknowledge(agent_id, command_id);
     if (!c) throw new ApiError(404, 'not_found', `agent ${agent_id} has no command ${command_id}`);
     return { success: true, command_id, status: c.status };

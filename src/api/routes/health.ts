@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Heartbeat } from '../../registry/heartbeats.js';
 import { AgentIdParams, HealthView, HeartbeatBody } from '../agent-schemas.js';
 import { healthView } from '../agent-views.js';
-import { agentOf, assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { agentOf, ownAgentParam, principalOf, READ_ROLES } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ErrorViewRefs } from '../errors.js';
 
@@ -31,8 +31,7 @@ export function healthRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: READ_ROLES },
     schema: { tags, summary: 'Health of an agent from its heartbeats: healthy, stale, offline or unknown', params: AgentIdParams, response: { 200: HealthView, ...ErrorViewRefs } },
   }, async (req) => {
-    const { agent_id } = req.params as { agent_id: string };
-    assertOwnAgent(principalOf(req), agent_id);
+    const agent_id = ownAgentParam(req);
     return healthView(agent_id, await heartbeats.last(agent_id), deps.now());
   });
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor, AgentPatch, Registration } from '../../registry/registration.js';
 import { AgentIdParams, AgentView, DeletedView, RegisteredView, RegisterBody, UpdateBody, UpdatedView } from '../agent-schemas.js';
 import { agentView } from '../agent-views.js';
-import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { assertOwnAgent, ownAgentParam, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, requireStored, type ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs, found, notFound } from '../errors.js';
 import { Page, PageQuery } from '../schemas.js';
@@ -17,14 +17,11 @@ import { Page, PageQuery } from '../schemas.js';
 const tags = ['agents'];
 const WRITERS = ['admin', 'agent'] as const;
 
-/** The caller, allowed to act on `agentId`. */
-function actorFor(req: FastifyRequest, agentId: string): Actor {
+/** Who is writing: an admin key, or (owning the agent, checked by the caller) the agent's own key. */
+function actorOf(req: FastifyRequest): Actor {
   const p = principalOf(req);
-  assertOwnAgent(p, agentId);
   return { name: p.name, admin: p.role === 'admin' };
 }
-
-const idOf = (req: FastifyRequest) => (req.params as { agent_id: string }).agent_id;
 
 export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
   const registry = () => requireStored(deps.agents.registry);
@@ -35,7 +32,8 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
     schema: { tags, summary: 'Register an agent (idempotent: 201 the first time, then 200 with the record)', body: RegisterBody, response: { 200: RegisteredView, 201: RegisteredView, ...ErrorViewRefs } },
   }, async (req, reply) => {
     const body = req.body as Registration;
-    const actor = actorFor(req, body.agent_id);
+    assertOwnAgent(principalOf(req), body.agent_id);
+    const actor = actorOf(req);
     const { agent, created } = await registry().register(body, actor);
     deps.logger.info({ agent_id: agent.agent_id, api_key: actor.name, created }, 'agent registered');
     return reply.code(created ? 201 : 200).send({ ...view(agent), created });
@@ -60,8 +58,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: READ_ROLES },
     schema: { tags, summary: 'One registered agent', params: AgentIdParams, response: { 200: AgentView, ...ErrorViewRefs } },
   }, async (req) => {
-    const id = idOf(req);
-    assertOwnAgent(principalOf(req), id);
+    const id = ownAgentParam(req);
     return view(await found(registry().get(id), 'registered agent', id));
   });
 
@@ -69,8 +66,8 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: WRITERS },
     schema: { tags, summary: 'Update a registered agent (e.g. link a model: {model_id})', params: AgentIdParams, body: UpdateBody, response: { 200: UpdatedView, ...ErrorViewRefs } },
   }, async (req) => {
-    const id = idOf(req);
-    const r = await registry().update(id, req.body as AgentPatch, actorFor(req, id));
+    const id = ownAgentParam(req);
+    const r = await registry().update(id, req.body as AgentPatch, actorOf(req));
     if (!r.ok && r.error === 'not_found') throw notFound('registered agent', id);
     if (!r.ok) throw new ApiError(403, 'forbidden', `${r.fields.join(', ')} of agent ${id} were set by an admin key; only an admin key may change them`);
     return { success: true, agent: view(r.agent), message: `agent ${id} updated` };
@@ -80,8 +77,8 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: WRITERS },
     schema: { tags, summary: 'Deregister an agent (a kill-switch block on it stays)', params: AgentIdParams, response: { 200: DeletedView, ...ErrorViewRefs } },
   }, async (req) => {
-    const id = idOf(req);
-    const actor = actorFor(req, id);
+    const id = ownAgentParam(req);
+    const actor = actorOf(req);
     if (!(await registry().deregister(id))) throw notFound('registered agent', id);
     deps.logger.info({ agent_id: id, api_key: actor.name }, 'agent deregistered');
     return { success: true, agent_id: id, message: `agent ${id} deregistered` };

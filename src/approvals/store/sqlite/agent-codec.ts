@@ -2,14 +2,7 @@
 import type {
   AgentBlockRecord, AgentCommandRecord, AgentRecord, HeartbeatRecord,
 } from '../agent-records.js';
-
-type Row = Record<string, unknown>;
-
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
-const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
+import { json, num, optNum, optStr, str, type Row } from './codec.js';
 
 export function agentToRow(a: AgentRecord): Row {
   return {

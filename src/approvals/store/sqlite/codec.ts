@@ -4,13 +4,14 @@ import type {
   ActionRecord, ApprovalRecord, AuditRecord, OutboxRow, StoredAuditRecord, VoteRecord,
 } from '../records.js';
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
-const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
+/** Column readers (also for agent-codec.ts). */
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
+export const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
+export const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
 export function actionToRow(a: ActionRecord): Row {
   return {
