@@ -21,8 +21,9 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
+import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
-import { systemClock, type Clock, type Timers } from './shared/runtime.js';
+import { systemClock, systemTimers, type Clock, type Timers } from './shared/runtime.js';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -92,6 +93,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
   });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
+  const agents = createAgentsLayer({
+    directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
+    store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
+    log: logger.child({ component: 'agents' }),
+  });
   const cfg = runtime.config.server;
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger,
@@ -103,13 +109,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
   registerForwardAuth(http, adapterDeps);
-  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry }, fx.version);
+  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
     state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
     async listen() {
+      // Registered and blocked agents are known before the first request is accepted.
+      await agents.start();
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
       const addr = http.server.address();
@@ -129,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       health.endWatches();
       await Promise.all([grpcServer.shutdown(graceMs), http.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
+      await agents.stop();
       await fx.stop();
       decisionLog.flush();
       flushSync(logger);

@@ -290,6 +290,11 @@ describe('GET /api/docs', () => {
       'POST /api/authorization/agent-actions/batch', 'POST /api/governance/policies/evaluate-realtime',
       'POST /api/v1/actions/submit', 'POST /api/v1/mcp/actions/submit', 'POST /api/webhooks/configure', 'POST /api/webhooks/dead-letters/{id}/requeue',
       'POST /api/webhooks/{webhook_id}/test', 'DELETE /api/webhooks/{webhook_id}', 'PUT /api/webhooks/{webhook_id}',
+      'DELETE /api/registry/agents/{agent_id}', 'GET /api/agents/health/{agent_id}', 'GET /api/registry/agents',
+      'GET /api/registry/agents/{agent_id}', 'POST /api/agents/health/heartbeat', 'POST /api/registry/agents',
+      'PUT /api/registry/agents/{agent_id}', 'POST /api/registry/agents/{agent_id}/kill-switch',
+      'DELETE /api/registry/agents/{agent_id}/kill-switch', 'GET /api/sdk/kill-switch/status',
+      'GET /api/registry/agents/{agent_id}/commands', 'POST /api/registry/agents/{agent_id}/commands/{command_id}/ack',
     ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

@@ -59,6 +59,21 @@ export function principalOf(req: { principal: ApiPrincipal | null }): ApiPrincip
   return req.principal;
 }
 
+/** The agent an agent key acts as when a request names none; other keys must name one. */
+export function agentOf(p: ApiPrincipal, named: string | null | undefined, at: { part: 'body' | 'querystring'; field: string }): string {
+  const agentId = named ?? p.agentId;
+  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `${at.part}.${at.field}: is required with ${p.role} keys`, at.field);
+  assertOwnAgent(p, agentId);
+  return agentId;
+}
+
+/** The `agent_id` path parameter, which an agent key may only name as its own agent. */
+export function ownAgentParam(req: { principal: ApiPrincipal | null; params: unknown }): string {
+  const { agent_id } = req.params as { agent_id: string };
+  assertOwnAgent(principalOf(req), agent_id);
+  return agent_id;
+}
+
 /** agent keys see and act on their own agent's actions only. */
 export function assertOwnAgent(p: ApiPrincipal, agentId: string | null): void {
   if (p.role === 'agent' && agentId !== p.agentId) {

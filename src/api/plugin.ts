@@ -26,6 +26,10 @@ import { auditRoutes } from './routes/audit.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { installSigning } from './signing.js';
+import { commandRoutes } from './routes/commands.js';
+import { healthRoutes } from './routes/health.js';
+import { killSwitchRoutes } from './routes/kill-switch.js';
+import { registryRoutes } from './routes/registry.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
@@ -38,7 +42,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   await http.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals and audit API' },
+      info: { title: 'ascend-sidecar REST API', version, description: 'ASCEND-compatible authorization, approvals, audit, agent registry and kill switch API' },
       components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
       security: [{ apiKey: [] }],
     },
@@ -59,6 +63,10 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     approvalRoutes(api, deps);
     auditRoutes(api, deps);
     webhookRoutes(api, deps);
+    registryRoutes(api, deps);
+    healthRoutes(api, deps);
+    killSwitchRoutes(api, deps);
+    commandRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
   // The ASCEND SDK's test_connection reads GET /health (no key; /healthz is the probe's).

@@ -6,6 +6,7 @@
  */
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 import { SUBSCRIBABLE_EVENTS } from '../events/sdk-events.js';
+import { AUDIT_EVENT_TYPES } from '../approvals/store/records.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { StringEnum } from '../config/schema.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
@@ -121,6 +122,9 @@ export const AuditRow = T.Object({
   agent_id: Nullable(T.String()), action_type: T.String(), resource: T.String(), decision: DecisionKindSchema,
   policy_id: Nullable(T.String()), risk_score: Nullable(T.Number()), cache_hit: T.Boolean(), latency_us: T.Integer(),
   reason: Nullable(T.String()),
+  event_type: StringEnum(AUDIT_EVENT_TYPES, { description: 'decision, or an event recorded beside them (GET /api/audit lists decisions)' }),
+  actor: Nullable(T.String({ description: 'who caused an event (an API key name); null for decisions' })),
+  details: Nullable(T.Record(T.String(), T.Unknown())),
 }, open);
 
 export const DeadLetter = T.Object({

@@ -11,7 +11,8 @@ export interface ActionRequest {
   context: Record<string, unknown>;
 }
 
-export type AgentType = 'supervised' | 'autonomous';
+/** Config agents are supervised or autonomous; the SDK may also register an `mcp_server`. */
+export type AgentType = 'supervised' | 'autonomous' | 'mcp_server';
 
 /** What conditions see as `agent.*`. Unregistered agents have no type and no capabilities. */
 export interface AgentView {

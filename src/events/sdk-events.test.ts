@@ -4,7 +4,7 @@ import { eventTypesFor, SUBSCRIBABLE_EVENTS } from './sdk-events.js';
 describe('eventTypesFor', () => {
   it("maps the SDK's five names onto the sidecar's events", () => {
     expect(eventTypesFor(['action.approved', 'action.denied', 'action.pending', 'policy.violation', 'agent.trust_changed'])).toEqual({
-      types: ['action.approved', 'action.denied', 'action.pending', 'alert.triggered', 'policy.reloaded'],
+      types: ['action.approved', 'action.denied', 'action.pending', 'alert.triggered', 'policy.reloaded', 'agent.blocked', 'agent.unblocked'],
     });
   });
 
@@ -20,7 +20,7 @@ describe('eventTypesFor', () => {
   it('lists every accepted name once', () => {
     expect(SUBSCRIBABLE_EVENTS).toEqual([
       'action.pending', 'action.approved', 'action.denied', 'policy.violation', 'agent.trust_changed',
-      'action.completed', 'alert.triggered', 'policy.reloaded', '*',
+      'action.completed', 'alert.triggered', 'policy.reloaded', 'agent.blocked', 'agent.unblocked', '*',
     ]);
   });
 });

@@ -13,9 +13,9 @@ export const SDK_EVENT_NAMES: Readonly<Record<string, readonly EventType[]>> = {
   // The sidecar sends no event per policy denial (those are in the audit trail); its alerts
   // (risk over a threshold, repeated denials) are the violations worth a notification.
   'policy.violation': ['alert.triggered'],
-  // An agent's trust (its type, capabilities, the risk model) lives in the config: a reload is
-  // when it can change.
-  'agent.trust_changed': ['policy.reloaded'],
+  // An agent's trust changes when the config (its type, capabilities, the risk model) reloads,
+  // and when the kill switch blocks or lifts it.
+  'agent.trust_changed': ['policy.reloaded', 'agent.blocked', 'agent.unblocked'],
 };
 
 /** Every accepted name, for error messages and the OpenAPI description. */

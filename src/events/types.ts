@@ -7,6 +7,8 @@ export const EVENT_TYPES = [
   'action.completed',
   'alert.triggered',
   'policy.reloaded',
+  'agent.blocked',
+  'agent.unblocked',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,7 +1,11 @@
 import type { AgentConfig } from '../config/schema.js';
 import type { AgentView } from '../core/action.js';
 
-/** Registered agents by id, plus the mTLS principals that stand for them. */
+/**
+ * The config's agents by id, plus the mTLS principals that stand for them. Agents registered
+ * through the API are passed in per lookup (they outlive a config reload); on a clash the
+ * config's entry wins.
+ */
 export class AgentRegistry {
   private readonly byId = new Map<string, AgentView>();
   private readonly byPrincipal = new Map<string, string>();
@@ -16,9 +20,14 @@ export class AgentRegistry {
     }
   }
 
-  view(id: string | null): AgentView {
+  view(id: string | null, registered?: ReadonlyMap<string, AgentView>): AgentView {
     if (id === null) return ANONYMOUS;
-    return this.byId.get(id) ?? { id, registered: false, type: undefined, capabilities: [], name: undefined };
+    return this.byId.get(id) ?? registered?.get(id) ?? { id, registered: false, type: undefined, capabilities: [], name: undefined };
+  }
+
+  /** Whether the config declares this agent (its entry then outranks a registration). */
+  declares(id: string): boolean {
+    return this.byId.has(id);
   }
 
   agentForPrincipal(principal: string): string | undefined {

@@ -2,7 +2,7 @@
  * GatewayRequest → action (DESIGN.md "map"): identity, then the first matching route, or the
  * documented default action `http.<method>` on `<host><path>` for unmatched requests.
  */
-import type { ActionRequest, EvalInput } from '../core/action.js';
+import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 import { resolveAgent, type IdentitySource } from './identity.js';
@@ -40,7 +40,8 @@ export class Mapper {
     readonly agents: AgentRegistry,
   ) {}
 
-  map(req: GatewayRequest): Mapped {
+  /** `registered`: agents registered through the API (the config's own agents win a clash). */
+  map(req: GatewayRequest, registered?: ReadonlyMap<string, AgentView>): Mapped {
     const agentId = resolveAgent(this.identity, req, this.agents);
     const segments = pathSegments(req.path);
     const m = this.routes.match(req, segments);
@@ -64,7 +65,7 @@ export class Mapper {
       };
     }
     return {
-      input: { action, agent: this.agents.view(agentId), request: req, risk: { score: 0 } },
+      input: { action, agent: this.agents.view(agentId, registered), request: req, risk: { score: 0 } },
       route: m?.route.name,
     };
   }

@@ -12,6 +12,7 @@ export function auditRecord(r: CheckResult, ts: number): AuditRecord {
   const d = r.decision;
   const a = r.action;
   return {
+    event_type: 'decision',
     ts,
     action_id: r.actionId,
     request_id: r.request?.requestId ?? null,
@@ -25,6 +26,8 @@ export function auditRecord(r: CheckResult, ts: number): AuditRecord {
     cache_hit: r.cacheHit,
     latency_us: Math.round(r.latencyUs),
     reason: d.reason,
+    actor: null,
+    details: null,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The one orchestrator every entry point calls: normalize → map → (cache | evaluate) →
- * [approval] → record. Synchronous end to end except for one path: a pending decision when an
+ * The one orchestrator every entry point calls: normalize → map → [kill switch] →
+ * (cache | evaluate) → [approval] → record. Synchronous end to end except for one path: a pending decision when an
  * approvals store is configured awaits the store (approvals are durable before we answer). So a
  * cache hit — never pending — costs no promise or event-loop hop. Metrics and every sink
  * (decision log, audit, alerts) are recorded in exactly one place, `finish`, for every path.
@@ -12,7 +12,9 @@ import type { Config } from '../config/schema.js';
 import type { Runtime } from '../config/runtime.js';
 import { RequestError, toError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { ActionRequest, EvalInput } from '../core/action.js';
+import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
+import type { AgentBlockRecord } from '../approvals/store/agent-records.js';
+import { blockedDecision } from '../registry/directory.js';
 import { normalize } from '../gateway/normalize.js';
 import type { AdapterName, GatewayRequest, RawGatewayRequest } from '../gateway/request.js';
 import type { Mapped } from '../mapping/mapper.js';
@@ -66,9 +68,13 @@ function approvalIdFor(a: ActionRequest): string {
 
 export class CheckPipeline {
   private readonly now: () => number;
+  private readonly registered: ReadonlyMap<string, AgentView>;
+  private readonly blocked: ReadonlyMap<string, AgentBlockRecord>;
 
   constructor(private readonly deps: CheckDeps) {
     this.now = deps.now ?? (() => performance.now());
+    this.registered = deps.state.agents.registered;
+    this.blocked = deps.state.agents.blocked;
   }
 
   /** A gateway request. Returns a Promise only for a pending decision with an approvals store. */
@@ -81,7 +87,7 @@ export class CheckPipeline {
     let mapped: Mapped;
     try {
       req = normalize(raw, rt.normalize);
-      mapped = rt.mapper.map(req);
+      mapped = rt.mapper.map(req, this.registered);
     } catch (e) {
       return this.finish(raw.adapter, this.onError(raw.adapter, e, rt.config), req, undefined, undefined, false, t0, undefined);
     }
@@ -95,7 +101,7 @@ export class CheckPipeline {
   checkAction(action: ActionRequest, adapter: AdapterName = 'api'): CheckResult | Promise<CheckResult> {
     const t0 = this.now();
     const rt = this.deps.state.runtime;
-    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id), request: undefined, risk: { score: 0 } };
+    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request: undefined, risk: { score: 0 } };
     return this.evaluate(adapter, rt, input, undefined, undefined, t0);
   }
 
@@ -118,6 +124,15 @@ export class CheckPipeline {
     adapter: AdapterName, rt: Runtime, input: EvalInput, req: GatewayRequest | undefined, route: string | undefined, t0: number,
     deadline?: number,
   ): CheckResult | Promise<CheckResult> {
+    // The kill switch, before the cache: a blocked agent gets no cached allow. Free while no
+    // agent is blocked; one Map lookup otherwise.
+    if (this.blocked.size !== 0 && input.action.agent_id !== null) {
+      const block = this.blocked.get(input.action.agent_id);
+      if (block !== undefined) {
+        const denied = blockedDecision(block, rt.config.responses.denied_status);
+        return this.finish(adapter, denied, req, input.action, route, false, t0, undefined);
+      }
+    }
     const cache = this.deps.state.cache;
     let cacheHit = false;
     let decision: Decision;

@@ -1,13 +1,17 @@
 import type { Runtime } from '../config/runtime.js';
 import { DecisionCache } from '../evaluator/cache.js';
+import { AgentDirectory } from '../registry/directory.js';
 
 /**
- * The live runtime and its decision cache. A check reads `runtime` once and uses that
- * snapshot throughout, so a reload switches decisions atomically between checks.
+ * The live runtime, its decision cache and the agents known besides the config (registered,
+ * blocked). A check reads `runtime` once and uses that snapshot throughout, so a reload
+ * switches decisions atomically between checks.
  */
 export class RuntimeState {
   private current: Runtime;
   private decisionCache: DecisionCache;
+  /** Outlives reloads: registrations and blocks are not config. */
+  readonly agents = new AgentDirectory();
   /** False while draining on shutdown: readiness and gRPC health report not serving. */
   serving = true;
   private readonly listeners: ((rt: Runtime) => void)[] = [];
@@ -15,6 +19,9 @@ export class RuntimeState {
   constructor(runtime: Runtime) {
     this.current = runtime;
     this.decisionCache = RuntimeState.cacheFor(runtime);
+    // Cached decisions were computed with the agent views of their time; blocks need no clear
+    // (the pipeline checks them before the cache, and never caches a blocked answer).
+    this.agents.onRegisteredChange(() => this.decisionCache.clear());
   }
 
   private static cacheFor(rt: Runtime): DecisionCache {

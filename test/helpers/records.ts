@@ -45,6 +45,7 @@ export function auditRow(over: Partial<AuditRecord> = {}): AuditRecord {
   return {
     ts: 1_700_000_000_000, action_id: `act_${next()}`, request_id: 'req-1', adapter: 'envoy',
     agent_id: 'billing-agent', action_type: 'payment.create', resource: 'stripe:charges', decision: 'allowed',
-    policy_id: 'default', risk_score: 10, cache_hit: false, latency_us: 140, reason: null, ...over,
+    policy_id: 'default', risk_score: 10, cache_hit: false, latency_us: 140, reason: null,
+    event_type: 'decision', actor: null, details: null, ...over,
   };
 }

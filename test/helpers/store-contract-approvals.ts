@@ -21,6 +21,8 @@ export function approvalsContract(name: string, { newStore, openStore, dir }: St
         { version: 5, name: 'webhook subscriptions made through the API' },
         { version: 6, name: 'pending actions by agent' },
         { version: 7, name: 'actions: the API key that requested them' },
+        { version: 8, name: 'audit rows for events beside decisions (event_type, actor, details)' },
+        { version: 9, name: 'agent registry, heartbeats, kill switch and agent commands' },
       ]);
       db.close();
       const again = await newStore(path); // reopening migrates nothing and keeps data

@@ -9,7 +9,7 @@ import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
 import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { assertOwnAgent, principalOf } from '../auth.js';
+import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
@@ -19,13 +19,6 @@ import { decisionView } from '../views.js';
 const roles = ['admin', 'agent'] as const;
 
 
-/** The agent a body names, as `p` may act: agent keys default to (and may only use) their own. */
-export function agentFor(p: ApiPrincipal, named: string | undefined, field: string): string {
-  const agentId = named ?? p.agentId;
-  if (agentId === undefined) throw new ApiError(400, 'invalid_request', `body.${field}: is required with ${p.role} keys`, field);
-  assertOwnAgent(p, agentId);
-  return agentId;
-}
 
 /** Client context plus `gateway`, which is the sidecar's to set (a client copy is replaced). */
 export function apiContext(p: ApiPrincipal, context: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -34,7 +27,7 @@ export function apiContext(p: ApiPrincipal, context: Record<string, unknown> | u
 
 /** The action a body asks to evaluate, as `p` may ask it; `at` prefixes field names in errors. */
 function actionFor(p: ApiPrincipal, body: ActionBody, at: string): ActionRequest {
-  const agentId = agentFor(p, body.agent_id, `${at}agent_id`);
+  const agentId = agentOf(p, body.agent_id, { part: 'body', field: `${at}agent_id` });
   return { agent_id: agentId, action_type: body.action_type, resource: body.resource, parameters: body.parameters ?? {}, context: apiContext(p, body.context) };
 }
 

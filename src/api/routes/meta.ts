@@ -13,12 +13,12 @@ import { RequestError } from '../../core/errors.js';
 import { requireIdentity } from '../../pipeline/approval.js';
 import { invalidRequestDecision } from '../../pipeline/fail-mode.js';
 import { compileGlob } from '../../policy/glob.js';
-import { principalOf, READ_ROLES } from '../auth.js';
+import { agentOf, principalOf, READ_ROLES } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ErrorViewRefs } from '../errors.js';
 import { EvaluateBody } from '../sdk-schemas.js';
 import { riskLevel } from '../sdk-views.js';
-import { agentFor, apiContext } from './authorization.js';
+import { apiContext } from './authorization.js';
 
 const open = { additionalProperties: true } as const;
 
@@ -75,7 +75,7 @@ export function metaRoutes(api: FastifyInstance, deps: ApiDeps, version: string)
     const p = principalOf(req);
     const b = req.body as { agent_id?: string; action_type: string; resource: string; context?: Record<string, unknown>; parameters?: Record<string, unknown> };
     const rt = deps.state.runtime;
-    const agentId = p.role === 'agent' || b.agent_id !== undefined ? agentFor(p, b.agent_id, 'agent_id') : null;
+    const agentId = p.role === 'agent' || b.agent_id !== undefined ? agentOf(p, b.agent_id, { part: 'body', field: 'agent_id' }) : null;
     const action = { agent_id: agentId, action_type: b.action_type, resource: b.resource, parameters: b.parameters ?? {}, context: apiContext(p, b.context) };
     const input: EvalInput = { action, agent: rt.mapper.agents.view(agentId), request: undefined, risk: { score: 0 } };
     let ex;

@@ -7,13 +7,13 @@
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ActionRequest } from '../../core/action.js';
-import { principalOf } from '../auth.js';
+import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError, ErrorViewRefs } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
 import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../sdk-schemas.js';
 import { ErrorView } from '../schemas.js';
-import { agentFor, answer, apiContext, evaluate } from './authorization.js';
+import { answer, apiContext, evaluate } from './authorization.js';
 
 const roles = ['admin', 'agent'] as const;
 const MAX_ORCHESTRATION_DEPTH = 5;
@@ -37,7 +37,7 @@ export function submittedAction(p: ApiPrincipal, b: SubmitBody): ActionRequest {
     ...(Object.keys(orchestration).length ? { orchestration } : {}),
   });
   return {
-    agent_id: agentFor(p, namedAgent(p, b.agent_id), 'agent_id'),
+    agent_id: agentOf(p, namedAgent(p, b.agent_id), { part: 'body', field: 'agent_id' }),
     action_type: b.action_type,
     resource: b.resource,
     parameters: (b.action_details as Record<string, unknown> | undefined) ?? {},

@@ -58,8 +58,17 @@ export interface ApprovalRecord extends WorkflowState {
   readonly version: number;
 }
 
-/** One decision of the gateway pipeline, appended to the audit trail. */
+/** The audit trail's kinds of row: decisions, and the events recorded beside them. */
+export const AUDIT_EVENT_TYPES = ['decision', 'agent.blocked', 'agent.unblocked'] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * One row of the audit trail: a decision of the gateway pipeline (event_type 'decision'), or an
+ * event beside them such as an agent blocked by the kill switch. An event fills the decision
+ * columns with what it means for the agent's requests (agent.blocked: decision denied).
+ */
 export interface AuditRecord {
+  readonly event_type: AuditEventType;
   readonly ts: number;
   readonly action_id: string;
   readonly request_id: string | null;
@@ -74,6 +83,10 @@ export interface AuditRecord {
   readonly cache_hit: boolean;
   readonly latency_us: number;
   readonly reason: string | null;
+  /** Who caused an event (an API key's name); null for decisions (agent_id says who asked). */
+  readonly actor: string | null;
+  /** What an event carried (command id, reason …); null for decisions. */
+  readonly details: Record<string, unknown> | null;
 }
 
 /** An audit row as read back, with its store-assigned sequence id. */

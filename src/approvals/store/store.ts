@@ -1,7 +1,8 @@
 /**
  * The durable-state contract: approvals (with their actions and votes), the audit trail, the
- * webhook outbox and the webhook subscriptions made through the API. SQLite is the embedded implementation; a shared store (Redis, PostgreSQL) for
- * fleets implements the same interface.
+ * webhook outbox, the webhook subscriptions made through the API, and the agent registry with
+ * heartbeats and the kill switch (agent-store.ts). SQLite is the embedded implementation; a
+ * shared store (PostgreSQL) for fleets implements the same interface.
  *
  * Every method returns a Promise even though SQLite answers synchronously: a shared store is a
  * network round trip, and an interface that is sync for one backend and async for another would
@@ -15,6 +16,7 @@
  * workflow, then `transitionApproval` with the version read; a `conflict` means re-read and retry.
  */
 import type { WorkflowState } from '../workflow.js';
+import type { AgentStore } from './agent-store.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
   StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook,
@@ -99,6 +101,8 @@ export interface PageQuery {
 }
 
 export interface AuditQuery extends PageQuery {
+  /** Which kind of row: 'decision' when absent (so decision queries never see events), '*' for all. */
+  readonly event_type?: AuditRecord['event_type'] | '*';
   readonly action_id?: string;
   readonly agent_id?: string;
   readonly decision?: AuditRecord['decision'];
@@ -195,6 +199,6 @@ export interface WebhookStore {
 }
 
 /** The whole durable state of one sidecar (or of a fleet, for a shared store). */
-export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore {
+export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore {
   close(): Promise<void>;
 }

@@ -21,9 +21,9 @@ export class AuditSql {
 
   constructor(private readonly db: Database) {
     this.insert = db.prepare(`INSERT INTO audit (ts, action_id, request_id, adapter, agent_id, action_type,
-      resource, decision, policy_id, risk_score, cache_hit, latency_us, reason) VALUES (:ts, :action_id,
-      :request_id, :adapter, :agent_id, :action_type, :resource, :decision, :policy_id, :risk_score,
-      :cache_hit, :latency_us, :reason)`);
+      resource, decision, policy_id, risk_score, cache_hit, latency_us, reason, event_type, actor, details)
+      VALUES (:ts, :action_id, :request_id, :adapter, :agent_id, :action_type, :resource, :decision, :policy_id,
+      :risk_score, :cache_hit, :latency_us, :reason, :event_type, :actor, :details)`);
     this.purge = db.prepare('DELETE FROM audit WHERE ts < ?');
   }
 
@@ -46,6 +46,7 @@ export class AuditSql {
     const args: (string | number)[] = [];
     const add = (clause: string, value: string | number) => { where.push(clause); args.push(value); };
     if (q.cursor) add('id < ?', decodeCursor(q.cursor, ['number'] as const)[0]);
+    if (q.event_type !== '*') add('event_type = ?', q.event_type ?? 'decision');
     if (q.action_id !== undefined) add('action_id = ?', q.action_id);
     if (q.agent_id !== undefined) add('agent_id = ?', q.agent_id);
     if (q.decision !== undefined) add('decision = ?', q.decision);

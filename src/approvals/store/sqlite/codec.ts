@@ -4,13 +4,14 @@ import type {
   ActionRecord, ApprovalRecord, AuditRecord, OutboxRow, StoredAuditRecord, VoteRecord,
 } from '../records.js';
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
-const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
+/** Column readers (also for agent-codec.ts). */
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
+export const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
+export const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
 export function actionToRow(a: ActionRecord): Row {
   return {
@@ -77,6 +78,7 @@ export function auditToRow(a: AuditRecord): Row {
     ts: a.ts, action_id: a.action_id, request_id: a.request_id, adapter: a.adapter, agent_id: a.agent_id,
     action_type: a.action_type, resource: a.resource, decision: a.decision, policy_id: a.policy_id,
     risk_score: a.risk_score, cache_hit: a.cache_hit ? 1 : 0, latency_us: Math.round(a.latency_us), reason: a.reason,
+    event_type: a.event_type, actor: a.actor, details: a.details === null ? null : JSON.stringify(a.details),
   };
 }
 
@@ -87,6 +89,8 @@ export function rowToAudit(r: Row): StoredAuditRecord {
     resource: str(r.resource), decision: str(r.decision) as AuditRecord['decision'],
     policy_id: optStr(r.policy_id), risk_score: optNum(r.risk_score), cache_hit: r.cache_hit === 1,
     latency_us: num(r.latency_us), reason: optStr(r.reason),
+    event_type: str(r.event_type) as AuditRecord['event_type'], actor: optStr(r.actor),
+    details: r.details === null || r.details === undefined ? null : json(r.details),
   };
 }
 

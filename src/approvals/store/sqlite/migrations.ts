@@ -164,6 +164,78 @@ export const MIGRATIONS: readonly Migration[] = [
     // Rows from before stay NULL (requested through a gateway, or before it was recorded).
     up: 'ALTER TABLE actions ADD COLUMN requested_by TEXT;',
   },
+  {
+    version: 8,
+    name: 'audit rows for events beside decisions (event_type, actor, details)',
+    // Rows from before are decisions. ADD COLUMN with a constant default rewrites nothing, so
+    // this is instant on a large trail.
+    up: `
+      ALTER TABLE audit ADD COLUMN event_type TEXT NOT NULL DEFAULT 'decision';
+      ALTER TABLE audit ADD COLUMN actor TEXT;
+      ALTER TABLE audit ADD COLUMN details TEXT;
+      CREATE INDEX audit_by_event ON audit (event_type, id);
+    `,
+  },
+  {
+    version: 9,
+    name: 'agent registry, heartbeats, kill switch and agent commands',
+    up: `
+      CREATE TABLE agents (
+        agent_id TEXT PRIMARY KEY,
+        display_name TEXT,
+        agent_type TEXT NOT NULL,
+        environment TEXT,
+        capabilities TEXT NOT NULL,
+        allowed_resources TEXT NOT NULL,
+        sdk_version TEXT,
+        metadata TEXT NOT NULL,
+        model_id INTEGER,
+        trust_level TEXT NOT NULL CHECK (trust_level IN ('admin', 'self')),
+        registered_by TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE agent_heartbeats (
+        agent_id TEXT PRIMARY KEY,
+        last_heartbeat INTEGER NOT NULL,
+        session_started_at INTEGER NOT NULL,
+        sdk_version TEXT,
+        metrics TEXT NOT NULL
+      ) STRICT;
+
+      -- One row per blocked agent: the kill switch is on while the row exists.
+      CREATE TABLE agent_blocks (
+        agent_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        activated_at INTEGER NOT NULL,
+        activated_by TEXT NOT NULL,
+        command_id TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE agent_commands (
+        command_id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        command_type TEXT NOT NULL CHECK (command_type IN ('BLOCK', 'UNBLOCK')),
+        target_type TEXT NOT NULL,
+        reason TEXT,
+        parameters TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'acknowledged')),
+        issued_by TEXT NOT NULL,
+        issued_via TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        acknowledged_at INTEGER,
+        is_broadcast INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX agent_commands_pending ON agent_commands (agent_id, created_at) WHERE status = 'pending';
+
+      -- Bumped with every change to agents or agent_blocks; processes poll it to reload.
+      CREATE TABLE agent_state_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL) STRICT;
+      INSERT INTO agent_state_revision (id, revision) VALUES (1, 0);
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { pendingApproval } from '../../../../test/helpers/records.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { describeStoreContract } from '../../../../test/helpers/store-contract.js';
+import { migrate, MIGRATIONS } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
 describeStoreContract('SqliteStore', async (path) => new SqliteStore({ path }));
@@ -14,10 +15,9 @@ describe('SqliteStore: migrating an older file', () => {
   it('migrates a version-6 file in place: its actions read back with requested_by null', async () => {
     const path = join(dir, 'v6.db');
     const old = pendingApproval({ id: 'v6' });
-    await new SqliteStore({ path }).close();
+    // What version 6 wrote: its schema, and an action stored then.
     const db = new Database(path);
-    // Back to what version 6 wrote: no requested_by column, an action stored then.
-    db.exec('ALTER TABLE actions DROP COLUMN requested_by; DELETE FROM schema_migrations WHERE version = 7');
+    migrate(db, MIGRATIONS.slice(0, 6));
     const { requested_by: _none, ...v6action } = old.action;
     db.prepare(`INSERT INTO actions (action_id, fingerprint, agent_id, action_type, resource, parameters, context, binding,
       decision, policy_id, risk_score, reason, approval_id, status, created_at, updated_at, completion_status,

@@ -5,12 +5,16 @@
  */
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
+import type { AgentBlockRecord, AgentRecord, HeartbeatRecord } from '../agent-records.js';
+import type { KillSwitchEffects } from '../agent-store.js';
 import type { ActionRecord, ApprovalRecord, AuditRecord, NewOutboxEntry, NewWebhook, WebhookChange } from '../records.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, AuditQuery, NewPendingApproval, PageQuery, Store,
 } from '../store.js';
+import { AgentsSql } from './agents.js';
 import { ApprovalsSql } from './approvals.js';
 import { AuditSql } from './audit.js';
+import { KillSwitchSql } from './kill-switch.js';
 import { openSqlite, type SqliteOptions } from './open.js';
 import { OutboxSql } from './outbox.js';
 import { WebhooksSql } from './webhooks.js';
@@ -23,6 +27,8 @@ export class SqliteStore implements Store {
   private readonly audit: AuditSql;
   private readonly outbox: OutboxSql;
   private readonly webhooks: WebhooksSql;
+  private readonly agents: AgentsSql;
+  private readonly killSwitch: KillSwitchSql;
 
   /** Opens (creating directories and migrating) synchronously; throws StoreError on a bad file. */
   constructor(options: SqliteOptions) {
@@ -32,6 +38,8 @@ export class SqliteStore implements Store {
     this.approvals = new ApprovalsSql(db, this.outbox);
     this.audit = new AuditSql(db);
     this.webhooks = new WebhooksSql(db);
+    this.agents = new AgentsSql(db);
+    this.killSwitch = new KillSwitchSql(db, { outbox: this.outbox, audit: this.audit, bump: () => this.agents.bump() });
   }
 
   private live(): void {
@@ -72,6 +80,18 @@ export class SqliteStore implements Store {
   async getWebhook(id: string) { this.live(); return this.webhooks.get(id); }
   async updateWebhook(id: string, c: WebhookChange, now: number) { this.live(); return this.webhooks.update(id, c, now); }
   async deleteWebhook(id: string) { this.live(); return this.webhooks.remove(id); }
+  async getAgent(id: string) { this.live(); return this.agents.get(id); }
+  async putAgent(agent: AgentRecord) { this.live(); this.agents.put(agent); }
+  async deleteAgent(id: string) { this.live(); return this.agents.delete(id); }
+  async listAgents(q: PageQuery) { this.live(); return this.agents.list(q); }
+  async loadAgentState() { this.live(); return this.agents.load(); }
+  async agentStateRevision() { this.live(); return this.agents.revision(); }
+  async putHeartbeats(rows: readonly HeartbeatRecord[]) { this.live(); this.agents.putHeartbeats(rows); }
+  async getHeartbeat(id: string) { this.live(); return this.agents.getHeartbeat(id); }
+  async blockAgent(block: AgentBlockRecord, effects: KillSwitchEffects) { this.live(); return this.killSwitch.block(block, effects); }
+  async unblockAgent(id: string, effects: KillSwitchEffects) { this.live(); return this.killSwitch.unblock(id, effects); }
+  async listPendingCommands(id: string, now: number, limit: number) { this.live(); return this.killSwitch.pendingCommands(id, now, limit); }
+  async acknowledgeCommand(id: string, commandId: string, now: number) { this.live(); return this.killSwitch.acknowledge(id, commandId, now); }
 
   /** Checkpoints the WAL into the main file and closes; idempotent. */
   async close(): Promise<void> {

@@ -44,6 +44,8 @@ const FORWARDED = [
   'enqueueOutbox', 'claimOutbox', 'markDelivered', 'markFailed', 'markDead', 'outboxDepth', 'listDeadLetters',
   'requeueDeadLetter', 'purgeDeliveredOutbox',
   'createWebhook', 'listWebhooks', 'getWebhook', 'updateWebhook', 'deleteWebhook',
+  'getAgent', 'putAgent', 'deleteAgent', 'listAgents', 'loadAgentState', 'agentStateRevision', 'putHeartbeats', 'getHeartbeat',
+  'blockAgent', 'unblockAgent', 'listPendingCommands', 'acknowledgeCommand',
 ] as const satisfies readonly StoreMethod[];
 const exhaustive: Exclude<StoreMethod, (typeof FORWARDED)[number]> extends never ? true : never = true;
 void exhaustive;
