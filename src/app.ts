@@ -15,6 +15,7 @@ import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
+import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
 import { flushSync } from './observability/logger.js';
@@ -94,7 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
-  const adapterDeps = { pipeline, state, metrics, logger, completions };
+  const adapterDeps = { pipeline, state, metrics, logger, completions, accessMetrics: new AccessMetrics(registry) };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
   registerForwardAuth(http, adapterDeps);

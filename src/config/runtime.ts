@@ -10,6 +10,7 @@ import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow
 import type { EvalInput } from '../core/action.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
+import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
@@ -38,6 +39,8 @@ export interface Runtime {
   readonly apiKeys: ApiKeyTable;
   /** forward_auth.trusted_proxies: peers whose forwarding headers are believed. */
   readonly trustedProxies: TrustedProxies;
+  /** gateway_access: who may call the Kong, Kong opa and forward-auth endpoints. */
+  readonly gatewayAccess: GatewayAccess;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -116,6 +119,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     pendingStatus: config.responses.pending_status,
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
+  const gatewayAccess = compileGatewayAccess(config.gateway_access, { source: opts.source }, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -131,6 +135,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     approvalSettings: settings,
     apiKeys,
     trustedProxies,
+    gatewayAccess,
   });
 }
 

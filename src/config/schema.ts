@@ -9,7 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
-import { ForwardAuthSchema, KongSchema } from './gateways.js';
+import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -262,6 +262,7 @@ export const ConfigSchema = T.Object(
     log: LogSchema,
     kong: KongSchema,
     forward_auth: ForwardAuthSchema,
+    gateway_access: GatewayAccessSchema,
     // Issue 4: durable state, approvals, REST API, webhooks, alerts, SIEM stream. Without
     // `store` none of it persists and a pending decision is answered as in the core config.
     store: T.Optional(StoreConfigSchema),

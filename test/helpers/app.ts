@@ -40,6 +40,8 @@ export interface StartOptions {
   app?: Pick<AppOptions, 'now' | 'timers' | 'fetch'>;
   /** Write the config into this directory (e.g. one holding the store). */
   dir?: string;
+  /** Address the listeners bind to (default 127.0.0.1; `::` for a dual-stack listener). */
+  host?: string;
 }
 
 export async function startApp(yaml: string, opts: StartOptions = {}): Promise<TestApp> {
@@ -50,7 +52,7 @@ export async function startApp(yaml: string, opts: StartOptions = {}): Promise<T
     { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) },
   );
   const runtime = runtimeFromText(yaml, path, 1);
-  const app = await buildApp({ runtime, logger, configPath: path, host: '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
+  const app = await buildApp({ runtime, logger, configPath: path, host: opts.host ?? '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
   const { grpcPort, httpPort } = await app.listen();
   if (opts.watch) app.reloader?.watch(50);
   return {

@@ -1,0 +1,27 @@
+/**
+ * Metrics of who was kept out before any check ran: calls to the gateway endpoints refused by
+ * `gateway_access`. Label values come from fixed sets; a peer address never becomes a label.
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { GatewayDenial } from '../gateway/access.js';
+import type { AdapterName } from '../gateway/request.js';
+
+const GATEWAY_ADAPTERS = ['kong', 'kong_opa', 'forward_auth'] as const satisfies readonly AdapterName[];
+const DENIALS = ['peer_not_allowed', 'gateway_token_required'] as const satisfies readonly GatewayDenial[];
+
+export class AccessMetrics {
+  private readonly denied: Counter<'adapter' | 'reason'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.denied = new Counter({
+      name: 'ascend_gateway_access_denied_total', help: 'Calls to the gateway endpoints refused by gateway_access, before any evaluation', labelNames: ['adapter', 'reason'], registers,
+    });
+    // Known series start at 0 so rate() sees the first refusal.
+    for (const adapter of GATEWAY_ADAPTERS) for (const reason of DENIALS) this.denied.labels(adapter, reason).inc(0);
+  }
+
+  gatewayDenied(adapter: AdapterName, reason: GatewayDenial): void {
+    this.denied.labels(adapter, reason).inc();
+  }
+}
