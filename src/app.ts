@@ -92,7 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger,
   });
-  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
+  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, keepAliveTimeoutMs: cfg.http_keep_alive_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
   const adapterDeps = { pipeline, state, metrics, logger, completions, accessMetrics: new AccessMetrics(registry) };

@@ -33,6 +33,10 @@ export const ServerSchema = T.Object(
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
+    http_keep_alive_timeout_ms: T.Integer({
+      minimum: 100, default: 15_000,
+      description: 'An HTTP connection with no request in flight is closed after this long without a new one',
+    }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     heap_growth_percent: T.Integer({

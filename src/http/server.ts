@@ -15,6 +15,7 @@ export interface HttpDeps {
 
 export interface HttpLimits {
   requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
   maxHeaders: number;
 }
@@ -34,7 +35,8 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
           connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
           // Oversized headers are refused by Node's parser with 431.
           maxHeaderSize: limits.maxHeaderBytes,
-          keepAliveTimeout: 65_000,
+          // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
         },
         handler,
       );
