@@ -15,6 +15,7 @@ import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { createHttpServer } from './http/server.js';
+import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
 import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   batchLogs?: boolean;
   /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
   metricsText?: () => Promise<string>;
+  /** The open-file limit the listeners' connection caps must fit (tests); read from /proc/self/limits when absent. */
+  openFileLimit?: number;
 }
 
 export interface App {
@@ -89,13 +92,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const fx = buildSideEffects({ state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
   const cfg = runtime.config.server;
+  const accessMetrics = new AccessMetrics(registry);
+  const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
   });
-  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, keepAliveTimeoutMs: cfg.http_keep_alive_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
+  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, keepAliveTimeoutMs: cfg.http_keep_alive_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers, connections: limits.http });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
-  const adapterDeps = { pipeline, state, metrics, logger, completions, accessMetrics: new AccessMetrics(registry) };
+  const adapterDeps = { pipeline, state, metrics, logger, completions, accessMetrics };
   registerKong(http, adapterDeps);
   registerKongOpa(http, adapterDeps);
   registerForwardAuth(http, adapterDeps);

@@ -37,6 +37,14 @@ export const ServerSchema = T.Object(
       minimum: 100, default: 15_000,
       description: 'An HTTP connection with no request in flight is closed after this long without a new one',
     }),
+    max_connections: T.Integer({
+      minimum: 1, default: 10_000,
+      description: "Connections each listener (HTTP, gRPC) holds at most; more are closed as they are accepted. Read at start; the HTTP listener's cap is lowered when all caps do not fit the open-file limit",
+    }),
+    max_connections_per_peer: T.Integer({
+      minimum: 1, default: 1000,
+      description: 'Connections one peer address holds at most on each listener; more are closed as they are accepted. Read at start',
+    }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     heap_growth_percent: T.Integer({

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
@@ -18,6 +19,7 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
   maxHeaders: number;
+  connections: ConnectionLimits;
 }
 
 export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyInstance {
@@ -43,6 +45,8 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
+      // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
+      limitConnections(server, limits.connections);
       return server;
     },
   });

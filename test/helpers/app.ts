@@ -37,7 +37,7 @@ export function writeConfig(yaml: string, dir = mkdtempSync(join(tmpdir(), 'asce
 export interface StartOptions {
   watch?: boolean;
   /** Extra buildApp options (the clock and timers seams). */
-  app?: Pick<AppOptions, 'now' | 'timers' | 'fetch'>;
+  app?: Pick<AppOptions, 'now' | 'timers' | 'fetch' | 'openFileLimit'>;
   /** Write the config into this directory (e.g. one holding the store). */
   dir?: string;
   /** Address the listeners bind to (default 127.0.0.1; `::` for a dual-stack listener). */
