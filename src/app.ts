@@ -7,14 +7,11 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createEnvoyServer, type GrpcTransport } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
-import { registerForwardAuth } from './adapters/forward-auth/routes.js';
-import { registerKongOpa } from './adapters/kong-opa/routes.js';
-import { registerKong } from './adapters/kong/routes.js';
 import { registerApi } from './api/plugin.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
-import { createHttpServer } from './http/server.js';
+import { buildHttpListeners } from './http/listeners.js';
 import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
 import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
@@ -51,6 +48,13 @@ export interface AppOptions {
   openFileLimit?: number;
 }
 
+export interface ListeningPorts {
+  grpcPort: number;
+  httpPort: number;
+  /** Only with server.gateway_http_port. */
+  gatewayHttpPort?: number;
+}
+
 export interface App {
   readonly state: RuntimeState;
   readonly pipeline: CheckPipeline;
@@ -58,14 +62,17 @@ export interface App {
   readonly registry: Registry;
   readonly grpcServer: GrpcTransport;
   readonly health: HealthService;
+  /** The main HTTP listener. */
   readonly http: FastifyInstance;
+  /** The gateway endpoints' own listener (server.gateway_http_port); undefined when they are on `http`. */
+  readonly gatewayHttp: FastifyInstance | undefined;
   /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
   readonly completions: Completions;
   readonly reloader: ConfigReloader | undefined;
   /** The durable-state layer; undefined without `store:` in the config. */
   readonly approvals: ApprovalsLayer | undefined;
-  /** Binds both listeners; resolves to the ports actually bound (0 → a free port). */
-  listen(): Promise<{ grpcPort: number; httpPort: number }>;
+  /** Binds the listeners; resolves to the ports actually bound (0 → a free port). */
+  listen(): Promise<ListeningPorts>;
   reload(trigger?: string, force?: boolean): Promise<ReloadOutcome>;
   /** Readiness off, drain in-flight work within `graceMs`, close listeners, stop the approvals layer, flush logs. */
   shutdown(graceMs?: number): Promise<void>;
@@ -97,26 +104,21 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
   });
-  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, keepAliveTimeoutMs: cfg.http_keep_alive_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers, connections: limits.http });
   const completions = new Completions(registry, logger);
   if (fx.layer) completions.onCompletion(completionsToStore(fx.layer, logger));
-  const adapterDeps = { pipeline, state, metrics, logger, completions, accessMetrics };
-  registerKong(http, adapterDeps);
-  registerKongOpa(http, adapterDeps);
-  registerForwardAuth(http, adapterDeps);
+  const listeners = buildHttpListeners(cfg, limits, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
-    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
+    state, pipeline, metrics, registry, grpcServer, health, http, gatewayHttp: listeners.gateway, completions, reloader, approvals: fx.layer,
     async listen() {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
-      await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
-      const addr = http.server.address();
-      const httpPort = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
-      return { grpcPort, httpPort };
+      return { grpcPort, ...httpPorts };
     },
     reload(trigger = 'api', force = false) {
       if (!reloader) return Promise.resolve({ result: 'failure', error: 'no config file to reload' } as const);
@@ -128,7 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       reloader?.close();
       // Watch streams would hold a draining connection open.
       health.endWatches();
-      await Promise.all([grpcServer.shutdown(graceMs), http.close()]);
+      await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await fx.stop();
       decisionLog.flush();

@@ -65,6 +65,10 @@ function crossChecks(c: Config, issues: IssueList): void {
   for (const [id, idx] of duplicates(c.agents.map((a) => a.id))) {
     for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
   }
+  const { gateway_http_port: gatewayPort, http_port: httpPort, grpc_port: grpcPort } = c.server;
+  if (gatewayPort !== undefined && gatewayPort !== 0 && (gatewayPort === httpPort || gatewayPort === grpcPort)) {
+    issues.add(['server', 'gateway_http_port'], `must differ from ${gatewayPort === httpPort ? 'http_port' : 'grpc_port'} (${gatewayPort}): the gateway endpoints get a listener of their own`);
+  }
   c.webhooks.forEach((w, i) => {
     if (c.webhooks.findIndex((o) => o.url === w.url) < i) issues.add(['webhooks', i, 'url'], `duplicate webhook url "${w.url}" (one subscription per url)`);
   });

@@ -23,7 +23,7 @@ const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
 
 export const ServerSchema = T.Object(
   {
-    host: T.String({ default: '0.0.0.0', description: 'Address both listeners bind to' }),
+    host: T.String({ default: '0.0.0.0', description: 'Address the gRPC and HTTP listeners bind to' }),
     grpc_port: T.Integer({ ...Port, default: 9191 }),
     http_port: T.Integer({ ...Port, default: 8181 }),
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
@@ -39,12 +39,17 @@ export const ServerSchema = T.Object(
     }),
     max_connections: T.Integer({
       minimum: 1, default: 10_000,
-      description: "Connections each listener (HTTP, gRPC) holds at most; more are closed as they are accepted. Read at start; the HTTP listener's cap is lowered when all caps do not fit the open-file limit",
+      description: "Connections each listener (HTTP, gateway HTTP, gRPC) holds at most; more are closed as they are accepted. Read at start; lowered, the HTTP listeners' first, when all caps do not fit the open-file limit",
     }),
     max_connections_per_peer: T.Integer({
       minimum: 1, default: 1000,
       description: 'Connections one peer address holds at most on each listener; more are closed as they are accepted. Read at start',
     }),
+    gateway_http_port: T.Optional(T.Integer({
+      ...Port,
+      description: 'Serve the gateway endpoints (Kong, Kong opa, forward-auth) on their own HTTP listener on this port, and no longer on http_port. Unset: they share http_port',
+    })),
+    gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     heap_growth_percent: T.Integer({

@@ -1,6 +1,9 @@
 /**
- * The HTTP listener (default :8181): health, readiness and Prometheus metrics here; the
- * Kong, forward-auth and REST adapters register their routes on the same instance.
+ * An HTTP listener: fastify over a node:http server whose timeouts and connection caps keep
+ * any one client from holding sockets. The main listener (default :8181) also answers health,
+ * readiness and Prometheus metrics ({@link addOpsRoutes}); the gateway listener
+ * (`server.gateway_http_port`) only carries the gateway endpoints. The Kong, forward-auth and
+ * REST adapters register their routes on the instance they belong to.
  */
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -22,7 +25,7 @@ export interface HttpLimits {
   connections: ConnectionLimits;
 }
 
-export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyInstance {
+export function createHttpServer(limits: HttpLimits): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
     bodyLimit: 1024 * 1024,
@@ -60,7 +63,11 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
     }
     done();
   });
+  return app;
+}
 
+/** /healthz, /readyz and /metrics: on the main listener, open to every caller. */
+export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
@@ -73,6 +80,10 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
     const text = await (deps.metricsText ?? (() => deps.registry.metrics()))();
     return reply.header('content-type', deps.registry.contentType).send(text);
   });
+}
 
-  return app;
+/** The port a listening instance is bound to. */
+export function boundPort(app: FastifyInstance): number {
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr !== null ? addr.port : 0;
 }

@@ -39,6 +39,12 @@ describe('fitToOpenFiles', () => {
     expect(fitToOpenFiles({ grpc: 10_000, http: 50 }, 1024)).toEqual({ caps: { grpc: 576, http: 50 }, clamped: true });
   });
 
+  it('a gateway listener shares the HTTP part in proportion', () => {
+    // 20,000 − 256 = 19,744: gRPC keeps 10,000; 9,744 for the two HTTP listeners.
+    expect(fitToOpenFiles({ grpc: 10_000, http: 10_000, gatewayHttp: 10_000 }, 20_000)).toEqual({ caps: { grpc: 10_000, http: 4_872, gatewayHttp: 4_872 }, clamped: true });
+    expect(fitToOpenFiles({ grpc: 10_000, http: 10_000, gatewayHttp: 10_000 }, 30_256)).toEqual({ caps: { grpc: 10_000, http: 10_000, gatewayHttp: 10_000 }, clamped: false });
+  });
+
   it('never goes below one connection per listener', () => {
     expect(fitToOpenFiles({ grpc: 10, http: 10 }, 100)).toEqual({ caps: { grpc: 2, http: 1 }, clamped: true });
   });

@@ -1,13 +1,13 @@
 /**
  * How many connections each listener may hold, fitted to the process's open-file limit.
  *
- * `server.max_connections` applies to each listener (HTTP, gRPC), and every connection is a
- * descriptor. If the caps together exceed what the process may open, a flood of one listener
+ * `server.max_connections` applies to each listener (HTTP, the gateway HTTP listener when
+ * configured, gRPC), and every connection is a descriptor. If the caps together exceed what the process may open, a flood of one listener
  * could still take every descriptor and leave the others unable to accept — the gRPC
  * listener, whose caller (Envoy) fails requests when it cannot connect, above all. So at start the soft RLIMIT_NOFILE is read (/proc/self/limits;
  * Node raises the soft limit to the hard one as it starts, so this is the real limit), a
  * reserve is kept for everything else (config and secret files, the store, log files,
- * outgoing connections), and when the caps do not fit they are lowered, the HTTP listener's
+ * outgoing connections), and when the caps do not fit they are lowered, the HTTP listeners'
  * first — with one warning saying so.
  */
 import { readFileSync } from 'node:fs';
@@ -19,10 +19,11 @@ import type { ConnectionLimits, ListenerName } from './connection-gate.js';
 /** Descriptors kept out of every listener's cap: files, the store, logs, webhooks, Node itself. */
 export const RESERVED_FDS = 256;
 
-/** Connection caps per listener. */
+/** Connection caps per listener; `gatewayHttp` only when server.gateway_http_port is set. */
 export interface ListenerCaps {
   grpc: number;
   http: number;
+  gatewayHttp?: number;
 }
 
 /** The soft "Max open files" of /proc/self/limits text; undefined when unlimited or absent. */
@@ -42,25 +43,33 @@ export function readOpenFileLimit(): number | undefined {
 
 /**
  * The caps, lowered if they do not fit `openFileLimit` − {@link RESERVED_FDS}: the HTTP
- * listener gives way first, down to a quarter of what is available, and gRPC keeps its cap
- * unless even that does not leave the quarter. Every cap stays at least 1.
+ * listeners give way first, down to a quarter of what is available (shared in proportion to
+ * their caps), and gRPC keeps its cap unless even that does not leave the quarter. Every cap
+ * stays at least 1.
  */
 export function fitToOpenFiles(caps: ListenerCaps, openFileLimit: number | undefined): { caps: ListenerCaps; clamped: boolean } {
   if (openFileLimit === undefined) return { caps, clamped: false };
+  const http = caps.http + (caps.gatewayHttp ?? 0);
   const available = Math.max(2, openFileLimit - RESERVED_FDS);
-  if (caps.grpc + caps.http <= available) return { caps, clamped: false };
+  if (caps.grpc + http <= available) return { caps, clamped: false };
   const grpc = Math.max(1, Math.min(caps.grpc, available - Math.floor(available / 4)));
-  return { caps: { grpc, http: Math.max(1, Math.min(caps.http, available - grpc)) }, clamped: true };
+  const share = (cap: number): number => Math.max(1, Math.min(cap, Math.floor(((available - grpc) * cap) / http)));
+  const fitted: ListenerCaps = { grpc, http: share(caps.http) };
+  if (caps.gatewayHttp !== undefined) fitted.gatewayHttp = share(caps.gatewayHttp);
+  return { caps: fitted, clamped: true };
 }
 
 export interface ListenerLimits {
   grpc: ConnectionLimits;
   http: ConnectionLimits;
+  gatewayHttp?: ConnectionLimits;
 }
 
 /** Each listener's limits from `server.*`, fitted to the open-file limit (one warning when lowered). */
 export function planListeners(server: Config['server'], opts: { openFileLimit: number | undefined; logger: Logger; metrics: AccessMetrics }): ListenerLimits {
-  const { caps, clamped } = fitToOpenFiles({ grpc: server.max_connections, http: server.max_connections }, opts.openFileLimit);
+  const wanted: ListenerCaps = { grpc: server.max_connections, http: server.max_connections };
+  if (server.gateway_http_port !== undefined) wanted.gatewayHttp = server.max_connections;
+  const { caps, clamped } = fitToOpenFiles(wanted, opts.openFileLimit);
   if (clamped) {
     opts.logger.warn(
       { open_file_limit: opts.openFileLimit, reserved_fds: RESERVED_FDS, max_connections: server.max_connections, lowered_to: caps },
@@ -68,5 +77,7 @@ export function planListeners(server: Config['server'], opts: { openFileLimit: n
     );
   }
   const limits = (cap: number, name: ListenerName): ConnectionLimits => ({ maxConnections: cap, maxPerPeer: server.max_connections_per_peer, onReject: opts.metrics.listener(name) });
-  return { grpc: limits(caps.grpc, 'grpc'), http: limits(caps.http, 'http') };
+  const out: ListenerLimits = { grpc: limits(caps.grpc, 'grpc'), http: limits(caps.http, 'http') };
+  if (caps.gatewayHttp !== undefined) out.gatewayHttp = limits(caps.gatewayHttp, 'gateway_http');
+  return out;
 }

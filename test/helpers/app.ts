@@ -19,6 +19,8 @@ export interface TestApp {
   app: App;
   grpcPort: number;
   httpPort: number;
+  /** The gateway listener's port (server.gateway_http_port); undefined when not configured. */
+  gatewayPort: number | undefined;
   configPath: string;
   dir: string;
   logs: LogLine[];
@@ -53,12 +55,13 @@ export async function startApp(yaml: string, opts: StartOptions = {}): Promise<T
   );
   const runtime = runtimeFromText(yaml, path, 1);
   const app = await buildApp({ runtime, logger, configPath: path, host: opts.host ?? '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
-  const { grpcPort, httpPort } = await app.listen();
+  const { grpcPort, httpPort, gatewayHttpPort } = await app.listen();
   if (opts.watch) app.reloader?.watch(50);
   return {
     app,
     grpcPort,
     httpPort,
+    gatewayPort: gatewayHttpPort,
     configPath: path,
     dir,
     logs,
