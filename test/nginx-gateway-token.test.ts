@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { rawRequest } from './helpers/http.js';
-import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
+import { freePort, protectedServer, startNginx, type Nginx } from './helpers/nginx.js';
 import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -41,15 +41,7 @@ describeWith('nginx', 'nginx auth_request with gateway_access.token (real nginx)
       const line = '    proxy_set_header Connection "";\n';
       expect(ENDPOINT_CONF).toContain(line);
       writeFileSync(tokenConf, ENDPOINT_CONF.replace(line, `${line}    proxy_set_header X-Ascend-Gateway-Token "${TOKEN}";\n`));
-      const server = (listen: number, endpoint: string) => `
-    server {
-        listen 127.0.0.1:${listen};
-        include ${endpoint};
-        location / {
-            include ${PROTECT_CONF};
-            proxy_pass http://app;
-        }
-    }`;
+      const server = (listen: number, endpoint: string) => protectedServer(listen, { endpoint, protect: PROTECT_CONF });
       const plain = join(dir, 'ascend-auth-endpoint.conf');
       writeFileSync(plain, ENDPOINT_CONF);
       return `
