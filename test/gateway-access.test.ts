@@ -13,6 +13,7 @@ import { call, KEYS, storeConfig } from './helpers/api.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { callGateway, expectedOutcome, GATEWAY_CALLS, type GatewayCall } from './helpers/gateway-calls.js';
 import { rawRequest, sample } from './helpers/http.js';
+import { getOver, openSocket } from './helpers/sockets.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -189,6 +190,24 @@ describe('the token from {env} and {file}', () => {
       expect((await callGateway(t.httpPort, c, { headers: { 'x-ascend-gateway-token': TOKEN } })).status).toBe(401);
       expect(c.outcome(await callGateway(t.httpPort, c, { headers: { 'x-ascend-gateway-token': 'rotated-token-0001' } }))).toBe('pending');
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a reload applies to connections already open', () => {
+  it('a keep-alive connection let in before a reload that drops its peer is refused after it', async () => {
+    const t = await start('{}');
+    const h = await openSocket(t.httpPort);
+    try {
+      // Envoy http_service style: the path after the prefix is the request (orders are readable by anyone).
+      expect((await getOver(h, '/forward-auth/v1/orders/1')).status).toBe(200);
+      writeFileSync(t.configPath, readFileSync(t.configPath, 'utf8').replace('gateway_access: {}', 'gateway_access: {allowed_peers: [10.0.0.0/8]}'));
+      expect((await t.app.reload('test', true)).result).toBe('success');
+      const after = await getOver(h, '/forward-auth/v1/orders/1');
+      expect([after.status, JSON.parse(after.body).code]).toEqual([403, 'peer_not_allowed']);
+    } finally {
+      h.socket.destroy();
       await t.close();
     }
   });

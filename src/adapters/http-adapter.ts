@@ -77,15 +77,14 @@ function denialReason(denial: GatewayDenial, peer: string | undefined): string {
  */
 function guardScope(scope: FastifyInstance, deps: HttpAdapterDeps, adapter: AdapterName): void {
   scope.addHook('onRequest', (req, reply, done) => {
-    const peer = req.socket.remoteAddress;
-    const denial = deps.state.runtime.gatewayAccess.deny(peer, req.headers[GATEWAY_TOKEN_HEADER]);
+    const denial = deps.state.runtime.gatewayAccess.denyRequest(req.raw.socket, req.raw.headers);
     if (denial === undefined) {
       done();
       return;
     }
     deps.accessMetrics.gatewayDenied(adapter, denial);
     if (denial === 'gateway_token_required') void reply.header('www-authenticate', 'AscendGatewayToken');
-    void reply.code(DENIAL_STATUS[denial]).send({ code: denial, reason: denialReason(denial, peer) });
+    void reply.code(DENIAL_STATUS[denial]).send({ code: denial, reason: denialReason(denial, req.raw.socket.remoteAddress) });
   });
 }
 

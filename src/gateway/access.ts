@@ -4,13 +4,16 @@
  * take the caller's word for who the agent is and what it did (`/kong/v1/complete`), so a
  * caller that is not a gateway must not reach them at all.
  *
- * Compiled once per config (CIDR ranges parsed, the token hashed); a check is a string
- * comparison for loopback peers (the sidecar pattern) and one map lookup for the rest, plus
- * one SHA-256 (about a microsecond) when a token is set. The token is compared as SHA-256 digests with
- * timingSafeEqual: equal lengths whatever was sent, so neither the comparison nor its length
- * check exits early on the first differing byte.
+ * Compiled once per config (CIDR ranges parsed, the token hashed). A connection's peer is
+ * checked on its first request — string comparisons for loopback peers (the sidecar pattern),
+ * one map lookup for the rest — and remembered for the connection's later requests (a reload
+ * compiles a new GatewayAccess, which checks again). A token is checked on every request, as
+ * SHA-256 digests compared with timingSafeEqual: equal lengths whatever was sent, so neither
+ * the comparison nor its length check exits early on the first differing byte.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { IssueList } from '../config/errors.js';
 import type { GatewayAccessConfig } from '../config/gateways.js';
 import { resolveSecret, type SecretContext } from '../config/secrets.js';
@@ -27,6 +30,8 @@ export interface GatewayAccess {
    * (the header's value) may not call a gateway endpoint; undefined when it may.
    */
   deny(peer: string | undefined, token: string | string[] | undefined): GatewayDenial | undefined;
+  /** {@link deny} for a request on `connection`, whose peer is checked once per connection. */
+  denyRequest(connection: Socket, headers: IncomingHttpHeaders): GatewayDenial | undefined;
 }
 
 // The one-shot hash: a third of createHash()'s cost (no Hash object per call).
@@ -45,13 +50,19 @@ export function compileGatewayAccess(cfg: GatewayAccessConfig, ctx: SecretContex
   };
   const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, ctx, issues, [...at, 'token']);
   const digest = token === undefined ? undefined : sha256(token);
+  // A header sent twice is refused whole, like any other ambiguous header.
+  const tokenDenial = (presented: string | string[] | undefined): GatewayDenial | undefined =>
+    digest === undefined || (typeof presented === 'string' && timingSafeEqual(sha256(presented), digest)) ? undefined : 'gateway_token_required';
+  // Connections whose peer passed; weak, so a closed socket is simply forgotten.
+  const admitted = new WeakSet<Socket>();
   return {
-    deny(peer, presented) {
-      if (!peerAllowed(peer)) return 'peer_not_allowed';
-      if (digest === undefined) return undefined;
-      // A header sent twice is refused whole, like any other ambiguous header.
-      if (typeof presented !== 'string' || !timingSafeEqual(sha256(presented), digest)) return 'gateway_token_required';
-      return undefined;
+    deny: (peer, presented) => (peerAllowed(peer) ? tokenDenial(presented) : 'peer_not_allowed'),
+    denyRequest(connection, headers) {
+      if (!admitted.has(connection)) {
+        if (!peerAllowed(connection.remoteAddress)) return 'peer_not_allowed';
+        admitted.add(connection);
+      }
+      return digest === undefined ? undefined : tokenDenial(headers[GATEWAY_TOKEN_HEADER]);
     },
   };
 }
