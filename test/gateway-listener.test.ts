@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeFromText } from '../src/config/runtime.js';
 import { call, KEYS, storeConfig } from './helpers/api.js';
-import { startApp, type TestApp } from './helpers/app.js';
+import { startApp, writeConfig, type TestApp } from './helpers/app.js';
 import { callGateway, expectedOutcome, GATEWAY_CALLS } from './helpers/gateway-calls.js';
 import { rawRequest, sample } from './helpers/http.js';
+import { spawnSidecar } from './helpers/process.js';
 import { getOver, openSocket, type HeldSocket } from './helpers/sockets.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -82,6 +83,23 @@ describe('gateway_access on the gateway listener', () => {
       expect(t.decisions()).toEqual([]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('`serve` with server.gateway_http_port', () => {
+  it('logs the gateway port it bound, and the Kong endpoint answers there', async () => {
+    const { path } = writeConfig(withServer('gateway_http_port: 0'));
+    const s = await spawnSidecar(path, ['--no-watch']);
+    try {
+      const line = await s.waitForLine((l) => l.msg === 'ascend-sidecar listening');
+      expect(line.gateway_http_port).toBeGreaterThan(0);
+      expect(line.gateway_http_port).not.toBe(s.httpPort);
+      const c = GATEWAY_CALLS[0]!;
+      expect(c.outcome(await callGateway(line.gateway_http_port as number, c))).toBe(expectedOutcome(c));
+      expect((await callGateway(s.httpPort, c)).status).toBe(404);
+    } finally {
+      expect(await s.stop('SIGTERM')).toBe(0);
     }
   });
 });
