@@ -7,14 +7,13 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createEnvoyServer, type GrpcTransport } from './adapters/envoy/server.js';
 import type { HealthService } from './adapters/envoy/health.js';
-import { registerForwardAuth } from './adapters/forward-auth/routes.js';
-import { registerKongOpa } from './adapters/kong-opa/routes.js';
-import { registerKong } from './adapters/kong/routes.js';
 import { registerApi } from './api/plugin.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
-import { createHttpServer } from './http/server.js';
+import { buildHttpListeners } from './http/listeners.js';
+import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
+import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
 import { flushSync } from './observability/logger.js';
@@ -46,6 +45,15 @@ export interface AppOptions {
   batchLogs?: boolean;
   /** Replaces the local registry's text on /metrics (cluster workers answer for all workers). */
   metricsText?: () => Promise<string>;
+  /** The open-file limit the listeners' connection caps must fit (tests); read from /proc/self/limits when absent. */
+  openFileLimit?: number;
+}
+
+export interface ListeningPorts {
+  grpcPort: number;
+  httpPort: number;
+  /** Only with server.gateway_http_port. */
+  gatewayHttpPort?: number;
 }
 
 export interface App {
@@ -55,14 +63,17 @@ export interface App {
   readonly registry: Registry;
   readonly grpcServer: GrpcTransport;
   readonly health: HealthService;
+  /** The main HTTP listener. */
   readonly http: FastifyInstance;
+  /** The gateway endpoints' own listener (server.gateway_http_port); undefined when they are on `http`. */
+  readonly gatewayHttp: FastifyInstance | undefined;
   /** Gateway-reported outcomes of allowed actions; `onCompletion` to persist them. */
   readonly completions: Completions;
   readonly reloader: ConfigReloader | undefined;
   /** The durable-state layer; undefined without `store:` in the config. */
   readonly approvals: ApprovalsLayer | undefined;
-  /** Binds both listeners; resolves to the ports actually bound (0 → a free port). */
-  listen(): Promise<{ grpcPort: number; httpPort: number }>;
+  /** Binds the listeners; resolves to the ports actually bound (0 → a free port). */
+  listen(): Promise<ListeningPorts>;
   reload(trigger?: string, force?: boolean): Promise<ReloadOutcome>;
   /** Readiness off, drain in-flight work within `graceMs`, close listeners, stop the approvals layer, flush logs. */
   shutdown(graceMs?: number): Promise<void>;
@@ -99,31 +110,28 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     log: logger.child({ component: 'agents' }),
   });
   const cfg = runtime.config.server;
+  const accessMetrics = new AccessMetrics(registry);
+  const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
   });
-  const http = createHttpServer({ state, registry, metricsText: opts.metricsText }, { requestTimeoutMs: cfg.http_request_timeout_ms, maxHeaderBytes: cfg.http_max_header_bytes, maxHeaders: cfg.http_max_headers });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const adapterDeps = { pipeline, state, metrics, logger, completions };
-  registerKong(http, adapterDeps);
-  registerKongOpa(http, adapterDeps);
-  registerForwardAuth(http, adapterDeps);
+  const listeners = buildHttpListeners(cfg, limits, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
-    state, pipeline, metrics, registry, grpcServer, health, http, completions, reloader, approvals: fx.layer,
+    state, pipeline, metrics, registry, grpcServer, health, http, gatewayHttp: listeners.gateway, completions, reloader, approvals: fx.layer,
     async listen() {
       // Registered and blocked agents are known before the first request is accepted.
       await agents.start();
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
-      await http.listen({ host, port: opts.httpPort ?? cfg.http_port });
-      const addr = http.server.address();
-      const httpPort = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
-      return { grpcPort, httpPort };
+      return { grpcPort, ...httpPorts };
     },
     reload(trigger = 'api', force = false) {
       if (!reloader) return Promise.resolve({ result: 'failure', error: 'no config file to reload' } as const);
@@ -135,7 +143,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       reloader?.close();
       // Watch streams would hold a draining connection open.
       health.endWatches();
-      await Promise.all([grpcServer.shutdown(graceMs), http.close()]);
+      await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
       await fx.stop();

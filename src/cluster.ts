@@ -19,6 +19,7 @@ const LISTENING = 'ascend:listening';
 interface Ports {
   grpcPort: number;
   httpPort: number;
+  gatewayHttpPort?: number;
 }
 
 /** Worker side: lets the primary collect this worker's registry. */
@@ -87,7 +88,8 @@ export async function runPrimary(configPath: string, workers: number): Promise<v
       listening.set(w.id, { grpcPort: m.grpcPort, httpPort: m.httpPort });
       if (!announced && listening.size === workers) {
         announced = true;
-        logger.info({ grpc_port: m.grpcPort, http_port: m.httpPort, workers, config: configPath }, 'ascend-sidecar listening');
+        const gateway = m.gatewayHttpPort === undefined ? {} : { gateway_http_port: m.gatewayHttpPort };
+        logger.info({ grpc_port: m.grpcPort, http_port: m.httpPort, ...gateway, workers, config: configPath }, 'ascend-sidecar listening');
       }
     }
   };

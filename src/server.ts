@@ -42,7 +42,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (worker) joinClusterMetrics(app.registry);
   const ports = await app.listen();
   logger.info(
-    { grpc_port: ports.grpcPort, http_port: ports.httpPort, config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, heap_growth_percent: heapGrowth ?? 'set by node flags', ...(worker ? { worker: cluster.worker?.id } : {}) },
+    { grpc_port: ports.grpcPort, http_port: ports.httpPort, ...(ports.gatewayHttpPort === undefined ? {} : { gateway_http_port: ports.gatewayHttpPort }), config: opts.configPath, config_version: runtime.version, config_hash: runtime.hash, heap_growth_percent: heapGrowth ?? 'set by node flags', ...(worker ? { worker: cluster.worker?.id } : {}) },
     worker ? 'worker listening' : 'ascend-sidecar listening',
   );
   if (worker) reportListening(ports);

@@ -8,12 +8,17 @@
  *     sidecar's defaults and its config (drain_timeout_ms);
  *   - Services, ServiceMonitor, NetworkPolicy, PDB and the Istio resources reference each
  *     other consistently;
+ *   - who may call the gateway endpoints is said explicitly: loopback in the pod (base and
+ *     overlays); in the shared Deployment behind Kong (shared-kong) the Kong pods' range, a
+ *     token from a Secret the container gets as the variable the config names, a gateway
+ *     port of its own that only Kong's pods may reach, and a Kong plugin that sends the token;
  *   - with a kubectl that embeds kustomize v4+ on PATH, every overlay is rendered and the
  *     rendered objects are checked too. Without one those cases are skipped (kustomize is not
  *     a Debian package; the source-file checks above still run).
  * No Kubernetes API server or Istio control plane runs here: schema validation of the
  * Kubernetes objects themselves (kubectl apply --dry-run=server) is not done.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -90,6 +95,27 @@ function maxOldSpaceMb(c: Obj): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Non-root, read-only, no capabilities, requests and limits, and Node's heap within the limit. */
+function checkHardening(spec: Obj, sc: Obj): void {
+  expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
+  for (const c of spec.containers as Obj[]) {
+    expect(c.securityContext, c.name).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(c.resources?.requests?.cpu, `${c.name} cpu request`).toBeDefined();
+    expect(c.resources?.limits?.memory, `${c.name} memory limit`).toBeDefined();
+  }
+  // Node's heap fits the memory limit with room for everything else (<= 80%).
+  const heap = maxOldSpaceMb(sc);
+  expect(heap, 'NODE_OPTIONS --max-old-space-size').toBeDefined();
+  expect(heap! * 1024 ** 2).toBeLessThanOrEqual(0.8 * memoryBytes(sc.resources.limits.memory));
+}
+
 /** Checks one Deployment (source or rendered) against the sidecar config it mounts. */
 function checkSidecarPod(dep: Obj, cfg: Config): void {
   const spec = dep.spec.template.spec as Obj;
@@ -122,25 +148,7 @@ function checkSidecarPod(dep: Obj, cfg: Config): void {
     expect(portNumber(sc, sc[probe].httpGet.port), `${probe} port`).toBe(cfg.server.http_port);
   }
 
-  // Hardening.
-  expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-  expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
-  for (const c of spec.containers as Obj[]) {
-    expect(c.securityContext, c.name).toMatchObject({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
-    expect(c.resources?.requests?.cpu, `${c.name} cpu request`).toBeDefined();
-    expect(c.resources?.limits?.memory, `${c.name} memory limit`).toBeDefined();
-  }
-
-  // Node's heap fits the memory limit with room for everything else (<= 80%).
-  const heap = maxOldSpaceMb(sc);
-  expect(heap, 'NODE_OPTIONS --max-old-space-size').toBeDefined();
-  expect(heap! * 1024 ** 2).toBeLessThanOrEqual(0.8 * memoryBytes(sc.resources.limits.memory));
+  checkHardening(spec, sc);
 
   // Shutdown: the sidecar outlives every other container's preStop, then drains; the grace
   // period covers its preStop plus the drain with margin.
@@ -168,7 +176,7 @@ describe('sidecar configs in the ConfigMaps', () => {
     const b = config(CONFIGS.base);
     for (const f of [CONFIGS.production, CONFIGS.staging]) {
       const o = config(f);
-      for (const k of ['agents', 'routes', 'policies', 'identity', 'risk', 'responses', 'normalization', 'default_decision', 'server'] as const) {
+      for (const k of ['agents', 'routes', 'policies', 'identity', 'risk', 'responses', 'normalization', 'default_decision', 'server', 'gateway_access'] as const) {
         expect(o[k], `${f}: ${k}`).toEqual(b[k]);
       }
     }
@@ -180,6 +188,14 @@ describe('sidecar configs in the ConfigMaps', () => {
     expect(p.mode).toBe('enforce');
     expect(p.default_decision).toBe('deny');
     expect(config(CONFIGS.base).fail_mode).toBe('closed');
+  });
+
+  it('says explicitly who may call the gateway endpoints: loopback only (the gateway is in the pod), no token', () => {
+    for (const f of Object.values(CONFIGS)) {
+      const raw = yamlDoc<Obj>(f);
+      expect(raw.gateway_access, f).toEqual({ allowed_peers: ['127.0.0.0/8', '::1/128'] });
+      expect(raw.server.gateway_http_port, f).toBeUndefined();
+    }
   });
 
   it('trusts no header identity (nothing strips a client x-agent-id under Istio)', () => {
@@ -200,6 +216,7 @@ describe('kustomizations', () => {
     K('overlays', 'staging', 'kustomization.yaml'),
     K('overlays', 'istio', 'kustomization.yaml'),
     K('components', 'istio', 'kustomization.yaml'),
+    K('shared-kong', 'kustomization.yaml'),
     deployPath('istio', 'kustomization.yaml'),
     deployPath('envoy', 'kustomization.yaml'),
   ];
@@ -326,6 +343,83 @@ describe('deploy/istio', () => {
   });
 });
 
+describe('shared Deployment behind Kong (shared-kong)', () => {
+  const S = (...p: string[]) => K('shared-kong', ...p);
+  const TOKEN_ENV = { ASCEND_GATEWAY_TOKEN: 'test-token-not-a-secret' };
+  const dep = yamlDoc<Obj>(S('deployment.yaml'));
+  const services = docsByKind(S('service.yaml'));
+  const np = yamlDoc<Obj>(S('networkpolicy.yaml'));
+  const plugin = yamlDoc<Obj>(S('kong-plugin.yaml'));
+  const sc = container(dep, 'ascend-sidecar');
+  const withToken = <T>(fn: () => T): T => {
+    process.env.ASCEND_GATEWAY_TOKEN = TOKEN_ENV.ASCEND_GATEWAY_TOKEN;
+    try {
+      return fn();
+    } finally {
+      delete process.env.ASCEND_GATEWAY_TOKEN;
+    }
+  };
+  const cfg = withToken(() => config(S('config.yaml')));
+
+  it('config.yaml passes `ascend-sidecar validate` with the token variable, and names it without', () => {
+    const ok = spawnSync(process.execPath, [CLI, 'validate', '--config', S('config.yaml')], { encoding: 'utf8', env: { ...process.env, ...TOKEN_ENV } });
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    const missing = spawnSync(process.execPath, [CLI, 'validate', '--config', S('config.yaml')], { encoding: 'utf8', env: { ...process.env, ASCEND_GATEWAY_TOKEN: '' } });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/gateway_access\.token\.env: environment variable ASCEND_GATEWAY_TOKEN is (not set|empty)/);
+  });
+
+  it('lets in the Kong pods\' range with a token, not loopback', () => {
+    expect(cfg.gateway_access.allowed_peers).not.toContain('127.0.0.0/8');
+    expect(cfg.gateway_access.allowed_peers.length).toBeGreaterThan(0);
+    const raw = yamlDoc<Obj>(S('config.yaml'));
+    expect(raw.gateway_access.token).toEqual({ env: 'ASCEND_GATEWAY_TOKEN' });
+    const env = (sc.env as Obj[]).find((e) => e.name === 'ASCEND_GATEWAY_TOKEN');
+    expect(env?.valueFrom?.secretKeyRef).toEqual({ name: 'ascend-gateway-token', key: 'token' });
+    expect(env?.value).toBeUndefined();
+    expect(cfg.identity.sources.filter((s) => s.header !== undefined)).toEqual([]);
+  });
+
+  it('serves the Kong endpoints on a gateway port of their own, the REST API and probes on the main one', () => {
+    expect(cfg.server.gateway_http_port).toBeDefined();
+    expect(cfg.server.gateway_host).toBe('0.0.0.0');
+    expect(portNumber(sc, 'http-gateway')).toBe(cfg.server.gateway_http_port);
+    expect(portNumber(sc, 'http-ascend')).toBe(cfg.server.http_port);
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(portNumber(sc, sc[probe].httpGet.port), probe).toBe(cfg.server.http_port);
+    const gw = services.get('Service/ascend-gateway')!;
+    expect(portNumber(sc, gw.spec.ports[0].targetPort)).toBe(cfg.server.gateway_http_port);
+    const api = services.get('Service/ascend-sidecar')!;
+    expect(portNumber(sc, api.spec.ports[0].targetPort)).toBe(cfg.server.http_port);
+    for (const svc of services.values()) expect(dep.spec.template.metadata.labels).toMatchObject(svc.spec.selector);
+    const argv = [...sc.command, ...sc.args] as string[];
+    expect(argv.slice(0, 3)).toEqual(['node', 'dist/cli.js', 'serve']);
+    checkHardening(dep.spec.template.spec, sc);
+  });
+
+  it('NetworkPolicy: only Kong\'s pods reach the gateway port; nobody the gRPC port', () => {
+    expect(dep.spec.template.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
+    const rules = np.spec.ingress as Obj[];
+    const to = (port: number) => rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === port));
+    const gatewayRules = to(cfg.server.gateway_http_port!);
+    expect(gatewayRules).toHaveLength(1);
+    expect(gatewayRules[0]!.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kong' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kong' } } }]);
+    expect(to(cfg.server.http_port).flatMap((r) => r.from as Obj[]).some((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'kong')).toBe(false);
+    expect(to(cfg.server.grpc_port)).toEqual([]);
+  });
+
+  it('the Kong plugin calls the gateway Service with the token from a vault reference', () => {
+    expect(plugin.plugin).toBe('ascend');
+    const ns = yamlDoc<Obj>(S('kustomization.yaml')).namespace as string;
+    const gw = services.get('Service/ascend-gateway')!;
+    expect(plugin.config.sidecar_url).toBe(`http://${gw.metadata.name}.${ns}.svc.cluster.local:${gw.spec.ports[0].port}`);
+    // Kong's env vault reads {vault://env/a-b} from the variable A_B: the one the sidecar's config names.
+    const ref = /^\{vault:\/\/env\/([a-z0-9-]+)\}$/.exec(plugin.config.gateway_token as string);
+    expect(ref, 'gateway_token is an env vault reference').not.toBeNull();
+    expect(ref![1]!.toUpperCase().replace(/-/g, '_')).toBe(yamlDoc<Obj>(S('config.yaml')).gateway_access.token.env);
+    expect(plugin.config.fail_mode).toBe('closed');
+  });
+});
+
 const OVERLAYS = ['base', 'overlays/production', 'overlays/staging', 'overlays/istio'] as const;
 describeWith('kubectl', 'rendered with kubectl kustomize', () => {
   function render(dir: string): Obj[] {
@@ -357,6 +451,16 @@ describeWith('kubectl', 'rendered with kubectl kustomize', () => {
     expect(runtimeFromText(cm.data['config.yaml'], 'prod', 1).config.fail_mode).toBe('closed');
     expect(objs.find((o) => o.kind === 'PodDisruptionBudget')!.spec).toEqual(expect.objectContaining({ minAvailable: 2 }));
     expect(objs.find((o) => o.kind === 'PodDisruptionBudget')!.spec.maxUnavailable).toBeUndefined();
+  });
+
+  it('shared-kong renders in its namespace, and its pod mounts a ConfigMap holding its config', () => {
+    const objs = render('shared-kong');
+    const dep = objs.find((o) => o.kind === 'Deployment')!;
+    expect(dep.metadata.namespace).toBe('ascend');
+    const cmName = (dep.spec.template.spec.volumes as Obj[]).find((v) => v.name === 'ascend-config')!.configMap.name as string;
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cmName);
+    expect(cm?.data['config.yaml']).toBe(readFileSync(K('shared-kong', 'config.yaml'), 'utf8'));
+    expect(objs.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Service', 'Service']);
   });
 
   it('istio swaps the in-pod Envoy for istio-proxy and brings the Istio resources', () => {

@@ -33,6 +33,7 @@ describe('docs/gateways.md', () => {
     const defaults = runtimeFromText('{}', 'defaults', 1).config;
     expect(shown.kong).toEqual(defaults.kong);
     expect(shown.forward_auth).toEqual(defaults.forward_auth);
+    expect(shown.gateway_access).toEqual(defaults.gateway_access);
     const rt = runtimeFromText(block, 'docs', 1);
     expect(rt.config.identity.sources).toEqual([{ consumer: { field: 'username' } }]);
   });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { rawRequest } from './helpers/http.js';
-import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
+import { freePort, protectedServer, startNginx, type Nginx } from './helpers/nginx.js';
 import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -55,16 +55,7 @@ describeWith('nginx', 'nginx auth_request → sidecar forward-auth (real nginx)'
       // The second server's copy of the endpoint points at the second sidecar.
       const endpoint2 = join(dir, 'ascend-auth-endpoint-strict.conf');
       writeFileSync(endpoint2, readFileSync(ENDPOINT_CONF, 'utf8').replace('http://ascend_sidecar/', 'http://ascend_sidecar_strict/'));
-      const server = (listen: number, endpoint: string) => `
-    server {
-        listen 127.0.0.1:${listen};
-        include ${endpoint};
-        location / {
-            include ${PROTECT_CONF};
-            proxy_set_header Host $host;
-            proxy_pass http://app;
-        }
-    }`;
+      const server = (listen: number, endpoint: string) => protectedServer(listen, { endpoint, protect: PROTECT_CONF });
       return `
     upstream ascend_sidecar { server 127.0.0.1:${sidecar.httpPort}; keepalive 4; }
     upstream ascend_sidecar_strict { server 127.0.0.1:${strict.httpPort}; }

@@ -27,6 +27,10 @@ describe('deploy/traefik/dynamic.yml', () => {
     expect(runtimeFromText('{}', 'defaults', 1).trustedProxies(new URL(fa.address).hostname)).toBe(true);
   });
 
+  it('Traefik on the same host is an allowed gateway by default (gateway_access)', () => {
+    expect(runtimeFromText('{}', 'defaults', 1).gatewayAccess.deny(new URL(fa.address).hostname, undefined)).toBeUndefined();
+  });
+
   it('does not pass on client X-Forwarded-* headers', () => {
     expect(fa.trustForwardHeader).toBe(false);
   });

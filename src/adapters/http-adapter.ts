@@ -1,15 +1,18 @@
 /**
- * What the HTTP adapters (Kong, Kong OPA, forward-auth) share: their dependencies, and one
- * way to turn what fastify refuses before a handler runs (malformed JSON, oversized body,
- * wrong content type, a body that fails the route schema) into a JSON answer with a stable
- * snake_case `code`, counted as `ascend_authz_errors_total{adapter,reason}`. Each adapter
- * registers its routes in its own fastify scope, so its parsers and error rendering never
- * leak into the other routes on the listener.
+ * What the HTTP adapters (Kong, Kong OPA, forward-auth) share: their dependencies, the
+ * `gateway_access` guard in front of every one of their routes, and one way to turn what
+ * fastify refuses before a handler runs (malformed JSON, oversized body, wrong content type,
+ * a body that fails the route schema) into a JSON answer with a stable snake_case `code`,
+ * counted as `ascend_authz_errors_total{adapter,reason}`. Each adapter registers its routes
+ * in its own fastify scope, so its parsers, guard and error rendering never leak into the
+ * other routes on the listener.
  */
 import AjvModule from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { GATEWAY_TOKEN_HEADER, type GatewayDenial } from '../gateway/access.js';
 import type { AdapterName } from '../gateway/request.js';
+import type { AccessMetrics } from '../observability/access-metrics.js';
 import type { Completions } from '../observability/completions.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CheckPipeline } from '../pipeline/check.js';
@@ -21,6 +24,7 @@ export interface HttpAdapterDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly completions: Completions;
+  readonly accessMetrics: AccessMetrics;
 }
 
 /** A request refused before it reached the pipeline. */
@@ -61,8 +65,34 @@ export interface ScopeOptions {
   render(reply: FastifyReply, p: Problem): void;
 }
 
-/** Sets up an adapter's fastify scope: strict validation, its parsers and its error answers. */
+const DENIAL_STATUS: Readonly<Record<GatewayDenial, number>> = { peer_not_allowed: 403, gateway_token_required: 401 };
+
+function denialReason(denial: GatewayDenial, peer: string | undefined): string {
+  if (denial === 'peer_not_allowed') return `peer ${peer ?? '(gone)'} is not in gateway_access.allowed_peers`;
+  return `missing or wrong ${GATEWAY_TOKEN_HEADER}`;
+}
+
+/**
+ * Refuses a caller `gateway_access` does not let in before its body is read or anything is
+ * evaluated, with a plain HTTP answer in every adapter (Kong opa too: a caller that is not an
+ * allowed gateway gets no protocol answer). A callback hook: no promise per request.
+ */
+function guardScope(scope: FastifyInstance, deps: HttpAdapterDeps, adapter: AdapterName): void {
+  scope.addHook('onRequest', (req, reply, done) => {
+    const denial = deps.state.runtime.gatewayAccess.denyRequest(req.raw.socket, req.raw.headers);
+    if (denial === undefined) {
+      done();
+      return;
+    }
+    deps.accessMetrics.gatewayDenied(adapter, denial);
+    if (denial === 'gateway_token_required') void reply.header('www-authenticate', 'AscendGatewayToken');
+    void reply.code(DENIAL_STATUS[denial]).send({ code: denial, reason: denialReason(denial, req.raw.socket.remoteAddress) });
+  });
+}
+
+/** Sets up an adapter's fastify scope: the access guard, strict validation, its parsers and its error answers. */
 export function setupScope(scope: FastifyInstance, deps: HttpAdapterDeps, opts: ScopeOptions): void {
+  guardScope(scope, deps, opts.adapter);
   scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   if (opts.jsonOnly) scope.removeContentTypeParser(['text/plain']);
   scope.setErrorHandler((err: FastifyError, req, reply) => {

@@ -1,10 +1,12 @@
 /**
  * Config of the HTTP gateway entry points (Kong plugin endpoint, Kong Enterprise `opa`
- * plugin endpoint, forward-auth). Kept apart from schema.ts so each gateway's options sit
- * together; schema.ts mounts them as `kong` and `forward_auth`. Route paths and body limits
- * are read when the HTTP listener starts; `trusted_proxies` is reloadable.
+ * plugin endpoint, forward-auth) and of who may call them. Kept apart from schema.ts so each
+ * gateway's options sit together; schema.ts mounts them as `kong`, `forward_auth` and
+ * `gateway_access`. Route paths and body limits are read when the HTTP listener starts;
+ * `trusted_proxies` and `gateway_access` are reloadable.
  */
-import { Type as T } from '@sinclair/typebox';
+import { Type as T, type Static } from '@sinclair/typebox';
+import { SecretSchema } from './secrets.js';
 
 const closed = { additionalProperties: false } as const;
 const MiB = 1024 * 1024;
@@ -40,3 +42,21 @@ export const ForwardAuthSchema = T.Object(
   },
   { ...closed, default: {} },
 );
+
+export const GatewayAccessSchema = T.Object(
+  {
+    allowed_peers: T.Array(T.String({ minLength: 1 }), {
+      default: ['127.0.0.0/8', '::1/128'],
+      description:
+        'TCP peers (IP or CIDR) that may call the gateway endpoints (Kong, Kong opa, forward-auth, /kong/v1/complete); any other peer gets 403 peer_not_allowed. The default, loopback, fits a sidecar in the gateway\'s pod or host',
+    }),
+    token: T.Optional(
+      SecretSchema(
+        'When set, gateway calls must also carry it in x-ascend-gateway-token (else 401 gateway_token_required): the value, {env: NAME} or {file: PATH}',
+      ),
+    ),
+  },
+  { ...closed, default: {} },
+);
+
+export type GatewayAccessConfig = Static<typeof GatewayAccessSchema>;

@@ -11,6 +11,7 @@ import type { EvalInput } from '../core/action.js';
 import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
+import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
 import { compileIdentity } from '../mapping/identity.js';
@@ -45,6 +46,8 @@ export interface Runtime {
   readonly trustedProxies: TrustedProxies;
   /** decision_log.redact over the built-in lists: what no log may show. */
   readonly redaction: Redaction;
+  /** gateway_access: who may call the Kong, Kong opa and forward-auth endpoints. */
+  readonly gatewayAccess: GatewayAccess;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -95,6 +98,10 @@ function crossChecks(c: Config, issues: IssueList): void {
   for (const [id, idx] of duplicates(c.agents.map((a) => a.id))) {
     for (const i of idx.slice(1)) issues.add(['agents', i, 'id'], `duplicate agent id "${id}"`);
   }
+  const { gateway_http_port: gatewayPort, http_port: httpPort, grpc_port: grpcPort } = c.server;
+  if (gatewayPort !== undefined && gatewayPort !== 0 && (gatewayPort === httpPort || gatewayPort === grpcPort)) {
+    issues.add(['server', 'gateway_http_port'], `must differ from ${gatewayPort === httpPort ? 'http_port' : 'grpc_port'} (${gatewayPort}): the gateway endpoints get a listener of their own`);
+  }
   c.webhooks.forEach((w, i) => {
     // The url is often a secret (a token in its path): the error names where, not what.
     const first = c.webhooks.findIndex((o) => o.url === w.url);
@@ -139,7 +146,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   crossChecks(config, issues);
   const settings = approvalSettings(config.approvals);
   const workflows = resolveWorkflows(config, settings, issues);
-  const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit });
+  const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets: { configPath: opts.source } });
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -151,6 +158,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     pendingStatus: config.responses.pending_status,
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
+  const gatewayAccess = compileGatewayAccess(config.gateway_access, { configPath: opts.source }, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -168,6 +176,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     apiKeys,
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
+    gatewayAccess,
   });
 }
 

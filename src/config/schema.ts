@@ -10,7 +10,7 @@ import {
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
 import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
-import { ForwardAuthSchema, KongSchema } from './gateways.js';
+import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 import { SecretSchema } from './secrets.js';
 
 const closed = { additionalProperties: false } as const;
@@ -25,7 +25,7 @@ const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
 
 export const ServerSchema = T.Object(
   {
-    host: T.String({ default: '0.0.0.0', description: 'Address both listeners bind to' }),
+    host: T.String({ default: '0.0.0.0', description: 'Address the gRPC and HTTP listeners bind to' }),
     grpc_port: T.Integer({ ...Port, default: 9191 }),
     http_port: T.Integer({ ...Port, default: 8181 }),
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
@@ -35,6 +35,23 @@ export const ServerSchema = T.Object(
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
+    http_keep_alive_timeout_ms: T.Integer({
+      minimum: 100, default: 15_000,
+      description: 'An HTTP connection with no request in flight is closed after this long without a new one',
+    }),
+    max_connections: T.Integer({
+      minimum: 1, default: 10_000,
+      description: "Connections each listener (HTTP, gateway HTTP, gRPC) holds at most; more are closed as they are accepted. Read at start; lowered, the HTTP listeners' first, when all caps do not fit the open-file limit",
+    }),
+    max_connections_per_peer: T.Integer({
+      minimum: 1, default: 1000,
+      description: 'Connections one peer address holds at most on each listener; more are closed as they are accepted. Read at start',
+    }),
+    gateway_http_port: T.Optional(T.Integer({
+      ...Port,
+      description: 'Serve the gateway endpoints (Kong, Kong opa, forward-auth) on their own HTTP listener on this port, and no longer on http_port. Unset: they share http_port',
+    })),
+    gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     heap_growth_percent: T.Integer({
@@ -308,6 +325,7 @@ export const ConfigSchema = T.Object(
     log: LogSchema,
     kong: KongSchema,
     forward_auth: ForwardAuthSchema,
+    gateway_access: GatewayAccessSchema,
     // Issue 4: durable state, approvals, REST API, webhooks, alerts, SIEM stream. Without
     // `store` none of it persists and a pending decision is answered as in the core config.
     store: T.Optional(StoreConfigSchema),

@@ -31,8 +31,15 @@ describe('resolveSecret', () => {
     writeFileSync(path, 'two\n\n');
     expect(resolve({ file: path }).value).toBe('two\n');
     const missing = join(dir, 'missing');
-    expect(resolve({ file: missing })).toEqual({ value: undefined, issues: [`api_keys[2].signing_secret.file: cannot read ${missing}: ENOENT`] });
+    expect(resolve({ file: missing })).toEqual({ value: undefined, issues: [`api_keys[2].signing_secret.file: cannot read ${missing}: file not found`] });
     writeFileSync(path, '\n');
     expect(resolve({ file: path }).issues).toEqual([`api_keys[2].signing_secret.file: ${path} is empty`]);
+  });
+
+  it('reads a relative file from the config file\'s directory, a CRLF ending dropped', () => {
+    writeFileSync(join(dir, 'relative'), 'rel\r\n');
+    const issues = new IssueList();
+    expect(resolveSecret({ file: 'relative' }, AT, issues, { configPath: join(dir, 'config.yaml') })).toBe('rel');
+    expect(issues.items).toEqual([]);
   });
 });

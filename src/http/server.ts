@@ -1,11 +1,15 @@
 /**
- * The HTTP listener (default :8181): health, readiness and Prometheus metrics here; the
- * Kong, forward-auth and REST adapters register their routes on the same instance.
+ * An HTTP listener: fastify over a node:http server whose timeouts and connection caps keep
+ * any one client from holding sockets. The main listener (default :8181) also answers health,
+ * readiness and Prometheus metrics ({@link addOpsRoutes}); the gateway listener
+ * (`server.gateway_http_port`) only carries the gateway endpoints. The Kong, forward-auth and
+ * REST adapters register their routes on the instance they belong to.
  */
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
@@ -16,8 +20,10 @@ export interface HttpDeps {
 
 export interface HttpLimits {
   requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
   maxHeaders: number;
+  connections: ConnectionLimits;
 }
 
 /**
@@ -47,7 +53,7 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
   });
 }
 
-export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyInstance {
+export function createHttpServer(limits: HttpLimits): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
     bodyLimit: 1024 * 1024,
@@ -62,18 +68,20 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
           connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
           // Oversized headers are refused by Node's parser with 431.
           maxHeaderSize: limits.maxHeaderBytes,
-          keepAliveTimeout: 65_000,
+          // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
         },
         handler,
       );
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
+      // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
+      limitConnections(server, limits.connections);
       return server;
     },
   });
 
-  useJsonParser(app, deps.state, { allowEmpty: false });
 
   // A request with more headers than we read could hide one from a policy: refuse it whole.
   // A callback hook, not an async one: no promise and microtask per request.
@@ -84,7 +92,11 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
     }
     done();
   });
+  return app;
+}
 
+/** /healthz, /readyz and /metrics: on the main listener, open to every caller. */
+export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
@@ -97,6 +109,10 @@ export function createHttpServer(deps: HttpDeps, limits: HttpLimits): FastifyIns
     const text = await (deps.metricsText ?? (() => deps.registry.metrics()))();
     return reply.header('content-type', deps.registry.contentType).send(text);
   });
+}
 
-  return app;
+/** The port a listening instance is bound to. */
+export function boundPort(app: FastifyInstance): number {
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr !== null ? addr.port : 0;
 }

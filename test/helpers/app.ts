@@ -19,6 +19,8 @@ export interface TestApp {
   app: App;
   grpcPort: number;
   httpPort: number;
+  /** The gateway listener's port (server.gateway_http_port); undefined when not configured. */
+  gatewayPort: number | undefined;
   configPath: string;
   dir: string;
   logs: LogLine[];
@@ -37,9 +39,11 @@ export function writeConfig(yaml: string, dir = mkdtempSync(join(tmpdir(), 'asce
 export interface StartOptions {
   watch?: boolean;
   /** Extra buildApp options (the clock and timers seams). */
-  app?: Pick<AppOptions, 'now' | 'timers' | 'fetch'>;
+  app?: Pick<AppOptions, 'now' | 'timers' | 'fetch' | 'openFileLimit'>;
   /** Write the config into this directory (e.g. one holding the store). */
   dir?: string;
+  /** Address the listeners bind to (default 127.0.0.1; `::` for a dual-stack listener). */
+  host?: string;
 }
 
 export async function startApp(yaml: string, opts: StartOptions = {}): Promise<TestApp> {
@@ -50,13 +54,14 @@ export async function startApp(yaml: string, opts: StartOptions = {}): Promise<T
     { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) },
   );
   const runtime = runtimeFromText(yaml, path, 1);
-  const app = await buildApp({ runtime, logger, configPath: path, host: '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
-  const { grpcPort, httpPort } = await app.listen();
+  const app = await buildApp({ runtime, logger, configPath: path, host: opts.host ?? '127.0.0.1', grpcPort: 0, httpPort: 0, defaultMetrics: false, ...opts.app });
+  const { grpcPort, httpPort, gatewayHttpPort } = await app.listen();
   if (opts.watch) app.reloader?.watch(50);
   return {
     app,
     grpcPort,
     httpPort,
+    gatewayPort: gatewayHttpPort,
     configPath: path,
     dir,
     logs,

@@ -24,14 +24,14 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 
 export function rawRequest(
   port: number,
-  opts: { method?: string; path: string; headers?: Record<string, string | string[]>; body?: string | Buffer },
+  opts: { method?: string; path: string; headers?: Record<string, string | string[]>; body?: string | Buffer; host?: string; localAddress?: string },
 ): Promise<RawResponse> {
   // node sends GET/DELETE/OPTIONS bodies without framing unless told their length.
   const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
   const headers = body === undefined ? opts.headers : { 'content-length': String(body.length), ...opts.headers };
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers, agent: false },
+      { host: opts.host ?? '127.0.0.1', port, localAddress: opts.localAddress, method: opts.method ?? 'GET', path: opts.path, headers, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -69,6 +69,24 @@ export function httpPrelude(dir: string): string {
 }
 
 /**
+ * A `server {}` on 127.0.0.1:`listen` that includes the sidecar's auth endpoint (a copy of
+ * deploy/nginx/ascend-auth-endpoint.conf) and protects `location /` with `protect`
+ * (deploy/nginx/ascend-protect.conf) in front of the upstream named `app`.
+ */
+export function protectedServer(listen: number, files: { endpoint: string; protect: string }): string {
+  return `
+    server {
+        listen 127.0.0.1:${listen};
+        include ${files.endpoint};
+        location / {
+            include ${files.protect};
+            proxy_set_header Host $host;
+            proxy_pass http://app;
+        }
+    }`;
+}
+
+/**
  * Starts nginx in the foreground with `httpBlock` as the body of `http {}`, and waits until
  * every port in `ports` accepts connections.
  */

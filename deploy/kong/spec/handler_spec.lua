@@ -98,6 +98,35 @@ describe("ascend handler", function()
       assert.is_false(call.params.ssl_verify)
     end)
 
+    it("sends no x-ascend-gateway-token when gateway_token is unset", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(schema_check.config())
+      assert.is_nil(env.sidecar_calls[1].params.headers["x-ascend-gateway-token"])
+    end)
+
+    it("sends gateway_token as x-ascend-gateway-token on the authorize and the completion call", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed(), { status = 204, body = "" } } })
+      env:run(handler, schema_check.config({ gateway_token = "gw-token-3f9a1c77e2" }))
+
+      assert.equal(2, #env.sidecar_calls)
+      assert.equal("http://127.0.0.1:8181/kong/v1/authorize", env.sidecar_calls[1].uri)
+      assert.equal("http://127.0.0.1:8181/kong/v1/complete", env.sidecar_calls[2].uri)
+      for _, call in ipairs(env.sidecar_calls) do
+        assert.equal("gw-token-3f9a1c77e2", call.params.headers["x-ascend-gateway-token"])
+      end
+      -- the token is a header, never part of what the sidecar evaluates
+      assert.is_nil(env.sidecar_calls[1].params.body:find("gw-token", 1, true))
+    end)
+
+    it("treats the sidecar's 401 to a missing or wrong token as no answer (fail_mode)", function()
+      local refused = { status = 401, body = '{"code":"gateway_token_required","reason":"missing or wrong x-ascend-gateway-token"}' }
+      local env, handler = setup({ context = REFUND, sidecar = { refused } })
+      env:run(handler, schema_check.config({ gateway_token = "stale-token" }))
+
+      assert.equal(503, env.exited.status)
+      assert.matches("HTTP 401", env:logged("err")[1], 1, true)
+    end)
+
     it("keeps a path prefix of sidecar_url and drops its trailing slashes", function()
       local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
       handler:access(schema_check.config({ sidecar_url = "http://gw-sidecar:8181/ascend/" }))

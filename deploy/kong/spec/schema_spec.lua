@@ -35,11 +35,24 @@ describe("ascend schema", function()
     assert.same(DEFAULTS, schema_check.validate(schema, {}))
   end)
 
-  it("makes every field required with a default, so the handler never sees nil", function()
+  it("makes every field but gateway_token required with a default, so the handler never sees nil", function()
     for _, entry in ipairs(schema_check.config_fields(schema)) do
-      assert.is_true(entry.field.required, entry.name .. " is required")
-      assert.is_not_nil(entry.field.default, entry.name .. " has a default")
+      if entry.name ~= "gateway_token" then
+        assert.is_true(entry.field.required, entry.name .. " is required")
+        assert.is_not_nil(entry.field.default, entry.name .. " has a default")
+      end
     end
+  end)
+
+  it("keeps gateway_token optional, without a default, encrypted and referenceable", function()
+    local token
+    for _, entry in ipairs(schema_check.config_fields(schema)) do
+      if entry.name == "gateway_token" then
+        token = entry.field
+      end
+    end
+    assert.same({ type = "string", required = false, len_min = 1, encrypted = true, referenceable = true }, token)
+    assert.is_nil(schema_check.validate(schema, {}).gateway_token)
   end)
 
   it("accepts valid values", function()
@@ -48,6 +61,7 @@ describe("ascend schema", function()
       timeout_ms = 1, keepalive_timeout_ms = 3600000, keepalive_pool_size = 10000,
       fail_mode = "open", send_body = true, max_body_bytes = 262144,
       agent_id_from_consumer = "custom_id", send_completion = false, ssl_verify = false,
+      gateway_token = "gw-token-3f9a1c77e2",
     }
     assert.same(config, schema_check.validate(schema, config))
   end)
@@ -74,6 +88,8 @@ describe("ascend schema", function()
     { "agent_id_from_consumer", "email" },
     { "send_completion", "true" },
     { "ssl_verify", 1 },
+    { "gateway_token", "" },
+    { "gateway_token", 12345 },
   }
 
   for _, case in ipairs(invalid) do

@@ -2,11 +2,16 @@
  * The grpc-js transport (`server.grpc_transport: grpc-js`): @grpc/grpc-js with proto-loader's
  * service definitions, our decoder and encoder plugged in as the Check (de)serializers. Kept as
  * the reference implementation the native transport is tested against, and as a fallback.
+ * grpc-js does not bound how many connections it holds, so the listening socket is ours
+ * (node:net, with the same connection caps as the other transports) and each accepted
+ * connection is handed to grpc-js through its connection injector.
  */
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
+import { limitConnections } from '../../listeners/connection-gate.js';
 import { settle } from '../../pipeline/settle.js';
 import { decodeCheckRequest, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
 import type { HealthService, ServingStatus } from './health.js';
@@ -52,15 +57,23 @@ export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, 
       call.on('cancelled', unwatch);
     },
   });
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const tcp = net.createServer((socket) => injector.injectConnection(socket));
+  // grpc-js has no timeout for a client that never sends its preface.
+  if (opts.connections) limitConnections(tcp, { ...opts.connections, firstByteTimeoutMs: opts.requestTimeoutMs });
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
-        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-          err ? reject(err) : resolve(bound),
-        );
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          const addr = tcp.address();
+          resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+        });
       }),
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
+        tcp.close();
         const force = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(force);

@@ -9,6 +9,7 @@
  */
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
+import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
 import { ArrivalList, Listener, methodFor, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
 import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './grpc-wire.js';
 
@@ -22,6 +23,7 @@ export interface NativeServerOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
   maxConcurrentStreams?: number;
   logger?: Logger;
+  connections?: ConnectionLimits;
 }
 
 // The least a gRPC response needs (grpc-encoding defaults to identity; grpc-accept-encoding is
@@ -164,6 +166,8 @@ export class NativeGrpcServer {
       s.on('error', (err) => opts.logger?.debug({ err }, 'gRPC connection error'));
     });
     this.server.on('sessionError', ignore);
+    // node:http2 has no timeout for a client that never sends its preface.
+    if (opts.connections) limitConnections(this.server, { ...opts.connections, firstByteTimeoutMs: opts.requestTimeoutMs });
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.listener = new Listener(this.server, this.sessions, opts.requestTimeoutMs, (before) => this.expire(before));
   }

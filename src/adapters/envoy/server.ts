@@ -7,6 +7,7 @@
  * path builds only what a decision needs and a cache hit answers synchronously.
  */
 import type { Logger } from 'pino';
+import type { ConnectionLimits } from '../../listeners/connection-gate.js';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import type { RuntimeState } from '../../pipeline/state.js';
@@ -28,6 +29,8 @@ export interface EnvoyServerOptions {
   requestTimeoutMs?: number;
   transport?: GrpcTransportName;
   logger?: Logger;
+  /** Connection caps of the listener (server.max_connections, max_connections_per_peer). */
+  connections?: ConnectionLimits;
 }
 
 /** What the app needs of a gRPC server, whichever the transport. */
@@ -94,7 +97,7 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
       },
     }],
   ]);
-  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger };
+  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, connections: opts.connections };
   const server = opts.transport === 'h2' ? new H2GrpcServer(methods, serverOpts) : new NativeGrpcServer(methods, serverOpts);
   return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }

@@ -1,8 +1,9 @@
 -- A small stand-in for the part of Kong's schema machinery that the ascend
 -- schema uses: `kong.db.schema.typedefs` (url, no_consumer, protocols_http)
 -- and the field validation Kong runs on a plugin's `config` record
--- (defaults, required, type, between, one_of, match, not_match,
--- custom_validator, unknown fields). Semantics follow kong/db/schema/init.lua
+-- (defaults, required, type, between, one_of, len_min, match, not_match,
+-- custom_validator, unknown fields; encrypted and referenceable are accepted
+-- as markers, since what they do happens in Kong's DAO and vaults). Semantics follow kong/db/schema/init.lua
 -- for those attributes; anything else in a field is an error here, so the
 -- stand-in cannot silently ignore an attribute the schema starts using.
 local M = {}
@@ -60,7 +61,8 @@ end
 
 local KNOWN_ATTRIBUTES = {
   type = true, required = true, default = true, between = true, one_of = true,
-  match = true, not_match = true, custom_validator = true, description = true,
+  len_min = true, match = true, not_match = true, custom_validator = true, description = true,
+  encrypted = true, referenceable = true,
 }
 
 local TYPE_CHECKS = {
@@ -91,6 +93,9 @@ local function check_field(field, value)
     if not found then
       return nil, "expected one of: " .. table.concat(field.one_of, ", ")
     end
+  end
+  if field.len_min and #value < field.len_min then
+    return nil, ("length must be at least %d"):format(field.len_min)
   end
   if field.between and (value < field.between[1] or value > field.between[2]) then
     return nil, ("value should be between %d and %d"):format(field.between[1], field.between[2])

@@ -6,6 +6,7 @@
  */
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { limitConnections, type ConnectionLimits } from '../../../listeners/connection-gate.js';
 import { ArrivalList, Listener, runCall, type NativeMethod } from '../grpc-call.js';
 import { Status } from '../grpc-wire.js';
 import { H2_RESPONDER, H2Connection, type ConnectionHost, type H2Stream } from './connection.js';
@@ -21,6 +22,7 @@ export interface H2ServerOptions {
   /** Unfinished request bytes all connections together may hold. Default 256 MiB (or 16 × maxReceiveBytes, if larger). */
   maxBufferedBytes?: number;
   logger?: Logger;
+  connections?: ConnectionLimits;
 }
 
 /** Without http_request_timeout_ms, a connection still must start HTTP/2 within this. */
@@ -46,6 +48,7 @@ export class H2GrpcServer implements ConnectionHost {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 16 * opts.maxReceiveBytes);
     this.server = net.createServer((socket) => this.accept(socket));
+    if (opts.connections) limitConnections(this.server, opts.connections);
     this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }
 

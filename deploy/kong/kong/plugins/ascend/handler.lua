@@ -26,6 +26,9 @@ local VERSION = "0.1.0"
 local AUTHORIZE_PATH = "/kong/v1/authorize"
 local COMPLETE_PATH = "/kong/v1/complete"
 local USER_AGENT = "kong-plugin-ascend/" .. VERSION
+-- Carries conf.gateway_token: the sidecar answers 401 without it when its
+-- gateway_access.token is set (and the plugin then applies its fail_mode).
+local GATEWAY_TOKEN_HEADER = "x-ascend-gateway-token"
 
 -- Fail-closed answer. 503 rather than 403: nothing was decided, the
 -- authorization service is unavailable, and a client (an agent) should
@@ -138,13 +141,17 @@ end
 local function post(conf, path, body)
   local httpc = http.new()
   httpc:set_timeouts(conf.timeout_ms, conf.timeout_ms, conf.timeout_ms)
+  local headers = {
+    ["content-type"] = "application/json",
+    ["user-agent"] = USER_AGENT,
+  }
+  if conf.gateway_token then
+    headers[GATEWAY_TOKEN_HEADER] = conf.gateway_token
+  end
   return httpc:request_uri(gsub(conf.sidecar_url, "/+$", "") .. path, {
     method = "POST",
     body = body,
-    headers = {
-      ["content-type"] = "application/json",
-      ["user-agent"] = USER_AGENT,
-    },
+    headers = headers,
     ssl_verify = conf.ssl_verify,
     keepalive_timeout = conf.keepalive_timeout_ms,
     keepalive_pool = conf.keepalive_pool_size,

@@ -1,9 +1,9 @@
 -- Configuration schema of the `ascend` plugin (Kong 3.x schema DSL).
 --
--- Every field is `required` with a default, so the handler can read `conf.x`
--- without nil checks: Kong fills defaults before the plugin ever sees the
--- config, and rejects values outside the bounds below when the config is
--- created (Admin API) or loaded (declarative kong.yml).
+-- Every field but gateway_token is `required` with a default, so the handler
+-- can read `conf.x` without nil checks: Kong fills defaults before the plugin
+-- ever sees the config, and rejects values outside the bounds below when the
+-- config is created (Admin API) or loaded (declarative kong.yml).
 local typedefs = require "kong.db.schema.typedefs"
 
 
@@ -49,6 +49,14 @@ return {
                                        one_of = { "username", "custom_id", "none" } } },
           { send_completion = { type = "boolean", required = true, default = true } },
           { ssl_verify = { type = "boolean", required = true, default = true } },
+          -- The sidecar's gateway_access.token, sent as x-ascend-gateway-token
+          -- on every call when set (a sidecar shared by several gateways needs
+          -- it; one beside Kong on loopback does not). The one field without
+          -- a default: unset means no header. A secret: encrypted at rest with
+          -- Kong's keyring, and it may be a vault reference such as
+          -- {vault://env/ascend-gateway-token}.
+          { gateway_token = { type = "string", required = false, len_min = 1,
+                              encrypted = true, referenceable = true } },
         },
     } },
   },
