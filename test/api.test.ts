@@ -295,6 +295,7 @@ describe('GET /api/docs', () => {
       'PUT /api/registry/agents/{agent_id}', 'POST /api/registry/agents/{agent_id}/kill-switch',
       'DELETE /api/registry/agents/{agent_id}/kill-switch', 'GET /api/sdk/kill-switch/status',
       'GET /api/registry/agents/{agent_id}/commands', 'POST /api/registry/agents/{agent_id}/commands/{command_id}/ack',
+      'GET /audit/logs',
     ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

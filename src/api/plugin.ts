@@ -23,6 +23,7 @@ import { metaRoutes } from './routes/meta.js';
 import { submitRoutes } from './routes/submit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
+import { auditLogRoutes } from './routes/audit-logs.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { installSigning } from './signing.js';
@@ -48,13 +49,19 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     },
     hideUntagged: true,
   });
-  await http.register(async (api) => {
+  // Validation, JSON parsing, errors, keys, rate limits and signatures: the same in every scope
+  // of the API (one set of token buckets for both).
+  const limits = rateLimits(deps.registry, deps.now);
+  const setup = (api: FastifyInstance): void => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
     useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
     installErrorHandling(api, deps.logger, (url) => deps.state.runtime.redaction.target(url));
-    installAuth(api, deps.state, rateLimits(deps.registry, deps.now));
+    installAuth(api, deps.state, limits);
     installSigning(api, deps.state, deps.now);
+  };
+  await http.register(async (api) => {
+    setup(api);
     authorizationRoutes(api, deps);
     submitRoutes(api, deps);
     actionRoutes(api, deps);
@@ -69,6 +76,11 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     commandRoutes(api, deps);
     api.get('/docs', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => http.swagger());
   }, { prefix: '/api' });
+  // The ASCEND SDK reads its audit log outside /api.
+  await http.register(async (api) => {
+    setup(api);
+    auditLogRoutes(api, deps);
+  });
   // The ASCEND SDK's test_connection reads GET /health (no key; /healthz is the probe's).
   http.get('/health', { schema: { tags: ['meta'], summary: 'Liveness for the ASCEND SDK (no key)' } }, async () => ({
     status: deps.state.serving ? 'healthy' : 'draining', version,

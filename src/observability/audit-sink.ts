@@ -7,6 +7,16 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import type { Clock } from '../shared/runtime.js';
 
+/**
+ * What a decision row keeps beyond its columns: the orchestration an SDK submission named
+ * (`context.orchestration`: session, parent action, depth), so a multi-agent run can be traced
+ * in the trail. Null for everything else, which keeps rows small.
+ */
+function decisionDetails(a: CheckResult['action']): Record<string, unknown> | null {
+  const o = a?.context.orchestration;
+  return o !== null && typeof o === 'object' ? { orchestration: o } : null;
+}
+
 /** One audit row for a finished check; unidentified agents are stored as ''. */
 export function auditRecord(r: CheckResult, ts: number): AuditRecord {
   const d = r.decision;
@@ -27,7 +37,7 @@ export function auditRecord(r: CheckResult, ts: number): AuditRecord {
     latency_us: Math.round(r.latencyUs),
     reason: d.reason,
     actor: null,
-    details: null,
+    details: decisionDetails(a),
   };
 }
 

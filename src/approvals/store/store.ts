@@ -110,6 +110,8 @@ export interface AuditQuery extends PageQuery {
   readonly since?: number;
   /** Exclusive upper bound on ts (ms). */
   readonly until?: number;
+  /** Rows to skip, newest first (the ASCEND SDK pages the audit log by offset); ignored with a cursor. */
+  readonly offset?: number;
 }
 
 /** Actions by offset (the ASCEND SDK pages activity with limit/offset). */
@@ -156,6 +158,8 @@ export interface AuditStore {
   appendAudit(rows: readonly AuditRecord[]): Promise<void>;
   /** Newest first, paged by an opaque cursor. */
   queryAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>>;
+  /** How many rows match the query's filters (limit, cursor and offset aside). */
+  countAudit(query: Omit<AuditQuery, 'limit' | 'cursor' | 'offset'>): Promise<number>;
   /** Delete rows with ts < before; returns how many. */
   purgeAudit(before: number): Promise<number>;
 }

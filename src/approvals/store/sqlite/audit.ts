@@ -42,24 +42,39 @@ export class AuditSql {
   }
 
   query(q: AuditQuery): Page<StoredAuditRecord> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const add = (clause: string, value: string | number) => { where.push(clause); args.push(value); };
-    if (q.cursor) add('id < ?', decodeCursor(q.cursor, ['number'] as const)[0]);
-    if (q.event_type !== '*') add('event_type = ?', q.event_type ?? 'decision');
-    if (q.action_id !== undefined) add('action_id = ?', q.action_id);
-    if (q.agent_id !== undefined) add('agent_id = ?', q.agent_id);
-    if (q.decision !== undefined) add('decision = ?', q.decision);
-    if (q.since !== undefined) add('ts >= ?', q.since);
-    if (q.until !== undefined) add('ts < ?', q.until);
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit + 1) as Row[];
+    const { where, args } = filters(q);
+    if (q.cursor) {
+      where.push('id < ?');
+      args.push(decodeCursor(q.cursor, ['number'] as const)[0]);
+    }
+    const offset = q.cursor ? 0 : (q.offset ?? 0);
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit + 1, offset) as Row[];
     const items = rows.slice(0, q.limit).map(rowToAudit);
     const last = items.at(-1);
     return rows.length > q.limit && last ? { items, next_cursor: encodeCursor([last.id]) } : { items };
   }
 
+  count(q: Omit<AuditQuery, 'limit' | 'cursor' | 'offset'>): number {
+    const { where, args } = filters(q);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...args) as { n: number }).n;
+  }
+
   purgeBefore(before: number): number {
     return this.purge.run(before).changes;
   }
+}
+
+/** The WHERE clauses of an audit query's filters. */
+function filters(q: Omit<AuditQuery, 'limit' | 'cursor' | 'offset'>): { where: string[]; args: (string | number)[] } {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  const add = (clause: string, value: string | number) => { where.push(clause); args.push(value); };
+  if (q.event_type !== '*') add('event_type = ?', q.event_type ?? 'decision');
+  if (q.action_id !== undefined) add('action_id = ?', q.action_id);
+  if (q.agent_id !== undefined) add('agent_id = ?', q.agent_id);
+  if (q.decision !== undefined) add('decision = ?', q.decision);
+  if (q.since !== undefined) add('ts >= ?', q.since);
+  if (q.until !== undefined) add('ts < ?', q.until);
+  return { where, args };
 }

@@ -63,6 +63,7 @@ export class SqliteStore implements Store {
 
   async appendAudit(rows: readonly AuditRecord[]) { this.live(); this.audit.append(rows); }
   async queryAudit(q: AuditQuery) { this.live(); return this.audit.query(q); }
+  async countAudit(q: Omit<AuditQuery, 'limit' | 'cursor' | 'offset'>) { this.live(); return this.audit.count(q); }
   async purgeAudit(before: number) { this.live(); return this.audit.purgeBefore(before); }
 
   async enqueueOutbox(entries: readonly NewOutboxEntry[]) { this.live(); this.outbox.enqueue(entries); }

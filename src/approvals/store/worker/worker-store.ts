@@ -40,7 +40,7 @@ const FORWARDED = [
   'createPendingApproval', 'findPendingApprovalByFingerprint', 'findLatestApprovalByFingerprint', 'getApproval', 'getAction',
   'insertAction', 'listActions', 'listApprovals', 'countApprovals', 'transitionApproval', 'listDueApprovals',
   'nextApprovalDeadline', 'consumeGrant', 'completeAction',
-  'appendAudit', 'queryAudit', 'purgeAudit',
+  'appendAudit', 'queryAudit', 'countAudit', 'purgeAudit',
   'enqueueOutbox', 'claimOutbox', 'markDelivered', 'markFailed', 'markDead', 'outboxDepth', 'listDeadLetters',
   'requeueDeadLetter', 'purgeDeliveredOutbox',
   'createWebhook', 'listWebhooks', 'getWebhook', 'updateWebhook', 'deleteWebhook',
