@@ -237,6 +237,14 @@ describeWith('promtool', 'metric hygiene', () => {
     const r = promtool(['check', 'metrics'], { input: `${own.join('\n')}\n` });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
+
+  it('promtool check metrics passes on the whole /metrics, process and Node.js metrics included', () => {
+    expect(scrapeText).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(scrapeText).toMatch(/^nodejs_active_handles\{/m); // the same counts, without the _total misnomer
+    const r = promtool(['check', 'metrics'], { input: scrapeText });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  });
 });
 
 describe('PromQL scanner (the helper the checks above rely on)', () => {

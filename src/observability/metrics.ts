@@ -11,6 +11,9 @@ import type { DecisionKind } from '../core/decision.js';
 import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { logLosses } from './fd-destination.js';
 
+/** prom-client default gauges whose names end in _total (a counter's suffix). */
+const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 /** Where audit rows are lost: the store's audit trail (AuditBuffer) or the SIEM stream. */
 export type AuditSink = 'store' | 'stream';
 /**
@@ -115,7 +118,13 @@ export class Metrics {
       collect() { this.reset(); this.inc(logLosses.droppedBytes); },
     });
     this.zeroSeries();
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+      // prom-client names three gauges `*_total`, which Prometheus reserves for counters
+      // (`promtool check metrics` fails on them). The same counts stay available, by type,
+      // as nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+      for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+    }
   }
 
   /**
