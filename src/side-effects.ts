@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
+import type { TimeoutEvent } from './approvals/service.js';
 import type { AuditDropReason } from './approvals/store/audit-buffer.js';
 import { WorkerStore } from './approvals/store/worker/worker-store.js';
 import { AuditStream } from './observability/audit-stream.js';
@@ -50,7 +51,24 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
  * The store runs in a worker thread (WorkerStore), so its writes — fsync, and waits for another
  * process's lock — never hold the event loop that answers checks.
  */
-async function openLayer(d: SideEffectDeps): Promise<ApprovalsLayer | undefined> {
+/**
+ * A deadline passed: the approval escalated to new approvers, or its workflow's timeout_action
+ * decided it. Nobody pressed a button, so without this line the trail would show the decision
+ * and no reason for it.
+ */
+function timeoutRecorder(log: Logger, stream: AuditStream | undefined): (t: TimeoutEvent) => void {
+  return ({ outcome, approval: a }) => {
+    const fields = {
+      approval_id: a.approval_id, action_id: a.action_id, outcome, reason: a.reason,
+      step: a.current_step + 1, escalated: a.escalated, deadline_at: a.deadline_at === null ? null : new Date(a.deadline_at).toISOString(),
+    };
+    const type = outcome === 'escalated' ? 'approval.escalated' : 'approval.timed_out';
+    log.info(fields, outcome === 'escalated' ? 'approval escalated after its deadline' : `approval ${outcome} by its timeout`);
+    stream?.event(type, fields);
+  };
+}
+
+async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined): Promise<ApprovalsLayer | undefined> {
   const c = d.state.runtime.config;
   if (!c.store) return undefined;
   const log = d.logger.child({ component: 'approvals' });
@@ -63,6 +81,7 @@ async function openLayer(d: SideEffectDeps): Promise<ApprovalsLayer | undefined>
       settings: () => d.state.runtime.approvalSettings,
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
       onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
+      onTimeout: timeoutRecorder(log, auditStream),
     },
   );
   d.state.onSwap((rt) => {
@@ -110,10 +129,10 @@ export function completionRecorder(
 
 export async function buildSideEffects(d: SideEffectDeps): Promise<SideEffects> {
   const c = d.state.runtime.config;
-  const layer = await openLayer(d);
   const auditStream = c.audit_stream.enabled
     ? AuditStream.open(c.audit_stream.path, d.logger, { now: d.now, batch: d.batchLogs, onDrop: (rows) => d.onAuditDrop?.('stream', 'write_failed', rows) })
     : undefined;
+  const layer = await openLayer(d, auditStream);
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));

@@ -311,6 +311,13 @@ describe('keys never reach the logs', () => {
     const text = JSON.stringify(t.logs);
     for (const key of Object.values(KEYS)) expect(text).not.toContain(key);
   });
+
+  it('lines about a key\'s request name the key (its configured name), never [REDACTED]', () => {
+    const refused = t.logs.filter((l) => l.msg === 'api request refused');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const l of refused) expect(l).toMatchObject({ api_key: expect.stringMatching(/^(ops|fred|fiona|lee|carla|billing|audit)$/), code: expect.any(String) });
+    expect(JSON.stringify(refused)).not.toContain('[REDACTED]');
+  });
 });
 
 describe('without a store', () => {

@@ -24,6 +24,7 @@ workflows:
     escalation: {timeout_action: escalate, escalation_approvers: [cfo]}
 `;
 const dir = tempDir('ascend-wf-');
+const SIEM = join(dir, 'siem.jsonl');
 const clock = new ManualClock(Date.UTC(2025, 0, 6, 9));
 let t: TestApp;
 let c: AuthzClient;
@@ -33,7 +34,7 @@ const approval = async (id: string) => (await api('GET', `/api/sdk/approval/${id
 
 beforeAll(async () => {
   mkdirSync(join(dir, 'app'), { recursive: true });
-  t = await startApp(storeConfig(join(dir, 'app'), CORE, WORKFLOWS), { dir: join(dir, 'app'), app: { now: clock.now, timers: clock.timers } });
+  t = await startApp(storeConfig(join(dir, 'app'), CORE, `${WORKFLOWS}audit_stream: {enabled: true, path: ${JSON.stringify(SIEM)}}\n`), { dir: join(dir, 'app'), app: { now: clock.now, timers: clock.timers } });
   c = new AuthzClient(t.grpcPort);
 });
 afterAll(async () => {
@@ -76,5 +77,20 @@ describe('two-step workflow with timeout escalation', () => {
     const r = await refund('wf-2');
     expect(decisionOf(r)).toBe('denied');
     expect(JSON.parse(r.denied_response!.body!)).toMatchObject({ code: 'approval_denied', reason: 'timed out after escalation' });
+  });
+
+  it('escalations and timeouts are in the log and the SIEM stream, with the approval and its outcome', async () => {
+    const logged = t.logs.filter((l) => l.component === 'approvals' && typeof l.outcome === 'string');
+    expect(logged.map((l) => [l.msg, l.outcome])).toEqual(expect.arrayContaining([
+      ['approval escalated after its deadline', 'escalated'],
+      ['approval denied by its timeout', 'denied'],
+    ]));
+    const lines = await waitFor(() => {
+      const l = readFileSync(SIEM, 'utf8').trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>);
+      return l.some((x) => x.type === 'approval.timed_out') ? l : undefined;
+    }, { what: 'timeout lines in the SIEM stream' });
+    const timeouts = lines.filter((x) => x.type === 'approval.escalated' || x.type === 'approval.timed_out');
+    for (const x of timeouts) expect(x).toMatchObject({ kind: 'audit', approval_id: expect.stringMatching(/^apr_/), action_id: expect.any(String), outcome: expect.any(String) });
+    expect(timeouts.find((x) => x.type === 'approval.timed_out')).toMatchObject({ outcome: 'denied', reason: 'timed out after escalation' });
   });
 });

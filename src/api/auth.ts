@@ -33,11 +33,12 @@ export function installAuth(api: FastifyInstance, state: RuntimeState, limits: R
     const principal = keys.authenticate(raw);
     if (!principal) throw new ApiError(401, 'unauthorized', raw === undefined ? 'missing X-API-Key header (or Authorization: Bearer)' : 'unknown API key');
     limits.check(principal.name, keys.rules(principal.name).rateLimit);
+    // Set before the role check, so a refusal's log line can name the key.
+    req.principal = principal;
     const roles = req.routeOptions.config.roles;
     if (roles && !roles.includes(principal.role)) {
       throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${roles.join(' or ')}`);
     }
-    req.principal = principal;
   });
 }
 

@@ -85,12 +85,17 @@ function toApiError(err: FastifyError | Error): ApiError {
 
 /**
  * JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix.
- * `redactUrl` masks secrets in the query of a URL before it is logged.
+ * `redactUrl` masks secrets in the query of a URL before it is logged. Failures and refusals of
+ * a known key name the key (`api_key`: its configured name, which is not secret), never the key.
  */
 export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string): void {
   api.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
-    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: redactUrl(req.url) }, 'api request failed');
+    const apiKey = (req as { principal?: { name: string } | null }).principal?.name ?? null;
+    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: redactUrl(req.url), api_key: apiKey }, 'api request failed');
+    // A known key asking for what its role or agent does not allow: worth a line (401s are not
+    // logged, so a flood of bad keys cannot flood the log).
+    else if (e.statusCode === 403) logger.warn({ method: req.method, url: redactUrl(req.url), api_key: apiKey, code: e.code }, 'api request refused');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
   });

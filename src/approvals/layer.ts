@@ -14,7 +14,7 @@ import { silentLogger, type Clock, type Logger, type Timers } from '../shared/ru
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
 import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
-import { ApprovalService } from './service.js';
+import { ApprovalService, type TimeoutEvent } from './service.js';
 import { ActionWatch } from './watch.js';
 import { AuditBuffer, type AuditDropReason } from './store/audit-buffer.js';
 import { startRetention } from './store/retention.js';
@@ -47,6 +47,8 @@ export interface ApprovalsLayerDeps {
   readonly allowPrivateWebhookTargets?: () => boolean;
   /** Told about audit rows the buffer lost (ascend_audit_dropped_total{sink="store"}). */
   readonly onAuditDrop?: (rows: number, reason: AuditDropReason) => void;
+  /** Told after a deadline's timeout was applied (escalated, or decided by timeout_action). */
+  readonly onTimeout?: (t: TimeoutEvent) => void;
 }
 
 /**
@@ -112,6 +114,7 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   const approvals: ApprovalService = new ApprovalService({
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     onActionChanged: (id) => watch.changed(id),
+    ...(deps.onTimeout ? { onTimeout: deps.onTimeout } : {}),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer(

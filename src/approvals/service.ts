@@ -33,6 +33,14 @@ export interface ApprovalServiceDeps {
   readonly onDeadlineChanged?: () => void;
   /** Told after every committed change of an action's approval or completion (long-polls). */
   readonly onActionChanged?: (actionId: string) => void;
+  /** Told after a deadline passed and its timeout was applied (logs, the SIEM stream). */
+  readonly onTimeout?: (t: TimeoutEvent) => void;
+}
+
+/** A timeout applied: the approval escalated, or decided by its workflow's timeout_action. */
+export interface TimeoutEvent {
+  readonly outcome: 'escalated' | 'approved' | 'denied';
+  readonly approval: ApprovalRecord;
 }
 
 export interface VoteInput extends Ballot {
@@ -128,7 +136,11 @@ export class ApprovalService {
       const out = applyTimeout(before.workflow, before, now);
       if (!out.ok) return before;
       const written = await this.write(before, out.state, undefined, now);
-      if (written) return written;
+      if (written) {
+        const outcome = written.state !== 'pending' ? written.state : written.escalated && !before.escalated ? 'escalated' : undefined;
+        if (outcome) this.deps.onTimeout?.({ outcome, approval: written });
+        return written;
+      }
     }
     throw new Error(`approval ${approvalId} kept changing; gave up after ${MAX_RETRIES} tries`);
   }

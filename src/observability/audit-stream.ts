@@ -53,8 +53,8 @@ export class AuditStream implements DecisionSink {
     this.line('decision', ts, row);
   }
 
-  /** An approver's vote or an agent's completion report (who did what, through the API). */
-  event(type: 'approval.vote' | 'action.completed', fields: Record<string, unknown>): void {
+  /** An approver's vote, an agent's completion report, or a deadline's timeout applied. */
+  event(type: 'approval.vote' | 'action.completed' | 'approval.escalated' | 'approval.timed_out', fields: Record<string, unknown>): void {
     this.line(type, this.now(), fields);
   }
 
