@@ -42,7 +42,6 @@ describe('authentication and roles', () => {
     ['PUT', '/api/webhooks/wh_999', {}, ['admin']],
     ['DELETE', '/api/webhooks/wh_999', undefined, ['admin']],
     ['POST', '/api/webhooks/wh_999/test', undefined, ['admin']],
-    ['GET', '/api/docs', undefined, ['admin', 'finance', 'billing', 'viewer']],
   ];
   const roles = ['admin', 'finance', 'billing', 'viewer'] as const;
 
@@ -92,14 +91,14 @@ describe('authentication and roles', () => {
   });
 
   it('keeps health, readiness and metrics outside the keys', async () => {
-    for (const p of ['/healthz', '/readyz', '/metrics']) expect((await fetch(t.url(p))).status).toBe(200);
+    for (const p of ['/healthz', '/readyz', '/metrics', '/api/docs', '/api/docs/ui']) expect((await fetch(t.url(p))).status, p).toBe(200);
   });
 
   it('is closed by default: without api_keys every API request is 401', async () => {
     const closed = await startApp(CORE);
     try {
       for (const key of [undefined, KEYS.admin]) {
-        expect((await call(closed.url(''), 'GET', '/api/docs', key)).status).toBe(401);
+        expect((await call(closed.url(''), 'GET', '/api/audit', key)).status).toBe(401);
         expect((await call(closed.url(''), 'POST', '/api/authorization/agent-action', key, refund(1))).status).toBe(401);
       }
     } finally {
@@ -276,7 +275,7 @@ describe('GET /api/audit', () => {
 
 describe('GET /api/docs', () => {
   it('is an OpenAPI 3 document of every API route, from the validating schemas', async () => {
-    const r = await api('GET', '/api/docs', KEYS.viewer);
+    const r = await api('GET', '/api/docs'); // no key: the document holds no secret
     expect(r.status).toBe(200);
     const doc = r.body;
     expect(doc.openapi).toMatch(/^3\./);
@@ -302,6 +301,34 @@ describe('GET /api/docs', () => {
     expect(body.properties.agent_id.pattern).toBeDefined();
     expect(doc.components.securitySchemes.apiKey).toEqual({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
     expect(JSON.stringify(doc)).not.toContain('/healthz');
+  });
+
+  it('lists every operation\'s real error answers: each status with its stable codes, never "Default Response"', async () => {
+    const doc = (await api('GET', '/api/docs')).body;
+    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([p, m]) => Object.entries(m).map(([verb, op]) => [`${verb.toUpperCase()} ${p}`, op] as const));
+    for (const [name, op] of ops) {
+      for (const [status, res] of Object.entries(op.responses as Record<string, any>)) {
+        expect(res.description, `${name} ${status}`).not.toBe('Default Response');
+        if (Number(status) < 400) continue;
+        const schema = res.content['application/json'].schema;
+        const codes = (schema.anyOf ?? [schema]).flatMap((s: any) => s.properties?.error?.properties?.code?.enum ?? []);
+        expect(codes.length, `${name} ${status}`).toBeGreaterThan(0);
+        for (const c of codes) expect(res.description, `${name} ${status}`).toContain(`\`${c}\``);
+      }
+    }
+    const vote = doc.paths['/api/approvals/{approval_id}/approve'].post.responses;
+    expect(vote['403'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['forbidden', 'not_an_approver', 'self_approval']);
+    expect(vote['409'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['not_pending', 'already_voted']);
+  });
+
+  it('has a browsable UI at /api/docs/ui, served from the package (no CDN)', async () => {
+    const page = await fetch(t.url('/api/docs/ui/'), { redirect: 'follow' });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/swagger/i);
+    expect(html).not.toMatch(/https?:\/\/(cdn|unpkg|cdnjs)/);
+    const spec = await fetch(t.url('/api/docs/ui/json'));
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\./);
   });
 });
 

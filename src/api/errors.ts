@@ -8,7 +8,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StoreError } from '../approvals/store/errors.js';
-import { ErrorView } from './schemas.js';
 
 export type ApiErrorCode =
   | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
@@ -30,11 +29,6 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
-
-/** Error responses every route may give, for the OpenAPI document. */
-export const ErrorViewRefs = {
-  400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView, 501: ErrorView,
-} as const;
 
 export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `no ${what} ${id}`);
 

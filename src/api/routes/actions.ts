@@ -7,11 +7,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { publicUrl, requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, found, notFound } from '../errors.js';
+import { ApiError, found, notFound } from '../errors.js';
 import { FailBody, StatusQuery } from '../sdk-schemas.js';
 import { currentDecision } from '../sdk-views.js';
 import { ActionIdParams, ActionView, CompleteBody } from '../schemas.js';
 import { actionView, auditActionView } from '../views.js';
+import { errors } from '../error-docs.js';
 
 async function readStatus(deps: ApiDeps, req: FastifyRequest, actionId: string): Promise<{ view: Record<string, unknown>; pending: boolean }> {
   const { store } = requireLayer(deps);
@@ -67,7 +68,7 @@ async function complete(deps: ApiDeps, req: FastifyRequest, status: string, resu
 export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
   const statusSchema = {
     tags: ['actions'], summary: 'Status of an action as it stands now (decision: allowed once approved, denied once denied or expired); ?wait=s long-polls',
-    params: ActionIdParams, querystring: StatusQuery, response: { 200: ActionView, ...ErrorViewRefs },
+    params: ActionIdParams, querystring: StatusQuery, response: { 200: ActionView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },
   };
   api.get('/agent-action/status/:action_id', { config: { roles: READ_ROLES }, schema: statusSchema }, (req) => status(deps, req));
   api.get('/v1/actions/:action_id/status', { config: { roles: READ_ROLES }, schema: { ...statusSchema, summary: `${statusSchema.summary} (the SDK's path)` } }, (req) => status(deps, req));
@@ -76,7 +77,7 @@ export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: ['admin', 'agent'] },
     schema: {
       tags: ['actions'], summary: 'Report the outcome of an allowed or approved action (emits action.completed)',
-      params: ActionIdParams, body: CompleteBody, response: { 200: ActionView, ...ErrorViewRefs },
+      params: ActionIdParams, body: CompleteBody, response: { 200: ActionView, ...errors({ body: true, store: true, codes: ['not_found', 'agent_mismatch', 'invalid_state'] }) },
     },
   }, (req) => {
     const { status: outcome, result } = req.body as { status: string; result?: unknown };
@@ -88,7 +89,7 @@ export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
     preValidation: async (req) => { req.body ??= {}; },
     schema: {
       tags: ['actions'], summary: 'Report that an allowed or approved action failed (the SDK\'s log_action_failed; emits action.completed with status failed)',
-      params: ActionIdParams, body: FailBody, response: { 200: ActionView, ...ErrorViewRefs },
+      params: ActionIdParams, body: FailBody, response: { 200: ActionView, ...errors({ body: true, store: true, codes: ['not_found', 'agent_mismatch', 'invalid_state'] }) },
     },
   }, (req) => {
     const b = req.body as { error?: unknown; duration_ms?: number };

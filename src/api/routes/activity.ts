@@ -8,11 +8,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ActionRecord, ActionStatus, ApprovalRecord, StoredAuditRecord } from '../../approvals/store/records.js';
 import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
-import { ErrorViewRefs, found } from '../errors.js';
+import { found } from '../errors.js';
 import { ActionDetailsView, ActivityQuery } from '../sdk-schemas.js';
 import { sdkActionStatus } from '../sdk-views.js';
 import { ActionIdParams, ActionView } from '../schemas.js';
 import { actionView } from '../views.js';
+import { errors } from '../error-docs.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -38,7 +39,7 @@ export function activityRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: READ_ROLES },
     schema: {
       tags: ['sdk'], summary: "An action with its audit trail (the ASCEND SDK's get_action_details)",
-      params: ActionIdParams, response: { 200: ActionDetailsView, ...ErrorViewRefs },
+      params: ActionIdParams, response: { 200: ActionDetailsView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },
     },
   }, async (req) => {
     const { store } = requireLayer(deps);
@@ -63,7 +64,7 @@ export function activityRoutes(api: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags: ['sdk'], summary: "Actions, newest first, paged by limit/offset (the ASCEND SDK's list_actions)",
       querystring: ActivityQuery,
-      response: { 200: T.Object({ items: T.Array(ActionView), total: T.Integer(), limit: T.Integer(), offset: T.Integer() }), ...ErrorViewRefs },
+      response: { 200: T.Object({ items: T.Array(ActionView), total: T.Integer(), limit: T.Integer(), offset: T.Integer() }), ...errors({ store: true, codes: ['agent_mismatch'] }) },
     },
   }, async (req) => {
     const { store } = requireLayer(deps);

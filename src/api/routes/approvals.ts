@@ -9,9 +9,10 @@ import type { ApprovalRecord } from '../../approvals/store/records.js';
 import type { VoteInput } from '../../approvals/service.js';
 import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, found, notFound, type ApiErrorCode } from '../errors.js';
+import { ApiError, found, notFound, type ApiErrorCode } from '../errors.js';
 import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, SdkApprovalView, VoteBody } from '../schemas.js';
 import { approvalView } from '../views.js';
+import { errors } from '../error-docs.js';
 
 const VOTE_ERRORS: Readonly<Record<string, [number, ApiErrorCode]>> = {
   not_pending: [409, 'not_pending'],
@@ -33,7 +34,7 @@ function voteRoute(api: FastifyInstance, deps: ApiDeps, vote: VoteInput['vote'])
     preValidation: async (req) => { req.body ??= {}; },
     schema: {
       tags: ['approvals'], summary: `${vote === 'approve' ? 'Approve' : 'Deny'} with your key's approver groups`,
-      params: ApprovalIdParams, body: VoteBody, response: { 200: ApprovalView, ...ErrorViewRefs },
+      params: ApprovalIdParams, body: VoteBody, response: { 200: ApprovalView, ...errors({ body: true, store: true, codes: ['not_found', 'not_an_approver', 'self_approval', 'not_pending', 'already_voted'] }) },
     },
   }, async (req) => {
     const layer = requireLayer(deps);
@@ -73,7 +74,7 @@ export function approvalRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: READ_ROLES },
     schema: {
       tags: ['approvals'], summary: "Status of one approval, as the ASCEND SDK's check_approval reads it (status pending | approved | rejected)",
-      params: ApprovalIdParams, response: { 200: SdkApprovalView, ...ErrorViewRefs },
+      params: ApprovalIdParams, response: { 200: SdkApprovalView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },
     },
   }, async (req) => {
     const { approval_id } = req.params as { approval_id: string };
@@ -85,7 +86,7 @@ export function approvalRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/approvals', {
     config: { roles: ['admin', 'approver', 'viewer'] },
-    schema: { tags: ['approvals'], summary: 'Approvals, newest first, by status', querystring: ApprovalsQuery, response: { 200: Page(ApprovalView), ...ErrorViewRefs } },
+    schema: { tags: ['approvals'], summary: 'Approvals, newest first, by status', querystring: ApprovalsQuery, response: { 200: Page(ApprovalView), ...errors({ store: true, codes: ['invalid_cursor'] }) } },
   }, async (req) => {
     const { store } = requireLayer(deps);
     const q = req.query as { status?: ApprovalRecord['state']; limit?: number; cursor?: string };

@@ -9,7 +9,8 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditRecord, StoredAuditRecord } from '../../approvals/store/records.js';
 import { pageLimit, requireLayer, type ApiDeps } from '../context.js';
-import { ErrorViewRefs } from '../errors.js';
+import { errors } from '../error-docs.js';
+
 
 const AuditLogsQuery = T.Object({
   limit: T.Optional(T.Integer({ minimum: 1, description: 'default 50, at most api.page_max' })),
@@ -49,7 +50,7 @@ export function auditLogRoutes(api: FastifyInstance, deps: ApiDeps): void {
     schema: {
       tags: ['sdk'], summary: "The audit trail, newest first, by limit/offset (the ASCEND SDK's query_audit_log)",
       querystring: AuditLogsQuery,
-      response: { 200: T.Object({ events: T.Array(AuditEvent), total: T.Integer(), page: T.Integer(), page_size: T.Integer(), limit: T.Integer(), offset: T.Integer() }), ...ErrorViewRefs },
+      response: { 200: T.Object({ events: T.Array(AuditEvent), total: T.Integer(), page: T.Integer(), page_size: T.Integer(), limit: T.Integer(), offset: T.Integer() }), ...errors({ store: true }) },
     },
   }, async (req) => {
     const { store } = requireLayer(deps);

@@ -6,9 +6,10 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditRecord } from '../../approvals/store/records.js';
 import { pageLimit, requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs } from '../errors.js';
+import { ApiError } from '../errors.js';
 import { AuditQuery, AuditRow, DeadLetter, DeadLetterParams, Page, PageQuery } from '../schemas.js';
 import { auditView, deadLetterView } from '../views.js';
+import { errors } from '../error-docs.js';
 
 /** ISO 8601 or ms since the epoch → ms; 400 naming the field otherwise. */
 function timeParam(v: string | undefined, field: string): number | undefined {
@@ -23,7 +24,7 @@ const page = <T>(items: T[], next?: string) => (next === undefined ? { items } :
 export function auditRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/audit', {
     config: { roles: ['admin', 'viewer'] },
-    schema: { tags: ['audit'], summary: 'Decisions, newest first; filter by action, agent, decision, time', querystring: AuditQuery, response: { 200: Page(AuditRow), ...ErrorViewRefs } },
+    schema: { tags: ['audit'], summary: 'Decisions, newest first; filter by action, agent, decision, time', querystring: AuditQuery, response: { 200: Page(AuditRow), ...errors({ store: true, codes: ['invalid_cursor'] }) } },
   }, async (req) => {
     const { store } = requireLayer(deps);
     const q = req.query as { action_id?: string; agent_id?: string; decision?: AuditRecord['decision']; since?: string; until?: string; limit?: number; cursor?: string };
@@ -39,7 +40,7 @@ export function auditRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/webhooks/dead-letters', {
     config: { roles: ['admin', 'viewer'] },
-    schema: { tags: ['webhooks'], summary: 'Webhook deliveries that ran out of attempts', querystring: PageQuery, response: { 200: Page(DeadLetter), ...ErrorViewRefs } },
+    schema: { tags: ['webhooks'], summary: 'Webhook deliveries that ran out of attempts', querystring: PageQuery, response: { 200: Page(DeadLetter), ...errors({ store: true, codes: ['invalid_cursor'] }) } },
   }, async (req) => {
     const { store } = requireLayer(deps);
     const q = req.query as { limit?: number; cursor?: string };
@@ -50,7 +51,7 @@ export function auditRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.post('/webhooks/dead-letters/:id/requeue', {
     config: { roles: ['admin'] },
-    schema: { tags: ['webhooks'], summary: 'Give a dead delivery a fresh set of attempts', params: DeadLetterParams, response: { 204: T.Null({ description: 'queued again' }), ...ErrorViewRefs } },
+    schema: { tags: ['webhooks'], summary: 'Give a dead delivery a fresh set of attempts', params: DeadLetterParams, response: { 204: T.Null({ description: 'queued again' }), ...errors({ store: true, codes: ['not_found'] }) } },
   }, async (req, reply) => {
     const layer = requireLayer(deps);
     const { id } = req.params as { id: number };

@@ -3,7 +3,6 @@
  * gateways (engine, cache, decision log, metrics, approvals) through CheckPipeline.checkAction,
  * adapter label `api`. Identity comes from the API key, never from the body alone.
  */
-import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest } from '../../core/action.js';
@@ -11,10 +10,11 @@ import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
-import { ActionBody, BatchBody, BatchView, DecisionView, ErrorView } from '../schemas.js';
+import { ActionBody, BatchBody, BatchView, DecisionView } from '../schemas.js';
 import { decisionView } from '../views.js';
+import { decisionOr429, errors } from '../error-docs.js';
 
 const roles = ['admin', 'agent'] as const;
 
@@ -76,12 +76,12 @@ export function answer(reply: FastifyReply, r: CheckResult): Record<string, unkn
 export function authorizationRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.post('/authorization/agent-action', {
     config: { roles },
-    schema: { tags: ['authorization'], summary: 'Evaluate one agent action', body: ActionBody, response: { ...ErrorViewRefs, 200: DecisionView, 429: T.Union([DecisionView, ErrorView]) } },
+    schema: { tags: ['authorization'], summary: 'Evaluate one agent action', body: ActionBody, response: { ...errors({ body: true, codes: ['agent_mismatch'] }), 200: DecisionView, 429: decisionOr429(DecisionView) } },
   }, async (req, reply) => answer(reply, await evaluate(deps, actionFor(principalOf(req), req.body as ActionBody, ''))));
 
   api.post('/authorization/agent-actions/batch', {
     config: { roles },
-    schema: { tags: ['authorization'], summary: 'Evaluate several actions, one decision each, in order (too_many_pending is per result: code and retry_after)', body: BatchBody, response: { 200: BatchView, ...ErrorViewRefs } },
+    schema: { tags: ['authorization'], summary: 'Evaluate several actions, one decision each, in order (too_many_pending is per result: code and retry_after)', body: BatchBody, response: { 200: BatchView, ...errors({ body: true, codes: ['agent_mismatch', 'batch_too_large'] }) } },
   }, async (req) => {
     const p = principalOf(req);
     const { actions } = req.body as { actions: ActionBody[] };

@@ -8,7 +8,8 @@ import { AckView, AgentIdParams, CommandParams, CommandsView } from '../agent-sc
 import { commandView } from '../agent-views.js';
 import { ownAgentParam, READ_ROLES } from '../auth.js';
 import { requireStored, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs } from '../errors.js';
+import { ApiError } from '../errors.js';
+import { errors } from '../error-docs.js';
 
 const tags = ['kill switch'];
 
@@ -17,7 +18,7 @@ export function commandRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/registry/agents/:agent_id/commands', {
     config: { roles: READ_ROLES },
-    schema: { tags, summary: 'Commands waiting for an agent to acknowledge them, oldest first (at most 100)', params: AgentIdParams, response: { 200: CommandsView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Commands waiting for an agent to acknowledge them, oldest first (at most 100)', params: AgentIdParams, response: { 200: CommandsView, ...errors({ store: true, codes: ['agent_mismatch'] }) } },
   }, async (req) => {
     const agent_id = ownAgentParam(req);
     const commands = (await killSwitch().commands(agent_id)).map(commandView);
@@ -26,7 +27,7 @@ export function commandRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.post('/registry/agents/:agent_id/commands/:command_id/ack', {
     config: { roles: ['admin', 'agent'] },
-    schema: { tags, summary: 'Acknowledge a command (idempotent; the SDK sends {})', params: CommandParams, response: { 200: AckView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Acknowledge a command (idempotent; the SDK sends {})', params: CommandParams, response: { 200: AckView, ...errors({ body: true, store: true, codes: ['not_found', 'agent_mismatch'] }) } },
   }, async (req) => {
     const agent_id = ownAgentParam(req);
     const { command_id } = req.params as { command_id: string };

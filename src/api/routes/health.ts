@@ -10,7 +10,8 @@ import { AgentIdParams, HealthView, HeartbeatBody } from '../agent-schemas.js';
 import { healthView } from '../agent-views.js';
 import { agentOf, ownAgentParam, principalOf, READ_ROLES } from '../auth.js';
 import type { ApiDeps } from '../context.js';
-import { ErrorViewRefs } from '../errors.js';
+import { errors } from '../error-docs.js';
+
 
 const tags = ['agents'];
 
@@ -19,7 +20,7 @@ export function healthRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.post('/agents/health/heartbeat', {
     config: { roles: ['admin', 'agent'] },
-    schema: { tags, summary: 'Report that an agent is alive (agent keys: their own agent)', body: HeartbeatBody, response: { 200: HealthView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Report that an agent is alive (agent keys: their own agent)', body: HeartbeatBody, response: { 200: HealthView, ...errors({ body: true, codes: ['agent_mismatch'] }) } },
   }, async (req) => {
     const body = req.body as Omit<Heartbeat, 'agent_id'> & { agent_id?: string | null };
     const agentId = agentOf(principalOf(req), body.agent_id, { part: 'body', field: 'agent_id' });
@@ -29,7 +30,7 @@ export function healthRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/agents/health/:agent_id', {
     config: { roles: READ_ROLES },
-    schema: { tags, summary: 'Health of an agent from its heartbeats: healthy, stale, offline or unknown', params: AgentIdParams, response: { 200: HealthView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Health of an agent from its heartbeats: healthy, stale, offline or unknown', params: AgentIdParams, response: { 200: HealthView, ...errors({ codes: ['agent_mismatch'] }) } },
   }, async (req) => {
     const agent_id = ownAgentParam(req);
     return healthView(agent_id, await heartbeats.last(agent_id), deps.now());

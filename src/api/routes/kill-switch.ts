@@ -10,7 +10,8 @@ import { AgentIdParams, KillSwitchBody, KillSwitchChangeView, KillSwitchView, Li
 import { commandView, killSwitchView } from '../agent-views.js';
 import { agentOf, principalOf, READ_ROLES } from '../auth.js';
 import { requireStored, type ApiDeps } from '../context.js';
-import { ErrorViewRefs } from '../errors.js';
+import { errors } from '../error-docs.js';
+
 
 const tags = ['kill switch'];
 
@@ -24,7 +25,7 @@ export function killSwitchRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.post('/registry/agents/:agent_id/kill-switch', {
     config: { roles: ['admin'] },
-    schema: { tags, summary: 'Block an agent on every path until lifted (queues a BLOCK command; emits agent.blocked)', params: AgentIdParams, body: KillSwitchBody, response: { 200: KillSwitchChangeView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Block an agent on every path until lifted (queues a BLOCK command; emits agent.blocked)', params: AgentIdParams, body: KillSwitchBody, response: { 200: KillSwitchChangeView, ...errors({ body: true, store: true, codes: ['not_found'] }) } },
   }, async (req) => {
     const c = { ...change(req), reason: (req.body as { reason: string }).reason };
     const o = await killSwitch().block(c);
@@ -36,7 +37,7 @@ export function killSwitchRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles: ['admin'] },
     // The reason is optional, and so is the body that carries it.
     preValidation: async (req) => { req.body ??= {}; },
-    schema: { tags, summary: 'Lift a block (queues an UNBLOCK command; emits agent.unblocked)', params: AgentIdParams, body: LiftBody, response: { 200: KillSwitchChangeView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Lift a block (queues an UNBLOCK command; emits agent.unblocked)', params: AgentIdParams, body: LiftBody, response: { 200: KillSwitchChangeView, ...errors({ body: true, store: true, codes: ['not_found'] }) } },
   }, async (req) => {
     const c = { ...change(req), reason: (req.body as { reason?: string }).reason ?? null };
     const o = await killSwitch().unblock(c);
@@ -46,7 +47,7 @@ export function killSwitchRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/sdk/kill-switch/status', {
     config: { roles: READ_ROLES },
-    schema: { tags, summary: 'Whether an agent is blocked (what the SDK polls; agent keys: their own agent)', querystring: StatusQuery, response: { 200: KillSwitchView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Whether an agent is blocked (what the SDK polls; agent keys: their own agent)', querystring: StatusQuery, response: { 200: KillSwitchView, ...errors({ codes: ['agent_mismatch'] }) } },
   }, async (req) => {
     const agentId = agentOf(principalOf(req), (req.query as { agent_id?: string }).agent_id, { part: 'querystring', field: 'agent_id' });
     return killSwitchView(agentId, deps.agents.directory.blocked.get(agentId));

@@ -15,10 +15,11 @@ import { invalidRequestDecision } from '../../pipeline/fail-mode.js';
 import { compileGlob } from '../../policy/glob.js';
 import { agentOf, principalOf, READ_ROLES } from '../auth.js';
 import type { ApiDeps } from '../context.js';
-import { ErrorViewRefs } from '../errors.js';
+
 import { EvaluateBody } from '../sdk-schemas.js';
 import { riskLevel } from '../sdk-views.js';
 import { apiContext } from './authorization.js';
+import { errors } from '../error-docs.js';
 
 const open = { additionalProperties: true } as const;
 
@@ -35,7 +36,7 @@ function classify(deps: ApiDeps, resource: string): Record<string, unknown> {
 export function metaRoutes(api: FastifyInstance, deps: ApiDeps, version: string): void {
   api.get('/deployment-info', {
     config: { roles: READ_ROLES },
-    schema: { tags: ['meta'], summary: 'Version, environment, fail mode and features of this sidecar', response: { 200: T.Object({ version: T.String(), environment: T.String(), fail_mode: T.String(), features: T.Array(T.String()) }, open), ...ErrorViewRefs } },
+    schema: { tags: ['meta'], summary: 'Version, environment, fail mode and features of this sidecar', response: { 200: T.Object({ version: T.String(), environment: T.String(), fail_mode: T.String(), features: T.Array(T.String()) }, open), ...errors() } },
   }, async () => {
     const c = deps.state.runtime.config;
     const durable = deps.layer ? ['approvals', 'webhooks', 'audit', 'agent_activity'] : [];
@@ -51,7 +52,7 @@ export function metaRoutes(api: FastifyInstance, deps: ApiDeps, version: string)
     schema: {
       tags: ['meta'], summary: 'How a resource is classified by the risk config (resource or resource_type: the resource to classify); without either, every pattern',
       querystring: T.Object({ resource: T.Optional(T.String({ minLength: 1 })), resource_type: T.Optional(T.String({ minLength: 1 })) }),
-      response: { 200: T.Object({ classifications: T.Array(T.Object({}, open)) }), ...ErrorViewRefs },
+      response: { 200: T.Object({ classifications: T.Array(T.Object({}, open)) }), ...errors() },
     },
   }, async (req) => {
     const q = req.query as { resource?: string; resource_type?: string };
@@ -68,7 +69,7 @@ export function metaRoutes(api: FastifyInstance, deps: ApiDeps, version: string)
     config: { roles: ['admin', 'agent', 'approver', 'viewer'] },
     schema: {
       tags: ['meta'], summary: 'Dry run: which policy would decide this action and why (nothing stored, cached or sent for approval)',
-      body: EvaluateBody, response: { 200: T.Object({ decision: T.String(), matched_policies: T.Array(T.Object({}, open)), violations: T.Array(T.String()), risk_score: T.Number(), evaluation_time_ms: T.Number() }, open), ...ErrorViewRefs },
+      body: EvaluateBody, response: { 200: T.Object({ decision: T.String(), matched_policies: T.Array(T.Object({}, open)), violations: T.Array(T.String()), risk_score: T.Number(), evaluation_time_ms: T.Number() }, open), ...errors({ body: true, codes: ['agent_mismatch'] }) },
     },
   }, async (req) => {
     const t0 = performance.now();

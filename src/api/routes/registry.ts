@@ -11,8 +11,9 @@ import { AgentIdParams, AgentView, DeletedView, RegisteredView, RegisterBody, Up
 import { agentView } from '../agent-views.js';
 import { assertOwnAgent, ownAgentParam, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, requireStored, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, found, notFound } from '../errors.js';
+import { ApiError, found, notFound } from '../errors.js';
 import { Page, PageQuery } from '../schemas.js';
+import { errors } from '../error-docs.js';
 
 const tags = ['agents'];
 const WRITERS = ['admin', 'agent'] as const;
@@ -29,7 +30,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.post('/registry/agents', {
     config: { roles: WRITERS },
-    schema: { tags, summary: 'Register an agent (idempotent: 201 the first time, then 200 with the record)', body: RegisterBody, response: { 200: RegisteredView, 201: RegisteredView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Register an agent (idempotent: 201 the first time, then 200 with the record)', body: RegisterBody, response: { 200: RegisteredView, 201: RegisteredView, ...errors({ body: true, store: true, codes: ['agent_mismatch'] }) } },
   }, async (req, reply) => {
     const body = req.body as Registration;
     assertOwnAgent(principalOf(req), body.agent_id);
@@ -41,7 +42,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/registry/agents', {
     config: { roles: READ_ROLES },
-    schema: { tags, summary: 'Registered agents by id (agent keys: their own)', querystring: PageQuery, response: { 200: Page(AgentView), ...ErrorViewRefs } },
+    schema: { tags, summary: 'Registered agents by id (agent keys: their own)', querystring: PageQuery, response: { 200: Page(AgentView), ...errors({ store: true, codes: ['invalid_cursor'] }) } },
   }, async (req) => {
     const p = principalOf(req);
     if (p.agentId !== undefined) {
@@ -56,7 +57,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.get('/registry/agents/:agent_id', {
     config: { roles: READ_ROLES },
-    schema: { tags, summary: 'One registered agent', params: AgentIdParams, response: { 200: AgentView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'One registered agent', params: AgentIdParams, response: { 200: AgentView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) } },
   }, async (req) => {
     const id = ownAgentParam(req);
     return view(await found(registry().get(id), 'registered agent', id));
@@ -64,7 +65,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.put('/registry/agents/:agent_id', {
     config: { roles: WRITERS },
-    schema: { tags, summary: 'Update a registered agent (e.g. link a model: {model_id})', params: AgentIdParams, body: UpdateBody, response: { 200: UpdatedView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Update a registered agent (e.g. link a model: {model_id})', params: AgentIdParams, body: UpdateBody, response: { 200: UpdatedView, ...errors({ body: true, store: true, codes: ['not_found', 'agent_mismatch'] }) } },
   }, async (req) => {
     const id = ownAgentParam(req);
     const r = await registry().update(id, req.body as AgentPatch, actorOf(req));
@@ -75,7 +76,7 @@ export function registryRoutes(api: FastifyInstance, deps: ApiDeps): void {
 
   api.delete('/registry/agents/:agent_id', {
     config: { roles: WRITERS },
-    schema: { tags, summary: 'Deregister an agent (a kill-switch block on it stays)', params: AgentIdParams, response: { 200: DeletedView, ...ErrorViewRefs } },
+    schema: { tags, summary: 'Deregister an agent (a kill-switch block on it stays)', params: AgentIdParams, response: { 200: DeletedView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) } },
   }, async (req) => {
     const id = ownAgentParam(req);
     const actor = actorOf(req);

@@ -4,16 +4,15 @@
  * AuthorizationDecision out) and POST /api/v1/mcp/actions/submit (evaluate_mcp_action, answered
  * in that endpoint's own `status`/`success`/`requires_approval` shape).
  */
-import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ActionRequest } from '../../core/action.js';
 import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
 import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../sdk-schemas.js';
-import { ErrorView } from '../schemas.js';
 import { answer, apiContext, evaluate } from './authorization.js';
+import { decisionOr429, errors, unprocessable } from '../error-docs.js';
 
 const roles = ['admin', 'agent'] as const;
 const MAX_ORCHESTRATION_DEPTH = 5;
@@ -63,7 +62,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles },
     schema: {
       tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
-      body: SubmitBody, response: { ...ErrorViewRefs, 200: SdkDecisionView, 429: T.Union([SdkDecisionView, ErrorView]), 422: ErrorView },
+      body: SubmitBody, response: { ...errors({ body: true, codes: ['agent_mismatch'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
     },
   }, async (req, reply) => answer(reply, await evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody))));
 
@@ -71,7 +70,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles },
     schema: {
       tags: ['sdk'], summary: "Evaluate an MCP tool call (the ASCEND SDK's evaluate_mcp_action)",
-      body: McpSubmitBody, response: { ...ErrorViewRefs, 200: McpDecisionView, 429: T.Union([McpDecisionView, ErrorView]) },
+      body: McpSubmitBody, response: { ...errors({ body: true }), 200: McpDecisionView, 429: decisionOr429(McpDecisionView) },
     },
   }, async (req, reply) => {
     const v = answer(reply, await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody)));

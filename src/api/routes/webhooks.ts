@@ -13,9 +13,10 @@ import { toSubscription } from '../../events/subscriptions.js';
 import { TEST_EVENT, type WebhookSubscription } from '../../events/types.js';
 import { principalOf } from '../auth.js';
 import { requireLayer, type ApiDeps } from '../context.js';
-import { ApiError, ErrorViewRefs, notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { WebhookBody, WebhookChangeBody, WebhookDeleted, WebhookList, WebhookParams, WebhookTestView, WebhookView } from '../schemas.js';
 import { checkEvents, checkTarget, configView, configWebhook, generateSecret, storedView } from '../webhooks.js';
+import { errors } from '../error-docs.js';
 
 const config = { roles: ['admin'] } as const;
 const tags = ['webhooks'];
@@ -44,14 +45,14 @@ async function subscriptionFor(deps: ApiDeps, webhookId: string): Promise<Webhoo
 
 function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/webhooks', {
-    config, schema: { tags, summary: "Webhook subscriptions: the API's and the config file's (secrets not shown)", response: { 200: WebhookList, ...ErrorViewRefs } },
+    config, schema: { tags, summary: "Webhook subscriptions: the API's and the config file's (secrets not shown)", response: { 200: WebhookList, ...errors({ store: true }) } },
   }, async () => {
     const stored = await requireLayer(deps).store.listWebhooks();
     return { webhooks: [...deps.state.runtime.config.webhooks.map(configView), ...stored.map((w) => storedView(w))] };
   });
 
   api.post('/webhooks/configure', {
-    config, schema: { tags, summary: 'Subscribe a url to events (the answer shows the secret, once)', body: WebhookBody, response: { 201: WebhookView, ...ErrorViewRefs } },
+    config, schema: { tags, summary: 'Subscribe a url to events (the answer shows the secret, once)', body: WebhookBody, response: { 201: WebhookView, ...errors({ body: true, store: true, codes: ['target_refused', 'webhook_exists'] }) } },
   }, async (req, reply) => {
     const layer = requireLayer(deps);
     const b = req.body as Body;
@@ -67,7 +68,7 @@ function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
   });
 
   api.put('/webhooks/:webhook_id', {
-    config, schema: { tags, summary: 'Change the url, events or secret of a subscription made through the API', params: WebhookParams, body: WebhookChangeBody, response: { 200: WebhookView, ...ErrorViewRefs } },
+    config, schema: { tags, summary: 'Change the url, events or secret of a subscription made through the API', params: WebhookParams, body: WebhookChangeBody, response: { 200: WebhookView, ...errors({ body: true, store: true, codes: ['not_found', 'target_refused', 'webhook_exists', 'read_only'] }) } },
   }, async (req) => {
     const layer = requireLayer(deps);
     const { webhook_id } = req.params as { webhook_id: string };
@@ -82,7 +83,7 @@ function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
   });
 
   api.delete('/webhooks/:webhook_id', {
-    config, schema: { tags, summary: 'Remove a subscription made through the API', params: WebhookParams, response: { 200: WebhookDeleted, ...ErrorViewRefs } },
+    config, schema: { tags, summary: 'Remove a subscription made through the API', params: WebhookParams, response: { 200: WebhookDeleted, ...errors({ store: true, codes: ['not_found', 'read_only'] }) } },
   }, async (req) => {
     const layer = requireLayer(deps);
     const { webhook_id } = req.params as { webhook_id: string };
@@ -97,7 +98,7 @@ function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
 function testRoute(api: FastifyInstance, deps: ApiDeps): void {
   api.post('/webhooks/:webhook_id/test', {
     config,
-    schema: { tags, summary: `Deliver a signed ${TEST_EVENT} event now and report the receiver's answer`, params: WebhookParams, response: { 200: WebhookTestView, ...ErrorViewRefs } },
+    schema: { tags, summary: `Deliver a signed ${TEST_EVENT} event now and report the receiver's answer`, params: WebhookParams, response: { 200: WebhookTestView, ...errors({ store: true, codes: ['not_found'] }) } },
   }, async (req) => {
     const layer = requireLayer(deps);
     const { webhook_id } = req.params as { webhook_id: string };
