@@ -74,7 +74,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
   const log = d.logger.child({ component: 'approvals' });
   const store = await WorkerStore.open({ path: c.store.path, synchronous: c.store.synchronous, log });
   const layer = createApprovalsLayer(
-    { store: c.store, approvals: c.approvals, webhooks: c.webhooks, webhook_delivery: c.webhook_delivery },
+    { store: c.store, approvals: c.approvals, webhooks: d.state.runtime.webhooks, webhook_delivery: c.webhook_delivery },
     {
       store, registry: d.registry, log, now: d.now,
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
@@ -85,7 +85,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
     },
   );
   d.state.onSwap((rt) => {
-    layer.setWebhooks(rt.config.webhooks);
+    layer.setWebhooks(rt.webhooks);
     const data = { version: rt.version, hash: rt.hash, policies: rt.engine.policies.length, routes: rt.routeCount };
     layer.events.publish('policy.reloaded', data).catch((err: unknown) => d.logger.error({ err }, 'policy.reloaded could not be queued'));
   });

@@ -82,7 +82,7 @@ function toApiError(err: FastifyError | Error): ApiError {
  * `redactUrl` masks secrets in the query of a URL before it is logged. Failures and refusals of
  * a known key name the key (`api_key`: its configured name, which is not secret), never the key.
  */
-export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string): void {
+export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string, opts: { notFound: boolean } = { notFound: true }): void {
   api.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
     const apiKey = (req as { principal?: { name: string } | null }).principal?.name ?? null;
@@ -93,6 +93,9 @@ export function installErrorHandling(api: FastifyInstance, logger: Logger, redac
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
   });
+  // Only for a prefixed scope: a scope without a prefix would take every unknown path on the
+  // listener (and run its key check first, answering 401 where the gateway routes expect 404).
+  if (!opts.notFound) return;
   api.setNotFoundHandler((req, reply) =>
     reply.code(404).send(errorBody('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, 404)),
   );

@@ -45,6 +45,20 @@ export interface KeyTableOptions {
 
 const NO_RULES: KeyRules = { signingSecret: undefined, rateLimit: undefined };
 
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/** The key's digest in hex: inline, or read from a variable or a file (then checked: 64 hex digits). */
+function digestOf(value: ApiKeyConfig['sha256'], i: number, issues: IssueList, secrets: SecretSources | undefined): string {
+  const at = ['api_keys', i, 'sha256'];
+  const v = resolveSecret(value, at, issues, secrets)?.trim().toLowerCase();
+  if (v === undefined) return '';
+  if (!DIGEST.test(v)) {
+    issues.add(typeof value === 'string' ? at : [...at, 'env' in value ? 'env' : 'file'], 'must hold a SHA-256 digest: 64 hex digits (`ascend-sidecar hash-key`)');
+    return '';
+  }
+  return v;
+}
+
 export class ApiKeyTable {
   private constructor(
     private readonly entries: readonly { digest: Buffer; principal: ApiPrincipal }[],
@@ -55,11 +69,13 @@ export class ApiKeyTable {
   static compile(keys: readonly ApiKeyConfig[], issues: IssueList, options: KeyTableOptions = {}): ApiKeyTable {
     const names = new Set<string>();
     const digests = new Set<string>();
+    const hex = keys.map((k, i) => digestOf(k.sha256, i, issues, options.secrets));
     keys.forEach((k, i) => {
       if (names.has(k.name)) issues.add(['api_keys', i, 'name'], `duplicate api key name "${k.name}"`);
-      if (digests.has(k.sha256)) issues.add(['api_keys', i, 'sha256'], 'the same key is configured twice');
+      const d = hex[i] as string;
+      if (d !== '' && digests.has(d)) issues.add(['api_keys', i, 'sha256'], 'the same key is configured twice');
       names.add(k.name);
-      digests.add(k.sha256);
+      digests.add(d);
       if (k.role === 'agent' && k.agent_id === undefined) issues.add(['api_keys', i, 'agent_id'], 'an agent key must name its agent_id');
       if (k.role !== 'agent' && k.agent_id !== undefined) issues.add(['api_keys', i, 'agent_id'], 'only agent keys take an agent_id');
       if (k.role === 'approver' && k.groups === undefined) issues.add(['api_keys', i, 'groups'], 'an approver key needs its approver groups');
@@ -68,8 +84,8 @@ export class ApiKeyTable {
       signingSecret: k.signing_secret === undefined ? undefined : resolveSecret(k.signing_secret, ['api_keys', i, 'signing_secret'], issues, options.secrets),
       rateLimit: k.rate_limit ?? options.rateLimit,
     })]));
-    return new ApiKeyTable(keys.map((k) => ({
-      digest: Buffer.from(k.sha256, 'hex'),
+    return new ApiKeyTable(keys.map((k, i) => ({
+      digest: Buffer.from(hex[i] as string, 'hex'),
       principal: Object.freeze({ name: k.name, role: k.role, groups: Object.freeze([...(k.groups ?? [])]), agentId: k.agent_id }),
     })), rules);
   }

@@ -77,11 +77,11 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   // Validation, JSON parsing, errors, keys, rate limits and signatures: the same in every scope
   // of the API (one set of token buckets for both).
   const limits = rateLimits(deps.registry, deps.now);
-  const setup = (api: FastifyInstance): void => {
+  const setup = (api: FastifyInstance, notFound = true): void => {
     const ajv = validators();
     api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
     useJsonParser(api, deps.state, { allowEmpty: true, keepRaw: true });
-    installErrorHandling(api, deps.logger, (url) => deps.state.runtime.redaction.target(url));
+    installErrorHandling(api, deps.logger, (url) => deps.state.runtime.redaction.target(url), { notFound });
     installAuth(api, deps.state, limits);
     installSigning(api, deps.state, deps.now);
   };
@@ -102,7 +102,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
   }, { prefix: '/api' });
   // The ASCEND SDK reads its audit log outside /api.
   await http.register(async (api) => {
-    setup(api);
+    setup(api, false);
     auditLogRoutes(api, deps);
   });
   // The document and its UI: no key (the document holds no secret).

@@ -31,7 +31,7 @@ export function checkEvents(events: readonly string[]): void {
 
 /** The config subscription with this id, if it is one. */
 export function configWebhook(deps: ApiDeps, webhookId: string): WebhookSubscription | undefined {
-  return deps.state.runtime.config.webhooks.find((w) => configWebhookId(w.url) === webhookId);
+  return deps.state.runtime.webhooks.find((w) => configWebhookId(w.url) === webhookId);
 }
 
 /** 409 for a url the config already subscribes; 400 for a target the SSRF guard refuses. */

@@ -10,6 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { SecretSchema } from '../config/secrets.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { singleStepWorkflow, validateWorkflow, type WorkflowDefinition } from './workflow.js';
 
@@ -67,7 +68,7 @@ export const ApprovalsConfigSchema = Type.Object({
 export const WebhookSubscriptionSchema = Type.Object({
   url: Type.String({ pattern: '^https?://' }),
   events: Type.Array(Type.Union([...EVENT_TYPES.map((e) => Type.Literal(e)), Type.Literal('*')]), { minItems: 1 }),
-  secret: Type.String({ minLength: 1 }),
+  secret: SecretSchema('The HMAC key deliveries are signed with (x-signature)'),
 }, { additionalProperties: false });
 
 /** Top-level `webhook_delivery` (the contract's `webhooks` key is the subscription list). */

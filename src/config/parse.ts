@@ -65,6 +65,19 @@ export interface ParsedConfig {
 }
 
 /** Parses and schema-validates config text. Throws {@link ConfigError} naming every bad field. */
+/**
+ * ajv reports a value that fits no branch of a union (a secret: a string, {env} or {file}) once
+ * per branch plus "must match a schema in anyOf". Where one branch's own check failed (the
+ * string did not match its pattern), that is the error worth reading: the branches' type
+ * mismatches and the anyOf summary are dropped. A value of no branch's type keeps the summary.
+ */
+function relevantErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const unions = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  if (unions.size === 0) return [...errors];
+  const specific = new Set(errors.filter((e) => unions.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'type').map((e) => e.instancePath));
+  return errors.filter((e) => !specific.has(e.instancePath) || (e.keyword !== 'anyOf' && e.keyword !== 'type'));
+}
+
 export function parseConfig(text: string, source: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -87,7 +100,7 @@ export function parseConfig(text: string, source: string): ParsedConfig {
   if (!validate(withDefaults)) {
     const seen = new Set<string>();
     const issues: ConfigIssue[] = [];
-    for (const e of validate.errors ?? []) {
+    for (const e of relevantErrors(validate.errors ?? [])) {
       const { segments, message } = describe(e);
       const key = `${formatPath(segments)}|${message}`;
       if (seen.has(key)) continue;

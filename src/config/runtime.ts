@@ -21,7 +21,9 @@ import { compileRoute, RouteTable, type CompiledRoute } from '../mapping/routes.
 import { maskUrl, Redaction } from '../observability/redact.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
+import type { WebhookSubscription } from '../events/types.js';
 import { ConfigError, IssueList } from './errors.js';
+import { resolveSecret } from './secrets.js';
 import { locate, parseConfig } from './parse.js';
 import type { Config } from './schema.js';
 
@@ -48,6 +50,8 @@ export interface Runtime {
   readonly redaction: Redaction;
   /** gateway_access: who may call the Kong, Kong opa and forward-auth endpoints. */
   readonly gatewayAccess: GatewayAccess;
+  /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
+  readonly webhooks: readonly WebhookSubscription[];
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -146,7 +150,9 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   crossChecks(config, issues);
   const settings = approvalSettings(config.approvals);
   const workflows = resolveWorkflows(config, settings, issues);
-  const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets: { configPath: opts.source } });
+  const secrets = { configPath: opts.source };
+  const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
+  const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -174,6 +180,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     workflows,
     approvalSettings: settings,
     apiKeys,
+    webhooks,
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,

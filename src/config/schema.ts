@@ -11,7 +11,10 @@ import {
 import { AGENT_ID_PATTERN } from '../mapping/identity.js';
 import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
-import { SecretSchema } from './secrets.js';
+import { PatternSecretSchema, SecretSchema } from './secrets.js';
+
+/** A SHA-256 digest in lower-case hex. */
+export const SHA256_HEX = '^[0-9a-f]{64}$';
 
 const closed = { additionalProperties: false } as const;
 
@@ -249,7 +252,7 @@ export const ApiKeySchema = T.Object(
   {
     name: T.String({ minLength: 1, description: 'Who the key is: shown in logs, audit and as the approver name' }),
     role: StringEnum(['admin', 'approver', 'agent', 'viewer'] as const),
-    sha256: T.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`' }),
+    sha256: PatternSecretSchema('SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`', SHA256_HEX),
     groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
     agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
     signing_secret: T.Optional(SecretSchema(

@@ -23,6 +23,17 @@ export const SecretSchema = (description: string) => T.Union([
 
 export type SecretConfig = Static<ReturnType<typeof SecretSchema>>;
 
+/**
+ * A secret whose value has a fixed shape (a hex digest): the value must match `pattern` when
+ * given inline (the schema says so), and is checked again after it is read from a variable or
+ * a file.
+ */
+export const PatternSecretSchema = (description: string, pattern: string) => T.Union([
+  T.String({ pattern }),
+  T.Object({ env: T.String({ minLength: 1, description: 'An environment variable holding the value' }) }, closed),
+  T.Object({ file: T.String({ minLength: 1, description: 'A file holding the value (one trailing newline is dropped); relative to the config file; re-read on reload' }) }, closed),
+], { description: `${description}. The value, {env: NAME} or {file: PATH}` });
+
 export interface SecretSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The config file: relative `file:` paths are read from its directory. */

@@ -48,7 +48,7 @@ function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config, schema: { tags, summary: "Webhook subscriptions: the API's and the config file's (secrets not shown)", response: { 200: WebhookList, ...errors({ store: true }) } },
   }, async () => {
     const stored = await requireLayer(deps).store.listWebhooks();
-    return { webhooks: [...deps.state.runtime.config.webhooks.map(configView), ...stored.map((w) => storedView(w))] };
+    return { webhooks: [...deps.state.runtime.webhooks.map(configView), ...stored.map((w) => storedView(w))] };
   });
 
   api.post('/webhooks/configure', {
