@@ -60,6 +60,14 @@ export function reportListening(ports: Ports): void {
   process.send?.({ type: LISTENING, ...ports });
 }
 
+const FATAL = 'ascend:fatal';
+
+/** Worker side: a start-up failure no restart can mend (a port in use); the primary says it and stops. */
+export function reportFatal(message: string, then: () => void): void {
+  if (process.send) process.send({ type: FATAL, message }, () => then());
+  else then();
+}
+
 /** Primary side. Resolves never; exits the process when the workers are gone. */
 export async function runPrimary(configPath: string, workers: number): Promise<void> {
   try {
@@ -84,6 +92,12 @@ export async function runPrimary(configPath: string, workers: number): Promise<v
         (text) => w.send({ type: METRICS_RESPONSE, id: m.id, text }),
         (err: Error) => w.send({ type: METRICS_RESPONSE, id: m.id, text: `# cluster metrics failed: ${err.message}\n` }),
       );
+    } else if (m?.type === FATAL) {
+      stopping = true;
+      process.stderr.write(`${(m as { message?: string }).message}\n`);
+      for (const x of Object.values(cluster.workers ?? {})) x?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      setTimeout(() => process.exit(1), 2000).unref();
     } else if (m?.type === LISTENING && m.grpcPort !== undefined && m.httpPort !== undefined) {
       listening.set(w.id, { grpcPort: m.grpcPort, httpPort: m.httpPort });
       if (!announced && listening.size === workers) {
@@ -105,7 +119,7 @@ export async function runPrimary(configPath: string, workers: number): Promise<v
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         logger.info('stopped');
         flushSync(logger);
-        process.exit(0);
+        process.exit(); // 0, or the 1 a fatal start-up failure set
       }
       return;
     }

@@ -19,8 +19,8 @@ export interface Sidecar {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `readyTimeoutMs`: how long to wait for the listening line (a cluster starts slower on a loaded machine). */
-export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, { readyTimeoutMs = 10_000 } = {}): Promise<Sidecar> {
+/** `readyTimeoutMs`: how long to wait for the listening line — generous, because a loaded machine (CI, or tests running side by side) can take ten seconds and more to start a process. */
+export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, { readyTimeoutMs = 30_000 } = {}): Promise<Sidecar> {
   const proc = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +52,7 @@ export function spawnSidecar(configPath: string, extraArgs: string[] = [], env: 
   });
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const waitForLine = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
+  const waitForLine = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = lines.find(pred);
       if (found) return resolve(found);
