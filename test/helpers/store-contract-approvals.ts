@@ -23,6 +23,7 @@ export function approvalsContract(name: string, { newStore, openStore, dir }: St
         { version: 7, name: 'actions: the API key that requested them' },
         { version: 8, name: 'audit rows for events beside decisions (event_type, actor, details)' },
         { version: 9, name: 'agent registry, heartbeats, kill switch and agent commands' },
+        { version: 10, name: 'console sessions' },
       ]);
       db.close();
       const again = await newStore(path); // reopening migrates nothing and keeps data

@@ -9,6 +9,7 @@ import { afterEach } from 'vitest';
 import type { Store } from '../../src/approvals/store/store.js';
 import { approvalsContract } from './store-contract-approvals.js';
 import type { StoreContext } from './store-contract-kit.js';
+import { sessionsContract } from './store-contract-sessions.js';
 import { stateContract } from './store-contract-state.js';
 import { tempDir } from './tmp.js';
 
@@ -29,4 +30,5 @@ export function describeStoreContract(name: string, openStore: (path: string) =>
   afterEach(async () => { await Promise.all(open.splice(0).map((s) => s.close())); });
   approvalsContract(name, ctx);
   stateContract(name, ctx);
+  sessionsContract(name, ctx);
 }
