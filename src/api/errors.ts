@@ -14,7 +14,7 @@ export type ApiErrorCode =
   | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
   | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
-  | 'store_not_configured' | 'rate_limited' | 'internal_error';
+  | 'store_not_configured' | 'rate_limited' | 'internal_error' | 'csrf_required';
 
 export class ApiError extends Error {
   constructor(

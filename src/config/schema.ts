@@ -278,6 +278,16 @@ export const ApiSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** The approver console at /console on the HTTP listener (docs/console.md). */
+export const ConsoleSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'Serve the console at /console (it still needs `store:` for sessions and `api_keys` to log in)' }),
+    session_ttl_minutes: T.Integer({ minimum: 1, maximum: 10_080, default: 480, description: 'How long a console session lasts after login (then log in again)' }),
+    login_attempts_per_minute: T.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Login attempts per client address per minute; beyond: 429 with Retry-After' }),
+  },
+  { ...closed, default: {} },
+);
+
 export const AlertsSchema = T.Object(
   {
     risk_threshold: T.Optional(T.Integer({ minimum: 0, maximum: 100, description: 'alert when a decision scores at or above this' })),
@@ -338,6 +348,7 @@ export const ConfigSchema = T.Object(
     webhook_delivery: T.Optional(WebhookDeliverySchema),
     api_keys: T.Array(ApiKeySchema, { default: [] }),
     api: ApiSchema,
+    console: ConsoleSchema,
     alerts: AlertsSchema,
     audit_stream: AuditStreamSchema,
   },
@@ -353,4 +364,5 @@ export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
+export type ConsoleConfig = Static<typeof ConsoleSchema>;
 export type ConfigTSchema = TSchema;

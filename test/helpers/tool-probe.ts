@@ -42,6 +42,8 @@ export const TOOLS = {
   },
   h2load: { candidates: ['h2load'], install: 'apt-get install nghttp2-client' },
   python3: { candidates: ['python3'], install: 'apt-get install python3' },
+  // playwright-core drives this binary (never a downloaded browser).
+  chromium: { candidates: ['/usr/bin/chromium'], install: 'apt-get install chromium' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.
