@@ -10,12 +10,11 @@
  */
 import type { IdentitySourceConfig } from '../config/schema.js';
 import type { IssueList } from '../config/errors.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 
-/** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
-export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
 const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
 
 export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;
