@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NativeMethod } from '../src/adapters/envoy/grpc-call.js';
-import { HpackDecoder } from '../src/adapters/envoy/h2/hpack.js';
-import { H2GrpcServer } from '../src/adapters/envoy/h2/server.js';
+import type { GrpcMethod } from '../src/grpc/call.js';
+import { HpackDecoder } from '../src/grpc/h2/hpack.js';
+import { H2GrpcServer } from '../src/grpc/h2/server.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { checkRequestBytes, frame } from './helpers/h2.js';
 import { scrape } from './helpers/metrics.js';
@@ -350,7 +350,7 @@ describeWith('h2load', 'h2 transport under h2load (nghttp2, the HTTP/2 library E
 /** An h2 server (10 streams per connection) whose Checks answer only when the test calls `pending[i]()`, and a raw client on it. */
 async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2GrpcServer; c: RawH2 }> {
   const pending: Array<() => void> = [];
-  const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
+  const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', {
     kind: 'unary',
     handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
   }]]);
@@ -418,7 +418,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('leaves a connection whose only stream is a quiet Watch open past the idle timeout', async () => {
-    const methods = new Map<string, NativeMethod>([['/grpc.health.v1.Health/Watch', {
+    const methods = new Map<string, GrpcMethod>([['/grpc.health.v1.Health/Watch', {
       kind: 'stream',
       handle: (_m, call) => call.write(frame(Buffer.from([0x08, 0x01]))),
     }]]);
@@ -462,7 +462,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('closes the connection that pushes the whole process past its budget of unfinished requests, and gives the budget back', async () => {
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024, maxBufferedBytes: 200_000 });
     const port = await server.listen('127.0.0.1', 0);
     const hold = (c: RawH2) => {
@@ -489,7 +489,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('closes a connection holding more than 64 MiB of unfinished requests (ENHANCE_YOUR_CALM)', async () => {
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024 });
     const port = await server.listen('127.0.0.1', 0);
     const c = await RawH2.open(port);
