@@ -1,5 +1,5 @@
 /**
- * The neutral decision every adapter renders in its own protocol (DESIGN.md "Decision").
+ * The neutral decision every adapter renders in its own protocol (docs/architecture.md, "Decision").
  */
 export type DecisionKind = 'allowed' | 'denied' | 'pending';
 export type PolicyAction = 'allow' | 'deny' | 'require_approval' | 'flag';

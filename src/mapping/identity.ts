@@ -1,7 +1,7 @@
 /**
  * Agent identity from the configured sources, tried in order; the first that yields a value
  * wins. Only listed sources count: listing a header is the operator's statement that the
- * gateway strips client copies of it (DESIGN.md "Identity").
+ * gateway strips client copies of it (docs/architecture.md, "Identity").
  *
  * Gateway consumers (Kong): a `consumer: {field}` source reads that field of the consumer the
  * gateway authenticated. When no such source is listed, a consumer the gateway itself vouches
