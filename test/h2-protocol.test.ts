@@ -140,6 +140,8 @@ describe('h2 transport, frame by frame', () => {
       c.send(...parts);
     }, ERR.ENHANCE_YOUR_CALM],
     ['DATA on a stream never opened', (c) => c.send(settings(), frameBytes(T.DATA, 0, 5, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['RST_STREAM on an idle stream before any stream opened', (c) => c.send(settings(), frameBytes(T.RST_STREAM, 0, 1, u32(ERR.CANCEL))), ERR.PROTOCOL_ERROR],
+    ['RST_STREAM on an idle even stream', (c) => c.send(settings(), check(1), frameBytes(T.RST_STREAM, 0, 4, u32(ERR.CANCEL))), ERR.PROTOCOL_ERROR],
     ['padding as long as the frame', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.DATA, FL.PADDED, 1, Buffer.from([4, 0, 0, 0]))), ERR.PROTOCOL_ERROR],
     ['a connection WINDOW_UPDATE of 0', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0))), ERR.PROTOCOL_ERROR],
     ['a connection window past 2^31-1', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), ERR.FLOW_CONTROL_ERROR],
@@ -358,6 +360,24 @@ async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2Grp
   const c = await RawH2.open(await server.listen('127.0.0.1', 0));
   return { pending, server, c };
 }
+
+describe('h2 transport and a peer that cancels streams it never opened (gRPC C-core)', () => {
+  it('ignores and counts RST_STREAM on an idle odd stream id once a stream was opened, and keeps serving', async () => {
+    const { pending, server, c } = await slowChecks();
+    try {
+      c.send(check(1), frameBytes(T.RST_STREAM, 0, 3, u32(ERR.CANCEL)), frameBytes(T.RST_STREAM, 0, 7, u32(ERR.CANCEL)), check(9));
+      await waitFor(() => pending.length === 2, { what: 'streams 1 and 9 running' });
+      for (const answer of pending.splice(0)) answer();
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      expect(grpcStatus(await c.ended(9))).toBe('0');
+      expect(server.stats.idleStreamResets).toBe(2);
+      expect(c.frames.filter((f) => f.type === T.GOAWAY)).toEqual([]);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+});
 
 describe('h2 transport limits a client cannot push past', () => {
   it('counts calls the client reset while they are still being decided against MAX_CONCURRENT_STREAMS (rapid reset)', async () => {

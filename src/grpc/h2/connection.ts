@@ -40,6 +40,14 @@ export interface ConnectionHost {
   arrived(s: H2Stream): void;
   run(s: H2Stream, body: Buffer): void;
   closed(c: H2Connection): void;
+  /** Counters of what peers did that the connection tolerated or stopped. */
+  readonly stats: H2Stats;
+}
+
+/** Events counted over all connections of a server. */
+export interface H2Stats {
+  /** RST_STREAM on a stream id the peer never opened, ignored (see onReset). */
+  idleStreamResets: number;
 }
 
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
@@ -417,7 +425,15 @@ export class H2Connection implements StreamConnection {
   private onReset(buf: Buffer, id: number, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (end - start !== 4) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'RST_STREAM not 4 bytes');
-    if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    if (id > this.lastStreamId) {
+      // RFC 9113 5.1 makes this a connection error, and a peer that has opened no stream yet
+      // gets one. But gRPC C-core, cancelling calls, resets stream ids it allocated and never
+      // opened (Envoy's client had the same bug); killing the connection for it would fail
+      // every call in flight on it. An odd id after the first stream: ignored, and counted.
+      if ((id & 1) === 0 || this.lastStreamId === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      this.host.stats.idleStreamResets++;
+      return;
+    }
     const s = this.streams.get(id);
     if (s === undefined) return;
     // The client cancelled: nothing more is sent on this stream.

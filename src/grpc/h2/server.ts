@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
 import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
 import { Status } from '../wire.js';
-import { H2Connection, type ConnectionHost } from './connection.js';
+import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
 import { H2_RESPONDER } from './responder.js';
 import type { H2Stream } from './stream.js';
 
@@ -42,6 +42,7 @@ export class H2GrpcServer implements ConnectionHost {
   readonly idleTimeoutMs: number;
   readonly maxBufferedBytes: number;
   buffered = 0;
+  readonly stats: H2Stats = { idleStreamResets: 0 };
 
   constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
