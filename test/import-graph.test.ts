@@ -1,5 +1,5 @@
 /**
- * The shape of src/ (docs/architecture.md "Dependency rules"): no import cycles, counting
+ * The shape of src/ and the vocabulary it answers with (docs/architecture.md "Dependency rules"): no import cycles, counting
  * `import type` too (a type cycle is still two modules that cannot be understood apart), and the
  * leaves stay leaves — core/ imports nothing outside core/.
  */
@@ -83,6 +83,14 @@ describe('import graph of src/', () => {
 
   it('has no import cycles, type imports included', () => {
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('docs/architecture.md names every failure code of core/errors.ts', () => {
+    const unions = readFileSync(join(SRC, 'core/errors.ts'), 'utf8').split('export class')[0]!.replace(/\/\*\*[\s\S]*?\*\//g, '');
+    const codes = [...unions.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
+    const doc = readFileSync(join(SRC, '..', 'docs', 'architecture.md'), 'utf8');
+    expect(codes.length).toBeGreaterThan(40);
+    expect(codes.filter((c) => !doc.includes(`\`${c}\``))).toEqual([]);
   });
 
   it('core/ imports nothing outside core/', () => {

@@ -4,11 +4,11 @@
  * fit queued per stream and sent, in the order streams blocked, as window opens.
  */
 import * as F from './frames.js';
-import type { H2Stream } from './stream.js';
+import { STREAM_WINDOW, type H2Stream } from './stream.js';
 
 /** Our receive windows: large, so a busy connection rarely waits for a WINDOW_UPDATE. */
 export const CONNECTION_WINDOW = 16 * 1024 * 1024;
-export const STREAM_WINDOW = 1024 * 1024;
+export { STREAM_WINDOW };
 
 export class FlowControl {
   private sendWindow = F.DEFAULT_WINDOW;

@@ -1,6 +1,8 @@
 /** One stream of an h2 connection: a call's state from its HEADERS to its end. */
 import type { GrpcMethod } from '../call.js';
-import { STREAM_WINDOW } from './flow.js';
+
+/** Our receive window per stream (flow.ts sets the connection's): large, so a busy stream rarely waits for a WINDOW_UPDATE. */
+export const STREAM_WINDOW = 1024 * 1024;
 
 /** What a stream's answer needs of its connection (implemented by H2Connection). */
 export interface StreamConnection {
