@@ -42,6 +42,7 @@ export const TOOLS = {
   },
   h2load: { candidates: ['h2load'], install: 'apt-get install nghttp2-client' },
   python3: { candidates: ['python3'], install: 'apt-get install python3' },
+  openssl: { candidates: ['openssl'], install: 'apt-get install openssl' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConnectionLimits } from '../../listeners/connection-gate.js';
+import type { TlsCredentials } from '../../listeners/tls.js';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import type { RuntimeState } from '../../pipeline/state.js';
@@ -31,6 +32,8 @@ export interface EnvoyServerOptions {
   logger?: Logger;
   /** Connection caps of the listener (server.max_connections, max_connections_per_peer). */
   connections?: ConnectionLimits;
+  /** TLS (ALPN h2) with these credentials; plain-text HTTP/2 without. */
+  tls?: TlsCredentials;
 }
 
 /** What the app needs of a gRPC server, whichever the transport. */
@@ -97,7 +100,7 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
       },
     }],
   ]);
-  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, connections: opts.connections };
+  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, connections: opts.connections, tls: opts.tls };
   const server = opts.transport === 'h2' ? new H2GrpcServer(methods, serverOpts) : new NativeGrpcServer(methods, serverOpts);
   return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }
