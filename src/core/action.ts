@@ -1,3 +1,4 @@
+import type { RequestBody } from '../gateway/body.js';
 /**
  * An ASCEND action: who (agent) wants to do what (action_type) to which thing (resource),
  * with what parameters, in what context. Every entry point produces one of these.
@@ -43,5 +44,7 @@ export interface EvalInput {
   readonly action: ActionRequest;
   readonly agent: AgentView;
   readonly request: RequestView | undefined;
+  /** The parsed request body (`body.*`), when the config reads bodies and the request had one. */
+  readonly body?: RequestBody | undefined;
   readonly risk: { score: number };
 }

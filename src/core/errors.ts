@@ -17,7 +17,13 @@ export type RequestErrorCode =
   /** A parameter the config reads was given twice, as `key[]=`, or inside a `;`-separated pair. */
   | 'ambiguous_parameter'
   /** A JSON document nests deeper than limits.max_json_depth. */
-  | 'too_deep';
+  | 'too_deep'
+  /** A body the route reads is not JSON or form data the sidecar can parse, or is too large (routes[].body.on_invalid: deny). */
+  | 'invalid_body'
+  /** A condition or template reads a body the gateway marked partial (Envoy x-envoy-auth-partial-body, Kong body_truncated). */
+  | 'body_truncated'
+  /** The body on an `mcp` route is not a JSON-RPC 2.0 message or batch. */
+  | 'invalid_mcp';
 
 /** The request itself is malformed: it is denied with HTTP 400 and this reason. */
 export class RequestError extends Error {
