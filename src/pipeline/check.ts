@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
@@ -90,6 +91,13 @@ export class CheckPipeline {
       mapped = rt.mapper.map(req, this.registered);
     } catch (e) {
       return this.finish(raw.adapter, this.onError(raw.adapter, e, rt.config), req, undefined, undefined, false, t0, undefined);
+    }
+    if (mapped.mcp !== undefined) {
+      const { input, route, mcp } = mapped;
+      return checkMcp(mcp, {
+        evaluate: (i) => this.evaluate(raw.adapter, rt, i, req, route, this.now(), raw.deadline),
+        ungoverned: (d) => this.finish(raw.adapter, d, req, input.action, route, false, t0, undefined),
+      });
     }
     return this.evaluate(raw.adapter, rt, mapped.input, req, mapped.route, t0, raw.deadline);
   }

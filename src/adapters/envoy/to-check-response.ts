@@ -9,7 +9,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
+import { decisionHeaders, refusal, staleAscendHeaders } from '../render.js';
 import { frameMessage, Status, writeFrameHeader } from './grpc-wire.js';
 
 const { Writer } = protobuf;
@@ -65,11 +65,13 @@ export function writeCheckResponse(r: CheckResult): Buffer {
     for (const name of staleAscendHeaders(r, headers)) w.uint32(42).string(name);
     w.ldelim();
   } else {
+    // An MCP client gets HTTP 200 with a JSON-RPC error (Envoy sends denied_response's status as is).
+    const answer = refusal(r);
     w.uint32(18).fork();
-    w.uint32(10).fork().uint32(8).int32(d.httpStatus).ldelim();
+    w.uint32(10).fork().uint32(8).int32(answer.status).ldelim();
     headerOption(w, 2, 'content-type', 'application/json');
     for (const [k, v] of headers) headerOption(w, 2, k, v);
-    w.uint32(26).string(denialBody(r));
+    w.uint32(26).string(answer.body);
     w.ldelim();
   }
   dynamicMetadata(w, r);
@@ -111,6 +113,8 @@ function templatable(r: CheckResult): boolean {
     r.statusUrl === undefined &&
     r.retryAfterSeconds === undefined &&
     r.actionId.length === ID_LENGTH &&
+    // A JSON-RPC error carries the request's id; an allowed MCP answer has no body.
+    (r.mcp === undefined || r.decision.decision === 'allowed') &&
     (r.request === undefined || r.request.clientAscendHeaders.length === 0)
   );
 }
