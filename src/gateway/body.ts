@@ -9,14 +9,12 @@
  * condition that holds on a prefix says nothing about the rest. Reading it denies the request
  * with `body_truncated` (see {@link readBody}).
  */
+import type { RequestBody } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import { nullObject } from '../shared/null-object.js';
 import { jsonDepth } from './json-depth.js';
 
-/** A parsed body, or the mark of one the gateway cut short. */
-export type RequestBody =
-  | { readonly partial: false; readonly format: 'json' | 'form'; readonly value: unknown }
-  | { readonly partial: true };
+export type { RequestBody };
 
 export interface BodyLimits {
   readonly maxBytes: number;

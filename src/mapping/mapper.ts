@@ -1,5 +1,5 @@
 /**
- * GatewayRequest → action (DESIGN.md "map"): identity, then the first matching route, or the
+ * GatewayRequest → action (docs/architecture.md, "Map"): identity, then the first matching route, or the
  * documented default action `http.<method>` on `<host><path>` for unmatched requests. The body
  * is parsed here, once, and only when the matched route or a policy reads it; an `mcp` route
  * yields one action per governed JSON-RPC call (mapping/mcp.ts).
