@@ -99,6 +99,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, {
     enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+    body: () => {
+      const c = state.runtime.config;
+      return c.decision_log.include_body ? { maxBytes: c.limits.max_body_bytes, maxDepth: c.limits.max_json_depth } : undefined;
+    },
   });
   const now = opts.now ?? systemClock;
   const fx = await buildSideEffects({

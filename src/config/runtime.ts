@@ -177,7 +177,10 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     source: opts.source,
     config,
     normalize: normalizeOptions(config),
-    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    mapper: new Mapper(new RouteTable(routes), identity, agents, {
+      body: { maxBytes: config.limits.max_body_bytes, maxDepth: config.limits.max_json_depth },
+      policiesReadBody: [...engine.reads].some((p) => p === 'body' || p.startsWith('body.')),
+    }),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),

@@ -9,7 +9,8 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
-import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
+import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
+import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 import { PatternSecretSchema, SecretSchema } from './secrets.js';
 
@@ -165,8 +166,30 @@ export const RouteSchema = T.Object(
     ),
     action_type: T.String({ minLength: 1 }),
     resource: T.String({ default: '{host}{path}' }),
-    parameters: T.Record(T.String(), T.Unknown(), { default: {} }),
+    parameters: T.Record(T.String(), T.Unknown(), {
+      default: {},
+      description: "Templates; on an mcp route, when empty, the call's arguments (tools/call, prompts/get)",
+    }),
     context: T.Record(T.String(), T.Unknown(), { default: {} }),
+    body: T.Object(
+      {
+        on_invalid: StringEnum(['deny', 'ignore'] as const, {
+          default: 'deny',
+          description: 'A body this route reads that is too large (limits.max_body_bytes), too deep, of another type than JSON or form data, or that does not parse: deny (400 invalid_body) or ignore (evaluate as if there were no body)',
+        }),
+      },
+      { ...closed, default: {}, description: 'How the request body is read where a template or a policy condition reads body.*' },
+    ),
+    mcp: T.Optional(T.Object(
+      {
+        govern: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Housekeeping methods (globs) to evaluate too; by default ${UNGOVERNED_METHODS.join(', ')} and responses pass without policy`,
+        }),
+        max_batch: T.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Messages one JSON-RPC batch may hold; more is denied invalid_mcp' }),
+      },
+      { ...closed, description: 'The body is MCP JSON-RPC 2.0 (streamable HTTP): one action per call, {mcp.method|tool|uri|prompt} in templates (docs/mcp.md)' },
+    )),
   },
   closed,
 );
@@ -237,6 +260,10 @@ export const DecisionLogSchema = T.Object(
     enabled: T.Boolean({ default: true }),
     path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
     include_headers: T.Boolean({ default: false, description: 'Add request headers (secrets redacted)' }),
+    include_body: T.Boolean({
+      default: false,
+      description: 'Add the request body (JSON or form data, values under secret keys redacted; any other body only as body_bytes). Off: no body ever reaches the log',
+    }),
     redact: T.Object(
       {
         query: T.Array(T.String({ minLength: 1 }), {
@@ -246,6 +273,10 @@ export const DecisionLogSchema = T.Object(
         headers: T.Array(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
           default: [],
           description: `Header names whose values are masked in every log, besides the built-in ${DEFAULT_REDACTED_HEADERS.join(', ')}`,
+        }),
+        body_keys: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Body member names (any case, at any depth) whose values are masked when include_body is on, besides the built-in ${DEFAULT_REDACTED_BODY_KEYS.join(', ')}`,
         }),
       },
       { ...closed, default: {}, description: 'Secrets kept out of the decision log, the SIEM stream and error logs (values become [REDACTED]); extends the built-in lists, never shrinks them' },
@@ -321,6 +352,10 @@ export const LimitsSchema = T.Object(
     max_json_depth: T.Integer({
       minimum: 2, maximum: 256, default: 32,
       description: 'Deepest nesting of objects and arrays in any JSON the sidecar reads (REST bodies, Kong and Kong-OPA inputs, parameters), counted from the root of the whole document; deeper is denied 400 too_deep',
+    }),
+    max_body_bytes: T.Integer({
+      minimum: 1, maximum: 64 * 1024 * 1024, default: 1024 * 1024,
+      description: 'Largest request body (forwarded by a gateway) that is parsed for body.* and MCP; larger is invalid_body (see routes[].body.on_invalid)',
     }),
   },
   { ...closed, default: {} },

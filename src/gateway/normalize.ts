@@ -120,5 +120,9 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     contextExtensions: raw.contextExtensions,
     facts: raw.facts,
     body: raw.body,
+    // Envoy sets this header on the check request whenever with_request_body is on; a client
+    // can only make its own body count as partial (more restrictive), never as complete.
+    bodyPartial: raw.bodyPartial === true || (raw.body !== undefined && headers['x-envoy-auth-partial-body'] === 'true'),
+    bodyIsJson: raw.bodyIsJson === true,
   };
 }

@@ -59,7 +59,7 @@ describe('templates', () => {
 
 function table(routes: Partial<RouteConfig>[]): RouteTable {
   const issues = new IssueList();
-  const compiled = routes.map((r, i) => compileRoute({ match: {}, resource: '{host}{path}', parameters: {}, context: {}, action_type: 'x', ...r } as RouteConfig, i, issues));
+  const compiled = routes.map((r, i) => compileRoute({ match: {}, resource: '{host}{path}', parameters: {}, context: {}, body: { on_invalid: 'deny' }, action_type: 'x', ...r } as RouteConfig, i, issues));
   expect(issues.items).toEqual([]);
   return new RouteTable(compiled as CompiledRoute[]);
 }
