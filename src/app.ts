@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createEnvoyServer, type GrpcTransport } from './adapters/envoy/server.js';
-import type { HealthService } from './adapters/envoy/health.js';
+import { createEnvoyServer } from './adapters/envoy/server.js';
+import type { HealthService } from './grpc/health.js';
+import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
 import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
@@ -14,6 +15,7 @@ import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { buildHttpListeners } from './http/listeners.js';
 import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
+import { TlsCredentials } from './listeners/tls.js';
 import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
@@ -98,6 +100,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, {
     enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+    body: () => {
+      const c = state.runtime.config;
+      return c.decision_log.include_body ? { maxBytes: c.limits.max_body_bytes, maxDepth: c.limits.max_json_depth } : undefined;
+    },
   });
   const now = opts.now ?? systemClock;
   const fx = await buildSideEffects({
@@ -113,12 +119,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);
   const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
+  // Read at start, like the ports; the files themselves are watched (listeners/tls.ts).
+  const tlsOf = (listener: 'grpc' | 'http' | 'gateway_http') => TlsCredentials.forListener(cfg, listener, { configPath: runtime.source, logger });
+  const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
@@ -134,6 +143,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
+      for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
     reload(trigger = 'api', force = false) {
@@ -144,6 +154,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
+      for (const t of Object.values(tls)) t?.close();
       // Watch streams (and the console's event streams) would hold a draining connection open.
       health.endWatches();
       closeConsole();

@@ -14,6 +14,7 @@ import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
+import { checkTls } from '../listeners/tls.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { queryKeysRead } from '../mapping/query-keys.js';
@@ -52,6 +53,8 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
+  /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
+  readonly storeUrl: string | undefined;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -153,6 +156,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
+  const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -165,6 +169,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   const gatewayAccess = compileGatewayAccess(config.gateway_access, { configPath: opts.source }, issues);
+  checkTls(config.server, opts.source, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -172,7 +177,10 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     source: opts.source,
     config,
     normalize: normalizeOptions(config),
-    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    mapper: new Mapper(new RouteTable(routes), identity, agents, {
+      body: { maxBytes: config.limits.max_body_bytes, maxDepth: config.limits.max_json_depth },
+      policiesReadBody: [...engine.reads].some((p) => p === 'body' || p.startsWith('body.')),
+    }),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),
@@ -184,7 +192,32 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
+    storeUrl,
   });
+}
+
+/** The environment variable that holds the PostgreSQL URL when store.url is absent. */
+export const STORE_URL_ENV = 'ASCEND_STORE_URL';
+
+/** store.url (or ASCEND_STORE_URL) for driver postgres; issues name the field, never the password. */
+function resolveStoreUrl(config: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const s = config.store;
+  if (!s) return undefined;
+  if (s.driver !== 'postgres') {
+    if (s.url !== undefined) issues.add(['store', 'url'], 'is for driver: postgres (set store.driver: postgres, or remove url to keep the SQLite file)');
+    return undefined;
+  }
+  const fromEnv = process.env[STORE_URL_ENV];
+  const url = s.url !== undefined ? resolveSecret(s.url, ['store', 'url'], issues, secrets) : fromEnv || undefined;
+  if (url === undefined) {
+    if (s.url === undefined) issues.add(['store', 'url'], `driver postgres needs a connection URL: set store.url (a value, {env: NAME} or {file: PATH}) or the environment variable ${STORE_URL_ENV}`);
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\/[^/]/.test(url)) {
+    issues.add(['store', 'url'], `must be a postgres:// or postgresql:// URL${s.url === undefined ? ` (from ${STORE_URL_ENV})` : ''}`);
+    return undefined;
+  }
+  return url;
 }
 
 export function hashText(text: string): string {

@@ -1,7 +1,7 @@
 /**
  * Agent identity from the configured sources, tried in order; the first that yields a value
  * wins. Only listed sources count: listing a header is the operator's statement that the
- * gateway strips client copies of it (DESIGN.md "Identity").
+ * gateway strips client copies of it (docs/architecture.md, "Identity").
  *
  * Gateway consumers (Kong): a `consumer: {field}` source reads that field of the consumer the
  * gateway authenticated. When no such source is listed, a consumer the gateway itself vouches
@@ -10,12 +10,11 @@
  */
 import type { IdentitySourceConfig } from '../config/schema.js';
 import type { IssueList } from '../config/errors.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 
-/** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
-export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
 const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
 
 export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;
@@ -54,14 +53,21 @@ function jwtSource(ns: string, payloadKey: string, claim: string): IdentitySourc
   };
 }
 
-function principalSource(trimPrefix: string | undefined): IdentitySource {
+/**
+ * `from: gateway` reads the principal the gateway verified (Envoy's source.principal);
+ * `from: connection` the client certificate of the sidecar's own TLS connection. Anything but
+ * `connection` reads the gateway's: a caller's own certificate never stands in by accident.
+ */
+function principalSource(trimPrefix: string | undefined, from: 'gateway' | 'connection' | undefined): IdentitySource {
+  const connection = from === 'connection';
+  const what = connection ? 'client certificate' : 'mTLS principal';
   return (req, agents) => {
-    const p = req.principal;
+    const p = connection ? req.connectionPrincipal : req.principal;
     if (p === undefined || p === '') return undefined;
     const registered = agents.agentForPrincipal(p);
     if (registered !== undefined) return registered;
-    if (trimPrefix === undefined) return checked(p, 'mTLS principal');
-    return p.startsWith(trimPrefix) && p.length > trimPrefix.length ? checked(p.slice(trimPrefix.length), 'mTLS principal') : undefined;
+    if (trimPrefix === undefined) return checked(p, what);
+    return p.startsWith(trimPrefix) && p.length > trimPrefix.length ? checked(p.slice(trimPrefix.length), what) : undefined;
   };
 }
 
@@ -98,7 +104,7 @@ export function compileIdentity(sources: readonly IdentitySourceConfig[], issues
     if (s.header !== undefined) out.push(headerSource(s.header));
     else if (s.jwt_claim) out.push(jwtSource(s.jwt_claim.namespace, s.jwt_claim.payload_key, s.jwt_claim.claim));
     else if (s.consumer) out.push(consumerSource(s.consumer.field));
-    else out.push(principalSource(s.principal?.trim_prefix));
+    else if (s.principal) out.push(principalSource(s.principal.trim_prefix, s.principal.from));
   });
   if (!sources.some((s) => s.consumer !== undefined)) out.unshift(vouchedConsumerSource);
   return out;

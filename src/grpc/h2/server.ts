@@ -4,12 +4,15 @@
  * native transport on node:http2; what it saves is node:http2's per-stream objects and the
  * garbage they leave (bench/README.md measures both).
  */
-import net, { type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { limitConnections, type ConnectionLimits } from '../../../listeners/connection-gate.js';
-import { ArrivalList, Listener, runCall, type NativeMethod } from '../grpc-call.js';
-import { Status } from '../grpc-wire.js';
-import { H2_RESPONDER, H2Connection, type ConnectionHost, type H2Stream } from './connection.js';
+import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
+import { createSocketServer, type TlsCredentials } from '../../listeners/tls.js';
+import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
+import { Status } from '../wire.js';
+import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import { H2_RESPONDER } from './responder.js';
+import type { H2Stream } from './stream.js';
 
 export interface H2ServerOptions {
   maxReceiveBytes: number;
@@ -23,6 +26,8 @@ export interface H2ServerOptions {
   maxBufferedBytes?: number;
   logger?: Logger;
   connections?: ConnectionLimits;
+  /** TLS with ALPN h2 (listeners/tls.ts); plain text without. */
+  tls?: TlsCredentials;
 }
 
 /** Without http_request_timeout_ms, a connection still must start HTTP/2 within this. */
@@ -40,14 +45,18 @@ export class H2GrpcServer implements ConnectionHost {
   readonly idleTimeoutMs: number;
   readonly maxBufferedBytes: number;
   buffered = 0;
+  readonly stats: H2Stats = { idleStreamResets: 0 };
 
-  constructor(readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: H2ServerOptions) {
+  constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
     this.logger = opts.logger;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 16 * opts.maxReceiveBytes);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = createSocketServer(opts.tls, (socket) => this.accept(socket), {
+      alpn: ['h2'],
+      handshakeTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS,
+    });
     if (opts.connections) limitConnections(this.server, opts.connections);
     this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }

@@ -1,19 +1,20 @@
 /**
- * A gRPC server on node:http2 for the few methods the sidecar serves (one unary Check, the
- * health service). grpc-js's per-call machinery — interceptor chain, Metadata objects, a
- * deadline timer per call, stream decoders — costs about as much CPU as everything the
- * sidecar does to decide (bench/README.md measures both); here a call is: read the one
- * request message, hand it to the method, write one DATA frame and the trailers from
- * constant header objects. Behaviour follows grpc-js's server where the spec leaves a
- * choice (status codes and messages for bad input), so either transport answers alike.
+ * The `native` gRPC transport: a gRPC server on node:http2 for a method table (call.ts).
+ * Kept as the baseline the `h2` transport is measured against (bench `h2-vs-native`) and
+ * checked against for conformance (h2spec: no case may fail on h2 that passes here). Against
+ * grpc-js it saves the per-call machinery — interceptor chain, Metadata objects, a deadline
+ * timer per call, stream decoders; a call is: read the one request message, hand it to the
+ * method, write one DATA frame and the trailers from constant header objects. Behaviour
+ * follows grpc-js where the spec leaves a choice (status codes and messages for bad input).
  */
-import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import http2, { type Http2SecureServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
-import { ArrivalList, Listener, methodFor, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
-import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './grpc-wire.js';
+import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
+import type { TlsCredentials } from '../listeners/tls.js';
+import { ArrivalList, Listener, methodFor, runCall, type Arriving, type GrpcMethod, type Responder, type StreamCall } from './call.js';
+import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './wire.js';
 
-export interface NativeServerOptions {
+export interface NodeHttp2ServerOptions {
   maxReceiveBytes: number;
   /**
    * A request message must have fully arrived this long after its headers, or the call is
@@ -24,6 +25,8 @@ export interface NativeServerOptions {
   maxConcurrentStreams?: number;
   logger?: Logger;
   connections?: ConnectionLimits;
+  /** TLS with ALPN h2 (listeners/tls.ts); plain text without. */
+  tls?: TlsCredentials;
 }
 
 // The least a gRPC response needs (grpc-encoding defaults to identity; grpc-accept-encoding is
@@ -107,9 +110,9 @@ class Incoming implements Arriving<Incoming> {
   listed = false;
 
   constructor(
-    readonly server: NativeGrpcServer,
+    readonly server: NodeHttp2GrpcServer,
     readonly stream: ServerHttp2Stream,
-    readonly method: NativeMethod,
+    readonly method: GrpcMethod,
     readonly deadline: number | undefined,
     readonly encoding: string,
     readonly started: number,
@@ -143,8 +146,8 @@ function onCallEnd(this: CallStream): void {
   c.server.received(c);
 }
 
-export class NativeGrpcServer {
-  private readonly server: Http2Server;
+export class NodeHttp2GrpcServer {
+  private readonly server: Http2Server | Http2SecureServer;
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Calls whose request has not fully arrived (requestTimeoutMs). */
   private readonly arriving = new ArrivalList<Incoming>();
@@ -152,14 +155,21 @@ export class NativeGrpcServer {
   /** The largest request message accepted. Internal (read by the shared data listener). */
   readonly maxReceiveBytes: number;
 
-  constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
+  constructor(private readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: NodeHttp2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
-    this.server = http2.createServer({
+    const h2Options = {
       // Node's default (10 MB of buffered frames per connection) refuses streams under a burst
       // on one busy Envoy connection; grpc-js lifts it the same way.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: { maxConcurrentStreams: opts.maxConcurrentStreams ?? 1000 },
-    });
+    };
+    const tls = opts.tls;
+    if (tls === undefined) this.server = http2.createServer(h2Options);
+    else {
+      const secure = http2.createSecureServer({ ...h2Options, ...tls.serverOptions(), handshakeTimeout: opts.requestTimeoutMs });
+      tls.attach(secure);
+      this.server = secure;
+    }
     this.server.on('session', (s: ServerHttp2Session) => {
       this.sessions.add(s);
       s.once('close', () => this.sessions.delete(s));
