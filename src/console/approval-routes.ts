@@ -10,7 +10,7 @@ import { found } from '../api/errors.js';
 import { castApprovalVote } from '../api/routes/approvals.js';
 import { auditView } from '../api/views.js';
 import type { ApprovalRecord } from '../approvals/store/records.js';
-import type { ConsoleContext } from './routes.js';
+import type { ConsoleContext } from './context.js';
 import { consoleActionView, consoleApprovalView } from './views.js';
 
 /** More pending approvals than this are shown as the oldest ones and a count. */

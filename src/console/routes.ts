@@ -9,13 +9,13 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/context.js';
 import { ApiError, installErrorHandling } from '../api/errors.js';
-import type { Role } from '../api/keys.js';
 import { useJsonParser } from '../http/server.js';
 import type { Timers } from '../shared/runtime.js';
 import { loadAssets, type Asset } from './assets.js';
 import { approvalRoutes } from './approval-routes.js';
 import { ConsoleFeed } from './feed.js';
 import { LoginLimit } from './login-limit.js';
+import type { ConsoleContext } from './context.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
 
 /** No inline script or style anywhere: the page's data comes from the JSON routes. */
@@ -29,20 +29,6 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
 };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    consoleSession: ConsoleSession | null;
-  }
-}
-
-export interface ConsoleContext {
-  readonly deps: ApiDeps;
-  readonly sessions: ConsoleSessions;
-  readonly feed: ConsoleFeed;
-  /** The session, checked for CSRF on changes and for one of `roles` if given. */
-  session(req: FastifyRequest, roles?: readonly Role[]): Promise<ConsoleSession>;
-}
 
 const isTls = (req: FastifyRequest): boolean => req.protocol === 'https';
 
