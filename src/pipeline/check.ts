@@ -25,6 +25,7 @@ import type { CheckResult } from './result.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
+import type { RemoteAnswer, RemoteControl } from '../evaluator/remote.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
@@ -35,6 +36,8 @@ export interface CheckDeps {
   readonly now?: () => number;
   /** Set when `store:` is configured: pending decisions are resolved against durable approvals. */
   readonly approvals?: ApprovalGate;
+  /** evaluator.mode remote: the control plane's client (undefined while deciding locally). */
+  readonly remote?: RemoteControl;
 }
 
 class DeadlineExceeded extends Error {}
@@ -133,6 +136,14 @@ export class CheckPipeline {
         return this.finish(adapter, denied, req, input.action, route, false, t0, undefined);
       }
     }
+    const remote = this.deps.remote?.current;
+    if (remote !== undefined) {
+      // The control plane decides: its answer (or fail_mode) is the decision; pending answers
+      // carry its approval, so the local approvals gate is not asked.
+      const a = remote.decide(input.action, deadline, rt.config);
+      if (a instanceof Promise) return a.then((x) => this.finishRemote(adapter, x, req, input.action, route, t0));
+      return this.finishRemote(adapter, a, req, input.action, route, t0);
+    }
     const cache = this.deps.state.cache;
     let cacheHit = false;
     let decision: Decision;
@@ -182,6 +193,17 @@ export class CheckPipeline {
     return this.finish(adapter, decision, req, action, route, false, t0, ids);
   }
 
+  private finishRemote(
+    adapter: AdapterName, a: RemoteAnswer, req: GatewayRequest | undefined, action: ActionRequest, route: string | undefined, t0: number,
+  ): CheckResult {
+    this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
+    if (a.failure !== undefined) this.deps.metrics.error(adapter, a.decision.stale === true ? 'control_plane_stale' : 'control_plane_unavailable');
+    const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
+      ? undefined
+      : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
+    return this.finish(adapter, a.decision, req, action, route, a.cacheHit, t0, ids);
+  }
+
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
     if (e instanceof RequestError) {
       this.deps.metrics.error(adapter, e.code);
@@ -212,8 +234,8 @@ export class CheckPipeline {
       decision,
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
-      statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
-      retryAfterSeconds: pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined,
+      statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
+      retryAfterSeconds: ids?.retryAfterSeconds ?? (pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined),
       action,
       request,
       route,
