@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createEnvoyServer, type GrpcTransport } from './adapters/envoy/server.js';
-import type { HealthService } from './adapters/envoy/health.js';
+import { createEnvoyServer } from './adapters/envoy/server.js';
+import type { HealthService } from './grpc/health.js';
+import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';

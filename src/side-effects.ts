@@ -1,5 +1,5 @@
 /**
- * The side effects that hang off decisions (DESIGN.md "side effects after a decision"), built
+ * The side effects that hang off decisions (docs/architecture.md, "Side effects after a decision"), built
  * from the config: the approvals layer (store, workflows, webhooks) when `store:` is set, the
  * durable audit sink, the alert detector and the SIEM stream — plus what a reload must tell them.
  * Without `store:` only the SIEM stream (if enabled) exists and pending stays stateless.

@@ -12,7 +12,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { ServerSchema, IdentitySourceSchema } from '../src/config/schema.js';
-import { AUTHZ_SERVICE } from '../src/adapters/envoy/health.js';
+import { AUTHZ_SERVICE } from '../src/adapters/envoy/server.js';
 import { decisionHeaders } from '../src/adapters/render.js';
 import { EnvoyProtos } from './helpers/envoy-proto.js';
 import { deployPath, isObject, yamlDoc } from './helpers/deploy.js';

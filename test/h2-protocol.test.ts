@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NativeMethod } from '../src/adapters/envoy/grpc-call.js';
-import { HpackDecoder } from '../src/adapters/envoy/h2/hpack.js';
-import { H2GrpcServer } from '../src/adapters/envoy/h2/server.js';
+import type { GrpcMethod } from '../src/grpc/call.js';
+import { HpackDecoder } from '../src/grpc/h2/hpack.js';
+import { H2GrpcServer } from '../src/grpc/h2/server.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { checkRequestBytes, frame } from './helpers/h2.js';
 import { scrape } from './helpers/metrics.js';
@@ -140,6 +140,8 @@ describe('h2 transport, frame by frame', () => {
       c.send(...parts);
     }, ERR.ENHANCE_YOUR_CALM],
     ['DATA on a stream never opened', (c) => c.send(settings(), frameBytes(T.DATA, 0, 5, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['RST_STREAM on an idle stream before any stream opened', (c) => c.send(settings(), frameBytes(T.RST_STREAM, 0, 1, u32(ERR.CANCEL))), ERR.PROTOCOL_ERROR],
+    ['RST_STREAM on an idle even stream', (c) => c.send(settings(), check(1), frameBytes(T.RST_STREAM, 0, 4, u32(ERR.CANCEL))), ERR.PROTOCOL_ERROR],
     ['padding as long as the frame', (c) => c.send(settings(), frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.DATA, FL.PADDED, 1, Buffer.from([4, 0, 0, 0]))), ERR.PROTOCOL_ERROR],
     ['a connection WINDOW_UPDATE of 0', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0))), ERR.PROTOCOL_ERROR],
     ['a connection window past 2^31-1', (c) => c.send(settings(), frameBytes(T.WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), ERR.FLOW_CONTROL_ERROR],
@@ -350,7 +352,7 @@ describeWith('h2load', 'h2 transport under h2load (nghttp2, the HTTP/2 library E
 /** An h2 server (10 streams per connection) whose Checks answer only when the test calls `pending[i]()`, and a raw client on it. */
 async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2GrpcServer; c: RawH2 }> {
   const pending: Array<() => void> = [];
-  const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', {
+  const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', {
     kind: 'unary',
     handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
   }]]);
@@ -358,6 +360,24 @@ async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2Grp
   const c = await RawH2.open(await server.listen('127.0.0.1', 0));
   return { pending, server, c };
 }
+
+describe('h2 transport and a peer that cancels streams it never opened (gRPC C-core)', () => {
+  it('ignores and counts RST_STREAM on an idle odd stream id once a stream was opened, and keeps serving', async () => {
+    const { pending, server, c } = await slowChecks();
+    try {
+      c.send(check(1), frameBytes(T.RST_STREAM, 0, 3, u32(ERR.CANCEL)), frameBytes(T.RST_STREAM, 0, 7, u32(ERR.CANCEL)), check(9));
+      await waitFor(() => pending.length === 2, { what: 'streams 1 and 9 running' });
+      for (const answer of pending.splice(0)) answer();
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      expect(grpcStatus(await c.ended(9))).toBe('0');
+      expect(server.stats.idleStreamResets).toBe(2);
+      expect(c.frames.filter((f) => f.type === T.GOAWAY)).toEqual([]);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+});
 
 describe('h2 transport limits a client cannot push past', () => {
   it('counts calls the client reset while they are still being decided against MAX_CONCURRENT_STREAMS (rapid reset)', async () => {
@@ -418,7 +438,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('leaves a connection whose only stream is a quiet Watch open past the idle timeout', async () => {
-    const methods = new Map<string, NativeMethod>([['/grpc.health.v1.Health/Watch', {
+    const methods = new Map<string, GrpcMethod>([['/grpc.health.v1.Health/Watch', {
       kind: 'stream',
       handle: (_m, call) => call.write(frame(Buffer.from([0x08, 0x01]))),
     }]]);
@@ -462,7 +482,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('closes the connection that pushes the whole process past its budget of unfinished requests, and gives the budget back', async () => {
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024, maxBufferedBytes: 200_000 });
     const port = await server.listen('127.0.0.1', 0);
     const hold = (c: RawH2) => {
@@ -489,7 +509,7 @@ describe('h2 transport limits a client cannot push past', () => {
   });
 
   it('closes a connection holding more than 64 MiB of unfinished requests (ENHANCE_YOUR_CALM)', async () => {
-    const methods = new Map<string, NativeMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
+    const methods = new Map<string, GrpcMethod>([['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => frame(Buffer.alloc(0)) }]]);
     const server = new H2GrpcServer(methods, { maxReceiveBytes: 4 * 1024 * 1024 });
     const port = await server.listen('127.0.0.1', 0);
     const c = await RawH2.open(port);

@@ -11,6 +11,7 @@ import AjvModule from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { GATEWAY_TOKEN_HEADER, type GatewayDenial } from '../gateway/access.js';
+import type { FailureCode } from '../core/errors.js';
 import type { AdapterName } from '../gateway/request.js';
 import type { AccessMetrics } from '../observability/access-metrics.js';
 import type { Completions } from '../observability/completions.js';
@@ -31,7 +32,7 @@ export interface HttpAdapterDeps {
 export interface Problem {
   readonly status: number;
   /** Stable snake_case code; also the `reason` label of `ascend_authz_errors_total`. */
-  readonly code: 'invalid_json' | 'too_deep' | 'invalid_request' | 'body_too_large' | 'unsupported_media_type' | 'internal_error';
+  readonly code: Extract<FailureCode, 'invalid_json' | 'too_deep' | 'invalid_request' | 'body_too_large' | 'unsupported_media_type' | 'internal_error'>;
   readonly reason: string;
 }
 

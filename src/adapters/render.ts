@@ -1,6 +1,6 @@
 /**
  * What every adapter says about a decision, in one place: the `x-ascend-*` headers
- * (DESIGN.md "Response headers") and the JSON denial body. Adapters only choose where to
+ * (docs/architecture.md, "Response headers") and the JSON denial body. Adapters only choose where to
  * put them in their protocol.
  */
 import type { CheckResult } from '../pipeline/result.js';

@@ -6,7 +6,7 @@
 import { Type as T, type TSchema } from '@sinclair/typebox';
 import { REGISTERED_AGENT_TYPES } from '../approvals/store/agent-records.js';
 import { StringEnum } from '../config/schema.js';
-import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 
 const Nullable = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
 const open = { additionalProperties: true } as const;

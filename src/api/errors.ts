@@ -8,13 +8,12 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StoreError } from '../approvals/store/errors.js';
+import type { ApiFailureCode, FailureCode } from '../core/errors.js';
 
+/** The codes the REST API answers with: its own and the input errors it shares with the gateways. */
 export type ApiErrorCode =
-  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
-  | 'invalid_request' | 'invalid_json' | 'too_deep' | 'invalid_cursor' | 'batch_too_large' | 'body_too_large' | 'unsupported_media_type'
-  | 'invalid_signature' | 'target_refused'
-  | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
-  | 'store_not_configured' | 'rate_limited' | 'internal_error';
+  | ApiFailureCode
+  | Extract<FailureCode, 'invalid_request' | 'invalid_json' | 'too_deep' | 'body_too_large' | 'unsupported_media_type' | 'internal_error'>;
 
 export class ApiError extends Error {
   constructor(

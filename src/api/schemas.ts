@@ -9,7 +9,7 @@ import { SUBSCRIBABLE_EVENTS } from '../events/sdk-events.js';
 import { AUDIT_EVENT_TYPES } from '../approvals/store/records.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { StringEnum } from '../config/schema.js';
-import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 
 const Nullable = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
 const open = { additionalProperties: true } as const;

@@ -3,7 +3,7 @@
  * are the SDK's, so an unchanged SDK is validated and documented (GET /api/docs) as it speaks.
  */
 import { Type as T, type Static } from '@sinclair/typebox';
-import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 import { DecisionKindSchema } from './schemas.js';
 
 const Obj = T.Record(T.String(), T.Unknown());

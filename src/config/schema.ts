@@ -8,7 +8,7 @@ import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
-import { AGENT_ID_PATTERN } from '../mapping/identity.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 import { PatternSecretSchema, SecretSchema } from './secrets.js';

@@ -1,3 +1,6 @@
+/** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
+export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
+
 /**
  * An ASCEND action: who (agent) wants to do what (action_type) to which thing (resource),
  * with what parameters, in what context. Every entry point produces one of these.

@@ -1,5 +1,7 @@
+import type { DecisionCode } from './errors.js';
+
 /**
- * The neutral decision every adapter renders in its own protocol (DESIGN.md "Decision").
+ * The neutral decision every adapter renders in its own protocol (docs/architecture.md, "Decision").
  */
 export type DecisionKind = 'allowed' | 'denied' | 'pending';
 export type PolicyAction = 'allow' | 'deny' | 'require_approval' | 'flag';
@@ -17,7 +19,7 @@ export interface Decision {
   /** Human-readable; returned to the client in denial bodies. */
   readonly reason: string;
   /** Stable snake_case code for machines and metric labels (policy_allow, default_deny, invalid_path…). */
-  readonly code: string;
+  readonly code: DecisionCode;
   readonly policyId: string | null;
   readonly policyName: string | null;
   readonly riskScore: number;

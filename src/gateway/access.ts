@@ -15,12 +15,13 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { IssueList } from '../config/errors.js';
+import type { AdmissionCode } from '../core/errors.js';
 import type { GatewayAccessConfig } from '../config/gateways.js';
 import { resolveSecret, type SecretSources } from '../config/secrets.js';
 import { compileTrustedProxies } from './trusted-proxies.js';
 
 /** Why a call was refused; also the `code` of the answer and the metric's `reason` label. */
-export type GatewayDenial = 'peer_not_allowed' | 'gateway_token_required';
+export type GatewayDenial = Extract<AdmissionCode, 'peer_not_allowed' | 'gateway_token_required'>;
 
 export const GATEWAY_TOKEN_HEADER = 'x-ascend-gateway-token';
 

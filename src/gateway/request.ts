@@ -1,5 +1,5 @@
 /**
- * The one request shape every gateway adapter produces (DESIGN.md "GatewayRequest").
+ * The one request shape every gateway adapter produces (docs/architecture.md, "GatewayRequest").
  *
  * Adapters fill a {@link RawGatewayRequest} with what their protocol carried, untouched;
  * `normalize()` turns it into a {@link GatewayRequest} whose fields are canonical, so route

@@ -1,7 +1,7 @@
 /**
  * Agent identity from the configured sources, tried in order; the first that yields a value
  * wins. Only listed sources count: listing a header is the operator's statement that the
- * gateway strips client copies of it (DESIGN.md "Identity").
+ * gateway strips client copies of it (docs/architecture.md, "Identity").
  *
  * Gateway consumers (Kong): a `consumer: {field}` source reads that field of the consumer the
  * gateway authenticated. When no such source is listed, a consumer the gateway itself vouches
@@ -10,12 +10,11 @@
  */
 import type { IdentitySourceConfig } from '../config/schema.js';
 import type { IssueList } from '../config/errors.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 
-/** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
-export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
 const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
 
 export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;

@@ -1,5 +1,5 @@
 /**
- * GatewayRequest → action (DESIGN.md "map"): identity, then the first matching route, or the
+ * GatewayRequest → action (docs/architecture.md, "Map"): identity, then the first matching route, or the
  * documented default action `http.<method>` on `<host><path>` for unmatched requests.
  */
 import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';

@@ -8,6 +8,7 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { DecisionKind } from '../core/decision.js';
+import type { FailureCode } from '../core/errors.js';
 import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { logLosses } from './fd-destination.js';
 
@@ -159,7 +160,7 @@ export class Metrics {
     this.reloadOk.set(result === 'success' ? 1 : 0);
   }
 
-  error(adapter: AdapterName, reason: string): void {
+  error(adapter: AdapterName, reason: FailureCode): void {
     this.errors.labels(adapter, reason).inc();
   }
 

@@ -8,6 +8,7 @@ import type { ApprovalResolution, ApprovalService } from '../approvals/service.j
 import type { WorkflowDefinition } from '../approvals/workflow.js';
 import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
+import type { AgentDenialCode } from '../core/errors.js';
 import type { ActionBinding } from '../evaluator/binding.js';
 
 /** The ids a result carries: a retry answers with those of the original request. */
@@ -63,7 +64,7 @@ export function requesterOf(action: Pick<ActionRequest, 'context'>): string | nu
 }
 
 /** The code of a denial because the agent or the store holds too many pending approvals. */
-export const TOO_MANY_PENDING = 'too_many_pending';
+export const TOO_MANY_PENDING = 'too_many_pending' satisfies AgentDenialCode;
 
 /**
  * Resolution → Decision. None is cached (the engine's decision was pending). Too many pending

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { approvalStatusUrl } from '../api/paths.js';
 import type { Config } from '../config/schema.js';
 import type { Runtime } from '../config/runtime.js';
-import { RequestError, toError } from '../core/errors.js';
+import { RequestError, toError, type FaultCode } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
 import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
 import type { AgentBlockRecord } from '../approvals/store/agent-records.js';
@@ -116,7 +116,7 @@ export class CheckPipeline {
   }
 
   /** Answers per fail_mode without evaluating (e.g. the caller's deadline already passed). */
-  fail(adapter: AdapterName, code: string): CheckResult {
+  fail(adapter: AdapterName, code: FaultCode): CheckResult {
     const t0 = this.now();
     const c = this.deps.state.runtime.config;
     this.deps.metrics.error(adapter, code);

@@ -1,5 +1,6 @@
 /** Turns the engine's match into a {@link Decision} (one mapping table, pure). */
 import type { Decision, DecisionKind, PolicyAction } from '../core/decision.js';
+import type { PolicyCode } from '../core/errors.js';
 import type { CompiledPolicy } from './policy.js';
 
 export interface DecideSettings {
@@ -29,7 +30,7 @@ function reasonFor(p: CompiledPolicy): string {
   }
 }
 
-const CODE: Readonly<Record<PolicyAction, string>> = {
+const CODE: Readonly<Record<PolicyAction, PolicyCode>> = {
   allow: 'policy_allow',
   flag: 'policy_flag',
   deny: 'policy_deny',
@@ -45,7 +46,7 @@ export function decide(
   const kind: DecisionKind = winner ? KIND[winner.action] : s.defaultDecision === 'allow' ? 'allowed' : 'denied';
   const base = {
     reason: winner ? reasonFor(winner) : `no policy matched; default_decision is ${s.defaultDecision}`,
-    code: winner ? CODE[winner.action] : `default_${s.defaultDecision}`,
+    code: winner ? CODE[winner.action] : s.defaultDecision === 'allow' ? 'default_allow' : 'default_deny',
     policyId: winner?.id ?? null,
     policyName: winner?.name ?? null,
     riskScore,

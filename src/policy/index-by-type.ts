@@ -7,19 +7,6 @@
 import { RESTRICTIVENESS } from '../core/decision.js';
 import type { CompiledPolicy } from './policy.js';
 
-/** Exact action types named by a condition value, or undefined when it is a pattern/operator. */
-export function exactActionTypes(spec: unknown): string[] | undefined {
-  const exact = (v: unknown): v is string => typeof v === 'string' && v.indexOf('*') === -1;
-  if (exact(spec)) return [spec];
-  if (Array.isArray(spec) && spec.every(exact)) return spec;
-  if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
-    const keys = Object.keys(spec);
-    const list = (spec as Record<string, unknown>).in;
-    if (keys.length === 1 && Array.isArray(list) && list.every(exact)) return list;
-  }
-  return undefined;
-}
-
 /** Priority first, then restrictiveness, then file order: the first match in this order wins. */
 export function comparePolicies(a: CompiledPolicy, b: CompiledPolicy): number {
   return b.priority - a.priority || RESTRICTIVENESS[b.action] - RESTRICTIVENESS[a.action] || a.order - b.order;

@@ -2,7 +2,6 @@ import type { IssueList } from '../config/errors.js';
 import type { PolicyConfig } from '../config/schema.js';
 import type { PolicyAction } from '../core/decision.js';
 import { compileConditions, compileValue, type CompiledCondition, type Matcher } from './conditions.js';
-import { exactActionTypes } from './index-by-type.js';
 
 export interface CompiledPolicy {
   readonly id: string;
@@ -51,4 +50,17 @@ export function compilePolicy(p: PolicyConfig, order: number, issues: IssueList)
     exactTypes,
     typeTest,
   };
+}
+
+/** Exact action types named by a condition value, or undefined when it is a pattern/operator. */
+export function exactActionTypes(spec: unknown): string[] | undefined {
+  const exact = (v: unknown): v is string => typeof v === 'string' && v.indexOf('*') === -1;
+  if (exact(spec)) return [spec];
+  if (Array.isArray(spec) && spec.every(exact)) return spec;
+  if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
+    const keys = Object.keys(spec);
+    const list = (spec as Record<string, unknown>).in;
+    if (keys.length === 1 && Array.isArray(list) && list.every(exact)) return list;
+  }
+  return undefined;
 }

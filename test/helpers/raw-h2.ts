@@ -4,7 +4,7 @@
  * client library makes of them.
  */
 import { connect, type Socket } from 'node:net';
-import { literal } from '../../src/adapters/envoy/h2/hpack.js';
+import { literal } from '../../src/grpc/h2/hpack.js';
 import { waitFor } from './wait.js';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

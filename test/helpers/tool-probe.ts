@@ -42,6 +42,9 @@ export const TOOLS = {
   },
   h2load: { candidates: ['h2load'], install: 'apt-get install nghttp2-client' },
   python3: { candidates: ['python3'], install: 'apt-get install python3' },
+  // gRPC C-core through Debian's Python binding (not a pyenv or venv python without it).
+  grpcio: { candidates: ['/usr/bin/python3'], check: '/usr/bin/python3 -c "import grpc"', install: 'apt-get install python3-grpcio' },
+  curl: { candidates: ['curl'], install: 'apt-get install curl' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.

@@ -1,7 +1,7 @@
 /**
  * The grpc-js transport (`server.grpc_transport: grpc-js`): @grpc/grpc-js with proto-loader's
  * service definitions, our decoder and encoder plugged in as the Check (de)serializers. Kept as
- * the reference implementation the native transport is tested against, and as a fallback.
+ * the reference implementation the other transports are tested against, and as a fallback.
  * grpc-js does not bound how many connections it holds, so the listening socket is ours
  * (node:net, with the same connection caps as the other transports) and each accepted
  * connection is handed to grpc-js through its connection injector.
@@ -14,9 +14,10 @@ import type { CheckResult } from '../../pipeline/result.js';
 import { limitConnections } from '../../listeners/connection-gate.js';
 import { settle } from '../../pipeline/settle.js';
 import { decodeCheckRequest, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
-import type { HealthService, ServingStatus } from './health.js';
+import type { HealthService, ServingStatus } from '../../grpc/health.js';
+import type { GrpcServerOptions, GrpcTransport } from '../../grpc/transport.js';
+import { answerCheck } from './answer-check.js';
 import { loadServices } from './protos.js';
-import { answerCheck, type EnvoyServerOptions, type GrpcTransport } from './server.js';
 import { encodeCheckResponse } from './to-check-response.js';
 
 function authorizationService(base: ServiceDefinition): ServiceDefinition {
@@ -31,7 +32,7 @@ function authorizationService(base: ServiceDefinition): ServiceDefinition {
   };
 }
 
-export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
+export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: GrpcServerOptions): GrpcTransport {
   const services = loadServices();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,

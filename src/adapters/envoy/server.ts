@@ -1,78 +1,35 @@
 /**
- * The ext_authz v3 gRPC server, on one of three transports (`server.grpc_transport`):
- * `h2` (default) — our own HTTP/2 server on node:net (h2/); `native` — our gRPC server on
- * node:http2 (native-server.ts); or `grpc-js` — @grpc/grpc-js, kept as the reference
- * implementation and a fallback. Both use our CheckRequest decoder and
- * CheckResponse encoder in place of proto-loader's (same protos, same wire format), so the hot
- * path builds only what a decision needs and a cache hit answers synchronously.
+ * The ext_authz v3 gRPC server: the Envoy method table (Check, plus grpc.health.v1) on one of
+ * three transports (`server.grpc_transport`): `h2` (default) — our own HTTP/2 server
+ * (src/grpc/h2/); `native` — the same methods on node:http2 (src/grpc/node-http2-server.ts),
+ * the baseline h2 is measured and conformance-checked against; or `grpc-js` — @grpc/grpc-js,
+ * the reference implementation and a fallback (grpc-js-transport.ts). All use our
+ * CheckRequest decoder and CheckResponse encoder in place of proto-loader's (same protos, same
+ * wire format), so the hot path builds only what a decision needs and a cache hit answers
+ * synchronously.
  */
-import type { Logger } from 'pino';
-import type { ConnectionLimits } from '../../listeners/connection-gate.js';
 import type { CheckPipeline } from '../../pipeline/check.js';
-import type { CheckResult } from '../../pipeline/result.js';
 import type { RuntimeState } from '../../pipeline/state.js';
-import { RequestError } from '../../core/errors.js';
-import { decodeCheckRequest, isDecodeFailure, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
-import { fromCheckRequest } from './from-check-request.js';
-import { frameMessage, GrpcError, Status } from './grpc-wire.js';
-import { decodeHealthRequest, encodeHealthResponse, HealthService, type ServingStatus } from './health.js';
-import type { NativeMethod } from './grpc-call.js';
-import { H2GrpcServer } from './h2/server.js';
-import { NativeGrpcServer } from './native-server.js';
+import type { GrpcMethod } from '../../grpc/call.js';
+import { HealthService, healthMethods } from '../../grpc/health.js';
+import { serveMethods, type GrpcServerOptions, type GrpcTransport } from '../../grpc/transport.js';
+import { answerCheck } from './answer-check.js';
+import { decodeCheckRequest } from './decode-check-request.js';
 import { encodeCheckResponseFrame } from './to-check-response.js';
 
 export type GrpcTransportName = 'native' | 'h2' | 'grpc-js';
 
-export interface EnvoyServerOptions {
-  maxReceiveBytes: number;
-  /** Native transport: how long a request message may take to arrive after its headers. */
-  requestTimeoutMs?: number;
+export interface EnvoyServerOptions extends GrpcServerOptions {
   transport?: GrpcTransportName;
-  logger?: Logger;
-  /** Connection caps of the listener (server.max_connections, max_connections_per_peer). */
-  connections?: ConnectionLimits;
 }
 
-/** What the app needs of a gRPC server, whichever the transport. */
-export interface GrpcTransport {
-  /** Resolves to the bound port (0 → a free one). */
-  listen(host: string, port: number): Promise<number>;
-  /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
-  shutdown(graceMs: number): Promise<void>;
-}
+export const AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
+const CHECK_PATH = `/${AUTHZ_SERVICE}/Check`;
 
-const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
-const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
-const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
-
-/**
- * One Check, transport aside. Always a CheckResult, never an exception: a gRPC error would
- * let Envoy apply its own failure_mode_allow instead of the sidecar's fail_mode.
- */
-export function answerCheck(pipeline: CheckPipeline, req: EnvoyCheck | DecodeFailure, deadline: number | undefined): CheckResult | Promise<CheckResult> {
-  try {
-    if (isDecodeFailure(req)) return pipeline.reject('envoy', new RequestError('invalid_request', req.decodeError));
-    const raw = fromCheckRequest(req);
-    if (deadline !== undefined) raw.deadline = deadline;
-    return pipeline.check(raw);
-  } catch {
-    return pipeline.fail('envoy', 'evaluation_error');
-  }
-}
-
-export async function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions) {
-  const health = new HealthService(state);
-  // grpc-js and proto-loader (~10 MiB of heap and code) load only when chosen.
-  const server = opts.transport === 'grpc-js'
-    ? (await import('./grpc-js-transport.js')).grpcJsTransport(pipeline, health, opts)
-    : nativeTransport(pipeline, health, opts);
-  return { server, health };
-}
-
-function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: EnvoyServerOptions): GrpcTransport {
+/** The methods the sidecar serves: Check, and the health service for "" and Authorization. */
+export function envoyMethods(pipeline: CheckPipeline, health: HealthService): Map<string, GrpcMethod> {
   const failed = () => encodeCheckResponseFrame(pipeline.fail('envoy', 'evaluation_error'));
-  const healthFrame = (s: ServingStatus) => frameMessage(encodeHealthResponse(s));
-  const methods = new Map<string, NativeMethod>([
+  return new Map<string, GrpcMethod>([
     [CHECK_PATH, {
       kind: 'unary',
       handle(message, deadline) {
@@ -80,32 +37,15 @@ function nativeTransport(pipeline: CheckPipeline, health: HealthService, opts: E
         return r instanceof Promise ? r.then(encodeCheckResponseFrame, failed) : encodeCheckResponseFrame(r);
       },
     }],
-    [HEALTH_CHECK_PATH, {
-      kind: 'unary',
-      handle(message) {
-        const service = healthService(message);
-        const status = health.check(service);
-        if (status === undefined) throw new GrpcError(Status.NOT_FOUND, `unknown service "${service}"`);
-        return healthFrame(status);
-      },
-    }],
-    [HEALTH_WATCH_PATH, {
-      kind: 'stream',
-      handle(message, call) {
-        const unwatch = health.watch({ service: healthService(message), send: (s) => call.write(healthFrame(s)), end: () => call.end() });
-        call.onClose(unwatch);
-      },
-    }],
+    ...healthMethods(health),
   ]);
-  const serverOpts = { maxReceiveBytes: opts.maxReceiveBytes, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, connections: opts.connections };
-  const server = opts.transport === 'h2' ? new H2GrpcServer(methods, serverOpts) : new NativeGrpcServer(methods, serverOpts);
-  return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }
 
-function healthService(message: Buffer): string {
-  try {
-    return decodeHealthRequest(message);
-  } catch {
-    throw new GrpcError(Status.INTERNAL, 'Failed to parse HealthCheckRequest');
-  }
+export async function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions): Promise<{ server: GrpcTransport; health: HealthService }> {
+  const health = new HealthService(() => state.serving, [AUTHZ_SERVICE]);
+  // grpc-js and proto-loader (~10 MiB of heap and code) load only when chosen.
+  const server = opts.transport === 'grpc-js'
+    ? (await import('./grpc-js-transport.js')).grpcJsTransport(pipeline, health, opts)
+    : serveMethods(opts.transport ?? 'h2', envoyMethods(pipeline, health), opts);
+  return { server, health };
 }

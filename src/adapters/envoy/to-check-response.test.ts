@@ -5,7 +5,7 @@ import type { CheckResult } from '../../pipeline/result.js';
 import { encodeCheckResponse, writeCheckResponse } from './to-check-response.js';
 
 const decision = (kind: Decision['decision']): Decision => ({
-  decision: kind, reason: `because ${kind}`, code: 'policy_x', policyId: 'pol_1', policyName: 'P', riskScore: 42,
+  decision: kind, reason: `because ${kind}`, code: 'policy_deny', policyId: 'pol_1', policyName: 'P', riskScore: 42,
   flagged: false, approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: kind === 'allowed' ? 200 : 403,
 });
 

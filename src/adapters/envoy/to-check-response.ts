@@ -10,7 +10,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
-import { frameMessage, Status, writeFrameHeader } from './grpc-wire.js';
+import { frameMessage, Status, writeFrameHeader } from '../../grpc/wire.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;

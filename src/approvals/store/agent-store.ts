@@ -10,8 +10,7 @@
 import type {
   AgentBlockRecord, AgentCommandRecord, AgentRecord, AgentState, HeartbeatRecord,
 } from './agent-records.js';
-import type { AuditRecord, NewOutboxEntry, Page } from './records.js';
-import type { PageQuery } from './store.js';
+import type { AuditRecord, NewOutboxEntry, Page, PageQuery } from './records.js';
 
 /** What a kill-switch change leaves behind, written only if the change happens. */
 export interface KillSwitchEffects {

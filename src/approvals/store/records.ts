@@ -149,3 +149,8 @@ export interface Page<T> {
   readonly items: T[];
   readonly next_cursor?: string;
 }
+
+export interface PageQuery {
+  readonly limit: number;
+  readonly cursor?: string;
+}

@@ -19,8 +19,10 @@ import type { WorkflowState } from '../workflow.js';
 import type { AgentStore } from './agent-store.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
-  StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook,
+  StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook, PageQuery,
 } from './records.js';
+
+export type { PageQuery } from './records.js';
 
 /** Caps on pending approvals (approvals.max_pending_per_agent / max_pending_total). */
 export interface PendingLimits {
@@ -95,10 +97,6 @@ export type CompleteResult =
   | { readonly ok: true; readonly action: ActionRecord; /** false when it was already completed */ readonly changed: boolean }
   | { readonly ok: false; readonly error: 'not_found' | 'invalid_state'; readonly action?: ActionRecord };
 
-export interface PageQuery {
-  readonly limit: number;
-  readonly cursor?: string;
-}
 
 export interface AuditQuery extends PageQuery {
   /** Which kind of row: 'decision' when absent (so decision queries never see events), '*' for all. */

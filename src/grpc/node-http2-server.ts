@@ -1,19 +1,19 @@
 /**
- * A gRPC server on node:http2 for the few methods the sidecar serves (one unary Check, the
- * health service). grpc-js's per-call machinery — interceptor chain, Metadata objects, a
- * deadline timer per call, stream decoders — costs about as much CPU as everything the
- * sidecar does to decide (bench/README.md measures both); here a call is: read the one
- * request message, hand it to the method, write one DATA frame and the trailers from
- * constant header objects. Behaviour follows grpc-js's server where the spec leaves a
- * choice (status codes and messages for bad input), so either transport answers alike.
+ * The `native` gRPC transport: a gRPC server on node:http2 for a method table (call.ts).
+ * Kept as the baseline the `h2` transport is measured against (bench `h2-vs-native`) and
+ * checked against for conformance (h2spec: no case may fail on h2 that passes here). Against
+ * grpc-js it saves the per-call machinery — interceptor chain, Metadata objects, a deadline
+ * timer per call, stream decoders; a call is: read the one request message, hand it to the
+ * method, write one DATA frame and the trailers from constant header objects. Behaviour
+ * follows grpc-js where the spec leaves a choice (status codes and messages for bad input).
  */
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
-import { ArrivalList, Listener, methodFor, runCall, type Arriving, type NativeMethod, type Responder, type StreamCall } from './grpc-call.js';
-import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './grpc-wire.js';
+import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
+import { ArrivalList, Listener, methodFor, runCall, type Arriving, type GrpcMethod, type Responder, type StreamCall } from './call.js';
+import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './wire.js';
 
-export interface NativeServerOptions {
+export interface NodeHttp2ServerOptions {
   maxReceiveBytes: number;
   /**
    * A request message must have fully arrived this long after its headers, or the call is
@@ -107,9 +107,9 @@ class Incoming implements Arriving<Incoming> {
   listed = false;
 
   constructor(
-    readonly server: NativeGrpcServer,
+    readonly server: NodeHttp2GrpcServer,
     readonly stream: ServerHttp2Stream,
-    readonly method: NativeMethod,
+    readonly method: GrpcMethod,
     readonly deadline: number | undefined,
     readonly encoding: string,
     readonly started: number,
@@ -143,7 +143,7 @@ function onCallEnd(this: CallStream): void {
   c.server.received(c);
 }
 
-export class NativeGrpcServer {
+export class NodeHttp2GrpcServer {
   private readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Calls whose request has not fully arrived (requestTimeoutMs). */
@@ -152,7 +152,7 @@ export class NativeGrpcServer {
   /** The largest request message accepted. Internal (read by the shared data listener). */
   readonly maxReceiveBytes: number;
 
-  constructor(private readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: NativeServerOptions) {
+  constructor(private readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: NodeHttp2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
     this.server = http2.createServer({
       // Node's default (10 MB of buffered frames per connection) refuses streams under a burst

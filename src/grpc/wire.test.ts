@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deadlineFrom, encodeGrpcMessage, frameMessage, GrpcError, singleMessage, Status } from './grpc-wire.js';
+import { deadlineFrom, encodeGrpcMessage, frameMessage, GrpcError, singleMessage, Status } from './wire.js';
 
 describe('deadlineFrom (grpc-timeout)', () => {
   it.each([

@@ -1,12 +1,12 @@
 /**
- * What the two HTTP/2 transports we wrote (native-server.ts on node:http2, h2/ on node:net)
+ * What the two HTTP/2 transports we wrote (node-http2-server.ts on node:http2, h2/ on node:net)
  * share above the wire: the method table's types, running one call once its request has
  * arrived, the list of calls still waiting for their request (http_request_timeout_ms), and
  * binding, sweeping and closing the listener.
  */
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
-import { GrpcError, singleMessage, Status } from './grpc-wire.js';
+import { GrpcError, singleMessage, Status } from './wire.js';
 
 /** A unary method: the request message (decompressed) → the framed response message. */
 export interface UnaryMethod {
@@ -30,14 +30,14 @@ export interface StreamMethod {
   handle(message: Buffer, call: StreamCall): void;
 }
 
-export type NativeMethod = UnaryMethod | StreamMethod;
+export type GrpcMethod = UnaryMethod | StreamMethod;
 
 /**
  * What a request's headers select: the method to run; the HTTP status for a request that is
  * not a gRPC call (405: not POST, 415: not a gRPC content type); or the error for an unknown
  * method. Allocates only on the error path.
  */
-export function methodFor(methods: ReadonlyMap<string, NativeMethod>, httpMethod: string | undefined, contentType: string | undefined, path: string): NativeMethod | 405 | 415 | GrpcError {
+export function methodFor(methods: ReadonlyMap<string, GrpcMethod>, httpMethod: string | undefined, contentType: string | undefined, path: string): GrpcMethod | 405 | 415 | GrpcError {
   if (httpMethod !== 'POST') return 405;
   if (contentType === undefined || !contentType.startsWith('application/grpc')) return 415;
   return methods.get(path) ?? new GrpcError(Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
@@ -59,7 +59,7 @@ function failCall<S>(stream: S, r: Responder<S>, e: unknown, logger: Logger | un
 }
 
 /** Runs `method` on the request `body` and answers on `stream` through `r`. */
-export function runCall<S>(stream: S, r: Responder<S>, method: NativeMethod, body: Buffer, encoding: string, deadline: number | undefined, maxBytes: number, logger?: Logger): void {
+export function runCall<S>(stream: S, r: Responder<S>, method: GrpcMethod, body: Buffer, encoding: string, deadline: number | undefined, maxBytes: number, logger?: Logger): void {
   let out: Buffer | Promise<Buffer>;
   try {
     const message = singleMessage(body, encoding, maxBytes);

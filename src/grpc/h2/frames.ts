@@ -102,3 +102,10 @@ export class FrameWriter {
     return out;
   }
 }
+
+/** A connection error (RFC 9113 5.4.1): the connection ends with GOAWAY carrying `code`. */
+export class ConnectionError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}

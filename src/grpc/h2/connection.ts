@@ -13,13 +13,18 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { methodFor, type NativeMethod, type Responder, type StreamCall } from '../grpc-call.js';
-import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from '../grpc-wire.js';
+import { methodFor, type GrpcMethod } from '../call.js';
+import { deadlineFrom, GrpcError, tooLarge } from '../wire.js';
+import { CONNECTION_WINDOW, FlowControl, STREAM_WINDOW } from './flow.js';
 import * as F from './frames.js';
-import { HpackDecoder, HpackError, literal, STATIC_INDEX, STATUS_200, type HeaderSink } from './hpack.js';
+import { ConnectionError } from './frames.js';
+import { HpackDecoder, HpackError, literal, STATIC_INDEX } from './hpack.js';
+import { RequestHead } from './request-head.js';
+import { OK_TRAILERS_BLOCK, RESPONSE_BLOCK, status } from './responder.js';
+import { H2Stream, type StreamConnection } from './stream.js';
 
 export interface ConnectionHost {
-  readonly methods: ReadonlyMap<string, NativeMethod>;
+  readonly methods: ReadonlyMap<string, GrpcMethod>;
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly logger: Logger | undefined;
@@ -35,11 +40,16 @@ export interface ConnectionHost {
   arrived(s: H2Stream): void;
   run(s: H2Stream, body: Buffer): void;
   closed(c: H2Connection): void;
+  /** Counters of what peers did that the connection tolerated or stopped. */
+  readonly stats: H2Stats;
 }
 
-/** Our receive windows: large, so a busy connection rarely waits for a WINDOW_UPDATE. */
-const CONNECTION_WINDOW = 16 * 1024 * 1024;
-const STREAM_WINDOW = 1024 * 1024;
+/** Events counted over all connections of a server. */
+export interface H2Stats {
+  /** RST_STREAM on a stream id the peer never opened, ignored (see onReset). */
+  idleStreamResets: number;
+}
+
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
 const MAX_HEADER_BLOCK = 64 * 1024;
 /** CONTINUATION frames one header block may take (Envoy and nghttp2 need one or two for any real block). */
@@ -49,9 +59,6 @@ const MAX_BUFFERED_INPUT = 64 * 1024 * 1024;
 /** Unwritten output above which the connection stops reading until the socket drains. */
 const MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024;
 
-const CONTENT_TYPE = literal(STATIC_INDEX.contentType, 'application/grpc');
-const RESPONSE_BLOCK = Buffer.concat([STATUS_200, CONTENT_TYPE]);
-const OK_TRAILERS_BLOCK = literal('grpc-status', '0');
 const OUR_SETTINGS = (maxStreams: number) => {
   const b = Buffer.alloc(18);
   b.writeUInt16BE(F.SETTINGS_MAX_CONCURRENT_STREAMS, 0);
@@ -63,109 +70,7 @@ const OUR_SETTINGS = (maxStreams: number) => {
   return b;
 };
 
-class ConnectionError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
-}
-
-/** The request headers of the block being decoded; one per connection, reset per block. */
-class RequestHead implements HeaderSink {
-  method = '';
-  path = '';
-  contentType = '';
-  timeout: string | undefined;
-  encoding = 'identity';
-  scheme = false;
-  regular = false;
-  malformed: string | undefined;
-  trailers = false;
-
-  reset(trailers: boolean): void {
-    this.method = this.path = this.contentType = '';
-    this.timeout = undefined;
-    this.encoding = 'identity';
-    this.scheme = this.regular = false;
-    this.malformed = undefined;
-    this.trailers = trailers;
-  }
-
-  field(name: string, value: string, valid: boolean): void {
-    if (this.malformed !== undefined) return;
-    if (!valid) return this.bad(`invalid header field ${JSON.stringify(name)}`);
-    if (name.charCodeAt(0) === 0x3a) {
-      if (this.regular || this.trailers) return this.bad(`pseudo-header ${name} after regular fields or in trailers`);
-      switch (name) {
-        case ':method': if (this.method !== '') return this.bad('two :method'); this.method = value; return;
-        case ':path': if (this.path !== '') return this.bad('two :path'); this.path = value; return;
-        case ':scheme': if (this.scheme) return this.bad('two :scheme'); this.scheme = true; return;
-        case ':authority': return;
-        default: return this.bad(`unknown pseudo-header ${name}`);
-      }
-    }
-    this.regular = true;
-    switch (name) {
-      case 'content-type': this.contentType = value; return;
-      case 'grpc-timeout': this.timeout = value; return;
-      case 'grpc-encoding': this.encoding = value; return;
-      case 'te': if (value !== 'trailers') this.bad('te other than trailers'); return;
-      case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'upgrade':
-        return this.bad(`connection-specific header ${name}`);
-      default:
-    }
-  }
-
-  private bad(reason: string): void {
-    this.malformed = reason;
-  }
-}
-
-/** One client stream (a call). */
-export class H2Stream {
-  /** The request has fully arrived (END_STREAM received), or will never be read. */
-  remoteDone = false;
-  /** We sent END_STREAM, or the stream was reset. */
-  localDone = false;
-  /** Response headers sent. */
-  headersSent = false;
-  recvWindow = STREAM_WINDOW;
-  recvUnacked = 0;
-  sendWindow: number;
-  first: Buffer | undefined = undefined;
-  parts: Buffer[] | undefined = undefined;
-  size = 0;
-  /** Bytes of `first`/`parts` counted in the connection's buffered total. */
-  held = 0;
-  refused = false;
-  /** A unary call being decided (its answer not yet given). */
-  running = false;
-  /** Closed while running: counted in the connection's resetRunning until answered. */
-  counted = false;
-  /** DATA waiting for window, and the trailers to follow it. */
-  queue: Buffer[] | undefined = undefined;
-  queued = 0;
-  queuedTrailers: Buffer | undefined = undefined;
-  blocked = false;
-  blockedAt = 0;
-  closeListeners: Array<() => void> | undefined = undefined;
-  // The host's arrival list.
-  older: H2Stream | undefined = undefined;
-  newer: H2Stream | undefined = undefined;
-  listed = false;
-
-  constructor(
-    readonly conn: H2Connection,
-    readonly id: number,
-    readonly method: NativeMethod,
-    readonly encoding: string,
-    readonly deadline: number | undefined,
-    readonly started: number,
-  ) {
-    this.sendWindow = conn.peerInitialWindow;
-  }
-}
-
-export class H2Connection {
+export class H2Connection implements StreamConnection {
   private readonly decoder = new HpackDecoder();
   private readonly head = new RequestHead();
   private readonly out = new F.FrameWriter();
@@ -187,13 +92,7 @@ export class H2Connection {
   /** Inside onData: answers given now go out with the flush that ends it. */
   private reading = false;
   private paused = false;
-  private sendWindow = F.DEFAULT_WINDOW;
-  private recvWindow = CONNECTION_WINDOW;
-  private recvUnacked = 0;
-  private peerMaxFrame = F.DEFAULT_MAX_FRAME_SIZE;
-  peerInitialWindow = F.DEFAULT_WINDOW;
-  /** Streams with DATA waiting for window, in the order they blocked. */
-  private blocked: H2Stream[] = [];
+  private readonly flow = new FlowControl(this.out, (s, trailers) => this.endStream(s, trailers));
   // A header block arriving in pieces (HEADERS without END_HEADERS, then CONTINUATION).
   private blockStream = 0;
   private blockEndStream = false;
@@ -230,16 +129,16 @@ export class H2Connection {
       return;
     }
     if (this.streams.size === 0) return this.close();
-    let stalled = this.blocked.length > 0;
+    let stalled = this.flow.waiting;
     for (const s of this.streams.values()) if (!s.remoteDone) stalled = true;
     if (stalled) this.fatal(new ConnectionError(F.ENHANCE_YOUR_CALM, 'a request or an answer made no progress for the idle timeout'));
   }
 
   /** Resets streams whose answer has waited for flow-control window since before `since` (a client that never opens its window). */
   expireBlocked(since: number): void {
-    if (this.blocked.length === 0 || this.dead) return;
-    for (const s of this.blocked) if (!s.localDone && s.blockedAt < since) this.resetStream(s.id, F.CANCEL, s);
-    this.blocked = this.blocked.filter((s) => !s.localDone);
+    if (!this.flow.waiting || this.dead) return;
+    for (const s of this.flow.stalled(since)) this.resetStream(s.id, F.CANCEL, s);
+    this.flow.prune();
     this.flush();
   }
 
@@ -363,9 +262,7 @@ export class H2Connection {
   private onDataFrame(buf: Buffer, flags: number, id: number, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'DATA on stream 0');
     const len = end - start;
-    this.recvWindow -= len;
-    if (this.recvWindow < 0) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'DATA past the connection window');
-    this.consumed(len);
+    this.flow.received(len);
     const s = this.streams.get(id);
     if (s === undefined || s.remoteDone) {
       if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'DATA on an idle stream');
@@ -373,8 +270,7 @@ export class H2Connection {
       // A stream we already answered or reset: its late DATA is discarded (RFC 9113 5.1).
       return;
     }
-    s.recvWindow -= len;
-    if (s.recvWindow < 0) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
+    if (!this.flow.streamReceived(s, len)) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
     const payloadStart = flags & F.PADDED ? start + 1 : start;
     const payloadEnd = this.unpad(buf, flags, start, end);
     if (!s.refused && payloadEnd > payloadStart) {
@@ -385,24 +281,7 @@ export class H2Connection {
       this.appendBody(s, flags & F.END_STREAM ? payload : Buffer.from(payload));
     }
     if (flags & F.END_STREAM) this.requestEnded(s);
-    else if (!s.refused) {
-      s.recvUnacked += len;
-      if (s.recvUnacked >= STREAM_WINDOW / 2) {
-        this.out.u32(F.WINDOW_UPDATE, id, s.recvUnacked);
-        s.recvWindow += s.recvUnacked;
-        s.recvUnacked = 0;
-      }
-    }
-  }
-
-  /** Connection-level receive window: returned in one WINDOW_UPDATE per half window read. */
-  private consumed(len: number): void {
-    this.recvUnacked += len;
-    if (this.recvUnacked >= CONNECTION_WINDOW / 2) {
-      this.out.u32(F.WINDOW_UPDATE, 0, this.recvUnacked);
-      this.recvWindow += this.recvUnacked;
-      this.recvUnacked = 0;
-    }
+    else if (!s.refused) this.flow.streamConsumed(s, len);
   }
 
   private appendBody(s: H2Stream, chunk: Buffer): void {
@@ -526,7 +405,7 @@ export class H2Connection {
         error = e as GrpcError;
       }
     }
-    const s = new H2Stream(this, id, selected instanceof GrpcError ? UNUSED_METHOD : selected, head.encoding, deadline, now);
+    const s = new H2Stream(this, id, selected instanceof GrpcError ? UNUSED_METHOD : selected, head.encoding, deadline, now, this.flow.peerInitialWindow);
     this.streams.set(id, s);
     if (error !== undefined) {
       if (endStream) s.remoteDone = true;
@@ -546,7 +425,15 @@ export class H2Connection {
   private onReset(buf: Buffer, id: number, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (end - start !== 4) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'RST_STREAM not 4 bytes');
-    if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    if (id > this.lastStreamId) {
+      // RFC 9113 5.1 makes this a connection error, and a peer that has opened no stream yet
+      // gets one. But gRPC C-core, cancelling calls, resets stream ids it allocated and never
+      // opened (Envoy's client had the same bug); killing the connection for it would fail
+      // every call in flight on it. An odd id after the first stream: ignored, and counted.
+      if ((id & 1) === 0 || this.lastStreamId === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      this.host.stats.idleStreamResets++;
+      return;
+    }
     const s = this.streams.get(id);
     if (s === undefined) return;
     // The client cancelled: nothing more is sent on this stream.
@@ -572,19 +459,11 @@ export class H2Connection {
         case F.SETTINGS_ENABLE_PUSH:
           if (value > 1) throw new ConnectionError(F.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
           break;
-        case F.SETTINGS_INITIAL_WINDOW_SIZE: {
-          if (value > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE over 2^31-1');
-          const delta = value - this.peerInitialWindow;
-          this.peerInitialWindow = value;
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
-          }
+        case F.SETTINGS_INITIAL_WINDOW_SIZE:
+          this.flow.setInitialWindow(value, this.streams.values());
           break;
-        }
         case F.SETTINGS_MAX_FRAME_SIZE:
-          if (value < F.DEFAULT_MAX_FRAME_SIZE || value > 16_777_215) throw new ConnectionError(F.PROTOCOL_ERROR, 'MAX_FRAME_SIZE out of range');
-          this.peerMaxFrame = value;
+          this.flow.setMaxFrame(value);
           break;
         default: // HEADER_TABLE_SIZE: we never index what we send; the rest is advisory or unknown
       }
@@ -596,19 +475,15 @@ export class H2Connection {
   private onWindowUpdate(buf: Buffer, id: number, start: number, end: number): void {
     if (end - start !== 4) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'WINDOW_UPDATE not 4 bytes');
     const inc = buf.readUInt32BE(start) & 0x7fffffff;
-    if (id === 0) {
-      if (inc === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      this.sendWindow += inc;
-      if (this.sendWindow > F.MAX_WINDOW) throw new ConnectionError(F.FLOW_CONTROL_ERROR, 'connection window over 2^31-1');
-    } else {
+    if (id === 0) this.flow.connectionUpdate(inc);
+    else {
       const s = this.streams.get(id);
       if (s === undefined) {
         if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
         return;
       }
-      if (inc === 0) return this.resetStream(id, F.PROTOCOL_ERROR, s);
-      s.sendWindow += inc;
-      if (s.sendWindow > F.MAX_WINDOW) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
+      const error = this.flow.streamUpdate(s, inc);
+      if (error !== undefined) return this.resetStream(id, error, s);
     }
     this.sendBlocked();
   }
@@ -634,17 +509,12 @@ export class H2Connection {
 
   /** One framed message; with `end`, the OK trailers after it. Waits for window if it must. */
   sendData(s: H2Stream, data: Buffer, end: boolean): void {
-    if (s.queue === undefined && data.length <= s.sendWindow && data.length <= this.sendWindow && data.length <= this.peerMaxFrame) {
-      s.sendWindow -= data.length;
-      this.sendWindow -= data.length;
-      this.out.frame(F.DATA, 0, s.id, data);
+    if (this.flow.trySend(s, data)) {
       if (end) this.endStream(s, OK_TRAILERS_BLOCK);
       this.scheduleFlush();
       return;
     }
-    (s.queue ??= []).push(data);
-    if (end) s.queuedTrailers = OK_TRAILERS_BLOCK;
-    this.block(s);
+    this.flow.enqueue(s, data, end ? OK_TRAILERS_BLOCK : undefined);
     this.sendBlocked();
   }
 
@@ -665,42 +535,10 @@ export class H2Connection {
     this.scheduleFlush();
   }
 
-  private block(s: H2Stream): void {
-    if (s.blocked) return;
-    s.blocked = true;
-    s.blockedAt = Date.now();
-    this.blocked.push(s);
-  }
-
-  /** Sends what flow control now allows, in the order streams blocked. */
+  /** Sends what flow control now allows. */
   private sendBlocked(): void {
-    if (this.blocked.length === 0) return;
-    const still: H2Stream[] = [];
-    for (const s of this.blocked) {
-      if (s.localDone) continue;
-      while (s.queue !== undefined && s.queue.length > 0) {
-        const data = s.queue[0] as Buffer;
-        const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame, data.length - s.queued);
-        if (room <= 0) break;
-        this.out.slice(F.DATA, 0, s.id, data, s.queued, s.queued + room);
-        s.blockedAt = Date.now(); // progress: the stall clock starts again
-        s.sendWindow -= room;
-        this.sendWindow -= room;
-        s.queued += room;
-        if (s.queued === data.length) {
-          s.queue.shift();
-          s.queued = 0;
-        }
-      }
-      if (s.queue !== undefined && s.queue.length === 0) {
-        s.queue = undefined;
-        s.blocked = false;
-        const trailers = s.queuedTrailers;
-        s.queuedTrailers = undefined;
-        if (trailers !== undefined) this.endStream(s, trailers);
-      } else still.push(s);
-    }
-    this.blocked = still;
+    if (!this.flow.waiting) return;
+    this.flow.pump();
     this.scheduleFlush();
   }
 
@@ -799,48 +637,4 @@ export class H2Connection {
 
 const EMPTY = Buffer.alloc(0);
 /** The method of a stream answered with an error before any method ran. */
-const UNUSED_METHOD: NativeMethod = { kind: 'unary', handle: () => EMPTY };
-
-/** Trailers-Only: the status in the one HEADERS frame that ends the stream. */
-function status(s: H2Stream, code: number, message: string): void {
-  s.conn.answered(s);
-  if (s.localDone || s.headersSent) return;
-  s.conn.endStream(s, Buffer.concat([RESPONSE_BLOCK, ...statusFields(code, message).map(([name, value]) => literal(name, value))]));
-}
-
-function message(s: H2Stream, frame: Buffer): void {
-  s.conn.answered(s);
-  // The client cancelled or its deadline passed, or the call was already answered (timed out).
-  if (s.localDone || s.headersSent) return;
-  s.conn.sendHeaders(s);
-  s.conn.sendData(s, frame, true);
-}
-
-class H2StreamCall implements StreamCall {
-  constructor(private readonly s: H2Stream) {}
-
-  write(frame: Buffer): void {
-    const s = this.s;
-    if (s.localDone) return;
-    if (!s.headersSent) s.conn.sendHeaders(s);
-    s.conn.sendData(s, frame, false);
-  }
-
-  end(): void {
-    const s = this.s;
-    if (s.localDone) return;
-    if (s.headersSent) s.conn.endStream(s, OK_TRAILERS_BLOCK);
-    else status(s, Status.OK, 'OK');
-  }
-
-  onClose(listener: () => void): void {
-    if (this.s.localDone && this.s.remoteDone) listener();
-    else (this.s.closeListeners ??= []).push(listener);
-  }
-}
-
-export const H2_RESPONDER: Responder<H2Stream> = {
-  message,
-  status,
-  streamCall: (s) => new H2StreamCall(s),
-};
+const UNUSED_METHOD: GrpcMethod = { kind: 'unary', handle: () => EMPTY };

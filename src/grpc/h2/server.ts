@@ -6,10 +6,12 @@
  */
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { limitConnections, type ConnectionLimits } from '../../../listeners/connection-gate.js';
-import { ArrivalList, Listener, runCall, type NativeMethod } from '../grpc-call.js';
-import { Status } from '../grpc-wire.js';
-import { H2_RESPONDER, H2Connection, type ConnectionHost, type H2Stream } from './connection.js';
+import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
+import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
+import { Status } from '../wire.js';
+import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import { H2_RESPONDER } from './responder.js';
+import type { H2Stream } from './stream.js';
 
 export interface H2ServerOptions {
   maxReceiveBytes: number;
@@ -40,8 +42,9 @@ export class H2GrpcServer implements ConnectionHost {
   readonly idleTimeoutMs: number;
   readonly maxBufferedBytes: number;
   buffered = 0;
+  readonly stats: H2Stats = { idleStreamResets: 0 };
 
-  constructor(readonly methods: ReadonlyMap<string, NativeMethod>, private readonly opts: H2ServerOptions) {
+  constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
     this.logger = opts.logger;

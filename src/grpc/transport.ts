@@ -1,0 +1,33 @@
+/**
+ * What an application needs of a gRPC server, whichever transport serves it: `h2` (h2/, our
+ * HTTP/2 server on node:net, the default), `native` (node-http2-server.ts, on node:http2, the
+ * baseline h2 is measured and conformance-checked against) or grpc-js (in the Envoy adapter,
+ * the reference implementation and fallback).
+ */
+import type { Logger } from 'pino';
+import type { ConnectionLimits } from '../listeners/connection-gate.js';
+import type { GrpcMethod } from './call.js';
+import { H2GrpcServer } from './h2/server.js';
+import { NodeHttp2GrpcServer } from './node-http2-server.js';
+
+export interface GrpcTransport {
+  /** Resolves to the bound port (0 → a free one). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export interface GrpcServerOptions {
+  maxReceiveBytes: number;
+  /** A request message must have fully arrived this long after its headers (and a connection must start HTTP/2 within it). */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+  /** Connection caps of the listener (server.max_connections, max_connections_per_peer). */
+  connections?: ConnectionLimits;
+}
+
+/** A gRPC server for `methods` on our HTTP/2 server (`h2`) or on node:http2 (`native`). */
+export function serveMethods(kind: 'h2' | 'native', methods: ReadonlyMap<string, GrpcMethod>, opts: GrpcServerOptions): GrpcTransport {
+  const server = kind === 'h2' ? new H2GrpcServer(methods, opts) : new NodeHttp2GrpcServer(methods, opts);
+  return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
+}
