@@ -246,8 +246,8 @@ describe('a control plane that cannot answer', () => {
       try {
         await grpc.healthCheck(); // connected before the clock starts
         const t0 = Date.now();
-        const res = await grpc.check({ method: 'GET', path: '/v1/orders/o-2', headers: { 'x-agent-id': 'crawler' } }, { deadline: t0 + 400 });
-        expect(Date.now() - t0).toBeLessThan(400);
+        const res = await grpc.check({ method: 'GET', path: '/v1/orders/o-2', headers: { 'x-agent-id': 'crawler' } }, { deadline: t0 + 1000 });
+        expect(Date.now() - t0).toBeLessThan(1000);
         expect(res.status.code).toBe(7); // PERMISSION_DENIED: a denial, not a gRPC error
         expect(res.denied_response?.status?.code).toBe('ServiceUnavailable');
         expect(JSON.parse(res.denied_response?.body ?? '{}')).toMatchObject({ decision: 'denied', code: 'control_plane_unavailable' });

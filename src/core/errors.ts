@@ -19,7 +19,10 @@ export type PolicyCode =
   | 'default_deny'
   | 'monitor_allow'
   | 'approval_granted'
-  | 'approval_denied';
+  | 'approval_denied'
+  /** A control plane (evaluator.mode remote) decided, with a code this sidecar does not know. */
+  | 'remote_allow'
+  | 'remote_deny';
 
 /** The request itself is malformed: denied with HTTP 400, whatever `fail_mode` says. */
 export type RequestErrorCode =
@@ -64,6 +67,8 @@ export type FaultCode =
   | 'store_error'
   | 'deadline_exceeded'
   | 'internal_error'
+  /** evaluator.mode remote: the control plane did not answer in time (refused, reset, blackholed, 5xx, breaker open). */
+  | 'control_plane_unavailable'
   /** The decision that records an allow made only because of a fault under fail_mode open. */
   | 'fail_open';
 

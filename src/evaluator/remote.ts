@@ -24,12 +24,13 @@ import { Pool } from 'undici';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
 import type { ActionRequest } from '../core/action.js';
 import type { Decision, DecisionKind } from '../core/decision.js';
+import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { DigestLru } from './digest-lru.js';
 import type { RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */
-export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable';
+export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable' satisfies DecisionCode;
 
 export const SUBMIT_PATH = '/api/v1/actions/submit';
 
@@ -122,6 +123,17 @@ type Flight =
 type Answering = Pick<Config, 'fail_mode' | 'responses'>;
 
 const KINDS: ReadonlySet<string> = new Set<DecisionKind>(['allowed', 'denied', 'pending']);
+
+/** Codes a control plane's answer keeps as they are; any other becomes remote_allow / remote_deny. */
+const KNOWN_CODES: ReadonlySet<string> = new Set<DecisionCode>([
+  'policy_allow', 'policy_flag', 'policy_deny', 'approval_required', 'default_allow', 'default_deny', 'monitor_allow',
+  'approval_granted', 'approval_denied', 'agent_blocked', 'identity_required', 'too_many_pending', 'invalid_request',
+]);
+
+function codeOf(given: string | undefined, kind: DecisionKind): DecisionCode {
+  if (given !== undefined && KNOWN_CODES.has(given)) return given as DecisionCode;
+  return kind === 'allowed' ? 'remote_allow' : kind === 'denied' ? 'remote_deny' : 'approval_required';
+}
 
 /** `max-age` in ms from Cache-Control; 0 for no-store / no-cache; undefined when absent. */
 export function maxAgeMs(header: string | string[] | undefined): number | undefined {
@@ -305,7 +317,7 @@ export class RemoteEvaluator {
     if (v === null || typeof v !== 'object' || typeof v.decision !== 'string' || !KINDS.has(v.decision)) return undefined;
     const kind = v.decision as DecisionKind;
     const meta = (v.metadata !== null && typeof v.metadata === 'object' ? v.metadata : {}) as Record<string, unknown>;
-    const code = str(v.code) ?? str(meta.code) ?? (kind === 'allowed' ? 'remote_allow' : kind === 'denied' ? 'remote_deny' : 'approval_required');
+    const code = codeOf(str(v.code) ?? str(meta.code), kind);
     const approvalId = str(v.approval_request_id) ?? str(v.approval_id);
     const approvers = Array.isArray(v.required_approvers) ? v.required_approvers.filter((a): a is string => typeof a === 'string') : [];
     const r = rt.responses;
@@ -378,7 +390,7 @@ function rejected(text: string, status: number, rt: Answering): Decision {
     const v = JSON.parse(text) as Record<string, unknown>;
     detail = str(v.detail) ?? str((v.error as Record<string, unknown> | undefined)?.message) ?? detail;
   } catch { /* the status says enough */ }
-  return { ...base, decision: 'denied', code: 'remote_invalid_request', reason: `the control plane refused the action: ${detail}`, failOpen: false, httpStatus: rt.responses.denied_status };
+  return { ...base, decision: 'denied', code: 'invalid_request', reason: `the control plane refused the action: ${detail}`, failOpen: false, httpStatus: rt.responses.denied_status };
 }
 
 /**

@@ -197,7 +197,8 @@ export class CheckPipeline {
     adapter: AdapterName, a: RemoteAnswer, req: GatewayRequest | undefined, action: ActionRequest, route: string | undefined, t0: number,
   ): CheckResult {
     this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
-    if (a.failure !== undefined) this.deps.metrics.error(adapter, a.decision.stale === true ? 'control_plane_stale' : 'control_plane_unavailable');
+    // A stale answer is counted by ascend_remote_stale_served_total, not as an error.
+    if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
     const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
       ? undefined
       : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
