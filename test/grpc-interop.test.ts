@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from './helpers/app.js';
+import { startApp, writeConfig, type TestApp } from './helpers/app.js';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
 import { checkRequestBytes, frame, h2Call } from './helpers/h2.js';
-import { metricValue, scrape } from './helpers/metrics.js';
+import { metricValue, scrape, waitFor } from './helpers/metrics.js';
+import { spawnSidecar } from './helpers/process.js';
 import { describeWith, systemTool } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -23,7 +24,7 @@ const CHECK_URL = (port: number) => `http://127.0.0.1:${port}/envoy.service.auth
 const CLIENT = new URL('./interop/ccore_client.py', import.meta.url).pathname;
 
 /** Runs the C-core client script with `scenario`; resolves to what it printed. */
-export function ccore(port: number, scenario: 'basic' | 'load', load?: Record<string, number>): Promise<Record<string, unknown>> {
+export function ccore(port: number, scenario: 'basic' | 'load' | 'drain', load?: Record<string, number>): Promise<Record<string, unknown>> {
   const python = systemTool('grpcio').path as string;
   return new Promise((resolve, reject) => {
     const child = spawn(python, [CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -118,4 +119,45 @@ describe('grpc-js as the client', () => {
       c.close();
     }
   });
+});
+
+/** h2load's request counts from its summary line. */
+function h2loadCounts(out: string): { done: number; succeeded: number; failed: number; errored: number } {
+  const m = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  if (m === null) throw new Error(`no h2load summary in: ${out}`);
+  const [done, succeeded, failed, errored] = m.slice(1).map(Number) as [number, number, number, number];
+  return { done, succeeded, failed, errored };
+}
+
+describeWith(['grpcio', 'h2load'], 'SIGTERM under C-core and h2load load (a real sidecar process)', () => {
+  it('answers every call it took before exiting 0: decisions logged = answers received', async () => {
+    const { path, dir } = writeConfig(CORE.replace('server: {grpc_port: 9191, http_port: 8181}', 'server: {grpc_port: 9191, http_port: 8181, grpc_transport: h2, drain_timeout_ms: 10000}'));
+    const s = await spawnSidecar(path, ['--no-watch']);
+    try {
+      const body = join(dir, 'check.bin');
+      writeFileSync(body, frame(ALLOW));
+      const core = ccore(s.grpcPort, 'drain');
+      const h2load = spawn('h2load', ['-c', '16', '-m', '20', '-t', '1', '-n', '10000000', '-d', body,
+        '-H', 'content-type: application/grpc', '-H', 'te: trailers', CHECK_URL(s.grpcPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      h2load.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const h2loadDone = new Promise<void>((resolve) => h2load.on('close', () => resolve()));
+      const decisions = () => s.lines.filter((l) => l.kind === 'decision').length;
+      await waitFor(() => decisions() >= 3000, 30_000, 10);
+      s.proc.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      const [c] = await Promise.all([core, h2loadDone]);
+      const h = h2loadCounts(out);
+      // Every decision the server made reached its client whole: nothing in flight was lost.
+      const answered = (c.answered as number) + h.succeeded;
+      expect({ logged: decisions(), answered }).toEqual({ logged: answered, answered });
+      // The load did run on both clients, and across the signal.
+      expect(c.answered as number).toBeGreaterThan(100);
+      expect(h.succeeded).toBeGreaterThan(100);
+      // C-core's failures are calls that found the server gone, never a call cut off mid-way.
+      for (const f of c.failures as string[]) expect(f).toMatch(/^UNAVAILABLE/);
+    } finally {
+      await s.stop('SIGKILL');
+    }
+  }, 90_000);
 });

@@ -307,7 +307,7 @@ describe('h2 transport, frame by frame', () => {
     }
   });
 
-  it('stops at GOAWAY on shutdown: the last stream is named, later ones are not answered', async () => {
+  it('drains with two GOAWAYs: 2^31-1 and a PING, then the last stream; later streams are not answered', async () => {
     // The default request timeout (10 s): stream 1 waits for its DATA across the shutdown.
     const own = await startApp(CONFIG.replace(', http_request_timeout_ms: 300', ''));
     const c = await RawH2.open(own.grpcPort);
@@ -316,11 +316,18 @@ describe('h2 transport, frame by frame', () => {
       await c.expect((f) => f.type === T.SETTINGS && f.flags === FL.ACK);
       const closing = own.app.shutdown(5000);
       const g = await c.goaway();
-      expect([g.lastStream, g.code]).toEqual([1, ERR.NO_ERROR]);
-      c.send(check(3), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW));
+      expect([g.lastStream, g.code]).toEqual([2 ** 31 - 1, ERR.NO_ERROR]);
+      const ping = await c.expect((f) => f.type === T.PING && f.flags === 0);
+      // A stream already on its way when the first GOAWAY went out is still answered.
+      c.send(check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+      c.send(frameBytes(T.PING, FL.ACK, 0, ping.payload));
+      const last = await c.expect((f) => f.type === T.GOAWAY && f.payload.readUInt32BE(0) !== 2 ** 31 - 1, 'second GOAWAY');
+      expect([last.payload.readUInt32BE(0), last.payload.readUInt32BE(4)]).toEqual([3, ERR.NO_ERROR]);
+      c.send(check(5), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW));
       expect(grpcStatus(await c.ended(1))).toBe('0');
       await c.waitClosed();
-      expect(c.on(3)).toEqual([]);
+      expect(c.on(5)).toEqual([]);
       await closing;
     } finally {
       c.close();
@@ -360,6 +367,25 @@ async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2Grp
   const c = await RawH2.open(await server.listen('127.0.0.1', 0));
   return { pending, server, c };
 }
+
+describe('h2 transport and a client GOAWAY', () => {
+  it('answers it with its own GOAWAY naming the last stream, finishes the streams in flight, then closes', async () => {
+    const { pending, server, c } = await slowChecks();
+    try {
+      c.send(check(1), check(3), frameBytes(T.GOAWAY, 0, 0, Buffer.concat([u32(0), u32(ERR.NO_ERROR)])));
+      const g = await c.goaway();
+      expect([g.lastStream, g.code]).toEqual([3, ERR.NO_ERROR]);
+      await waitFor(() => pending.length === 2, { what: 'streams 1 and 3 running' });
+      for (const answer of pending.splice(0)) answer();
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+      await c.waitClosed();
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+});
 
 describe('h2 transport and a peer that cancels streams it never opened (gRPC C-core)', () => {
   it('ignores and counts RST_STREAM on an idle odd stream id once a stream was opened, and keeps serving', async () => {
@@ -423,13 +449,15 @@ describe('h2 transport limits a client cannot push past', () => {
     }
   });
 
-  it('closes a connection idle past its idle timeout with GOAWAY NO_ERROR', async () => {
+  it('closes a connection idle past its idle timeout with GOAWAY NO_ERROR (the second after a second, unanswered PING)', async () => {
     const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, idleTimeoutMs: 200 });
     const port = await server.listen('127.0.0.1', 0);
     const c = await RawH2.open(port);
     try {
       const g = await c.goaway();
-      expect([g.lastStream, g.code]).toEqual([0, ERR.NO_ERROR]);
+      expect([g.lastStream, g.code]).toEqual([2 ** 31 - 1, ERR.NO_ERROR]);
+      const last = await c.expect((f) => f.type === T.GOAWAY && f.payload.readUInt32BE(0) === 0, 'second GOAWAY');
+      expect(last.payload.readUInt32BE(4)).toBe(ERR.NO_ERROR);
       await c.waitClosed();
     } finally {
       c.close();

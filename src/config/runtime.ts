@@ -54,6 +54,8 @@ export interface Runtime {
   readonly webhooks: readonly WebhookSubscription[];
   /** evaluator.api_key, read ({env}/{file} resolved); undefined unless evaluator.mode is remote. */
   readonly evaluatorKey: string | undefined;
+  /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
+  readonly storeUrl: string | undefined;
 }
 
 /** evaluator.mode remote needs a url and a key; the key is read here, so a missing one fails the config. */
@@ -168,6 +170,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
   const remoteKey = evaluatorKey(config, issues, secrets);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
+  const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -200,7 +203,32 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
     evaluatorKey: remoteKey,
+    storeUrl,
   });
+}
+
+/** The environment variable that holds the PostgreSQL URL when store.url is absent. */
+export const STORE_URL_ENV = 'ASCEND_STORE_URL';
+
+/** store.url (or ASCEND_STORE_URL) for driver postgres; issues name the field, never the password. */
+function resolveStoreUrl(config: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const s = config.store;
+  if (!s) return undefined;
+  if (s.driver !== 'postgres') {
+    if (s.url !== undefined) issues.add(['store', 'url'], 'is for driver: postgres (set store.driver: postgres, or remove url to keep the SQLite file)');
+    return undefined;
+  }
+  const fromEnv = process.env[STORE_URL_ENV];
+  const url = s.url !== undefined ? resolveSecret(s.url, ['store', 'url'], issues, secrets) : fromEnv || undefined;
+  if (url === undefined) {
+    if (s.url === undefined) issues.add(['store', 'url'], `driver postgres needs a connection URL: set store.url (a value, {env: NAME} or {file: PATH}) or the environment variable ${STORE_URL_ENV}`);
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\/[^/]/.test(url)) {
+    issues.add(['store', 'url'], `must be a postgres:// or postgresql:// URL${s.url === undefined ? ` (from ${STORE_URL_ENV})` : ''}`);
+    return undefined;
+  }
+  return url;
 }
 
 export function hashText(text: string): string {

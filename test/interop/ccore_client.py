@@ -1,7 +1,7 @@
 """gRPC C-core (Debian python3-grpcio) as a client of the sidecar, for test/grpc-interop.test.ts.
 
 Reads one JSON object on stdin: {"port", "allow", "deny"} (the two CheckRequests as hex, built
-by the test from the same protos) and the scenario to run ("basic" or "load"); prints one JSON
+by the test from the same protos) and the scenario to run ("basic", "load" or "drain"); prints one JSON
 object with what happened. Messages go as raw bytes (no generated stubs: grpcio-tools is not
 in Debian's python3-grpcio), the decision is read from the CheckResponse bytes.
 """
@@ -103,11 +103,55 @@ def load(cfg, allow, deny, channels=3, calls=500, in_flight=8):
     return {'answered': answered[0], 'cancelled': cancelled[0], 'lost': len(lost), 'lostExamples': lost[:5]}
 
 
+def drain(cfg, allow, deny, channels=3, in_flight=8, limit_s=30):
+    """Calls until the server is gone (the first failure), then waits for those in flight."""
+    answered = [0]
+    failures = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    deadline = time.monotonic() + limit_s
+
+    def run_channel(n):
+        with grpc.insecure_channel(f"127.0.0.1:{cfg['port']}") as ch:
+            check = ch.unary_unary(CHECK)
+            slots = threading.Semaphore(in_flight)
+
+            def done(f):
+                slots.release()
+                try:
+                    ok = decision(f.result()) in ('allowed', 'denied')
+                    with lock:
+                        if ok:
+                            answered[0] += 1
+                        else:
+                            failures.append('answer without a decision')
+                except grpc.RpcError as e:
+                    with lock:
+                        failures.append(f'{e.code().name} {e.details()}')
+                    stop.set()
+
+            i = 0
+            while not stop.is_set() and time.monotonic() < deadline:
+                slots.acquire()
+                check.future(allow if i % 4 else deny, timeout=30).add_done_callback(done)
+                i += 1
+            for _ in range(in_flight):
+                slots.acquire()
+
+    threads = [threading.Thread(target=run_channel, args=(n,)) for n in range(channels)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {'answered': answered[0], 'failures': failures[:20], 'failed': len(failures)}
+
+
 def main():
     cfg = json.load(sys.stdin)
     allow, deny = bytes.fromhex(cfg['allow']), bytes.fromhex(cfg['deny'])
     started = time.monotonic()
-    result = basic(cfg, allow, deny) if cfg['scenario'] == 'basic' else load(cfg, allow, deny, **cfg.get('load', {}))
+    scenario = {'basic': basic, 'load': load, 'drain': drain}[cfg['scenario']]
+    result = scenario(cfg, allow, deny, **(cfg.get('load') or {}))
     result['seconds'] = round(time.monotonic() - started, 3)
     print(json.dumps(result))
 

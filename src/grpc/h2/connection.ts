@@ -59,6 +59,11 @@ const MAX_BUFFERED_INPUT = 64 * 1024 * 1024;
 /** Unwritten output above which the connection stops reading until the socket drains. */
 const MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024;
 
+/** The PING of a drain's round trip (close()), told apart from a client's by its payload. */
+const DRAIN_PING = Buffer.from('drain h2', 'latin1');
+/** A client that does not answer the drain PING gets the second GOAWAY after this long. */
+const DRAIN_ACK_WAIT_MS = 1000;
+
 const OUR_SETTINGS = (maxStreams: number) => {
   const b = Buffer.alloc(18);
   b.writeUInt16BE(F.SETTINGS_MAX_CONCURRENT_STREAMS, 0);
@@ -88,6 +93,8 @@ export class H2Connection implements StreamConnection {
   /** GOAWAY sent: streams above this id are ignored. */
   private goawayId = -1;
   private dead = false;
+  /** The first GOAWAY of a drain is out; the second waits for its PING's ACK (see close()). */
+  private drainTimer: NodeJS.Timeout | undefined = undefined;
   private flushQueued = false;
   /** Inside onData: answers given now go out with the flush that ends it. */
   private reading = false;
@@ -142,8 +149,24 @@ export class H2Connection implements StreamConnection {
     this.flush();
   }
 
-  /** Graceful close: GOAWAY naming the last stream we will answer; the socket ends when those finish. */
+  /**
+   * Graceful close in two steps (RFC 9113 6.8): GOAWAY with the largest stream id tells the
+   * client to open no more streams while those already on their way are still accepted; a PING
+   * round trip later (or DRAIN_ACK_WAIT_MS, for a client that does not answer) the second GOAWAY
+   * names the last stream we will answer. The socket ends when those are answered.
+   */
   close(): void {
+    if (this.dead || this.goawayId >= 0 || this.drainTimer !== undefined) return;
+    this.writeGoaway(F.NO_ERROR, '', F.MAX_STREAM_ID);
+    this.out.frame(F.PING, 0, 0, DRAIN_PING);
+    this.flush();
+    this.drainTimer = setTimeout(() => this.lastGoaway(), DRAIN_ACK_WAIT_MS);
+    this.drainTimer.unref();
+  }
+
+  /** The GOAWAY naming the last stream answered: streams above it are ignored from now on. */
+  private lastGoaway(): void {
+    clearTimeout(this.drainTimer);
     if (this.dead || this.goawayId >= 0) return;
     this.goawayId = this.lastStreamId;
     this.writeGoaway(F.NO_ERROR, '');
@@ -237,12 +260,13 @@ export class H2Connection implements StreamConnection {
         if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PING on a stream');
         if (end - start !== 8) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'PING not 8 bytes');
         if ((flags & F.ACK) === 0) this.out.slice(F.PING, F.ACK, 0, buf, start, end);
+        else if (this.drainTimer !== undefined && buf.compare(DRAIN_PING, 0, 8, start, end) === 0) this.lastGoaway();
         return;
       case F.GOAWAY:
         if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'GOAWAY on a stream');
-        // The client will open no more streams; answer what it sent, then close.
-        if (this.goawayId < 0) this.goawayId = this.lastStreamId;
-        this.endIfIdle();
+        // The client will open no more streams (RFC 9113 6.8): our GOAWAY in answer names the
+        // last stream we will answer; those are answered, then the connection closes.
+        this.lastGoaway();
         return;
       case F.WINDOW_UPDATE: return this.onWindowUpdate(buf, id, start, end);
       case F.CONTINUATION: return this.onContinuation(buf, flags, id, start, end);
@@ -569,9 +593,9 @@ export class H2Connection implements StreamConnection {
     this.endIfIdle();
   }
 
-  private writeGoaway(code: number, debug: string): void {
+  private writeGoaway(code: number, debug: string, lastStreamId = this.lastStreamId): void {
     const payload = Buffer.alloc(8 + Buffer.byteLength(debug));
-    payload.writeUInt32BE(this.lastStreamId, 0);
+    payload.writeUInt32BE(lastStreamId, 0);
     payload.writeUInt32BE(code, 4);
     payload.write(debug, 8);
     this.out.frame(F.GOAWAY, 0, 0, payload);
@@ -627,6 +651,7 @@ export class H2Connection implements StreamConnection {
 
   private onClose(): void {
     this.dead = true;
+    clearTimeout(this.drainTimer);
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
       this.closeStream(s);

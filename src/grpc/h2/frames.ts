@@ -43,6 +43,7 @@ export const SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
 export const DEFAULT_MAX_FRAME_SIZE = 16_384;
 export const DEFAULT_WINDOW = 65_535;
 export const MAX_WINDOW = 2 ** 31 - 1;
+export const MAX_STREAM_ID = 2 ** 31 - 1;
 
 /**
  * Frames for one connection, gathered until the next flush (one socket write per batch of
