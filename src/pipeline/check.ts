@@ -164,9 +164,9 @@ export class CheckPipeline {
     if (remote !== undefined) {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
-      const a = remote.decide(input.action, deadline, rt.config);
-      if (a instanceof Promise) return a.then((x) => this.finishRemote(adapter, x, req, input.action, route, t0));
-      return this.finishRemote(adapter, a, req, input.action, route, t0);
+      const a = remote.decide(input.action, e.deadline, rt.config);
+      if (a instanceof Promise) return a.then((x) => this.finishRemote(e, x));
+      return this.finishRemote(e, a);
     }
     const cache = this.deps.state.cache;
     let cacheHit = false;
@@ -215,16 +215,15 @@ export class CheckPipeline {
     return this.finish(decision, { adapter, t0, request: req, action, route, ids });
   }
 
-  private finishRemote(
-    adapter: AdapterName, a: RemoteAnswer, req: GatewayRequest | undefined, action: ActionRequest, route: string | undefined, t0: number,
-  ): CheckResult {
+  private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
+    const { adapter, request, route, t0 } = e;
     this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
     // A stale answer is counted by ascend_remote_stale_served_total, not as an error.
     if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
     const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
       ? undefined
       : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
-    return this.finish(adapter, a.decision, req, action, route, a.cacheHit, t0, ids);
+    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids });
   }
 
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
