@@ -14,6 +14,7 @@ import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { buildHttpListeners } from './http/listeners.js';
 import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
+import { TlsCredentials } from './listeners/tls.js';
 import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
@@ -102,6 +103,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, {
     enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+    body: () => {
+      const c = state.runtime.config;
+      return c.decision_log.include_body ? { maxBytes: c.limits.max_body_bytes, maxDepth: c.limits.max_json_depth } : undefined;
+    },
   });
   const now = opts.now ?? systemClock;
   const fx = await buildSideEffects({
@@ -121,12 +126,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);
   const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
+  // Read at start, like the ports; the files themselves are watched (listeners/tls.ts).
+  const tlsOf = (listener: 'grpc' | 'http' | 'gateway_http') => TlsCredentials.forListener(cfg, listener, { configPath: runtime.source, logger });
+  const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, { state, registry, metricsText: opts.metricsText, remote }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
@@ -140,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
+      for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
     reload(trigger = 'api', force = false) {
@@ -150,6 +159,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
+      for (const t of Object.values(tls)) t?.close();
       // Watch streams would hold a draining connection open.
       health.endWatches();
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);

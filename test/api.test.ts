@@ -320,7 +320,7 @@ describe('GET /api/docs', () => {
       }
     }
     const vote = doc.paths['/api/approvals/{approval_id}/approve'].post.responses;
-    expect(vote['403'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['forbidden', 'not_an_approver', 'self_approval']);
+    expect(vote['403'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['plaintext_not_allowed', 'forbidden', 'not_an_approver', 'self_approval']);
     expect(vote['409'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['not_pending', 'already_voted']);
   });
 

@@ -14,6 +14,7 @@ import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
+import { checkTls } from '../listeners/tls.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { queryKeysRead } from '../mapping/query-keys.js';
@@ -183,6 +184,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   const gatewayAccess = compileGatewayAccess(config.gateway_access, { configPath: opts.source }, issues);
+  checkTls(config.server, opts.source, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -190,7 +192,10 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     source: opts.source,
     config,
     normalize: normalizeOptions(config),
-    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    mapper: new Mapper(new RouteTable(routes), identity, agents, {
+      body: { maxBytes: config.limits.max_body_bytes, maxDepth: config.limits.max_json_depth },
+      policiesReadBody: [...engine.reads].some((p) => p === 'body' || p.startsWith('body.')),
+    }),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),

@@ -9,7 +9,8 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
-import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
+import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
+import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 import { PatternSecretSchema, SecretSchema } from './secrets.js';
 
@@ -25,6 +26,19 @@ export function StringEnum<const V extends readonly string[]>(values: V, opts: {
 
 const Port = T.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
 const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
+
+/** TLS for one listener (server.tls, or a listener's own server.*_tls). */
+export const TlsSchema = (description: string) => T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'false: this listener stays plain text (e.g. server.http_tls: {enabled: false} under a server.tls for gRPC only)' }),
+    cert_file: T.Optional(T.String({ minLength: 1, description: 'PEM certificate chain the listener presents; relative to the config file; re-read when it changes' })),
+    key_file: T.Optional(T.String({ minLength: 1, description: 'PEM private key of cert_file; relative to the config file; re-read when it changes' })),
+    client_ca_file: T.Optional(T.String({ minLength: 1, description: 'PEM CA bundle that client certificates are verified against; set: clients are asked for a certificate (mTLS)' })),
+    require_client_cert: T.Boolean({ default: false, description: 'Refuse a connection without a client certificate that client_ca_file verifies; false: a client may connect without one (its principal is then unknown)' }),
+    reload_interval_ms: T.Integer({ minimum: 100, default: 5000, description: 'How often the three files are checked for a change; a change takes effect for new connections, open ones keep theirs' }),
+  },
+  { ...closed, description },
+);
 
 export const ServerSchema = T.Object(
   {
@@ -57,6 +71,10 @@ export const ServerSchema = T.Object(
     gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
+    grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
+    http_tls: T.Optional(TlsSchema('TLS of the HTTP listener, in place of server.tls')),
+    gateway_http_tls: T.Optional(TlsSchema('TLS of the gateway HTTP listener (gateway_http_port), in place of server.tls')),
     heap_growth_percent: T.Integer({
       minimum: 0, maximum: 1000, default: 50,
       description: "How far V8's old space may grow past the live heap before a full GC, in percent (0: V8's own adaptive choice, up to 300). Read at start",
@@ -91,6 +109,10 @@ export const IdentitySourceSchema = T.Object(
       T.Object(
         {
           trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
+          from: StringEnum(['gateway', 'connection'] as const, {
+            default: 'gateway',
+            description: "gateway: the principal the gateway verified (Envoy's source.principal). connection: the client certificate of the sidecar's own TLS connection (server.tls with client_ca_file) — its SPIFFE or other URI SAN, else its subject CN; list it only where the sidecar's direct caller is the agent",
+          }),
         },
         closed,
       ),
@@ -144,8 +166,30 @@ export const RouteSchema = T.Object(
     ),
     action_type: T.String({ minLength: 1 }),
     resource: T.String({ default: '{host}{path}' }),
-    parameters: T.Record(T.String(), T.Unknown(), { default: {} }),
+    parameters: T.Record(T.String(), T.Unknown(), {
+      default: {},
+      description: "Templates; on an mcp route, when empty, the call's arguments (tools/call, prompts/get)",
+    }),
     context: T.Record(T.String(), T.Unknown(), { default: {} }),
+    body: T.Object(
+      {
+        on_invalid: StringEnum(['deny', 'ignore'] as const, {
+          default: 'deny',
+          description: 'A body this route reads that is too large (limits.max_body_bytes), too deep, of another type than JSON or form data, or that does not parse: deny (400 invalid_body) or ignore (evaluate as if there were no body)',
+        }),
+      },
+      { ...closed, default: {}, description: 'How the request body is read where a template or a policy condition reads body.*' },
+    ),
+    mcp: T.Optional(T.Object(
+      {
+        govern: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Housekeeping methods (globs) to evaluate too; by default ${UNGOVERNED_METHODS.join(', ')} and responses pass without policy`,
+        }),
+        max_batch: T.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Messages one JSON-RPC batch may hold; more is denied invalid_mcp' }),
+      },
+      { ...closed, description: 'The body is MCP JSON-RPC 2.0 (streamable HTTP): one action per call, {mcp.method|tool|uri|prompt} in templates (docs/mcp.md)' },
+    )),
   },
   closed,
 );
@@ -220,6 +264,10 @@ export const DecisionLogSchema = T.Object(
     enabled: T.Boolean({ default: true }),
     path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
     include_headers: T.Boolean({ default: false, description: 'Add request headers (secrets redacted)' }),
+    include_body: T.Boolean({
+      default: false,
+      description: 'Add the request body (JSON or form data, values under secret keys redacted; any other body only as body_bytes). Off: no body ever reaches the log',
+    }),
     redact: T.Object(
       {
         query: T.Array(T.String({ minLength: 1 }), {
@@ -229,6 +277,10 @@ export const DecisionLogSchema = T.Object(
         headers: T.Array(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
           default: [],
           description: `Header names whose values are masked in every log, besides the built-in ${DEFAULT_REDACTED_HEADERS.join(', ')}`,
+        }),
+        body_keys: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Body member names (any case, at any depth) whose values are masked when include_body is on, besides the built-in ${DEFAULT_REDACTED_BODY_KEYS.join(', ')}`,
         }),
       },
       { ...closed, default: {}, description: 'Secrets kept out of the decision log, the SIEM stream and error logs (values become [REDACTED]); extends the built-in lists, never shrinks them' },
@@ -276,6 +328,10 @@ export const ApiSchema = T.Object(
     page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
     environment: T.String({ minLength: 1, maxLength: 64, default: 'production', description: 'What GET /api/deployment-info reports as the environment (the ASCEND SDK shows it)' }),
     rate_limit: T.Optional(RateLimitSchema('Requests per API key (a bucket per key name); off when unset. Beyond it: 429 rate_limited with Retry-After')),
+    allow_plaintext: T.Boolean({
+      default: false,
+      description: 'Accept API keys over plain-text HTTP from a non-loopback peer (e.g. behind a proxy that terminates TLS). false: such a request is refused 403 plaintext_not_allowed before its key is read; loopback peers and TLS connections are always accepted',
+    }),
     allow_private_webhook_targets: T.Boolean({
       default: false,
       description: 'Let webhook subscriptions made through the API use http:// and point at loopback, private, link-local, CGNAT and metadata addresses (refused by default: SSRF)',
@@ -302,6 +358,10 @@ export const LimitsSchema = T.Object(
     max_json_depth: T.Integer({
       minimum: 2, maximum: 256, default: 32,
       description: 'Deepest nesting of objects and arrays in any JSON the sidecar reads (REST bodies, Kong and Kong-OPA inputs, parameters), counted from the root of the whole document; deeper is denied 400 too_deep',
+    }),
+    max_body_bytes: T.Integer({
+      minimum: 1, maximum: 64 * 1024 * 1024, default: 1024 * 1024,
+      description: 'Largest request body (forwarded by a gateway) that is parsed for body.* and MCP; larger is invalid_body (see routes[].body.on_invalid)',
     }),
   },
   { ...closed, default: {} },
@@ -386,6 +446,7 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
+export type TlsConfig = Static<ReturnType<typeof TlsSchema>>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;

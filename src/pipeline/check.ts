@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
@@ -119,6 +120,14 @@ export class CheckPipeline {
       mapped = rt.mapper.map(req, this.registered);
     } catch (e) {
       return this.finish(this.onError(raw.adapter, e, rt.config), { adapter: raw.adapter, t0, request: req });
+    }
+    if (mapped.mcp !== undefined) {
+      const { input, route, mcp } = mapped;
+      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline };
+      return checkMcp(mcp, {
+        evaluate: (i) => this.evaluate({ ...base, input: i, t0: this.now() }),
+        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route }),
+      });
     }
     return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline });
   }

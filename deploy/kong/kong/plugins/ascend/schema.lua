@@ -31,7 +31,11 @@ return {
           -- set_timeouts), so the worst case is about 3 x timeout_ms.
           { timeout_ms = { type = "integer", required = true, default = 200,
                            between = { 1, 60000 } } },
-          { keepalive_timeout_ms = { type = "integer", required = true, default = 60000,
+          -- Below the sidecar's server.http_keep_alive_timeout_ms (15 s by
+          -- default), so the plugin, not the sidecar, ends idle connections:
+          -- a request sent on a pooled connection the sidecar is closing at
+          -- that moment fails, and fail_mode answers it.
+          { keepalive_timeout_ms = { type = "integer", required = true, default = 10000,
                                      between = { 1, 3600000 } } },
           { keepalive_pool_size = { type = "integer", required = true, default = 64,
                                     between = { 1, 10000 } } },
