@@ -224,6 +224,7 @@ end
 
 local function ngx_stub(env)
   return {
+    null = cjson.null, -- OpenResty's ngx.null is the same lightuserdata as cjson.null
     timer = {
       -- Timers run at once, in order, so a spec sees their effects; the
       -- `premature` argument is false as for a timer that expired normally.

@@ -11,6 +11,7 @@ local http = require "resty.http"
 
 local kong = kong
 local ngx = ngx
+local null = ngx.null
 
 local type = type
 local pairs = pairs
@@ -134,6 +135,17 @@ local function authorize_payload(conf, headers)
 end
 
 
+-- An optional field's value, or `default` when it is unset: nil, or the
+-- null (ngx.null) that Kong's schema gives a field without a default when a
+-- config is read with its nulls.
+local function or_default(value, default)
+  if value == nil or value == null then
+    return default
+  end
+  return value
+end
+
+
 -- POSTs a JSON body to the sidecar over a pooled keep-alive connection.
 -- request_uri (lua-resty-http 0.17) owns the connection on every path: a
 -- response read in full, whatever its status (a denial, a 401, a 500, a body
@@ -150,12 +162,14 @@ local function post(conf, path, body)
   if not httpc then
     return nil, "cannot create HTTP client: " .. tostring(new_err)
   end
-  httpc:set_timeouts(conf.timeout_ms, conf.timeout_ms, conf.timeout_ms)
+  httpc:set_timeouts(or_default(conf.connect_timeout_ms, conf.timeout_ms),
+                     or_default(conf.send_timeout_ms, conf.timeout_ms),
+                     or_default(conf.read_timeout_ms, conf.timeout_ms))
   local headers = {
     ["content-type"] = "application/json",
     ["user-agent"] = USER_AGENT,
   }
-  if conf.gateway_token then
+  if type(conf.gateway_token) == "string" then
     headers[GATEWAY_TOKEN_HEADER] = conf.gateway_token
   end
   return httpc:request_uri(gsub(conf.sidecar_url, "/+$", "") .. path, {
