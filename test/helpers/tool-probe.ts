@@ -45,6 +45,7 @@ export const TOOLS = {
   // gRPC C-core through Debian's Python binding (not a pyenv or venv python without it).
   grpcio: { candidates: ['/usr/bin/python3'], check: '/usr/bin/python3 -c "import grpc"', install: 'apt-get install python3-grpcio' },
   curl: { candidates: ['curl'], install: 'apt-get install curl' },
+  openssl: { candidates: ['openssl'], install: 'apt-get install openssl' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.

@@ -1,5 +1,8 @@
 -- A stand-in for exactly the parts of the Kong PDK, ngx and resty.http that
 -- the ascend plugin calls, recording every call so specs can assert on them.
+-- It exists because Kong (nginx + OpenResty) cannot run where these specs
+-- run: the specs check the plugin's logic against this stand-in, not a live
+-- Kong.
 --
 -- Kong is not needed to run the specs: the stand-in is injected through the
 -- `kong` / `ngx` globals (which Kong itself provides to plugins) and through
@@ -53,20 +56,51 @@ end
 -- outcome from env.sidecar:
 --   { status = 200, body = "..." }  a response (body read in full)
 --   { answer = {...} }               shorthand: HTTP 200 with JSON of `answer`
---   { err = "timeout" }              request_uri returns nil, err
--- Like the real request_uri, a successful exchange ends with
--- set_keepalive(params.keepalive_timeout, params.keepalive_pool).
+--   { ..., connection = "close" }    the response says `Connection: close`
+--   { err = "timeout", at = "read" } request_uri returns nil, err; `at` is the
+--                                    step that failed: "connect" (default),
+--                                    "send" or "read"
+--
+-- The connection handling follows lua-resty-http 0.17's request_uri step by
+-- step, since that is what decides whether a connection goes back to the
+-- pool: a failed connect leaves nothing open; a failure after it (sending
+-- the request, reading the status, headers or body) closes the connection;
+-- a response read in full, whatever its status, ends with
+-- set_keepalive(keepalive_timeout, keepalive_pool), which pools the
+-- connection unless the sidecar answered `Connection: close` (then
+-- set_keepalive closes it and returns 2). Every connection is recorded in
+-- env.connections with how it ended ("pooled" / "closed"; nil = leaked), a
+-- pooled one also in env.keepalives, a closed one counted in env.closes.
 local function http_module(env)
   local client_mt = {}
   client_mt.__index = client_mt
 
   function client_mt:set_timeouts(connect, send, read)
     self.timeouts = { connect, send, read }
+    return true
+  end
+
+  local function finish(conn, state)
+    assert(conn.ended == nil, "connection ended twice (" .. tostring(conn.ended) .. ", " .. state .. ")")
+    conn.ended = state
+  end
+
+  function client_mt:close()
+    local conn = assert(self.conn, "close() without a connection")
+    finish(conn, "closed")
+    env.closes = env.closes + 1
+    return 1
   end
 
   function client_mt:set_keepalive(timeout, pool)
+    local conn = assert(self.conn, "set_keepalive() without a connection")
+    if not conn.keepalive then
+      self:close()
+      return 2, "connection must be closed"
+    end
+    finish(conn, "pooled")
     env.keepalives[#env.keepalives + 1] = { timeout = timeout, pool = pool }
-    return true
+    return 1
   end
 
   function client_mt:request_uri(uri, params)
@@ -80,19 +114,35 @@ local function http_module(env)
       timeouts = self.timeouts,
       json = params.body and cjson.decode(params.body),
     }
+    local at = outcome.at or "connect"
+    if outcome.err and at == "connect" then
+      return nil, outcome.err
+    end
+    self.conn = { pool_size = params.pool_size, keepalive = outcome.connection ~= "close" }
+    env.connections[#env.connections + 1] = self.conn
     if outcome.err then
+      self:close()
       return nil, outcome.err
     end
     local body = outcome.body
     if outcome.answer then
       body = cjson.encode(outcome.answer)
     end
-    self:set_keepalive(params.keepalive_timeout, params.keepalive_pool)
-    return { status = outcome.status or 200, headers = {}, body = body }
+    local res = { status = outcome.status or 200, headers = {}, body = body }
+    if params.keepalive == false then
+      self:close()
+    else
+      self:set_keepalive(params.keepalive_timeout, params.keepalive_pool)
+    end
+    return res
   end
 
   return {
     new = function()
+      env.clients = env.clients + 1
+      if env.new_error then
+        return nil, env.new_error
+      end
       return setmetatable({}, client_mt)
     end,
   }
@@ -174,6 +224,7 @@ end
 
 local function ngx_stub(env)
   return {
+    null = cjson.null, -- OpenResty's ngx.null is the same lightuserdata as cjson.null
     timer = {
       -- Timers run at once, in order, so a spec sees their effects; the
       -- `premature` argument is false as for a timer that expired normally.
@@ -208,6 +259,10 @@ function M.new(opts)
     timer_error = opts.timer_error,
     sidecar_calls = {},
     keepalives = {},
+    connections = {},
+    closes = 0,
+    clients = 0,
+    new_error = opts.new_error,
     upstream_headers = {},
     cleared_headers = {},
     response_headers = {},
@@ -237,6 +292,18 @@ function Env:run(handler, conf)
   handler:access(conf)
   handler:header_filter(conf)
   handler:log(conf)
+end
+
+
+-- Connections to the sidecar that were neither pooled nor closed.
+function Env:leaked()
+  local count = 0
+  for _, conn in ipairs(self.connections) do
+    if conn.ended == nil then
+      count = count + 1
+    end
+  end
+  return count
 end
 
 

@@ -11,6 +11,7 @@ local http = require "resty.http"
 
 local kong = kong
 local ngx = ngx
+local null = ngx.null
 
 local type = type
 local pairs = pairs
@@ -134,18 +135,41 @@ local function authorize_payload(conf, headers)
 end
 
 
--- POSTs a JSON body to the sidecar. request_uri reads the whole answer and
--- then hands the connection back to the cosocket pool with
--- set_keepalive(keepalive_timeout, keepalive_pool), so steady traffic reuses
--- connections instead of paying a TCP handshake per request.
+-- An optional field's value, or `default` when it is unset: nil, or the
+-- null (ngx.null) that Kong's schema gives a field without a default when a
+-- config is read with its nulls.
+local function or_default(value, default)
+  if value == nil or value == null then
+    return default
+  end
+  return value
+end
+
+
+-- POSTs a JSON body to the sidecar over a pooled keep-alive connection.
+-- request_uri (lua-resty-http 0.17) owns the connection on every path: a
+-- response read in full, whatever its status (a denial, a 401, a 500, a body
+-- that is not JSON), ends with set_keepalive(keepalive_timeout,
+-- keepalive_pool), which hands it back to this worker's pool for the
+-- sidecar's host:port unless the sidecar said `Connection: close`; an error
+-- after connecting (send, read, timeout) closes it, since a half-read
+-- connection cannot be reused; a failed connect leaves nothing open. The
+-- handler reads `res.body` only after request_uri returned, so no path of
+-- ours can keep a connection out of the pool. `pool_size` goes to connect
+-- so the pool gets keepalive_pool_size even when connect creates it.
 local function post(conf, path, body)
-  local httpc = http.new()
-  httpc:set_timeouts(conf.timeout_ms, conf.timeout_ms, conf.timeout_ms)
+  local httpc, new_err = http.new()
+  if not httpc then
+    return nil, "cannot create HTTP client: " .. tostring(new_err)
+  end
+  httpc:set_timeouts(or_default(conf.connect_timeout_ms, conf.timeout_ms),
+                     or_default(conf.send_timeout_ms, conf.timeout_ms),
+                     or_default(conf.read_timeout_ms, conf.timeout_ms))
   local headers = {
     ["content-type"] = "application/json",
     ["user-agent"] = USER_AGENT,
   }
-  if conf.gateway_token then
+  if type(conf.gateway_token) == "string" then
     headers[GATEWAY_TOKEN_HEADER] = conf.gateway_token
   end
   return httpc:request_uri(gsub(conf.sidecar_url, "/+$", "") .. path, {
@@ -153,6 +177,7 @@ local function post(conf, path, body)
     body = body,
     headers = headers,
     ssl_verify = conf.ssl_verify,
+    pool_size = conf.keepalive_pool_size,
     keepalive_timeout = conf.keepalive_timeout_ms,
     keepalive_pool = conf.keepalive_pool_size,
   })

@@ -1,9 +1,11 @@
 -- Configuration schema of the `ascend` plugin (Kong 3.x schema DSL).
 --
--- Every field but gateway_token is `required` with a default, so the handler
--- can read `conf.x` without nil checks: Kong fills defaults before the plugin
--- ever sees the config, and rejects values outside the bounds below when the
--- config is created (Admin API) or loaded (declarative kong.yml).
+-- Every field but gateway_token and the three per-step timeouts is
+-- `required` with a default, so the handler can read `conf.x` without nil
+-- checks: Kong fills defaults before the plugin ever sees the config, and
+-- rejects values outside the bounds below when the config is created (Admin
+-- API) or loaded (declarative kong.yml). The optional fields have no default
+-- because "unset" means something (no token; use timeout_ms).
 local typedefs = require "kong.db.schema.typedefs"
 
 
@@ -27,11 +29,22 @@ return {
               match = "^https?://[^/]",
               not_match = "[?#]",
           } },
-          -- Applied to each of connect, send and read (resty.http
-          -- set_timeouts), so the worst case is about 3 x timeout_ms.
+          -- The default of each of connect, send and read (resty.http
+          -- set_timeouts): a step whose own field below is unset gets
+          -- timeout_ms, so the worst case is about 3 x timeout_ms.
           { timeout_ms = { type = "integer", required = true, default = 200,
                            between = { 1, 60000 } } },
-          { keepalive_timeout_ms = { type = "integer", required = true, default = 60000,
+          -- Per-step timeouts; unset (the default) means timeout_ms. The
+          -- read timeout covers the sidecar's decision, the connect timeout
+          -- only a new connection (a pooled one is already connected).
+          { connect_timeout_ms = { type = "integer", required = false, between = { 1, 60000 } } },
+          { send_timeout_ms = { type = "integer", required = false, between = { 1, 60000 } } },
+          { read_timeout_ms = { type = "integer", required = false, between = { 1, 60000 } } },
+          -- Below the sidecar's server.http_keep_alive_timeout_ms (15 s by
+          -- default), so the plugin, not the sidecar, ends idle connections:
+          -- a request sent on a pooled connection the sidecar is closing at
+          -- that moment fails, and fail_mode answers it.
+          { keepalive_timeout_ms = { type = "integer", required = true, default = 10000,
                                      between = { 1, 3600000 } } },
           { keepalive_pool_size = { type = "integer", required = true, default = 64,
                                     between = { 1, 10000 } } },
