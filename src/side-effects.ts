@@ -11,6 +11,8 @@ import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
 import type { TimeoutEvent } from './approvals/service.js';
 import type { AuditDropReason } from './approvals/store/audit-buffer.js';
+import { PostgresStore } from './approvals/store/postgres/postgres-store.js';
+import type { Store } from './approvals/store/store.js';
 import { WorkerStore } from './approvals/store/worker/worker-store.js';
 import { AuditStream } from './observability/audit-stream.js';
 import { auditSink } from './observability/audit-sink.js';
@@ -48,9 +50,19 @@ export interface SideEffects {
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
- * The store runs in a worker thread (WorkerStore), so its writes — fsync, and waits for another
- * process's lock — never hold the event loop that answers checks.
+ * The store of `store.driver`: SQLite runs in a worker thread (WorkerStore), so its writes —
+ * fsync, and waits for another process's lock — never hold the event loop that answers checks;
+ * PostgreSQL is network I/O through a pool in this thread, shared by every replica.
  */
+function openStore(d: SideEffectDeps, log: SideEffectDeps['logger']): Promise<Store> {
+  const rt = d.state.runtime;
+  const c = rt.config.store!;
+  if (c.driver === 'postgres') {
+    return PostgresStore.open({ url: rt.storeUrl!, poolMax: c.pool_max, statementTimeoutMs: c.statement_timeout_ms, schema: c.schema, log });
+  }
+  return WorkerStore.open({ path: c.path, synchronous: c.synchronous, log });
+}
+
 /**
  * A deadline passed: the approval escalated to new approvers, or its workflow's timeout_action
  * decided it. Nobody pressed a button, so without this line the trail would show the decision
@@ -72,7 +84,8 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
   const c = d.state.runtime.config;
   if (!c.store) return undefined;
   const log = d.logger.child({ component: 'approvals' });
-  const store = await WorkerStore.open({ path: c.store.path, synchronous: c.store.synchronous, log });
+  const store = await openStore(d, log);
+  const fleet = store instanceof PostgresStore ? store.fleet : undefined;
   const layer = createApprovalsLayer(
     { store: c.store, approvals: c.approvals, webhooks: d.state.runtime.webhooks, webhook_delivery: c.webhook_delivery },
     {
@@ -82,6 +95,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
       onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
       onTimeout: timeoutRecorder(log, auditStream),
+      ...(fleet ? { fleet } : {}),
     },
   );
   d.state.onSwap((rt) => {

@@ -20,7 +20,7 @@ const Ajv = AjvModule.default ?? AjvModule;
 const QUICKSTART = new URL('../examples/quickstart.yaml', import.meta.url).pathname;
 const CONTRACT = new URL('../../shared/contract/core.yaml', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const COMMANDS = ['serve', 'validate', 'check', 'schema', 'hash-key', 'completion'];
+const COMMANDS = ['serve', 'validate', 'migrate', 'check', 'schema', 'hash-key', 'completion'];
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -20,7 +20,10 @@ webhooks:
   - {url: "http://127.0.0.1:9999/hooks", events: [action.pending, action.approved, action.denied], secret: "s3cret"}
 approvals: {grant: ttl, ttl_seconds: 600}
 `, 'c.yaml', 1);
-    expect(rt.config.store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000 });
+    expect(rt.config.store).toEqual({
+      path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000,
+      pool_max: 10, statement_timeout_ms: 2000, schema: 'ascend', // read only by driver: postgres
+    });
     expect(rt.approvalSettings).toEqual({
       grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24, max_pending_per_agent: 100, max_pending_total: 10_000,
       separation_of_duties: true,

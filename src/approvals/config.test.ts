@@ -30,7 +30,10 @@ describe('config fragments', () => {
   it('accept the contract config and fill defaults', () => {
     const store = contract.store as Record<string, unknown>;
     expect(check(StoreConfigSchema, store)).toEqual([]);
-    expect(store).toEqual({ path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000 });
+    expect(store).toEqual({
+      path: './data/ascend.db', synchronous: 'full', audit_retention_days: 30, audit_buffer_rows: 100_000,
+      pool_max: 10, statement_timeout_ms: 2000, schema: 'ascend', // read only by driver: postgres
+    });
     for (const sub of contract.webhooks as unknown[]) expect(check(WebhookSubscriptionSchema, sub)).toEqual([]);
     expect(check(ApprovalsConfigSchema, contract.approvals)).toEqual([]);
     expect(check(WorkflowsSchema, contract.workflows)).toEqual([]);

@@ -2,7 +2,7 @@
  * Config fragments this layer reads, as TypeBox schemas (one schema → static type + validator +
  * published JSON Schema) for the root config schema to compose. Keys follow issue 4's contract:
  *
- *   store: {path: ./data/ascend.db}
+ *   store: {path: ./data/ascend.db}          # or {driver: postgres, url: …} for a fleet
  *   webhooks: [{url, events, secret}]
  *   approvals: {grant: single_use}            # or {grant: ttl, ttl_seconds: 600}
  *
@@ -32,9 +32,16 @@ export const WorkflowSchema = Type.Object({
 export const WorkflowsSchema = Type.Record(Type.String({ minLength: 1 }), WorkflowSchema);
 
 export const StoreConfigSchema = Type.Object({
-  path: Type.String({ minLength: 1, default: './data/ascend.db' }),
+  driver: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {
+    description: 'sqlite (also when absent): a file of this sidecar\'s own at `path`. postgres: one database at `url` shared by every replica of a fleet (approvals, grants, agents, kill switch, webhooks, audit, outbox; docs/fleet.md)',
+  })),
+  path: Type.String({ minLength: 1, default: './data/ascend.db', description: 'sqlite: the database file' }),
   /** full: survives power loss; normal: survives kill -9 only (see store/sqlite/open.ts). */
   synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
+  url: Type.Optional(SecretSchema('postgres: the connection URL, postgres://user:password@host:5432/database (?sslmode=require …); when absent, the environment variable ASCEND_STORE_URL')),
+  pool_max: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'postgres: connections per sidecar process at most (docs/fleet.md sizes it)' }),
+  statement_timeout_ms: Type.Integer({ minimum: 1, default: 2000, description: 'postgres: the server cancels a statement running longer (statement_timeout)' }),
+  schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'ascend', description: 'postgres: the schema holding the tables; created and migrated at start' }),
   /** Audit rows older than this are purged. */
   audit_retention_days: Type.Integer({ minimum: 1, default: 30 }),
   audit_buffer_rows: Type.Integer({
@@ -76,7 +83,10 @@ export const WebhookDeliverySchema = Type.Object({
   max_attempts: Type.Integer({ minimum: 1, default: 8 }),
   initial_backoff_ms: Type.Integer({ minimum: 1, default: 1000 }),
   max_backoff_ms: Type.Integer({ minimum: 1, default: 300_000 }),
-  timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),
+  timeout_ms: Type.Integer({
+    minimum: 1, maximum: 25_000, default: 10_000,
+    description: 'One delivery attempt at most; below the 30 s lease on an outbox row, after which another deliverer (or replica) may take it over',
+  }),
 }, { additionalProperties: false });
 
 export type StoreConfig = Static<typeof StoreConfigSchema>;

@@ -13,13 +13,21 @@ import { loadRuntime } from './load.js';
 import { hashText } from './runtime.js';
 import type { Config } from './schema.js';
 
-/** Settings a running sidecar cannot switch (the store is open with its file): why, or undefined. */
+/** Settings a running sidecar cannot switch (the store is open with its file or pool): why, or undefined. */
 export function restartRequired(before: Config, after: Config): string | undefined {
+  const show = (p: unknown) => (p === undefined ? 'unset' : typeof p === 'string' ? `"${p}"` : JSON.stringify(p));
   const was = before.store?.path;
   const is = after.store?.path;
-  if (was === is) return undefined;
-  const show = (p: string | undefined) => (p === undefined ? 'unset' : `"${p}"`);
-  return `store.path changed from ${show(was)} to ${show(is)}: restart the sidecar to use another store (keeping the running config)`;
+  if (was !== is) return `store.path changed from ${show(was)} to ${show(is)}: restart the sidecar to use another store (keeping the running config)`;
+  for (const key of ['driver', 'url', 'schema', 'pool_max', 'statement_timeout_ms'] as const) {
+    const a = before.store?.[key];
+    const b = after.store?.[key];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    // The url may hold a password: name the change, not the value.
+    const detail = key === 'url' ? '' : ` from ${show(a)} to ${show(b)}`;
+    return `store.${key} changed${detail}: restart the sidecar to use another store (keeping the running config)`;
+  }
+  return undefined;
 }
 
 export type ReloadOutcome =

@@ -14,6 +14,7 @@ import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
+import { checkTls } from '../listeners/tls.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { queryKeysRead } from '../mapping/query-keys.js';
@@ -52,6 +53,22 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
+  /** evaluator.api_key, read ({env}/{file} resolved); undefined unless evaluator.mode is remote. */
+  readonly evaluatorKey: string | undefined;
+  /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
+  readonly storeUrl: string | undefined;
+}
+
+/** evaluator.mode remote needs a url and a key; the key is read here, so a missing one fails the config. */
+function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const ev = c.evaluator;
+  if (ev.mode !== 'remote') return undefined;
+  if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
+  if (ev.api_key === undefined) {
+    issues.add(['evaluator', 'api_key'], 'is required with mode remote: a key of the control plane (role gateway on an ascend-sidecar)');
+    return undefined;
+  }
+  return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -152,7 +169,9 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const workflows = resolveWorkflows(config, settings, issues);
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
+  const remoteKey = evaluatorKey(config, issues, secrets);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
+  const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
   const routes = config.routes.map((r, i) => compileRoute(r, i, issues)).filter((r): r is CompiledRoute => r !== undefined);
@@ -165,6 +184,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   const gatewayAccess = compileGatewayAccess(config.gateway_access, { configPath: opts.source }, issues);
+  checkTls(config.server, opts.source, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -172,7 +192,10 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     source: opts.source,
     config,
     normalize: normalizeOptions(config),
-    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    mapper: new Mapper(new RouteTable(routes), identity, agents, {
+      body: { maxBytes: config.limits.max_body_bytes, maxDepth: config.limits.max_json_depth },
+      policiesReadBody: [...engine.reads].some((p) => p === 'body' || p.startsWith('body.')),
+    }),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),
@@ -184,7 +207,33 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
+    evaluatorKey: remoteKey,
+    storeUrl,
   });
+}
+
+/** The environment variable that holds the PostgreSQL URL when store.url is absent. */
+export const STORE_URL_ENV = 'ASCEND_STORE_URL';
+
+/** store.url (or ASCEND_STORE_URL) for driver postgres; issues name the field, never the password. */
+function resolveStoreUrl(config: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const s = config.store;
+  if (!s) return undefined;
+  if (s.driver !== 'postgres') {
+    if (s.url !== undefined) issues.add(['store', 'url'], 'is for driver: postgres (set store.driver: postgres, or remove url to keep the SQLite file)');
+    return undefined;
+  }
+  const fromEnv = process.env[STORE_URL_ENV];
+  const url = s.url !== undefined ? resolveSecret(s.url, ['store', 'url'], issues, secrets) : fromEnv || undefined;
+  if (url === undefined) {
+    if (s.url === undefined) issues.add(['store', 'url'], `driver postgres needs a connection URL: set store.url (a value, {env: NAME} or {file: PATH}) or the environment variable ${STORE_URL_ENV}`);
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\/[^/]/.test(url)) {
+    issues.add(['store', 'url'], `must be a postgres:// or postgresql:// URL${s.url === undefined ? ` (from ${STORE_URL_ENV})` : ''}`);
+    return undefined;
+  }
+  return url;
 }
 
 export function hashText(text: string): string {

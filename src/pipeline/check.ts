@@ -22,9 +22,11 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
+import type { RemoteAnswer, RemoteControl } from '../evaluator/remote.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
@@ -35,6 +37,8 @@ export interface CheckDeps {
   readonly now?: () => number;
   /** Set when `store:` is configured: pending decisions are resolved against durable approvals. */
   readonly approvals?: ApprovalGate;
+  /** evaluator.mode remote: the control plane's client (undefined while deciding locally). */
+  readonly remote?: RemoteControl;
 }
 
 class DeadlineExceeded extends Error {}
@@ -66,6 +70,32 @@ function approvalIdFor(a: ActionRequest): string {
   return `apr_${h.slice(0, 24)}`;
 }
 
+/** One check on its way through evaluation: what evaluate() and the pending path carry. */
+interface Evaluation {
+  readonly adapter: AdapterName;
+  /** The runtime snapshot the check read once at its start. */
+  readonly rt: Runtime;
+  readonly input: EvalInput;
+  readonly request?: GatewayRequest;
+  readonly route?: string;
+  readonly t0: number;
+  /** Epoch ms by which the caller needs the answer (the gateway's deadline). */
+  readonly deadline?: number;
+}
+
+/** What a finished check records besides its decision. */
+interface Finish {
+  readonly adapter: AdapterName;
+  /** performance.now() when the check began. */
+  readonly t0: number;
+  readonly request?: GatewayRequest;
+  readonly action?: ActionRequest;
+  readonly route?: string;
+  readonly cacheHit?: boolean;
+  /** The action and approval ids the approvals store assigned (a pending decision). */
+  readonly ids?: ResultIds;
+}
+
 export class CheckPipeline {
   private readonly now: () => number;
   private readonly registered: ReadonlyMap<string, AgentView>;
@@ -89,9 +119,17 @@ export class CheckPipeline {
       req = normalize(raw, rt.normalize);
       mapped = rt.mapper.map(req, this.registered);
     } catch (e) {
-      return this.finish(raw.adapter, this.onError(raw.adapter, e, rt.config), req, undefined, undefined, false, t0, undefined);
+      return this.finish(this.onError(raw.adapter, e, rt.config), { adapter: raw.adapter, t0, request: req });
     }
-    return this.evaluate(raw.adapter, rt, mapped.input, req, mapped.route, t0, raw.deadline);
+    if (mapped.mcp !== undefined) {
+      const { input, route, mcp } = mapped;
+      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline };
+      return checkMcp(mcp, {
+        evaluate: (i) => this.evaluate({ ...base, input: i, t0: this.now() }),
+        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route }),
+      });
+    }
+    return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline });
   }
 
   /**
@@ -102,14 +140,14 @@ export class CheckPipeline {
     const t0 = this.now();
     const rt = this.deps.state.runtime;
     const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request: undefined, risk: { score: 0 } };
-    return this.evaluate(adapter, rt, input, undefined, undefined, t0);
+    return this.evaluate({ adapter, rt, input, t0 });
   }
 
   /** Records and answers a request an adapter could not even parse (always denied, 400). */
   reject(adapter: AdapterName, e: RequestError): CheckResult {
     const t0 = this.now();
     const decision = this.onError(adapter, e, this.deps.state.runtime.config);
-    return this.finish(adapter, decision, undefined, undefined, undefined, false, t0, undefined);
+    return this.finish(decision, { adapter, t0 });
   }
 
   /** Answers per fail_mode without evaluating (e.g. the caller's deadline already passed). */
@@ -117,21 +155,27 @@ export class CheckPipeline {
     const t0 = this.now();
     const c = this.deps.state.runtime.config;
     this.deps.metrics.error(adapter, code);
-    return this.finish(adapter, failDecision(c.fail_mode, c.responses.denied_status, code), undefined, undefined, undefined, false, t0, undefined);
+    return this.finish(failDecision(c.fail_mode, c.responses.denied_status, code), { adapter, t0 });
   }
 
-  private evaluate(
-    adapter: AdapterName, rt: Runtime, input: EvalInput, req: GatewayRequest | undefined, route: string | undefined, t0: number,
-    deadline?: number,
-  ): CheckResult | Promise<CheckResult> {
+  private evaluate(e: Evaluation): CheckResult | Promise<CheckResult> {
+    const { adapter, rt, input, request: req, route, t0 } = e;
     // The kill switch, before the cache: a blocked agent gets no cached allow. Free while no
     // agent is blocked; one Map lookup otherwise.
     if (this.blocked.size !== 0 && input.action.agent_id !== null) {
       const block = this.blocked.get(input.action.agent_id);
       if (block !== undefined) {
         const denied = blockedDecision(block, rt.config.responses.denied_status);
-        return this.finish(adapter, denied, req, input.action, route, false, t0, undefined);
+        return this.finish(denied, { adapter, t0, request: req, action: input.action, route });
       }
+    }
+    const remote = this.deps.remote?.current;
+    if (remote !== undefined) {
+      // The control plane decides: its answer (or fail_mode) is the decision; pending answers
+      // carry its approval, so the local approvals gate is not asked.
+      const a = remote.decide(input.action, e.deadline, rt.config);
+      if (a instanceof Promise) return a.then((x) => this.finishRemote(e, x));
+      return this.finishRemote(e, a);
     }
     const cache = this.deps.state.cache;
     let cacheHit = false;
@@ -154,17 +198,15 @@ export class CheckPipeline {
       decision = requireIdentity(decision, input.action, rt.config.responses.denied_status);
       const gate = this.deps.approvals;
       if (gate !== undefined && decision.decision === 'pending') {
-        return this.resolvePending(gate, adapter, rt, decision, input, req, route, t0, deadline);
+        return this.resolvePending(gate, e, decision);
       }
     }
-    return this.finish(adapter, decision, req, input.action, route, cacheHit, t0, undefined);
+    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit });
   }
 
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
-  private async resolvePending(
-    gate: ApprovalGate, adapter: AdapterName, rt: Runtime, pending: Decision, input: EvalInput,
-    req: GatewayRequest | undefined, route: string | undefined, t0: number, deadline?: number,
-  ): Promise<CheckResult> {
+  private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision): Promise<CheckResult> {
+    const { adapter, rt, input, request: req, route, t0, deadline } = e;
     const action = input.action;
     let decision: Decision;
     let ids: ResultIds | undefined;
@@ -173,13 +215,24 @@ export class CheckPipeline {
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
       const binding = rt.bind(input, pending);
       ({ decision, ids } = await withDeadline(gate({ action, decision: pending, workflow, binding, actionId: uuidV4() }), deadline));
-    } catch (e) {
-      const code = e instanceof DeadlineExceeded ? 'deadline_exceeded' : 'store_error';
+    } catch (err) {
+      const code = err instanceof DeadlineExceeded ? 'deadline_exceeded' : 'store_error';
       this.deps.metrics.error(adapter, code);
-      if (code === 'store_error') this.deps.logger.error({ err: toError(e), adapter }, 'approvals store failed; answering per fail_mode');
+      if (code === 'store_error') this.deps.logger.error({ err: toError(err), adapter }, 'approvals store failed; answering per fail_mode');
       decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code);
     }
-    return this.finish(adapter, decision, req, action, route, false, t0, ids);
+    return this.finish(decision, { adapter, t0, request: req, action, route, ids });
+  }
+
+  private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
+    const { adapter, request, route, t0 } = e;
+    this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
+    // A stale answer is counted by ascend_remote_stale_served_total, not as an error.
+    if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
+    const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
+      ? undefined
+      : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
+    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids });
   }
 
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
@@ -193,16 +246,9 @@ export class CheckPipeline {
     return failDecision(c.fail_mode, c.responses.denied_status);
   }
 
-  private finish(
-    adapter: AdapterName,
-    decision: Decision,
-    request: GatewayRequest | undefined,
-    action: ActionRequest | undefined,
-    route: string | undefined,
-    cacheHit: boolean,
-    t0: number,
-    ids: ResultIds | undefined,
-  ): CheckResult {
+  private finish(decision: Decision, f: Finish): CheckResult {
+    const { adapter, request, action, route, t0, ids } = f;
+    const cacheHit = f.cacheHit === true;
     const latencyUs = (this.now() - t0) * 1000;
     const pending = decision.decision === 'pending';
     const c = this.deps.state.runtime.config;
@@ -212,8 +258,8 @@ export class CheckPipeline {
       decision,
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
-      statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
-      retryAfterSeconds: pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined,
+      statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
+      retryAfterSeconds: ids?.retryAfterSeconds ?? (pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined),
       action,
       request,
       route,

@@ -1,43 +1,34 @@
-/** The store contract, part 1: opening and migrating the file, approvals, caps on pending ones. */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+/** The store contract, part 1: opening and migrating the database, approvals, caps on pending ones. */
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/approvals/store/errors.js';
 import { outboxEntry, pendingApproval } from './records.js';
 import { approveTransition, create, T, type StoreContext } from './store-contract-kit.js';
 
-export function approvalsContract(name: string, { newStore, openStore, dir }: StoreContext): void {
+export function approvalsContract(name: string, { newStore, openStore, backend }: StoreContext): void {
   describe(`${name}: opening and migrations`, () => {
-    it('creates directories, enables WAL and records the schema version', async () => {
-      const path = join(dir, 'fresh', 'a', 'b', 'ascend.db');
-      await (await newStore(path)).close();
-      const db = new Database(path, { readonly: true });
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
-        { version: 1, name: 'actions, approvals, votes, audit, webhook outbox' },
-        { version: 2, name: 'audit rows by action id' },
-        { version: 3, name: 'what each action was decided on (grants bound to the decision)' },
-        { version: 4, name: 'actions by agent and time (SDK activity pages)' },
-        { version: 5, name: 'webhook subscriptions made through the API' },
-        { version: 6, name: 'pending actions by agent' },
-        { version: 7, name: 'actions: the API key that requested them' },
-        { version: 8, name: 'audit rows for events beside decisions (event_type, actor, details)' },
-        { version: 9, name: 'agent registry, heartbeats, kill switch and agent commands' },
-      ]);
-      db.close();
-      const again = await newStore(path); // reopening migrates nothing and keeps data
-      expect(await again.outboxDepth()).toBe(0);
+    it('records the schema version; reopening migrates nothing and keeps the data', async () => {
+      const s = await newStore('fresh');
+      await s.enqueueOutbox([outboxEntry()]);
+      await s.close();
+      expect(await backend.applied('fresh')).toEqual(backend.migrations.map(({ version, name }) => ({ version, name })));
+      const again = await newStore('fresh');
+      expect(await again.outboxDepth()).toBe(1);
+      expect(await backend.applied('fresh')).toHaveLength(backend.migrations.length);
     });
 
     it('refuses a database written by a newer schema', async () => {
-      const path = join(dir, 'newer.db');
-      await (await newStore(path)).close();
-      const db = new Database(path);
-      db.prepare('INSERT INTO schema_migrations VALUES (99, ?, 0)').run('from the future');
-      db.close();
-      const refused = openStore(path);
+      await (await newStore('newer')).close();
+      await backend.recordMigration('newer', 99, 'from the future');
+      const refused = openStore('newer');
       await expect(refused).rejects.toBeInstanceOf(StoreError);
-      await expect(refused).rejects.toMatchObject({ code: 'schema_too_new' });
+      await expect(refused).rejects.toMatchObject({ code: 'schema_too_new', message: expect.stringMatching(/version 99.*upgrade ascend-sidecar/) });
+    });
+
+    it('stores opened at once on a new database migrate it once', async () => {
+      const stores = await Promise.all([newStore('racing'), newStore('racing'), newStore('racing')]);
+      expect(await backend.applied('racing')).toHaveLength(backend.migrations.length);
+      await create(stores[0]!, pendingApproval({ fingerprint: 'r' }));
+      expect(await stores[2]!.countApprovals('pending')).toBe(1);
     });
   });
 
@@ -56,9 +47,8 @@ export function approvalsContract(name: string, { newStore, openStore, dir }: St
       expect(await s.findPendingApprovalByFingerprint('fp-2')).toBeUndefined();
     });
 
-    it('keeps one pending approval per fingerprint across two connections to one file', async () => {
-      const path = join(dir, 'shared.db');
-      const [a, b] = [await newStore(path), await newStore(path)];
+    it('keeps one pending approval per fingerprint across two connections to one database', async () => {
+      const [a, b] = [await newStore('shared'), await newStore('shared')];
       const results = await Promise.all([
         create(a, pendingApproval({ fingerprint: 'same' })),
         create(b, pendingApproval({ fingerprint: 'same' })),
@@ -153,16 +143,6 @@ export function approvalsContract(name: string, { newStore, openStore, dir }: St
       expect(await s.createPendingApproval(pendingApproval({ agent_id: 'c', ...limits(100, 2) })))
         .toEqual({ created: false, rejected: 'too_many_pending', limit: 'total', max: 2 });
       expect(await s.countApprovals('pending')).toBe(2);
-    });
-
-    it("counts an agent's pending approvals through the partial index", async () => {
-      const path = join(dir, 'plan.db');
-      await (await newStore(path)).close();
-      const db = new Database(path, { readonly: true });
-      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
-        WHERE a.agent_id = ? AND a.status = 'pending' AND p.state = 'pending'`).all('a') as { detail: string }[];
-      db.close();
-      expect(plan.map((r) => r.detail).join('\n')).toMatch(/USING (COVERING )?INDEX actions_pending_by_agent/);
     });
   });
 }

@@ -3,12 +3,24 @@ import { castVote } from '../../src/approvals/workflow.js';
 import type { ApprovalRecord } from '../../src/approvals/store/records.js';
 import type { ApprovalTransition, NewPendingApproval, Store } from '../../src/approvals/store/store.js';
 
+/** What differs between the stores the contract runs against (SQLite files, PostgreSQL schemas). */
+export interface StoreBackend {
+  /** The store's migrations, oldest first. */
+  readonly migrations: readonly { readonly version: number; readonly name: string }[];
+  /** Opens a store on the database at `place` (a SQLite file, a PostgreSQL schema); the same place, the same data. */
+  open(place: string): Promise<Store>;
+  /** The migrations the database at `place` has recorded, oldest first. */
+  applied(place: string): Promise<{ version: number; name: string }[]>;
+  /** Records a migration a newer build would have applied. */
+  recordMigration(place: string, version: number, name: string): Promise<void>;
+}
+
 export interface StoreContext {
-  /** A store on a new file under the test's temp dir (or on `path`), closed after each test. */
-  newStore(path?: string): Promise<Store>;
+  /** A store on a new database (or on `place`, shared with other stores opened there), closed after each test. */
+  newStore(place?: string): Promise<Store>;
   /** Opens without tracking (for stores a test expects to fail to open). */
-  openStore(path: string): Promise<Store>;
-  readonly dir: string;
+  openStore(place: string): Promise<Store>;
+  readonly backend: StoreBackend;
 }
 
 export const T = 1_700_000_000_000;
@@ -29,4 +41,3 @@ export function approveTransition(a: ApprovalRecord, approver: string, now: numb
     grant_expires_at: now + a.grant_ttl_seconds * 1000, action_status: 'approved', outbox: [], now, ...over,
   };
 }
-

@@ -51,6 +51,7 @@ export const TOOLS = {
   curl: { candidates: ['curl'], install: 'apt-get install curl' },
   // Stock h2spec 2.0.0, the HTTP/2 conformance suite (../shared/tools/README.md).
   h2spec: { candidates: ['h2spec', ...SHARED_TOOLS.map((d) => `${d}h2spec`)], install: 'h2spec 2.0.0 in ../shared/tools/ or on PATH' },
+  openssl: { candidates: ['openssl'], install: 'apt-get install openssl' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.

@@ -11,6 +11,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import { nullObject } from '../../shared/null-object.js';
 import { StringIntern } from './string-intern.js';
+import * as T from './tags.js';
 
 const { Reader } = protobuf;
 type R = protobuf.Reader;
@@ -73,8 +74,8 @@ function mapEntry(r: R, into: Record<string, string>, headers: boolean): void {
   let v = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) k = str(r);
-    else if (tag === 18) v = str(r);
+    if (tag === T.MAP_KEY) k = str(r);
+    else if (tag === T.MAP_VALUE) v = str(r);
     else r.skipType(tag & 7);
   }
   if (headers) addHeader(into, k.toLowerCase(), v);
@@ -93,9 +94,9 @@ function headerValue(r: R, h: Record<string, string>): void {
   let v = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) k = str(r).toLowerCase();
-    else if (tag === 18) v = str(r);
-    else if (tag === 26) v = Buffer.from(r.bytes()).toString('utf8');
+    if (tag === T.HEADER_KEY) k = str(r).toLowerCase();
+    else if (tag === T.HEADER_VALUE) v = str(r);
+    else if (tag === T.HEADER_RAW_VALUE) v = Buffer.from(r.bytes()).toString('utf8');
     else r.skipType(tag & 7);
   }
   addHeader(h, k, v);
@@ -105,7 +106,7 @@ function headerMap(r: R, h: Record<string, string>): void {
   const end = r.uint32() + r.pos;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) headerValue(r, h);
+    if (tag === T.HEADER_MAP_HEADERS) headerValue(r, h);
     else r.skipType(tag & 7);
   }
 }
@@ -117,12 +118,12 @@ function value(r: R, depth: number): unknown {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 8: r.int32(); out = null; break;
-      case 17: out = r.double(); break;
-      case 26: out = str(r); break;
-      case 32: out = r.bool(); break;
-      case 42: out = struct(r, depth + 1); break;
-      case 50: out = list(r, depth + 1); break;
+      case T.VALUE_NULL: r.int32(); out = null; break;
+      case T.VALUE_NUMBER: out = r.double(); break;
+      case T.VALUE_STRING: out = str(r); break;
+      case T.VALUE_BOOL: out = r.bool(); break;
+      case T.VALUE_STRUCT: out = struct(r, depth + 1); break;
+      case T.VALUE_LIST: out = list(r, depth + 1); break;
       default: r.skipType(tag & 7);
     }
   }
@@ -134,7 +135,7 @@ function list(r: R, depth: number): unknown[] {
   const out: unknown[] = [];
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) out.push(value(r, depth));
+    if (tag === T.LIST_VALUES) out.push(value(r, depth));
     else r.skipType(tag & 7);
   }
   return out;
@@ -149,7 +150,8 @@ function messageMap(r: R, read: (r: R) => unknown, missing: () => unknown): Reco
   const out = nullObject<unknown>();
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag !== 10) {
+    if (tag !== T.STRUCT_FIELDS) {
+      // Struct.fields and Metadata.filter_metadata are both field 1: the same tag.
       r.skipType(tag & 7);
       continue;
     }
@@ -158,8 +160,8 @@ function messageMap(r: R, read: (r: R) => unknown, missing: () => unknown): Reco
     let v: unknown;
     while (r.pos < entryEnd) {
       const t = r.uint32();
-      if (t === 10) k = str(r);
-      else if (t === 18) v = read(r);
+      if (t === T.MAP_KEY) k = str(r);
+      else if (t === T.MAP_VALUE) v = read(r);
       else r.skipType(t & 7);
     }
     out[k] = v === undefined ? missing() : v;
@@ -184,14 +186,14 @@ function address(r: R): string | undefined {
   let addr: string | undefined;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag !== 10) {
+    if (tag !== T.ADDRESS_SOCKET) {
       r.skipType(tag & 7);
       continue;
     }
     const sEnd = r.uint32() + r.pos;
     while (r.pos < sEnd) {
       const t = r.uint32();
-      if (t === 18) addr = str(r);
+      if (t === T.SOCKET_ADDRESS) addr = str(r);
       else r.skipType(t & 7);
     }
   }
@@ -202,10 +204,10 @@ function peer(r: R, c: EnvoyCheck, source: boolean): void {
   const end = r.uint32() + r.pos;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) {
+    if (tag === T.PEER_ADDRESS) {
       const a = address(r);
       if (source) c.sourceAddress = a;
-    } else if (tag === 34) {
+    } else if (tag === T.PEER_PRINCIPAL) {
       const p = str(r);
       if (source) c.sourcePrincipal = p;
       else c.destinationPrincipal = p;
@@ -223,17 +225,17 @@ function httpRequest(r: R, c: EnvoyCheck): void {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: c.id = r.string(); break;
-      case 18: c.method = str(r); break;
-      case 26: mapEntry(r, c.headers, true); break;
-      case 34: c.path = r.string(); break;
-      case 42: c.host = str(r); break;
-      case 50: c.scheme = str(r); break;
-      case 72: c.size = int64(r); break;
-      case 82: c.protocol = str(r); break;
-      case 90: c.body = r.string(); break;
-      case 98: c.body = Buffer.from(r.bytes()).toString('utf8'); break;
-      case 106: headerMap(r, c.headers); break;
+      case T.HTTP_ID: c.id = r.string(); break;
+      case T.HTTP_METHOD: c.method = str(r); break;
+      case T.HTTP_HEADERS: mapEntry(r, c.headers, true); break;
+      case T.HTTP_PATH: c.path = r.string(); break;
+      case T.HTTP_HOST: c.host = str(r); break;
+      case T.HTTP_SCHEME: c.scheme = str(r); break;
+      case T.HTTP_SIZE: c.size = int64(r); break;
+      case T.HTTP_PROTOCOL: c.protocol = str(r); break;
+      case T.HTTP_BODY: c.body = r.string(); break;
+      case T.HTTP_RAW_BODY: c.body = Buffer.from(r.bytes()).toString('utf8'); break;
+      case T.HTTP_HEADER_MAP: headerMap(r, c.headers); break;
       default: r.skipType(tag & 7);
     }
   }
@@ -243,7 +245,7 @@ function request(r: R, c: EnvoyCheck): void {
   const end = r.uint32() + r.pos;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) httpRequest(r, c);
+    if (tag === T.REQUEST_HTTP) httpRequest(r, c);
     else r.skipType(tag & 7);
   }
 }
@@ -252,7 +254,7 @@ function tlsSession(r: R, c: EnvoyCheck): void {
   const end = r.uint32() + r.pos;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) c.sni = r.string();
+    if (tag === T.TLS_SNI) c.sni = r.string();
     else r.skipType(tag & 7);
   }
 }
@@ -262,13 +264,13 @@ function attributes(r: R, c: EnvoyCheck): void {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: peer(r, c, true); break;
-      case 18: peer(r, c, false); break;
-      case 34: request(r, c); break;
-      case 82: mapEntry(r, (c.contextExtensions ??= nullObject<string>()), false); break;
-      case 90: c.metadata = metadata(r); break;
-      case 98: tlsSession(r, c); break;
-      case 106: c.routeMetadata = metadata(r); break;
+      case T.ATTR_SOURCE: peer(r, c, true); break;
+      case T.ATTR_DESTINATION: peer(r, c, false); break;
+      case T.ATTR_REQUEST: request(r, c); break;
+      case T.ATTR_CONTEXT_EXTENSIONS: mapEntry(r, (c.contextExtensions ??= nullObject<string>()), false); break;
+      case T.ATTR_METADATA_CONTEXT: c.metadata = metadata(r); break;
+      case T.ATTR_TLS_SESSION: tlsSession(r, c); break;
+      case T.ATTR_ROUTE_METADATA: c.routeMetadata = metadata(r); break;
       default: r.skipType(tag & 7);
     }
   }
@@ -280,7 +282,7 @@ export function decodeCheckRequest(buf: Uint8Array): EnvoyCheck | DecodeFailure 
     const c = newCheck();
     while (r.pos < r.len) {
       const tag = r.uint32();
-      if (tag === 10) attributes(r, c);
+      if (tag === T.CHECK_ATTRIBUTES) attributes(r, c);
       else r.skipType(tag & 7);
     }
     if (r.pos !== r.len) return { decodeError: 'truncated CheckRequest' };

@@ -9,8 +9,9 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
+import { decisionHeaders, refusal, staleAscendHeaders } from '../render.js';
 import { frameMessage, Status, writeFrameHeader } from '../../grpc/wire.js';
+import * as T from './tags.js';
 
 const { Writer } = protobuf;
 type W = protobuf.Writer;
@@ -20,25 +21,25 @@ const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
 function headerOption(w: W, field: number, key: string, value: string): void {
   w.uint32((field << 3) | 2).fork();
-  w.uint32(10).fork().uint32(10).string(key).uint32(18).string(value).ldelim();
-  w.uint32(24).int32(OVERWRITE_IF_EXISTS_OR_ADD);
+  w.uint32(T.OPTION_HEADER).fork().uint32(T.HEADER_KEY).string(key).uint32(T.HEADER_VALUE).string(value).ldelim();
+  w.uint32(T.OPTION_APPEND_ACTION).int32(OVERWRITE_IF_EXISTS_OR_ADD);
   w.ldelim();
 }
 
 function structField(w: W, key: string, v: string | number | boolean | null): void {
-  w.uint32(10).fork(); // map entry
-  w.uint32(10).string(key);
-  w.uint32(18).fork(); // Value
-  if (v === null) w.uint32(8).int32(0);
-  else if (typeof v === 'number') w.uint32(17).double(v);
-  else if (typeof v === 'boolean') w.uint32(32).bool(v);
-  else w.uint32(26).string(v);
+  w.uint32(T.STRUCT_FIELDS).fork(); // map entry
+  w.uint32(T.MAP_KEY).string(key);
+  w.uint32(T.MAP_VALUE).fork(); // Value
+  if (v === null) w.uint32(T.VALUE_NULL).int32(0);
+  else if (typeof v === 'number') w.uint32(T.VALUE_NUMBER).double(v);
+  else if (typeof v === 'boolean') w.uint32(T.VALUE_BOOL).bool(v);
+  else w.uint32(T.VALUE_STRING).string(v);
   w.ldelim();
   w.ldelim();
 }
 
 function dynamicMetadata(w: W, r: CheckResult): void {
-  w.uint32(34).fork();
+  w.uint32(T.RESPONSE_DYNAMIC_METADATA).fork();
   structField(w, 'decision', r.decision.decision);
   structField(w, 'action_id', r.actionId);
   structField(w, 'policy_id', r.decision.policyId);
@@ -56,20 +57,22 @@ export function writeCheckResponse(r: CheckResult): Buffer {
   const allowed = d.decision === 'allowed';
   const headers = decisionHeaders(r);
   // status: proto3 omits the zero code, so an allow's status is empty.
-  w.uint32(10).fork();
-  if (!allowed) w.uint32(8).int32(Status.PERMISSION_DENIED).uint32(18).string(d.reason);
+  w.uint32(T.RESPONSE_STATUS).fork();
+  if (!allowed) w.uint32(T.STATUS_CODE).int32(Status.PERMISSION_DENIED).uint32(T.STATUS_MESSAGE).string(d.reason);
   w.ldelim();
   if (allowed) {
-    w.uint32(26).fork();
-    for (const [k, v] of headers) headerOption(w, 2, k, v);
-    for (const name of staleAscendHeaders(r, headers)) w.uint32(42).string(name);
+    w.uint32(T.RESPONSE_OK).fork();
+    for (const [k, v] of headers) headerOption(w, T.OK_HEADERS_FIELD, k, v);
+    for (const name of staleAscendHeaders(r, headers)) w.uint32(T.OK_HEADERS_TO_REMOVE).string(name);
     w.ldelim();
   } else {
-    w.uint32(18).fork();
-    w.uint32(10).fork().uint32(8).int32(d.httpStatus).ldelim();
-    headerOption(w, 2, 'content-type', 'application/json');
-    for (const [k, v] of headers) headerOption(w, 2, k, v);
-    w.uint32(26).string(denialBody(r));
+    // An MCP client gets HTTP 200 with a JSON-RPC error (Envoy sends denied_response's status as is).
+    const answer = refusal(r);
+    w.uint32(T.RESPONSE_DENIED).fork();
+    w.uint32(T.DENIED_STATUS).fork().uint32(T.HTTP_STATUS_CODE).int32(answer.status).ldelim();
+    headerOption(w, T.DENIED_HEADERS_FIELD, 'content-type', 'application/json');
+    for (const [k, v] of headers) headerOption(w, T.DENIED_HEADERS_FIELD, k, v);
+    w.uint32(T.DENIED_BODY).string(answer.body);
     w.ldelim();
   }
   dynamicMetadata(w, r);
@@ -111,6 +114,8 @@ function templatable(r: CheckResult): boolean {
     r.statusUrl === undefined &&
     r.retryAfterSeconds === undefined &&
     r.actionId.length === ID_LENGTH &&
+    // A JSON-RPC error carries the request's id; an allowed MCP answer has no body.
+    (r.mcp === undefined || r.decision.decision === 'allowed') &&
     (r.request === undefined || r.request.clientAscendHeaders.length === 0)
   );
 }

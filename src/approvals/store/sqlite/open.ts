@@ -22,6 +22,17 @@ export interface SqliteOptions {
 }
 
 export function openSqlite(options: SqliteOptions): Database.Database {
+  return openAndMigrate(options).db;
+}
+
+/** Opens, migrates and closes the file (`ascend-sidecar migrate`): the versions before and after. */
+export function openSqliteVersions(options: SqliteOptions): { from: number; to: number } {
+  const { db, versions } = openAndMigrate(options);
+  db.close();
+  return versions;
+}
+
+function openAndMigrate(options: SqliteOptions): { db: Database.Database; versions: { from: number; to: number } } {
   const memory = options.path === ':memory:';
   if (!memory) mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -32,8 +43,8 @@ export function openSqlite(options: SqliteOptions): Database.Database {
     }
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
-    migrate(db);
-    return db;
+    const versions = migrate(db);
+    return { db, versions };
   } catch (err) {
     db.close();
     throw err;

@@ -1,0 +1,104 @@
+/**
+ * The connection pool of the PostgreSQL store (node-postgres) and the few helpers every table
+ * module shares: a transaction that retries serialization failures and deadlocks, and row
+ * normalisation to the shape the shared codecs (sqlite/codec.ts) read.
+ *
+ * Every connection starts with the store's schema as its search_path and the configured
+ * statement_timeout (startup parameters, so no round trip is spent on them), and BIGINT columns
+ * (times in ms, ids, counts) come back as JS numbers: every value the store keeps is below 2^53.
+ */
+import pg from 'pg';
+import type { Row } from '../sqlite/codec.js';
+
+export interface PgOptions {
+  /** postgres://user:password@host:port/database?sslmode=… */
+  readonly url: string;
+  /** Connections at most (store.pool_max). */
+  readonly poolMax?: number;
+  /** Server-side cap on one statement (store.statement_timeout_ms). */
+  readonly statementTimeoutMs?: number;
+  /** The schema holding the tables (store.schema); created by the first migration. */
+  readonly schema?: string;
+  /** How long to wait for a connection to open before the call fails. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  readonly applicationName?: string;
+  readonly log?: import('../../../shared/runtime.js').Logger;
+}
+
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export function createPool(o: PgOptions & { readonly schema: string }): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    max: o.poolMax ?? 10,
+    statement_timeout: o.statementTimeoutMs ?? 2000,
+    connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: o.applicationName ?? 'ascend-sidecar',
+    options: `-c search_path=${o.schema}`,
+    types,
+  });
+  // An idle connection the server dropped: the pool discards it; the next query opens another.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export type Q = Pick<pg.PoolClient, 'query'>;
+
+/** SQLSTATEs after which the whole transaction may simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Runs `fn` in one transaction on one pooled connection; retries serialization failures and deadlocks. */
+export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const c = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+      const code = (err as { code?: string }).code;
+      if (attempt < attempts && code !== undefined && RETRYABLE.has(code)) continue;
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+}
+
+/** Booleans as the 0/1 the shared codecs read (SQLite has no boolean type). */
+export function norm(r: Row): Row {
+  for (const k in r) if (typeof r[k] === 'boolean') r[k] = r[k] ? 1 : 0;
+  return r;
+}
+
+/** INSERT of the named columns of `row`, in order. */
+export function insertSql(table: string, cols: readonly string[], returning = ''): string {
+  return `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})${returning ? ` RETURNING ${returning}` : ''}`;
+}
+
+export const values = (cols: readonly string[], row: Row): unknown[] => cols.map((c) => row[c] ?? null);
+
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === '23505';
+}
+
+/** Where a store's transactions announce their changes (see fleet.ts). */
+export interface NotifyTarget {
+  readonly channel: string;
+  readonly instanceId: string;
+}
+
+/** NOTIFY in the caller's transaction: delivered to the other replicas at commit, dropped on rollback. */
+export async function notify(q: Q, n: NotifyTarget, ...events: readonly (readonly [string, string?])[]): Promise<void> {
+  const args: string[] = [n.channel];
+  const calls = events.map(([kind, id = '']) => { args.push(`${n.instanceId}|${kind}|${id}`); return `pg_notify($1, $${args.length})`; });
+  await q.query(`SELECT ${calls.join(', ')}`, args);
+}

@@ -1,0 +1,3 @@
+import { describePgStoreContract } from '../../../../test/helpers/store-contract.js';
+
+await describePgStoreContract('PostgresStore');
