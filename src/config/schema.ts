@@ -27,6 +27,19 @@ export function StringEnum<const V extends readonly string[]>(values: V, opts: {
 const Port = T.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
 const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
 
+/** TLS for one listener (server.tls, or a listener's own server.*_tls). */
+export const TlsSchema = (description: string) => T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'false: this listener stays plain text (e.g. server.http_tls: {enabled: false} under a server.tls for gRPC only)' }),
+    cert_file: T.Optional(T.String({ minLength: 1, description: 'PEM certificate chain the listener presents; relative to the config file; re-read when it changes' })),
+    key_file: T.Optional(T.String({ minLength: 1, description: 'PEM private key of cert_file; relative to the config file; re-read when it changes' })),
+    client_ca_file: T.Optional(T.String({ minLength: 1, description: 'PEM CA bundle that client certificates are verified against; set: clients are asked for a certificate (mTLS)' })),
+    require_client_cert: T.Boolean({ default: false, description: 'Refuse a connection without a client certificate that client_ca_file verifies; false: a client may connect without one (its principal is then unknown)' }),
+    reload_interval_ms: T.Integer({ minimum: 100, default: 5000, description: 'How often the three files are checked for a change; a change takes effect for new connections, open ones keep theirs' }),
+  },
+  { ...closed, description },
+);
+
 export const ServerSchema = T.Object(
   {
     host: T.String({ default: '0.0.0.0', description: 'Address the gRPC and HTTP listeners bind to' }),
@@ -58,6 +71,10 @@ export const ServerSchema = T.Object(
     gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
+    grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
+    http_tls: T.Optional(TlsSchema('TLS of the HTTP listener, in place of server.tls')),
+    gateway_http_tls: T.Optional(TlsSchema('TLS of the gateway HTTP listener (gateway_http_port), in place of server.tls')),
     heap_growth_percent: T.Integer({
       minimum: 0, maximum: 1000, default: 50,
       description: "How far V8's old space may grow past the live heap before a full GC, in percent (0: V8's own adaptive choice, up to 300). Read at start",
@@ -92,6 +109,10 @@ export const IdentitySourceSchema = T.Object(
       T.Object(
         {
           trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
+          from: StringEnum(['gateway', 'connection'] as const, {
+            default: 'gateway',
+            description: "gateway: the principal the gateway verified (Envoy's source.principal). connection: the client certificate of the sidecar's own TLS connection (server.tls with client_ca_file) — its SPIFFE or other URI SAN, else its subject CN; list it only where the sidecar's direct caller is the agent",
+          }),
         },
         closed,
       ),
@@ -214,6 +235,10 @@ export const ResponsesSchema = T.Object(
     denied_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     pending_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     retry_after_seconds: T.Integer({ minimum: 0, default: 30, description: 'retry-after on pending answers and on 429 too_many_pending denials' }),
+    unavailable_status: T.Integer({
+      ...HttpStatusCode, default: 503,
+      description: 'Status of a fail_mode closed denial because the control plane (evaluator.mode remote) could not answer in time; sent with retry-after',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -282,7 +307,9 @@ export const RateLimitSchema = (description: string) => T.Object(
 export const ApiKeySchema = T.Object(
   {
     name: T.String({ minLength: 1, description: 'Who the key is: shown in logs, audit and as the approver name' }),
-    role: StringEnum(['admin', 'approver', 'agent', 'viewer'] as const),
+    role: StringEnum(['admin', 'approver', 'agent', 'viewer', 'gateway'] as const, {
+      description: 'gateway: an edge sidecar (evaluator.mode remote): may submit and read actions for any agent, nothing else',
+    }),
     sha256: PatternSecretSchema('SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`', SHA256_HEX),
     groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
     agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
@@ -301,6 +328,10 @@ export const ApiSchema = T.Object(
     page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
     environment: T.String({ minLength: 1, maxLength: 64, default: 'production', description: 'What GET /api/deployment-info reports as the environment (the ASCEND SDK shows it)' }),
     rate_limit: T.Optional(RateLimitSchema('Requests per API key (a bucket per key name); off when unset. Beyond it: 429 rate_limited with Retry-After')),
+    allow_plaintext: T.Boolean({
+      default: false,
+      description: 'Accept API keys over plain-text HTTP from a non-loopback peer (e.g. behind a proxy that terminates TLS). false: such a request is refused 403 plaintext_not_allowed before its key is read; loopback peers and TLS connections are always accepted',
+    }),
     allow_private_webhook_targets: T.Boolean({
       default: false,
       description: 'Let webhook subscriptions made through the API use http:// and point at loopback, private, link-local, CGNAT and metadata addresses (refused by default: SSRF)',
@@ -344,12 +375,43 @@ export const AuditStreamSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** A remote decision service's circuit breaker. */
+export const BreakerSchema = T.Object(
+  {
+    failures: T.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Consecutive failed calls that open the breaker' }),
+    open_ms: T.Integer({ minimum: 10, maximum: 600_000, default: 5000, description: 'How long an open breaker answers without calling (per fail_mode or from stale answers) before it lets probes through' }),
+    half_open_probes: T.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Calls let through at once while half-open; one success closes the breaker, one failure opens it again' }),
+  },
+  { ...closed, default: {} },
+);
+
+/**
+ * Where decisions are taken: here from the config (local, the default), or by a control plane
+ * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
+ */
+export const EvaluatorSchema = T.Object(
+  {
+    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config; remote: ask the control plane at `url` for what the cache cannot answer' }),
+    url: T.Optional(T.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: 'remote: the control plane base URL (an ascend-sidecar, or an ASCEND API base URL)' })),
+    api_key: T.Optional(SecretSchema('remote: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
+    timeout_ms: T.Integer({ minimum: 1, maximum: 60_000, default: 200, description: "remote: per call; never past the gateway's own deadline (grpc-timeout), of which a quarter is kept as the margin to answer in" }),
+    stale_if_error_ms: T.Integer({
+      minimum: 0, maximum: 86_400_000, default: 30_000,
+      description: 'remote: how long after a cached answer expired it may still be served (marked x-ascend-stale: true) while the control plane cannot answer; 0: never',
+    }),
+    connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
+    breaker: BreakerSchema,
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
     mode: StringEnum(['enforce', 'monitor'] as const, { default: 'enforce', description: 'monitor: flag instead of deny' }),
     default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
     fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
+    evaluator: EvaluatorSchema,
     cache: CacheSchema,
     identity: IdentitySchema,
     agents: T.Array(AgentSchema, { default: [] }),
@@ -384,8 +446,10 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
+export type TlsConfig = Static<ReturnType<typeof TlsSchema>>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
+export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
 export type ConfigTSchema = TSchema;

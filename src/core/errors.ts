@@ -20,6 +20,9 @@ export type PolicyCode =
   | 'monitor_allow'
   | 'approval_granted'
   | 'approval_denied'
+  /** A control plane (evaluator.mode remote) decided, with a code this sidecar does not know. */
+  | 'remote_allow'
+  | 'remote_deny'
   /** An MCP message with nothing governed (initialize, ping, lists, notifications): allowed without policy. */
   | 'mcp_ungoverned';
 
@@ -72,12 +75,14 @@ export type FaultCode =
   | 'store_error'
   | 'deadline_exceeded'
   | 'internal_error'
+  /** evaluator.mode remote: the control plane did not answer in time (refused, reset, blackholed, 5xx, breaker open). */
+  | 'control_plane_unavailable'
   /** The decision that records an allow made only because of a fault under fail_mode open. */
   | 'fail_open';
 
 /** Failures only the REST API answers (HTTP status in api/errors.ts). */
 export type ApiFailureCode =
-  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
+  | 'unauthorized' | 'plaintext_not_allowed' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
   | 'invalid_cursor' | 'batch_too_large' | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
   | 'store_not_configured' | 'rate_limited';

@@ -114,6 +114,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     clientAscendHeaders,
     sourceIp: raw.sourceIp,
     principal: raw.principal === '' ? undefined : raw.principal,
+    connectionPrincipal: raw.connectionPrincipal,
     requestId: raw.requestId || headers['x-request-id'],
     metadata: raw.metadata,
     contextExtensions: raw.contextExtensions,

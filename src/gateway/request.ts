@@ -46,6 +46,11 @@ export interface RawGatewayRequest {
   sourceIp?: string;
   /** mTLS peer principal (SPIFFE ID) as verified by the gateway. */
   principal?: string;
+  /**
+   * The client certificate of the sidecar's own TLS connection (listeners/tls.ts
+   * connectionPrincipal): who called the sidecar, not who called the gateway.
+   */
+  connectionPrincipal?: string;
   requestId?: string;
   /** Envoy filter_metadata namespaces (e.g. envoy.filters.http.jwt_authn) as plain JSON. */
   metadata?: Record<string, unknown>;
@@ -82,6 +87,7 @@ export interface GatewayRequest {
   readonly clientAscendHeaders: readonly string[];
   readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
+  readonly connectionPrincipal: string | undefined;
   readonly requestId: string | undefined;
   readonly metadata: Record<string, unknown> | undefined;
   readonly contextExtensions: Record<string, string> | undefined;

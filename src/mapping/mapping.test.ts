@@ -96,7 +96,7 @@ describe('identity', () => {
     return new Mapper(new RouteTable([]), out, agents);
   };
   const jwt = (sub: unknown) => ({ 'envoy.filters.http.jwt_authn': { jwt_payload: { sub } } });
-  const all = sources([{ header: 'x-agent-id' }, { jwt_claim: { namespace: 'envoy.filters.http.jwt_authn', payload_key: 'jwt_payload', claim: 'sub' } }, { principal: { trim_prefix: 'spiffe://corp/ns/agents/sa/' } }]);
+  const all = sources([{ header: 'x-agent-id' }, { jwt_claim: { namespace: 'envoy.filters.http.jwt_authn', payload_key: 'jwt_payload', claim: 'sub' } }, { principal: { trim_prefix: 'spiffe://corp/ns/agents/sa/', from: 'gateway' } }]);
   const id = (o: Partial<RawGatewayRequest>) => all.map(req(o)).input.action.agent_id;
 
   it('tries sources in order', () => {

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../../core/errors.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { settle } from '../../pipeline/settle.js';
-import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { originalRequest } from './original-request.js';
 import { toForwardAuthResponse } from './to-forward-auth-response.js';
 
@@ -36,7 +36,7 @@ export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps
         if (!(e instanceof RequestError)) throw e;
         return send(reply, deps.pipeline.reject('forward_auth', e));
       }
-      settle(deps.pipeline.check(original.raw), (r) => send(reply, r), () => deps.pipeline.fail('forward_auth', 'evaluation_error'));
+      settle(deps.pipeline.check(withConnection(original.raw, req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('forward_auth', 'evaluation_error'));
     };
     scope.all(prefix, { bodyLimit }, handler);
     scope.all(`${prefix}/*`, { bodyLimit }, handler);

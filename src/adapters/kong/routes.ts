@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { settle } from '../../pipeline/settle.js';
-import { renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
 import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
 import { toPluginAnswer } from './to-plugin-response.js';
@@ -18,7 +18,7 @@ export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void
     setupScope(scope, deps, { adapter: 'kong', jsonOnly: true, render: renderProblem });
 
     scope.post<{ Body: PluginRequest }>('/kong/v1/authorize', { bodyLimit, schema: { body: PluginRequestSchema } }, (req, reply) => {
-      settle(deps.pipeline.check(fromPluginRequest(req.body)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
+      settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body), req.socket)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
     });
 
     scope.post<{ Body: CompletionRequest }>('/kong/v1/complete', { bodyLimit: COMPLETE_BODY_LIMIT, schema: { body: CompletionSchema } }, (req, reply) => {
