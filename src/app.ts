@@ -23,6 +23,8 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
+import { RemoteControl } from './evaluator/remote.js';
+import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
 import { systemClock, systemTimers, type Clock, type Timers } from './shared/runtime.js';
@@ -86,7 +88,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { runtime, logger } = opts;
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
-  const metrics = new Metrics(registry, () => state.cache.size, { defaultMetrics: opts.defaultMetrics });
+  // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
+  let remoteRef: RemoteControl | undefined;
+  const metrics = new Metrics(registry, () => remoteRef?.current?.cacheSize ?? state.cache.size, { defaultMetrics: opts.defaultMetrics });
   const recordConfig = (rt: Runtime): void => {
     metrics.configInfo.reset();
     metrics.configInfo.labels(rt.hash).set(rt.version);
@@ -110,11 +114,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs,
     onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
   });
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
+  const remote = new RemoteControl(new RemoteMetrics(registry), logger.child({ component: 'remote' }));
+  remote.apply(runtime.config, runtime.evaluatorKey);
+  remoteRef = remote;
+  state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
-    log: logger.child({ component: 'agents' }),
+    log: logger.child({ component: 'agents' }), fleet: fx.layer?.fleet,
   });
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);
@@ -127,7 +135,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
@@ -162,6 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
       await fx.stop();
+      await remote.close();
       decisionLog.flush();
       flushSync(logger);
     },

@@ -18,6 +18,7 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   if (d.policyId !== null) h.push(['x-ascend-policy-id', d.policyId]);
   if (d.flagged) h.push(['x-ascend-flagged', 'true']);
   if (d.failOpen) h.push(['x-ascend-fail-open', 'true']);
+  if (d.stale === true) h.push(['x-ascend-stale', 'true']);
   if (d.monitor) h.push(['x-ascend-monitor', d.monitor.wouldBe]);
   if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
   if (r.statusUrl !== undefined) h.push(['x-ascend-status-url', r.statusUrl]);

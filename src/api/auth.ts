@@ -29,6 +29,12 @@ declare module 'fastify' {
 /** Every role may read an action or an approval (agent keys only their own agent's). */
 export const READ_ROLES: readonly Role[] = ['admin', 'approver', 'agent', 'viewer'];
 
+/**
+ * Reading one action or one approval: every role, and `gateway` keys (edge sidecars, which
+ * submit and read actions for any agent and may call nothing that does not list them).
+ */
+export const ACTION_READ_ROLES: readonly Role[] = [...READ_ROLES, 'gateway'];
+
 export function installAuth(api: FastifyInstance, state: RuntimeState, limits: RateLimitCheck): void {
   api.decorateRequest('principal', null);
   api.addHook('onRequest', async (req) => {
@@ -43,8 +49,10 @@ export function installAuth(api: FastifyInstance, state: RuntimeState, limits: R
     // Set before the role check, so a refusal's log line can name the key.
     req.principal = principal;
     const roles = req.routeOptions.config.roles;
-    if (roles && !roles.includes(principal.role)) {
-      throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${roles.join(' or ')}`);
+    // A gateway key is an edge's: only the routes that name the role (submit, read an action).
+    if ((roles === undefined && principal.role === 'gateway') || (roles && !roles.includes(principal.role))) {
+      const needs = roles === undefined ? 'a role other than gateway' : roles.join(' or ');
+      throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${needs}`);
     }
   });
 }

@@ -53,8 +53,22 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
+  /** evaluator.api_key, read ({env}/{file} resolved); undefined unless evaluator.mode is remote. */
+  readonly evaluatorKey: string | undefined;
   /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
   readonly storeUrl: string | undefined;
+}
+
+/** evaluator.mode remote needs a url and a key; the key is read here, so a missing one fails the config. */
+function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const ev = c.evaluator;
+  if (ev.mode !== 'remote') return undefined;
+  if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
+  if (ev.api_key === undefined) {
+    issues.add(['evaluator', 'api_key'], 'is required with mode remote: a key of the control plane (role gateway on an ascend-sidecar)');
+    return undefined;
+  }
+  return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -155,6 +169,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const workflows = resolveWorkflows(config, settings, issues);
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
+  const remoteKey = evaluatorKey(config, issues, secrets);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
   const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
@@ -192,6 +207,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
+    evaluatorKey: remoteKey,
     storeUrl,
   });
 }

@@ -235,6 +235,10 @@ export const ResponsesSchema = T.Object(
     denied_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     pending_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     retry_after_seconds: T.Integer({ minimum: 0, default: 30, description: 'retry-after on pending answers and on 429 too_many_pending denials' }),
+    unavailable_status: T.Integer({
+      ...HttpStatusCode, default: 503,
+      description: 'Status of a fail_mode closed denial because the control plane (evaluator.mode remote) could not answer in time; sent with retry-after',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -303,7 +307,9 @@ export const RateLimitSchema = (description: string) => T.Object(
 export const ApiKeySchema = T.Object(
   {
     name: T.String({ minLength: 1, description: 'Who the key is: shown in logs, audit and as the approver name' }),
-    role: StringEnum(['admin', 'approver', 'agent', 'viewer'] as const),
+    role: StringEnum(['admin', 'approver', 'agent', 'viewer', 'gateway'] as const, {
+      description: 'gateway: an edge sidecar (evaluator.mode remote): may submit and read actions for any agent, nothing else',
+    }),
     sha256: PatternSecretSchema('SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`', SHA256_HEX),
     groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
     agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
@@ -379,12 +385,43 @@ export const AuditStreamSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** A remote decision service's circuit breaker. */
+export const BreakerSchema = T.Object(
+  {
+    failures: T.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Consecutive failed calls that open the breaker' }),
+    open_ms: T.Integer({ minimum: 10, maximum: 600_000, default: 5000, description: 'How long an open breaker answers without calling (per fail_mode or from stale answers) before it lets probes through' }),
+    half_open_probes: T.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Calls let through at once while half-open; one success closes the breaker, one failure opens it again' }),
+  },
+  { ...closed, default: {} },
+);
+
+/**
+ * Where decisions are taken: here from the config (local, the default), or by a control plane
+ * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
+ */
+export const EvaluatorSchema = T.Object(
+  {
+    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config; remote: ask the control plane at `url` for what the cache cannot answer' }),
+    url: T.Optional(T.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: 'remote: the control plane base URL (an ascend-sidecar, or an ASCEND API base URL)' })),
+    api_key: T.Optional(SecretSchema('remote: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
+    timeout_ms: T.Integer({ minimum: 1, maximum: 60_000, default: 200, description: "remote: per call; never past the gateway's own deadline (grpc-timeout), of which a quarter is kept as the margin to answer in" }),
+    stale_if_error_ms: T.Integer({
+      minimum: 0, maximum: 86_400_000, default: 30_000,
+      description: 'remote: how long after a cached answer expired it may still be served (marked x-ascend-stale: true) while the control plane cannot answer; 0: never',
+    }),
+    connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
+    breaker: BreakerSchema,
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
     mode: StringEnum(['enforce', 'monitor'] as const, { default: 'enforce', description: 'monitor: flag instead of deny' }),
     default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
     fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
+    evaluator: EvaluatorSchema,
     cache: CacheSchema,
     identity: IdentitySchema,
     agents: T.Array(AgentSchema, { default: [] }),
@@ -426,4 +463,5 @@ export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
 export type ConsoleConfig = Static<typeof ConsoleSchema>;
+export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
 export type ConfigTSchema = TSchema;

@@ -20,6 +20,9 @@ export type PolicyCode =
   | 'monitor_allow'
   | 'approval_granted'
   | 'approval_denied'
+  /** A control plane (evaluator.mode remote) decided, with a code this sidecar does not know. */
+  | 'remote_allow'
+  | 'remote_deny'
   /** An MCP message with nothing governed (initialize, ping, lists, notifications): allowed without policy. */
   | 'mcp_ungoverned';
 
@@ -72,6 +75,8 @@ export type FaultCode =
   | 'store_error'
   | 'deadline_exceeded'
   | 'internal_error'
+  /** evaluator.mode remote: the control plane did not answer in time (refused, reset, blackholed, 5xx, breaker open). */
+  | 'control_plane_unavailable'
   /** The decision that records an allow made only because of a fault under fail_mode open. */
   | 'fail_open';
 

@@ -18,6 +18,8 @@ export interface HttpDeps {
   state: RuntimeState;
   registry: Registry;
   metricsText?: (() => Promise<string>) | undefined;
+  /** evaluator.mode remote: /readyz shows whether the control plane answers. */
+  remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
 }
 
 export interface HttpLimits {
@@ -114,7 +116,12 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
-    const body = { status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash };
+    const remote = deps.remote?.current;
+    // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
+    const body = {
+      status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash,
+      ...(remote !== undefined ? { control_plane: remote.availability } : {}),
+    };
     return reply.code(deps.state.serving ? 200 : 503).send(body);
   });
 

@@ -101,6 +101,45 @@ describe("ascend handler", function()
       assert.is_false(call.params.ssl_verify)
     end)
 
+    it("sets connect, send and read timeouts from their own fields", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(schema_check.config({ timeout_ms = 150, connect_timeout_ms = 20,
+                                           send_timeout_ms = 30, read_timeout_ms = 400 }))
+      assert.same({ 20, 30, 400 }, env.sidecar_calls[1].timeouts)
+    end)
+
+    it("uses timeout_ms for each step whose own timeout is unset", function()
+      local cases = {
+        { { connect_timeout_ms = 20 }, { 20, 150, 150 } },
+        { { send_timeout_ms = 30 }, { 150, 30, 150 } },
+        { { read_timeout_ms = 400 }, { 150, 150, 400 } },
+        { { connect_timeout_ms = 20, read_timeout_ms = 400 }, { 20, 150, 400 } },
+      }
+      for _, case in ipairs(cases) do
+        local overrides = { timeout_ms = 150 }
+        for k, v in pairs(case[1]) do overrides[k] = v end
+        local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+        handler:access(schema_check.config(overrides))
+        assert.same(case[2], env.sidecar_calls[1].timeouts)
+      end
+    end)
+
+    it("treats a null optional field (a config read with its nulls) as unset", function()
+      local conf = schema_check.config({ timeout_ms = 150, read_timeout_ms = 400 })
+      conf.connect_timeout_ms, conf.send_timeout_ms, conf.gateway_token = cjson.null, cjson.null, cjson.null
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(conf)
+
+      assert.same({ 150, 150, 400 }, env.sidecar_calls[1].timeouts)
+      assert.is_nil(env.sidecar_calls[1].params.headers["x-ascend-gateway-token"])
+    end)
+
+    it("uses the same timeouts for the completion", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed(), { status = 204, body = "" } } })
+      env:run(handler, schema_check.config({ connect_timeout_ms = 20, read_timeout_ms = 400 }))
+      assert.same({ 20, 200, 400 }, env.sidecar_calls[2].timeouts)
+    end)
+
     it("sends no x-ascend-gateway-token when gateway_token is unset", function()
       local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
       handler:access(schema_check.config())
