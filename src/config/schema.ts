@@ -57,6 +57,10 @@ export const ServerSchema = T.Object(
     gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    http_fast_path: T.Boolean({
+      default: true,
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+    }),
     heap_growth_percent: T.Integer({
       minimum: 0, maximum: 1000, default: 50,
       description: "How far V8's old space may grow past the live heap before a full GC, in percent (0: V8's own adaptive choice, up to 300). Read at start",

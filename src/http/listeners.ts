@@ -13,6 +13,7 @@ import { registerKongOpa } from '../adapters/kong-opa/routes.js';
 import { registerKong } from '../adapters/kong/routes.js';
 import type { Config } from '../config/schema.js';
 import type { ListenerLimits } from '../listeners/listener-plan.js';
+import { FastRoutes } from './fast-routes.js';
 import { addOpsRoutes, boundPort, createHttpServer, useJsonParser, type HttpDeps, type HttpLimits } from './server.js';
 
 export interface HttpListeners {
@@ -27,7 +28,7 @@ export interface HttpListeners {
 export function buildHttpListeners(server: Config['server'], limits: ListenerLimits, ops: HttpDeps, adapters: HttpAdapterDeps): HttpListeners {
   const base = { requestTimeoutMs: server.http_request_timeout_ms, keepAliveTimeoutMs: server.http_keep_alive_timeout_ms, maxHeaderBytes: server.http_max_header_bytes, maxHeaders: server.http_max_headers };
   const listener = (connections: HttpLimits['connections']) => {
-    const app = createHttpServer({ ...base, connections });
+    const app = createHttpServer({ ...base, connections }, server.http_fast_path ? new FastRoutes(ops.state, server.http_max_headers) : undefined);
     useJsonParser(app, ops.state, { allowEmpty: false });
     return app;
   };

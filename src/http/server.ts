@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
@@ -53,7 +54,11 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
   });
 }
 
-export function createHttpServer(limits: HttpLimits): FastifyInstance {
+/**
+ * A fastify listener. With `fast`, the gateway endpoints' common request shapes are answered
+ * by the fast path (fast-routes.ts) before fastify sees them; everything else is fastify's.
+ */
+export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
     bodyLimit: 1024 * 1024,
@@ -71,7 +76,9 @@ export function createHttpServer(limits: HttpLimits): FastifyInstance {
           // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
           keepAliveTimeout: limits.keepAliveTimeoutMs,
         },
-        handler,
+        fast === undefined ? handler : (req, res) => {
+          if (!fast.serve(req, res)) handler(req, res);
+        },
       );
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
@@ -85,6 +92,7 @@ export function createHttpServer(limits: HttpLimits): FastifyInstance {
 
   // A request with more headers than we read could hide one from a policy: refuse it whole.
   // A callback hook, not an async one: no promise and microtask per request.
+  if (fast !== undefined) attachFastRoutes(app, fast);
   app.addHook('onRequest', (req, reply, done) => {
     if (req.raw.rawHeaders.length / 2 > limits.maxHeaders) {
       void reply.code(431).send({ code: 'too_many_headers', reason: `more than ${limits.maxHeaders} request headers` });
