@@ -14,6 +14,7 @@ import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
 import { buildHttpListeners } from './http/listeners.js';
 import { planListeners, readOpenFileLimit } from './listeners/listener-plan.js';
+import { TlsCredentials } from './listeners/tls.js';
 import { AccessMetrics } from './observability/access-metrics.js';
 import { Completions } from './observability/completions.js';
 import { DecisionLog } from './observability/decision-log.js';
@@ -21,6 +22,8 @@ import { flushSync } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
+import { RemoteControl } from './evaluator/remote.js';
+import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
 import { systemClock, systemTimers, type Clock, type Timers } from './shared/runtime.js';
@@ -84,7 +87,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { runtime, logger } = opts;
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
-  const metrics = new Metrics(registry, () => state.cache.size, { defaultMetrics: opts.defaultMetrics });
+  // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
+  let remoteRef: RemoteControl | undefined;
+  const metrics = new Metrics(registry, () => remoteRef?.current?.cacheSize ?? state.cache.size, { defaultMetrics: opts.defaultMetrics });
   const recordConfig = (rt: Runtime): void => {
     metrics.configInfo.reset();
     metrics.configInfo.labels(rt.hash).set(rt.version);
@@ -98,27 +103,38 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, {
     enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, batch: opts.batchLogs, redaction: () => state.runtime.redaction,
+    body: () => {
+      const c = state.runtime.config;
+      return c.decision_log.include_body ? { maxBytes: c.limits.max_body_bytes, maxDepth: c.limits.max_json_depth } : undefined;
+    },
   });
   const now = opts.now ?? systemClock;
   const fx = await buildSideEffects({
     state, registry, logger, now, timers: opts.timers, fetch: opts.fetch, batchLogs: opts.batchLogs,
     onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
   });
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate });
+  const remote = new RemoteControl(new RemoteMetrics(registry), logger.child({ component: 'remote' }));
+  remote.apply(runtime.config, runtime.evaluatorKey);
+  remoteRef = remote;
+  state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
-    log: logger.child({ component: 'agents' }),
+    log: logger.child({ component: 'agents' }), fleet: fx.layer?.fleet,
   });
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);
   const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
+  // Read at start, like the ports; the files themselves are watched (listeners/tls.ts).
+  const tlsOf = (listener: 'grpc' | 'http' | 'gateway_http') => TlsCredentials.forListener(cfg, listener, { configPath: runtime.source, logger });
+  const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
-    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc,
+    maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, { state, registry, metricsText: opts.metricsText }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
@@ -132,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
+      for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
     reload(trigger = 'api', force = false) {
@@ -142,12 +159,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
+      for (const t of Object.values(tls)) t?.close();
       // Watch streams would hold a draining connection open.
       health.endWatches();
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
       await fx.stop();
+      await remote.close();
       decisionLog.flush();
       flushSync(logger);
     },

@@ -28,9 +28,12 @@ describe('authentication and roles', () => {
   const ok: Row[] = [
     ['POST', '/api/authorization/agent-action', refund(10, 'm'), ['admin', 'billing']],
     ['POST', '/api/authorization/agent-actions/batch', { actions: [refund(10, 'm')] }, ['admin', 'billing']],
-    ['GET', '/api/agent-action/status/act_unknown', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['POST', '/api/v1/actions/submit', { agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/m', action_details: { amount: 10 } }, ['admin', 'billing', 'gateway']],
+    ['GET', '/api/agent-action/status/act_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
     ['POST', '/api/agent-action/act_unknown/complete', { status: 'success' }, ['admin', 'billing']],
-    ['GET', '/api/sdk/approval/apr_unknown', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['GET', '/api/sdk/approval/apr_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
+    ['GET', '/api/agents/health/billing-agent', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['GET', '/api/deployment-info', undefined, ['admin', 'finance', 'billing', 'viewer']],
     ['GET', '/api/approvals?status=pending', undefined, ['admin', 'finance', 'viewer']],
     ['POST', '/api/approvals/apr_unknown/approve', { comment: 'x' }, ['admin', 'finance']],
     ['POST', '/api/approvals/apr_unknown/deny', { comment: 'x' }, ['admin', 'finance']],
@@ -43,7 +46,7 @@ describe('authentication and roles', () => {
     ['DELETE', '/api/webhooks/wh_999', undefined, ['admin']],
     ['POST', '/api/webhooks/wh_999/test', undefined, ['admin']],
   ];
-  const roles = ['admin', 'finance', 'billing', 'viewer'] as const;
+  const roles = ['admin', 'finance', 'billing', 'viewer', 'gateway'] as const;
 
   it.each(ok)('%s %s: 401 without or with an unknown key, 403 for other roles', async (method, path, body, allowed) => {
     for (const key of [undefined, 'not-a-key', '']) {
@@ -317,7 +320,7 @@ describe('GET /api/docs', () => {
       }
     }
     const vote = doc.paths['/api/approvals/{approval_id}/approve'].post.responses;
-    expect(vote['403'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['forbidden', 'not_an_approver', 'self_approval']);
+    expect(vote['403'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['plaintext_not_allowed', 'forbidden', 'not_an_approver', 'self_approval']);
     expect(vote['409'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['not_pending', 'already_voted']);
   });
 
@@ -342,7 +345,7 @@ describe('keys never reach the logs', () => {
   it('lines about a key\'s request name the key (its configured name), never [REDACTED]', () => {
     const refused = t.logs.filter((l) => l.msg === 'api request refused');
     expect(refused.length).toBeGreaterThan(0);
-    for (const l of refused) expect(l).toMatchObject({ api_key: expect.stringMatching(/^(ops|fred|fiona|lee|carla|billing|audit)$/), code: expect.any(String) });
+    for (const l of refused) expect(l).toMatchObject({ api_key: expect.stringMatching(/^(ops|fred|fiona|lee|carla|billing|audit|edge)$/), code: expect.any(String) });
     expect(JSON.stringify(refused)).not.toContain('[REDACTED]');
   });
 });

@@ -12,6 +12,9 @@
  *     overlays); in the shared Deployment behind Kong (shared-kong) the Kong pods' range, a
  *     token from a Secret the container gets as the variable the config names, a gateway
  *     port of its own that only Kong's pods may reach, and a Kong plugin that sends the token;
+ *   - API keys never cross the pod network in plain text: every config says api.allow_plaintext
+ *     explicitly (false); the shared Deployment, reached from other pods, serves HTTPS with a
+ *     certificate from a Secret (its files are stood in for by test/fixtures/tls here);
  *   - with a kubectl that embeds kustomize v4+ on PATH, every overlay is rendered and the
  *     rendered objects are checked too. Without one those cases are skipped (kustomize is not
  *     a Debian package; the source-file checks above still run).
@@ -20,13 +23,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import { runtimeFromText } from '../src/config/runtime.js';
 import { ServerSchema, type Config } from '../src/config/schema.js';
 import { CLI } from './helpers/process.js';
+import { tempDir } from './helpers/tmp.js';
 import { describeWith } from './helpers/tools.js';
 import { DEPLOY, deployPath, isObject, run, yamlDoc, yamlDocs } from './helpers/deploy.js';
 
@@ -190,6 +194,13 @@ describe('sidecar configs in the ConfigMaps', () => {
     expect(config(CONFIGS.base).fail_mode).toBe('closed');
   });
 
+  it('says explicitly that API keys are not accepted in plain text from outside the pod', () => {
+    for (const f of Object.values(CONFIGS)) {
+      expect(yamlDoc<Obj>(f).api?.allow_plaintext, f).toBe(false);
+      expect(config(f).server.http_tls ?? config(f).server.tls, f).toBeUndefined();
+    }
+  });
+
   it('says explicitly who may call the gateway endpoints: loopback only (the gateway is in the pod), no token', () => {
     for (const f of Object.values(CONFIGS)) {
       const raw = yamlDoc<Obj>(f);
@@ -343,9 +354,16 @@ describe('deploy/istio', () => {
   });
 });
 
+/** Where the shared Deployment mounts its TLS Secret, and the test certificate standing in for it. */
+const TLS_MOUNT = '/etc/ascend-tls/';
+const TEST_TLS = join(dirname(new URL(import.meta.url).pathname), 'fixtures', 'tls') + '/';
+
 describe('shared Deployment behind Kong (shared-kong)', () => {
   const S = (...p: string[]) => K('shared-kong', ...p);
   const TOKEN_ENV = { ASCEND_GATEWAY_TOKEN: 'test-token-not-a-secret' };
+  // The config as the pod reads it, its TLS files at the test certificate's place.
+  const testConfigPath = join(tempDir('ascend-shared-kong-'), 'config.yaml');
+  writeFileSync(testConfigPath, readFileSync(S('config.yaml'), 'utf8').replaceAll(TLS_MOUNT, TEST_TLS));
   const dep = yamlDoc<Obj>(S('deployment.yaml'));
   const services = docsByKind(S('service.yaml'));
   const np = yamlDoc<Obj>(S('networkpolicy.yaml'));
@@ -359,14 +377,35 @@ describe('shared Deployment behind Kong (shared-kong)', () => {
       delete process.env.ASCEND_GATEWAY_TOKEN;
     }
   };
-  const cfg = withToken(() => config(S('config.yaml')));
+  const cfg = withToken(() => config(testConfigPath));
 
   it('config.yaml passes `ascend-sidecar validate` with the token variable, and names it without', () => {
-    const ok = spawnSync(process.execPath, [CLI, 'validate', '--config', S('config.yaml')], { encoding: 'utf8', env: { ...process.env, ...TOKEN_ENV } });
+    const ok = spawnSync(process.execPath, [CLI, 'validate', '--config', testConfigPath], { encoding: 'utf8', env: { ...process.env, ...TOKEN_ENV } });
     expect([ok.status, ok.stderr]).toEqual([0, '']);
-    const missing = spawnSync(process.execPath, [CLI, 'validate', '--config', S('config.yaml')], { encoding: 'utf8', env: { ...process.env, ASCEND_GATEWAY_TOKEN: '' } });
+    const missing = spawnSync(process.execPath, [CLI, 'validate', '--config', testConfigPath], { encoding: 'utf8', env: { ...process.env, ASCEND_GATEWAY_TOKEN: '' } });
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/gateway_access\.token\.env: environment variable ASCEND_GATEWAY_TOKEN is (not set|empty)/);
+  });
+
+  it('serves both HTTP ports over HTTPS from the Secret ascend-sidecar-tls; probes use HTTPS; keys never in plain text', () => {
+    const raw = yamlDoc<Obj>(S('config.yaml'));
+    expect(raw.api.allow_plaintext).toBe(false);
+    expect(cfg.server.tls?.enabled).toBe(true);
+    expect(cfg.server.http_tls).toBeUndefined();
+    expect(cfg.server.gateway_http_tls).toBeUndefined();
+    for (const f of ['cert_file', 'key_file'] as const) expect(String(raw.server.tls[f]).startsWith(TLS_MOUNT), f).toBe(true);
+    const mount = (sc.volumeMounts as Obj[]).find((m) => `${m.mountPath}/` === TLS_MOUNT);
+    expect(mount?.readOnly).toBe(true);
+    const volume = (dep.spec.template.spec.volumes as Obj[]).find((v) => v.name === mount!.name);
+    expect(volume?.secret?.secretName).toBe('ascend-sidecar-tls');
+    // kubernetes.io/tls Secrets hold tls.crt and tls.key.
+    expect([raw.server.tls.cert_file, raw.server.tls.key_file]).toEqual([`${TLS_MOUNT}tls.crt`, `${TLS_MOUNT}tls.key`]);
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(sc[probe].httpGet.scheme, probe).toBe('HTTPS');
+    expect(plugin.config.ssl_verify).toBe(true);
+    // Without the files the pod would not start: validate names the field.
+    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', S('config.yaml')], { encoding: 'utf8', env: { ...process.env, ...TOKEN_ENV } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/server\.tls\.cert_file: cannot read \/etc\/ascend-tls\/tls\.crt/);
   });
 
   it('lets in the Kong pods\' range with a token, not loopback', () => {
@@ -411,7 +450,7 @@ describe('shared Deployment behind Kong (shared-kong)', () => {
     expect(plugin.plugin).toBe('ascend');
     const ns = yamlDoc<Obj>(S('kustomization.yaml')).namespace as string;
     const gw = services.get('Service/ascend-gateway')!;
-    expect(plugin.config.sidecar_url).toBe(`http://${gw.metadata.name}.${ns}.svc.cluster.local:${gw.spec.ports[0].port}`);
+    expect(plugin.config.sidecar_url).toBe(`https://${gw.metadata.name}.${ns}.svc.cluster.local:${gw.spec.ports[0].port}`);
     // Kong's env vault reads {vault://env/a-b} from the variable A_B: the one the sidecar's config names.
     const ref = /^\{vault:\/\/env\/([a-z0-9-]+)\}$/.exec(plugin.config.gateway_token as string);
     expect(ref, 'gateway_token is an env vault reference').not.toBeNull();

@@ -65,7 +65,7 @@ webhook_delivery: {initial_backoff_ms: 50, max_backoff_ms: 200}
     const allowed = await two.c.check(refund);
     expect([decisionOf(allowed), header(allowed, 'x-ascend-action-id')]).toEqual(['allowed', actionId]);
 
-    // The delivery the crash interrupted may still hold its 60 s lease: wait on the condition.
+    // The delivery the crash interrupted may still hold its 30 s lease: wait on the condition.
     const kinds = () => new Set(receiver.received.map((r) => JSON.parse(r.body).event as string));
     await waitFor(() => kinds().has('action.pending') && kinds().has('action.approved'), { what: 'both events delivered', timeoutMs: 90_000 });
     expect(receiver.received.every((r) => verifyWebhook(SECRET, r.headers, r.body))).toBe(true);

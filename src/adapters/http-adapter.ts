@@ -7,14 +7,16 @@
  * in its own fastify scope, so its parsers, guard and error rendering never leak into the
  * other routes on the listener.
  */
+import type { Socket } from 'node:net';
 import AjvModule from 'ajv';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { GATEWAY_TOKEN_HEADER, type GatewayDenial } from '../gateway/access.js';
 import type { FailureCode } from '../core/errors.js';
-import type { AdapterName } from '../gateway/request.js';
+import type { AdapterName, RawGatewayRequest } from '../gateway/request.js';
 import { fastRoutesOf, type FastRoute, type ReplyLike, type RequestLike } from '../http/fast-routes.js';
+import { connectionPrincipal } from '../listeners/tls.js';
 import type { AccessMetrics } from '../observability/access-metrics.js';
 import type { Completions } from '../observability/completions.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -139,6 +141,16 @@ export function addFastRoute(http: FastifyInstance, deps: HttpAdapterDeps, opts:
     declines: (req) => deps.state.runtime.gatewayAccess.denyRequest(req.socket, req.headers) !== undefined,
   };
   routes.add(route);
+}
+
+/**
+ * `raw` with the client certificate of the connection it came on (the `principal` identity
+ * source with `from: connection`); unchanged on a plain or unverified connection.
+ */
+export function withConnection(raw: RawGatewayRequest, socket: Socket): RawGatewayRequest {
+  const principal = connectionPrincipal(socket);
+  if (principal !== undefined) raw.connectionPrincipal = principal;
+  return raw;
 }
 
 /** The plain JSON error answer: `{code, reason}` with the problem's status. */

@@ -18,6 +18,7 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   if (d.policyId !== null) h.push(['x-ascend-policy-id', d.policyId]);
   if (d.flagged) h.push(['x-ascend-flagged', 'true']);
   if (d.failOpen) h.push(['x-ascend-fail-open', 'true']);
+  if (d.stale === true) h.push(['x-ascend-stale', 'true']);
   if (d.monitor) h.push(['x-ascend-monitor', d.monitor.wouldBe]);
   if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
   if (r.statusUrl !== undefined) h.push(['x-ascend-status-url', r.statusUrl]);
@@ -49,4 +50,27 @@ export function denialFields(r: CheckResult): Record<string, unknown> {
 /** The JSON denial body: {@link denialFields} serialized. */
 export function denialBody(r: CheckResult): string {
   return JSON.stringify(denialFields(r));
+}
+
+/** JSON-RPC error code of an ASCEND denial or pending answer (in the -32000…-32099 server-error range). */
+export const MCP_ERROR_CODE = -32001;
+
+/**
+ * The JSON-RPC error answer to an MCP message that was denied or is pending: one error per
+ * request id (an array for a batch; `id: null` when the message held only notifications),
+ * `error.data` = {@link denialFields}, so the agent sees a tool error it can explain and quote.
+ */
+export function jsonRpcErrorBody(r: CheckResult): string {
+  const mcp = r.mcp;
+  const data = denialFields(r);
+  const error = { code: MCP_ERROR_CODE, message: r.decision.reason, data };
+  const one = (id: unknown) => ({ jsonrpc: '2.0', id, error });
+  const ids = mcp === undefined || mcp.ids.length === 0 ? [null] : mcp.ids;
+  return JSON.stringify(mcp?.batch === true ? ids.map(one) : one(ids[0]));
+}
+
+/** What a refused request is answered with: status and JSON body (a JSON-RPC error, HTTP 200, when the client speaks MCP). */
+export function refusal(r: CheckResult): { status: number; body: string } {
+  if (r.mcp !== undefined) return { status: 200, body: jsonRpcErrorBody(r) };
+  return { status: r.decision.httpStatus, body: denialBody(r) };
 }

@@ -6,7 +6,11 @@
  * Routes declare `config: {roles}`; routes without it (and unknown routes) need any valid key.
  * Without `api_keys` in config every request is 401: the API is closed by default.
  * An authenticated key then takes a token from its rate limit (rate-limit.ts), if it has one.
+ * Before any of that, a plain-text connection from another host is refused 403
+ * plaintext_not_allowed (unless api.allow_plaintext): a key sent in the clear is a key given away.
  */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { RuntimeState } from '../pipeline/state.js';
 import { ApiError } from './errors.js';
@@ -25,9 +29,18 @@ declare module 'fastify' {
 /** Every role may read an action or an approval (agent keys only their own agent's). */
 export const READ_ROLES: readonly Role[] = ['admin', 'approver', 'agent', 'viewer'];
 
+/**
+ * Reading one action or one approval: every role, and `gateway` keys (edge sidecars, which
+ * submit and read actions for any agent and may call nothing that does not list them).
+ */
+export const ACTION_READ_ROLES: readonly Role[] = [...READ_ROLES, 'gateway'];
+
 export function installAuth(api: FastifyInstance, state: RuntimeState, limits: RateLimitCheck): void {
   api.decorateRequest('principal', null);
   api.addHook('onRequest', async (req) => {
+    if (!state.runtime.config.api.allow_plaintext && !keySafeOn(req.raw.socket)) {
+      throw new ApiError(403, 'plaintext_not_allowed', 'API keys are accepted only over TLS (server.tls) or from loopback; set api.allow_plaintext: true if a proxy in front of the sidecar terminates TLS');
+    }
     const raw = presentedKey(req.headers);
     const keys = state.runtime.apiKeys;
     const principal = keys.authenticate(raw);
@@ -36,10 +49,23 @@ export function installAuth(api: FastifyInstance, state: RuntimeState, limits: R
     // Set before the role check, so a refusal's log line can name the key.
     req.principal = principal;
     const roles = req.routeOptions.config.roles;
-    if (roles && !roles.includes(principal.role)) {
-      throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${roles.join(' or ')}`);
+    // A gateway key is an edge's: only the routes that name the role (submit, read an action).
+    if ((roles === undefined && principal.role === 'gateway') || (roles && !roles.includes(principal.role))) {
+      const needs = roles === undefined ? 'a role other than gateway' : roles.join(' or ');
+      throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${needs}`);
     }
   });
+}
+
+/**
+ * Whether a key may travel on this connection: TLS, or a loopback peer (the same host, e.g. a
+ * gateway in the pod). Anything else is plain text on a network someone else may read.
+ */
+export function keySafeOn(socket: Socket): boolean {
+  if ((socket as Partial<TLSSocket>).encrypted === true) return true;
+  const peer = socket.remoteAddress;
+  if (peer === undefined) return false;
+  return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;

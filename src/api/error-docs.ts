@@ -18,6 +18,7 @@ export const API_ERRORS: Readonly<Record<ApiErrorCode, readonly [number, string]
   target_refused: [400, 'the webhook URL is not https:// or resolves to a private, loopback or metadata address'],
   unauthorized: [401, 'no API key, or an unknown one'],
   invalid_signature: [401, 'the key signs its requests and this one is unsigned, stale or does not verify'],
+  plaintext_not_allowed: [403, 'a plain-text connection from another host: keys are accepted only over TLS or from loopback (api.allow_plaintext)'],
   forbidden: [403, "the key's role may not call this"],
   agent_mismatch: [403, 'an agent key named another agent'],
   not_an_approver: [403, "the key's groups are not the current step's approvers"],
@@ -37,7 +38,7 @@ export const API_ERRORS: Readonly<Record<ApiErrorCode, readonly [number, string]
 };
 
 /** What every operation behind an API key can answer. */
-const ALWAYS: readonly ApiErrorCode[] = ['unauthorized', 'invalid_signature', 'forbidden', 'rate_limited', 'invalid_request', 'internal_error'];
+const ALWAYS: readonly ApiErrorCode[] = ['unauthorized', 'plaintext_not_allowed', 'invalid_signature', 'forbidden', 'rate_limited', 'invalid_request', 'internal_error'];
 const BODY: readonly ApiErrorCode[] = ['invalid_json', 'too_deep', 'body_too_large', 'unsupported_media_type'];
 
 export interface ErrorTraits {

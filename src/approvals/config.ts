@@ -83,7 +83,10 @@ export const WebhookDeliverySchema = Type.Object({
   max_attempts: Type.Integer({ minimum: 1, default: 8 }),
   initial_backoff_ms: Type.Integer({ minimum: 1, default: 1000 }),
   max_backoff_ms: Type.Integer({ minimum: 1, default: 300_000 }),
-  timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),
+  timeout_ms: Type.Integer({
+    minimum: 1, maximum: 25_000, default: 10_000,
+    description: 'One delivery attempt at most; below the 30 s lease on an outbox row, after which another deliverer (or replica) may take it over',
+  }),
 }, { additionalProperties: false });
 
 export type StoreConfig = Static<typeof StoreConfigSchema>;

@@ -14,6 +14,7 @@ import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
 import { AgentRegistry } from '../mapping/agents.js';
+import { checkTls } from '../listeners/tls.js';
 import { compileIdentity } from '../mapping/identity.js';
 import { Mapper } from '../mapping/mapper.js';
 import { queryKeysRead } from '../mapping/query-keys.js';
@@ -52,8 +53,22 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
+  /** evaluator.api_key, read ({env}/{file} resolved); undefined unless evaluator.mode is remote. */
+  readonly evaluatorKey: string | undefined;
   /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
   readonly storeUrl: string | undefined;
+}
+
+/** evaluator.mode remote needs a url and a key; the key is read here, so a missing one fails the config. */
+function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
+  const ev = c.evaluator;
+  if (ev.mode !== 'remote') return undefined;
+  if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
+  if (ev.api_key === undefined) {
+    issues.add(['evaluator', 'api_key'], 'is required with mode remote: a key of the control plane (role gateway on an ascend-sidecar)');
+    return undefined;
+  }
+  return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -154,6 +169,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const workflows = resolveWorkflows(config, settings, issues);
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
+  const remoteKey = evaluatorKey(config, issues, secrets);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
   const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
@@ -168,6 +184,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   }, issues);
   const trustedProxies = compileTrustedProxies(config.forward_auth.trusted_proxies, issues, ['forward_auth', 'trusted_proxies']);
   const gatewayAccess = compileGatewayAccess(config.gateway_access, { configPath: opts.source }, issues);
+  checkTls(config.server, opts.source, issues);
   if (issues.items.length > 0) throw new ConfigError(opts.source, issues.items);
   return Object.freeze({
     version: opts.version,
@@ -175,7 +192,10 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     source: opts.source,
     config,
     normalize: normalizeOptions(config),
-    mapper: new Mapper(new RouteTable(routes), identity, agents),
+    mapper: new Mapper(new RouteTable(routes), identity, agents, {
+      body: { maxBytes: config.limits.max_body_bytes, maxDepth: config.limits.max_json_depth },
+      policiesReadBody: [...engine.reads].some((p) => p === 'body' || p.startsWith('body.')),
+    }),
     engine,
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),
@@ -187,6 +207,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
+    evaluatorKey: remoteKey,
     storeUrl,
   });
 }

@@ -9,7 +9,8 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
-import { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
+import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
+import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
 import { PatternSecretSchema, SecretSchema } from './secrets.js';
 
@@ -25,6 +26,19 @@ export function StringEnum<const V extends readonly string[]>(values: V, opts: {
 
 const Port = T.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
 const HttpStatusCode = T.Integer({ minimum: 400, maximum: 599 });
+
+/** TLS for one listener (server.tls, or a listener's own server.*_tls). */
+export const TlsSchema = (description: string) => T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'false: this listener stays plain text (e.g. server.http_tls: {enabled: false} under a server.tls for gRPC only)' }),
+    cert_file: T.Optional(T.String({ minLength: 1, description: 'PEM certificate chain the listener presents; relative to the config file; re-read when it changes' })),
+    key_file: T.Optional(T.String({ minLength: 1, description: 'PEM private key of cert_file; relative to the config file; re-read when it changes' })),
+    client_ca_file: T.Optional(T.String({ minLength: 1, description: 'PEM CA bundle that client certificates are verified against; set: clients are asked for a certificate (mTLS)' })),
+    require_client_cert: T.Boolean({ default: false, description: 'Refuse a connection without a client certificate that client_ca_file verifies; false: a client may connect without one (its principal is then unknown)' }),
+    reload_interval_ms: T.Integer({ minimum: 100, default: 5000, description: 'How often the three files are checked for a change; a change takes effect for new connections, open ones keep theirs' }),
+  },
+  { ...closed, description },
+);
 
 export const ServerSchema = T.Object(
   {
@@ -61,6 +75,10 @@ export const ServerSchema = T.Object(
       default: true,
       description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
     }),
+    tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
+    grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
+    http_tls: T.Optional(TlsSchema('TLS of the HTTP listener, in place of server.tls')),
+    gateway_http_tls: T.Optional(TlsSchema('TLS of the gateway HTTP listener (gateway_http_port), in place of server.tls')),
     heap_growth_percent: T.Integer({
       minimum: 0, maximum: 1000, default: 50,
       description: "How far V8's old space may grow past the live heap before a full GC, in percent (0: V8's own adaptive choice, up to 300). Read at start",
@@ -95,6 +113,10 @@ export const IdentitySourceSchema = T.Object(
       T.Object(
         {
           trim_prefix: T.Optional(T.String({ description: 'Only principals with this prefix count; the rest is the agent id' })),
+          from: StringEnum(['gateway', 'connection'] as const, {
+            default: 'gateway',
+            description: "gateway: the principal the gateway verified (Envoy's source.principal). connection: the client certificate of the sidecar's own TLS connection (server.tls with client_ca_file) — its SPIFFE or other URI SAN, else its subject CN; list it only where the sidecar's direct caller is the agent",
+          }),
         },
         closed,
       ),
@@ -148,8 +170,30 @@ export const RouteSchema = T.Object(
     ),
     action_type: T.String({ minLength: 1 }),
     resource: T.String({ default: '{host}{path}' }),
-    parameters: T.Record(T.String(), T.Unknown(), { default: {} }),
+    parameters: T.Record(T.String(), T.Unknown(), {
+      default: {},
+      description: "Templates; on an mcp route, when empty, the call's arguments (tools/call, prompts/get)",
+    }),
     context: T.Record(T.String(), T.Unknown(), { default: {} }),
+    body: T.Object(
+      {
+        on_invalid: StringEnum(['deny', 'ignore'] as const, {
+          default: 'deny',
+          description: 'A body this route reads that is too large (limits.max_body_bytes), too deep, of another type than JSON or form data, or that does not parse: deny (400 invalid_body) or ignore (evaluate as if there were no body)',
+        }),
+      },
+      { ...closed, default: {}, description: 'How the request body is read where a template or a policy condition reads body.*' },
+    ),
+    mcp: T.Optional(T.Object(
+      {
+        govern: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Housekeeping methods (globs) to evaluate too; by default ${UNGOVERNED_METHODS.join(', ')} and responses pass without policy`,
+        }),
+        max_batch: T.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Messages one JSON-RPC batch may hold; more is denied invalid_mcp' }),
+      },
+      { ...closed, description: 'The body is MCP JSON-RPC 2.0 (streamable HTTP): one action per call, {mcp.method|tool|uri|prompt} in templates (docs/mcp.md)' },
+    )),
   },
   closed,
 );
@@ -195,6 +239,10 @@ export const ResponsesSchema = T.Object(
     denied_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     pending_status: T.Integer({ ...HttpStatusCode, default: 403 }),
     retry_after_seconds: T.Integer({ minimum: 0, default: 30, description: 'retry-after on pending answers and on 429 too_many_pending denials' }),
+    unavailable_status: T.Integer({
+      ...HttpStatusCode, default: 503,
+      description: 'Status of a fail_mode closed denial because the control plane (evaluator.mode remote) could not answer in time; sent with retry-after',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -220,6 +268,10 @@ export const DecisionLogSchema = T.Object(
     enabled: T.Boolean({ default: true }),
     path: T.Optional(T.String({ minLength: 1, description: 'A file to append JSON lines to; stdout when unset' })),
     include_headers: T.Boolean({ default: false, description: 'Add request headers (secrets redacted)' }),
+    include_body: T.Boolean({
+      default: false,
+      description: 'Add the request body (JSON or form data, values under secret keys redacted; any other body only as body_bytes). Off: no body ever reaches the log',
+    }),
     redact: T.Object(
       {
         query: T.Array(T.String({ minLength: 1 }), {
@@ -229,6 +281,10 @@ export const DecisionLogSchema = T.Object(
         headers: T.Array(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
           default: [],
           description: `Header names whose values are masked in every log, besides the built-in ${DEFAULT_REDACTED_HEADERS.join(', ')}`,
+        }),
+        body_keys: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: `Body member names (any case, at any depth) whose values are masked when include_body is on, besides the built-in ${DEFAULT_REDACTED_BODY_KEYS.join(', ')}`,
         }),
       },
       { ...closed, default: {}, description: 'Secrets kept out of the decision log, the SIEM stream and error logs (values become [REDACTED]); extends the built-in lists, never shrinks them' },
@@ -255,7 +311,9 @@ export const RateLimitSchema = (description: string) => T.Object(
 export const ApiKeySchema = T.Object(
   {
     name: T.String({ minLength: 1, description: 'Who the key is: shown in logs, audit and as the approver name' }),
-    role: StringEnum(['admin', 'approver', 'agent', 'viewer'] as const),
+    role: StringEnum(['admin', 'approver', 'agent', 'viewer', 'gateway'] as const, {
+      description: 'gateway: an edge sidecar (evaluator.mode remote): may submit and read actions for any agent, nothing else',
+    }),
     sha256: PatternSecretSchema('SHA-256 hex of the key, as printed by `ascend-sidecar hash-key`', SHA256_HEX),
     groups: T.Optional(T.Array(T.String({ minLength: 1 }), { minItems: 1, description: 'Approver groups this key votes with' })),
     agent_id: T.Optional(T.String({ pattern: AGENT_ID_PATTERN, description: 'agent keys: the one agent this key evaluates as' })),
@@ -274,6 +332,10 @@ export const ApiSchema = T.Object(
     page_max: T.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Largest `limit` of paged lists' }),
     environment: T.String({ minLength: 1, maxLength: 64, default: 'production', description: 'What GET /api/deployment-info reports as the environment (the ASCEND SDK shows it)' }),
     rate_limit: T.Optional(RateLimitSchema('Requests per API key (a bucket per key name); off when unset. Beyond it: 429 rate_limited with Retry-After')),
+    allow_plaintext: T.Boolean({
+      default: false,
+      description: 'Accept API keys over plain-text HTTP from a non-loopback peer (e.g. behind a proxy that terminates TLS). false: such a request is refused 403 plaintext_not_allowed before its key is read; loopback peers and TLS connections are always accepted',
+    }),
     allow_private_webhook_targets: T.Boolean({
       default: false,
       description: 'Let webhook subscriptions made through the API use http:// and point at loopback, private, link-local, CGNAT and metadata addresses (refused by default: SSRF)',
@@ -301,6 +363,10 @@ export const LimitsSchema = T.Object(
       minimum: 2, maximum: 256, default: 32,
       description: 'Deepest nesting of objects and arrays in any JSON the sidecar reads (REST bodies, Kong and Kong-OPA inputs, parameters), counted from the root of the whole document; deeper is denied 400 too_deep',
     }),
+    max_body_bytes: T.Integer({
+      minimum: 1, maximum: 64 * 1024 * 1024, default: 1024 * 1024,
+      description: 'Largest request body (forwarded by a gateway) that is parsed for body.* and MCP; larger is invalid_body (see routes[].body.on_invalid)',
+    }),
   },
   { ...closed, default: {} },
 );
@@ -313,12 +379,43 @@ export const AuditStreamSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** A remote decision service's circuit breaker. */
+export const BreakerSchema = T.Object(
+  {
+    failures: T.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Consecutive failed calls that open the breaker' }),
+    open_ms: T.Integer({ minimum: 10, maximum: 600_000, default: 5000, description: 'How long an open breaker answers without calling (per fail_mode or from stale answers) before it lets probes through' }),
+    half_open_probes: T.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Calls let through at once while half-open; one success closes the breaker, one failure opens it again' }),
+  },
+  { ...closed, default: {} },
+);
+
+/**
+ * Where decisions are taken: here from the config (local, the default), or by a control plane
+ * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
+ */
+export const EvaluatorSchema = T.Object(
+  {
+    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config; remote: ask the control plane at `url` for what the cache cannot answer' }),
+    url: T.Optional(T.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: 'remote: the control plane base URL (an ascend-sidecar, or an ASCEND API base URL)' })),
+    api_key: T.Optional(SecretSchema('remote: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
+    timeout_ms: T.Integer({ minimum: 1, maximum: 60_000, default: 200, description: "remote: per call; never past the gateway's own deadline (grpc-timeout), of which a quarter is kept as the margin to answer in" }),
+    stale_if_error_ms: T.Integer({
+      minimum: 0, maximum: 86_400_000, default: 30_000,
+      description: 'remote: how long after a cached answer expired it may still be served (marked x-ascend-stale: true) while the control plane cannot answer; 0: never',
+    }),
+    connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
+    breaker: BreakerSchema,
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
     mode: StringEnum(['enforce', 'monitor'] as const, { default: 'enforce', description: 'monitor: flag instead of deny' }),
     default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
     fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
+    evaluator: EvaluatorSchema,
     cache: CacheSchema,
     identity: IdentitySchema,
     agents: T.Array(AgentSchema, { default: [] }),
@@ -353,8 +450,10 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
+export type TlsConfig = Static<ReturnType<typeof TlsSchema>>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
+export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
 export type ConfigTSchema = TSchema;

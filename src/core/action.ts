@@ -1,3 +1,11 @@
+/**
+ * A parsed request body as conditions see it (`body.*`; parsed by gateway/body.ts), or the mark
+ * of one the gateway cut short, which is never read as complete.
+ */
+export type RequestBody =
+  | { readonly partial: false; readonly format: 'json' | 'form'; readonly value: unknown }
+  | { readonly partial: true };
+
 /** Agent ids are identifiers, not free text: this keeps logs, keys and headers unambiguous. */
 export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:@/+=~-]{1,256}$';
 
@@ -46,5 +54,7 @@ export interface EvalInput {
   readonly action: ActionRequest;
   readonly agent: AgentView;
   readonly request: RequestView | undefined;
+  /** The parsed request body (`body.*`), when the config reads bodies and the request had one. */
+  readonly body?: RequestBody | undefined;
   readonly risk: { score: number };
 }

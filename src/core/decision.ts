@@ -34,9 +34,14 @@ export interface Decision {
   readonly failOpen: boolean;
   /** The HTTP status a gateway answers a denied or pending request with (200 when allowed). */
   readonly httpStatus: number;
+  /**
+   * A control plane's answer served after it expired, because the control plane could not
+   * answer (evaluator.stale_if_error_ms); marked `x-ascend-stale: true`.
+   */
+  readonly stale?: boolean;
 }
 
 /** Only plain enforce decisions may be served from cache (never pending, monitor or fail-open). */
 export function isCacheable(d: Decision): boolean {
-  return d.decision !== 'pending' && d.monitor === undefined && !d.failOpen;
+  return d.decision !== 'pending' && d.monitor === undefined && !d.failOpen && d.stale !== true;
 }

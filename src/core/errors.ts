@@ -19,7 +19,12 @@ export type PolicyCode =
   | 'default_deny'
   | 'monitor_allow'
   | 'approval_granted'
-  | 'approval_denied';
+  | 'approval_denied'
+  /** A control plane (evaluator.mode remote) decided, with a code this sidecar does not know. */
+  | 'remote_allow'
+  | 'remote_deny'
+  /** An MCP message with nothing governed (initialize, ping, lists, notifications): allowed without policy. */
+  | 'mcp_ungoverned';
 
 /** The request itself is malformed: denied with HTTP 400, whatever `fail_mode` says. */
 export type RequestErrorCode =
@@ -36,7 +41,13 @@ export type RequestErrorCode =
   /** A parameter the config reads was given twice, as `key[]=`, or inside a `;`-separated pair. */
   | 'ambiguous_parameter'
   /** A JSON document nests deeper than limits.max_json_depth. */
-  | 'too_deep';
+  | 'too_deep'
+  /** A body the route reads is not JSON or form data the sidecar can parse, or is too large (routes[].body.on_invalid: deny). */
+  | 'invalid_body'
+  /** A condition or template reads a body the gateway marked partial (Envoy x-envoy-auth-partial-body, Kong body_truncated). */
+  | 'body_truncated'
+  /** The body on an `mcp` route is not a JSON-RPC 2.0 message or batch. */
+  | 'invalid_mcp';
 
 /** Refused before evaluation: the body, its size or type, or the caller is not acceptable. */
 export type AdmissionCode =
@@ -64,12 +75,14 @@ export type FaultCode =
   | 'store_error'
   | 'deadline_exceeded'
   | 'internal_error'
+  /** evaluator.mode remote: the control plane did not answer in time (refused, reset, blackholed, 5xx, breaker open). */
+  | 'control_plane_unavailable'
   /** The decision that records an allow made only because of a fault under fail_mode open. */
   | 'fail_open';
 
 /** Failures only the REST API answers (HTTP status in api/errors.ts). */
 export type ApiFailureCode =
-  | 'unauthorized' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
+  | 'unauthorized' | 'plaintext_not_allowed' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
   | 'invalid_cursor' | 'batch_too_large' | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
   | 'store_not_configured' | 'rate_limited';

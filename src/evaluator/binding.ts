@@ -1,6 +1,6 @@
 /**
  * What a decision depended on, beyond the action's agent, type, resource and parameters:
- * every `context.*` and `request.*` value a compiled policy or the risk model reads, and the
+ * every `context.*`, `request.*` and `body.*` value a compiled policy or the risk model reads, and the
  * risk score. Both the decision-cache key and an approval's grant are bound to these values,
  * so a request that differs in any of them is a different decision — an approval given for a
  * POST in staging never lets a DELETE or a production request through.
@@ -12,10 +12,10 @@ import { compilePath, type Getter } from '../policy/paths.js';
 /** Inputs the risk model reads besides agent, action type and resource. */
 export const RISK_READS = ['context.environment', 'request.method'] as const;
 
-/** The `context.*` / `request.*` paths a decision depends on, sorted, from the policies' reads. */
+/** The `context.*` / `request.*` / `body.*` paths a decision depends on, sorted, from the policies' reads. */
 export function boundPaths(reads: Iterable<string>): string[] {
   return [...new Set([...reads, ...RISK_READS])]
-    .filter((p) => p.startsWith('context.') || p.startsWith('request.') || p === 'context')
+    .filter((p) => p.startsWith('context.') || p.startsWith('request.') || p === 'context' || p.startsWith('body.') || p === 'body')
     .sort();
 }
 
@@ -34,7 +34,7 @@ export function compileBoundPaths(reads: Iterable<string>): BoundPath[] {
 }
 
 /** What a binding needs of an input: the action and the request (conditions' getters read only these). */
-export type BindingInput = Pick<EvalInput, 'action' | 'request'>;
+export type BindingInput = Pick<EvalInput, 'action' | 'request' | 'body'>;
 
 /** The decision a binding is taken under. */
 export interface BoundDecision {

@@ -75,8 +75,8 @@ export class DigestLru<V> {
     return this.values[i];
   }
 
-  /** Stores `value` for `d` (replacing any entry), to expire ttlMs from now. */
-  set(d: string, value: V): void {
+  /** Stores `value` for `d` (replacing any entry), to expire `ttlMs` (the table's by default) from now. */
+  set(d: string, value: V, ttlMs: number = this.ttlMs): void {
     const w = firstWord(d);
     let i = this.find(d, w);
     if (i === NONE) {
@@ -91,7 +91,7 @@ export class DigestLru<V> {
       this.count++;
     } else this.touch(i);
     this.values[i] = value;
-    this.expires[i] = this.now() + this.ttlMs;
+    this.expires[i] = this.now() + ttlMs;
   }
 
   clear(): void {

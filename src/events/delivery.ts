@@ -26,7 +26,7 @@ export interface DeliveryOptions {
   readonly maxBackoffMs?: number;
   /** Per-attempt timeout, connect to response headers (ms). Default 10000. */
   readonly timeoutMs?: number;
-  /** How long a claimed row stays invisible to other claims; must exceed timeoutMs. Default 60000. */
+  /** How long a claimed row stays invisible to other claims (a dead deliverer's rows go to another after it); must exceed timeoutMs. Default 30000. */
   readonly leaseMs?: number;
   /** Rows claimed per round. Default 16. */
   readonly batchSize?: number;
@@ -66,7 +66,7 @@ export class WebhookDeliveryWorker {
 
   constructor(private readonly deps: DeliveryDeps, options: DeliveryOptions = {}) {
     this.o = {
-      maxAttempts: 8, baseBackoffMs: 1000, maxBackoffMs: 300_000, timeoutMs: 10_000, leaseMs: 60_000,
+      maxAttempts: 8, baseBackoffMs: 1000, maxBackoffMs: 300_000, timeoutMs: 10_000, leaseMs: 30_000,
       batchSize: 16, pollIntervalMs: 1000, ...options,
     };
     if (this.o.leaseMs <= this.o.timeoutMs) throw new RangeError('leaseMs must exceed timeoutMs');

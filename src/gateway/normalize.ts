@@ -114,10 +114,15 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     clientAscendHeaders,
     sourceIp: raw.sourceIp,
     principal: raw.principal === '' ? undefined : raw.principal,
+    connectionPrincipal: raw.connectionPrincipal,
     requestId: raw.requestId || headers['x-request-id'],
     metadata: raw.metadata,
     contextExtensions: raw.contextExtensions,
     facts: raw.facts,
     body: raw.body,
+    // Envoy sets this header on the check request whenever with_request_body is on; a client
+    // can only make its own body count as partial (more restrictive), never as complete.
+    bodyPartial: raw.bodyPartial === true || (raw.body !== undefined && headers['x-envoy-auth-partial-body'] === 'true'),
+    bodyIsJson: raw.bodyIsJson === true,
   };
 }

@@ -46,6 +46,11 @@ export interface RawGatewayRequest {
   sourceIp?: string;
   /** mTLS peer principal (SPIFFE ID) as verified by the gateway. */
   principal?: string;
+  /**
+   * The client certificate of the sidecar's own TLS connection (listeners/tls.ts
+   * connectionPrincipal): who called the sidecar, not who called the gateway.
+   */
+  connectionPrincipal?: string;
   requestId?: string;
   /** Envoy filter_metadata namespaces (e.g. envoy.filters.http.jwt_authn) as plain JSON. */
   metadata?: Record<string, unknown>;
@@ -53,7 +58,15 @@ export interface RawGatewayRequest {
   facts?: GatewayFacts;
   /** When the gateway stops waiting (epoch ms), e.g. from gRPC `grpc-timeout`; bounds async work. */
   deadline?: number;
+  /** The request body as the gateway forwarded it (Envoy with_request_body, Kong send_body, forward-auth). */
   body?: string;
+  /**
+   * The gateway sent only the start of the body (Kong plugin `body_truncated`, Envoy
+   * `x-envoy-auth-partial-body: true`, which normalize() also reads): never taken as complete.
+   */
+  bodyPartial?: boolean;
+  /** The body is JSON whatever the content type says (Kong opa `parsed_body`, already parsed by Kong). */
+  bodyIsJson?: boolean;
 }
 
 export interface GatewayRequest {
@@ -74,9 +87,13 @@ export interface GatewayRequest {
   readonly clientAscendHeaders: readonly string[];
   readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
+  readonly connectionPrincipal: string | undefined;
   readonly requestId: string | undefined;
   readonly metadata: Record<string, unknown> | undefined;
   readonly contextExtensions: Record<string, string> | undefined;
   readonly facts: GatewayFacts | undefined;
+  /** The raw body; parsed by mapping only where a route or policy reads it (gateway/body.ts). */
   readonly body: string | undefined;
+  readonly bodyPartial: boolean;
+  readonly bodyIsJson: boolean;
 }

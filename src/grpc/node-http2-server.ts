@@ -7,9 +7,10 @@
  * method, write one DATA frame and the trailers from constant header objects. Behaviour
  * follows grpc-js where the spec leaves a choice (status codes and messages for bad input).
  */
-import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import http2, { type Http2SecureServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
+import type { TlsCredentials } from '../listeners/tls.js';
 import { ArrivalList, Listener, methodFor, runCall, type Arriving, type GrpcMethod, type Responder, type StreamCall } from './call.js';
 import { deadlineFrom, GrpcError, Status, statusFields, tooLarge } from './wire.js';
 
@@ -24,6 +25,8 @@ export interface NodeHttp2ServerOptions {
   maxConcurrentStreams?: number;
   logger?: Logger;
   connections?: ConnectionLimits;
+  /** TLS with ALPN h2 (listeners/tls.ts); plain text without. */
+  tls?: TlsCredentials;
 }
 
 // The least a gRPC response needs (grpc-encoding defaults to identity; grpc-accept-encoding is
@@ -144,7 +147,7 @@ function onCallEnd(this: CallStream): void {
 }
 
 export class NodeHttp2GrpcServer {
-  private readonly server: Http2Server;
+  private readonly server: Http2Server | Http2SecureServer;
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Calls whose request has not fully arrived (requestTimeoutMs). */
   private readonly arriving = new ArrivalList<Incoming>();
@@ -154,12 +157,19 @@ export class NodeHttp2GrpcServer {
 
   constructor(private readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: NodeHttp2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
-    this.server = http2.createServer({
+    const h2Options = {
       // Node's default (10 MB of buffered frames per connection) refuses streams under a burst
       // on one busy Envoy connection; grpc-js lifts it the same way.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: { maxConcurrentStreams: opts.maxConcurrentStreams ?? 1000 },
-    });
+    };
+    const tls = opts.tls;
+    if (tls === undefined) this.server = http2.createServer(h2Options);
+    else {
+      const secure = http2.createSecureServer({ ...h2Options, ...tls.serverOptions(), handshakeTimeout: opts.requestTimeoutMs });
+      tls.attach(secure);
+      this.server = secure;
+    }
     this.server.on('session', (s: ServerHttp2Session) => {
       this.sessions.add(s);
       s.once('close', () => this.sessions.delete(s));

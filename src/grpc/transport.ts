@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConnectionLimits } from '../listeners/connection-gate.js';
+import type { TlsCredentials } from '../listeners/tls.js';
 import type { GrpcMethod } from './call.js';
 import { H2GrpcServer } from './h2/server.js';
 import { NodeHttp2GrpcServer } from './node-http2-server.js';
@@ -24,6 +25,8 @@ export interface GrpcServerOptions {
   logger?: Logger;
   /** Connection caps of the listener (server.max_connections, max_connections_per_peer). */
   connections?: ConnectionLimits;
+  /** TLS with ALPN h2 (listeners/tls.ts); plain-text HTTP/2 without. */
+  tls?: TlsCredentials;
 }
 
 /** A gRPC server for `methods` on our HTTP/2 server (`h2`) or on node:http2 (`native`). */

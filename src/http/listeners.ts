@@ -14,6 +14,13 @@ import { registerKong } from '../adapters/kong/routes.js';
 import type { Config } from '../config/schema.js';
 import type { ListenerLimits } from '../listeners/listener-plan.js';
 import { FastRoutes } from './fast-routes.js';
+import type { TlsCredentials } from '../listeners/tls.js';
+
+/** Each HTTP listener's TLS credentials; undefined: plain text. */
+export interface ListenerTls {
+  http: TlsCredentials | undefined;
+  gatewayHttp: TlsCredentials | undefined;
+}
 import { addOpsRoutes, boundPort, createHttpServer, useJsonParser, type HttpDeps, type HttpLimits } from './server.js';
 
 export interface HttpListeners {
@@ -25,16 +32,17 @@ export interface HttpListeners {
   close(): Promise<void>;
 }
 
-export function buildHttpListeners(server: Config['server'], limits: ListenerLimits, ops: HttpDeps, adapters: HttpAdapterDeps): HttpListeners {
+export function buildHttpListeners(server: Config['server'], limits: ListenerLimits, tls: ListenerTls, ops: HttpDeps, adapters: HttpAdapterDeps): HttpListeners {
   const base = { requestTimeoutMs: server.http_request_timeout_ms, keepAliveTimeoutMs: server.http_keep_alive_timeout_ms, maxHeaderBytes: server.http_max_header_bytes, maxHeaders: server.http_max_headers };
-  const listener = (connections: HttpLimits['connections']) => {
-    const app = createHttpServer({ ...base, connections }, server.http_fast_path ? new FastRoutes(ops.state, server.http_max_headers) : undefined);
+  const listener = (connections: HttpLimits['connections'], credentials: TlsCredentials | undefined) => {
+    const fast = server.http_fast_path ? new FastRoutes(ops.state, server.http_max_headers) : undefined;
+    const app = createHttpServer({ ...base, connections, ...(credentials === undefined ? {} : { tls: credentials }) }, fast);
     useJsonParser(app, ops.state, { allowEmpty: false });
     return app;
   };
-  const main = listener(limits.http);
+  const main = listener(limits.http, tls.http);
   addOpsRoutes(main, ops);
-  const gateway = limits.gatewayHttp === undefined ? undefined : listener(limits.gatewayHttp);
+  const gateway = limits.gatewayHttp === undefined ? undefined : listener(limits.gatewayHttp, tls.gatewayHttp);
   const gateways = gateway ?? main;
   registerKong(gateways, adapters);
   registerKongOpa(gateways, adapters);

@@ -5,18 +5,22 @@
  * (`server.gateway_http_port`) only carries the gateway endpoints. The Kong, forward-auth and
  * REST adapters register their routes on the instance they belong to.
  */
-import { createServer } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
+import type { TlsCredentials } from '../listeners/tls.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
   state: RuntimeState;
   registry: Registry;
   metricsText?: (() => Promise<string>) | undefined;
+  /** evaluator.mode remote: /readyz shows whether the control plane answers. */
+  remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
 }
 
 export interface HttpLimits {
@@ -25,6 +29,8 @@ export interface HttpLimits {
   maxHeaderBytes: number;
   maxHeaders: number;
   connections: ConnectionLimits;
+  /** HTTPS with these credentials (listeners/tls.ts); plain HTTP without. */
+  tls?: TlsCredentials;
 }
 
 /**
@@ -55,6 +61,17 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
 }
 
 /**
+ * HTTPS on the same options; its certificate follows the files (listeners/tls.ts). Typed as the
+ * node:http server fastify expects: https.Server has the same request API.
+ */
+function httpsServer(options: ServerOptions, tls: TlsCredentials, requestTimeoutMs: number, handler: RequestListener): Server {
+  // The TLS handshake gets no more time than a request: a client that trickles it must not hold a connection.
+  const server = createHttpsServer({ ...options, ...tls.serverOptions(), handshakeTimeout: requestTimeoutMs }, handler);
+  tls.attach(server);
+  return server as unknown as Server;
+}
+
+/**
  * A fastify listener. With `fast`, the gateway endpoints' common request shapes are answered
  * by the fast path (fast-routes.ts) before fastify sees them; everything else is fastify's.
  */
@@ -64,22 +81,21 @@ export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): Fastify
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     serverFactory: (handler) => {
-      const server = createServer(
-        {
-          // Slow clients must not hold sockets (slowloris): the whole request, headers
-          // included, must arrive in time, checked every second rather than Node's 30 s.
-          requestTimeout: limits.requestTimeoutMs,
-          headersTimeout: limits.requestTimeoutMs,
-          connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
-          // Oversized headers are refused by Node's parser with 431.
-          maxHeaderSize: limits.maxHeaderBytes,
-          // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
-          keepAliveTimeout: limits.keepAliveTimeoutMs,
-        },
-        fast === undefined ? handler : (req, res) => {
-          if (!fast.serve(req, res)) handler(req, res);
-        },
-      );
+      const options: ServerOptions = {
+        // Slow clients must not hold sockets (slowloris): the whole request, headers
+        // included, must arrive in time, checked every second rather than Node's 30 s.
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+        // Oversized headers are refused by Node's parser with 431.
+        maxHeaderSize: limits.maxHeaderBytes,
+        // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+      };
+      const serve: RequestListener = fast === undefined ? handler : (req, res) => {
+        if (!fast.serve(req, res)) handler(req, res);
+      };
+      const server = limits.tls === undefined ? createServer(options, serve) : httpsServer(options, limits.tls, limits.requestTimeoutMs, serve);
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
@@ -109,7 +125,12 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
-    const body = { status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash };
+    const remote = deps.remote?.current;
+    // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
+    const body = {
+      status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash,
+      ...(remote !== undefined ? { control_plane: remote.availability } : {}),
+    };
     return reply.code(deps.state.serving ? 200 : 503).send(body);
   });
 

@@ -53,14 +53,21 @@ function jwtSource(ns: string, payloadKey: string, claim: string): IdentitySourc
   };
 }
 
-function principalSource(trimPrefix: string | undefined): IdentitySource {
+/**
+ * `from: gateway` reads the principal the gateway verified (Envoy's source.principal);
+ * `from: connection` the client certificate of the sidecar's own TLS connection. Anything but
+ * `connection` reads the gateway's: a caller's own certificate never stands in by accident.
+ */
+function principalSource(trimPrefix: string | undefined, from: 'gateway' | 'connection' | undefined): IdentitySource {
+  const connection = from === 'connection';
+  const what = connection ? 'client certificate' : 'mTLS principal';
   return (req, agents) => {
-    const p = req.principal;
+    const p = connection ? req.connectionPrincipal : req.principal;
     if (p === undefined || p === '') return undefined;
     const registered = agents.agentForPrincipal(p);
     if (registered !== undefined) return registered;
-    if (trimPrefix === undefined) return checked(p, 'mTLS principal');
-    return p.startsWith(trimPrefix) && p.length > trimPrefix.length ? checked(p.slice(trimPrefix.length), 'mTLS principal') : undefined;
+    if (trimPrefix === undefined) return checked(p, what);
+    return p.startsWith(trimPrefix) && p.length > trimPrefix.length ? checked(p.slice(trimPrefix.length), what) : undefined;
   };
 }
 
@@ -97,7 +104,7 @@ export function compileIdentity(sources: readonly IdentitySourceConfig[], issues
     if (s.header !== undefined) out.push(headerSource(s.header));
     else if (s.jwt_claim) out.push(jwtSource(s.jwt_claim.namespace, s.jwt_claim.payload_key, s.jwt_claim.claim));
     else if (s.consumer) out.push(consumerSource(s.consumer.field));
-    else out.push(principalSource(s.principal?.trim_prefix));
+    else if (s.principal) out.push(principalSource(s.principal.trim_prefix, s.principal.from));
   });
   if (!sources.some((s) => s.consumer !== undefined)) out.unshift(vouchedConsumerSource);
   return out;

@@ -1,20 +1,44 @@
 /**
  * GatewayRequest → action (docs/architecture.md, "Map"): identity, then the first matching route, or the
- * documented default action `http.<method>` on `<host><path>` for unmatched requests.
+ * documented default action `http.<method>` on `<host><path>` for unmatched requests. The body
+ * is parsed here, once, and only when the matched route or a policy reads it; an `mcp` route
+ * yields one action per governed JSON-RPC call (mapping/mcp.ts).
  */
 import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
+import { RequestError } from '../core/errors.js';
+import { parseBody, readBody, type BodyLimits, type RequestBody } from '../gateway/body.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 import { resolveAgent, type IdentitySource } from './identity.js';
+import { parseMcp, type JsonRpcId, type McpCall } from './mcp.js';
 import { pathSegments } from './path-template.js';
-import type { RouteTable } from './routes.js';
+import type { CompiledRoute, RouteMatch, RouteTable } from './routes.js';
 import type { TemplateScope } from './template.js';
 
+/** What an `mcp` request maps to: one input per governed call, and who an error answers. */
+export interface McpMapped {
+  /** Empty when the message holds nothing governed (initialize, ping, lists, notifications). */
+  readonly inputs: readonly EvalInput[];
+  readonly ids: readonly JsonRpcId[];
+  readonly batch: boolean;
+}
+
 export interface Mapped {
+  /** The action (the first governed call's on an `mcp` route; its first method's when none is governed). */
   readonly input: EvalInput;
   /** Name of the route that matched; undefined for the default action. */
   readonly route: string | undefined;
+  /** Set on an `mcp` route. */
+  readonly mcp?: McpMapped;
 }
+
+export interface MapperOptions {
+  readonly body: BodyLimits;
+  /** A policy condition reads `body…`: every request's body is parsed. */
+  readonly policiesReadBody: boolean;
+}
+
+const NO_BODY_OPTIONS: MapperOptions = { body: { maxBytes: 1024 * 1024, maxDepth: 32 }, policiesReadBody: false };
 
 /** Adds `gateway` to a freshly rendered context object (no copy). */
 function withGateway(ctx: Record<string, unknown>, req: GatewayRequest): Record<string, unknown> {
@@ -38,6 +62,7 @@ export class Mapper {
     private readonly routes: RouteTable,
     private readonly identity: readonly IdentitySource[],
     readonly agents: AgentRegistry,
+    private readonly opts: MapperOptions = NO_BODY_OPTIONS,
   ) {}
 
   /** `registered`: agents registered through the API (the config's own agents win a clash). */
@@ -45,28 +70,64 @@ export class Mapper {
     const agentId = resolveAgent(this.identity, req, this.agents);
     const segments = pathSegments(req.path);
     const m = this.routes.match(req, segments);
-    let action: ActionRequest;
-    if (m) {
-      const scope: TemplateScope = { req, captures: m.captures, agentId };
-      action = {
-        agent_id: agentId,
-        action_type: m.route.actionType.renderString(scope),
-        resource: m.route.resource.renderString(scope),
-        parameters: m.route.parameters(scope),
-        context: withGateway(m.route.context(scope), req),
-      };
-    } else {
-      action = {
+    const agent = this.agents.view(agentId, registered);
+    if (m === undefined) {
+      const action: ActionRequest = {
         agent_id: agentId,
         action_type: `http.${req.method.toLowerCase()}`,
         resource: `${req.host}${req.path}`,
         parameters: {},
         context: { gateway: gatewayContext(req) },
       };
+      const body = this.opts.policiesReadBody ? this.body(req, 'deny') : undefined;
+      return { input: { action, agent, request: req, body, risk: { score: 0 } }, route: undefined };
     }
-    return {
-      input: { action, agent: this.agents.view(agentId, registered), request: req, risk: { score: 0 } },
-      route: m?.route.name,
-    };
+    const route = m.route;
+    if (route.mcp !== undefined) return this.mapMcp(req, m, agentId, agent);
+    const body = route.readsBody || this.opts.policiesReadBody ? this.body(req, route.onInvalidBody) : undefined;
+    const action = render(route, { req, captures: m.captures, agentId, body }, agentId, undefined);
+    return { input: { action, agent, request: req, body, risk: { score: 0 } }, route: route.name };
   }
+
+  /** The parsed body; per the route, one that cannot be read denies (`invalid_body`) or is left out. */
+  private body(req: GatewayRequest, onInvalid: 'deny' | 'ignore'): RequestBody | undefined {
+    try {
+      return parseBody(req, this.opts.body);
+    } catch (e) {
+      if (onInvalid === 'ignore' && e instanceof RequestError) return undefined;
+      throw e;
+    }
+  }
+
+  private mapMcp(req: GatewayRequest, m: RouteMatch, agentId: string | null, agent: AgentView): Mapped {
+    const route = m.route;
+    const mcp = route.mcp as NonNullable<CompiledRoute['mcp']>;
+    let body: RequestBody | undefined;
+    try {
+      body = parseBody(req, this.opts.body, true);
+    } catch (e) {
+      throw e instanceof RequestError && e.code === 'invalid_body' ? new RequestError('invalid_mcp', e.message) : e;
+    }
+    if (body === undefined) throw new RequestError('invalid_mcp', 'an mcp route needs a JSON-RPC body');
+    const message = parseMcp(readBody(body), mcp.isGoverned, mcp.maxBatch);
+    const inputFor = (call: McpCall): EvalInput => {
+      const scope: TemplateScope = { req, captures: m.captures, agentId, body, mcp: call };
+      const action = render(route, scope, agentId, mcp.argumentsAsParameters ? call.arguments : undefined);
+      return { action, agent, request: req, body, risk: { score: 0 } };
+    };
+    const inputs = message.calls.map(inputFor);
+    const first = inputs[0] ?? inputFor({ method: message.firstMethod, arguments: {} });
+    return { input: first, route: route.name, mcp: { inputs, ids: message.ids, batch: message.batch } };
+  }
+}
+
+/** A route's templates rendered; `parameters` replaces the route's own (an MCP call's arguments). */
+function render(route: CompiledRoute, scope: TemplateScope, agentId: string | null, parameters: Record<string, unknown> | undefined): ActionRequest {
+  return {
+    agent_id: agentId,
+    action_type: route.actionType.renderString(scope),
+    resource: route.resource.renderString(scope),
+    parameters: parameters ?? route.parameters(scope),
+    context: withGateway(route.context(scope), scope.req),
+  };
 }

@@ -59,7 +59,7 @@ describe('templates', () => {
 
 function table(routes: Partial<RouteConfig>[]): RouteTable {
   const issues = new IssueList();
-  const compiled = routes.map((r, i) => compileRoute({ match: {}, resource: '{host}{path}', parameters: {}, context: {}, action_type: 'x', ...r } as RouteConfig, i, issues));
+  const compiled = routes.map((r, i) => compileRoute({ match: {}, resource: '{host}{path}', parameters: {}, context: {}, body: { on_invalid: 'deny' }, action_type: 'x', ...r } as RouteConfig, i, issues));
   expect(issues.items).toEqual([]);
   return new RouteTable(compiled as CompiledRoute[]);
 }
@@ -96,7 +96,7 @@ describe('identity', () => {
     return new Mapper(new RouteTable([]), out, agents);
   };
   const jwt = (sub: unknown) => ({ 'envoy.filters.http.jwt_authn': { jwt_payload: { sub } } });
-  const all = sources([{ header: 'x-agent-id' }, { jwt_claim: { namespace: 'envoy.filters.http.jwt_authn', payload_key: 'jwt_payload', claim: 'sub' } }, { principal: { trim_prefix: 'spiffe://corp/ns/agents/sa/' } }]);
+  const all = sources([{ header: 'x-agent-id' }, { jwt_claim: { namespace: 'envoy.filters.http.jwt_authn', payload_key: 'jwt_payload', claim: 'sub' } }, { principal: { trim_prefix: 'spiffe://corp/ns/agents/sa/', from: 'gateway' } }]);
   const id = (o: Partial<RawGatewayRequest>) => all.map(req(o)).input.action.agent_id;
 
   it('tries sources in order', () => {

@@ -9,8 +9,17 @@ import type { RouteConfig } from '../config/schema.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import { compileValue, type Matcher } from '../policy/conditions.js';
 import { compileGlob } from '../policy/glob.js';
+import { compileGovern, type GovernTest } from './mcp.js';
 import { compilePathTemplate, type PathTemplate } from './path-template.js';
-import { compileTemplate, type Template } from './template.js';
+import { compileTemplate, readsBody, type Template, type TemplateOptions } from './template.js';
+
+/** An `mcp` route's compiled options. */
+export interface RouteMcp {
+  readonly isGoverned: GovernTest;
+  readonly maxBatch: number;
+  /** No `parameters` configured: the call's arguments are the action's parameters. */
+  readonly argumentsAsParameters: boolean;
+}
 
 export interface CompiledRoute {
   readonly order: number;
@@ -23,6 +32,11 @@ export interface CompiledRoute {
   readonly resource: Template;
   readonly parameters: ValueTemplate;
   readonly context: ValueTemplate;
+  /** A template reads `{body…}`. */
+  readonly readsBody: boolean;
+  /** routes[].body.on_invalid */
+  readonly onInvalidBody: 'deny' | 'ignore';
+  readonly mcp: RouteMcp | undefined;
 }
 
 /** A JSON value whose strings are templates; non-strings pass through unchanged. */
@@ -44,15 +58,16 @@ function compileObject(
   captures: ReadonlySet<string>,
   issues: IssueList,
   at: (string | number)[],
+  opts: TemplateOptions,
 ): ValueTemplate {
   const entries: [string, (s: Parameters<Template['render']>[0]) => unknown][] = [];
   for (const [k, v] of Object.entries(obj)) {
     if (typeof v === 'string') {
-      const t = compileTemplate(v, captures);
+      const t = compileTemplate(v, captures, opts);
       if (typeof t === 'string') issues.add([...at, k], t);
       else entries.push([k, t.render]);
     } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const nested = compileObject(v as Record<string, unknown>, captures, issues, [...at, k]);
+      const nested = compileObject(v as Record<string, unknown>, captures, issues, [...at, k], opts);
       entries.push([k, nested]);
     } else {
       entries.push([k, () => v]);
@@ -79,8 +94,9 @@ export function compileRoute(r: RouteConfig, order: number, issues: IssueList): 
     else path = p;
   }
   const captures = path?.captures ?? new Set<string>();
+  const opts: TemplateOptions = { mcp: r.mcp !== undefined };
   const tpl = (source: string, field: string): Template | undefined => {
-    const t = compileTemplate(source, captures);
+    const t = compileTemplate(source, captures, opts);
     if (typeof t === 'string') issues.add([...at, field], t);
     return typeof t === 'string' ? undefined : t;
   };
@@ -91,8 +107,10 @@ export function compileRoute(r: RouteConfig, order: number, issues: IssueList): 
     const test = compileValue(spec, issues, [...at, 'match', 'headers', name]);
     if (test) headers.push({ name: name.toLowerCase(), test });
   }
-  const parameters = compileObject(r.parameters, captures, issues, [...at, 'parameters']);
-  const context = compileObject(r.context, captures, issues, [...at, 'context']);
+  const parameters = compileObject(r.parameters, captures, issues, [...at, 'parameters'], opts);
+  const context = compileObject(r.context, captures, issues, [...at, 'context'], opts);
+  const sources: string[] = [];
+  collectStrings([r.action_type, r.resource, r.parameters, r.context], sources);
   if (issues.items.length !== before || !actionType || !resource) return undefined;
   return {
     order,
@@ -105,7 +123,19 @@ export function compileRoute(r: RouteConfig, order: number, issues: IssueList): 
     resource,
     parameters,
     context,
+    readsBody: sources.some(readsBody),
+    onInvalidBody: r.body.on_invalid,
+    mcp: r.mcp === undefined ? undefined : {
+      isGoverned: compileGovern(r.mcp.govern),
+      maxBatch: r.mcp.max_batch,
+      argumentsAsParameters: Object.keys(r.parameters).length === 0,
+    },
   };
+}
+
+function collectStrings(value: unknown, out: string[]): void {
+  if (typeof value === 'string') out.push(value);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) collectStrings(v, out);
 }
 
 export interface RouteMatch {

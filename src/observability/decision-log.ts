@@ -2,7 +2,9 @@
  * The decision log: one JSON line per check, the audit trail and the SIEM feed.
  * Fields: action_id, request_id, adapter, agent_id, action_type, resource, decision, code,
  * policy_id, risk_score, cache_hit, latency_us (+ route, approval_id, flagged, monitor,
- * fail_open, reason, method, path, raw_target, headers when set).
+ * fail_open, reason, method, path, raw_target, headers, body when set). The body only with
+ * `decision_log.include_body`: JSON or form data with secret members redacted, anything else
+ * (and a partial body) only as `body_bytes`.
  *
  * Lines are pino's format (level, time, service, pid, kind, …, msg) but built here as one
  * string and written to the same destination: serializing an object through pino cost
@@ -17,6 +19,8 @@ import type { DecisionSink } from '../pipeline/sinks.js';
 import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
 import type { LineOut } from './line-buffer.js';
 import type { Redaction } from './redact.js';
+import { parseBody, type BodyLimits } from '../gateway/body.js';
+import type { GatewayRequest } from '../gateway/request.js';
 
 export interface DecisionLogOptions {
   enabled: boolean;
@@ -25,6 +29,8 @@ export interface DecisionLogOptions {
   redaction: () => Redaction;
   /** Batch lines before writing (the server does; tests read lines as they are written). */
   batch?: boolean;
+  /** decision_log.include_body (read per line, so a reload applies): the limits to parse with, or undefined when off. */
+  body?: () => BodyLimits | undefined;
 }
 
 const q = JSON.stringify;
@@ -111,9 +117,26 @@ export class DecisionLog implements DecisionSink {
         o.ascii(',"headers":');
         o.text(q(this.opts.redaction().headers(req.headers)));
       }
+      if (req.body !== undefined && this.opts.body !== undefined) {
+        const limits = this.opts.body();
+        if (limits !== undefined) o.text(this.bodyPart(req, limits));
+      }
     }
     o.ascii(',"msg":"decision"}');
     o.endLine();
+  }
+
+  /** `,"body":…` redacted, or `,"body_bytes":n` for a body that is partial or not JSON or form data. */
+  private bodyPart(req: GatewayRequest, limits: BodyLimits): string {
+    const bytes = `,"body_bytes":${Buffer.byteLength(req.body ?? '', 'utf8')}`;
+    try {
+      const b = parseBody(req, limits);
+      if (b === undefined) return '';
+      if (b.partial) return `${bytes},"body_partial":true`;
+      return `,"body":${q(this.opts.redaction().body(b.value))}`;
+    } catch {
+      return bytes;
+    }
   }
 
   flush(): void {

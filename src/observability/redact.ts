@@ -30,6 +30,12 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = [
   'x-amz-security-token', 'x-goog-api-key', 'private-token', 'x-gitlab-token', 'x-shopify-access-token',
 ];
 
+/** Body members that carry credentials: the query keys plus the names JSON APIs use. */
+export const DEFAULT_REDACTED_BODY_KEYS: readonly string[] = [
+  ...DEFAULT_REDACTED_QUERY_KEYS, 'authorization', 'accesstoken', 'refreshtoken', 'clientsecret', 'apikey', 'credentials',
+  'private_key', 'privatekey', 'passphrase', 'card_number', 'cvv', 'cvc', 'ssn',
+];
+
 /** Headers whose value is a request target or URL: their query is masked like a target's. */
 const URL_HEADERS = new Set([':path', 'referer', 'x-original-uri', 'x-forwarded-uri', 'x-original-url', 'x-envoy-original-path']);
 
@@ -38,6 +44,8 @@ export interface RedactionConfig {
   readonly query: readonly string[];
   /** Added to DEFAULT_REDACTED_HEADERS. */
   readonly headers: readonly string[];
+  /** Added to DEFAULT_REDACTED_BODY_KEYS. */
+  readonly body_keys?: readonly string[];
 }
 
 const isSeparator = (c: number): boolean => c === 0x26 /* & */ || c === 0x3b /* ; */;
@@ -50,12 +58,38 @@ export class Redaction {
   private readonly headerSet: ReadonlySet<string>;
   /** Every header name masked, for the logger's path-based redaction. */
   readonly headerNames: readonly string[];
+  private readonly bodyKeys: ReadonlySet<string>;
 
   constructor(config: RedactionConfig = { query: [], headers: [] }) {
     this.keys = new Set([...DEFAULT_REDACTED_QUERY_KEYS, ...config.query].map((k) => k.toLowerCase()));
     for (const k of this.keys) this.byLength[k.length] = [...(this.byLength[k.length] ?? []), k];
     this.headerSet = new Set([...DEFAULT_REDACTED_HEADERS, ...config.headers].map((h) => h.toLowerCase()));
     this.headerNames = [...this.headerSet];
+    this.bodyKeys = new Set([...DEFAULT_REDACTED_BODY_KEYS, ...(config.body_keys ?? [])].map((k) => k.toLowerCase()));
+  }
+
+  /**
+   * A copy of a parsed body with the value of every listed member (any case, at any depth,
+   * objects and lists alike) replaced by [REDACTED]. Iterative: the body's depth is capped
+   * (limits.max_json_depth) but a log writer must not depend on that.
+   */
+  body(value: unknown): unknown {
+    const copy = (v: unknown): unknown => (v === null || typeof v !== 'object' ? v : Array.isArray(v) ? [...v] : { ...v });
+    const root = { v: copy(value) };
+    const stack: object[] = [root];
+    while (stack.length > 0) {
+      const node = stack.pop() as Record<string, unknown>;
+      for (const k of Object.keys(node)) {
+        if (!Array.isArray(node) && node !== root && this.bodyKeys.has(k.toLowerCase())) {
+          node[k] = REDACTED;
+          continue;
+        }
+        const c = copy(node[k]);
+        node[k] = c;
+        if (c !== null && typeof c === 'object') stack.push(c);
+      }
+    }
+    return root.v;
   }
 
   /** `path?query` or an absolute URL with listed query values masked; the same string when none is listed. */

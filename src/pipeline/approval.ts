@@ -15,6 +15,10 @@ import type { ActionBinding } from '../evaluator/binding.js';
 export interface ResultIds {
   readonly actionId: string;
   readonly approvalId: string | undefined;
+  /** Where the approval lives when it is not here (a control plane's); this sidecar's URL otherwise. */
+  readonly statusUrl?: string | undefined;
+  /** Overrides the configured retry-after (a control plane's, or an open breaker's). */
+  readonly retryAfterSeconds?: number | undefined;
 }
 
 export interface ApprovalOutcome {

@@ -22,9 +22,11 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
+import type { RemoteAnswer, RemoteControl } from '../evaluator/remote.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
@@ -35,6 +37,8 @@ export interface CheckDeps {
   readonly now?: () => number;
   /** Set when `store:` is configured: pending decisions are resolved against durable approvals. */
   readonly approvals?: ApprovalGate;
+  /** evaluator.mode remote: the control plane's client (undefined while deciding locally). */
+  readonly remote?: RemoteControl;
 }
 
 class DeadlineExceeded extends Error {}
@@ -117,6 +121,14 @@ export class CheckPipeline {
     } catch (e) {
       return this.finish(this.onError(raw.adapter, e, rt.config), { adapter: raw.adapter, t0, request: req });
     }
+    if (mapped.mcp !== undefined) {
+      const { input, route, mcp } = mapped;
+      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline };
+      return checkMcp(mcp, {
+        evaluate: (i) => this.evaluate({ ...base, input: i, t0: this.now() }),
+        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route }),
+      });
+    }
     return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline });
   }
 
@@ -156,6 +168,14 @@ export class CheckPipeline {
         const denied = blockedDecision(block, rt.config.responses.denied_status);
         return this.finish(denied, { adapter, t0, request: req, action: input.action, route });
       }
+    }
+    const remote = this.deps.remote?.current;
+    if (remote !== undefined) {
+      // The control plane decides: its answer (or fail_mode) is the decision; pending answers
+      // carry its approval, so the local approvals gate is not asked.
+      const a = remote.decide(input.action, e.deadline, rt.config);
+      if (a instanceof Promise) return a.then((x) => this.finishRemote(e, x));
+      return this.finishRemote(e, a);
     }
     const cache = this.deps.state.cache;
     let cacheHit = false;
@@ -204,6 +224,17 @@ export class CheckPipeline {
     return this.finish(decision, { adapter, t0, request: req, action, route, ids });
   }
 
+  private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
+    const { adapter, request, route, t0 } = e;
+    this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
+    // A stale answer is counted by ascend_remote_stale_served_total, not as an error.
+    if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
+    const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
+      ? undefined
+      : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
+    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids });
+  }
+
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
     if (e instanceof RequestError) {
       this.deps.metrics.error(adapter, e.code);
@@ -227,8 +258,8 @@ export class CheckPipeline {
       decision,
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
-      statusUrl: approvalId === undefined ? undefined : approvalStatusUrl(c.api.public_url, approvalId),
-      retryAfterSeconds: pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined,
+      statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
+      retryAfterSeconds: ids?.retryAfterSeconds ?? (pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined),
       action,
       request,
       route,

@@ -1,6 +1,13 @@
 import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { AdapterName, GatewayRequest } from '../gateway/request.js';
+import type { JsonRpcId } from '../mapping/mcp.js';
+
+/** The client spoke MCP: a denial or pending answer is a JSON-RPC error to these ids (adapters/render.ts). */
+export interface McpAnswer {
+  readonly ids: readonly JsonRpcId[];
+  readonly batch: boolean;
+}
 
 /** Everything an adapter needs to answer, and everything the decision log records. */
 export interface CheckResult {
@@ -20,4 +27,6 @@ export interface CheckResult {
   readonly route: string | undefined;
   readonly cacheHit: boolean;
   readonly latencyUs: number;
+  /** Set on an `mcp` route: the answer for the whole JSON-RPC message. */
+  readonly mcp?: McpAnswer | undefined;
 }

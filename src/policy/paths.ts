@@ -3,6 +3,7 @@
  * compiled once into getters over an {@link EvalInput}.
  */
 import type { EvalInput } from '../core/action.js';
+import { digBody, readBody } from '../gateway/body.js';
 
 export type Getter = (input: EvalInput) => unknown;
 
@@ -22,7 +23,7 @@ const AGENT_FIELDS = new Set(['id', 'type', 'capabilities', 'registered', 'name'
 
 /** The roots a condition path may start with, for error messages. */
 export const CONDITION_ROOTS =
-  'action_type, resource, agent_id, agent.*, parameters.*, context.*, request.method|path|host|scheme|source_ip|principal, request.headers.*, request.query.*, risk.score';
+  'action_type, resource, agent_id, agent.*, parameters.*, context.*, body.*, request.method|path|host|scheme|source_ip|principal, request.headers.*, request.query.*, risk.score';
 
 /** Compiles a path into a getter, or returns an error message for an unknown path. */
 export function compilePath(path: string): Getter | string {
@@ -41,6 +42,9 @@ export function compilePath(path: string): Getter | string {
       return rest.length === 0 ? (i) => i.action.parameters : (i) => dig(i.action.parameters, rest);
     case 'context':
       return rest.length === 0 ? (i) => i.action.context : (i) => dig(i.action.context, rest);
+    case 'body':
+      // The parsed request body (gateway/body.ts); reading a partial one denies (body_truncated).
+      return rest.length === 0 ? (i) => readBody(i.body) : (i) => digBody(readBody(i.body), rest);
     case 'agent': {
       const [field] = rest;
       if (rest.length !== 1 || field === undefined || !AGENT_FIELDS.has(field)) {

@@ -17,6 +17,7 @@ export const KEYS = {
   cfo: 'k-cfo-4242aa',
   billing: 'k-billing-agent-31337',
   viewer: 'k-viewer-aaaa11',
+  gateway: 'k-gateway-edge-5150',
 } as const;
 
 /** `api_keys:` for KEYS (names are the approver names votes are recorded under). */
@@ -28,6 +29,7 @@ export const API_KEYS_YAML = `api_keys:
   - {name: carla, role: approver, groups: [cfo], sha256: "${sha(KEYS.cfo)}"}
   - {name: billing, role: agent, agent_id: billing-agent, sha256: "${sha(KEYS.billing)}"}
   - {name: audit, role: viewer, sha256: "${sha(KEYS.viewer)}"}
+  - {name: edge, role: gateway, sha256: "${sha(KEYS.gateway)}"}
 `;
 
 /** A config with a store at DIR/ascend.db, the test keys and `extra` YAML, ahead of `base`. */

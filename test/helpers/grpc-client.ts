@@ -90,11 +90,13 @@ export class AuthzClient {
   private readonly health: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
   /** `ownConnection`: do not share grpc-js's global subchannel pool (one TCP connection per client). */
-  constructor(port: number, opts: { ownConnection?: boolean; options?: grpc.ChannelOptions } = {}) {
+  /** `credentials`: TLS (grpc.credentials.createSsl); plain text by default. */
+  constructor(port: number, opts: { ownConnection?: boolean; options?: grpc.ChannelOptions; credentials?: grpc.ChannelCredentials } = {}) {
     const addr = `127.0.0.1:${port}`;
     const options = { ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}), ...opts.options };
-    this.client = new loaded.envoy.service.auth.v3.Authorization(addr, grpc.credentials.createInsecure(), options) as never;
-    this.health = new loaded.grpc.health.v1.Health(addr, grpc.credentials.createInsecure(), options) as never;
+    const credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.client = new loaded.envoy.service.auth.v3.Authorization(addr, credentials, options) as never;
+    this.health = new loaded.grpc.health.v1.Health(addr, credentials, options) as never;
   }
 
   /** `deadline` (ms since the epoch) is sent as grpc-timeout; past it the call fails DEADLINE_EXCEEDED. */

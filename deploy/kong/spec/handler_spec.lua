@@ -1,4 +1,7 @@
--- Behaviour of the ascend plugin's phases against a scripted sidecar.
+-- Behaviour of the ascend plugin's phases against a scripted sidecar. Kong
+-- (nginx + OpenResty) cannot run here: the PDK, ngx.timer and resty.http are
+-- the stand-ins of spec/helpers/kong_stub.lua, which follow Kong 3.x and
+-- lua-resty-http 0.17.
 local cjson = require "cjson"
 local kong_stub = require "spec.helpers.kong_stub"
 local schema_check = require "spec.helpers.schema_check"
@@ -98,6 +101,45 @@ describe("ascend handler", function()
       assert.is_false(call.params.ssl_verify)
     end)
 
+    it("sets connect, send and read timeouts from their own fields", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(schema_check.config({ timeout_ms = 150, connect_timeout_ms = 20,
+                                           send_timeout_ms = 30, read_timeout_ms = 400 }))
+      assert.same({ 20, 30, 400 }, env.sidecar_calls[1].timeouts)
+    end)
+
+    it("uses timeout_ms for each step whose own timeout is unset", function()
+      local cases = {
+        { { connect_timeout_ms = 20 }, { 20, 150, 150 } },
+        { { send_timeout_ms = 30 }, { 150, 30, 150 } },
+        { { read_timeout_ms = 400 }, { 150, 150, 400 } },
+        { { connect_timeout_ms = 20, read_timeout_ms = 400 }, { 20, 150, 400 } },
+      }
+      for _, case in ipairs(cases) do
+        local overrides = { timeout_ms = 150 }
+        for k, v in pairs(case[1]) do overrides[k] = v end
+        local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+        handler:access(schema_check.config(overrides))
+        assert.same(case[2], env.sidecar_calls[1].timeouts)
+      end
+    end)
+
+    it("treats a null optional field (a config read with its nulls) as unset", function()
+      local conf = schema_check.config({ timeout_ms = 150, read_timeout_ms = 400 })
+      conf.connect_timeout_ms, conf.send_timeout_ms, conf.gateway_token = cjson.null, cjson.null, cjson.null
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(conf)
+
+      assert.same({ 150, 150, 400 }, env.sidecar_calls[1].timeouts)
+      assert.is_nil(env.sidecar_calls[1].params.headers["x-ascend-gateway-token"])
+    end)
+
+    it("uses the same timeouts for the completion", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed(), { status = 204, body = "" } } })
+      env:run(handler, schema_check.config({ connect_timeout_ms = 20, read_timeout_ms = 400 }))
+      assert.same({ 20, 200, 400 }, env.sidecar_calls[2].timeouts)
+    end)
+
     it("sends no x-ascend-gateway-token when gateway_token is unset", function()
       local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
       handler:access(schema_check.config())
@@ -142,7 +184,7 @@ describe("ascend handler", function()
       assert.same({ { timeout = 30000, pool = 16 } }, env.keepalives)
     end)
 
-    it("uses the defaults: local sidecar, 200 ms, 60 s keepalive, pool of 64, TLS verified", function()
+    it("uses the defaults: local sidecar, 200 ms, 10 s keepalive, pool of 64, TLS verified", function()
       local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
       handler:access(schema_check.config())
 
@@ -150,7 +192,89 @@ describe("ascend handler", function()
       assert.equal("http://127.0.0.1:8181/kong/v1/authorize", call.uri)
       assert.same({ 200, 200, 200 }, call.timeouts)
       assert.is_true(call.params.ssl_verify)
-      assert.same({ { timeout = 60000, pool = 64 } }, env.keepalives)
+      assert.same({ { timeout = 10000, pool = 64 } }, env.keepalives)
+    end)
+  end)
+
+  describe("connection pool", function()
+    -- Every answer read in full goes back to the pool, whatever it says; the
+    -- stand-in follows request_uri's own connection handling (kong_stub.lua).
+    local answered = {
+      { "an allow", allowed() },
+      { "a denial", denied() },
+      { "a pending answer", pending() },
+      { "HTTP 401 (gateway token)", { status = 401, body = '{"code":"gateway_token_required"}' } },
+      { "HTTP 500", { status = 500, body = "{}" } },
+      { "HTTP 404", { status = 404, body = "not found" } },
+      { "a body that is not JSON", { status = 200, body = "<html>" } },
+      { "an allow with malformed headers", { answer = { allow = true, upstream_headers = { ["x-a"] = {} } } } },
+    }
+
+    for _, case in ipairs(answered) do
+      for _, mode in ipairs({ "closed", "open" }) do
+        it("returns the connection to the pool after " .. case[1] .. " (fail_mode " .. mode .. ")", function()
+          local env, handler = setup({ context = REFUND, sidecar = { case[2] } })
+          handler:access(schema_check.config({ fail_mode = mode, keepalive_timeout_ms = 5000,
+                                               keepalive_pool_size = 16 }))
+
+          assert.equal(1, #env.connections)
+          assert.same({ { timeout = 5000, pool = 16 } }, env.keepalives)
+          assert.equal(0, env.closes)
+          assert.equal(0, env:leaked())
+        end)
+      end
+    end
+
+    it("returns the completion's connection to the pool too, also when the sidecar rejects it", function()
+      for _, completion in ipairs({ { status = 204, body = "" }, { status = 500, body = "" } }) do
+        local env, handler = setup({ context = REFUND, sidecar = { allowed(), completion } })
+        env:run(handler, schema_check.config())
+        assert.equal(2, #env.connections)
+        assert.equal(2, #env.keepalives)
+        assert.equal(0, env.closes)
+      end
+    end)
+
+    it("creates the pool with keepalive_pool_size when connect is the first to need it", function()
+      local env, handler = setup({ context = REFUND, sidecar = { allowed() } })
+      handler:access(schema_check.config({ keepalive_pool_size = 16 }))
+      assert.equal(16, env.sidecar_calls[1].params.pool_size)
+      assert.equal(16, env.connections[1].pool_size)
+    end)
+
+    it("closes instead of pooling when the sidecar answers Connection: close", function()
+      local answer = allowed()
+      answer.connection = "close"
+      local env, handler = setup({ context = REFUND, sidecar = { answer } })
+      handler:access(schema_check.config())
+
+      assert.is_nil(env.exited)
+      assert.same({}, env.keepalives)
+      assert.equal(1, env.closes)
+      assert.equal(0, env:leaked())
+    end)
+
+    it("closes a connection that failed after connecting, and opens none when connect fails", function()
+      for _, case in ipairs({ { at = "send", closes = 1, opened = 1 }, { at = "read", closes = 1, opened = 1 },
+                              { at = "connect", closes = 0, opened = 0 } }) do
+        local env, handler = setup({ context = REFUND, sidecar = { { err = "timeout", at = case.at } } })
+        handler:access(schema_check.config())
+
+        assert.equal(503, env.exited.status)
+        assert.equal(case.opened, #env.connections, case.at)
+        assert.equal(case.closes, env.closes, case.at)
+        assert.same({}, env.keepalives)
+        assert.equal(0, env:leaked())
+      end
+    end)
+
+    it("applies fail_mode when no HTTP client can be created", function()
+      local env, handler = setup({ context = REFUND, new_error = "no memory" })
+      handler:access(schema_check.config())
+
+      assert.equal(503, env.exited.status)
+      assert.matches("cannot create HTTP client: no memory", env:logged("err")[1], 1, true)
+      assert.equal(0, #env.connections)
     end)
   end)
 

@@ -5,7 +5,7 @@ local schema_check = require "spec.helpers.schema_check"
 local DEFAULTS = {
   sidecar_url = "http://127.0.0.1:8181",
   timeout_ms = 200,
-  keepalive_timeout_ms = 60000,
+  keepalive_timeout_ms = 10000,
   keepalive_pool_size = 64,
   fail_mode = "closed",
   send_body = false,
@@ -13,6 +13,10 @@ local DEFAULTS = {
   agent_id_from_consumer = "username",
   send_completion = true,
   ssl_verify = true,
+  cache_ttl_ms = 0,
+  cache_max_entries = 1000,
+  cache_ignore_headers = { "x-request-id", "traceparent", "tracestate", "b3", "x-b3-traceid",
+                           "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags" },
 }
 
 
@@ -35,9 +39,12 @@ describe("ascend schema", function()
     assert.same(DEFAULTS, schema_check.validate(schema, {}))
   end)
 
-  it("makes every field but gateway_token required with a default, so the handler never sees nil", function()
+  local OPTIONAL = { gateway_token = true, connect_timeout_ms = true, send_timeout_ms = true,
+                    read_timeout_ms = true }
+
+  it("makes every field but the optional ones required with a default, so the handler never sees nil", function()
     for _, entry in ipairs(schema_check.config_fields(schema)) do
-      if entry.name ~= "gateway_token" then
+      if not OPTIONAL[entry.name] then
         assert.is_true(entry.field.required, entry.name .. " is required")
         assert.is_not_nil(entry.field.default, entry.name .. " has a default")
       end
@@ -55,13 +62,33 @@ describe("ascend schema", function()
     assert.is_nil(schema_check.validate(schema, {}).gateway_token)
   end)
 
+  it("keeps the per-step timeouts optional, without a default, bounded like timeout_ms", function()
+    local fields = {}
+    for _, entry in ipairs(schema_check.config_fields(schema)) do
+      fields[entry.name] = entry.field
+    end
+    for _, name in ipairs({ "connect_timeout_ms", "send_timeout_ms", "read_timeout_ms" }) do
+      assert.same({ type = "integer", required = false, between = { 1, 60000 } }, fields[name], name)
+      assert.is_nil(schema_check.validate(schema, {})[name], name)
+    end
+  end)
+
+  it("accepts each per-step timeout alone", function()
+    local conf = schema_check.validate(schema, { read_timeout_ms = 60000 })
+    assert.equal(60000, conf.read_timeout_ms)
+    assert.is_nil(conf.connect_timeout_ms)
+    assert.equal(200, conf.timeout_ms)
+  end)
+
   it("accepts valid values", function()
     local config = {
       sidecar_url = "https://sidecar.internal:9443/ascend",
-      timeout_ms = 1, keepalive_timeout_ms = 3600000, keepalive_pool_size = 10000,
+      timeout_ms = 1, connect_timeout_ms = 1, send_timeout_ms = 60000, read_timeout_ms = 2500,
+      keepalive_timeout_ms = 3600000, keepalive_pool_size = 10000,
       fail_mode = "open", send_body = true, max_body_bytes = 262144,
       agent_id_from_consumer = "custom_id", send_completion = false, ssl_verify = false,
       gateway_token = "gw-token-3f9a1c77e2",
+      cache_ttl_ms = 60000, cache_max_entries = 100000, cache_ignore_headers = { "X-Trace-Id" },
     }
     assert.same(config, schema_check.validate(schema, config))
   end)
@@ -77,6 +104,32 @@ describe("ascend schema", function()
     { "timeout_ms", 60001 },
     { "timeout_ms", 1.5 },
     { "timeout_ms", "200" },
+    { "connect_timeout_ms", 0 },
+    { "connect_timeout_ms", 60001 },
+    { "connect_timeout_ms", 2.5 },
+    { "send_timeout_ms", 0 },
+    { "send_timeout_ms", 60001 },
+    { "send_timeout_ms", "100" },
+    { "read_timeout_ms", 0 },
+    { "read_timeout_ms", 60001 },
+    { "read_timeout_ms", -1 },
+    { "cache_ttl_ms", -1 },
+    { "cache_ttl_ms", 60001 },
+    { "cache_ttl_ms", 0.5 },
+    { "cache_max_entries", 0 },
+    { "cache_max_entries", 100001 },
+    { "cache_ignore_headers", "x-request-id" },
+    { "cache_ignore_headers", { "" } },
+    { "cache_ignore_headers", { "x request id" } },
+    { "cache_ignore_headers", { "x-request-id:" } },
+    { "cache_ignore_headers", { 42 } },
+    { "cache_ignore_headers", { a = "x-request-id" } },
+    { "cache_ignore_headers", { "x-request-id", "Authorization" } },
+    { "cache_ignore_headers", { "proxy-authorization" } },
+    { "cache_ignore_headers", { "Cookie" } },
+    { "cache_ignore_headers", { "host" } },
+    { "cache_ignore_headers", { "content-type" } },
+    { "cache_ignore_headers", { "X-Ascend-Gateway-Token" } },
     { "keepalive_timeout_ms", 0 },
     { "keepalive_pool_size", 0 },
     { "keepalive_pool_size", 10001 },
@@ -104,6 +157,15 @@ describe("ascend schema", function()
       assert.equal(1, count)
     end)
   end
+
+  it("says which header cache_ignore_headers cannot name", function()
+    local _, errors = schema_check.validate(schema, { cache_ignore_headers = { "traceparent", "Authorization" } })
+    assert.matches("cannot name authorization", errors.cache_ignore_headers, 1, true)
+  end)
+
+  it("accepts an empty cache_ignore_headers (every header in the cache key)", function()
+    assert.same({}, schema_check.validate(schema, { cache_ignore_headers = {} }).cache_ignore_headers)
+  end)
 
   it("rejects unknown fields", function()
     local config, errors = schema_check.validate(schema, { fail_open = true })

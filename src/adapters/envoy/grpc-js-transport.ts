@@ -12,6 +12,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { CheckPipeline } from '../../pipeline/check.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { limitConnections } from '../../listeners/connection-gate.js';
+import type { Pem, TlsCredentials } from '../../listeners/tls.js';
 import { settle } from '../../pipeline/settle.js';
 import { decodeCheckRequest, type DecodeFailure, type EnvoyCheck } from './decode-check-request.js';
 import type { HealthService, ServingStatus } from '../../grpc/health.js';
@@ -30,6 +31,41 @@ function authorizationService(base: ServiceDefinition): ServiceDefinition {
       responseSerialize: (r: CheckResult) => encodeCheckResponse(r),
     },
   };
+}
+
+type CaListener = grpc.experimental.CaCertificateUpdateListener;
+type IdentityListener = grpc.experimental.IdentityCertificateUpdateListener;
+
+/**
+ * grpc-js ServerCredentials that follow the files: a certificate provider fed by our
+ * TlsCredentials, so grpc-js calls setSecureContext on its own secure server when they change.
+ */
+function credentialsOf(tls: TlsCredentials): grpc.ServerCredentials {
+  const ca = new Set<CaListener>();
+  const identity = new Set<IdentityListener>();
+  const caUpdate = (pem: Pem) => (pem.ca === undefined ? null : { caCertificate: pem.ca });
+  const identityUpdate = (pem: Pem) => ({ certificate: pem.cert, privateKey: pem.key });
+  tls.onChange((pem) => {
+    for (const l of ca) l(caUpdate(pem));
+    for (const l of identity) l(identityUpdate(pem));
+  });
+  // The first update is sent after the listener is added, not inside the call: grpc-js adds its
+  // own watcher only after adding these listeners, and would miss an update sent at once.
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener(l) {
+      ca.add(l);
+      queueMicrotask(() => l(caUpdate(tls.pem)));
+    },
+    removeCaCertificateListener: (l) => ca.delete(l),
+    addIdentityCertificateListener(l) {
+      identity.add(l);
+      queueMicrotask(() => l(identityUpdate(tls.pem)));
+    },
+    removeIdentityCertificateListener: (l) => identity.delete(l),
+  };
+  // grpc-js's first parameter is used as the identity provider, the second as the CA provider
+  // (their names in the exported function are the other way round); no CA: no client certificates asked.
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, tls.pem.ca === undefined ? null : provider, tls.settings.require_client_cert);
 }
 
 export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, opts: GrpcServerOptions): GrpcTransport {
@@ -58,7 +94,7 @@ export function grpcJsTransport(pipeline: CheckPipeline, health: HealthService, 
       call.on('cancelled', unwatch);
     },
   });
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const injector = server.createConnectionInjector(opts.tls === undefined ? grpc.ServerCredentials.createInsecure() : credentialsOf(opts.tls));
   const tcp = net.createServer((socket) => injector.injectConnection(socket));
   // grpc-js has no timeout for a client that never sends its preface.
   if (opts.connections) limitConnections(tcp, { ...opts.connections, firstByteTimeoutMs: opts.requestTimeoutMs });

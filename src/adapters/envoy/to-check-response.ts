@@ -9,7 +9,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
+import { decisionHeaders, refusal, staleAscendHeaders } from '../render.js';
 import { frameMessage, Status, writeFrameHeader } from '../../grpc/wire.js';
 import * as T from './tags.js';
 
@@ -66,11 +66,13 @@ export function writeCheckResponse(r: CheckResult): Buffer {
     for (const name of staleAscendHeaders(r, headers)) w.uint32(T.OK_HEADERS_TO_REMOVE).string(name);
     w.ldelim();
   } else {
+    // An MCP client gets HTTP 200 with a JSON-RPC error (Envoy sends denied_response's status as is).
+    const answer = refusal(r);
     w.uint32(T.RESPONSE_DENIED).fork();
-    w.uint32(T.DENIED_STATUS).fork().uint32(T.HTTP_STATUS_CODE).int32(d.httpStatus).ldelim();
+    w.uint32(T.DENIED_STATUS).fork().uint32(T.HTTP_STATUS_CODE).int32(answer.status).ldelim();
     headerOption(w, T.DENIED_HEADERS_FIELD, 'content-type', 'application/json');
     for (const [k, v] of headers) headerOption(w, T.DENIED_HEADERS_FIELD, k, v);
-    w.uint32(T.DENIED_BODY).string(denialBody(r));
+    w.uint32(T.DENIED_BODY).string(answer.body);
     w.ldelim();
   }
   dynamicMetadata(w, r);
@@ -112,6 +114,8 @@ function templatable(r: CheckResult): boolean {
     r.statusUrl === undefined &&
     r.retryAfterSeconds === undefined &&
     r.actionId.length === ID_LENGTH &&
+    // A JSON-RPC error carries the request's id; an allowed MCP answer has no body.
+    (r.mcp === undefined || r.decision.decision === 'allowed') &&
     (r.request === undefined || r.request.clientAscendHeaders.length === 0)
   );
 }

@@ -8,7 +8,7 @@ import { RequestError } from '../../core/errors.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { settle } from '../../pipeline/settle.js';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
-import { addFastRoute, renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { originalRequest } from './original-request.js';
 import { toForwardAuthResponse } from './to-forward-auth-response.js';
 
@@ -32,7 +32,7 @@ export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps
       if (!(e instanceof RequestError)) throw e;
       return send(reply, deps.pipeline.reject('forward_auth', e));
     }
-    settle(deps.pipeline.check(original.raw), (r) => send(reply, r), () => deps.pipeline.fail('forward_auth', 'evaluation_error'));
+    settle(deps.pipeline.check(withConnection(original.raw, req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('forward_auth', 'evaluation_error'));
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

@@ -6,7 +6,7 @@
  * answered with one, whatever status the config names.
  */
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody, staleAscendHeaders } from '../render.js';
+import { decisionHeaders, denialBody, jsonRpcErrorBody, staleAscendHeaders } from '../render.js';
 
 export interface HttpAnswer {
   status: number;
@@ -30,6 +30,7 @@ export function toForwardAuthResponse(r: CheckResult): HttpAnswer {
   return {
     status: d.httpStatus >= 500 ? 403 : d.httpStatus,
     headers: { 'content-type': 'application/json', ...headers },
-    body: denialBody(r),
+    // An MCP client gets a JSON-RPC error body, but never status 200: to nginx and Traefik a 2xx allows.
+    body: r.mcp === undefined ? denialBody(r) : jsonRpcErrorBody(r),
   };
 }

@@ -45,6 +45,9 @@ export function fromOpaInput(body: OpaRequest): RawGatewayRequest {
     headers: headers,
     sourceIp: input.client_ip,
     facts: kongFacts({ route: input.route, service: input.service, consumer: input.consumer }),
+    // include_body_in_opa_input sends the raw text; include_parsed_json_body_in_opa_input the
+    // body Kong parsed (JSON, form or multipart) as JSON, whatever its content type.
     body: h.body ?? (h.parsed_body === undefined ? undefined : JSON.stringify(h.parsed_body)),
+    bodyIsJson: h.body === undefined && h.parsed_body !== undefined,
   };
 }

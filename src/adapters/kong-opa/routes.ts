@@ -4,9 +4,9 @@
  * the sidecar (e.g. `opa_path: /v1/data/ascend/allow`).
  */
 import type { FastifyInstance } from 'fastify';
-import type { ReplyLike } from '../../http/fast-routes.js';
+import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import { settle } from '../../pipeline/settle.js';
-import { addFastRoute, setupScope, type HttpAdapterDeps, type Problem, type ScopeOptions } from '../http-adapter.js';
+import { addFastRoute, setupScope, withConnection, type HttpAdapterDeps, type Problem, type ScopeOptions } from '../http-adapter.js';
 import { fromOpaInput } from './from-opa-input.js';
 import { OpaRequestSchema, type OpaRequest } from './schema.js';
 import { problemResult, toOpaResult } from './to-opa-result.js';
@@ -19,8 +19,8 @@ export function registerKongOpa(http: FastifyInstance, deps: HttpAdapterDeps): v
     // Kong answers 500 to anything but HTTP 200: a refusal is a deny result it can apply.
     render: (reply: ReplyLike, p: Problem) => void reply.code(p.status >= 500 ? 500 : 200).send(problemResult(p)),
   };
-  const handler = (req: { body: unknown }, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(fromOpaInput(req.body as OpaRequest)), (r) => void reply.send(toOpaResult(r)), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
+  const handler = (req: RequestLike, reply: ReplyLike): void => {
+    settle(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), (r) => void reply.send(toOpaResult(r)), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

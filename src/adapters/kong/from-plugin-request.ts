@@ -15,7 +15,8 @@ export function fromPluginRequest(p: PluginRequest): RawGatewayRequest {
     headers: r.headers ?? {},
     sourceIp: p.client_ip,
     facts: kongFacts(p),
-    // A truncated body (body_truncated) is evaluated as sent, like Envoy's partial body.
     body: r.body,
+    // Cut at the plugin's max_body_bytes, or not sent at all because nginx buffered it to a file.
+    bodyPartial: r.body_truncated === true,
   };
 }

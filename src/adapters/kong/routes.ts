@@ -3,9 +3,9 @@
  * `POST /kong/v1/authorize` (decisions) and `POST /kong/v1/complete` (completions, 204).
  */
 import type { FastifyInstance } from 'fastify';
-import type { ReplyLike } from '../../http/fast-routes.js';
+import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import { settle } from '../../pipeline/settle.js';
-import { addFastRoute, renderProblem, setupScope, type HttpAdapterDeps } from '../http-adapter.js';
+import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
 import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
 import { toPluginAnswer } from './to-plugin-response.js';
@@ -16,8 +16,8 @@ const COMPLETE_BODY_LIMIT = 16 * 1024;
 export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void {
   const bodyLimit = deps.state.runtime.config.kong.body_limit_bytes;
   const scopeOptions = { adapter: 'kong', jsonOnly: true, render: renderProblem } as const;
-  const authorize = (req: { body: unknown }, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(fromPluginRequest(req.body as PluginRequest)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
+  const authorize = (req: RequestLike, reply: ReplyLike): void => {
+    settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

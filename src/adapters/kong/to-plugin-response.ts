@@ -5,10 +5,11 @@
  *
  * allowed → `upstream_headers` = the x-ascend-* headers, `client_headers` = decision and
  * action id (the agent can quote them); denied/pending → `status`, the JSON denial `body`
- * and `client_headers` with its content-type and the x-ascend-* headers.
+ * and `client_headers` with its content-type and the x-ascend-* headers (an MCP client: status
+ * 200 and a JSON-RPC error body, adapters/render.ts).
  */
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaders, denialBody } from '../render.js';
+import { decisionHeaders, refusal } from '../render.js';
 
 export interface PluginAnswer {
   allow: boolean;
@@ -27,9 +28,10 @@ export function toPluginAnswer(r: CheckResult): PluginAnswer {
   const d = r.decision;
   const allow = d.decision === 'allowed';
   const headers = Object.fromEntries(decisionHeaders(r));
+  const refused = allow ? undefined : refusal(r);
   return {
     allow,
-    status: allow ? 200 : d.httpStatus,
+    status: refused?.status ?? 200,
     decision: d.decision,
     action_id: r.actionId,
     risk_score: d.riskScore,
@@ -39,6 +41,6 @@ export function toPluginAnswer(r: CheckResult): PluginAnswer {
     client_headers: allow
       ? { 'x-ascend-decision': d.decision, 'x-ascend-action-id': r.actionId }
       : { 'content-type': 'application/json', ...headers },
-    body: allow ? null : denialBody(r),
+    body: refused?.body ?? null,
   };
 }

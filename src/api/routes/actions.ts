@@ -5,7 +5,7 @@
  * returns as soon as an approval, a timeout or a completion changes it.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { ACTION_READ_ROLES, assertOwnAgent, principalOf } from '../auth.js';
 import { publicUrl, requireLayer, type ApiDeps } from '../context.js';
 import { ApiError, found, notFound } from '../errors.js';
 import { FailBody, StatusQuery } from '../sdk-schemas.js';
@@ -70,8 +70,8 @@ export function actionRoutes(api: FastifyInstance, deps: ApiDeps): void {
     tags: ['actions'], summary: 'Status of an action as it stands now (decision: allowed once approved, denied once denied or expired); ?wait=s long-polls',
     params: ActionIdParams, querystring: StatusQuery, response: { 200: ActionView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },
   };
-  api.get('/agent-action/status/:action_id', { config: { roles: READ_ROLES }, schema: statusSchema }, (req) => status(deps, req));
-  api.get('/v1/actions/:action_id/status', { config: { roles: READ_ROLES }, schema: { ...statusSchema, summary: `${statusSchema.summary} (the SDK's path)` } }, (req) => status(deps, req));
+  api.get('/agent-action/status/:action_id', { config: { roles: ACTION_READ_ROLES }, schema: statusSchema }, (req) => status(deps, req));
+  api.get('/v1/actions/:action_id/status', { config: { roles: ACTION_READ_ROLES }, schema: { ...statusSchema, summary: `${statusSchema.summary} (the SDK's path)` } }, (req) => status(deps, req));
 
   api.post('/agent-action/:action_id/complete', {
     config: { roles: ['admin', 'agent'] },

@@ -6,7 +6,7 @@
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ActionRecord, ActionStatus, ApprovalRecord, StoredAuditRecord } from '../../approvals/store/records.js';
-import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { ACTION_READ_ROLES, assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
 import { found } from '../errors.js';
 import { ActionDetailsView, ActivityQuery } from '../sdk-schemas.js';
@@ -36,7 +36,7 @@ export function auditTrail(a: ActionRecord, approval: ApprovalRecord | undefined
 
 export function activityRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/v1/actions/:action_id', {
-    config: { roles: READ_ROLES },
+    config: { roles: ACTION_READ_ROLES },
     schema: {
       tags: ['sdk'], summary: "An action with its audit trail (the ASCEND SDK's get_action_details)",
       params: ActionIdParams, response: { 200: ActionDetailsView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },

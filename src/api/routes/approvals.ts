@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApprovalRecord } from '../../approvals/store/records.js';
 import type { VoteInput } from '../../approvals/service.js';
-import { assertOwnAgent, principalOf, READ_ROLES } from '../auth.js';
+import { ACTION_READ_ROLES, assertOwnAgent, principalOf } from '../auth.js';
 import { pageLimit, publicUrl, requireLayer, type ApiDeps } from '../context.js';
 import { ApiError, found, notFound, type ApiErrorCode } from '../errors.js';
 import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, SdkApprovalView, VoteBody } from '../schemas.js';
@@ -71,7 +71,7 @@ function sdkApprovalFields(a: ApprovalRecord): Record<string, unknown> {
 
 export function approvalRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.get('/sdk/approval/:approval_id', {
-    config: { roles: READ_ROLES },
+    config: { roles: ACTION_READ_ROLES },
     schema: {
       tags: ['approvals'], summary: "Status of one approval, as the ASCEND SDK's check_approval reads it (status pending | approved | rejected)",
       params: ApprovalIdParams, response: { 200: SdkApprovalView, ...errors({ store: true, codes: ['not_found', 'agent_mismatch'] }) },

@@ -12,9 +12,24 @@ import { ApiError } from '../errors.js';
 import type { ApiPrincipal } from '../keys.js';
 import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../sdk-schemas.js';
 import { answer, apiContext, evaluate } from './authorization.js';
+import type { CheckResult } from '../../pipeline/result.js';
+import { isCacheable } from '../../core/decision.js';
+import type { FastifyReply } from 'fastify';
+
+/**
+ * How long an edge (evaluator.mode remote) may reuse this answer: as long as this sidecar's
+ * own cache would (cache.ttl_ms), for the decisions it would cache; never a pending answer, one
+ * an approval decided, or one of a blocked agent.
+ */
+function cacheControl(deps: ApiDeps, reply: FastifyReply, r: CheckResult): CheckResult {
+  const c = deps.state.runtime.config.cache;
+  const reusable = c.enabled && c.ttl_ms >= 1000 && isCacheable(r.decision) && r.approvalId === undefined && r.decision.code !== 'agent_blocked';
+  void reply.header('cache-control', reusable ? `private, max-age=${Math.floor(c.ttl_ms / 1000)}` : 'no-store');
+  return r;
+}
 import { decisionOr429, errors, unprocessable } from '../error-docs.js';
 
-const roles = ['admin', 'agent'] as const;
+const roles = ['admin', 'agent', 'gateway'] as const;
 const MAX_ORCHESTRATION_DEPTH = 5;
 
 /** The SDK sends "unknown" when its client has no agent id: an agent key then acts as itself. */
@@ -35,8 +50,11 @@ export function submittedAction(p: ApiPrincipal, b: SubmitBody): ActionRequest {
     agent_name: b.agent_name, resource_id: b.resource_id, mcp_server_name: b.mcp_server_name, model_id: b.model_id,
     ...(Object.keys(orchestration).length ? { orchestration } : {}),
   });
+  // A gateway (edge) key forwards what its gateway saw: a request no identity source named is
+  // evaluated as unidentified, as it would be at the edge.
+  const unidentified = p.role === 'gateway' && b.agent_id === undefined;
   return {
-    agent_id: agentOf(p, namedAgent(p, b.agent_id), { part: 'body', field: 'agent_id' }),
+    agent_id: unidentified ? null : agentOf(p, namedAgent(p, b.agent_id), { part: 'body', field: 'agent_id' }),
     action_type: b.action_type,
     resource: b.resource,
     parameters: (b.action_details as Record<string, unknown> | undefined) ?? {},
@@ -64,7 +82,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
       tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
       body: SubmitBody, response: { ...errors({ body: true, codes: ['agent_mismatch'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
     },
-  }, async (req, reply) => answer(reply, await evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody))));
+  }, async (req, reply) => answer(reply, cacheControl(deps, reply, await evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody)))));
 
   api.post('/v1/mcp/actions/submit', {
     config: { roles },
@@ -73,7 +91,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
       body: McpSubmitBody, response: { ...errors({ body: true }), 200: McpDecisionView, 429: decisionOr429(McpDecisionView) },
     },
   }, async (req, reply) => {
-    const v = answer(reply, await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody)));
+    const v = answer(reply, cacheControl(deps, reply, await evaluate(deps, mcpAction(principalOf(req), req.body as McpSubmitBody))));
     return { ...v, status: v.decision, success: v.decision !== 'denied', requires_approval: v.decision === 'pending' };
   });
 }

@@ -4,9 +4,10 @@
  * native transport on node:http2; what it saves is node:http2's per-stream objects and the
  * garbage they leave (bench/README.md measures both).
  */
-import net, { type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { limitConnections, type ConnectionLimits } from '../../listeners/connection-gate.js';
+import { createSocketServer, type TlsCredentials } from '../../listeners/tls.js';
 import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
 import { Status } from '../wire.js';
 import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
@@ -25,6 +26,8 @@ export interface H2ServerOptions {
   maxBufferedBytes?: number;
   logger?: Logger;
   connections?: ConnectionLimits;
+  /** TLS with ALPN h2 (listeners/tls.ts); plain text without. */
+  tls?: TlsCredentials;
 }
 
 /** Without http_request_timeout_ms, a connection still must start HTTP/2 within this. */
@@ -50,7 +53,10 @@ export class H2GrpcServer implements ConnectionHost {
     this.logger = opts.logger;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 16 * opts.maxReceiveBytes);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = createSocketServer(opts.tls, (socket) => this.accept(socket), {
+      alpn: ['h2'],
+      handshakeTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS,
+    });
     if (opts.connections) limitConnections(this.server, opts.connections);
     this.listener = new Listener(this.server, this.connections, opts.requestTimeoutMs, (before) => this.expire(before));
   }

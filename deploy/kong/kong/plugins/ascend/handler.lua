@@ -5,12 +5,16 @@
 -- about the request (POST /kong/v1/authorize), and turns the sidecar's answer
 -- into upstream headers (allow) or a client response (deny / pending). Path
 -- normalization, identity and policy all live in the sidecar, so every
--- gateway gets the same decision for the same request.
+-- gateway gets the same decision for the same request. An optional
+-- per-worker cache of plain allows (decision_cache.lua, off by default)
+-- can answer a repeated request without the sidecar.
 local cjson = require "cjson.safe"
 local http = require "resty.http"
+local decision_cache = require "kong.plugins.ascend.decision_cache"
 
 local kong = kong
 local ngx = ngx
+local null = ngx.null
 
 local type = type
 local pairs = pairs
@@ -134,18 +138,41 @@ local function authorize_payload(conf, headers)
 end
 
 
--- POSTs a JSON body to the sidecar. request_uri reads the whole answer and
--- then hands the connection back to the cosocket pool with
--- set_keepalive(keepalive_timeout, keepalive_pool), so steady traffic reuses
--- connections instead of paying a TCP handshake per request.
+-- An optional field's value, or `default` when it is unset: nil, or the
+-- null (ngx.null) that Kong's schema gives a field without a default when a
+-- config is read with its nulls.
+local function or_default(value, default)
+  if value == nil or value == null then
+    return default
+  end
+  return value
+end
+
+
+-- POSTs a JSON body to the sidecar over a pooled keep-alive connection.
+-- request_uri (lua-resty-http 0.17) owns the connection on every path: a
+-- response read in full, whatever its status (a denial, a 401, a 500, a body
+-- that is not JSON), ends with set_keepalive(keepalive_timeout,
+-- keepalive_pool), which hands it back to this worker's pool for the
+-- sidecar's host:port unless the sidecar said `Connection: close`; an error
+-- after connecting (send, read, timeout) closes it, since a half-read
+-- connection cannot be reused; a failed connect leaves nothing open. The
+-- handler reads `res.body` only after request_uri returned, so no path of
+-- ours can keep a connection out of the pool. `pool_size` goes to connect
+-- so the pool gets keepalive_pool_size even when connect creates it.
 local function post(conf, path, body)
-  local httpc = http.new()
-  httpc:set_timeouts(conf.timeout_ms, conf.timeout_ms, conf.timeout_ms)
+  local httpc, new_err = http.new()
+  if not httpc then
+    return nil, "cannot create HTTP client: " .. tostring(new_err)
+  end
+  httpc:set_timeouts(or_default(conf.connect_timeout_ms, conf.timeout_ms),
+                     or_default(conf.send_timeout_ms, conf.timeout_ms),
+                     or_default(conf.read_timeout_ms, conf.timeout_ms))
   local headers = {
     ["content-type"] = "application/json",
     ["user-agent"] = USER_AGENT,
   }
-  if conf.gateway_token then
+  if type(conf.gateway_token) == "string" then
     headers[GATEWAY_TOKEN_HEADER] = conf.gateway_token
   end
   return httpc:request_uri(gsub(conf.sidecar_url, "/+$", "") .. path, {
@@ -153,6 +180,7 @@ local function post(conf, path, body)
     body = body,
     headers = headers,
     ssl_verify = conf.ssl_verify,
+    pool_size = conf.keepalive_pool_size,
     keepalive_timeout = conf.keepalive_timeout_ms,
     keepalive_pool = conf.keepalive_pool_size,
   })
@@ -273,9 +301,32 @@ local function allow(conf, answer, headers)
 end
 
 
+-- A decision from the plugin's cache (decision_cache.lua): the stored
+-- upstream and client headers, which carry x-ascend-cache and no action id,
+-- so no completion is sent for a request the sidecar never saw.
+local function allow_cached(entry, headers)
+  clear_client_ascend_headers(headers)
+  for name, value in pairs(entry.upstream_headers) do
+    kong.service.request.set_header(name, value)
+  end
+  kong.ctx.plugin.client_headers = entry.client_headers
+end
+
+
 function AscendHandler:access(conf)
   local headers = kong.request.get_headers()
-  local payload, encode_err = cjson.encode(authorize_payload(conf, headers))
+  local request = authorize_payload(conf, headers)
+
+  local cache = decision_cache.for_conf(conf)
+  local key = cache and cache:key(request)
+  if key then
+    local entry = cache:get(key)
+    if entry then
+      return allow_cached(entry, headers)
+    end
+  end
+
+  local payload, encode_err = cjson.encode(request)
   if not payload then
     return fail(conf, "cannot encode request: " .. tostring(encode_err), headers)
   end
@@ -285,6 +336,11 @@ function AscendHandler:access(conf)
     return fail(conf, err, headers)
   end
   if answer.allow then
+    -- store() takes plain allows only; one with malformed headers is not
+    -- one (and allow() fails it).
+    if key then
+      cache:store(key, answer)
+    end
     return allow(conf, answer, headers)
   end
   return deny(answer)

@@ -1,0 +1,126 @@
+/**
+ * PostgresStore under concurrency, as a fleet produces it: several stores (each its own pool,
+ * as each replica has) on one schema, racing. A single_use grant is used exactly once; votes
+ * cast at once through different stores are all kept (optimistic versions, re-read on
+ * conflict); two deliverers never lease the same outbox row and a lease that runs out hands the
+ * row to the other; an audit batch is one statement, in order, all or nothing; retention runs
+ * on one replica at a time.
+ */
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditRow, outboxEntry, pendingApproval } from '../../../../test/helpers/records.js';
+import { testPg } from '../../../../test/helpers/pg.js';
+import { approveTransition, create, T } from '../../../../test/helpers/store-contract-kit.js';
+import { castVote } from '../../workflow.js';
+import type { ApprovalRecord } from '../records.js';
+import { PostgresStore } from './postgres-store.js';
+
+const db = await testPg();
+const open: PostgresStore[] = [];
+afterAll(async () => { await Promise.all(open.map((s) => s.close())); });
+
+/** `n` stores (replicas) on one new schema. */
+async function replicas(n: number, label: string): Promise<PostgresStore[]> {
+  const schema = db.schema(label);
+  const out = await Promise.all(Array.from({ length: n }, () => PostgresStore.open({ url: db.url, schema, poolMax: 5 })));
+  open.push(...out);
+  return out;
+}
+
+describe('PostgresStore: a fleet racing on one database', () => {
+  it('uses a single_use grant exactly once: 20 retries at once over 4 replicas', async () => {
+    const stores = await replicas(4, 'grant');
+    const { approval } = await create(stores[0]!, pendingApproval({ now: T }));
+    const r = await stores[1]!.transitionApproval(approveTransition(approval, 'alice', T + 1));
+    expect(r.ok).toBe(true);
+    const uses = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4]!.consumeGrant(approval.approval_id, T + 2)));
+    expect(uses.filter((u) => u.ok)).toHaveLength(1);
+    expect(uses.filter((u) => !u.ok).every((u) => !u.ok && u.reason === 'used')).toBe(true);
+    expect((await stores[3]!.getApproval(approval.approval_id))?.grant_used_at).toBe(T + 2);
+  });
+
+  it('loses no vote: five approvers voting at once through five replicas all count', async () => {
+    const stores = await replicas(5, 'votes');
+    const wf = { steps: [{ approvers: ['finance-manager'], required: 5, timeout_hours: 1 }] };
+    const { approval } = await create(stores[0]!, pendingApproval({ workflow: wf, now: T }));
+    let conflicts = 0;
+    /** What ApprovalService does: read, compute with the workflow, write at the version read; on conflict re-read. */
+    const vote = async (s: PostgresStore, approver: string): Promise<ApprovalRecord> => {
+      for (;;) {
+        const cur = (await s.getApproval(approval.approval_id))!;
+        const out = castVote(cur.workflow, cur, { approver, groups: ['finance-manager'], vote: 'approve' }, T + 10);
+        if (!out.ok) throw new Error(out.message);
+        const { votes: _v, ...next } = out.state;
+        const decided = next.state === 'approved';
+        const r = await s.transitionApproval({
+          approval_id: cur.approval_id, expected_version: cur.version, next, vote: out.vote, now: T + 10, outbox: [],
+          ...(decided ? { action_status: 'approved' as const, grant_expires_at: T + 10 + 600_000 } : {}),
+        });
+        if (r.ok) return r.approval;
+        expect(r.error).toBe('conflict');
+        conflicts++;
+      }
+    };
+    await Promise.all(stores.map((s, i) => vote(s, `approver-${i}`)));
+    const final = (await stores[0]!.getApproval(approval.approval_id))!;
+    expect(final.votes.map((v) => v.approver).sort()).toEqual(['approver-0', 'approver-1', 'approver-2', 'approver-3', 'approver-4']);
+    expect([final.state, final.version]).toEqual(['approved', 6]);
+    expect(conflicts).toBeGreaterThan(0); // they did race
+  });
+
+  it('leases each outbox row to one deliverer (SKIP LOCKED); a lease that runs out goes to the other', async () => {
+    const [a, b] = await replicas(2, 'outbox');
+    await a!.enqueueOutbox(Array.from({ length: 40 }, () => outboxEntry({ created_at: T })));
+    const rounds = await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? b! : a!).claimOutbox(T, 10, 30_000)));
+    const ids = rounds.flat().map((r) => r.id);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40); // nobody got a row twice
+    expect(await b!.claimOutbox(T + 29_999, 10, 30_000)).toEqual([]); // all leased
+    // a dies holding its rows: after the lease, b takes them over, with the same event ids.
+    const aRows = [...rounds[0]!, ...rounds[2]!];
+    const taken = await b!.claimOutbox(T + 30_000, 100, 30_000);
+    expect(taken.map((r) => r.id).sort((x, y) => x - y)).toEqual(ids.slice().sort((x, y) => x - y));
+    const byId = new Map(taken.map((r) => [r.id, r]));
+    expect(aRows.every((r) => byId.get(r.id)?.event_id === r.event_id && byId.get(r.id)?.attempts === 2)).toBe(true);
+  });
+
+  it('writes an audit batch as one ordered statement, all or nothing', async () => {
+    const [s] = await replicas(1, 'audit');
+    const rows = Array.from({ length: 1000 }, (_, i) => auditRow({ ts: T + i }));
+    await s!.appendAudit(rows);
+    const page = await s!.queryAudit({ limit: 1000 });
+    expect(page.items.map((r) => r.ts)).toEqual(rows.map((r) => r.ts).reverse());
+    expect(page.items[0]!.id).toBe(1000);
+    const bad = [auditRow({ ts: T }), { ...auditRow(), adapter: null as unknown as string }];
+    await expect(s!.appendAudit(bad)).rejects.toThrow(/null value/);
+    expect(await s!.countAudit({})).toBe(1000);
+  });
+
+  it('runs retention on one replica at a time: a purge while another holds the lock deletes nothing', async () => {
+    const [a, b] = await replicas(2, 'retention');
+    await a!.appendAudit([auditRow({ ts: T }), auditRow({ ts: T + 10 })]);
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${a!.schema}:retention`]);
+      expect(await b!.purgeAudit(T + 5)).toBe(0); // skipped at once, not waiting
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    expect(await b!.purgeAudit(T + 5)).toBe(1);
+    expect(await a!.countAudit({})).toBe(1);
+  });
+
+  it('creates one approval for one fingerprint and never overshoots a cap, over 4 replicas', async () => {
+    const stores = await replicas(4, 'caps');
+    const same = await Promise.all(stores.map((s) => create(s, pendingApproval({ fingerprint: 'same-action' }))));
+    expect(same.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(same.map((r) => r.approval.approval_id)).size).toBe(1);
+    const limits = { per_agent: 5, total: 1000 };
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => stores[i % 4]!.createPendingApproval(pendingApproval({ agent_id: 'greedy', limits }))));
+    expect(results.filter((r) => r.created)).toHaveLength(5);
+    expect(results.filter((r) => 'rejected' in r)).toHaveLength(11);
+  });
+});
