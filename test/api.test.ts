@@ -30,6 +30,7 @@ describe('authentication and roles', () => {
     ['POST', '/api/authorization/agent-actions/batch', { actions: [refund(10, 'm')] }, ['admin', 'billing']],
     ['POST', '/api/v1/actions/submit', { agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/m', action_details: { amount: 10 } }, ['admin', 'billing', 'gateway']],
     ['GET', '/api/agent-action/status/act_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
+    ['GET', '/api/v1/bundles/default', undefined, ['admin', 'gateway']],
     ['POST', '/api/agent-action/act_unknown/complete', { status: 'success' }, ['admin', 'billing']],
     ['GET', '/api/sdk/approval/apr_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
     ['GET', '/api/agents/health/billing-agent', undefined, ['admin', 'finance', 'billing', 'viewer']],
