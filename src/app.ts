@@ -125,7 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
-    log: logger.child({ component: 'agents' }),
+    log: logger.child({ component: 'agents' }), fleet: fx.layer?.fleet,
   });
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);

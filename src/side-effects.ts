@@ -58,7 +58,7 @@ function openStore(d: SideEffectDeps, log: SideEffectDeps['logger']): Promise<St
   const rt = d.state.runtime;
   const c = rt.config.store!;
   if (c.driver === 'postgres') {
-    return PostgresStore.open({ url: rt.storeUrl!, poolMax: c.pool_max, statementTimeoutMs: c.statement_timeout_ms, schema: c.schema });
+    return PostgresStore.open({ url: rt.storeUrl!, poolMax: c.pool_max, statementTimeoutMs: c.statement_timeout_ms, schema: c.schema, log });
   }
   return WorkerStore.open({ path: c.path, synchronous: c.synchronous, log });
 }
@@ -85,6 +85,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
   if (!c.store) return undefined;
   const log = d.logger.child({ component: 'approvals' });
   const store = await openStore(d, log);
+  const fleet = store instanceof PostgresStore ? store.fleet : undefined;
   const layer = createApprovalsLayer(
     { store: c.store, approvals: c.approvals, webhooks: d.state.runtime.webhooks, webhook_delivery: c.webhook_delivery },
     {
@@ -94,6 +95,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
       onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
       onTimeout: timeoutRecorder(log, auditStream),
+      ...(fleet ? { fleet } : {}),
     },
   );
   d.state.onSwap((rt) => {

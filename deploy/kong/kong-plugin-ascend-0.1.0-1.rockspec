@@ -23,7 +23,8 @@ description = {
   license = "Apache-2.0",
 }
 
--- lua-resty-http and lua-cjson ship with Kong; nothing else is needed.
+-- lua-resty-http, lua-resty-lrucache, lua-resty-string (resty.sha256) and
+-- lua-cjson ship with Kong (OpenResty); nothing else is needed.
 dependencies = {
   "lua >= 5.1",
 }
@@ -33,5 +34,6 @@ build = {
   modules = {
     ["kong.plugins.ascend.handler"] = "kong/plugins/ascend/handler.lua",
     ["kong.plugins.ascend.schema"] = "kong/plugins/ascend/schema.lua",
+    ["kong.plugins.ascend.decision_cache"] = "kong/plugins/ascend/decision_cache.lua",
   },
 }

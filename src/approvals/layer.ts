@@ -10,11 +10,12 @@ import { EventPublisher } from '../events/publisher.js';
 import { SubscriptionSet } from '../events/subscriptions.js';
 import { guardedTransport } from '../events/transport.js';
 import type { WebhookSubscription } from '../events/types.js';
-import { silentLogger, type Clock, type Logger, type Timers } from '../shared/runtime.js';
+import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
 import { registerApprovalMetrics } from './metrics.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService, type TimeoutEvent } from './service.js';
+import type { Fleet } from './store/postgres/fleet.js';
 import { ActionWatch } from './watch.js';
 import { AuditBuffer, type AuditDropReason } from './store/audit-buffer.js';
 import { startRetention } from './store/retention.js';
@@ -49,7 +50,15 @@ export interface ApprovalsLayerDeps {
   readonly onAuditDrop?: (rows: number, reason: AuditDropReason) => void;
   /** Told after a deadline's timeout was applied (escalated, or decided by timeout_action). */
   readonly onTimeout?: (t: TimeoutEvent) => void;
+  /**
+   * Replicas on one shared store (PostgreSQL): their notifications wake long-polls and the
+   * scheduler, and the scheduler runs only while this process leads (see store/postgres/fleet.ts).
+   */
+  readonly fleet?: Fleet;
 }
+
+/** While fleet notifications are down, watched actions are re-read this often. */
+export const WATCH_POLL_MS = 250;
 
 /**
  * How often the API-made subscriptions are re-read from the store: this process re-reads them at
@@ -80,6 +89,8 @@ export interface ApprovalsLayer {
   readonly delivery: WebhookDeliveryWorker;
   /** Long-polls waiting for an action to change. */
   readonly watch: ActionWatch;
+  /** The other replicas on a shared store; undefined for a store of this process's own. */
+  readonly fleet: Fleet | undefined;
   /** The config's and the API's subscriptions; `refresh()` after changing the stored ones. */
   readonly webhooks: SubscriptionSet;
   /** Swap the config's subscriptions after a reload (takes effect for queued retries too). */
@@ -122,17 +133,37 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     config.store.audit_buffer_rows ? { maxBuffered: config.store.audit_buffer_rows } : {},
   );
   let stopRetention: (() => void) | undefined;
+  const fleet = deps.fleet;
+  const fleetLinks: (() => void)[] = [];
   return {
-    store, approvals, events, audit, scheduler, delivery, watch, webhooks,
+    store, approvals, events, audit, scheduler, delivery, watch, webhooks, fleet,
     setWebhooks: (subs) => webhooks.setConfig(subs),
     async start() {
       await webhooks.start();
-      await scheduler.start();
+      if (fleet) {
+        fleetLinks.push(fleet.subscribe((e) => {
+          if (e.kind === 'action') {
+            if (e.id) watch.changed(e.id);
+            else void pollWatched(store, watch); // reconnected: what changed meanwhile
+          } else if (e.kind === 'deadline') scheduler.notify();
+          else if (e.kind === 'webhooks') void webhooks.refresh().catch(() => undefined);
+        }));
+        fleetLinks.push(fleet.onLeadership((leader) => {
+          if (leader) void scheduler.start().catch((err: unknown) => log.error({ err }, 'approval scheduler failed to start'));
+          else void scheduler.stop();
+        }));
+        fleetLinks.push(watchPoller(store, watch, fleet, deps.timers ?? systemTimers));
+        fleet.start();
+      } else {
+        await scheduler.start();
+      }
       delivery.start();
       stopRetention = startRetention({ store, retentionDays: config.store.audit_retention_days ?? 30, log, ...clock, ...timers });
     },
     async stop() {
       stopRetention?.();
+      for (const unlink of fleetLinks.splice(0)) unlink();
+      await fleet?.stop();
       webhooks.stop();
       await scheduler.stop();
       await delivery.stop();
@@ -140,4 +171,24 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
       await store.close();
     },
   };
+}
+
+/** Wakes the long-polls whose action is no longer pending (read from the store). */
+async function pollWatched(store: Store, watch: ActionWatch): Promise<void> {
+  for (const id of watch.ids()) {
+    const a = await store.getAction(id).catch(() => undefined);
+    if (a && a.status !== 'pending') watch.changed(id);
+  }
+}
+
+/** The polling fallback: while fleet notifications are not arriving, re-read watched actions. */
+function watchPoller(store: Store, watch: ActionWatch, fleet: Fleet, timers: Timers): () => void {
+  let timer: unknown;
+  let stopped = false;
+  const tick = async () => {
+    if (!fleet.live && watch.size > 0) await pollWatched(store, watch);
+    if (!stopped) timer = timers.setTimeout(() => void tick(), WATCH_POLL_MS);
+  };
+  timer = timers.setTimeout(() => void tick(), WATCH_POLL_MS);
+  return () => { stopped = true; timers.clearTimeout(timer); };
 }

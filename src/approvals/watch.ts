@@ -3,8 +3,8 @@
  * that re-reads the store: the approval service calls `changed(action_id)` after every
  * committed transition, and each waiter holds only a timer and a closure until then.
  *
- * In-process: a replica learns of the changes it commits itself (a fleet store adds its own
- * notifications).
+ * A replica learns of the changes it commits itself; on a shared PostgreSQL store the others'
+ * arrive as notifications (approvals/layer.ts), or by polling `ids()` while those are down.
  */
 export interface Watch {
   /** Resolves true when the action changed, false at the timeout or on cancel. */
@@ -39,6 +39,11 @@ export class ActionWatch {
     const set = this.waiters.get(actionId);
     if (!set) return;
     for (const settle of [...set]) settle(true);
+  }
+
+  /** The actions someone is waiting on (for a poller when change notifications are not arriving). */
+  ids(): string[] {
+    return [...this.waiters.keys()];
   }
 
   /** Waiters currently held (for tests and a gauge). */

@@ -25,6 +25,8 @@ export interface AgentsLayerDeps {
   readonly now: Clock;
   readonly timers: Timers;
   readonly log: Logger;
+  /** Replicas on a shared store: a change of agents or blocks there is reloaded at once, not at the next poll. */
+  readonly fleet?: { subscribe(fn: (e: { kind: string }) => void): () => void } | undefined;
 }
 
 export interface AgentsLayer {
@@ -45,12 +47,17 @@ export function createAgentsLayer(d: AgentsLayerDeps): AgentsLayer {
   const { store, events, directory, now, timers, log } = d;
   const heartbeats = new HeartbeatTracker({ store, now, timers, log, onBeat: () => metrics.heartbeat() });
   const sync = store && new DirectorySync({ store, directory, timers, log });
+  let unsubscribe: (() => void) | undefined;
   return {
     directory, declaredByConfig: d.declaredByConfig, heartbeats,
     registry: store && new AgentRegistryService({ store, directory, heartbeats, now }),
     killSwitch: store && events && new KillSwitchService({ store, directory, events, now }),
-    async start() { await sync?.start(); },
+    async start() {
+      await sync?.start();
+      if (sync && d.fleet) unsubscribe = d.fleet.subscribe((e) => { if (e.kind === 'agents') sync.nudge(); });
+    },
     async stop() {
+      unsubscribe?.();
       await sync?.stop();
       await heartbeats.flush();
     },

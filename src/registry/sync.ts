@@ -39,6 +39,13 @@ export class DirectorySync {
     await this.running;
   }
 
+  /** Another replica changed agents or blocks (a fleet notification): poll now, after any poll in progress. */
+  nudge(): void {
+    if (this.stopped) return;
+    this.running = this.running.then(() => this.poll())
+      .catch((err: unknown) => (this.deps.log ?? silentLogger).error({ err }, 'agent registry sync failed; will retry'));
+  }
+
   /** One poll: reload if the revision moved. */
   async poll(): Promise<void> {
     if ((await this.deps.store.agentStateRevision()) !== this.revision) await this.load();

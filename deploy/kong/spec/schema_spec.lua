@@ -13,6 +13,10 @@ local DEFAULTS = {
   agent_id_from_consumer = "username",
   send_completion = true,
   ssl_verify = true,
+  cache_ttl_ms = 0,
+  cache_max_entries = 1000,
+  cache_ignore_headers = { "x-request-id", "traceparent", "tracestate", "b3", "x-b3-traceid",
+                           "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags" },
 }
 
 
@@ -84,6 +88,7 @@ describe("ascend schema", function()
       fail_mode = "open", send_body = true, max_body_bytes = 262144,
       agent_id_from_consumer = "custom_id", send_completion = false, ssl_verify = false,
       gateway_token = "gw-token-3f9a1c77e2",
+      cache_ttl_ms = 60000, cache_max_entries = 100000, cache_ignore_headers = { "X-Trace-Id" },
     }
     assert.same(config, schema_check.validate(schema, config))
   end)
@@ -108,6 +113,23 @@ describe("ascend schema", function()
     { "read_timeout_ms", 0 },
     { "read_timeout_ms", 60001 },
     { "read_timeout_ms", -1 },
+    { "cache_ttl_ms", -1 },
+    { "cache_ttl_ms", 60001 },
+    { "cache_ttl_ms", 0.5 },
+    { "cache_max_entries", 0 },
+    { "cache_max_entries", 100001 },
+    { "cache_ignore_headers", "x-request-id" },
+    { "cache_ignore_headers", { "" } },
+    { "cache_ignore_headers", { "x request id" } },
+    { "cache_ignore_headers", { "x-request-id:" } },
+    { "cache_ignore_headers", { 42 } },
+    { "cache_ignore_headers", { a = "x-request-id" } },
+    { "cache_ignore_headers", { "x-request-id", "Authorization" } },
+    { "cache_ignore_headers", { "proxy-authorization" } },
+    { "cache_ignore_headers", { "Cookie" } },
+    { "cache_ignore_headers", { "host" } },
+    { "cache_ignore_headers", { "content-type" } },
+    { "cache_ignore_headers", { "X-Ascend-Gateway-Token" } },
     { "keepalive_timeout_ms", 0 },
     { "keepalive_pool_size", 0 },
     { "keepalive_pool_size", 10001 },
@@ -135,6 +157,15 @@ describe("ascend schema", function()
       assert.equal(1, count)
     end)
   end
+
+  it("says which header cache_ignore_headers cannot name", function()
+    local _, errors = schema_check.validate(schema, { cache_ignore_headers = { "traceparent", "Authorization" } })
+    assert.matches("cannot name authorization", errors.cache_ignore_headers, 1, true)
+  end)
+
+  it("accepts an empty cache_ignore_headers (every header in the cache key)", function()
+    assert.same({}, schema_check.validate(schema, { cache_ignore_headers = {} }).cache_ignore_headers)
+  end)
 
   it("rejects unknown fields", function()
     local config, errors = schema_check.validate(schema, { fail_open = true })

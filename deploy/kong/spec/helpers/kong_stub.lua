@@ -8,6 +8,9 @@
 -- `kong` / `ngx` globals (which Kong itself provides to plugins) and through
 -- package.loaded["resty.http"], then the handler is required fresh.
 --
+-- resty.lrucache and resty.sha256 (OpenResty libraries the decision cache
+-- uses) are stood in for the same way.
+--
 --   local env = kong_stub.new({ context = {...}, sidecar = { {status=200, body=...} } })
 --   local handler = env:load_handler()
 --   handler:access(conf)
@@ -17,6 +20,7 @@ local cjson = require "cjson"
 local M = {}
 
 local HANDLER = "kong.plugins.ascend.handler"
+local DECISION_CACHE = "kong.plugins.ascend.decision_cache"
 
 -- What the PDK returns when a spec does not say otherwise.
 local DEFAULT_CONTEXT = {
@@ -149,6 +153,92 @@ local function http_module(env)
 end
 
 
+-- resty.lrucache stand-in (part of OpenResty, which cannot run here), with
+-- the semantics of lua-resty-lrucache: new(n) refuses n < 1; set(key, value,
+-- ttl) stores for ttl seconds from ngx.now() (no ttl: for ever), evicting the
+-- least recently used entry when full; get(key) returns nil for a missing
+-- or expired entry (expired: its expiry time is before ngx.now()), and moves
+-- a found one to the front. ngx.now() is env.clock, moved by env:advance().
+local function lrucache_module(env)
+  local cache_mt = {}
+  cache_mt.__index = cache_mt
+
+  local function touch(self, key)
+    for i, k in ipairs(self.order) do
+      if k == key then
+        table.remove(self.order, i)
+        break
+      end
+    end
+    table.insert(self.order, 1, key)
+  end
+
+  function cache_mt:get(key)
+    local node = self.nodes[key]
+    if not node then
+      return nil
+    end
+    touch(self, key)
+    if node.expire >= 0 and node.expire < env.clock then
+      return nil, node.value
+    end
+    return node.value
+  end
+
+  function cache_mt:set(key, value, ttl)
+    if not self.nodes[key] and #self.order >= self.size then
+      local oldest = table.remove(self.order)
+      self.nodes[oldest] = nil
+    end
+    self.nodes[key] = { value = value, expire = ttl and env.clock + ttl or -1 }
+    touch(self, key)
+  end
+
+  function cache_mt:count()
+    return #self.order
+  end
+
+  return {
+    new = function(size)
+      if size < 1 then
+        return nil, "size too small"
+      end
+      local cache = setmetatable({ size = size, nodes = {}, order = {} }, cache_mt)
+      env.lrucaches[#env.lrucaches + 1] = cache
+      return cache
+    end,
+  }
+end
+
+
+-- resty.sha256 stand-in. The digest is the hashed input itself, prefixed
+-- "sha256:", so keys are equal exactly when their inputs are (no collision
+-- can hide a keying bug) and a spec can read what went into a key. Every
+-- final() is recorded in env.digested.
+local function sha256_module(env)
+  local sha_mt = {}
+  sha_mt.__index = sha_mt
+
+  function sha_mt:update(s)
+    assert(type(s) == "string", "update() takes a string")
+    self.parts[#self.parts + 1] = s
+    return true
+  end
+
+  function sha_mt:final()
+    local input = table.concat(self.parts)
+    env.digested[#env.digested + 1] = input
+    return "sha256:" .. input
+  end
+
+  return {
+    new = function()
+      return setmetatable({ parts = {} }, sha_mt)
+    end,
+  }
+end
+
+
 local function kong_pdk(env)
   local ctx = env.context
   local function log_level(level)
@@ -225,6 +315,7 @@ end
 local function ngx_stub(env)
   return {
     null = cjson.null, -- OpenResty's ngx.null is the same lightuserdata as cjson.null
+    now = function() return env.clock end,
     timer = {
       -- Timers run at once, in order, so a spec sees their effects; the
       -- `premature` argument is false as for a timer that expired normally.
@@ -259,6 +350,9 @@ function M.new(opts)
     timer_error = opts.timer_error,
     sidecar_calls = {},
     keepalives = {},
+    lrucaches = {},
+    digested = {},
+    clock = 1700000000,
     connections = {},
     closes = 0,
     clients = 0,
@@ -281,8 +375,42 @@ function Env:load_handler()
   _G.kong = kong_pdk(self)
   _G.ngx = ngx_stub(self)
   package.loaded["resty.http"] = http_module(self)
+  package.loaded["resty.lrucache"] = lrucache_module(self)
+  package.loaded["resty.sha256"] = sha256_module(self)
   package.loaded[HANDLER] = nil
+  package.loaded[DECISION_CACHE] = nil
   return require(HANDLER)
+end
+
+
+-- Starts the next request on the same worker: the PDK now returns
+-- DEFAULT_CONTEXT with `context` over it, and the per-request records
+-- (upstream/response headers, cleared headers, kong.ctx.plugin, exit,
+-- timers) start empty. Sidecar calls, connections, logs, caches and the
+-- loaded handler carry over, as they do in one nginx worker.
+function Env:new_request(context)
+  for k in pairs(self.context) do
+    self.context[k] = nil
+  end
+  for k, v in pairs(DEFAULT_CONTEXT) do
+    self.context[k] = v
+  end
+  for k, v in pairs(context or {}) do
+    self.context[k] = v
+  end
+  self.upstream_headers = {}
+  self.cleared_headers = {}
+  self.response_headers = {}
+  self.plugin_ctx = {}
+  _G.kong.ctx.plugin = self.plugin_ctx
+  self.exited = nil
+  self.timers = {}
+end
+
+
+-- Moves ngx.now() on by `ms` milliseconds.
+function Env:advance(ms)
+  self.clock = self.clock + ms / 1000
 end
 
 
@@ -323,7 +451,10 @@ function M.uninstall()
   _G.kong = nil
   _G.ngx = nil
   package.loaded["resty.http"] = nil
+  package.loaded["resty.lrucache"] = nil
+  package.loaded["resty.sha256"] = nil
   package.loaded[HANDLER] = nil
+  package.loaded[DECISION_CACHE] = nil
 end
 
 

@@ -2,7 +2,7 @@
 -- schema uses: `kong.db.schema.typedefs` (url, no_consumer, protocols_http)
 -- and the field validation Kong runs on a plugin's `config` record
 -- (defaults, required, type, between, one_of, len_min, match, not_match,
--- custom_validator, unknown fields; encrypted and referenceable are accepted
+-- custom_validator, arrays with `elements`, unknown fields; encrypted and referenceable are accepted
 -- as markers, since what they do happens in Kong's DAO and vaults). Semantics follow kong/db/schema/init.lua
 -- for those attributes; anything else in a field is an error here, so the
 -- stand-in cannot silently ignore an attribute the schema starts using.
@@ -62,7 +62,7 @@ end
 local KNOWN_ATTRIBUTES = {
   type = true, required = true, default = true, between = true, one_of = true,
   len_min = true, match = true, not_match = true, custom_validator = true, description = true,
-  encrypted = true, referenceable = true,
+  encrypted = true, referenceable = true, elements = true,
 }
 
 local TYPE_CHECKS = {
@@ -70,10 +70,21 @@ local TYPE_CHECKS = {
   boolean = function(v) return type(v) == "boolean" end,
   number = function(v) return type(v) == "number" end,
   integer = function(v) return type(v) == "number" and v == math.floor(v) end,
+  -- a sequence (Kong arrays are JSON arrays): keys 1..n only
+  array = function(v)
+    if type(v) ~= "table" then
+      return false
+    end
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    return n == #v
+  end,
 }
 
 
-local function check_field(field, value)
+local check_field
+
+function check_field(field, value)
   for attribute in pairs(field) do
     if not KNOWN_ATTRIBUTES[attribute] then
       error("schema stand-in does not know attribute " .. attribute)
@@ -105,6 +116,14 @@ local function check_field(field, value)
   end
   if field.match and not value:match(field.match) then
     return nil, "invalid value: " .. value
+  end
+  if field.elements then
+    for i, element in ipairs(value) do
+      local ok, err = check_field(field.elements, element)
+      if not ok then
+        return nil, ("element %d: %s"):format(i, err)
+      end
+    end
   end
   if field.custom_validator then
     return field.custom_validator(value)

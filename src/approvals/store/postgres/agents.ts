@@ -14,7 +14,7 @@ import { agentToRow, commandToRow, heartbeatToRow, rowToAgent, rowToBlock, rowTo
 import type { Row } from '../sqlite/codec.js';
 import type { PageQuery, WebhookWrite } from '../store.js';
 import { enqueueOutbox } from './approvals.js';
-import { insertSql, isUniqueViolation, norm, tx, values, type Q } from './db.js';
+import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
 import { appendAudit } from './trail.js';
 
 const AGENT_COLS = ['agent_id', 'display_name', 'agent_type', 'environment', 'capabilities', 'allowed_resources', 'sdk_version',
@@ -27,7 +27,13 @@ const BLOCK_COLS = ['agent_id', 'reason', 'activated_at', 'activated_by', 'comma
 const BUMP = 'UPDATE agent_state_revision SET revision = revision + 1 WHERE id = 1';
 
 export class AgentsPg {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly n: NotifyTarget) {}
+
+  /** The revision moves and the other replicas hear of it at commit. */
+  private async bump(c: Q): Promise<void> {
+    await c.query(BUMP);
+    await notify(c, this.n, ['agents']);
+  }
 
   async get(agentId: string): Promise<AgentRecord | undefined> {
     const r = (await this.pool.query<Row>('SELECT * FROM agents WHERE agent_id = $1', [agentId])).rows[0];
@@ -37,7 +43,7 @@ export class AgentsPg {
   put(agent: AgentRecord): Promise<void> {
     return tx(this.pool, async (c) => {
       await c.query(PUT_AGENT, values(AGENT_COLS, agentToRow(agent)));
-      await c.query(BUMP);
+      await this.bump(c);
     });
   }
 
@@ -45,7 +51,7 @@ export class AgentsPg {
     return tx(this.pool, async (c) => {
       const gone = (await c.query('DELETE FROM agents WHERE agent_id = $1', [agentId])).rowCount === 1;
       await c.query('DELETE FROM agent_heartbeats WHERE agent_id = $1', [agentId]);
-      if (gone) await c.query(BUMP);
+      if (gone) await this.bump(c);
       return gone;
     });
   }
@@ -132,7 +138,7 @@ export class AgentsPg {
     await c.query(insertSql('agent_commands', COMMAND_COLS), values(COMMAND_COLS, commandToRow(effects.command)));
     await appendAudit(c, [effects.audit]);
     await enqueueOutbox(c, effects.outbox);
-    await c.query(BUMP);
+    await this.bump(c);
   }
 }
 
@@ -155,12 +161,17 @@ function toWebhook(r: Row): WebhookRecord {
 
 /** API-made subscriptions: identity ids (never reused after a delete), UNIQUE urls. */
 export class WebhooksPg {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly n: NotifyTarget) {}
+
+  private changed(): void {
+    notify(this.pool, this.n, ['webhooks']).catch(() => undefined); // the others also re-read every 5 s
+  }
 
   async create(w: NewWebhook): Promise<WebhookWrite> {
     try {
       const r = await this.pool.query<Row>(`INSERT INTO webhooks (url, events, secret, agent_id, created_by, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`, [w.url, JSON.stringify(w.events), w.secret, w.agent_id, w.created_by, w.created_at]);
+      this.changed();
       return { ok: true, webhook: toWebhook(r.rows[0]!) };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
@@ -187,6 +198,7 @@ export class WebhooksPg {
         secret = COALESCE($3, secret), updated_at = $4 WHERE id = $5 RETURNING *`,
       [c.url ?? null, c.events ? JSON.stringify(c.events) : null, c.secret ?? null, now, id]);
       const row = r.rows[0];
+      if (row) this.changed();
       return row ? { ok: true, webhook: toWebhook(row) } : { ok: false, error: 'not_found' };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
@@ -196,6 +208,8 @@ export class WebhooksPg {
 
   async remove(webhookId: string): Promise<boolean> {
     const id = rowId(webhookId);
-    return id !== undefined && (await this.pool.query('DELETE FROM webhooks WHERE id = $1', [id])).rowCount === 1;
+    const gone = id !== undefined && (await this.pool.query('DELETE FROM webhooks WHERE id = $1', [id])).rowCount === 1;
+    if (gone) this.changed();
+    return gone;
   }
 }

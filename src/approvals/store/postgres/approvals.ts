@@ -18,7 +18,7 @@ import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
-import { insertSql, isUniqueViolation, norm, tx, values, type Q } from './db.js';
+import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
 
 const ACTION_COLS = ['action_id', 'fingerprint', 'agent_id', 'action_type', 'resource', 'parameters', 'context', 'binding',
   'decision', 'policy_id', 'risk_score', 'reason', 'approval_id', 'status', 'created_at', 'updated_at',
@@ -43,7 +43,7 @@ export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): P
 }
 
 export class ApprovalsPg {
-  constructor(private readonly pool: pg.Pool, private readonly schema: string) {}
+  constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly n: NotifyTarget) {}
 
   async getAction(id: string, q: Q = this.pool): Promise<ActionRecord | undefined> {
     const r = (await q.query<Row>('SELECT * FROM actions WHERE action_id = $1', [id])).rows[0];
@@ -71,6 +71,7 @@ export class ApprovalsPg {
       await c.query(INSERT_ACTION, values(ACTION_COLS, actionToRow(input.action)));
       await c.query(INSERT_APPROVAL, values(APPROVAL_COLS, approvalToRow(input.approval)));
       await enqueueOutbox(c, input.outbox);
+      await notify(c, this.n, ['deadline']); // the scheduler's leader may be another replica
       return { created: true, action: input.action, approval: input.approval };
     });
   }
@@ -143,6 +144,7 @@ export class ApprovalsPg {
         [n.state, n.current_step, n.escalated, n.deadline_at, n.decided_at, n.reason, t.grant_expires_at ?? null, t.approval_id, t.expected_version]);
         if (t.action_status) await c.query('UPDATE actions SET status = $1, updated_at = $2 WHERE action_id = $3', [t.action_status, t.now, cur.action_id]);
         await enqueueOutbox(c, t.outbox);
+        await notify(c, this.n, ['action', cur.action_id], ['deadline']);
         return { ok: true, approval: (await this.getApproval(t.approval_id, c))! };
       });
     } catch (err) {
@@ -159,7 +161,8 @@ export class ApprovalsPg {
       if (!a) return { ok: false, reason: 'not_found' };
       if (a.state !== 'approved') return { ok: false, reason: 'not_approved' };
       if (a.grant_expires_at !== null && now >= a.grant_expires_at) {
-        await c.query(`UPDATE actions SET status = 'expired', updated_at = $1 WHERE action_id = $2 AND status = 'approved'`, [now, a.action_id]);
+        const expired = await c.query(`UPDATE actions SET status = 'expired', updated_at = $1 WHERE action_id = $2 AND status = 'approved'`, [now, a.action_id]);
+        if (expired.rowCount === 1) await notify(c, this.n, ['action', a.action_id]);
         return { ok: false, reason: 'expired' };
       }
       if (a.grant === 'single_use' && a.grant_used_at !== null) return { ok: false, reason: 'used' };
@@ -181,6 +184,7 @@ export class ApprovalsPg {
       const done = await c.query<Row>(`UPDATE actions SET status = 'completed', completion_status = $1, completion_result = $2,
         completed_at = $3, updated_at = $3 WHERE action_id = $4 RETURNING *`, [x.status, result, x.now, x.action_id]);
       await enqueueOutbox(c, x.outbox);
+      await notify(c, this.n, ['action', x.action_id]);
       return { ok: true, action: rowToAction(done.rows[0]!), changed: true };
     });
   }

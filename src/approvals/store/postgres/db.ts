@@ -22,6 +22,7 @@ export interface PgOptions {
   /** How long to wait for a connection to open before the call fails. Default 5000. */
   readonly connectTimeoutMs?: number;
   readonly applicationName?: string;
+  readonly log?: import('../../../shared/runtime.js').Logger;
 }
 
 const INT8 = 20;
@@ -87,4 +88,17 @@ export const values = (cols: readonly string[], row: Row): unknown[] => cols.map
 
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === '23505';
+}
+
+/** Where a store's transactions announce their changes (see fleet.ts). */
+export interface NotifyTarget {
+  readonly channel: string;
+  readonly instanceId: string;
+}
+
+/** NOTIFY in the caller's transaction: delivered to the other replicas at commit, dropped on rollback. */
+export async function notify(q: Q, n: NotifyTarget, ...events: readonly (readonly [string, string?])[]): Promise<void> {
+  const args: string[] = [n.channel];
+  const calls = events.map(([kind, id = '']) => { args.push(`${n.instanceId}|${kind}|${id}`); return `pg_notify($1, $${args.length})`; });
+  await q.query(`SELECT ${calls.join(', ')}`, args);
 }

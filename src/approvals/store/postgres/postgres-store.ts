@@ -6,6 +6,7 @@
  * `open` migrates the schema first (under an advisory lock, see migrations.ts) and refuses a
  * database whose schema is newer than this build.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { AgentBlockRecord, AgentRecord, HeartbeatRecord } from '../agent-records.js';
 import type { KillSwitchEffects } from '../agent-store.js';
@@ -17,6 +18,7 @@ import type {
 import { AgentsPg, WebhooksPg } from './agents.js';
 import { ApprovalsPg } from './approvals.js';
 import { createPool, type PgOptions } from './db.js';
+import { Fleet, fleetChannel } from './fleet.js';
 import { migratePg, SCHEMA_NAME } from './migrations.js';
 import { TrailPg } from './trail.js';
 
@@ -30,12 +32,18 @@ export class PostgresStore implements Store {
   private readonly trail: TrailPg;
   private readonly agents: AgentsPg;
   private readonly webhooks: WebhooksPg;
+  /** This process among the replicas: its notifications carry it, so it skips its own. */
+  readonly instanceId = randomUUID();
+  /** Notifications from the other replicas and the scheduler's leadership; started by the approvals layer. */
+  readonly fleet: Fleet;
 
-  private constructor(readonly pool: pg.Pool, readonly schema: string) {
-    this.approvals = new ApprovalsPg(pool, schema);
+  private constructor(readonly pool: pg.Pool, readonly schema: string, options: PgOptions) {
+    const n = { channel: fleetChannel(schema), instanceId: this.instanceId };
+    this.approvals = new ApprovalsPg(pool, schema, n);
     this.trail = new TrailPg(pool, schema);
-    this.agents = new AgentsPg(pool);
-    this.webhooks = new WebhooksPg(pool);
+    this.agents = new AgentsPg(pool, n);
+    this.webhooks = new WebhooksPg(pool, n);
+    this.fleet = new Fleet({ url: options.url, schema, instanceId: this.instanceId, ...(options.log ? { log: options.log } : {}) });
   }
 
   /** Connects, migrates (or refuses a newer schema) and returns the store; the pool is closed on failure. */
@@ -45,7 +53,7 @@ export class PostgresStore implements Store {
     const pool = createPool({ ...options, schema });
     try {
       await PostgresStore.migrateOn(pool, schema);
-      return new PostgresStore(pool, schema);
+      return new PostgresStore(pool, schema, options);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -140,6 +148,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.fleet.stop();
     await this.pool.end();
   }
 }

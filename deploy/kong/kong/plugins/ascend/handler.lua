@@ -5,9 +5,12 @@
 -- about the request (POST /kong/v1/authorize), and turns the sidecar's answer
 -- into upstream headers (allow) or a client response (deny / pending). Path
 -- normalization, identity and policy all live in the sidecar, so every
--- gateway gets the same decision for the same request.
+-- gateway gets the same decision for the same request. An optional
+-- per-worker cache of plain allows (decision_cache.lua, off by default)
+-- can answer a repeated request without the sidecar.
 local cjson = require "cjson.safe"
 local http = require "resty.http"
+local decision_cache = require "kong.plugins.ascend.decision_cache"
 
 local kong = kong
 local ngx = ngx
@@ -298,9 +301,32 @@ local function allow(conf, answer, headers)
 end
 
 
+-- A decision from the plugin's cache (decision_cache.lua): the stored
+-- upstream and client headers, which carry x-ascend-cache and no action id,
+-- so no completion is sent for a request the sidecar never saw.
+local function allow_cached(entry, headers)
+  clear_client_ascend_headers(headers)
+  for name, value in pairs(entry.upstream_headers) do
+    kong.service.request.set_header(name, value)
+  end
+  kong.ctx.plugin.client_headers = entry.client_headers
+end
+
+
 function AscendHandler:access(conf)
   local headers = kong.request.get_headers()
-  local payload, encode_err = cjson.encode(authorize_payload(conf, headers))
+  local request = authorize_payload(conf, headers)
+
+  local cache = decision_cache.for_conf(conf)
+  local key = cache and cache:key(request)
+  if key then
+    local entry = cache:get(key)
+    if entry then
+      return allow_cached(entry, headers)
+    end
+  end
+
+  local payload, encode_err = cjson.encode(request)
   if not payload then
     return fail(conf, "cannot encode request: " .. tostring(encode_err), headers)
   end
@@ -310,6 +336,11 @@ function AscendHandler:access(conf)
     return fail(conf, err, headers)
   end
   if answer.allow then
+    -- store() takes plain allows only; one with malformed headers is not
+    -- one (and allow() fails it).
+    if key then
+      cache:store(key, answer)
+    end
     return allow(conf, answer, headers)
   end
   return deny(answer)
