@@ -20,6 +20,8 @@ export interface HttpDeps {
   metricsText?: (() => Promise<string>) | undefined;
   /** evaluator.mode remote: /readyz shows whether the control plane answers. */
   remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
+  /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
+  storeHealth?: { readonly state: string } | undefined;
 }
 
 export interface HttpLimits {
@@ -121,6 +123,8 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const body = {
       status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash,
       ...(remote !== undefined ? { control_plane: remote.availability } : {}),
+      // A store that cannot answer leaves the sidecar ready too: checks that need no store flow.
+      ...(deps.storeHealth !== undefined ? { store: deps.storeHealth.state } : {}),
     };
     return reply.code(deps.state.serving ? 200 : 503).send(body);
   });
