@@ -23,6 +23,7 @@ import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
 import { RemoteControl } from './evaluator/remote.js';
+import { BundleClient } from './bundles/client.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
@@ -87,6 +88,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { runtime, logger } = opts;
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
+  // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, registry, logger.child({ component: 'bundle' }));
+  bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
   const metrics = new Metrics(registry, () => remoteRef?.current?.cacheSize ?? state.cache.size, { defaultMetrics: opts.defaultMetrics });
@@ -134,10 +138,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
-  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
+  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
@@ -148,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
+      bundle?.start();
       for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
@@ -159,6 +164,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
+      bundle?.stop();
       for (const t of Object.values(tls)) t?.close();
       // Watch streams would hold a draining connection open.
       health.endWatches();

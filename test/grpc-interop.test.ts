@@ -136,14 +136,16 @@ describeWith(['grpcio', 'h2load'], 'SIGTERM under C-core and h2load load (a real
     try {
       const body = join(dir, 'check.bin');
       writeFileSync(body, frame(ALLOW));
+      const decisions = () => s.lines.filter((l) => l.kind === 'decision').length;
+      // C-core first (Python takes a while to start), then h2load beside it.
       const core = ccore(s.grpcPort, 'drain');
+      await waitFor(() => decisions() >= 300, 30_000, 10);
       const h2load = spawn('h2load', ['-c', '16', '-m', '20', '-t', '1', '-n', '10000000', '-d', body,
         '-H', 'content-type: application/grpc', '-H', 'te: trailers', CHECK_URL(s.grpcPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       h2load.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const h2loadDone = new Promise<void>((resolve) => h2load.on('close', () => resolve()));
-      const decisions = () => s.lines.filter((l) => l.kind === 'decision').length;
-      await waitFor(() => decisions() >= 3000, 30_000, 10);
+      await waitFor(() => decisions() >= 3300, 30_000, 10);
       s.proc.kill('SIGTERM');
       expect(await s.exited).toBe(0);
       const [c] = await Promise.all([core, h2loadDone]);

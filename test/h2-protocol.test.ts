@@ -181,6 +181,72 @@ describe('h2 transport, frame by frame', () => {
     }
   });
 
+  it.each<[string, (c: RawH2) => void, number]>([
+    ['DATA past its content-length', (c) => c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock({}, [['content-length', '3']])), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['DATA short of its content-length', (c) => c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock({}, [['content-length', String(ALLOW.length + 1)]])), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['a content-length that is not a number', (c) => c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock({}, [['content-length', '1e3']])), frameBytes(T.DATA, FL.END_STREAM, 1, ALLOW)), ERR.PROTOCOL_ERROR],
+    ['a PRIORITY that makes it depend on itself', (c) => c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.PRIORITY, 0, 1, Buffer.from([0, 0, 0, 1, 16]))), ERR.PROTOCOL_ERROR],
+    ['a stream WINDOW_UPDATE of 0', (c) => c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock()), frameBytes(T.WINDOW_UPDATE, 0, 1, u32(0))), ERR.PROTOCOL_ERROR],
+  ])('resets a stream on %s (RFC 9113 8.1.1, 5.3.1, 6.9) and keeps the connection', async (_name, act, code) => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      act(c);
+      expect(await c.reset(1)).toBe(code);
+      c.send(check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('answers DATA after the client ended a stream with STREAM_CLOSED, even once the stream is answered (RFC 9113 6.1)', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(check(1));
+      expect(grpcStatus(await c.ended(1))).toBe('0');
+      c.send(frameBytes(T.DATA, 0, 1, ALLOW));
+      expect(await c.reset(1)).toBe(ERR.STREAM_CLOSED);
+      c.send(check(3));
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('closes the connection with STREAM_CLOSED on HEADERS for a stream already closed, PROTOCOL_ERROR for one skipped', async () => {
+    const closed = await RawH2.open(t.grpcPort);
+    const skipped = await RawH2.open(t.grpcPort);
+    try {
+      closed.send(check(1));
+      await closed.ended(1);
+      closed.send(check(1));
+      expect((await closed.goaway()).code).toBe(ERR.STREAM_CLOSED);
+      skipped.send(check(5), check(3));
+      expect((await skipped.goaway()).code).toBe(ERR.PROTOCOL_ERROR);
+    } finally {
+      closed.close();
+      skipped.close();
+    }
+  });
+
+  it('answers a request that is not gRPC only once it has ended, 405 with a text body', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    try {
+      c.send(frameBytes(T.HEADERS, FL.END_HEADERS, 1, requestBlock({ ':method': 'PUT' })));
+      await c.expect((f) => f.type === T.SETTINGS && f.flags === FL.ACK);
+      c.send(frameBytes(T.PING, 0, 0, Buffer.from('12345678')));
+      await c.expect((f) => f.type === T.PING && f.flags === FL.ACK);
+      expect(c.on(1)).toEqual([]);
+      c.send(frameBytes(T.DATA, FL.END_STREAM, 1, Buffer.from('body')));
+      const frames = await c.ended(1);
+      expect(fields(frames[0]!)[':status']).toBe('405');
+      expect(frames.filter((f) => f.type === T.DATA).map((f) => f.payload.toString()).join('')).toMatch(/gRPC server/);
+      expect(frames.filter((f) => f.type === T.RST_STREAM)).toEqual([]);
+    } finally {
+      c.close();
+    }
+  });
+
   it('resets a stream missing :scheme', async () => {
     const c = await RawH2.open(t.grpcPort);
     try {

@@ -385,15 +385,36 @@ export const BreakerSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** evaluator.bundle: decide locally with a control plane's signed policy bundle. */
+export const BundleClientSchema = T.Object(
+  {
+    url: T.String({ pattern: '^https?://[^/?#]+/[^?#]*$', description: 'The bundle: {control plane}/api/v1/bundles/{name}; fetched with evaluator.api_key (a gateway key)' }),
+    public_key_file: T.String({ minLength: 1, description: "The control plane's ed25519 public key (PEM); relative to the config file. A bundle whose signature it does not verify is refused" }),
+    poll_interval_s: T.Integer({ minimum: 1, maximum: 86_400, default: 30, description: 'Seconds between polls (If-None-Match: an unchanged bundle costs a 304)' }),
+    cache_file: T.String({ minLength: 1, default: './data/ascend-bundle.json', description: 'The last good bundle, as received (signature included): a cold start while the control plane is down runs it' }),
+    timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'Per poll' }),
+  },
+  closed,
+);
+
+/** The control plane's side: serve the active policy as signed bundles. */
+export const BundlesSchema = T.Object(
+  {
+    signing_key_file: T.String({ minLength: 1, description: 'ed25519 private key (PKCS#8 PEM; `openssl genpkey -algorithm ed25519`); relative to the config file; re-read on reload' }),
+    names: T.Array(T.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { minItems: 1, default: ['default'], description: 'Names served at GET /api/v1/bundles/{name} (each the same policy; an edge refuses a bundle of another name)' }),
+  },
+  closed,
+);
+
 /**
  * Where decisions are taken: here from the config (local, the default), or by a control plane
  * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
  */
 export const EvaluatorSchema = T.Object(
   {
-    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config; remote: ask the control plane at `url` for what the cache cannot answer' }),
+    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config (and `bundle`, when set); remote: ask the control plane at `url` for what the cache cannot answer' }),
     url: T.Optional(T.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: 'remote: the control plane base URL (an ascend-sidecar, or an ASCEND API base URL)' })),
-    api_key: T.Optional(SecretSchema('remote: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
+    api_key: T.Optional(SecretSchema('remote, bundle: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
     timeout_ms: T.Integer({ minimum: 1, maximum: 60_000, default: 200, description: "remote: per call; never past the gateway's own deadline (grpc-timeout), of which a quarter is kept as the margin to answer in" }),
     stale_if_error_ms: T.Integer({
       minimum: 0, maximum: 86_400_000, default: 30_000,
@@ -401,6 +422,7 @@ export const EvaluatorSchema = T.Object(
     }),
     connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
     breaker: BreakerSchema,
+    bundle: T.Optional(BundleClientSchema),
   },
   { ...closed, default: {} },
 );
@@ -412,6 +434,7 @@ export const ConfigSchema = T.Object(
     default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
     fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
     evaluator: EvaluatorSchema,
+    bundles: T.Optional(BundlesSchema),
     cache: CacheSchema,
     identity: IdentitySchema,
     agents: T.Array(AgentSchema, { default: [] }),
@@ -452,4 +475,5 @@ export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
 export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
+export type BundleClientConfig = Static<typeof BundleClientSchema>;
 export type ConfigTSchema = TSchema;

@@ -22,6 +22,8 @@ export interface HttpDeps {
   remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
   /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
   storeHealth?: { readonly state: string } | undefined;
+  /** evaluator.bundle: not ready until a verified bundle is active. */
+  bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
 }
 
 export interface HttpLimits {
@@ -119,14 +121,19 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
     const remote = deps.remote?.current;
+    const bundle = deps.bundle;
     // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
+    // An edge with a bundle is not ready before one is active: it would decide with no policy.
+    const waiting = bundle !== undefined && !bundle.ready;
+    const ready = deps.state.serving && !waiting;
     const body = {
-      status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash,
+      status: !deps.state.serving ? 'draining' : waiting ? 'waiting_for_bundle' : 'ready', config_version: rt.version, config_hash: rt.hash,
       ...(remote !== undefined ? { control_plane: remote.availability } : {}),
+      ...(bundle !== undefined ? { bundle: bundle.activeRevision ?? null } : {}),
       // A store that cannot answer leaves the sidecar ready too: checks that need no store flow.
       ...(deps.storeHealth !== undefined ? { store: deps.storeHealth.state } : {}),
     };
-    return reply.code(deps.state.serving ? 200 : 503).send(body);
+    return reply.code(ready ? 200 : 503).send(body);
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -59,5 +59,19 @@ describe("shared fixture " .. FIXTURE, function()
       assert.matches("/kong/v1/authorize$", env.sidecar_calls[1].uri)
       assert.same(case.expected_request, env.sidecar_calls[1].json)
     end)
+
+    it("sends the same request with the decision cache on, for " .. case.name, function()
+      local config = { cache_ttl_ms = 1000 }
+      for k, v in pairs(case.plugin_config or {}) do config[k] = v end
+      local env = kong_stub.new({
+        context = case.kong_context,
+        sidecar = { { answer = { allow = true, upstream_headers = {}, client_headers = {} } } },
+      })
+      local handler = env:load_handler()
+      handler:access(schema_check.config(config))
+
+      assert.equal(1, #env.sidecar_calls)
+      assert.same(case.expected_request, env.sidecar_calls[1].json)
+    end)
   end
 end)

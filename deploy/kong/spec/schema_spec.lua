@@ -124,6 +124,12 @@ describe("ascend schema", function()
     { "cache_ignore_headers", { "x-request-id:" } },
     { "cache_ignore_headers", { 42 } },
     { "cache_ignore_headers", { a = "x-request-id" } },
+    { "cache_ignore_headers", { "x-request-id", "Authorization" } },
+    { "cache_ignore_headers", { "proxy-authorization" } },
+    { "cache_ignore_headers", { "Cookie" } },
+    { "cache_ignore_headers", { "host" } },
+    { "cache_ignore_headers", { "content-type" } },
+    { "cache_ignore_headers", { "X-Ascend-Gateway-Token" } },
     { "keepalive_timeout_ms", 0 },
     { "keepalive_pool_size", 0 },
     { "keepalive_pool_size", 10001 },
@@ -151,6 +157,11 @@ describe("ascend schema", function()
       assert.equal(1, count)
     end)
   end
+
+  it("says which header cache_ignore_headers cannot name", function()
+    local _, errors = schema_check.validate(schema, { cache_ignore_headers = { "traceparent", "Authorization" } })
+    assert.matches("cannot name authorization", errors.cache_ignore_headers, 1, true)
+  end)
 
   it("accepts an empty cache_ignore_headers (every header in the cache key)", function()
     assert.same({}, schema_check.validate(schema, { cache_ignore_headers = {} }).cache_ignore_headers)

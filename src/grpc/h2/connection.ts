@@ -18,10 +18,10 @@ import { deadlineFrom, GrpcError, tooLarge } from '../wire.js';
 import { CONNECTION_WINDOW, FlowControl, STREAM_WINDOW } from './flow.js';
 import * as F from './frames.js';
 import { ConnectionError } from './frames.js';
-import { HpackDecoder, HpackError, literal, STATIC_INDEX } from './hpack.js';
+import { HpackDecoder, HpackError } from './hpack.js';
 import { RequestHead } from './request-head.js';
 import { OK_TRAILERS_BLOCK, RESPONSE_BLOCK, status } from './responder.js';
-import { H2Stream, type StreamConnection } from './stream.js';
+import { END_WITHOUT_TRAILERS, H2Stream, RecentIds, type StreamConnection } from './stream.js';
 
 export interface ConnectionHost {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
@@ -80,6 +80,10 @@ export class H2Connection implements StreamConnection {
   private readonly head = new RequestHead();
   private readonly out = new F.FrameWriter();
   private readonly streams = new Map<number, H2Stream>();
+  /** Streams we reset before the client ended them: DATA it already sent on them is not an error. */
+  private readonly resetByUs = new RecentIds(256);
+  /** Stream ids the client passed over when opening a higher one. */
+  private readonly skipped = new RecentIds(16);
   private partial: Buffer[] = [];
   private partialSize = 0;
   private partialNeed = 0;
@@ -252,6 +256,8 @@ export class H2Connection implements StreamConnection {
       case F.PRIORITY:
         if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (end - start !== 5) this.resetStream(id, F.FRAME_SIZE_ERROR, this.streams.get(id));
+        // A stream that depends on itself: a stream error (RFC 9113 5.3.1).
+        else if ((buf.readUInt32BE(start) & 0x7fffffff) === id) this.resetStream(id, F.PROTOCOL_ERROR, this.streams.get(id));
         return;
       case F.RST_STREAM: return this.onReset(buf, id, start, end);
       case F.SETTINGS: return this.onSettings(buf, flags, id, start, end);
@@ -290,13 +296,18 @@ export class H2Connection implements StreamConnection {
     const s = this.streams.get(id);
     if (s === undefined || s.remoteDone) {
       if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'DATA on an idle stream');
-      if (s !== undefined) this.resetStream(id, F.STREAM_CLOSED, s);
-      // A stream we already answered or reset: its late DATA is discarded (RFC 9113 5.1).
+      // DATA after a stream we reset, or one ignored after our GOAWAY, may have been on its way
+      // before the client knew: discarded (RFC 9113 5.1, 6.8). After the client's own
+      // END_STREAM or RST_STREAM, it is a stream error (6.1).
+      if (s === undefined && (this.resetByUs.has(id) || (this.goawayId >= 0 && id > this.goawayId))) return;
+      this.resetStream(id, F.STREAM_CLOSED, s);
       return;
     }
     if (!this.flow.streamReceived(s, len)) return this.resetStream(id, F.FLOW_CONTROL_ERROR, s);
     const payloadStart = flags & F.PADDED ? start + 1 : start;
     const payloadEnd = this.unpad(buf, flags, start, end);
+    s.received += payloadEnd - payloadStart;
+    if (s.contentLength >= 0 && s.received > s.contentLength) return this.resetStream(id, F.PROTOCOL_ERROR, s);
     if (!s.refused && payloadEnd > payloadStart) {
       // The DATA that ends a request is used before this read's buffer is let go (decided, or
       // concatenated with what came before): read in place. Anything kept across reads is
@@ -335,11 +346,14 @@ export class H2Connection implements StreamConnection {
   }
 
   private requestEnded(s: H2Stream): void {
+    // RFC 9113 8.1.1: a request whose DATA does not add up to its content-length is malformed.
+    if (s.contentLength >= 0 && s.received !== s.contentLength) return this.resetStream(s.id, F.PROTOCOL_ERROR, s);
     s.remoteDone = true;
     this.host.arrived(s);
     const body = s.parts !== undefined ? Buffer.concat(s.parts, s.size) : (s.first ?? EMPTY);
     this.dropBody(s);
     if (s.localDone) return this.closeStream(s);
+    if (s.plain !== 0) return status(s, 0, '');
     if (s.refused) return;
     s.running = s.method.kind === 'unary';
     this.host.run(s, body);
@@ -402,9 +416,15 @@ export class H2Connection implements StreamConnection {
       return this.requestEnded(existing);
     }
     if ((id & 1) === 0 || id <= this.lastStreamId) {
-      if (id <= this.lastStreamId && (id & 1) === 1) return this.resetStream(id, F.STREAM_CLOSED);
+      // Trailers the client sent before it saw our RST_STREAM, or after our GOAWAY: ignored.
+      if ((id & 1) === 1 && (this.resetByUs.has(id) || (this.goawayId >= 0 && id > this.goawayId))) return;
+      // A stream the client ended already (RFC 9113 5.1, closed) ...
+      if ((id & 1) === 1 && !this.skipped.has(id)) throw new ConnectionError(F.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+      // ... or one it can no longer open (5.1.1).
       throw new ConnectionError(F.PROTOCOL_ERROR, `HEADERS opening stream ${id} (not odd, or not above ${this.lastStreamId})`);
     }
+    // Ids the client skipped are closed without having been opened (RFC 9113 5.1.1).
+    if (id > this.lastStreamId + 2) this.skipped.add(this.lastStreamId + 2, id - 2);
     this.lastStreamId = id;
     if (this.goawayId >= 0 && id > this.goawayId) return; // after our GOAWAY: ignored (RFC 9113 6.8)
     if (this.streams.size + this.resetRunning >= this.host.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
@@ -418,8 +438,19 @@ export class H2Connection implements StreamConnection {
   private openStream(id: number, endStream: boolean): void {
     const head = this.head;
     const selected = methodFor(this.host.methods, head.method, head.contentType, head.path);
-    if (typeof selected === 'number') return this.plainStatus(id, endStream, String(selected));
     const now = Date.now();
+    if (typeof selected === 'number') {
+      // Not a gRPC call: answered with its HTTP status once the request has ended (its body
+      // discarded); until then the stream is in the RFC's states like any other.
+      const s = new H2Stream(this, id, UNUSED_METHOD, 'identity', undefined, now, this.flow.peerInitialWindow);
+      s.plain = selected;
+      s.refused = true;
+      s.contentLength = head.contentLength;
+      this.streams.set(id, s);
+      if (endStream) return this.requestEnded(s);
+      this.host.arriving(s);
+      return;
+    }
     let deadline: number | undefined;
     let error = selected instanceof GrpcError ? selected : undefined;
     if (error === undefined) {
@@ -430,6 +461,7 @@ export class H2Connection implements StreamConnection {
       }
     }
     const s = new H2Stream(this, id, selected instanceof GrpcError ? UNUSED_METHOD : selected, head.encoding, deadline, now, this.flow.peerInitialWindow);
+    s.contentLength = head.contentLength;
     this.streams.set(id, s);
     if (error !== undefined) {
       if (endStream) s.remoteDone = true;
@@ -440,11 +472,6 @@ export class H2Connection implements StreamConnection {
     this.host.arriving(s);
   }
 
-  /** An HTTP status without gRPC (not POST, not a gRPC content type): headers that end the stream. */
-  private plainStatus(id: number, endStream: boolean, code: string): void {
-    this.out.frame(F.HEADERS, F.END_HEADERS | F.END_STREAM, id, literal(STATIC_INDEX.status, code));
-    if (!endStream) this.out.u32(F.RST_STREAM, id, F.NO_ERROR);
-  }
 
   private onReset(buf: Buffer, id: number, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
@@ -504,6 +531,8 @@ export class H2Connection implements StreamConnection {
       const s = this.streams.get(id);
       if (s === undefined) {
         if (id > this.lastStreamId) throw new ConnectionError(F.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
+        // An increment of 0 is an error whatever the stream's state (RFC 9113 6.9).
+        if (inc === 0) this.out.u32(F.RST_STREAM, id, F.PROTOCOL_ERROR);
         return;
       }
       const error = this.flow.streamUpdate(s, inc);
@@ -531,6 +560,18 @@ export class H2Connection implements StreamConnection {
     this.scheduleFlush();
   }
 
+  /** An HTTP answer that is not gRPC: headers, then `body` in DATA that ends the stream. */
+  sendPlain(s: H2Stream, block: Buffer, body: Buffer): void {
+    s.headersSent = true;
+    this.out.frame(F.HEADERS, F.END_HEADERS, s.id, block);
+    if (this.flow.trySend(s, body)) this.endStream(s, END_WITHOUT_TRAILERS);
+    else {
+      this.flow.enqueue(s, body, END_WITHOUT_TRAILERS);
+      this.sendBlocked();
+    }
+    this.scheduleFlush();
+  }
+
   /** One framed message; with `end`, the OK trailers after it. Waits for window if it must. */
   sendData(s: H2Stream, data: Buffer, end: boolean): void {
     if (this.flow.trySend(s, data)) {
@@ -549,10 +590,12 @@ export class H2Connection implements StreamConnection {
       return;
     }
     s.localDone = true;
-    this.out.frame(F.HEADERS, F.END_HEADERS | F.END_STREAM, s.id, block);
+    if (block === END_WITHOUT_TRAILERS) this.out.frame(F.DATA, F.END_STREAM, s.id);
+    else this.out.frame(F.HEADERS, F.END_HEADERS | F.END_STREAM, s.id, block);
     if (!s.remoteDone) {
       // Answered before the request finished: ask the client to stop sending (RFC 9113 8.1).
       this.out.u32(F.RST_STREAM, s.id, F.NO_ERROR);
+      this.resetByUs.add(s.id);
       s.remoteDone = true;
     }
     this.closeStream(s);
@@ -569,6 +612,7 @@ export class H2Connection implements StreamConnection {
   /** RST_STREAM with `code`; the stream, if we know it, is closed. */
   private resetStream(id: number, code: number, s?: H2Stream): void {
     this.out.u32(F.RST_STREAM, id, code);
+    if (s !== undefined && !s.remoteDone) this.resetByUs.add(id);
     if (s !== undefined) {
       s.localDone = s.remoteDone = true;
       this.closeStream(s);

@@ -17,10 +17,13 @@ export class RequestHead implements HeaderSink {
   regular = false;
   malformed: string | undefined;
   trailers = false;
+  /** `content-length`, or -1 without one (RFC 9113 8.1.1: checked against the DATA received). */
+  contentLength = -1;
 
   reset(trailers: boolean): void {
     this.method = this.path = this.contentType = '';
     this.timeout = undefined;
+    this.contentLength = -1;
     this.encoding = 'identity';
     this.scheme = this.regular = false;
     this.malformed = undefined;
@@ -44,6 +47,10 @@ export class RequestHead implements HeaderSink {
     switch (name) {
       case 'content-type': this.contentType = value; return;
       case 'grpc-timeout': this.timeout = value; return;
+      case 'content-length':
+        if (!/^\d{1,15}$/.test(value) || (this.contentLength >= 0 && Number(value) !== this.contentLength)) return this.bad('content-length not one number');
+        this.contentLength = Number(value);
+        return;
       case 'grpc-encoding': this.encoding = value; return;
       case 'te': if (value !== 'trailers') this.bad('te other than trailers'); return;
       case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'upgrade':

@@ -12,10 +12,19 @@ const CONTENT_TYPE = literal(STATIC_INDEX.contentType, 'application/grpc');
 export const RESPONSE_BLOCK = Buffer.concat([STATUS_200, CONTENT_TYPE]);
 export const OK_TRAILERS_BLOCK = literal('grpc-status', '0');
 
+const TEXT = literal(STATIC_INDEX.contentType, 'text/plain; charset=utf-8');
+const PLAIN_BLOCK: Record<number, Buffer> = {
+  405: Buffer.concat([literal(STATIC_INDEX.status, '405'), TEXT]),
+  415: Buffer.concat([literal(STATIC_INDEX.status, '415'), TEXT]),
+};
+const PLAIN_BODY = Buffer.from('This is a gRPC server: send POST with content-type application/grpc.\n');
+
 /** Trailers-Only: the status in the one HEADERS frame that ends the stream. */
 export function status(s: H2Stream, code: number, message: string): void {
   s.conn.answered(s);
   if (s.localDone || s.headersSent) return;
+  // A request that is not a gRPC call gets its HTTP status and a line saying why, whatever ends it.
+  if (s.plain !== 0) return s.conn.sendPlain(s, PLAIN_BLOCK[s.plain] ?? literal(STATIC_INDEX.status, String(s.plain)), PLAIN_BODY);
   s.conn.endStream(s, Buffer.concat([RESPONSE_BLOCK, ...statusFields(code, message).map(([name, value]) => literal(name, value))]));
 }
 

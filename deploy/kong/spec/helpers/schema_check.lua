@@ -117,9 +117,6 @@ function check_field(field, value)
   if field.match and not value:match(field.match) then
     return nil, "invalid value: " .. value
   end
-  if field.custom_validator then
-    return field.custom_validator(value)
-  end
   if field.elements then
     for i, element in ipairs(value) do
       local ok, err = check_field(field.elements, element)
@@ -127,6 +124,9 @@ function check_field(field, value)
         return nil, ("element %d: %s"):format(i, err)
       end
     end
+  end
+  if field.custom_validator then
+    return field.custom_validator(value)
   end
   return true
 end

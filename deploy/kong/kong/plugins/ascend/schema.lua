@@ -9,6 +9,29 @@
 local typedefs = require "kong.db.schema.typedefs"
 
 
+-- Headers that carry who is asking or what is asked for, which no list of
+-- volatile headers may name: leaving one out of the cache key would give
+-- one client's cached allow to another.
+local NEVER_IGNORED = {
+  ["authorization"] = true,
+  ["proxy-authorization"] = true,
+  ["cookie"] = true,
+  ["host"] = true,
+  ["content-type"] = true,
+}
+
+local function volatile_headers(names)
+  for _, name in ipairs(names) do
+    local lname = name:lower()
+    if NEVER_IGNORED[lname] or lname:find("^x%-ascend%-") then
+      return nil, "cache_ignore_headers cannot name " .. lname
+                  .. ": the cache key must depend on it"
+    end
+  end
+  return true
+end
+
+
 return {
   name = "ascend",
   fields = {
@@ -82,13 +105,16 @@ return {
           -- Request headers left out of the cache key because they differ
           -- on every request (tracing, request ids): with them in the key
           -- nothing would ever hit. Only list headers no policy reads: two
-          -- requests that differ only here share one cached allow.
+          -- requests that differ only here share one cached allow. Headers
+          -- naming the caller or the content (NEVER_IGNORED, x-ascend-*)
+          -- are refused.
           { cache_ignore_headers = { type = "array", required = true,
                                      default = { "x-request-id", "traceparent", "tracestate", "b3",
                                                  "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid",
                                                  "x-b3-sampled", "x-b3-flags" },
                                      elements = { type = "string", len_min = 1,
-                                                  match = "^[%w!#$%%&'*+.^_`|~-]+$" } } },
+                                                  match = "^[%w!#$%%&'*+.^_`|~-]+$" },
+                                     custom_validator = volatile_headers } },
         },
     } },
   },
