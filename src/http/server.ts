@@ -21,6 +21,8 @@ export interface HttpDeps {
   metricsText?: (() => Promise<string>) | undefined;
   /** evaluator.mode remote: /readyz shows whether the control plane answers. */
   remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
+  /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
+  storeHealth?: { readonly state: string } | undefined;
   /** evaluator.bundle: not ready until a verified bundle is active. */
   bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
 }
@@ -137,6 +139,8 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
       status: !deps.state.serving ? 'draining' : waiting ? 'waiting_for_bundle' : 'ready', config_version: rt.version, config_hash: rt.hash,
       ...(remote !== undefined ? { control_plane: remote.availability } : {}),
       ...(bundle !== undefined ? { bundle: bundle.activeRevision ?? null } : {}),
+      // A store that cannot answer leaves the sidecar ready too: checks that need no store flow.
+      ...(deps.storeHealth !== undefined ? { store: deps.storeHealth.state } : {}),
     };
     return reply.code(ready ? 200 : 503).send(body);
   });
