@@ -10,13 +10,16 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthzClient, header, type CheckResponse } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
 import { metricValue } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+
+// Each test starts sidecar processes: on a loaded machine that alone takes seconds.
+vi.setConfig({ testTimeout: 90_000 });
 
 const dir = tempDir('ascend-cp-');
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
