@@ -139,7 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;

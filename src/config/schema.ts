@@ -71,6 +71,10 @@ export const ServerSchema = T.Object(
     gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    http_fast_path: T.Boolean({
+      default: true,
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+    }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
     http_tls: T.Optional(TlsSchema('TLS of the HTTP listener, in place of server.tls')),

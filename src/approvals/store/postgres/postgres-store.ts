@@ -46,48 +46,32 @@ export class PostgresStore implements Store {
     this.fleet = new Fleet({ url: options.url, schema, instanceId: this.instanceId, ...(options.log ? { log: options.log } : {}) });
   }
 
-  /** Connects, migrates (or refuses a newer schema) and returns the store; the pool is closed on failure. */
+  /** Connects, migrates (or refuses a newer schema) and returns the store. */
   static async open(options: PgOptions): Promise<PostgresStore> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     if (!SCHEMA_NAME.test(schema)) throw new StoreError('migration_failed', `schema "${schema}" is not a plain lower-case SQL name`);
-    const pool = createPool({ ...options, schema });
-    try {
-      await PostgresStore.migrateOn(pool, schema);
-      return new PostgresStore(pool, schema, options);
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
+    await PostgresStore.migrate({ ...options, schema });
+    return new PostgresStore(createPool({ ...options, schema }), schema, options);
   }
 
-  /** Only the migrations (`ascend-sidecar migrate`): the versions before and after. */
+  /** Only the migrations (also `ascend-sidecar migrate`), on a connection of their own with no time limit. */
   static async migrate(options: PgOptions): Promise<{ from: number; to: number }> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
-    const pool = createPool({ ...options, schema, poolMax: 1 });
+    const pool = createPool({ ...options, schema, poolMax: 1, untimed: true });
     try {
-      return await PostgresStore.migrateOn(pool, schema);
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        return await migratePg(client, schema);
+      } finally {
+        client.release(true);
+      }
     } finally {
       await pool.end().catch(() => undefined);
-    }
-  }
-
-  private static async migrateOn(pool: pg.Pool, schema: string): Promise<{ from: number; to: number }> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
-    }
-    let broken: Error | undefined;
-    try {
-      // Migrations may take longer than one check's statement budget.
-      await client.query('SET statement_timeout = 0');
-      return await migratePg(client, schema);
-    } catch (err) {
-      broken = err as Error;
-      throw err;
-    } finally {
-      client.release(broken ?? true); // never hand the untimed connection to a caller
     }
   }
 
