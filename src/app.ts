@@ -24,7 +24,7 @@ import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
 import { RemoteControl } from './evaluator/remote.js';
-import { BundleClient } from './bundles/client.js';
+import { BundleClient, BundleMetrics } from './bundles/client.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
@@ -90,7 +90,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
   // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
-  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, registry, logger.child({ component: 'bundle' }));
+  const bundleMetrics = new BundleMetrics(registry);
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }));
   bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
