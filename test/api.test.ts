@@ -30,6 +30,7 @@ describe('authentication and roles', () => {
     ['POST', '/api/authorization/agent-actions/batch', { actions: [refund(10, 'm')] }, ['admin', 'billing']],
     ['POST', '/api/v1/actions/submit', { agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/m', action_details: { amount: 10 } }, ['admin', 'billing', 'gateway']],
     ['GET', '/api/agent-action/status/act_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
+    ['GET', '/api/v1/bundles/default', undefined, ['admin', 'gateway']],
     ['POST', '/api/agent-action/act_unknown/complete', { status: 'success' }, ['admin', 'billing']],
     ['GET', '/api/sdk/approval/apr_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
     ['GET', '/api/agents/health/billing-agent', undefined, ['admin', 'finance', 'billing', 'viewer']],
@@ -289,7 +290,7 @@ describe('GET /api/docs', () => {
     expect(routes.sort()).toEqual([
       'GET /api/agent-action/status/{action_id}', 'GET /api/agent-activity', 'GET /api/approvals', 'GET /api/audit',
       'GET /api/deployment-info', 'GET /api/docs', 'GET /api/sdk/approval/{approval_id}', 'GET /api/v1/actions/{action_id}',
-      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/resource-classifications', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'GET /health',
+      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/bundles/{name}', 'GET /api/v1/resource-classifications', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'GET /health',
       'POST /api/agent-action/{action_id}/complete', 'POST /api/agent-action/{action_id}/fail',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
       'POST /api/authorization/agent-actions/batch', 'POST /api/governance/policies/evaluate-realtime',

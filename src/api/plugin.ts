@@ -24,6 +24,7 @@ import { abTestRoutes } from './routes/ab-tests.js';
 import { actionRoutes } from './routes/actions.js';
 import { activityRoutes } from './routes/activity.js';
 import { metaRoutes } from './routes/meta.js';
+import { bundleRoutes } from './routes/bundles.js';
 import { submitRoutes } from './routes/submit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
@@ -90,6 +91,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     setup(api);
     authorizationRoutes(api, deps);
     submitRoutes(api, deps);
+    bundleRoutes(api, deps);
     actionRoutes(api, deps);
     activityRoutes(api, deps);
     metaRoutes(api, deps, version);
