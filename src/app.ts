@@ -9,6 +9,7 @@ import { createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './grpc/health.js';
 import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
+import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
@@ -141,7 +142,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
-  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
+  const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
+  await registerApi(http, apiDeps, fx.version);
+  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers });
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
@@ -167,8 +170,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       reloader?.close();
       bundle?.stop();
       for (const t of Object.values(tls)) t?.close();
-      // Watch streams would hold a draining connection open.
+      // Watch streams (and the console's event streams) would hold a draining connection open.
       health.endWatches();
+      closeConsole();
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
