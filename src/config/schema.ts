@@ -217,6 +217,20 @@ export const PolicySchema = T.Object(
   closed,
 );
 
+/** `ab_tests[]` (README "A/B tests"): two policies compete for the requests either would decide. */
+export const AbTestSchema = T.Object(
+  {
+    name: T.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique; the id in the API, the metric label and the log' }),
+    control_policy: T.String({ minLength: 1, description: 'The policy id that applies outside the test share, and after the test' }),
+    test_policy: T.String({ minLength: 1, description: 'The policy id tried on traffic_split percent of the requests' }),
+    traffic_split: T.Number({ minimum: 0, maximum: 100, description: 'Percent of the requests in the test (agent and action, bucketed deterministically) that get the test policy' }),
+    duration_days: T.Number({ exclusiveMinimum: 0, maximum: 3650, description: 'After this the control policy applies and the test reports finished' }),
+    start: T.Optional(T.String({ minLength: 1, description: 'When the test starts (ISO 8601); unset: when the sidecar first loads it' })),
+    shadow: T.Boolean({ default: false, description: 'Enforce the control for everyone; evaluate the test policy beside it and count divergences' }),
+  },
+  closed,
+);
+
 const RiskPattern = T.Object({ match: T.String({ minLength: 1 }), score: T.Integer({ minimum: -100, maximum: 100 }) }, closed);
 
 export const RiskSchema = T.Object(
@@ -454,6 +468,7 @@ export const ConfigSchema = T.Object(
     agents: T.Array(AgentSchema, { default: [] }),
     routes: T.Array(RouteSchema, { default: [] }),
     policies: T.Array(PolicySchema, { default: [] }),
+    ab_tests: T.Array(AbTestSchema, { default: [] }),
     risk: RiskSchema,
     responses: ResponsesSchema,
     normalization: NormalizationSchema,
