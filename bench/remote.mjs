@@ -31,7 +31,7 @@ const SECONDS = Number(args.seconds);
 const KEY = 'k-bench-edge';
 const dir = mkdtempSync(join(tmpdir(), 'ascend-bench-remote-'));
 const core = readFileSync(new URL('./configs/core.yaml', import.meta.url), 'utf8').replace(/^server:.*$/m, '');
-const quiet = 'decision_log: {enabled: false}\nlog: {level: warn}\n';
+const quiet = 'decision_log: {enabled: false}\n';
 
 function write(name, text) {
   const p = join(dir, name);

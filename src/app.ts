@@ -9,6 +9,7 @@ import { createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './grpc/health.js';
 import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
+import { ConsoleDecisions } from './console/decisions.js';
 import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
@@ -123,7 +124,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   remote.apply(runtime.config, runtime.evaluatorKey);
   remoteRef = remote;
   state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote });
+  // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
+  const consoleDecisions = new ConsoleDecisions(now);
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
@@ -144,7 +147,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const http = listeners.main;
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
-  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers });
+  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers, decisions: consoleDecisions });
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
