@@ -10,6 +10,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY protos ./protos
+COPY scripts/build-console.mjs ./scripts/
 RUN npm run build
 
 # 2. Production dependencies only. Lifecycle scripts are skipped (our "prepare" needs the
@@ -32,6 +33,9 @@ COPY protos ./protos
 COPY examples ./examples
 # A config that works out of the box; mount your own over /etc/ascend/config.yaml.
 COPY examples/quickstart.yaml /etc/ascend/config.yaml
+# A place the non-root user may write (store.path: /data/ascend.db); a named volume mounted
+# here starts with this ownership.
+RUN mkdir -p /data && chown node:node /data
 USER node
 # 9191: Envoy ext_authz gRPC. 8181: Kong, forward-auth, REST API, /metrics, /healthz, /readyz.
 EXPOSE 9191 8181

