@@ -14,11 +14,12 @@ import { migrateCommand } from './cli/migrate-command.js';
 import { schemaCommand } from './cli/schema-command.js';
 import { serveCommand } from './cli/serve-command.js';
 import { suggestCommand } from './cli/suggest-command.js';
+import { reportCommand } from './cli/report-command.js';
 import { testCommand } from './cli/test-command.js';
 import { validateCommand } from './cli/validate-command.js';
 
 const COMMANDS: readonly Command[] = [
-  serveCommand, validateCommand, migrateCommand, checkCommand, testCommand, suggestCommand, schemaCommand, hashKeyCommand, completionCommand(() => COMMANDS),
+  serveCommand, validateCommand, migrateCommand, checkCommand, testCommand, suggestCommand, reportCommand, schemaCommand, hashKeyCommand, completionCommand(() => COMMANDS),
 ];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

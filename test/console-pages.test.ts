@@ -33,7 +33,7 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
   beforeAll(async () => {
     mkdirSync(join(dir, 'app'), { recursive: true });
     // A subscription nobody answers, with one attempt: its deliveries become dead letters.
-    const extra = 'webhooks: [{url: "http://127.0.0.1:9/hooks", events: ["*"], secret: s3cret-never-shown}]\nwebhook_delivery: {max_attempts: 1, timeout_ms: 500}';
+    const extra = 'webhooks: [{url: "http://127.0.0.1:9/hooks", events: ["*"], secret: s3cret-never-shown}]\nwebhook_delivery: {max_attempts: 1, timeout_ms: 500}\nconsole: {login_attempts_per_minute: 100}'; // ~15 logins from one address
     t = await startApp(storeConfig(join(dir, 'app'), CORE, extra), { dir: join(dir, 'app') });
     authz = new AuthzClient(t.grpcPort);
     browser = await launchChromium();
@@ -141,8 +141,28 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
     await page.context().close();
   });
 
+  it('shows the executive brief with its risk chart, and serves it as one HTML file', async () => {
+    const page = await login(KEYS.viewer, '#/brief');
+    await waitFor(async () => {
+      await page.reload();
+      await page.getByTestId('posture').waitFor();
+      return (await page.getByTestId('brief-agent').allTextContents()).some((t) => t.startsWith('billing-agent'));
+    }, { timeoutMs: 15_000 });
+    expect(await page.locator('main svg.chart').count()).toBe(1);
+    expect(await page.getByTestId('posture').innerText()).toMatch(/Decisions\s+\d+ \(/);
+    const file = await page.evaluate(async () => {
+      const r = await fetch('/console/api/brief.html?since=1d');
+      return [r.status, r.headers.get('content-disposition') ?? '', (await r.text()).slice(0, 15)];
+    });
+    expect(file[0]).toBe(200);
+    expect(file[1]).toMatch(/^attachment; filename="ascend-brief-\d{4}-\d\d-\d\d\.html"$/);
+    expect(file[2]).toBe('<!doctype html>');
+    await screenshot(page, 'brief-1280');
+    await page.context().close();
+  }, 60_000);
+
   it('fits phone width on every page', async () => {
-    for (const hash of ['#/approvals', '#/agents', '#/decisions', '#/policies', '#/webhooks']) {
+    for (const hash of ['#/approvals', '#/agents', '#/decisions', '#/policies', '#/webhooks', '#/brief']) {
       const page = await login(KEYS.admin, hash, { width: 390, height: 844 });
       await page.locator('main h1').first().waitFor();
       expect(await page.evaluate(fitsWidth), hash).toBe(true);

@@ -12,6 +12,9 @@ import { notFound } from '../api/errors.js';
 import { configView, storedView } from '../api/webhooks.js';
 import { auditView, deadLetterView } from '../api/views.js';
 import type { AgentRecord } from '../approvals/store/agent-records.js';
+import { parseSince } from '../policy/suggest-audit.js';
+import { buildBrief } from '../report/brief.js';
+import { briefHtml } from '../report/html.js';
 import type { ConsoleContext } from './context.js';
 import type { ConsoleDecisions } from './decisions.js';
 
@@ -100,6 +103,19 @@ function webhookRoutes(api: FastifyInstance, ctx: ConsoleContext): void {
 export function opsRoutes(api: FastifyInstance, ctx: ConsoleContext, decisions: ConsoleDecisions): void {
   agentRoutes(api, ctx);
   webhookRoutes(api, ctx);
+  const BriefQuery = T.Object({ since: T.Optional(T.String({ pattern: '^[0-9]{1,6}[dhm]$' })) });
+  api.get('/brief', { schema: { querystring: BriefQuery } }, async (req) => {
+    const since = parseSince((req.query as { since?: string }).since ?? '7d') as number;
+    const until = ctx.deps.now();
+    const policyNames = new Map(ctx.deps.state.runtime.config.policies.map((p) => [p.id, p.name]));
+    return buildBrief(requireLayer(ctx.deps).store, { since: until - since, until, policyNames });
+  });
+  api.get('/brief.html', { schema: { querystring: BriefQuery } }, async (req, reply) => {
+    const since = parseSince((req.query as { since?: string }).since ?? '7d') as number;
+    const until = ctx.deps.now();
+    const b = await buildBrief(requireLayer(ctx.deps).store, { since: until - since, until, policyNames: new Map(ctx.deps.state.runtime.config.policies.map((p) => [p.id, p.name])) });
+    return reply.type('text/html; charset=utf-8').header('content-disposition', `attachment; filename="ascend-brief-${b.until.slice(0, 10)}.html"`).send(briefHtml(b));
+  });
   api.get('/decisions', async () => ({ items: [...decisions.latest()].reverse(), since: new Date(decisions.since).toISOString() }));
   api.get('/policies', async () => {
     const rt = ctx.deps.state.runtime;

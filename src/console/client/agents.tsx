@@ -21,19 +21,17 @@ export function AgentsPage({ me }: { me: Me }) {
   const [notice, setNotice] = useState('');
   const [confirming, setConfirming] = useState<string | null>(null);
   const [reason, setReason] = useState('');
-  const load = useCallback(() => {
-    api<{ items: Agent[] }>('GET', '/agents').then((r) => setItems(r.items), (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, []);
-  useEffect(load, []);
-  useLive('decision', load);
+  const load = useCallback(() => api<{ items: Agent[] }>('GET', '/agents').then((r) => setItems(r.items), (e: unknown) => setError(e instanceof Error ? e.message : String(e))), []);
+  useEffect(() => { void load(); }, []);
+  useLive('decision', () => { void load(); });
   const admin = me.role === 'admin';
   const act = async (path: string, body: unknown, done: string) => {
     try {
       await api('POST', path, body);
+      await load(); // the notice comes with the page that shows it
       setNotice(done);
       setConfirming(null);
       setReason('');
-      load();
     } catch (e) {
       setNotice(e instanceof ApiFailure ? `Refused: ${e.message}` : 'The sidecar did not answer');
     }

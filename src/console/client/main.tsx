@@ -8,6 +8,7 @@ import { api, ApiFailure, useSession, type Me } from './api.js';
 import { ApprovalsPage } from './approvals.js';
 import { ActionPage } from './action.js';
 import { AgentsPage } from './agents.js';
+import { BriefPage } from './brief.js';
 import { DecisionsPage } from './decisions.js';
 import { PoliciesPage } from './policies.js';
 import { WebhooksPage } from './webhooks.js';
@@ -29,6 +30,7 @@ const PAGES: readonly { hash: string; label: string }[] = [
   { hash: '#/decisions', label: 'Live decisions' },
   { hash: '#/policies', label: 'Policies' },
   { hash: '#/webhooks', label: 'Webhooks' },
+  { hash: '#/brief', label: 'Brief' },
 ];
 
 function Page({ hash, me }: { hash: string; me: Me }) {
@@ -38,6 +40,7 @@ function Page({ hash, me }: { hash: string; me: Me }) {
   if (hash.startsWith('#/decisions')) return <DecisionsPage />;
   if (hash.startsWith('#/policies')) return <PoliciesPage />;
   if (hash.startsWith('#/webhooks')) return <WebhooksPage me={me} />;
+  if (hash.startsWith('#/brief')) return <BriefPage />;
   return <ApprovalsPage me={me} />;
 }
 

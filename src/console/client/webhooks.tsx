@@ -9,13 +9,13 @@ interface Dead { id: number; event: string; url: string; attempts: number; last_
 export function WebhooksPage({ me }: { me: Me }) {
   const [data, setData] = useState<{ subscriptions: Sub[]; dead_letters: Dead[]; outbox_depth: number } | undefined>();
   const [notice, setNotice] = useState('');
-  const load = () => { api<{ subscriptions: Sub[]; dead_letters: Dead[]; outbox_depth: number }>('GET', '/webhooks').then(setData, () => undefined); };
-  useEffect(load, []);
+  const load = () => api<{ subscriptions: Sub[]; dead_letters: Dead[]; outbox_depth: number }>('GET', '/webhooks').then(setData, () => undefined);
+  useEffect(() => { void load(); }, []);
   const requeue = async (id: number) => {
     try {
       await api('POST', `/webhooks/dead-letters/${id}/requeue`);
+      await load();
       setNotice(`Delivery ${id} queued again`);
-      load();
     } catch (e) {
       setNotice(e instanceof ApiFailure ? `Refused: ${e.message}` : 'The sidecar did not answer');
     }

@@ -1,0 +1,83 @@
+/**
+ * `ascend-sidecar report` as a user runs it: the built CLI in its own process, reading the SQLite
+ * store a real sidecar wrote (real gRPC checks, an approval voted over the API, the kill switch
+ * thrown and lifted), in each format, to stdout and to --out; bad flags are usage errors.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from './helpers/app.js';
+import { call, KEYS, storeConfig } from './helpers/api.js';
+import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
+import { CLI } from './helpers/process.js';
+import { tempDir } from './helpers/tmp.js';
+
+const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
+const dir = join(tempDir('ascend-report-'), 'app');
+let configPath = '';
+const report = (...args: string[]) => spawnSync(process.execPath, [CLI, 'report', ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('ascend-sidecar report', () => {
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    const t = await startApp(storeConfig(dir, CORE), { dir });
+    configPath = t.configPath;
+    const authz = new AuthzClient(t.grpcPort);
+    try {
+      expect(decisionOf(await authz.check({ method: 'POST', path: '/v1/refunds/r-1?amount=10', headers: { 'x-agent-id': 'billing-agent' } }))).toBe('allowed');
+      expect(decisionOf(await authz.check({ method: 'GET', path: '/admin/x', headers: { 'x-agent-id': 'crawler' } }))).toBe('denied');
+      const pending = await authz.check({ method: 'POST', path: '/v1/refunds/r-2?amount=5000', headers: { 'x-agent-id': 'billing-agent' } });
+      expect((await call(t.url(''), 'POST', `/api/approvals/${header(pending, 'x-ascend-approval-id')}/approve`, KEYS.finance, {})).status).toBe(200);
+      expect((await call(t.url(''), 'POST', '/api/registry/agents/crawler/kill-switch', KEYS.admin, { reason: '<b>scraping</b>' })).status).toBe(200);
+      expect((await call(t.url(''), 'DELETE', '/api/registry/agents/crawler/kill-switch', KEYS.admin, {})).status).toBe(200);
+    } finally {
+      authz.close();
+      await t.close(); // flushes the audit buffer
+    }
+  }, 60_000);
+
+  it('prints JSON with since, until, posture, agents, policies, approvals and risk_trend', () => {
+    const r = report('--config', configPath, '--since', '1d', '--format', 'json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const b = JSON.parse(r.stdout);
+    expect(Object.keys(b)).toEqual(['since', 'until', 'posture', 'agents', 'policies', 'approvals', 'risk_trend', 'kill_switch']);
+    expect(Date.parse(b.until) - Date.parse(b.since)).toBe(86_400_000);
+    expect(b.posture).toMatchObject({ decisions: 3, allowed: 1, denied: 1, pending: 1, kill_switch_events: 2 });
+    expect(b.agents).toContainEqual(expect.objectContaining({ agent_id: 'billing-agent', total: 2, allowed: 1, pending: 1, approvals: { approved: 1, denied: 0 } }));
+    expect(b.agents).toContainEqual(expect.objectContaining({ agent_id: 'crawler', total: 1, denied: 1 }));
+    expect(b.policies.map((p: { policy_id: string }) => p.policy_id).sort()).toEqual(['pol_admin_deny', 'pol_refund_large', 'pol_refund_small']);
+    expect(b.approvals).toMatchObject({ requested: 1, approved: 1, time_to_decision_seconds: { count: 1 } });
+    expect(b.approvals.time_to_decision_seconds.p50).toBeGreaterThanOrEqual(0);
+    expect(b.risk_trend.length).toBeGreaterThanOrEqual(1);
+    expect(b.kill_switch.map((k: { event: string }) => k.event)).toEqual(['agent.blocked', 'agent.unblocked']);
+  }, 60_000);
+
+  it('writes one self-contained HTML file with --out, and Markdown to stdout', () => {
+    const out = join(dir, 'brief.html');
+    const r = report('--config', configPath, '--format', 'html', '--out', out);
+    expect([r.status, r.stdout]).toEqual([0, '']);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<svg ');
+    expect(html).not.toMatch(/<script|<link|<img|\s(src|href)=["']/i);
+    expect(html).toContain('&lt;b&gt;scraping&lt;/b&gt;');
+    const md = report('--config', configPath, '--format', 'md');
+    expect(md.status).toBe(0);
+    expect(md.stdout).toMatch(/^# Executive brief: /);
+    expect(md.stdout).toContain('| billing-agent | 2 |');
+  }, 60_000);
+
+  it('answers bad flags with the usage (exit 2) and a config without a store with exit 1', () => {
+    const bad = report('--config', configPath, '--format', 'pdf');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--format must be one of json, md, html');
+    expect(report('--config', configPath, '--since', 'last week').status).toBe(2);
+    expect(report().status).toBe(2);
+    const noStore = join(dir, 'nostore.yaml');
+    writeFileSync(noStore, CORE);
+    const r = report('--config', noStore);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('has no store: section');
+  }, 90_000);
+});
