@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
+import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
@@ -20,6 +21,8 @@ export interface HttpDeps {
   metricsText?: (() => Promise<string>) | undefined;
   /** evaluator.mode remote: /readyz shows whether the control plane answers. */
   remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
+  /** Set while tracing is on: /metrics answers OpenMetrics, with these exemplars, to a scraper that asks for it. */
+  exemplars?: (() => ReadonlyMap<string, string>) | undefined;
 }
 
 export interface HttpLimits {
@@ -125,8 +128,11 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(deps.state.serving ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
     const text = await (deps.metricsText ?? (() => deps.registry.metrics()))();
+    if (deps.exemplars !== undefined && wantsOpenMetrics(req.headers.accept)) {
+      return reply.header('content-type', OPENMETRICS_CONTENT_TYPE).send(toOpenMetrics(text, deps.exemplars()));
+    }
     return reply.header('content-type', deps.registry.contentType).send(text);
   });
 }
