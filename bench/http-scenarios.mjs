@@ -32,6 +32,16 @@ export const REQUESTS = {
       client_ip: '10.1.0.7',
     } }),
   },
+  submit: {
+    method: 'POST',
+    path: '/api/v1/actions/submit',
+    headers: { 'content-type': 'application/json', 'x-api-key': 'agent-bench-key' },
+    // What the ASCEND SDK's evaluate_action sends (docs/sdk.md): the same small refund.
+    body: JSON.stringify({
+      agent_id: 'billing-agent', agent_name: 'Billing agent', action_type: 'payments.refund', resource: 'refund/r-1',
+      action_details: { amount: 50 }, context: { environment: 'production' },
+    }),
+  },
   forwardAuth: {
     method: 'GET',
     path: '/forward-auth',
@@ -39,12 +49,23 @@ export const REQUESTS = {
   },
 };
 
+/** OPA's own REST server, when BENCH_OPA names an `opa` binary (none is installed here). */
+const OPA = process.env.BENCH_OPA;
+
 export function httpServers() {
   const fastifyBare = { argv: () => [NODE, 'bench/baseline/fastify-bare.mjs', '--port', '{httpPort}'], ready: 'readyz', constant: true };
+  const sidecar = (file) => ({ argv: sidecarArgv, config: { file }, ready: 'sidecar', requires: 'sidecar', metrics: true });
   return {
     'fastify-bare': fastifyBare,
     'fastify-bare-2': fastifyBare,
-    'sidecar-core': { argv: sidecarArgv, config: { file: 'bench/configs/core.yaml' }, ready: 'sidecar', requires: 'sidecar', metrics: true },
+    'sidecar-core': sidecar('bench/configs/core.yaml'),
+    'sidecar-core-fastify': sidecar('bench/configs/core-fastify.yaml'),
+    'sidecar-core-api': sidecar('bench/configs/core-api.yaml'),
+    opa: {
+      argv: () => [OPA, 'run', '--server', '--addr', '127.0.0.1:{httpPort}', '--log-level', 'error', 'bench/baseline/kong-opa.rego'],
+      ready: 'opa',
+      skip: () => (OPA ? undefined : 'no OPA here: set BENCH_OPA=/path/to/opa (OPA v0.59+ or v1) to compare with OPA\'s REST server'),
+    },
   };
 }
 
@@ -55,12 +76,20 @@ export function httpScenarios() {
   const kong = { kind: 'http', request: REQUESTS.kong };
   const kongOpa = { kind: 'http', request: REQUESTS.kongOpa };
   const fwd = { kind: 'http', request: REQUESTS.forwardAuth };
+  const submit = { kind: 'http', request: REQUESTS.submit };
   return [
     { name: 'http-selfcheck', title: 'fastify-bare vs a 2nd fastify-bare, Kong body: the method\'s noise', short: true,
       ...kong, a: BARE, b: { server: 'fastify-bare-2', driver: 'wrk' }, mode: 'http', ratio: 'rps' },
     { name: 'kong-allow', title: 'POST /kong/v1/authorize (allow), 64 connections', short: true, ...kong, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
-    { name: 'kong-opa-allow', title: 'POST /v1/data/ascend/allow (Kong Enterprise opa plugin input, allow), 64 connections', ...kongOpa, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'kong-opa-allow', short: true, title: 'POST /v1/data/ascend/allow (Kong Enterprise opa plugin input, allow), 64 connections', ...kongOpa, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'kong-opa-vs-opa', title: 'POST /v1/data/ascend/allow: OPA\'s REST server (A) vs the sidecar (B), same Kong opa input, equivalent policy', ...kongOpa,
+      a: { server: 'opa', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'submit-allow', title: 'POST /api/v1/actions/submit (agent key, the SDK\'s evaluate_action), 64 connections', ...submit,
+      a: BARE, b: { server: 'sidecar-core-api', driver: 'wrk' }, mode: 'http', ratio: 'rps' },
+    { name: 'kong-fast-path', title: 'POST /kong/v1/authorize: through fastify (A, http_fast_path: false) vs the fast path (B)', ...kong,
+      a: { server: 'sidecar-core-fastify', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'forward-auth-allow', title: 'GET /forward-auth (allow), 64 connections', short: true, ...fwd, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'kong-opa-serial', title: 'POST /v1/data/ascend/allow, serial (p99 ratio)', ...kongOpa, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
     { name: 'kong-serial', title: 'POST /kong/v1/authorize, serial (p99 ratio)', ...kong, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
     { name: 'forward-auth-serial', title: 'GET /forward-auth, serial (p99 ratio)', ...fwd, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
   ];

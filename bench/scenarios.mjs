@@ -19,6 +19,8 @@ export function grpcServers({ cacheOff = 'disabled' } = {}) {
     'sidecar-core': sidecar({ file: 'bench/configs/core.yaml' }),
     // The same config on the previous gRPC transport (node:http2), for transport A/B runs.
     'sidecar-core-native': sidecar({ file: 'bench/configs/core-native.yaml' }),
+    // core.yaml plus the MCP route and policies of examples/mcp.yaml.
+    'sidecar-mcp': { ...sidecar({ file: 'bench/configs/mcp.yaml' }), readyTimeoutMs: 60000 },
     // serve --workers 2: node:cluster, both workers on the shared ports.
     'sidecar-core-w2': { ...sidecar({ file: 'bench/configs/core.yaml' }), argv: () => [...sidecarArgv(), '--workers', '2'] },
   };
@@ -57,6 +59,11 @@ export function grpcScenarios() {
       a: BARE, b: side('sidecar-core'), mode: 'saturation', body: 'deny', expect: 'deny', ratio: 'rps' },
     { name: 'h2-vs-native', title: 'cached allow: gRPC transport h2 (B, default) vs native on node:http2 (A), 16×32',
       a: side('sidecar-core-native'), b: side('sidecar-core'), mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
+    // Issue 18 item 7: what reading an MCP body costs, on one sidecar config (both sides cached).
+    { name: 'mcp-4k-vs-nobody', title: 'MCP tools/call with a 4 KiB JSON body (B) vs the no-body refund (A), both cached, 16×32 (target ≥ 0.5×)',
+      a: { ...side('sidecar-mcp'), body: 'allow' }, b: { ...side('sidecar-mcp'), body: 'mcp-4k' }, mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
+    { name: 'body-4k-unread', title: 'the refund carrying a 4 KiB body nothing reads (B) vs without (A), mcp.yaml: the transport and decoder share of mcp-4k-vs-nobody',
+      a: side('sidecar-mcp'), b: { ...side('sidecar-mcp'), body: 'allow-4k-unread' }, mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
     // Needs the server on both cores: BENCH_SERVER_CPU=0,1 BENCH_LOAD_CPU=0,1 (the load generator
     // then competes with the workers for the same two cores; see bench/README.md).
     { name: 'workers-2-vs-1', title: 'serve --workers 2 (B) vs one worker (A), cached allow, 16×32 (target ≥ 1.7×)',

@@ -9,6 +9,8 @@ import { createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './grpc/health.js';
 import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
+import { ConsoleDecisions } from './console/decisions.js';
+import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
@@ -23,6 +25,7 @@ import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
 import { RemoteControl } from './evaluator/remote.js';
+import { BundleClient, BundleMetrics } from './bundles/client.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
@@ -87,6 +90,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { runtime, logger } = opts;
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
+  // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
+  const bundleMetrics = new BundleMetrics(registry);
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }));
+  bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
   const metrics = new Metrics(registry, () => remoteRef?.current?.cacheSize ?? state.cache.size, { defaultMetrics: opts.defaultMetrics });
@@ -117,9 +124,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   remote.apply(runtime.config, runtime.evaluatorKey);
   remoteRef = remote;
   state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
+  // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
+  const consoleDecisions = new ConsoleDecisions(now);
   // Read at start. Off: the OpenTelemetry SDK is not even loaded.
   const tracing = runtime.config.tracing.enabled ? (await import('./observability/tracing.js')).createTracing(runtime.config.tracing, logger.child({ component: 'tracing' })) : undefined;
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote, ...(tracing === undefined ? {} : { tracing }) });
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote, ...(tracing === undefined ? {} : { tracing }) });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
@@ -133,13 +142,24 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
+    limits: {
+      maxConcurrentStreams: cfg.grpc_max_concurrent_streams,
+      connectionOutputBytes: cfg.grpc_connection_output_bytes,
+      outputBudgetBytes: cfg.grpc_output_budget_bytes,
+      maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
+    },
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, exemplars: tracing === undefined || opts.metricsText !== undefined ? undefined : () => metrics.durationExemplars() }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, {
+    state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth,
+    exemplars: tracing === undefined || opts.metricsText !== undefined ? undefined : () => metrics.durationExemplars(),
+  }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
-  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
-  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger) : undefined;
+  const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
+  await registerApi(http, apiDeps, fx.version);
+  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers, decisions: consoleDecisions });
+  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
@@ -150,6 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
+      bundle?.start();
       for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
@@ -161,9 +182,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
+      bundle?.stop();
       for (const t of Object.values(tls)) t?.close();
-      // Watch streams would hold a draining connection open.
+      // Watch streams (and the console's event streams) would hold a draining connection open.
       health.endWatches();
+      closeConsole();
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();

@@ -11,6 +11,7 @@ import { AlertDetector } from './alerts/detector.js';
 import { createApprovalsLayer, type ApprovalsLayer } from './approvals/layer.js';
 import type { TimeoutEvent } from './approvals/service.js';
 import type { AuditDropReason } from './approvals/store/audit-buffer.js';
+import { guardStore, type StoreHealth } from './approvals/store/guarded-store.js';
 import { PostgresStore } from './approvals/store/postgres/postgres-store.js';
 import type { Store } from './approvals/store/store.js';
 import { WorkerStore } from './approvals/store/worker/worker-store.js';
@@ -41,6 +42,8 @@ export interface SideEffects {
   readonly auditStream: AuditStream | undefined;
   /** Sinks besides the decision log, in recording order. */
   readonly sinks: readonly DecisionSink[];
+  /** Whether the store answers (/readyz `store`); undefined without `store:`. */
+  readonly storeHealth: StoreHealth | undefined;
   /** The package version (the OpenAPI document's). */
   readonly version: string;
   /** Stop the layer (after the listeners drained) and flush the stream. */
@@ -80,12 +83,13 @@ function timeoutRecorder(log: Logger, stream: AuditStream | undefined): (t: Time
   };
 }
 
-async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined): Promise<ApprovalsLayer | undefined> {
+async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined): Promise<{ layer: ApprovalsLayer; health: StoreHealth } | undefined> {
   const c = d.state.runtime.config;
   if (!c.store) return undefined;
   const log = d.logger.child({ component: 'approvals' });
-  const store = await openStore(d, log);
-  const fleet = store instanceof PostgresStore ? store.fleet : undefined;
+  const raw = await openStore(d, log);
+  const fleet = raw instanceof PostgresStore ? raw.fleet : undefined;
+  const { store, health } = guardStore(raw, { registry: d.registry, log: d.logger.child({ component: 'store' }) });
   const layer = createApprovalsLayer(
     { store: c.store, approvals: c.approvals, webhooks: d.state.runtime.webhooks, webhook_delivery: c.webhook_delivery },
     {
@@ -103,7 +107,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
     const data = { version: rt.version, hash: rt.hash, policies: rt.engine.policies.length, routes: rt.routeCount };
     layer.events.publish('policy.reloaded', data).catch((err: unknown) => d.logger.error({ err }, 'policy.reloaded could not be queued'));
   });
-  return layer;
+  return { layer, health };
 }
 
 /** What a gateway's completion report says happened: `success` below HTTP 400. */
@@ -146,7 +150,8 @@ export async function buildSideEffects(d: SideEffectDeps): Promise<SideEffects> 
   const auditStream = c.audit_stream.enabled
     ? AuditStream.open(c.audit_stream.path, d.logger, { now: d.now, batch: d.batchLogs, onDrop: (rows) => d.onAuditDrop?.('stream', 'write_failed', rows) })
     : undefined;
-  const layer = await openLayer(d, auditStream);
+  const opened = await openLayer(d, auditStream);
+  const layer = opened?.layer;
   const sinks: DecisionSink[] = [];
   if (layer) {
     sinks.push(auditSink(layer.audit, d.now));
@@ -158,7 +163,7 @@ export async function buildSideEffects(d: SideEffectDeps): Promise<SideEffects> 
   if (auditStream) sinks.push(auditStream);
   const gate = layer && approvalGate(layer.approvals, () => d.state.runtime.config.responses.denied_status);
   return {
-    layer, gate, auditStream, sinks, version: VERSION,
+    layer, gate, auditStream, sinks, version: VERSION, storeHealth: opened?.health,
     async stop() {
       await layer?.stop();
       auditStream?.flush();

@@ -30,10 +30,15 @@ describe('authentication and roles', () => {
     ['POST', '/api/authorization/agent-actions/batch', { actions: [refund(10, 'm')] }, ['admin', 'billing']],
     ['POST', '/api/v1/actions/submit', { agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/m', action_details: { amount: 10 } }, ['admin', 'billing', 'gateway']],
     ['GET', '/api/agent-action/status/act_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
+    ['GET', '/api/v1/bundles/default', undefined, ['admin', 'gateway']],
     ['POST', '/api/agent-action/act_unknown/complete', { status: 'success' }, ['admin', 'billing']],
     ['GET', '/api/sdk/approval/apr_unknown', undefined, ['admin', 'finance', 'billing', 'viewer', 'gateway']],
     ['GET', '/api/agents/health/billing-agent', undefined, ['admin', 'finance', 'billing', 'viewer']],
     ['GET', '/api/deployment-info', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['GET', '/api/ab-tests', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['GET', '/api/smart-rules/suggestions', undefined, ['admin', 'viewer']],
+    ['GET', '/api/ab-tests/nope/results', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['POST', '/api/ab-tests', { name: 'x', control_policy: 'pol_nope', test_policy: 'pol_admin_deny', traffic_split: 5, duration_days: 1 }, ['admin']],
     ['GET', '/api/approvals?status=pending', undefined, ['admin', 'finance', 'viewer']],
     ['POST', '/api/approvals/apr_unknown/approve', { comment: 'x' }, ['admin', 'finance']],
     ['POST', '/api/approvals/apr_unknown/deny', { comment: 'x' }, ['admin', 'finance']],
@@ -286,7 +291,7 @@ describe('GET /api/docs', () => {
     expect(routes.sort()).toEqual([
       'GET /api/agent-action/status/{action_id}', 'GET /api/agent-activity', 'GET /api/approvals', 'GET /api/audit',
       'GET /api/deployment-info', 'GET /api/docs', 'GET /api/sdk/approval/{approval_id}', 'GET /api/v1/actions/{action_id}',
-      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/resource-classifications', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'GET /health',
+      'GET /api/v1/actions/{action_id}/status', 'GET /api/v1/bundles/{name}', 'GET /api/v1/resource-classifications', 'GET /api/webhooks', 'GET /api/webhooks/dead-letters', 'GET /health',
       'POST /api/agent-action/{action_id}/complete', 'POST /api/agent-action/{action_id}/fail',
       'POST /api/approvals/{approval_id}/approve', 'POST /api/approvals/{approval_id}/deny', 'POST /api/authorization/agent-action',
       'POST /api/authorization/agent-actions/batch', 'POST /api/governance/policies/evaluate-realtime',
@@ -297,7 +302,7 @@ describe('GET /api/docs', () => {
       'PUT /api/registry/agents/{agent_id}', 'POST /api/registry/agents/{agent_id}/kill-switch',
       'DELETE /api/registry/agents/{agent_id}/kill-switch', 'GET /api/sdk/kill-switch/status',
       'GET /api/registry/agents/{agent_id}/commands', 'POST /api/registry/agents/{agent_id}/commands/{command_id}/ack',
-      'GET /audit/logs',
+      'GET /audit/logs', 'POST /api/ab-tests', 'GET /api/ab-tests', 'GET /api/ab-tests/{id}/results', 'GET /api/smart-rules/suggestions',
     ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

@@ -8,7 +8,7 @@
  * replica delivers them after the 30 s lease; a repeat carries the same event id and body).
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS } from './helpers/api.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
@@ -21,6 +21,7 @@ import { waitFor } from './helpers/wait.js';
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const SECRET = 'fleet-webhook-secret';
 const db = await testPg();
+vi.setConfig({ testTimeout: 60_000 }); // several sidecar processes on a shared machine
 const dir = tempDir('ascend-fleet-');
 const cleanup: (() => unknown)[] = [];
 afterAll(async () => { for (const f of cleanup.reverse()) await f(); });

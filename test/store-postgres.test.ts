@@ -91,7 +91,7 @@ describe('ascend-sidecar migrate', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/schema "\w+" is version 2, this build knows up to 1: upgrade ascend-sidecar/);
     expect(refused.stderr).not.toMatch(/^\s+at /m);
-  });
+  }, 90_000);
 
   it('takes the url from ASCEND_STORE_URL; an unreachable server is exit 1 with the reason', async () => {
     const schema = db.schema('env');
@@ -100,13 +100,13 @@ describe('ascend-sidecar migrate', () => {
     const down = await cli(['migrate', '--config', path], { ASCEND_STORE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot connect to PostgreSQL/);
-  });
+  }, 60_000);
 
   it('migrates a SQLite file too', async () => {
     const file = join(dir, 'm', 'ascend.db');
     const { path } = writeConfig(`store: {path: ${JSON.stringify(file)}}\n${CORE}`, dir);
     expect((await cli(['migrate', '--config', path])).stdout).toMatch(/^sqlite .*ascend\.db: version 0 → \d+\n$/);
-  });
+  }, 60_000);
 });
 
 describe('serve on PostgreSQL', () => {
@@ -136,5 +136,5 @@ describe('serve on PostgreSQL', () => {
     const two = await start(path);
     expect((await api(two.s, 'GET', `/api/sdk/approval/${approvalId}`)).body).toMatchObject({ status: 'approved' });
     expect(await sql(`SELECT version FROM ${schema}.schema_migrations`)).toEqual([{ version: 1 }]);
-  });
+  }, 90_000);
 });

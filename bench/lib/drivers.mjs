@@ -6,7 +6,7 @@
 //   wrk      — HTTP/1.1 for the HTTP adapters (bench/http.mjs).
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { adminDeny, encodeFrame, freshTemplate, mixFrames, patchFresh, refund, writeFramePack } from './frames.mjs';
+import { adminDeny, encodeFrame, freshTemplate, mcpToolCall, mixFrames, refundWithBody, patchFresh, refund, writeFramePack } from './frames.mjs';
 import { runH2load } from './h2load.mjs';
 import { runH2client } from './h2client.mjs';
 import { runWrk } from './wrk.mjs';
@@ -18,6 +18,8 @@ const BODIES = {
   allow: () => [encodeFrame(refund())],
   deny: () => [encodeFrame(adminDeny())],
   mix: () => mixFrames(1000),
+  'mcp-4k': () => [encodeFrame(mcpToolCall(4096))],
+  'allow-4k-unread': () => [encodeFrame(refundWithBody(4096))],
 };
 
 /** Frame files written once per run under <outDir>/frames/. */

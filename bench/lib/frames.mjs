@@ -44,12 +44,10 @@ export function unframe(buf) {
  * taken with (Envoy's pseudo-headers and the peers would add ~170 B; identity here comes from
  * x-agent-id, so the decision does not need them).
  */
-export function checkRequest({ method, path, host = 'payments.internal', headers = {}, id = '73904115' }) {
-  return {
-    attributes: {
-      request: { http: { id, method, path, host, scheme: 'http', headers } },
-    },
-  };
+export function checkRequest({ method, path, host = 'payments.internal', headers = {}, id = '73904115', body }) {
+  const http = { id, method, path, host, scheme: 'http', headers };
+  if (body !== undefined) http.body = body;
+  return { attributes: { request: { http } } };
 }
 
 const AGENT_HEADERS = {
@@ -65,6 +63,28 @@ export const refund = (id = 'r-1', amount = 50) =>
 
 /** Denied under core.yaml: route /admin/** → admin.access → pol_admin_deny. */
 export const adminDeny = () => checkRequest({ method: 'GET', path: '/admin/users', headers: AGENT_HEADERS });
+
+/**
+ * An MCP tools/call as Envoy forwards it with `with_request_body`: `POST /mcp/db`, a JSON-RPC body
+ * of exactly `bytes` (4 KiB) whose arguments carry a SQL text and rows to insert. Allowed and
+ * cached under bench/configs/mcp.yaml (pol_mcp_tools: limit ≤ 1000).
+ */
+export function mcpToolCall(bytes = 4096) {
+  const make = (pad) => JSON.stringify({
+    jsonrpc: '2.0', id: 42, method: 'tools/call',
+    params: { name: 'query', arguments: { sql: 'select id, name, total from orders where region = $1', limit: 100, params: ['eu-west'], note: 'x'.repeat(pad) } },
+  });
+  const body = make(bytes - make(0).length);
+  if (Buffer.byteLength(body) !== bytes) throw new Error(`mcp body is ${Buffer.byteLength(body)} bytes, not ${bytes}`);
+  return checkRequest({ method: 'POST', path: '/mcp/db', headers: { ...AGENT_HEADERS, accept: 'application/json, text/event-stream' }, body });
+}
+
+/** The refund with a 4 KiB body that nothing in core.yaml reads: what carrying a body costs the transport and decoder alone. */
+export function refundWithBody(bytes = 4096) {
+  const r = refund();
+  r.attributes.request.http.body = JSON.stringify({ note: 'x'.repeat(bytes - 11) });
+  return r;
+}
 
 /** Encode a CheckRequest object and frame it. */
 export function encodeFrame(obj, types = loadTypes()) {

@@ -40,6 +40,7 @@ const READY = {
   // The sidecar's contract: /readyz answers 200 on the HTTP port when it is ready.
   sidecar: (s) => httpStatus(`http://127.0.0.1:${s.httpPort}/readyz`).then((st) => st === 200),
   readyz: (s) => httpStatus(`http://127.0.0.1:${s.httpPort}/readyz`).then((st) => st === 200),
+  opa: (s) => httpStatus(`http://127.0.0.1:${s.httpPort}/health`).then((st) => st === 200),
 };
 
 export class ServerPool {
@@ -56,6 +57,8 @@ export class ServerPool {
       const why = sidecarMissing() ?? this.sidecarBroken;
       if (why) throw new SkipError(why);
     }
+    const unavailable = spec.skip?.();
+    if (unavailable) throw new SkipError(unavailable);
     const server = { id, spec, grpcPort: await freePort(), httpPort: await freePort(), allowFrame: this.allowFrame };
     server.config = this.writeConfig(id, spec.config);
     const argv = spec.argv().map((a) => a.replace(/\{(grpcPort|httpPort|config)\}/g, (_, k) => String(server[k])));

@@ -9,11 +9,13 @@
  */
 import type { Socket } from 'node:net';
 import AjvModule from 'ajv';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { GATEWAY_TOKEN_HEADER, type GatewayDenial } from '../gateway/access.js';
 import type { FailureCode } from '../core/errors.js';
 import type { AdapterName, RawGatewayRequest } from '../gateway/request.js';
+import { fastRoutesOf, type FastRoute, type ReplyLike, type RequestLike } from '../http/fast-routes.js';
 import { connectionPrincipal } from '../listeners/tls.js';
 import type { AccessMetrics } from '../observability/access-metrics.js';
 import type { Completions } from '../observability/completions.js';
@@ -65,7 +67,7 @@ export interface ScopeOptions {
   adapter: AdapterName;
   /** Keep only fastify's JSON parser (secure-json-parse: refuses `__proto__` keys). */
   jsonOnly: boolean;
-  render(reply: FastifyReply, p: Problem): void;
+  render(reply: ReplyLike, p: Problem): void;
 }
 
 const DENIAL_STATUS: Readonly<Record<GatewayDenial, number>> = { peer_not_allowed: 403, gateway_token_required: 401 };
@@ -98,12 +100,47 @@ export function setupScope(scope: FastifyInstance, deps: HttpAdapterDeps, opts: 
   guardScope(scope, deps, opts.adapter);
   scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   if (opts.jsonOnly) scope.removeContentTypeParser(['text/plain']);
-  scope.setErrorHandler((err: FastifyError, req, reply) => {
-    const p = problemOf(err, req.routeOptions.bodyLimit);
-    deps.metrics.error(opts.adapter, p.code);
-    if (p.status >= 500) deps.logger.error({ err, adapter: opts.adapter, url: deps.state.runtime.redaction.target(req.url) }, 'adapter failed');
-    opts.render(reply, p);
-  });
+  scope.setErrorHandler((err: FastifyError, req, reply) => answerProblem(deps, opts, err, req.url, req.routeOptions.bodyLimit, reply));
+}
+
+/** An adapter's answer to a request it refuses: counted, logged when it is our fault, rendered. */
+function answerProblem(deps: HttpAdapterDeps, opts: ScopeOptions, err: FastifyError, url: string, bodyLimit: number | undefined, reply: ReplyLike): void {
+  const p = problemOf(err, bodyLimit);
+  deps.metrics.error(opts.adapter, p.code);
+  if (p.status >= 500) deps.logger.error({ err, adapter: opts.adapter, url: deps.state.runtime.redaction.target(url) }, 'adapter failed');
+  opts.render(reply, p);
+}
+
+export interface FastRouteOptions extends ScopeOptions {
+  readonly methods: readonly string[];
+  readonly path: string;
+  readonly prefix?: boolean;
+  readonly bodyLimit: number;
+  /** The route's body schema; absent: the route takes no body. */
+  readonly schema?: TSchema;
+  handle(req: RequestLike, reply: ReplyLike): void;
+}
+
+/**
+ * Serves one of the adapter's fastify routes on the listener's fast path too (http/fast-routes.ts),
+ * with the same validator, access guard (a refused caller is left to fastify, which answers it)
+ * and error answers. No-op on a listener without a fast path.
+ */
+export function addFastRoute(http: FastifyInstance, deps: HttpAdapterDeps, opts: FastRouteOptions): void {
+  const routes = fastRoutesOf(http);
+  if (routes === undefined) return;
+  const route: FastRoute = {
+    methods: opts.methods,
+    path: opts.path,
+    prefix: opts.prefix === true,
+    body: opts.schema === undefined ? 'none' : 'json',
+    bodyLimit: opts.bodyLimit,
+    ...(opts.schema === undefined ? {} : { validate: ajv.compile(opts.schema) }),
+    handle: opts.handle,
+    fail: (err, req, reply) => answerProblem(deps, opts, err, req.url, opts.bodyLimit, reply),
+    declines: (req) => deps.state.runtime.gatewayAccess.denyRequest(req.socket, req.headers) !== undefined,
+  };
+  routes.add(route);
 }
 
 /**
@@ -117,6 +154,6 @@ export function withConnection(raw: RawGatewayRequest, socket: Socket): RawGatew
 }
 
 /** The plain JSON error answer: `{code, reason}` with the problem's status. */
-export function renderProblem(reply: FastifyReply, p: Problem): void {
+export function renderProblem(reply: ReplyLike, p: Problem): void {
   void reply.code(p.status).send({ code: p.code, reason: p.reason });
 }

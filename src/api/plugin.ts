@@ -20,9 +20,12 @@ import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { rateLimits } from './rate-limit.js';
+import { abTestRoutes } from './routes/ab-tests.js';
+import { smartRuleRoutes } from './routes/smart-rules.js';
 import { actionRoutes } from './routes/actions.js';
 import { activityRoutes } from './routes/activity.js';
 import { metaRoutes } from './routes/meta.js';
+import { bundleRoutes } from './routes/bundles.js';
 import { submitRoutes } from './routes/submit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
@@ -89,6 +92,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     setup(api);
     authorizationRoutes(api, deps);
     submitRoutes(api, deps);
+    bundleRoutes(api, deps);
     actionRoutes(api, deps);
     activityRoutes(api, deps);
     metaRoutes(api, deps, version);
@@ -99,6 +103,8 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     healthRoutes(api, deps);
     killSwitchRoutes(api, deps);
     commandRoutes(api, deps);
+    abTestRoutes(api, deps);
+    smartRuleRoutes(api, deps);
   }, { prefix: '/api' });
   // The ASCEND SDK reads its audit log outside /api.
   await http.register(async (api) => {

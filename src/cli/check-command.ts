@@ -1,6 +1,7 @@
 /** `check`: explain one request as the server would decide it (the policy author's `opa eval`). */
 import { readFileSync } from 'node:fs';
 import { explainRequest, formatReport } from './check.js';
+import { RequestFileError } from './request-file.js';
 import { required, UsageError, type Command } from './command.js';
 import { loadConfig } from './validate-command.js';
 
@@ -10,8 +11,9 @@ export const checkCommand: Command = {
   name: 'check',
   summary: 'explain the decision for one request file (exit 1 when --expect differs)',
   usage: '--config FILE --request REQUEST.json [--json] [--expect allowed|denied|pending]',
-  help: `REQUEST.json: {method, path, host, headers, source_ip, principal, metadata} or an Envoy
-CheckRequest in proto3 JSON (as grpcurl prints it). Examples: examples/requests/.`,
+  help: `REQUEST.json: {method, path, host, headers, body, scheme, source_ip, principal, metadata}, an Envoy
+CheckRequest in proto3 JSON (as grpcurl prints it) or a Kong opa input ({input: {request: {http}}}).
+An unknown field is an error (exit 2). Examples: examples/requests/.`,
   options: {
     config: { type: 'string', short: 'c' },
     request: { type: 'string', short: 'r' },
@@ -32,7 +34,14 @@ CheckRequest in proto3 JSON (as grpcurl prints it). Examples: examples/requests/
     }
     const rt = loadConfig(config);
     if (typeof rt === 'number') return rt;
-    const report = explainRequest(rt, json);
+    let report;
+    try {
+      report = explainRequest(rt, json);
+    } catch (e) {
+      if (!(e instanceof RequestFileError)) throw e;
+      process.stderr.write(`check: ${file}: ${e.message}\n`);
+      return 2;
+    }
     process.stdout.write(v.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     if (expect !== undefined && expect !== report.decision.decision) {
       process.stderr.write(`expected ${expect}, got ${report.decision.decision}\n`);

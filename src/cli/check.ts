@@ -1,77 +1,83 @@
 /**
  * `ascend-sidecar check`: evaluate one request against a config and explain the decision —
- * the policy author's `opa eval`. Accepts our GatewayRequest JSON or an Envoy CheckRequest
- * in proto3 JSON, and runs the same normalize → map → evaluate path as the servers.
+ * the policy author's `opa eval`. Accepts an HTTP request, an Envoy CheckRequest in proto3 JSON
+ * or a Kong opa input (cli/request-file.ts), and runs the same normalize → map → evaluate path
+ * as the servers.
  */
 import type { Runtime } from '../config/runtime.js';
 import { RequestError } from '../core/errors.js';
-import type { ActionRequest } from '../core/action.js';
+import type { ActionRequest, EvalInput } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
-import { checkRequestFromJson } from '../adapters/envoy/from-json.js';
-import { fromCheckRequest } from '../adapters/envoy/from-check-request.js';
 import { normalize } from '../gateway/normalize.js';
-import type { AdapterName, RawGatewayRequest } from '../gateway/request.js';
 import type { RiskFactor } from '../policy/risk.js';
 import { requireIdentity } from '../pipeline/approval.js';
 import { invalidRequestDecision } from '../pipeline/fail-mode.js';
+import { MCP_UNGOVERNED } from '../pipeline/mcp.js';
+import { requestFromJson, type RequestFormat } from './request-file.js';
+
+export interface MatchedPolicy { id: string; name: string; priority: number; action: string; mode: string }
 
 export interface CheckReport {
-  input_format: 'envoy_check_request' | 'gateway_request';
+  input_format: RequestFormat;
   request?: { method: string; host: string; path: string; raw_target: string };
   route?: string | null;
   action?: ActionRequest;
   decision: Decision;
   risk: readonly RiskFactor[];
-  matched: readonly { id: string; name: string; priority: number; action: string; mode: string }[];
+  matched: readonly MatchedPolicy[];
+  /** An MCP message: how many calls were governed (each evaluated; the deciding one is reported). */
+  mcp_calls?: number;
+  /** Every policy whose conditions held, over all calls of an MCP message (for test --coverage). */
+  all_matched?: readonly string[];
 }
 
-type Obj = Record<string, unknown>;
+const RANK = { denied: 2, pending: 1, allowed: 0 } as const;
 
-/** Our own request JSON: {method, path (or target), host, headers, scheme, source_ip, principal, metadata}. */
-export function rawFromGatewayJson(j: Obj): RawGatewayRequest {
-  const s = (k: string): string | undefined => (typeof j[k] === 'string' ? (j[k] as string) : undefined);
-  return {
-    adapter: (s('adapter') as AdapterName | undefined) ?? 'cli',
-    method: s('method') ?? 'GET',
-    target: s('target') ?? s('path') ?? '/',
-    host: s('host') ?? '',
-    scheme: s('scheme'),
-    headers: (j.headers as Record<string, string> | undefined) ?? {},
-    sourceIp: s('source_ip'),
-    principal: s('principal'),
-    requestId: s('request_id'),
-    metadata: j.metadata as Record<string, unknown> | undefined,
-  };
+interface Explained {
+  input: EvalInput;
+  decision: Decision;
+  risk: readonly RiskFactor[];
+  matched: readonly MatchedPolicy[];
 }
 
+/**
+ * Evaluates a request file's JSON exactly as the server does (normalize → map → evaluate; every
+ * call of an MCP message, the first denial, else pending, deciding). Throws RequestFileError for
+ * a file that does not describe a request.
+ */
 export function explainRequest(rt: Runtime, json: unknown): CheckReport {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new Error('the request file must hold a JSON object');
-  }
-  const isEnvoy = 'attributes' in json;
-  const raw = isEnvoy ? fromCheckRequest(checkRequestFromJson(json)) : rawFromGatewayJson(json as Obj);
-  const input_format = isEnvoy ? 'envoy_check_request' : 'gateway_request';
+  const { raw, format: input_format } = requestFromJson(json);
   let req;
   let mapped;
-  let ex;
+  const calls: Explained[] = [];
   try {
     req = normalize(raw, rt.normalize);
     mapped = rt.mapper.map(req);
-    // Evaluation may refuse the request too (invalid_number), exactly as the server does.
-    ex = rt.engine.explain(mapped.input);
+    const inputs = mapped.mcp !== undefined ? mapped.mcp.inputs : [mapped.input];
+    // Evaluation may refuse the request too (invalid_number, body_truncated), exactly as the server does.
+    for (const input of inputs) {
+      const ex = rt.engine.explain(input);
+      calls.push({ input, decision: requireIdentity(ex.decision, input.action, rt.config.responses.denied_status), risk: ex.risk, matched: ex.matched });
+    }
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     return { input_format, decision: invalidRequestDecision(e), risk: [], matched: [] };
   }
-  return {
-    input_format,
-    request: { method: req.method, host: req.host, path: req.path, raw_target: req.rawTarget },
-    route: mapped.route ?? null,
-    action: mapped.input.action,
-    decision: requireIdentity(ex.decision, mapped.input.action, rt.config.responses.denied_status),
-    risk: ex.risk,
-    matched: ex.matched,
+  const request = { method: req.method, host: req.host, path: req.path, raw_target: req.rawTarget };
+  const route = mapped.route ?? null;
+  if (calls.length === 0) {
+    return { input_format, request, route, action: mapped.input.action, decision: MCP_UNGOVERNED, risk: [], matched: [], mcp_calls: 0, all_matched: [] };
+  }
+  let deciding = calls[0] as Explained;
+  for (const c of calls) if (RANK[c.decision.decision] > RANK[deciding.decision.decision]) deciding = c;
+  const report: CheckReport = {
+    input_format, request, route, action: deciding.input.action, decision: deciding.decision, risk: deciding.risk, matched: deciding.matched,
   };
+  if (mapped.mcp !== undefined) {
+    report.mcp_calls = calls.length;
+    report.all_matched = [...new Set(calls.flatMap((c) => c.matched.map((m) => m.id)))];
+  }
+  return report;
 }
 
 export function formatReport(r: CheckReport): string {
@@ -83,6 +89,7 @@ export function formatReport(r: CheckReport): string {
   if (r.action) {
     const a = r.action;
     lines.push(`route:      ${r.route ?? '(none: default action)'}`);
+    if (r.mcp_calls !== undefined) lines.push(`mcp:        ${r.mcp_calls} governed call${r.mcp_calls === 1 ? '' : 's'}${r.mcp_calls > 1 ? ' (the deciding one below)' : ''}`);
     lines.push(`action:     ${a.action_type} on ${a.resource} by ${a.agent_id ?? '(no agent identity)'}`);
     if (Object.keys(a.parameters).length > 0) lines.push(`parameters: ${JSON.stringify(a.parameters)}`);
   }

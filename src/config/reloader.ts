@@ -10,7 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeState } from '../pipeline/state.js';
 import { ConfigError, formatIssue } from './errors.js';
 import { loadRuntime } from './load.js';
-import { hashText } from './runtime.js';
+import { hashText, type Runtime } from './runtime.js';
 import type { Config } from './schema.js';
 
 /** Settings a running sidecar cannot switch (the store is open with its file or pool): why, or undefined. */
@@ -46,6 +46,8 @@ export class ConfigReloader {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly onReloaded: (version: number) => void = () => {},
+    /** How the file becomes a runtime (an edge with a policy bundle composes the two). */
+    private readonly load: (path: string, version: number) => Promise<{ runtime: Runtime; text: string }> = loadRuntime,
   ) {}
 
   /** Reloads now. `force` reloads even when the file text is unchanged (SIGHUP). */
@@ -59,7 +61,7 @@ export class ConfigReloader {
   private async doReload(trigger: string, force: boolean): Promise<ReloadOutcome> {
     const current = this.state.runtime;
     try {
-      const { runtime, text } = await loadRuntime(this.path, current.version + 1);
+      const { runtime, text } = await this.load(this.path, current.version + 1);
       if (!force && hashText(text) === current.hash) return { result: 'unchanged', version: current.version };
       const refusal = restartRequired(current.config, runtime.config);
       if (refusal !== undefined) throw new Error(refusal);

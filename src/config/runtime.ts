@@ -3,7 +3,10 @@
  * policy index, risk model and cache-key function. Cross-field checks happen here so every
  * problem is reported with its field path before anything is swapped in.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ed25519PrivateKey, ed25519PublicKey } from '../bundles/bundle.js';
 import { ApiKeyTable } from '../api/keys.js';
 import { approvalSettings, resolveWorkflow, type ApprovalSettings } from '../approvals/config.js';
 import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow.js';
@@ -53,15 +56,46 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
-  /** evaluator.api_key, read ({env}/{file} resolved); undefined unless evaluator.mode is remote. */
+  /** evaluator.api_key, read ({env}/{file} resolved); undefined unless mode remote or a bundle. */
   readonly evaluatorKey: string | undefined;
+  /** bundles: the signing key and the names served (a control plane). */
+  readonly bundleSigner: { readonly key: KeyObject; readonly names: ReadonlySet<string> } | undefined;
+  /** evaluator.bundle: the key bundles must be signed with (an edge). */
+  readonly bundleKey: KeyObject | undefined;
   /** store.driver postgres: the connection URL (store.url read, or ASCEND_STORE_URL); else undefined. */
   readonly storeUrl: string | undefined;
+}
+
+/** A PEM key file (relative to the config file), read and checked; undefined and an issue when it cannot be. */
+function readKey(file: string, at: (string | number)[], configPath: string, parse: (pem: string) => KeyObject, issues: IssueList): KeyObject | undefined {
+  const path = resolve(dirname(configPath), file);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    issues.add(at, `cannot read ${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    return undefined;
+  }
+  try {
+    return parse(pem);
+  } catch (e) {
+    issues.add(at, `${path} is not an ed25519 key in PEM: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 /** evaluator.mode remote needs a url and a key; the key is read here, so a missing one fails the config. */
 function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: string }): string | undefined {
   const ev = c.evaluator;
+  if (ev.bundle !== undefined) {
+    if (ev.mode !== 'local') issues.add(['evaluator', 'bundle'], 'only with mode local: an edge either asks the control plane per decision (remote) or runs its bundle (local)');
+    if (ev.api_key === undefined) {
+      issues.add(['evaluator', 'api_key'], 'is required with bundle: a key of the control plane (role gateway on an ascend-sidecar)');
+      return undefined;
+    }
+    return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
+  }
   if (ev.mode !== 'remote') return undefined;
   if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
   if (ev.api_key === undefined) {
@@ -111,6 +145,20 @@ function reservedNames(c: Config, issues: IssueList): void {
   for (const name of Object.keys(c.risk.agent_types)) check(name, ['risk', 'agent_types', name]);
 }
 
+/** A/B tests name two different, enabled policies of this config, and unique names. */
+function abTestChecks(c: Config, issues: IssueList): void {
+  const enabled = new Set(c.policies.filter((p) => p.enabled).map((p) => p.id));
+  c.ab_tests.forEach((t, i) => {
+    for (const field of ['control_policy', 'test_policy'] as const) {
+      if (!enabled.has(t[field])) issues.add(['ab_tests', i, field], `no enabled policy "${t[field]}"`);
+    }
+    if (t.control_policy === t.test_policy) issues.add(['ab_tests', i, 'test_policy'], 'must differ from control_policy');
+    if (t.start !== undefined && Number.isNaN(Date.parse(t.start))) issues.add(['ab_tests', i, 'start'], `"${t.start}" is not an ISO 8601 date-time`);
+    const first = c.ab_tests.findIndex((o) => o.name === t.name);
+    if (first < i) issues.add(['ab_tests', i, 'name'], `duplicate A/B test name "${t.name}" (ab_tests[${first}])`);
+  });
+}
+
 function crossChecks(c: Config, issues: IssueList): void {
   reservedNames(c, issues);
   for (const [id, idx] of duplicates(c.policies.map((p) => p.id))) {
@@ -123,6 +171,7 @@ function crossChecks(c: Config, issues: IssueList): void {
   if (gatewayPort !== undefined && gatewayPort !== 0 && (gatewayPort === httpPort || gatewayPort === grpcPort)) {
     issues.add(['server', 'gateway_http_port'], `must differ from ${gatewayPort === httpPort ? 'http_port' : 'grpc_port'} (${gatewayPort}): the gateway endpoints get a listener of their own`);
   }
+  abTestChecks(c, issues);
   c.webhooks.forEach((w, i) => {
     // The url is often a secret (a token in its path): the error names where, not what.
     const first = c.webhooks.findIndex((o) => o.url === w.url);
@@ -170,6 +219,8 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
   const remoteKey = evaluatorKey(config, issues, secrets);
+  const bundleSigner = config.bundles === undefined ? undefined : readKey(config.bundles.signing_key_file, ['bundles', 'signing_key_file'], opts.source, ed25519PrivateKey, issues);
+  const bundleKey = config.evaluator.bundle === undefined ? undefined : readKey(config.evaluator.bundle.public_key_file, ['evaluator', 'bundle', 'public_key_file'], opts.source, ed25519PublicKey, issues);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
   const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
@@ -208,6 +259,8 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
     evaluatorKey: remoteKey,
+    bundleSigner: bundleSigner === undefined || config.bundles === undefined ? undefined : { key: bundleSigner, names: new Set(config.bundles.names) },
+    bundleKey,
     storeUrl,
   });
 }

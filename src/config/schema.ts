@@ -9,6 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
+import { H2_LIMIT_DEFAULTS } from '../grpc/h2/limits.js';
 import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
 import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
@@ -50,6 +51,22 @@ export const ServerSchema = T.Object(
       default: 'h2',
       description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
     }),
+    grpc_max_concurrent_streams: T.Integer({
+      minimum: 1, default: H2_LIMIT_DEFAULTS.maxConcurrentStreams,
+      description: 'h2 transport: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM',
+    }),
+    grpc_connection_output_bytes: T.Integer({
+      minimum: 65_536, default: H2_LIMIT_DEFAULTS.connectionOutputBytes,
+      description: 'h2 transport: unsent output (answers its client has not read) at which a connection is no longer read; at 4 times this it is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_output_budget_bytes: T.Integer({
+      minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
+      description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_max_control_frames_per_second: T.Integer({
+      minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
+      description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
+    }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
     http_keep_alive_timeout_ms: T.Integer({
@@ -71,6 +88,10 @@ export const ServerSchema = T.Object(
     gateway_host: T.String({ default: '127.0.0.1', description: 'Address the gateway listener binds to (only with gateway_http_port)' }),
     http_max_header_bytes: T.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Larger request headers are answered 431' }),
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
+    http_fast_path: T.Boolean({
+      default: true,
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+    }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
     http_tls: T.Optional(TlsSchema('TLS of the HTTP listener, in place of server.tls')),
@@ -213,6 +234,20 @@ export const PolicySchema = T.Object(
   closed,
 );
 
+/** `ab_tests[]` (README "A/B tests"): two policies compete for the requests either would decide. */
+export const AbTestSchema = T.Object(
+  {
+    name: T.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique; the id in the API, the metric label and the log' }),
+    control_policy: T.String({ minLength: 1, description: 'The policy id that applies outside the test share, and after the test' }),
+    test_policy: T.String({ minLength: 1, description: 'The policy id tried on traffic_split percent of the requests' }),
+    traffic_split: T.Number({ minimum: 0, maximum: 100, description: 'Percent of the requests in the test (agent and action, bucketed deterministically) that get the test policy' }),
+    duration_days: T.Number({ exclusiveMinimum: 0, maximum: 3650, description: 'After this the control policy applies and the test reports finished' }),
+    start: T.Optional(T.String({ minLength: 1, description: 'When the test starts (ISO 8601); unset: when the sidecar first loads it' })),
+    shadow: T.Boolean({ default: false, description: 'Enforce the control for everyone; evaluate the test policy beside it and count divergences' }),
+  },
+  closed,
+);
+
 const RiskPattern = T.Object({ match: T.String({ minLength: 1 }), score: T.Integer({ minimum: -100, maximum: 100 }) }, closed);
 
 export const RiskSchema = T.Object(
@@ -340,6 +375,16 @@ export const ApiSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** The approver console at /console on the HTTP listener (docs/console.md). */
+export const ConsoleSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'Serve the console at /console (it still needs `store:` for sessions and `api_keys` to log in)' }),
+    session_ttl_minutes: T.Integer({ minimum: 1, maximum: 10_080, default: 480, description: 'How long a console session lasts after login (then log in again)' }),
+    login_attempts_per_minute: T.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Login attempts per client address per minute; beyond: 429 with Retry-After' }),
+  },
+  { ...closed, default: {} },
+);
+
 export const AlertsSchema = T.Object(
   {
     risk_threshold: T.Optional(T.Integer({ minimum: 0, maximum: 100, description: 'alert when a decision scores at or above this' })),
@@ -385,15 +430,36 @@ export const BreakerSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** evaluator.bundle: decide locally with a control plane's signed policy bundle. */
+export const BundleClientSchema = T.Object(
+  {
+    url: T.String({ pattern: '^https?://[^/?#]+/[^?#]*$', description: 'The bundle: {control plane}/api/v1/bundles/{name}; fetched with evaluator.api_key (a gateway key)' }),
+    public_key_file: T.String({ minLength: 1, description: "The control plane's ed25519 public key (PEM); relative to the config file. A bundle whose signature it does not verify is refused" }),
+    poll_interval_s: T.Integer({ minimum: 1, maximum: 86_400, default: 30, description: 'Seconds between polls (If-None-Match: an unchanged bundle costs a 304)' }),
+    cache_file: T.String({ minLength: 1, default: './data/ascend-bundle.json', description: 'The last good bundle, as received (signature included): a cold start while the control plane is down runs it' }),
+    timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'Per poll' }),
+  },
+  closed,
+);
+
+/** The control plane's side: serve the active policy as signed bundles. */
+export const BundlesSchema = T.Object(
+  {
+    signing_key_file: T.String({ minLength: 1, description: 'ed25519 private key (PKCS#8 PEM; `openssl genpkey -algorithm ed25519`); relative to the config file; re-read on reload' }),
+    names: T.Array(T.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { minItems: 1, default: ['default'], description: 'Names served at GET /api/v1/bundles/{name} (each the same policy; an edge refuses a bundle of another name)' }),
+  },
+  closed,
+);
+
 /**
  * Where decisions are taken: here from the config (local, the default), or by a control plane
  * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
  */
 export const EvaluatorSchema = T.Object(
   {
-    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config; remote: ask the control plane at `url` for what the cache cannot answer' }),
+    mode: StringEnum(['local', 'remote'] as const, { default: 'local', description: 'local: decide from this config (and `bundle`, when set); remote: ask the control plane at `url` for what the cache cannot answer' }),
     url: T.Optional(T.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: 'remote: the control plane base URL (an ascend-sidecar, or an ASCEND API base URL)' })),
-    api_key: T.Optional(SecretSchema('remote: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
+    api_key: T.Optional(SecretSchema('remote, bundle: the API key the edge presents to the control plane (role gateway on an ascend-sidecar)')),
     timeout_ms: T.Integer({ minimum: 1, maximum: 60_000, default: 200, description: "remote: per call; never past the gateway's own deadline (grpc-timeout), of which a quarter is kept as the margin to answer in" }),
     stale_if_error_ms: T.Integer({
       minimum: 0, maximum: 86_400_000, default: 30_000,
@@ -401,6 +467,7 @@ export const EvaluatorSchema = T.Object(
     }),
     connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
     breaker: BreakerSchema,
+    bundle: T.Optional(BundleClientSchema),
   },
   { ...closed, default: {} },
 );
@@ -426,11 +493,13 @@ export const ConfigSchema = T.Object(
     default_decision: StringEnum(['allow', 'deny'] as const, { default: 'deny' }),
     fail_mode: StringEnum(['closed', 'open'] as const, { default: 'closed' }),
     evaluator: EvaluatorSchema,
+    bundles: T.Optional(BundlesSchema),
     cache: CacheSchema,
     identity: IdentitySchema,
     agents: T.Array(AgentSchema, { default: [] }),
     routes: T.Array(RouteSchema, { default: [] }),
     policies: T.Array(PolicySchema, { default: [] }),
+    ab_tests: T.Array(AbTestSchema, { default: [] }),
     risk: RiskSchema,
     responses: ResponsesSchema,
     normalization: NormalizationSchema,
@@ -449,6 +518,7 @@ export const ConfigSchema = T.Object(
     webhook_delivery: T.Optional(WebhookDeliverySchema),
     api_keys: T.Array(ApiKeySchema, { default: [] }),
     api: ApiSchema,
+    console: ConsoleSchema,
     alerts: AlertsSchema,
     audit_stream: AuditStreamSchema,
     tracing: TracingSchema,
@@ -467,5 +537,7 @@ export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
+export type ConsoleConfig = Static<typeof ConsoleSchema>;
 export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
+export type BundleClientConfig = Static<typeof BundleClientSchema>;
 export type ConfigTSchema = TSchema;

@@ -3,7 +3,6 @@
  * dashboard shows zeros rather than gaps on a sidecar that decides locally.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { BreakerState } from './remote.js';
 
 /**
  * How one upstream call ended: ok, timeout (no answer within its budget: a blackholed or slow
@@ -14,6 +13,9 @@ export type RemoteOutcome = 'ok' | 'timeout' | 'error' | 'status_5xx' | 'status_
 const OUTCOMES: readonly RemoteOutcome[] = ['ok', 'timeout', 'error', 'status_5xx', 'status_4xx', 'invalid_answer', 'circuit_open'];
 
 /** The gauge's values: 0 closed, 1 half-open, 2 open (so `> 0` is "not healthy", `max` the worst). */
+/** The circuit breaker's states (remote.ts CircuitBreaker). */
+export type BreakerState = 'closed' | 'half_open' | 'open';
+
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 };
 
 /** Loopback calls take a few hundred microseconds; a remote one tens of milliseconds. */

@@ -27,7 +27,7 @@ import type { Decision, DecisionKind } from '../core/decision.js';
 import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { DigestLru } from './digest-lru.js';
-import type { RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
+import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */
 export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable' satisfies DecisionCode;
@@ -48,7 +48,7 @@ export interface RemoteAnswer {
   readonly failure?: RemoteOutcome | undefined;
 }
 
-export type BreakerState = 'closed' | 'half_open' | 'open';
+export type { BreakerState };
 
 /** Consecutive failures open it; after `openMs`, up to `probes` calls at once test the control plane. */
 export class CircuitBreaker {

@@ -13,6 +13,7 @@ import { registerKongOpa } from '../adapters/kong-opa/routes.js';
 import { registerKong } from '../adapters/kong/routes.js';
 import type { Config } from '../config/schema.js';
 import type { ListenerLimits } from '../listeners/listener-plan.js';
+import { FastRoutes } from './fast-routes.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 
 /** Each HTTP listener's TLS credentials; undefined: plain text. */
@@ -34,7 +35,8 @@ export interface HttpListeners {
 export function buildHttpListeners(server: Config['server'], limits: ListenerLimits, tls: ListenerTls, ops: HttpDeps, adapters: HttpAdapterDeps): HttpListeners {
   const base = { requestTimeoutMs: server.http_request_timeout_ms, keepAliveTimeoutMs: server.http_keep_alive_timeout_ms, maxHeaderBytes: server.http_max_header_bytes, maxHeaders: server.http_max_headers };
   const listener = (connections: HttpLimits['connections'], credentials: TlsCredentials | undefined) => {
-    const app = createHttpServer({ ...base, connections, ...(credentials === undefined ? {} : { tls: credentials }) });
+    const fast = server.http_fast_path ? new FastRoutes(ops.state, server.http_max_headers) : undefined;
+    const app = createHttpServer({ ...base, connections, ...(credentials === undefined ? {} : { tls: credentials }) }, fast);
     useJsonParser(app, ops.state, { allowEmpty: false });
     return app;
   };

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
@@ -21,6 +22,10 @@ export interface HttpDeps {
   metricsText?: (() => Promise<string>) | undefined;
   /** evaluator.mode remote: /readyz shows whether the control plane answers. */
   remote?: { readonly current: { readonly availability: string } | undefined } | undefined;
+  /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
+  storeHealth?: { readonly state: string } | undefined;
+  /** evaluator.bundle: not ready until a verified bundle is active. */
+  bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
   /** Set while tracing is on: /metrics answers OpenMetrics, with these exemplars, to a scraper that asks for it. */
   exemplars?: (() => ReadonlyMap<string, string>) | undefined;
 }
@@ -73,7 +78,11 @@ function httpsServer(options: ServerOptions, tls: TlsCredentials, requestTimeout
   return server as unknown as Server;
 }
 
-export function createHttpServer(limits: HttpLimits): FastifyInstance {
+/**
+ * A fastify listener. With `fast`, the gateway endpoints' common request shapes are answered
+ * by the fast path (fast-routes.ts) before fastify sees them; everything else is fastify's.
+ */
+export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): FastifyInstance {
   const app = Fastify({
     logger: false, // the sidecar logs decisions itself; per-request access logs would double them
     bodyLimit: 1024 * 1024,
@@ -90,7 +99,10 @@ export function createHttpServer(limits: HttpLimits): FastifyInstance {
         // Nor may idle keep-alive connections pile up (SECURITY.md: 15 s by default).
         keepAliveTimeout: limits.keepAliveTimeoutMs,
       };
-      const server = limits.tls === undefined ? createServer(options, handler) : httpsServer(options, limits.tls, limits.requestTimeoutMs, handler);
+      const serve: RequestListener = fast === undefined ? handler : (req, res) => {
+        if (!fast.serve(req, res)) handler(req, res);
+      };
+      const server = limits.tls === undefined ? createServer(options, serve) : httpsServer(options, limits.tls, limits.requestTimeoutMs, serve);
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
@@ -103,6 +115,7 @@ export function createHttpServer(limits: HttpLimits): FastifyInstance {
 
   // A request with more headers than we read could hide one from a policy: refuse it whole.
   // A callback hook, not an async one: no promise and microtask per request.
+  if (fast !== undefined) attachFastRoutes(app, fast);
   app.addHook('onRequest', (req, reply, done) => {
     if (req.raw.rawHeaders.length / 2 > limits.maxHeaders) {
       void reply.code(431).send({ code: 'too_many_headers', reason: `more than ${limits.maxHeaders} request headers` });
@@ -120,12 +133,19 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
     const remote = deps.remote?.current;
+    const bundle = deps.bundle;
     // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
+    // An edge with a bundle is not ready before one is active: it would decide with no policy.
+    const waiting = bundle !== undefined && !bundle.ready;
+    const ready = deps.state.serving && !waiting;
     const body = {
-      status: deps.state.serving ? 'ready' : 'draining', config_version: rt.version, config_hash: rt.hash,
+      status: !deps.state.serving ? 'draining' : waiting ? 'waiting_for_bundle' : 'ready', config_version: rt.version, config_hash: rt.hash,
       ...(remote !== undefined ? { control_plane: remote.availability } : {}),
+      ...(bundle !== undefined ? { bundle: bundle.activeRevision ?? null } : {}),
+      // A store that cannot answer leaves the sidecar ready too: checks that need no store flow.
+      ...(deps.storeHealth !== undefined ? { store: deps.storeHealth.state } : {}),
     };
-    return reply.code(deps.state.serving ? 200 : 503).send(body);
+    return reply.code(ready ? 200 : 503).send(body);
   });
 
   app.get('/metrics', async (req, reply) => {

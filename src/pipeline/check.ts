@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import type { AbAssignment, AbMembership } from '../policy/ab.js';
 import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
@@ -101,6 +102,8 @@ interface Finish {
   readonly ids?: ResultIds;
   /** The check's span (tracing on). */
   readonly span?: Span;
+  /** The A/B tests the request is in, with its variant. */
+  readonly ab?: readonly AbMembership[] | undefined;
 }
 
 export class CheckPipeline {
@@ -190,28 +193,35 @@ export class CheckPipeline {
     const cache = this.deps.state.cache;
     let cacheHit = false;
     let decision: Decision;
+    let ab: AbAssignment | undefined;
     try {
-      const key = cache.enabled ? rt.fingerprint(input) : undefined;
+      // A/B tests (policy/ab.ts): nothing to do while none is defined.
+      ab = this.deps.state.ab.assign(rt, input);
+      // A shadow test evaluates both policies on every request: no cache for those.
+      const shadow = ab !== undefined && ab.shadows.length > 0;
+      const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
       const cached = key === undefined ? undefined : cache.get(key);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;
       } else {
-        decision = rt.engine.evaluate(input);
+        if (shadow) this.shadowEvaluate(rt, input, ab as AbAssignment);
+        decision = rt.engine.evaluate(input, ab?.skip);
         if (key !== undefined) cache.set(key, decision);
       }
       if (key !== undefined) this.deps.metrics.cache(cacheHit);
     } catch (e) {
       decision = this.onError(adapter, e, rt.config);
     }
+    const members = ab !== undefined && ab.members.length > 0 ? ab.members : undefined;
     if (decision.decision === 'pending') {
       decision = requireIdentity(decision, input.action, rt.config.responses.denied_status);
       const gate = this.deps.approvals;
       if (gate !== undefined && decision.decision === 'pending') {
-        return this.resolvePending(gate, e, decision);
+        return this.resolvePending(gate, e, decision, members);
       }
     }
-    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, span });
+    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members, span });
   }
 
   /** A control-plane call under the check's span. */
@@ -223,8 +233,19 @@ export class CheckPipeline {
     return this.finishRemote(e, a);
   }
 
+  /** Each shadow test: would its test policy have decided otherwise than the enforced control? */
+  private shadowEvaluate(rt: Runtime, input: EvalInput, ab: AbAssignment): void {
+    const enforced = rt.engine.evaluate(input, ab.skip);
+    for (const s of ab.shadows) {
+      const skip = new Set(ab.skip);
+      skip.delete(s.test.test_policy);
+      skip.add(s.test.control_policy);
+      if (rt.engine.evaluate(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
+    }
+  }
+
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
-  private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision): Promise<CheckResult> {
+  private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision, ab: readonly AbMembership[] | undefined): Promise<CheckResult> {
     const { adapter, rt, input, request: req, route, t0, deadline, span } = e;
     const action = input.action;
     let decision: Decision;
@@ -243,7 +264,7 @@ export class CheckPipeline {
       child?.setAttribute('error.type', code);
     }
     child?.end();
-    return this.finish(decision, { adapter, t0, request: req, action, route, ids, span });
+    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab, span });
   }
 
   private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
@@ -287,8 +308,15 @@ export class CheckPipeline {
       route,
       cacheHit,
       latencyUs,
+      ab: f.ab,
     };
     const m = this.deps.metrics;
+    if (f.ab !== undefined) {
+      for (const { test, variant } of f.ab) {
+        this.deps.state.ab.record(test.name, variant, decision.decision);
+        m.abDecision(test.name, variant, decision.decision);
+      }
+    }
     const span = f.span;
     if (span === undefined) m.decision(adapter, decision.decision, latencyUs / 1e6);
     else {

@@ -3,8 +3,9 @@
  * `POST /kong/v1/authorize` (decisions) and `POST /kong/v1/complete` (completions, 204).
  */
 import type { FastifyInstance } from 'fastify';
+import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import { settle } from '../../pipeline/settle.js';
-import { renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
+import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
 import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
 import { toPluginAnswer } from './to-plugin-response.js';
@@ -14,12 +15,14 @@ const COMPLETE_BODY_LIMIT = 16 * 1024;
 
 export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void {
   const bodyLimit = deps.state.runtime.config.kong.body_limit_bytes;
+  const scopeOptions = { adapter: 'kong', jsonOnly: true, render: renderProblem } as const;
+  const authorize = (req: RequestLike, reply: ReplyLike): void => {
+    settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
+  };
   void http.register(async (scope) => {
-    setupScope(scope, deps, { adapter: 'kong', jsonOnly: true, render: renderProblem });
+    setupScope(scope, deps, scopeOptions);
 
-    scope.post<{ Body: PluginRequest }>('/kong/v1/authorize', { bodyLimit, schema: { body: PluginRequestSchema } }, (req, reply) => {
-      settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body), req.socket)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
-    });
+    scope.post<{ Body: PluginRequest }>('/kong/v1/authorize', { bodyLimit, schema: { body: PluginRequestSchema } }, authorize);
 
     scope.post<{ Body: CompletionRequest }>('/kong/v1/complete', { bodyLimit: COMPLETE_BODY_LIMIT, schema: { body: CompletionSchema } }, (req, reply) => {
       const b = req.body;
@@ -27,4 +30,5 @@ export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void
       void reply.code(204).send();
     });
   });
+  addFastRoute(http, deps, { ...scopeOptions, methods: ['POST'], path: '/kong/v1/authorize', bodyLimit, schema: PluginRequestSchema, handle: authorize });
 }

@@ -31,11 +31,20 @@ const types = {
     oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-export function createPool(o: PgOptions & { readonly schema: string }): pg.Pool {
+/**
+ * The pool. Besides the server's statement_timeout, each query has a client-side timeout one
+ * second longer (unless `untimed`, for migrations): a server that stops answering — a dropped
+ * network, a blackholed address — fails the call instead of holding it, and the connection is
+ * discarded.
+ */
+export function createPool(o: PgOptions & { readonly schema: string; readonly untimed?: boolean }): pg.Pool {
+  const statementTimeout = o.statementTimeoutMs ?? 2000;
   const pool = new pg.Pool({
     connectionString: o.url,
     max: o.poolMax ?? 10,
-    statement_timeout: o.statementTimeoutMs ?? 2000,
+    statement_timeout: o.untimed ? 0 : statementTimeout,
+    ...(o.untimed ? {} : { query_timeout: statementTimeout + 1000 }),
+    keepAlive: true,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
     application_name: o.applicationName ?? 'ascend-sidecar',

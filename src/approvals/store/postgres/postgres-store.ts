@@ -20,7 +20,9 @@ import { ApprovalsPg } from './approvals.js';
 import { createPool, type PgOptions } from './db.js';
 import { Fleet, fleetChannel } from './fleet.js';
 import { migratePg, SCHEMA_NAME } from './migrations.js';
+import { SessionsPg } from './sessions.js';
 import { TrailPg } from './trail.js';
+import type { ConsoleSessionRecord } from '../session-store.js';
 
 export type { PgOptions } from './db.js';
 
@@ -32,6 +34,7 @@ export class PostgresStore implements Store {
   private readonly trail: TrailPg;
   private readonly agents: AgentsPg;
   private readonly webhooks: WebhooksPg;
+  private readonly sessions: SessionsPg;
   /** This process among the replicas: its notifications carry it, so it skips its own. */
   readonly instanceId = randomUUID();
   /** Notifications from the other replicas and the scheduler's leadership; started by the approvals layer. */
@@ -44,50 +47,35 @@ export class PostgresStore implements Store {
     this.agents = new AgentsPg(pool, n);
     this.webhooks = new WebhooksPg(pool, n);
     this.fleet = new Fleet({ url: options.url, schema, instanceId: this.instanceId, ...(options.log ? { log: options.log } : {}) });
+    this.sessions = new SessionsPg(pool);
   }
 
-  /** Connects, migrates (or refuses a newer schema) and returns the store; the pool is closed on failure. */
+  /** Connects, migrates (or refuses a newer schema) and returns the store. */
   static async open(options: PgOptions): Promise<PostgresStore> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     if (!SCHEMA_NAME.test(schema)) throw new StoreError('migration_failed', `schema "${schema}" is not a plain lower-case SQL name`);
-    const pool = createPool({ ...options, schema });
-    try {
-      await PostgresStore.migrateOn(pool, schema);
-      return new PostgresStore(pool, schema, options);
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
+    await PostgresStore.migrate({ ...options, schema });
+    return new PostgresStore(createPool({ ...options, schema }), schema, options);
   }
 
-  /** Only the migrations (`ascend-sidecar migrate`): the versions before and after. */
+  /** Only the migrations (also `ascend-sidecar migrate`), on a connection of their own with no time limit. */
   static async migrate(options: PgOptions): Promise<{ from: number; to: number }> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
-    const pool = createPool({ ...options, schema, poolMax: 1 });
+    const pool = createPool({ ...options, schema, poolMax: 1, untimed: true });
     try {
-      return await PostgresStore.migrateOn(pool, schema);
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        return await migratePg(client, schema);
+      } finally {
+        client.release(true);
+      }
     } finally {
       await pool.end().catch(() => undefined);
-    }
-  }
-
-  private static async migrateOn(pool: pg.Pool, schema: string): Promise<{ from: number; to: number }> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
-    }
-    let broken: Error | undefined;
-    try {
-      // Migrations may take longer than one check's statement budget.
-      await client.query('SET statement_timeout = 0');
-      return await migratePg(client, schema);
-    } catch (err) {
-      broken = err as Error;
-      throw err;
-    } finally {
-      client.release(broken ?? true); // never hand the untimed connection to a caller
     }
   }
 
@@ -143,6 +131,11 @@ export class PostgresStore implements Store {
   async unblockAgent(id: string, effects: KillSwitchEffects) { this.live(); return this.agents.unblock(id, effects); }
   async listPendingCommands(id: string, now: number, limit: number) { this.live(); return this.agents.pendingCommands(id, now, limit); }
   async acknowledgeCommand(id: string, commandId: string, now: number) { this.live(); return this.agents.acknowledge(id, commandId, now); }
+
+  async createConsoleSession(s: ConsoleSessionRecord) { this.live(); return this.sessions.create(s); }
+  async getConsoleSession(digest: string, now: number) { this.live(); return this.sessions.get(digest, now); }
+  async deleteConsoleSession(digest: string) { this.live(); return this.sessions.remove(digest); }
+  async purgeConsoleSessions(now: number) { this.live(); return this.sessions.purge(now); }
 
   /** Waits for the calls in flight, then closes every connection; idempotent. */
   async close(): Promise<void> {

@@ -1,0 +1,246 @@
+/**
+ * The gateway endpoints' fast path: the request shapes gateways actually send — Kong's
+ * `POST /kong/v1/authorize`, the Kong opa plugin's `POST /v1/data/...`, nginx's and Traefik's
+ * `GET /forward-auth` — answered straight from node:http, in front of fastify.
+ *
+ * Why: fastify's per-request machinery (routing, hook chains, the content-type parser, the
+ * validation and serialization steps, the reply object) cost about as much CPU as the whole
+ * decision on a cached allow; bench/README.md ("HTTP adapters") measures both. Here a request is:
+ * one lookup by method and path, the body read into one buffer, the same depth check, JSON
+ * parser (secure-json-parse, which refuses `__proto__`) and validator (the adapter's ajv schema)
+ * as the fastify route, then the adapter's own handler with a small reply object.
+ *
+ * What clients see is identical: every refusal is the adapter's own error answer, built by the
+ * same `problemOf` from the same fastify error codes and messages. Anything unusual is not
+ * handled here at all and goes to fastify unchanged: another path (a trailing slash, a prefix
+ * route), a caller `gateway_access` refuses, too many headers, a body without a content-length
+ * (chunked) or over the route's limit, another content type, and every request once the
+ * listener is closing (fastify answers those 503).
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { errorCodes, type FastifyError, type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import type { ValidateFunction } from 'ajv';
+import { assertJsonDepth } from '../gateway/json-depth.js';
+import type { RuntimeState } from '../pipeline/state.js';
+
+/** What an adapter's handler needs of the request (fastify's request has all of it too). */
+export interface RequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: Socket;
+  readonly body: unknown;
+}
+
+/** The part of fastify's reply the adapters use; a FastifyReply is one. */
+export interface ReplyLike {
+  code(status: number): ReplyLike;
+  header(name: string, value: string): ReplyLike;
+  headers(values: Record<string, string>): ReplyLike;
+  send(payload?: unknown): unknown;
+}
+
+/** Thrown (or passed to `fail`) like fastify's own errors, so `problemOf` maps them alike. */
+export type ProblemError = FastifyError & { validation?: unknown };
+
+export interface FastRoute {
+  readonly methods: readonly string[];
+  /** Matched against the path (the URL without its query): exactly, or also as `path/...` with `prefix`. */
+  readonly path: string;
+  /** Also serve every path under `path/` (as a fastify `path/*` route does). */
+  readonly prefix?: boolean;
+  /**
+   * 'json': the request must carry a JSON body (content-length, at most bodyLimit), parsed and
+   * validated as the fastify route does. 'none': the request must carry no body. Any other
+   * request goes to fastify.
+   */
+  readonly body: 'json' | 'none';
+  readonly bodyLimit: number;
+  /** The route's body schema, compiled by the adapter's own validator ('json' routes). */
+  readonly validate?: ValidateFunction;
+  /** The adapter's handler, the same function its fastify route runs. */
+  handle(req: RequestLike, reply: ReplyLike): void;
+  /** The adapter's error answer (its fastify error handler), for a body that is refused. */
+  fail(err: ProblemError, req: RequestLike, reply: ReplyLike): void;
+  /** Falls through to fastify when this says so (e.g. gateway_access would refuse the caller). */
+  declines?(req: IncomingMessage): boolean;
+}
+
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+/** A media type fastify treats as JSON (it looks for "json" in it), and a charset parameter. */
+const JSON_MEDIA = /^[^;]*json/i;
+const CHARSET = /;\s*charset=/i;
+const { FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_EMPTY_JSON_BODY } = errorCodes;
+
+/**
+ * A reply written straight to node's response, with the headers fastify would write for the
+ * same values (fastify/lib/reply.js: content types, `charset=utf-8` added to JSON types,
+ * content-length, none for an empty HEAD answer). test/http-fast-path.test.ts holds the two side by side.
+ */
+class FastReply implements ReplyLike {
+  private status = 200;
+  private readonly out: Record<string, string> = {};
+
+  constructor(private readonly res: ServerResponse, private readonly method: string) {}
+
+  code(status: number): this {
+    this.status = status;
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    this.out[name.toLowerCase()] = value;
+    return this;
+  }
+
+  headers(values: Record<string, string>): this {
+    for (const k in values) this.out[k.toLowerCase()] = values[k]!;
+    return this;
+  }
+
+  send(payload?: unknown): void {
+    const out = this.out;
+    if (payload === undefined || payload === null) {
+      if (this.status >= 200 && this.status !== 204 && this.status !== 304 && this.method !== 'HEAD') out['content-length'] = '0';
+      this.res.writeHead(this.status, out);
+      this.res.end();
+      return;
+    }
+    const type = out['content-type'];
+    let body: string;
+    if (typeof payload === 'string') {
+      body = payload;
+      if (type === undefined) out['content-type'] = 'text/plain; charset=utf-8';
+      else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
+    } else {
+      body = JSON.stringify(payload);
+      if (type === undefined) out['content-type'] = 'application/json; charset=utf-8';
+      else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
+    }
+    out['content-length'] = String(Buffer.byteLength(body));
+    this.res.writeHead(this.status, out);
+    this.res.end(body);
+  }
+}
+
+export class FastRoutes {
+  private readonly routes = new Map<string, FastRoute>();
+  /** Prefix routes by method: a few at most, tried in order after the exact lookup. */
+  private readonly prefixes = new Map<string, Array<[string, FastRoute]>>();
+  private closing = false;
+  /** Requests answered here rather than by fastify (tests read it; a plain count costs nothing). */
+  served = 0;
+
+  constructor(private readonly state: RuntimeState, private readonly maxHeaders: number) {}
+
+  add(route: FastRoute): void {
+    for (const m of route.methods) {
+      this.routes.set(`${m} ${route.path}`, route);
+      if (route.prefix) this.prefixes.set(m, [...(this.prefixes.get(m) ?? []), [`${route.path}/`, route]]);
+    }
+  }
+
+  /** The listener began to close: from now on fastify answers every request (503). */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Answers the request and returns true, or returns false and leaves it untouched for fastify. */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing || this.routes.size === 0) return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.routes.get(`${req.method} ${path}`) ?? this.byPrefix(req.method ?? '', path);
+    if (route === undefined) return false;
+    if (req.rawHeaders.length / 2 > this.maxHeaders) return false;
+    if (route.declines?.(req)) return false;
+    const h = req.headers;
+    if (route.body === 'none') {
+      if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')) return false;
+      this.served++;
+      this.dispatch(route, req, res, undefined);
+      return true;
+    }
+    const length = Number(h['content-length']);
+    if (h['transfer-encoding'] !== undefined || !(length > 0) || !Number.isSafeInteger(length) || length > route.bodyLimit) return false;
+    if (!JSON_TYPE.test(h['content-type'] ?? '')) return false;
+    this.served++;
+    const chunks: Buffer[] = [];
+    // A client that resets mid-body: node destroys the request and the response with it, and
+    // there is nothing to answer (test: "a client that goes away mid-body"). Node 20 reports it
+    // as 'aborted'/'close'; the listener keeps an 'error' from ever going unhandled.
+    req.on('error', ignore);
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => this.dispatch(route, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    return true;
+  }
+
+  private byPrefix(method: string, path: string): FastRoute | undefined {
+    const list = this.prefixes.get(method);
+    if (list === undefined) return undefined;
+    for (const [p, route] of list) if (path.startsWith(p)) return route;
+    return undefined;
+  }
+
+  private dispatch(route: FastRoute, req: IncomingMessage, res: ServerResponse, raw: Buffer | undefined): void {
+    const reply = new FastReply(res, req.method ?? 'GET');
+    const request = { method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers, socket: req.socket, body: undefined as unknown };
+    try {
+      if (route.body === 'json') {
+        request.body = this.parseJson(raw);
+        if (route.validate !== undefined && !route.validate(request.body)) throw validationError(route.validate);
+      }
+    } catch (e) {
+      route.fail(e as ProblemError, request, reply);
+      return;
+    }
+    try {
+      route.handle(request, reply);
+    } catch (e) {
+      route.fail(Object.assign(e as ProblemError, { statusCode: 500 }), request, reply);
+    }
+  }
+
+  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser, allowEmpty false). */
+  private parseJson(raw: Buffer | undefined): unknown {
+    if (raw === undefined || raw.length === 0) throw new FST_ERR_CTP_EMPTY_JSON_BODY();
+    const text = raw.toString('utf8');
+    try {
+      assertJsonDepth(text, this.state.runtime.config.limits.max_json_depth, 'request body');
+    } catch (e) {
+      throw Object.assign(e as Error, { statusCode: 400 });
+    }
+    try {
+      return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch {
+      throw new FST_ERR_CTP_INVALID_JSON_BODY();
+    }
+  }
+}
+
+/** fastify's validation error: its default formatter's message, statusCode 400, `validation`. */
+function validationError(validate: ValidateFunction): ProblemError {
+  const errors = validate.errors ?? [];
+  const text = errors.map((e) => `body${e.instancePath || ''} ${e.message}`).join(', ');
+  return Object.assign(new Error(text), { statusCode: 400, code: 'FST_ERR_VALIDATION', validation: errors, validationContext: 'body' }) as unknown as ProblemError;
+}
+
+function ignore(): void {}
+
+const ROUTES = new WeakMap<FastifyInstance, FastRoutes>();
+
+/** The fast routes of a listener made by createHttpServer (undefined for any other instance). */
+export function fastRoutesOf(app: FastifyInstance): FastRoutes | undefined {
+  return ROUTES.get(app);
+}
+
+export function attachFastRoutes(app: FastifyInstance, routes: FastRoutes): void {
+  ROUTES.set(app, routes);
+  app.addHook('preClose', (done) => {
+    routes.close();
+    done();
+  });
+}
