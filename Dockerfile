@@ -10,6 +10,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY protos ./protos
+COPY scripts/build-console.mjs ./scripts/
 RUN npm run build
 
 # 2. Production dependencies only. Lifecycle scripts are skipped (our "prepare" needs the

@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite talks to for real: nginx (forward-auth
 # end-to-end), h2load (nghttp2's client, against the h2 gRPC transport), busted + lua-cjson +
 # luajit + lua-yaml (Kong plugin specs), promtool and prometheus (alert rules, live scrape),
-# python3 (the docs' webhook receiver), python3-grpcio (gRPC C-core), curl (gRPC interop) and openssl (test certificates for TLS and mTLS). test/helpers/tool-probe.ts lists the same tools.
+# python3 (the docs' webhook receiver), python3-grpcio (gRPC C-core), curl (gRPC interop) openssl (test certificates for TLS and mTLS) and chromium (the console in a headless
+# browser). test/helpers/tool-probe.ts lists the same tools.
 # Idempotent: only missing tools are installed.
 set -euo pipefail
 need=()
@@ -17,6 +18,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The console's browser tests drive Debian's Chromium through playwright-core (no downloaded browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=; fi
 if ((${#need[@]})); then
   $SUDO apt-get update -qq

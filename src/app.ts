@@ -9,6 +9,8 @@ import { createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './grpc/health.js';
 import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
+import { ConsoleDecisions } from './console/decisions.js';
+import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
 import type { Runtime } from './config/runtime.js';
@@ -23,7 +25,7 @@ import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
 import { RemoteControl } from './evaluator/remote.js';
-import { BundleClient } from './bundles/client.js';
+import { BundleClient, BundleMetrics } from './bundles/client.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
@@ -89,7 +91,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
   // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
-  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, registry, logger.child({ component: 'bundle' }));
+  const bundleMetrics = new BundleMetrics(registry);
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }));
   bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
@@ -121,7 +124,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   remote.apply(runtime.config, runtime.evaluatorKey);
   remoteRef = remote;
   state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote });
+  // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
+  const consoleDecisions = new ConsoleDecisions(now);
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
@@ -140,7 +145,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
-  await registerApi(http, { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents }, fx.version);
+  const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
+  await registerApi(http, apiDeps, fx.version);
+  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers, decisions: consoleDecisions });
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
@@ -166,8 +173,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       reloader?.close();
       bundle?.stop();
       for (const t of Object.values(tls)) t?.close();
-      // Watch streams would hold a draining connection open.
+      // Watch streams (and the console's event streams) would hold a draining connection open.
       health.endWatches();
+      closeConsole();
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();

@@ -64,7 +64,7 @@ const servers: Server[] = [];
 const env = { EDGE_KEY: GATEWAY_KEY };
 
 async function edge(name: string, url: string, cacheFile = join(dir, `${name}.bundle.json`), publicKey?: string): Promise<Sidecar> {
-  const e = await spawnSidecar(edgeConfig(name, url, cacheFile, publicKey), [], env);
+  const e = await spawnSidecar(edgeConfig(name, url, cacheFile, publicKey), [], env, { readyTimeoutMs: 90_000 });
   procs.push(e);
   return e;
 }
@@ -112,8 +112,8 @@ async function keptBundle(file: string): Promise<string> {
 beforeAll(async () => {
   const path = join(dir, 'cp.yaml');
   writeFileSync(path, CONTROL_PLANE);
-  cp = await spawnSidecar(path);
-}, 60_000);
+  cp = await spawnSidecar(path, [], {}, { readyTimeoutMs: 90_000 });
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));

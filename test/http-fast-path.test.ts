@@ -108,3 +108,25 @@ describe('gateway fast path: the same answers as fastify', () => {
     expect((await errors(fast)).length).toBeGreaterThan(0);
   });
 });
+
+describe('gateway fast path: a client that goes away mid-body', () => {
+  it('costs nothing: the sidecar keeps answering', async () => {
+    const t = await startApp(CORE);
+    try {
+      const { connect } = await import('node:net');
+      for (let i = 0; i < 20; i++) {
+        await new Promise<void>((resolve) => {
+          const s = connect(t.httpPort, '127.0.0.1', () => {
+            s.write('POST /kong/v1/authorize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"request":');
+            setTimeout(() => { s.resetAndDestroy(); resolve(); }, 5);
+          });
+        });
+      }
+      const r = await rawRequest(t.httpPort, { method: 'POST', path: '/kong/v1/authorize', headers: JSON_HEADERS, body: JSON.stringify(kongBody('orders-read-by-crawler')) });
+      expect(r.status).toBe(200);
+      expect(fastRoutesOf(t.app.http)!.served).toBe(21);
+    } finally {
+      await t.close();
+    }
+  });
+});

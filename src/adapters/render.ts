@@ -23,6 +23,8 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   if (r.approvalId !== undefined) h.push(['x-ascend-approval-id', r.approvalId]);
   if (r.statusUrl !== undefined) h.push(['x-ascend-status-url', r.statusUrl]);
   if (r.retryAfterSeconds !== undefined) h.push(['retry-after', String(r.retryAfterSeconds)]);
+  // One A/B test: its variant (`control` | `test`); several: `name=variant, …`.
+  if (r.ab !== undefined) h.push(['x-ascend-ab-variant', r.ab.length === 1 ? (r.ab[0]?.variant as string) : r.ab.map((m) => `${m.test.name}=${m.variant}`).join(', ')]);
   return h;
 }
 

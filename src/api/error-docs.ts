@@ -23,6 +23,7 @@ export const API_ERRORS: Readonly<Record<ApiErrorCode, readonly [number, string]
   agent_mismatch: [403, 'an agent key named another agent'],
   not_an_approver: [403, "the key's groups are not the current step's approvers"],
   self_approval: [403, 'the key that requested the action may not vote on it'],
+  csrf_required: [403, "a console change without its session's X-CSRF-Token"],
   not_found: [404, 'no such id'],
   route_not_found: [404, 'no such route'],
   not_pending: [409, 'the approval is already decided'],

@@ -99,6 +99,11 @@ export class ApiKeyTable {
     return this.entries.length;
   }
 
+  /** The principal of the key named `name` (a console session's key), if it is still configured. */
+  named(name: string): ApiPrincipal | undefined {
+    return this.entries.find((e) => e.principal.name === name)?.principal;
+  }
+
   /** The principal for a presented key, or undefined for a missing or unknown one. */
   authenticate(key: string | undefined): ApiPrincipal | undefined {
     if (key === undefined || key === '') return undefined;

@@ -20,6 +20,8 @@ import { installAuth } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { rateLimits } from './rate-limit.js';
+import { abTestRoutes } from './routes/ab-tests.js';
+import { smartRuleRoutes } from './routes/smart-rules.js';
 import { actionRoutes } from './routes/actions.js';
 import { activityRoutes } from './routes/activity.js';
 import { metaRoutes } from './routes/meta.js';
@@ -101,6 +103,8 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     healthRoutes(api, deps);
     killSwitchRoutes(api, deps);
     commandRoutes(api, deps);
+    abTestRoutes(api, deps);
+    smartRuleRoutes(api, deps);
   }, { prefix: '/api' });
   // The ASCEND SDK reads its audit log outside /api.
   await http.register(async (api) => {

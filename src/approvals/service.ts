@@ -187,6 +187,7 @@ export class ApprovalService {
     if (r.created) {
       if (outbox.length) events.enqueued();
       this.deps.onDeadlineChanged?.();
+      this.deps.onActionChanged?.(action.action_id);
     }
     return resolution.pending(r.approval, r.created);
   }

@@ -14,6 +14,13 @@ export interface Watch {
 
 export class ActionWatch {
   private readonly waiters = new Map<string, Set<(changed: boolean) => void>>();
+  private readonly listeners = new Set<(actionId: string) => void>();
+
+  /** Told of every change (created, voted, decided, completed); returns the unsubscribe. */
+  subscribe(listener: (actionId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
 
   /** Start watching before reading the action, so a change in between is not missed. */
   watch(actionId: string, timeoutMs: number): Watch {
@@ -36,6 +43,7 @@ export class ActionWatch {
 
   /** Wakes every waiter of the action. */
   changed(actionId: string): void {
+    for (const l of this.listeners) l(actionId);
     const set = this.waiters.get(actionId);
     if (!set) return;
     for (const settle of [...set]) settle(true);

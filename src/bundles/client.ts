@@ -25,7 +25,8 @@ export type PollResult =
   | 'refused_malformed' | 'refused_signature' | 'refused_wrong_name' | 'refused_invalid';
 const RESULTS: readonly PollResult[] = ['activated', 'not_modified', 'unchanged', 'fetch_failed', 'refused_malformed', 'refused_signature', 'refused_wrong_name', 'refused_invalid'];
 
-class BundleMetrics {
+/** Registered on every sidecar (zeros without a bundle), so dashboards and alerts find the series. */
+export class BundleMetrics {
   private readonly results: Counter<'result'>;
   readonly active: Gauge;
   readonly activatedAt: Gauge;
@@ -56,7 +57,6 @@ export function composeText(ownText: string, content: BundlePayload['content'] |
 }
 
 export class BundleClient {
-  private readonly metrics: BundleMetrics;
   private payload: BundlePayload | undefined;
   private revision: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -65,10 +65,9 @@ export class BundleClient {
   constructor(
     private readonly configPath: string,
     private readonly state: RuntimeState,
-    registry: Registry,
+    private readonly metrics: BundleMetrics,
     private readonly logger: Logger,
   ) {
-    this.metrics = new BundleMetrics(registry);
     this.metrics.active.set(0);
   }
 

@@ -145,6 +145,20 @@ function reservedNames(c: Config, issues: IssueList): void {
   for (const name of Object.keys(c.risk.agent_types)) check(name, ['risk', 'agent_types', name]);
 }
 
+/** A/B tests name two different, enabled policies of this config, and unique names. */
+function abTestChecks(c: Config, issues: IssueList): void {
+  const enabled = new Set(c.policies.filter((p) => p.enabled).map((p) => p.id));
+  c.ab_tests.forEach((t, i) => {
+    for (const field of ['control_policy', 'test_policy'] as const) {
+      if (!enabled.has(t[field])) issues.add(['ab_tests', i, field], `no enabled policy "${t[field]}"`);
+    }
+    if (t.control_policy === t.test_policy) issues.add(['ab_tests', i, 'test_policy'], 'must differ from control_policy');
+    if (t.start !== undefined && Number.isNaN(Date.parse(t.start))) issues.add(['ab_tests', i, 'start'], `"${t.start}" is not an ISO 8601 date-time`);
+    const first = c.ab_tests.findIndex((o) => o.name === t.name);
+    if (first < i) issues.add(['ab_tests', i, 'name'], `duplicate A/B test name "${t.name}" (ab_tests[${first}])`);
+  });
+}
+
 function crossChecks(c: Config, issues: IssueList): void {
   reservedNames(c, issues);
   for (const [id, idx] of duplicates(c.policies.map((p) => p.id))) {
@@ -157,6 +171,7 @@ function crossChecks(c: Config, issues: IssueList): void {
   if (gatewayPort !== undefined && gatewayPort !== 0 && (gatewayPort === httpPort || gatewayPort === grpcPort)) {
     issues.add(['server', 'gateway_http_port'], `must differ from ${gatewayPort === httpPort ? 'http_port' : 'grpc_port'} (${gatewayPort}): the gateway endpoints get a listener of their own`);
   }
+  abTestChecks(c, issues);
   c.webhooks.forEach((w, i) => {
     // The url is often a secret (a token in its path): the error names where, not what.
     const first = c.webhooks.findIndex((o) => o.url === w.url);

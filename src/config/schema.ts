@@ -217,6 +217,20 @@ export const PolicySchema = T.Object(
   closed,
 );
 
+/** `ab_tests[]` (README "A/B tests"): two policies compete for the requests either would decide. */
+export const AbTestSchema = T.Object(
+  {
+    name: T.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique; the id in the API, the metric label and the log' }),
+    control_policy: T.String({ minLength: 1, description: 'The policy id that applies outside the test share, and after the test' }),
+    test_policy: T.String({ minLength: 1, description: 'The policy id tried on traffic_split percent of the requests' }),
+    traffic_split: T.Number({ minimum: 0, maximum: 100, description: 'Percent of the requests in the test (agent and action, bucketed deterministically) that get the test policy' }),
+    duration_days: T.Number({ exclusiveMinimum: 0, maximum: 3650, description: 'After this the control policy applies and the test reports finished' }),
+    start: T.Optional(T.String({ minLength: 1, description: 'When the test starts (ISO 8601); unset: when the sidecar first loads it' })),
+    shadow: T.Boolean({ default: false, description: 'Enforce the control for everyone; evaluate the test policy beside it and count divergences' }),
+  },
+  closed,
+);
+
 const RiskPattern = T.Object({ match: T.String({ minLength: 1 }), score: T.Integer({ minimum: -100, maximum: 100 }) }, closed);
 
 export const RiskSchema = T.Object(
@@ -344,6 +358,16 @@ export const ApiSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** The approver console at /console on the HTTP listener (docs/console.md). */
+export const ConsoleSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: 'Serve the console at /console (it still needs `store:` for sessions and `api_keys` to log in)' }),
+    session_ttl_minutes: T.Integer({ minimum: 1, maximum: 10_080, default: 480, description: 'How long a console session lasts after login (then log in again)' }),
+    login_attempts_per_minute: T.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Login attempts per client address per minute; beyond: 429 with Retry-After' }),
+  },
+  { ...closed, default: {} },
+);
+
 export const AlertsSchema = T.Object(
   {
     risk_threshold: T.Optional(T.Integer({ minimum: 0, maximum: 100, description: 'alert when a decision scores at or above this' })),
@@ -444,6 +468,7 @@ export const ConfigSchema = T.Object(
     agents: T.Array(AgentSchema, { default: [] }),
     routes: T.Array(RouteSchema, { default: [] }),
     policies: T.Array(PolicySchema, { default: [] }),
+    ab_tests: T.Array(AbTestSchema, { default: [] }),
     risk: RiskSchema,
     responses: ResponsesSchema,
     normalization: NormalizationSchema,
@@ -462,6 +487,7 @@ export const ConfigSchema = T.Object(
     webhook_delivery: T.Optional(WebhookDeliverySchema),
     api_keys: T.Array(ApiKeySchema, { default: [] }),
     api: ApiSchema,
+    console: ConsoleSchema,
     alerts: AlertsSchema,
     audit_stream: AuditStreamSchema,
   },
@@ -478,6 +504,7 @@ export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;
 export type AlertsConfig = Static<typeof AlertsSchema>;
+export type ConsoleConfig = Static<typeof ConsoleSchema>;
 export type EvaluatorConfig = Static<typeof EvaluatorSchema>;
 export type BundleClientConfig = Static<typeof BundleClientSchema>;
 export type ConfigTSchema = TSchema;

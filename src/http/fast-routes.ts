@@ -169,6 +169,10 @@ export class FastRoutes {
     if (!JSON_TYPE.test(h['content-type'] ?? '')) return false;
     this.served++;
     const chunks: Buffer[] = [];
+    // A client that resets mid-body: node destroys the request and the response with it, and
+    // there is nothing to answer (test: "a client that goes away mid-body"). Node 20 reports it
+    // as 'aborted'/'close'; the listener keeps an 'error' from ever going unhandled.
+    req.on('error', ignore);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => this.dispatch(route, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     return true;
@@ -223,6 +227,8 @@ function validationError(validate: ValidateFunction): ProblemError {
   const text = errors.map((e) => `body${e.instancePath || ''} ${e.message}`).join(', ');
   return Object.assign(new Error(text), { statusCode: 400, code: 'FST_ERR_VALIDATION', validation: errors, validationContext: 'body' }) as unknown as ProblemError;
 }
+
+function ignore(): void {}
 
 const ROUTES = new WeakMap<FastifyInstance, FastRoutes>();
 

@@ -12,9 +12,13 @@ import type { Clock } from '../shared/runtime.js';
  * (`context.orchestration`: session, parent action, depth), so a multi-agent run can be traced
  * in the trail. Null for everything else, which keeps rows small.
  */
-function decisionDetails(a: CheckResult['action']): Record<string, unknown> | null {
-  const o = a?.context.orchestration;
-  return o !== null && typeof o === 'object' ? { orchestration: o } : null;
+function decisionDetails(r: CheckResult): Record<string, unknown> | null {
+  const o = r.action?.context.orchestration;
+  const details: Record<string, unknown> = {};
+  if (o !== null && typeof o === 'object') details.orchestration = o;
+  // The A/B tests the request was in, with its variant (README "A/B tests").
+  if (r.ab !== undefined) details.ab = Object.fromEntries(r.ab.map((m) => [m.test.name, m.variant]));
+  return Object.keys(details).length === 0 ? null : details;
 }
 
 /** One audit row for a finished check; unidentified agents are stored as ''. */
@@ -37,7 +41,7 @@ export function auditRecord(r: CheckResult, ts: number): AuditRecord {
     latency_us: Math.round(r.latencyUs),
     reason: d.reason,
     actor: null,
-    details: decisionDetails(a),
+    details: decisionDetails(r),
   };
 }
 

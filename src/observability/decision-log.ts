@@ -104,6 +104,7 @@ export class DecisionLog implements DecisionSink {
       o.ascii(',"approval_id":');
       o.json(r.approvalId);
     }
+    if (r.ab !== undefined) o.text(`,"ab":${q(Object.fromEntries(r.ab.map((m) => [m.test.name, m.variant])))}`);
     if (req !== undefined) {
       o.ascii(',"method":');
       o.json(req.method);

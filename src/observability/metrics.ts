@@ -67,6 +67,7 @@ export class Metrics {
   private readonly errors: Counter<'adapter' | 'reason'>;
   private readonly flagged: Counter<'adapter'>;
   private readonly monitor: Counter<'would_be'>;
+  private readonly ab: Counter<'test' | 'variant' | 'decision'>;
   private readonly auditDrops: Counter<'sink' | 'reason'>;
   private readonly reloadOk: Gauge;
   readonly configInfo: Gauge<'hash'>;
@@ -105,6 +106,7 @@ export class Metrics {
     this.errors = new Counter({ name: 'ascend_authz_errors_total', help: 'Checks that could not be evaluated normally, by reason code', labelNames: ['adapter', 'reason'], registers });
     this.flagged = new Counter({ name: 'ascend_flagged_total', help: 'Allowed requests flagged for review', labelNames: ['adapter'], registers });
     this.monitor = new Counter({ name: 'ascend_monitor_overrides_total', help: 'Requests whose outcome monitor mode changed, by what enforcement would have done', labelNames: ['would_be'], registers });
+    this.ab = new Counter({ name: 'ascend_ab_decisions_total', help: 'Decisions of requests in a running A/B test, by test, variant and outcome', labelNames: ['test', 'variant', 'decision'], registers });
     // Under --workers the primary aggregates workers' series: the `aggregator` says how.
     this.reloadOk = new Gauge({ name: 'ascend_config_last_reload_successful', help: '1 if the last config load succeeded, 0 if it failed (the previous config is still serving)', registers, aggregator: 'min' });
     this.configInfo = new Gauge({ name: 'ascend_config_info', help: 'The loaded config; value is its version number', labelNames: ['hash'], registers, aggregator: 'max' });
@@ -170,6 +172,10 @@ export class Metrics {
 
   flag(adapter: AdapterName): void {
     this.flagged.labels(adapter).inc();
+  }
+
+  abDecision(test: string, variant: string, decision: DecisionKind): void {
+    this.ab.labels(test, variant, decision).inc();
   }
 
   monitorOverride(wouldBe: DecisionKind): void {

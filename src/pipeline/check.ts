@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
 import type { CheckResult } from './result.js';
+import type { AbAssignment, AbMembership } from '../policy/ab.js';
 import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
@@ -94,6 +95,8 @@ interface Finish {
   readonly cacheHit?: boolean;
   /** The action and approval ids the approvals store assigned (a pending decision). */
   readonly ids?: ResultIds;
+  /** The A/B tests the request is in, with its variant. */
+  readonly ab?: readonly AbMembership[] | undefined;
 }
 
 export class CheckPipeline {
@@ -180,32 +183,50 @@ export class CheckPipeline {
     const cache = this.deps.state.cache;
     let cacheHit = false;
     let decision: Decision;
+    let ab: AbAssignment | undefined;
     try {
-      const key = cache.enabled ? rt.fingerprint(input) : undefined;
+      // A/B tests (policy/ab.ts): nothing to do while none is defined.
+      ab = this.deps.state.ab.assign(rt, input);
+      // A shadow test evaluates both policies on every request: no cache for those.
+      const shadow = ab !== undefined && ab.shadows.length > 0;
+      const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
       const cached = key === undefined ? undefined : cache.get(key);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;
       } else {
-        decision = rt.engine.evaluate(input);
+        if (shadow) this.shadowEvaluate(rt, input, ab as AbAssignment);
+        decision = rt.engine.evaluate(input, ab?.skip);
         if (key !== undefined) cache.set(key, decision);
       }
       if (key !== undefined) this.deps.metrics.cache(cacheHit);
     } catch (e) {
       decision = this.onError(adapter, e, rt.config);
     }
+    const members = ab !== undefined && ab.members.length > 0 ? ab.members : undefined;
     if (decision.decision === 'pending') {
       decision = requireIdentity(decision, input.action, rt.config.responses.denied_status);
       const gate = this.deps.approvals;
       if (gate !== undefined && decision.decision === 'pending') {
-        return this.resolvePending(gate, e, decision);
+        return this.resolvePending(gate, e, decision, members);
       }
     }
-    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit });
+    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members });
+  }
+
+  /** Each shadow test: would its test policy have decided otherwise than the enforced control? */
+  private shadowEvaluate(rt: Runtime, input: EvalInput, ab: AbAssignment): void {
+    const enforced = rt.engine.evaluate(input, ab.skip);
+    for (const s of ab.shadows) {
+      const skip = new Set(ab.skip);
+      skip.delete(s.test.test_policy);
+      skip.add(s.test.control_policy);
+      if (rt.engine.evaluate(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
+    }
   }
 
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
-  private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision): Promise<CheckResult> {
+  private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision, ab: readonly AbMembership[] | undefined): Promise<CheckResult> {
     const { adapter, rt, input, request: req, route, t0, deadline } = e;
     const action = input.action;
     let decision: Decision;
@@ -221,7 +242,7 @@ export class CheckPipeline {
       if (code === 'store_error') this.deps.logger.error({ err: toError(err), adapter }, 'approvals store failed; answering per fail_mode');
       decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code);
     }
-    return this.finish(decision, { adapter, t0, request: req, action, route, ids });
+    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab });
   }
 
   private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
@@ -265,8 +286,15 @@ export class CheckPipeline {
       route,
       cacheHit,
       latencyUs,
+      ab: f.ab,
     };
     const m = this.deps.metrics;
+    if (f.ab !== undefined) {
+      for (const { test, variant } of f.ab) {
+        this.deps.state.ab.record(test.name, variant, decision.decision);
+        m.abDecision(test.name, variant, decision.decision);
+      }
+    }
     m.decision(adapter, decision.decision, latencyUs / 1e6);
     if (decision.flagged) m.flag(adapter);
     if (decision.failOpen) m.failedOpen(adapter);

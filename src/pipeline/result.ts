@@ -2,6 +2,7 @@ import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { AdapterName, GatewayRequest } from '../gateway/request.js';
 import type { JsonRpcId } from '../mapping/mcp.js';
+import type { AbMembership } from '../policy/ab.js';
 
 /** The client spoke MCP: a denial or pending answer is a JSON-RPC error to these ids (adapters/render.ts). */
 export interface McpAnswer {
@@ -27,6 +28,8 @@ export interface CheckResult {
   readonly route: string | undefined;
   readonly cacheHit: boolean;
   readonly latencyUs: number;
+  /** The A/B tests the request is in, with its variant (policy/ab.ts). */
+  readonly ab?: readonly AbMembership[] | undefined;
   /** Set on an `mcp` route: the answer for the whole JSON-RPC message. */
   readonly mcp?: McpAnswer | undefined;
 }

@@ -1,6 +1,7 @@
 import type { Runtime } from '../config/runtime.js';
 import { DecisionCache } from '../evaluator/cache.js';
 import { AgentDirectory } from '../registry/directory.js';
+import { AbRegistry } from './ab-registry.js';
 
 /**
  * The live runtime, its decision cache and the agents known besides the config (registered,
@@ -12,6 +13,8 @@ export class RuntimeState {
   private decisionCache: DecisionCache;
   /** Outlives reloads: registrations and blocks are not config. */
   readonly agents = new AgentDirectory();
+  /** A/B tests (config and API) and their results; outlives reloads. */
+  readonly ab = new AbRegistry();
   /** False while draining on shutdown: readiness and gRPC health report not serving. */
   serving = true;
   private readonly listeners: ((rt: Runtime) => void)[] = [];

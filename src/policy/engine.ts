@@ -25,6 +25,7 @@ export class PolicyEngine {
   private readonly decider: Decider;
   /** Every condition path the policies read; the cache key must cover them. */
   readonly reads: ReadonlySet<string>;
+  private readonly byId: ReadonlyMap<string, CompiledPolicy>;
 
   constructor(
     readonly policies: readonly CompiledPolicy[],
@@ -34,6 +35,7 @@ export class PolicyEngine {
     this.index = new PolicyIndex(policies);
     this.decider = new Decider(settings);
     this.reads = new Set(policies.flatMap((p) => p.conditions.map((c) => c.path)));
+    this.byId = new Map(policies.map((p) => [p.id, p]));
   }
 
   static compile(configs: readonly PolicyConfig[], risk: RiskModel, settings: DecideSettings, issues: IssueList): PolicyEngine {
@@ -45,13 +47,17 @@ export class PolicyEngine {
     return new PolicyEngine(compiled, risk, settings);
   }
 
-  /** Scores risk into `input.risk` and decides. Synchronous and allocation-light. */
-  evaluate(input: EvalInput): Decision {
+  /**
+   * Scores risk into `input.risk` and decides. Synchronous and allocation-light. `skip`: policies
+   * set aside for this request (an A/B test's other variant, policy/ab.ts).
+   */
+  evaluate(input: EvalInput, skip?: ReadonlySet<string>): Decision {
     input.risk.score = this.risk.score(input);
     let monitorHit: CompiledPolicy | undefined;
     const candidates = this.index.candidates(input.action.action_type);
     for (let i = 0; i < candidates.length; i++) {
       const p = candidates[i] as CompiledPolicy;
+      if (skip !== undefined && skip.has(p.id)) continue;
       if (!allHold(p.conditions, input)) continue;
       if (p.mode === 'monitor') {
         monitorHit ??= p;
@@ -60,6 +66,12 @@ export class PolicyEngine {
       return this.decider.decide(p, monitorHit, input.risk.score);
     }
     return this.decider.decide(undefined, monitorHit, input.risk.score);
+  }
+
+  /** Whether the enabled policy `id`'s conditions hold for `input` (false for an unknown or disabled one). */
+  holds(id: string, input: EvalInput): boolean {
+    const p = this.byId.get(id);
+    return p !== undefined && allHold(p.conditions, input);
   }
 
   /** Like evaluate, plus the risk breakdown and every matching policy (for `check`). */

@@ -15,6 +15,7 @@ import type { Store } from '../../src/approvals/store/store.js';
 import { agentsContract } from './store-contract-agents.js';
 import { approvalsContract } from './store-contract-approvals.js';
 import type { StoreBackend, StoreContext } from './store-contract-kit.js';
+import { sessionsContract } from './store-contract-sessions.js';
 import { stateContract } from './store-contract-state.js';
 import { testPg } from './pg.js';
 import { tempDir } from './tmp.js';
@@ -36,6 +37,7 @@ export function describeContract(name: string, backend: StoreBackend): void {
   approvalsContract(name, ctx);
   stateContract(name, ctx);
   agentsContract(name, ctx);
+  sessionsContract(name, ctx);
 }
 
 /** The contract for a SQLite store opened by `openStore` (a file path; parents are created), and SQLite's own checks. */

@@ -46,6 +46,8 @@ export const TOOLS = {
   },
   h2load: { candidates: ['h2load'], install: 'apt-get install nghttp2-client' },
   python3: { candidates: ['python3'], install: 'apt-get install python3' },
+  // playwright-core drives this binary (never a downloaded browser).
+  chromium: { candidates: ['/usr/bin/chromium'], install: 'apt-get install chromium' },
   // gRPC C-core through Debian's Python binding (not a pyenv or venv python without it).
   grpcio: { candidates: ['/usr/bin/python3'], check: '/usr/bin/python3 -c "import grpc"', install: 'apt-get install python3-grpcio' },
   curl: { candidates: ['curl'], install: 'apt-get install curl' },

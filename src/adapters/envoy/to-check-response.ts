@@ -116,6 +116,8 @@ function templatable(r: CheckResult): boolean {
     r.actionId.length === ID_LENGTH &&
     // A JSON-RPC error carries the request's id; an allowed MCP answer has no body.
     (r.mcp === undefined || r.decision.decision === 'allowed') &&
+    // The A/B variant header differs between requests with the same decision.
+    r.ab === undefined &&
     (r.request === undefined || r.request.clientAscendHeaders.length === 0)
   );
 }

@@ -13,6 +13,7 @@ import { ApiError, found, notFound, type ApiErrorCode } from '../errors.js';
 import { ApprovalIdParams, ApprovalsQuery, ApprovalView, Page, SdkApprovalView, VoteBody } from '../schemas.js';
 import { approvalView } from '../views.js';
 import { errors } from '../error-docs.js';
+import type { ApiPrincipal } from '../keys.js';
 
 const VOTE_ERRORS: Readonly<Record<string, [number, ApiErrorCode]>> = {
   not_pending: [409, 'not_pending'],
@@ -37,21 +38,30 @@ function voteRoute(api: FastifyInstance, deps: ApiDeps, vote: VoteInput['vote'])
       params: ApprovalIdParams, body: VoteBody, response: { 200: ApprovalView, ...errors({ body: true, store: true, codes: ['not_found', 'not_an_approver', 'self_approval', 'not_pending', 'already_voted'] }) },
     },
   }, async (req) => {
-    const layer = requireLayer(deps);
-    const p = principalOf(req);
     const { approval_id } = req.params as { approval_id: string };
     const comment = (req.body as { comment?: string } | undefined)?.comment ?? null;
-    const r = await layer.approvals.vote({ approval_id, approver: p.name, groups: p.groups, vote, comment });
-    if (!r.ok) {
-      if (r.error === 'not_found') throw notFound('approval', approval_id);
-      const [status, code] = VOTE_ERRORS[r.error] ?? [409, 'not_pending'];
-      throw new ApiError(status, code, r.message);
-    }
-    const a = r.approval;
-    deps.logger.info({ approval_id, approver: p.name, vote, state: a.state }, 'approval vote');
-    deps.auditStream?.event('approval.vote', { approval_id, action_id: a.action_id, approver: p.name, groups: p.groups, vote, comment, state: a.state });
-    return view(deps, a);
+    return view(deps, await castApprovalVote(deps, principalOf(req), { approval_id, vote, comment, via: 'api' }));
   });
+}
+
+/**
+ * One approver's vote as the key's name with its groups (the API's and the console's), logged
+ * and sent to the audit stream; refusals as ApiErrors.
+ */
+export async function castApprovalVote(
+  deps: ApiDeps, p: ApiPrincipal, v: { approval_id: string; vote: VoteInput['vote']; comment: string | null; via: 'api' | 'console' },
+): Promise<ApprovalRecord> {
+  const { approval_id, vote, comment } = v;
+  const r = await requireLayer(deps).approvals.vote({ approval_id, approver: p.name, groups: p.groups, vote, comment });
+  if (!r.ok) {
+    if (r.error === 'not_found') throw notFound('approval', approval_id);
+    const [status, code] = VOTE_ERRORS[r.error] ?? [409, 'not_pending'];
+    throw new ApiError(status, code, r.message);
+  }
+  const a = r.approval;
+  deps.logger.info({ approval_id, approver: p.name, vote, state: a.state, via: v.via }, 'approval vote');
+  deps.auditStream?.event('approval.vote', { approval_id, action_id: a.action_id, approver: p.name, groups: p.groups, vote, comment, state: a.state });
+  return a;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The durable-state contract: approvals (with their actions and votes), the audit trail, the
  * webhook outbox, the webhook subscriptions made through the API, and the agent registry with
- * heartbeats and the kill switch (agent-store.ts). SQLite is the embedded implementation; a
+ * heartbeats and the kill switch (agent-store.ts), console sessions (session-store.ts). SQLite is the embedded implementation; a
  * shared store (PostgreSQL) for fleets implements the same interface.
  *
  * Every method returns a Promise even though SQLite answers synchronously: a shared store is a
@@ -17,6 +17,7 @@
  */
 import type { WorkflowState } from '../workflow.js';
 import type { AgentStore } from './agent-store.js';
+import type { SessionStore } from './session-store.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
   StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook, PageQuery,
@@ -201,6 +202,6 @@ export interface WebhookStore {
 }
 
 /** The whole durable state of one sidecar (or of a fleet, for a shared store). */
-export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore {
+export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore, SessionStore {
   close(): Promise<void>;
 }

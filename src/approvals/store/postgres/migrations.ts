@@ -195,6 +195,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       INSERT INTO agent_state_revision (id, revision) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'console sessions',
+    // The token's digest, not the token: a copy of the database opens no session.
+    up: `
+      CREATE TABLE console_sessions (
+        session_digest TEXT PRIMARY KEY,
+        key_name TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+    `,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */

@@ -20,7 +20,9 @@ import { ApprovalsPg } from './approvals.js';
 import { createPool, type PgOptions } from './db.js';
 import { Fleet, fleetChannel } from './fleet.js';
 import { migratePg, SCHEMA_NAME } from './migrations.js';
+import { SessionsPg } from './sessions.js';
 import { TrailPg } from './trail.js';
+import type { ConsoleSessionRecord } from '../session-store.js';
 
 export type { PgOptions } from './db.js';
 
@@ -32,6 +34,7 @@ export class PostgresStore implements Store {
   private readonly trail: TrailPg;
   private readonly agents: AgentsPg;
   private readonly webhooks: WebhooksPg;
+  private readonly sessions: SessionsPg;
   /** This process among the replicas: its notifications carry it, so it skips its own. */
   readonly instanceId = randomUUID();
   /** Notifications from the other replicas and the scheduler's leadership; started by the approvals layer. */
@@ -44,6 +47,7 @@ export class PostgresStore implements Store {
     this.agents = new AgentsPg(pool, n);
     this.webhooks = new WebhooksPg(pool, n);
     this.fleet = new Fleet({ url: options.url, schema, instanceId: this.instanceId, ...(options.log ? { log: options.log } : {}) });
+    this.sessions = new SessionsPg(pool);
   }
 
   /** Connects, migrates (or refuses a newer schema) and returns the store. */
@@ -127,6 +131,11 @@ export class PostgresStore implements Store {
   async unblockAgent(id: string, effects: KillSwitchEffects) { this.live(); return this.agents.unblock(id, effects); }
   async listPendingCommands(id: string, now: number, limit: number) { this.live(); return this.agents.pendingCommands(id, now, limit); }
   async acknowledgeCommand(id: string, commandId: string, now: number) { this.live(); return this.agents.acknowledge(id, commandId, now); }
+
+  async createConsoleSession(s: ConsoleSessionRecord) { this.live(); return this.sessions.create(s); }
+  async getConsoleSession(digest: string, now: number) { this.live(); return this.sessions.get(digest, now); }
+  async deleteConsoleSession(digest: string) { this.live(); return this.sessions.remove(digest); }
+  async purgeConsoleSessions(now: number) { this.live(); return this.sessions.purge(now); }
 
   /** Waits for the calls in flight, then closes every connection; idempotent. */
   async close(): Promise<void> {

@@ -236,6 +236,21 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO agent_state_revision (id, revision) VALUES (1, 0);
     `,
   },
+  {
+    version: 10,
+    name: 'console sessions',
+    // The token's digest, not the token: a copy of the file opens no session.
+    up: `
+      CREATE TABLE console_sessions (
+        session_digest TEXT PRIMARY KEY,
+        key_name TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

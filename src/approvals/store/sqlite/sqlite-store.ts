@@ -17,7 +17,9 @@ import { AuditSql } from './audit.js';
 import { KillSwitchSql } from './kill-switch.js';
 import { openSqlite, type SqliteOptions } from './open.js';
 import { OutboxSql } from './outbox.js';
+import { SessionsSql } from './sessions.js';
 import { WebhooksSql } from './webhooks.js';
+import type { ConsoleSessionRecord } from '../session-store.js';
 
 export type { SqliteOptions } from './open.js';
 
@@ -29,6 +31,7 @@ export class SqliteStore implements Store {
   private readonly webhooks: WebhooksSql;
   private readonly agents: AgentsSql;
   private readonly killSwitch: KillSwitchSql;
+  private readonly sessions: SessionsSql;
 
   /** Opens (creating directories and migrating) synchronously; throws StoreError on a bad file. */
   constructor(options: SqliteOptions) {
@@ -39,6 +42,7 @@ export class SqliteStore implements Store {
     this.audit = new AuditSql(db);
     this.webhooks = new WebhooksSql(db);
     this.agents = new AgentsSql(db);
+    this.sessions = new SessionsSql(db);
     this.killSwitch = new KillSwitchSql(db, { outbox: this.outbox, audit: this.audit, bump: () => this.agents.bump() });
   }
 
@@ -93,6 +97,11 @@ export class SqliteStore implements Store {
   async unblockAgent(id: string, effects: KillSwitchEffects) { this.live(); return this.killSwitch.unblock(id, effects); }
   async listPendingCommands(id: string, now: number, limit: number) { this.live(); return this.killSwitch.pendingCommands(id, now, limit); }
   async acknowledgeCommand(id: string, commandId: string, now: number) { this.live(); return this.killSwitch.acknowledge(id, commandId, now); }
+
+  async createConsoleSession(s: ConsoleSessionRecord) { this.live(); this.sessions.create(s); }
+  async getConsoleSession(digest: string, now: number) { this.live(); return this.sessions.get(digest, now); }
+  async deleteConsoleSession(digest: string) { this.live(); return this.sessions.remove(digest); }
+  async purgeConsoleSessions(now: number) { this.live(); return this.sessions.purge(now); }
 
   /** Checkpoints the WAL into the main file and closes; idempotent. */
   async close(): Promise<void> {

@@ -46,6 +46,7 @@ const FORWARDED = [
   'createWebhook', 'listWebhooks', 'getWebhook', 'updateWebhook', 'deleteWebhook',
   'getAgent', 'putAgent', 'deleteAgent', 'listAgents', 'loadAgentState', 'agentStateRevision', 'putHeartbeats', 'getHeartbeat',
   'blockAgent', 'unblockAgent', 'listPendingCommands', 'acknowledgeCommand',
+  'createConsoleSession', 'getConsoleSession', 'deleteConsoleSession', 'purgeConsoleSessions',
 ] as const satisfies readonly StoreMethod[];
 const exhaustive: Exclude<StoreMethod, (typeof FORWARDED)[number]> extends never ? true : never = true;
 void exhaustive;

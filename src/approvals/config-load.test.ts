@@ -1,10 +1,10 @@
 /** Config additions of issue 4: every bad field named with its path, resolved once at load. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runtimeFromText } from '../src/config/runtime.js';
-import { configIssues as issues } from './helpers/config.js';
+import { runtimeFromText } from '../config/runtime.js';
+import { configIssues as issues } from '../../test/helpers/config.js';
 
-const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
+const CORE = readFileSync(new URL('../../examples/quickstart.yaml', import.meta.url), 'utf8');
 const HEX = 'a'.repeat(64);
 
 describe('issue 4 config', () => {
@@ -28,7 +28,7 @@ approvals: {grant: ttl, ttl_seconds: 600}
       grant: 'ttl', ttl_seconds: 600, denial_ttl_seconds: 86_400, default_timeout_hours: 24, max_pending_per_agent: 100, max_pending_total: 10_000,
       separation_of_duties: true,
     });
-    expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200, environment: 'production', allow_private_webhook_targets: false });
+    expect(rt.config.api).toEqual({ batch_max: 100, page_max: 200, environment: 'production', allow_plaintext: false, allow_private_webhook_targets: false });
     expect(rt.config.audit_stream).toEqual({ enabled: false });
     expect(rt.config.alerts).toEqual({ cooldown_seconds: 300, max_agents: 10_000 });
     expect(rt.apiKeys.size).toBe(4);
@@ -71,7 +71,7 @@ api_keys:
   - {name: v, role: viewer, agent_id: x, sha256: "${'e'.repeat(64)}"}
   - {name: w, role: owner, sha256: "nothex"}
 `).map((i) => i.replace(/^line \d+:\d+: /, ''))).toEqual([
-      'api_keys[3].role: must be one of: admin, approver, agent, viewer',
+      'api_keys[3].role: must be one of: admin, approver, agent, viewer, gateway',
       'api_keys[3].sha256: must match pattern "^[0-9a-f]{64}$"',
     ]);
     expect(issues(`${CORE}

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 describe('metrics hooks', () => {
   it('register nothing at import time and everything on the injected registry', async () => {
     const modules = await Promise.all([
-      import('../src/approvals/metrics.js'), import('../src/events/metrics.js'), import('../src/approvals/service.js'),
-      import('../src/approvals/scheduler.js'), import('../src/events/delivery.js'), import('../src/approvals/store/sqlite/sqlite-store.js'),
+      import('../approvals/metrics.js'), import('../events/metrics.js'), import('../approvals/service.js'),
+      import('../approvals/scheduler.js'), import('../events/delivery.js'), import('../approvals/store/sqlite/sqlite-store.js'),
     ]);
     expect(register.getMetricsAsArray()).toEqual([]);
     const [approvals, webhooks] = modules;

@@ -6,17 +6,17 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { runtimeFromText } from '../src/config/runtime.js';
-import type { RawGatewayRequest } from '../src/gateway/request.js';
-import { DecisionLog } from '../src/observability/decision-log.js';
-import { Metrics } from '../src/observability/metrics.js';
-import { CheckPipeline } from '../src/pipeline/check.js';
-import type { CheckResult } from '../src/pipeline/result.js';
-import { RuntimeState } from '../src/pipeline/state.js';
-import { agentRecord, blockRecord } from './helpers/agent-records.js';
-import { DEFAULT_REDACTION } from '../src/observability/redact.js';
+import { runtimeFromText } from '../config/runtime.js';
+import type { RawGatewayRequest } from '../gateway/request.js';
+import { DecisionLog } from '../observability/decision-log.js';
+import { Metrics } from '../observability/metrics.js';
+import { CheckPipeline } from './check.js';
+import type { CheckResult } from './result.js';
+import { RuntimeState } from './state.js';
+import { agentRecord, blockRecord } from '../../test/helpers/agent-records.js';
+import { DEFAULT_REDACTION } from '../observability/redact.js';
 
-const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
+const CORE = readFileSync(new URL('../../examples/quickstart.yaml', import.meta.url), 'utf8');
 
 function setup() {
   const state = new RuntimeState(runtimeFromText(CORE, 'core.yaml', 1));
