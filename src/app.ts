@@ -140,6 +140,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
+    limits: {
+      maxConcurrentStreams: cfg.grpc_max_concurrent_streams,
+      connectionOutputBytes: cfg.grpc_connection_output_bytes,
+      outputBudgetBytes: cfg.grpc_output_budget_bytes,
+      maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
+    },
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));

@@ -9,6 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
+import { H2_LIMIT_DEFAULTS } from '../grpc/h2/limits.js';
 import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
 import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
@@ -49,6 +50,22 @@ export const ServerSchema = T.Object(
     grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
       default: 'h2',
       description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
+    }),
+    grpc_max_concurrent_streams: T.Integer({
+      minimum: 1, default: H2_LIMIT_DEFAULTS.maxConcurrentStreams,
+      description: 'h2 transport: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM',
+    }),
+    grpc_connection_output_bytes: T.Integer({
+      minimum: 65_536, default: H2_LIMIT_DEFAULTS.connectionOutputBytes,
+      description: 'h2 transport: unsent output (answers its client has not read) at which a connection is no longer read; at 4 times this it is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_output_budget_bytes: T.Integer({
+      minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
+      description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_max_control_frames_per_second: T.Integer({
+      minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
+      description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
