@@ -62,8 +62,8 @@ export function grpcScenarios() {
     // Issue 18 item 7: what reading an MCP body costs, on one sidecar config (both sides cached).
     { name: 'mcp-4k-vs-nobody', title: 'MCP tools/call with a 4 KiB JSON body (B) vs the no-body refund (A), both cached, 16×32 (target ≥ 0.5×)',
       a: { ...side('sidecar-mcp'), body: 'allow' }, b: { ...side('sidecar-mcp'), body: 'mcp-4k' }, mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
-    { name: 'body-4k-unread', title: 'the refund carrying a 4 KiB body nothing reads (B) vs without (A), core.yaml: the transport and decoder share of mcp-4k-vs-nobody',
-      a: side('sidecar-core'), b: { ...side('sidecar-core'), body: 'allow-4k-unread' }, mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
+    { name: 'body-4k-unread', title: 'the refund carrying a 4 KiB body nothing reads (B) vs without (A), mcp.yaml: the transport and decoder share of mcp-4k-vs-nobody',
+      a: side('sidecar-mcp'), b: { ...side('sidecar-mcp'), body: 'allow-4k-unread' }, mode: 'saturation', body: 'allow', expect: 'allow', ratio: 'rps' },
     // Needs the server on both cores: BENCH_SERVER_CPU=0,1 BENCH_LOAD_CPU=0,1 (the load generator
     // then competes with the workers for the same two cores; see bench/README.md).
     { name: 'workers-2-vs-1', title: 'serve --workers 2 (B) vs one worker (A), cached allow, 16×32 (target ≥ 1.7×)',

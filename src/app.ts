@@ -9,6 +9,7 @@ import { createEnvoyServer } from './adapters/envoy/server.js';
 import type { HealthService } from './grpc/health.js';
 import type { GrpcTransport } from './grpc/transport.js';
 import { registerApi } from './api/plugin.js';
+import { ConsoleDecisions } from './console/decisions.js';
 import { registerConsole } from './console/routes.js';
 import type { ApprovalsLayer } from './approvals/layer.js';
 import { ConfigReloader, type ReloadOutcome } from './config/reloader.js';
@@ -123,7 +124,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   remote.apply(runtime.config, runtime.evaluatorKey);
   remoteRef = remote;
   state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks], logger, approvals: fx.gate, remote });
+  // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
+  const consoleDecisions = new ConsoleDecisions(now);
+  // Read at start. Off: the OpenTelemetry SDK is not even loaded.
+  const tracing = runtime.config.tracing.enabled ? (await import('./observability/tracing.js')).createTracing(runtime.config.tracing, logger.child({ component: 'tracing' })) : undefined;
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote, ...(tracing === undefined ? {} : { tracing }) });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
@@ -137,14 +142,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const tls = { grpc: tlsOf('grpc'), http: tlsOf('http'), gatewayHttp: cfg.gateway_http_port === undefined ? undefined : tlsOf('gateway_http') };
   const { server: grpcServer, health } = await createEnvoyServer(pipeline, state, {
     maxReceiveBytes: cfg.grpc_max_receive_bytes, transport: cfg.grpc_transport, requestTimeoutMs: cfg.http_request_timeout_ms, logger, connections: limits.grpc, tls: tls.grpc,
+    limits: {
+      maxConcurrentStreams: cfg.grpc_max_concurrent_streams,
+      connectionOutputBytes: cfg.grpc_connection_output_bytes,
+      outputBudgetBytes: cfg.grpc_output_budget_bytes,
+      maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
+    },
   });
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, {
+    state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth,
+    exemplars: tracing === undefined || opts.metricsText !== undefined ? undefined : () => metrics.durationExemplars(),
+  }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
-  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers });
+  const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers, decisions: consoleDecisions });
   const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
   const host = opts.host ?? cfg.host;
 
@@ -178,6 +192,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await agents.stop();
       await fx.stop();
       await remote.close();
+      // The spans of the drained checks are exported before the process exits.
+      await tracing?.shutdown();
       decisionLog.flush();
       flushSync(logger);
     },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The ascend-sidecar command: serve | validate | migrate | check | test | schema | hash-key | completion (README
+ * The ascend-sidecar command: serve | validate | migrate | check | test | suggest | schema | hash-key | completion (README
  * "CLI"). Each command lives in src/cli/ with its flags and help; this entry dispatches, prints
  * `--help` and `--version`, and answers a usage mistake (unknown command or flag, a missing or
  * bad value) with the usage and exit 2 — never a stack trace.
@@ -13,11 +13,12 @@ import { hashKeyCommand } from './cli/hash-key-command.js';
 import { migrateCommand } from './cli/migrate-command.js';
 import { schemaCommand } from './cli/schema-command.js';
 import { serveCommand } from './cli/serve-command.js';
+import { suggestCommand } from './cli/suggest-command.js';
 import { testCommand } from './cli/test-command.js';
 import { validateCommand } from './cli/validate-command.js';
 
 const COMMANDS: readonly Command[] = [
-  serveCommand, validateCommand, migrateCommand, checkCommand, testCommand, schemaCommand, hashKeyCommand, completionCommand(() => COMMANDS),
+  serveCommand, validateCommand, migrateCommand, checkCommand, testCommand, suggestCommand, schemaCommand, hashKeyCommand, completionCommand(() => COMMANDS),
 ];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

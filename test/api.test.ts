@@ -36,6 +36,7 @@ describe('authentication and roles', () => {
     ['GET', '/api/agents/health/billing-agent', undefined, ['admin', 'finance', 'billing', 'viewer']],
     ['GET', '/api/deployment-info', undefined, ['admin', 'finance', 'billing', 'viewer']],
     ['GET', '/api/ab-tests', undefined, ['admin', 'finance', 'billing', 'viewer']],
+    ['GET', '/api/smart-rules/suggestions', undefined, ['admin', 'viewer']],
     ['GET', '/api/ab-tests/nope/results', undefined, ['admin', 'finance', 'billing', 'viewer']],
     ['POST', '/api/ab-tests', { name: 'x', control_policy: 'pol_nope', test_policy: 'pol_admin_deny', traffic_split: 5, duration_days: 1 }, ['admin']],
     ['GET', '/api/approvals?status=pending', undefined, ['admin', 'finance', 'viewer']],
@@ -301,7 +302,7 @@ describe('GET /api/docs', () => {
       'PUT /api/registry/agents/{agent_id}', 'POST /api/registry/agents/{agent_id}/kill-switch',
       'DELETE /api/registry/agents/{agent_id}/kill-switch', 'GET /api/sdk/kill-switch/status',
       'GET /api/registry/agents/{agent_id}/commands', 'POST /api/registry/agents/{agent_id}/commands/{command_id}/ack',
-      'GET /audit/logs', 'POST /api/ab-tests', 'GET /api/ab-tests', 'GET /api/ab-tests/{id}/results',
+      'GET /audit/logs', 'POST /api/ab-tests', 'GET /api/ab-tests', 'GET /api/ab-tests/{id}/results', 'GET /api/smart-rules/suggestions',
     ].sort());
     const body = doc.paths['/api/authorization/agent-action'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['action_type', 'resource']);

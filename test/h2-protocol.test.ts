@@ -259,10 +259,13 @@ describe('h2 transport, frame by frame', () => {
   });
 
   it('refuses streams past MAX_CONCURRENT_STREAMS with REFUSED_STREAM, and serves again once they finish', async () => {
+    // Built first, and sent after the handshake: on a loaded machine, building them could take
+    // longer than the 300 ms the client has to send its preface and SETTINGS.
+    const open: Buffer[] = [];
+    for (let i = 0; i < 1000; i++) open.push(frameBytes(T.HEADERS, FL.END_HEADERS, 1 + 2 * i, requestBlock()));
     const c = await RawH2.open(t.grpcPort);
     try {
-      const open: Buffer[] = [];
-      for (let i = 0; i < 1000; i++) open.push(frameBytes(T.HEADERS, FL.END_HEADERS, 1 + 2 * i, requestBlock()));
+      await c.expect((f) => f.type === T.SETTINGS && f.flags === FL.ACK);
       // A thousand answers outgrow the default 64 KiB connection window: open it first.
       c.send(frameBytes(T.WINDOW_UPDATE, 0, 0, u32(1 << 24)), ...open, frameBytes(T.HEADERS, FL.END_HEADERS, 2001, requestBlock()));
       expect(await c.reset(2001)).toBe(ERR.REFUSED_STREAM);
@@ -429,10 +432,84 @@ async function slowChecks(): Promise<{ pending: Array<() => void>; server: H2Grp
     kind: 'unary',
     handle: () => new Promise<Buffer>((resolve) => pending.push(() => resolve(frame(Buffer.from([0x12, 0x00]))))),
   }]]);
-  const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, maxConcurrentStreams: 10 });
+  const server = new H2GrpcServer(methods, { maxReceiveBytes: 4096, limits: { maxConcurrentStreams: 10 } });
   const c = await RawH2.open(await server.listen('127.0.0.1', 0));
   return { pending, server, c };
 }
+
+describe('h2 transport output budgets and control-frame cap', () => {
+  /** A raw client that sends PINGs as fast as its socket takes them and never reads. */
+  async function pinger(port: number, stop: () => boolean): Promise<RawH2> {
+    const c = await RawH2.open(port);
+    c.socket.pause();
+    c.socket.removeAllListeners('data');
+    const burst = Buffer.concat(Array.from({ length: 512 }, () => frameBytes(T.PING, 0, 0, Buffer.alloc(8))));
+    const pump = (): void => {
+      while (!stop() && !c.socket.destroyed && c.socket.write(burst));
+      if (!stop() && !c.socket.destroyed) c.socket.once('drain', pump);
+    };
+    pump();
+    return c;
+  }
+
+  it('stops reading a connection whose unread output passes its limit: what it holds stops growing', async () => {
+    const limit = 64 * 1024;
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { connectionOutputBytes: limit, maxControlFramesPerSecond: 1e9 } });
+    const port = await server.listen('127.0.0.1', 0);
+    let stop = false;
+    const flood = await pinger(port, () => stop);
+    try {
+      await waitFor(() => server.unsent > limit, { what: 'unread output past the limit', timeoutMs: 15_000 });
+      let most = 0;
+      const until = Date.now() + 1000;
+      await waitFor(() => {
+        most = Math.max(most, server.unsent);
+        return Date.now() > until;
+      });
+      // At most the limit plus the answers to one read's worth of PINGs (a 64 KiB read).
+      expect(most).toBeLessThanOrEqual(limit + 64 * 1024 + 17 * 8);
+      expect(server.stats.outputClosed).toBe(0);
+    } finally {
+      stop = true;
+      flood.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('closes connections holding more than their share once all together pass the process budget', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { connectionOutputBytes: 16 * 1024 * 1024, outputBudgetBytes: 1024 * 1024, maxControlFramesPerSecond: 1e9 } });
+    const port = await server.listen('127.0.0.1', 0);
+    let stop = false;
+    const floods = await Promise.all(Array.from({ length: 4 }, () => pinger(port, () => stop)));
+    const quiet = await RawH2.open(port);
+    try {
+      await waitFor(() => server.stats.outputClosed >= 1, { what: 'a flooding connection closed', timeoutMs: 15_000 });
+      // The quiet connection holds nothing and is still served.
+      quiet.send(frameBytes(T.PING, 0, 0, Buffer.from('quiet!!!')));
+      await quiet.expect((f) => f.type === T.PING && f.flags === FL.ACK);
+      expect(quiet.closed).toBe(false);
+    } finally {
+      stop = true;
+      for (const f of floods) f.close();
+      quiet.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('closes a connection that sends more PING and SETTINGS frames in a second than allowed (ENHANCE_YOUR_CALM)', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { maxControlFramesPerSecond: 100 } });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      c.send(...Array.from({ length: 60 }, () => frameBytes(T.PING, 0, 0, Buffer.alloc(8))), ...Array.from({ length: 60 }, () => settings()));
+      expect((await c.goaway()).code).toBe(ERR.ENHANCE_YOUR_CALM);
+      expect(server.stats.controlFloods).toBe(1);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+});
 
 describe('h2 transport and a client GOAWAY', () => {
   it('answers it with its own GOAWAY naming the last stream, finishes the streams in flight, then closes', async () => {

@@ -21,6 +21,7 @@ import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { rateLimits } from './rate-limit.js';
 import { abTestRoutes } from './routes/ab-tests.js';
+import { smartRuleRoutes } from './routes/smart-rules.js';
 import { actionRoutes } from './routes/actions.js';
 import { activityRoutes } from './routes/activity.js';
 import { metaRoutes } from './routes/meta.js';
@@ -103,6 +104,7 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     killSwitchRoutes(api, deps);
     commandRoutes(api, deps);
     abTestRoutes(api, deps);
+    smartRuleRoutes(api, deps);
   }, { prefix: '/api' });
   // The ASCEND SDK reads its audit log outside /api.
   await http.register(async (api) => {

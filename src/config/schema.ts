@@ -9,6 +9,7 @@ import {
   ApprovalsConfigSchema, StoreConfigSchema, WebhookDeliverySchema, WebhookSubscriptionSchema, WorkflowsSchema,
 } from '../approvals/config.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
+import { H2_LIMIT_DEFAULTS } from '../grpc/h2/limits.js';
 import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
 import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
@@ -49,6 +50,22 @@ export const ServerSchema = T.Object(
     grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
       default: 'h2',
       description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
+    }),
+    grpc_max_concurrent_streams: T.Integer({
+      minimum: 1, default: H2_LIMIT_DEFAULTS.maxConcurrentStreams,
+      description: 'h2 transport: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM',
+    }),
+    grpc_connection_output_bytes: T.Integer({
+      minimum: 65_536, default: H2_LIMIT_DEFAULTS.connectionOutputBytes,
+      description: 'h2 transport: unsent output (answers its client has not read) at which a connection is no longer read; at 4 times this it is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_output_budget_bytes: T.Integer({
+      minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
+      description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
+    grpc_max_control_frames_per_second: T.Integer({
+      minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
+      description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
@@ -455,6 +472,20 @@ export const EvaluatorSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** OpenTelemetry tracing (observability/tracing.ts). Read at start. */
+export const TracingSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: false, description: 'Export one span per check (and child spans for store and control-plane calls) over OTLP/HTTP; off: no tracer exists and checks pay nothing' }),
+    endpoint: T.String({ pattern: '^https?://', default: 'http://127.0.0.1:4318/v1/traces', description: "The collector's OTLP/HTTP traces URL (JSON encoding)" }),
+    service_name: T.String({ minLength: 1, default: 'ascend-sidecar', description: 'The service.name resource attribute' }),
+    sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1, description: "Share of new traces recorded; a gateway's traceparent decides for the traces it started (its sampled flag is followed)" }),
+    headers: T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), T.String(), { default: {}, description: 'Extra HTTP headers on every export (e.g. a collector token)' }),
+    export_timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'One export request at most' }),
+    batch_delay_ms: T.Integer({ minimum: 10, maximum: 60_000, default: 5000, description: 'Finished spans are exported in a batch at least this often (and when 512 are waiting)' }),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
@@ -490,6 +521,7 @@ export const ConfigSchema = T.Object(
     console: ConsoleSchema,
     alerts: AlertsSchema,
     audit_stream: AuditStreamSchema,
+    tracing: TracingSchema,
   },
   closed,
 );
@@ -500,6 +532,7 @@ export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
 export type TlsConfig = Static<ReturnType<typeof TlsSchema>>;
+export type TracingConfig = Static<typeof TracingSchema>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;

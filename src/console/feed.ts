@@ -1,6 +1,7 @@
 /**
  * Live updates for the console (server-sent events): every open page holds one SSE stream, and
- * hears `approvals` whenever an approval is created, voted on, decided or its action completed.
+ * hears `approvals` whenever an approval is created, voted on, decided or its action completed,
+ * and `decision` with every decision this process takes (the live decisions page).
  * Changes this process commits arrive at once (ActionWatch.subscribe); changes committed by
  * another process sharing the store (`serve --workers`, a fleet) are found by one cheap poll
  * every POLL_MS for all streams together, run only while a stream is open.
@@ -8,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ApprovalsLayer } from '../approvals/layer.js';
 import type { Timers } from '../shared/runtime.js';
+import type { ConsoleDecisions } from './decisions.js';
 
 const POLL_MS = 2000;
 /** A comment line now and then keeps proxies from closing an idle stream. */
@@ -16,11 +18,12 @@ const KEEPALIVE_EVERY = 10;
 export class ConsoleFeed {
   private readonly streams = new Set<ServerResponse>();
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeDecisions: (() => void) | undefined;
   private timer: unknown;
   private signature = '';
   private ticks = 0;
 
-  constructor(private readonly layer: ApprovalsLayer, private readonly timers: Timers) {}
+  constructor(private readonly layer: ApprovalsLayer, private readonly timers: Timers, private readonly decisions: ConsoleDecisions) {}
 
   /** Streams events to `res` until the client goes away. */
   attach(res: ServerResponse): void {
@@ -48,12 +51,15 @@ export class ConsoleFeed {
 
   private start(): void {
     this.unsubscribe = this.layer.watch.subscribe((action_id) => this.send('approvals', { action_id }));
+    this.unsubscribeDecisions = this.decisions.subscribe((e) => this.send('decision', e));
     this.schedule();
   }
 
   private stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeDecisions?.();
+    this.unsubscribeDecisions = undefined;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -13,7 +13,9 @@ import { useJsonParser } from '../http/server.js';
 import type { Timers } from '../shared/runtime.js';
 import { loadAssets, type Asset } from './assets.js';
 import { approvalRoutes } from './approval-routes.js';
+import { ConsoleDecisions } from './decisions.js';
 import { ConsoleFeed } from './feed.js';
+import { opsRoutes } from './ops-routes.js';
 import { LoginLimit } from './login-limit.js';
 import type { ConsoleContext } from './context.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
@@ -38,6 +40,8 @@ function sendAsset(reply: FastifyReply, a: Asset, cache: string): FastifyReply {
 
 export interface ConsoleOptions {
   readonly timers: Timers;
+  /** The pipeline's decisions (live feed, policy counts); none in tests that build only the API. */
+  readonly decisions?: ConsoleDecisions;
   /** Where the built assets are (tests of a missing build); default dist/console/public. */
   readonly assetDir?: string;
 }
@@ -47,7 +51,8 @@ export async function registerConsole(http: FastifyInstance, deps: ApiDeps, opts
   if (!cfg().enabled) return () => {};
   const assets = loadAssets(opts.assetDir);
   const layer = deps.layer;
-  const feed = layer ? new ConsoleFeed(layer, opts.timers) : undefined;
+  const decisions = opts.decisions ?? new ConsoleDecisions(deps.now);
+  const feed = layer ? new ConsoleFeed(layer, opts.timers, decisions) : undefined;
   await http.register(async (scope) => {
     scope.addHook('onSend', async (_req, reply) => { reply.headers(SECURITY_HEADERS); });
     const page = async (_req: FastifyRequest, reply: FastifyReply) => {
@@ -93,6 +98,7 @@ export async function registerConsole(http: FastifyInstance, deps: ApiDeps, opts
       });
       sessionRoutes(api, ctx, limit);
       approvalRoutes(api, ctx);
+      opsRoutes(api, ctx, decisions);
       api.get('/events', async (req, reply) => {
         await ctx.session(req);
         reply.hijack();

@@ -8,7 +8,7 @@
  */
 
 /** Entry points, used as the `adapter` metric label. */
-export const ADAPTERS = ['envoy', 'kong', 'kong_opa', 'forward_auth', 'api', 'cli'] as const;
+export const ADAPTERS = ['envoy', 'kong', 'kong_opa', 'forward_auth', 'api', 'cli', 'lambda'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 export type HeaderInput = Record<string, string | readonly string[] | undefined>;

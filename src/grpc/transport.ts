@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import type { GrpcMethod } from './call.js';
+import type { H2Limits } from './h2/limits.js';
 import { H2GrpcServer } from './h2/server.js';
 import { NodeHttp2GrpcServer } from './node-http2-server.js';
 
@@ -27,6 +28,8 @@ export interface GrpcServerOptions {
   connections?: ConnectionLimits;
   /** TLS with ALPN h2 (listeners/tls.ts); plain-text HTTP/2 without. */
   tls?: TlsCredentials;
+  /** The h2 transport's output, stream and control-frame limits (h2/limits.ts). */
+  limits?: Partial<H2Limits>;
 }
 
 /** A gRPC server for `methods` on our HTTP/2 server (`h2`) or on node:http2 (`native`). */

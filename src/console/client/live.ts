@@ -19,3 +19,14 @@ export function useTick(setNow: (n: number) => void): void {
     return () => clearInterval(t);
   }, []);
 }
+
+/** Every `event` the server sends, parsed (the live decisions feed). */
+export function useLiveData<T>(event: string, onData: (data: T) => void): void {
+  useEffect(() => {
+    const source = new EventSource('/console/api/events');
+    source.addEventListener(event, (e) => {
+      try { onData(JSON.parse((e as MessageEvent<string>).data) as T); } catch { /* a malformed event is skipped */ }
+    });
+    return () => source.close();
+  }, [event]);
+}

@@ -7,6 +7,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure, useSession, type Me } from './api.js';
 import { ApprovalsPage } from './approvals.js';
 import { ActionPage } from './action.js';
+import { AgentsPage } from './agents.js';
+import { DecisionsPage } from './decisions.js';
+import { PoliciesPage } from './policies.js';
+import { WebhooksPage } from './webhooks.js';
 import { Login } from './login.js';
 
 function useHash(): string {
@@ -21,11 +25,19 @@ function useHash(): string {
 
 const PAGES: readonly { hash: string; label: string }[] = [
   { hash: '#/approvals', label: 'Pending approvals' },
+  { hash: '#/agents', label: 'Agents' },
+  { hash: '#/decisions', label: 'Live decisions' },
+  { hash: '#/policies', label: 'Policies' },
+  { hash: '#/webhooks', label: 'Webhooks' },
 ];
 
 function Page({ hash, me }: { hash: string; me: Me }) {
   const action = /^#\/actions\/(.+)$/.exec(hash);
   if (action) return <ActionPage id={decodeURIComponent(action[1] as string)} me={me} />;
+  if (hash.startsWith('#/agents')) return <AgentsPage me={me} />;
+  if (hash.startsWith('#/decisions')) return <DecisionsPage />;
+  if (hash.startsWith('#/policies')) return <PoliciesPage />;
+  if (hash.startsWith('#/webhooks')) return <WebhooksPage me={me} />;
   return <ApprovalsPage me={me} />;
 }
 

@@ -19,6 +19,7 @@ import { CONNECTION_WINDOW, FlowControl, STREAM_WINDOW } from './flow.js';
 import * as F from './frames.js';
 import { ConnectionError } from './frames.js';
 import { HpackDecoder, HpackError } from './hpack.js';
+import type { H2Limits } from './limits.js';
 import { RequestHead } from './request-head.js';
 import { OK_TRAILERS_BLOCK, RESPONSE_BLOCK, status } from './responder.js';
 import { END_WITHOUT_TRAILERS, H2Stream, RecentIds, type StreamConnection } from './stream.js';
@@ -26,7 +27,11 @@ import { END_WITHOUT_TRAILERS, H2Stream, RecentIds, type StreamConnection } from
 export interface ConnectionHost {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
   readonly maxReceiveBytes: number;
-  readonly maxConcurrentStreams: number;
+  readonly limits: H2Limits;
+  /** Connections open now (for a connection's share of the output budget). */
+  readonly connectionCount: number;
+  /** Unsent output over all connections (kept by the connections, sampled at each write). */
+  unsent: number;
   readonly logger: Logger | undefined;
   /** Request bytes held by unfinished requests over all connections (kept by the connections). */
   buffered: number;
@@ -48,6 +53,10 @@ export interface ConnectionHost {
 export interface H2Stats {
   /** RST_STREAM on a stream id the peer never opened, ignored (see onReset). */
   idleStreamResets: number;
+  /** Connections closed for holding too much unsent output (flush). */
+  outputClosed: number;
+  /** Connections closed for sending PING or SETTINGS too fast (control). */
+  controlFloods: number;
 }
 
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
@@ -56,8 +65,6 @@ const MAX_HEADER_BLOCK = 64 * 1024;
 const MAX_CONTINUATIONS = 64;
 /** Request bytes a connection may hold in unfinished requests (or 4 × grpc_max_receive_bytes, if larger). */
 const MAX_BUFFERED_INPUT = 64 * 1024 * 1024;
-/** Unwritten output above which the connection stops reading until the socket drains. */
-const MAX_BUFFERED_OUTPUT = 4 * 1024 * 1024;
 
 /** The PING of a drain's round trip (close()), told apart from a client's by its payload. */
 const DRAIN_PING = Buffer.from('drain h2', 'latin1');
@@ -103,6 +110,11 @@ export class H2Connection implements StreamConnection {
   /** Inside onData: answers given now go out with the flush that ends it. */
   private reading = false;
   private paused = false;
+  /** The socket's unwritten bytes when last looked at (counted in host.unsent). */
+  private unsent = 0;
+  /** PING and SETTINGS frames received in the current one-second window, and when it began. */
+  private controlFrames = 0;
+  private controlSince = 0;
   private readonly flow = new FlowControl(this.out, (s, trailers) => this.endStream(s, trailers));
   // A header block arriving in pieces (HEADERS without END_HEADERS, then CONTINUATION).
   private blockStream = 0;
@@ -117,7 +129,7 @@ export class H2Connection implements StreamConnection {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => host.logger?.debug({ err }, 'gRPC connection error'));
     socket.on('close', () => this.onClose());
-    this.out.frame(F.SETTINGS, 0, 0, OUR_SETTINGS(host.maxConcurrentStreams));
+    this.out.frame(F.SETTINGS, 0, 0, OUR_SETTINGS(host.limits.maxConcurrentStreams));
     this.out.u32(F.WINDOW_UPDATE, 0, CONNECTION_WINDOW - F.DEFAULT_WINDOW);
     this.flush();
   }
@@ -260,12 +272,17 @@ export class H2Connection implements StreamConnection {
         else if ((buf.readUInt32BE(start) & 0x7fffffff) === id) this.resetStream(id, F.PROTOCOL_ERROR, this.streams.get(id));
         return;
       case F.RST_STREAM: return this.onReset(buf, id, start, end);
-      case F.SETTINGS: return this.onSettings(buf, flags, id, start, end);
+      case F.SETTINGS:
+        if ((flags & F.ACK) === 0) this.control();
+        return this.onSettings(buf, flags, id, start, end);
       case F.PUSH_PROMISE: throw new ConnectionError(F.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
       case F.PING:
         if (id !== 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'PING on a stream');
         if (end - start !== 8) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'PING not 8 bytes');
-        if ((flags & F.ACK) === 0) this.out.slice(F.PING, F.ACK, 0, buf, start, end);
+        if ((flags & F.ACK) === 0) {
+          this.control();
+          this.out.slice(F.PING, F.ACK, 0, buf, start, end);
+        }
         else if (this.drainTimer !== undefined && buf.compare(DRAIN_PING, 0, 8, start, end) === 0) this.lastGoaway();
         return;
       case F.GOAWAY:
@@ -427,7 +444,7 @@ export class H2Connection implements StreamConnection {
     if (id > this.lastStreamId + 2) this.skipped.add(this.lastStreamId + 2, id - 2);
     this.lastStreamId = id;
     if (this.goawayId >= 0 && id > this.goawayId) return; // after our GOAWAY: ignored (RFC 9113 6.8)
-    if (this.streams.size + this.resetRunning >= this.host.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
+    if (this.streams.size + this.resetRunning >= this.host.limits.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
     if (head.malformed !== undefined || head.method === '' || head.path === '' || !head.scheme) {
       this.host.logger?.debug({ reason: head.malformed ?? 'missing :method, :path or :scheme' }, 'malformed gRPC request');
       return this.resetStream(id, F.PROTOCOL_ERROR);
@@ -638,11 +655,7 @@ export class H2Connection implements StreamConnection {
   }
 
   private writeGoaway(code: number, debug: string, lastStreamId = this.lastStreamId): void {
-    const payload = Buffer.alloc(8 + Buffer.byteLength(debug));
-    payload.writeUInt32BE(lastStreamId, 0);
-    payload.writeUInt32BE(code, 4);
-    payload.write(debug, 8);
-    this.out.frame(F.GOAWAY, 0, 0, payload);
+    this.out.frame(F.GOAWAY, 0, 0, goawayPayload(lastStreamId, code, debug));
   }
 
   /** A connection error: GOAWAY with its code, then the socket closes once that is written. */
@@ -673,7 +686,7 @@ export class H2Connection implements StreamConnection {
     queueMicrotask(() => this.flush());
   }
 
-  /** Writes what was gathered in one socket write; stops reading while the socket is backed up. */
+  /** Writes what was gathered in one socket write; then holds the connection to its output budget. */
   flush(): void {
     this.flushQueued = false;
     if (this.out.length === 0 || this.socket.destroyed) {
@@ -681,20 +694,63 @@ export class H2Connection implements StreamConnection {
       return;
     }
     this.socket.write(this.out.take());
-    if (!this.paused && this.socket.writableLength > MAX_BUFFERED_OUTPUT) {
+    if (!this.dead) this.budgetOutput();
+  }
+
+  /**
+   * Output the client does not read stays in this process. Past its own limit a connection is
+   * no longer read (a client that only sends PINGs gets no more answers queued); at 4 times it,
+   * or when all connections together are past the process's budget and this one holds more than
+   * its share, it is closed: a flood of clients that never read cannot grow the heap without bound.
+   */
+  private budgetOutput(): void {
+    const unsent = this.socket.writableLength;
+    this.host.unsent += unsent - this.unsent;
+    this.unsent = unsent;
+    const { connectionOutputBytes, outputBudgetBytes } = this.host.limits;
+    if (unsent > 4 * connectionOutputBytes || (this.host.unsent > outputBudgetBytes && unsent > outputBudgetBytes / this.host.connectionCount)) {
+      this.host.stats.outputClosed++;
+      this.host.logger?.debug({ unsent, total: this.host.unsent }, 'gRPC connection closed: its client does not read its answers');
+      this.forget();
+      this.socket.write(goaway(this.lastStreamId, F.ENHANCE_YOUR_CALM, 'output not read'));
+      this.dead = true;
+      this.socket.destroySoon();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else if (!this.paused && unsent > connectionOutputBytes) {
       this.paused = true;
       this.socket.pause();
     }
   }
 
+  /** Takes this connection's unsent output out of the process total (closing, or drained). */
+  private forget(): void {
+    this.host.unsent -= this.unsent;
+    this.unsent = 0;
+  }
+
   private onDrain(): void {
-    if (!this.paused) return;
+    this.forget();
+    if (!this.paused || this.dead) return;
     this.paused = false;
     this.socket.resume();
   }
 
+  /** Counts a PING or SETTINGS: past the limit in one second, the connection is closed. */
+  private control(): void {
+    const now = Date.now();
+    if (now - this.controlSince >= 1000) {
+      this.controlSince = now;
+      this.controlFrames = 0;
+    }
+    if (++this.controlFrames > this.host.limits.maxControlFramesPerSecond) {
+      this.host.stats.controlFloods++;
+      throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${this.host.limits.maxControlFramesPerSecond} PING and SETTINGS frames in a second`);
+    }
+  }
+
   private onClose(): void {
     this.dead = true;
+    this.forget();
     clearTimeout(this.drainTimer);
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
@@ -702,6 +758,24 @@ export class H2Connection implements StreamConnection {
     }
     this.host.closed(this);
   }
+}
+
+function goawayPayload(lastStreamId: number, code: number, debug: string): Buffer {
+  const payload = Buffer.alloc(8 + Buffer.byteLength(debug));
+  payload.writeUInt32BE(lastStreamId, 0);
+  payload.writeUInt32BE(code, 4);
+  payload.write(debug, 8);
+  return payload;
+}
+
+/** A GOAWAY frame on its own, written past the frame buffer (see budgetOutput). */
+function goaway(lastStreamId: number, code: number, debug: string): Buffer {
+  const payload = goawayPayload(lastStreamId, code, debug);
+  const frame = Buffer.alloc(9 + payload.length);
+  frame.writeUIntBE(payload.length, 0, 3);
+  frame[3] = F.GOAWAY;
+  payload.copy(frame, 9);
+  return frame;
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -11,6 +11,7 @@ import { createSocketServer, type TlsCredentials } from '../../listeners/tls.js'
 import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
 import { Status } from '../wire.js';
 import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import { H2_LIMIT_DEFAULTS, type H2Limits } from './limits.js';
 import { H2_RESPONDER } from './responder.js';
 import type { H2Stream } from './stream.js';
 
@@ -18,8 +19,8 @@ export interface H2ServerOptions {
   maxReceiveBytes: number;
   /** A request must have fully arrived this long after its headers (and a new connection must send its preface within it). */
   requestTimeoutMs?: number;
-  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
-  maxConcurrentStreams?: number;
+  /** Output, stream and control-frame limits (limits.ts); each unset one has its default. */
+  limits?: Partial<H2Limits>;
   /** A connection with no traffic this long after its handshake is closed (GOAWAY). Default 5 minutes. */
   idleTimeoutMs?: number;
   /** Unfinished request bytes all connections together may hold. Default 256 MiB (or 16 × maxReceiveBytes, if larger). */
@@ -40,16 +41,21 @@ export class H2GrpcServer implements ConnectionHost {
   private readonly waiting = new ArrivalList<H2Stream>();
   private readonly listener: Listener;
   readonly maxReceiveBytes: number;
-  readonly maxConcurrentStreams: number;
+  readonly limits: H2Limits;
+  /** Connections open now. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
   readonly logger: Logger | undefined;
   readonly idleTimeoutMs: number;
   readonly maxBufferedBytes: number;
   buffered = 0;
-  readonly stats: H2Stats = { idleStreamResets: 0 };
+  unsent = 0;
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0 };
 
   constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
-    this.maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
+    this.limits = { ...H2_LIMIT_DEFAULTS, ...opts.limits };
     this.logger = opts.logger;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 16 * opts.maxReceiveBytes);
