@@ -97,6 +97,7 @@ async function openLayer(d: SideEffectDeps, auditStream: AuditStream | undefined
       ...(d.timers ? { timers: d.timers } : {}), ...(d.fetch ? { fetch: d.fetch } : {}),
       settings: () => d.state.runtime.approvalSettings,
       allowPrivateWebhookTargets: () => d.state.runtime.config.api.allow_private_webhook_targets,
+      publicUrl: () => d.state.runtime.config.api.public_url,
       onAuditDrop: (rows, reason) => d.onAuditDrop?.('store', reason, rows),
       onTimeout: timeoutRecorder(log, auditStream),
       ...(fleet ? { fleet } : {}),

@@ -93,6 +93,13 @@ describe('import graph of src/', () => {
     expect(codes.filter((c) => !doc.includes(`\`${c}\``))).toEqual([]);
   });
 
+  it('grpc/ (the generic gRPC/HTTP/2 transport) imports nothing from the domain: only grpc/ and the listeners\' caps and TLS', () => {
+    const outside = [...graph]
+      .filter(([file]) => file.startsWith('grpc/'))
+      .flatMap(([file, deps]) => deps.filter((d) => !d.startsWith('grpc/') && !d.startsWith('listeners/')).map((d) => `${file} → ${d}`));
+    expect(outside).toEqual([]);
+  });
+
   it('core/ imports nothing outside core/', () => {
     const outside = [...graph]
       .filter(([file]) => file.startsWith('core/'))

@@ -11,6 +11,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { SecretSchema } from '../config/secrets.js';
+import { NOTIFICATION_FORMATS } from '../events/formats/index.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { singleStepWorkflow, validateWorkflow, type WorkflowDefinition } from './workflow.js';
 
@@ -76,6 +77,10 @@ export const WebhookSubscriptionSchema = Type.Object({
   url: Type.String({ pattern: '^https?://' }),
   events: Type.Array(Type.Union([...EVENT_TYPES.map((e) => Type.Literal(e)), Type.Literal('*')]), { minItems: 1 }),
   secret: SecretSchema('The HMAC key deliveries are signed with (x-signature)'),
+  format: Type.Union(NOTIFICATION_FORMATS.map((f) => Type.Literal(f)), {
+    default: 'ascend',
+    description: 'The body: ascend (the signed event envelope), slack (Block Kit), teams (Adaptive Card), servicenow (a Table API incident); docs/webhooks.md',
+  }),
 }, { additionalProperties: false });
 
 /** Top-level `webhook_delivery` (the contract's `webhooks` key is the subscription list). */

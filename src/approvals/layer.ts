@@ -46,6 +46,8 @@ export interface ApprovalsLayerDeps {
   readonly settings?: () => ApprovalSettings;
   /** api.allow_private_webhook_targets, read at every delivery to an API-made subscription; else false. */
   readonly allowPrivateWebhookTargets?: () => boolean;
+  /** api.public_url, read per event: chat and ticket notifications link to the console under it. */
+  readonly publicUrl?: () => string | undefined;
   /** Told about audit rows the buffer lost (ascend_audit_dropped_total{sink="store"}). */
   readonly onAuditDrop?: (rows: number, reason: AuditDropReason) => void;
   /** Told after a deadline's timeout was applied (escalated, or decided by timeout_action). */
@@ -118,7 +120,9 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     ...(d.max_attempts ? { maxAttempts: d.max_attempts } : {}), ...(d.initial_backoff_ms ? { baseBackoffMs: d.initial_backoff_ms } : {}),
     ...(d.max_backoff_ms ? { maxBackoffMs: d.max_backoff_ms } : {}), ...(d.timeout_ms ? { timeoutMs: d.timeout_ms } : {}),
   });
-  const events = new EventPublisher({ subscriptions, store, ...clock, onEnqueued: () => delivery.notify() });
+  const events = new EventPublisher({
+    subscriptions, store, ...clock, onEnqueued: () => delivery.notify(), ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
+  });
   // The scheduler and the service refer to each other; closures break the cycle.
   const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
   const watch = new ActionWatch();

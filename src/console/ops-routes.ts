@@ -79,8 +79,8 @@ function webhookRoutes(api: FastifyInstance, ctx: ConsoleContext): void {
     const configured = deps.state.runtime.config.webhooks;
     return {
       subscriptions: [
-        ...deps.state.runtime.webhooks.map(configView),
-        ...stored.map((w) => storedView(w)),
+        ...deps.state.runtime.webhooks.map((w) => ({ ...configView(w), format: w.format ?? 'ascend' })),
+        ...stored.map((w) => ({ ...storedView(w), format: 'ascend' })),
       ],
       dead_letters: dead.items.map((r) => deadLetterView(r, configured)),
       outbox_depth: await store.outboxDepth(),

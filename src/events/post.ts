@@ -29,12 +29,14 @@ export async function attemptDelivery(o: AttemptOptions): Promise<AttemptOutcome
   const abort = new AbortController();
   const timer = o.timers.setTimeout(() => abort.abort(), o.timeoutMs);
   try {
+    const { url, authorization } = splitCredentials(o.url);
     const status = await o.transport({
-      url: o.url,
+      url,
       signal: abort.signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'ascend-sidecar-webhooks',
+        ...(authorization ? { authorization } : {}),
         ...webhookHeaders(o.secret, o.eventId, o.payload, o.now),
       },
       body: o.payload,
@@ -47,6 +49,19 @@ export async function attemptDelivery(o: AttemptOptions): Promise<AttemptOutcome
   } finally {
     o.timers.clearTimeout(timer);
   }
+}
+
+/**
+ * A url's `user:password@` as HTTP Basic credentials (the ServiceNow Table API takes them), sent
+ * in Authorization instead: fetch refuses urls with credentials, and the url stays masked in logs.
+ */
+export function splitCredentials(raw: string): { url: string; authorization?: string } {
+  const u = new URL(raw);
+  if (u.username === '' && u.password === '') return { url: raw };
+  const pair = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authorization: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` };
 }
 
 /** fetch wraps the network error in `cause`; node:http and the guard put it on the error. */

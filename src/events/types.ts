@@ -1,4 +1,5 @@
 /** Webhook event vocabulary and subscription shape (issue 4, item 6). */
+import type { NotificationFormat } from './formats/index.js';
 
 export const EVENT_TYPES = [
   'action.pending',
@@ -32,6 +33,8 @@ export interface WebhookSubscription {
   readonly agent_id?: string;
   /** Made through the API: every delivery passes the SSRF guard (target-guard.ts). */
   readonly guarded?: boolean;
+  /** The body's shape: the signed envelope (`ascend`, the default) or a chat or ticket format (formats/). */
+  readonly format?: NotificationFormat;
 }
 
 /** The JSON body of every delivery. */
