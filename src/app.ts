@@ -149,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
     },
   });
+  accessMetrics.grpcEvents(() => grpcServer.stats?.());
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const listeners = buildHttpListeners(cfg, limits, tls, {
