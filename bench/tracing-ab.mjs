@@ -39,7 +39,7 @@ async function pipeline(dist, tracing) {
   const metrics = new M(new Registry(), () => 0, { defaultMetrics: false });
   return new P({ state: new S(rt), metrics, sinks: [], logger, ...(tracing === undefined ? {} : { tracing }) });
 }
-const tracingOf = (ratio) => createTracing({ enabled: true, endpoint, service_name: 'bench', sample_ratio: ratio, headers: {}, export_timeout_ms: 10_000, batch_delay_ms: 200 }, logger);
+const tracingOf = (ratio) => createTracing({ enabled: true, endpoint, service_name: 'bench', sample_ratio: ratio, headers: {}, export_timeout_ms: 10_000, batch_delay_ms: 200 }, {}, logger);
 const req = { adapter: 'envoy', method: 'GET', target: '/v1/orders/1', host: 'api.internal', headers: { 'x-agent-id': 'crawler', ':path': '/v1/orders/1' } };
 const mode = process.argv[2] ?? 'off';
 const variants = [['off', await pipeline(undefined, undefined)]];

@@ -128,7 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
   const consoleDecisions = new ConsoleDecisions(now);
   // Read at start. Off: the OpenTelemetry SDK is not even loaded.
-  const tracing = runtime.config.tracing.enabled ? (await import('./observability/tracing.js')).createTracing(runtime.config.tracing, logger.child({ component: 'tracing' })) : undefined;
+  const tracing = runtime.config.tracing.enabled ? (await import('./observability/tracing.js')).createTracing(runtime.config.tracing, runtime.tracingHeaders, logger.child({ component: 'tracing' })) : undefined;
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote, ...(tracing === undefined ? {} : { tracing }) });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
@@ -151,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   healthRef = health;
+  accessMetrics.grpcEvents(() => grpcServer.stats?.());
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const listeners = buildHttpListeners(cfg, limits, tls, {

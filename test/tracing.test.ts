@@ -34,6 +34,8 @@ interface OtlpSpan {
 class OtlpReceiver {
   readonly spans: OtlpSpan[] = [];
   requests = 0;
+  /** The headers of the last export request. */
+  headers: Record<string, string | string[] | undefined> = {};
   private readonly server: Server;
   port = 0;
 
@@ -43,6 +45,7 @@ class OtlpReceiver {
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
         this.requests++;
+        this.headers = req.headers;
         if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
           res.statusCode = 400;
           res.end();
@@ -125,13 +128,15 @@ describe('tracing on', () => {
 
   beforeAll(async () => {
     await otlp.listen();
-    t = await startApp(`${tracingYaml(otlp.port)}store: {path: ${JSON.stringify(join(dir, 'a.db'))}}\n${POLICIES}`);
+    process.env.ASCEND_TEST_OTLP_TOKEN = 'Bearer collector-token-1';
+    t = await startApp(`${tracingYaml(otlp.port, ', headers: {authorization: {env: ASCEND_TEST_OTLP_TOKEN}}')}store: {path: ${JSON.stringify(join(dir, 'a.db'))}}\n${POLICIES}`);
     grpc = new AuthzClient(t.grpcPort);
   });
   afterAll(async () => {
     grpc.close();
     await t.close();
     await otlp.close();
+    delete process.env.ASCEND_TEST_OTLP_TOKEN;
   });
 
   const actionIdOf = (res: { ok_response?: any; denied_response?: any }): string =>
@@ -142,6 +147,8 @@ describe('tracing on', () => {
     expect(decisionOf(res)).toBe('allowed');
     const span = await waitFor(() => otlp.check(actionIdOf(res)), { what: 'the check span' });
     expect(span).toMatchObject({ traceId: TRACE, parentSpanId: PARENT, kind: 2, service: 'ascend-test' });
+    // tracing.headers, its value read from the environment ({env: NAME}).
+    expect(otlp.headers.authorization).toBe('Bearer collector-token-1');
     expect(span.attributes).toMatchObject({
       'ascend.adapter': 'envoy', 'ascend.decision': 'allowed', 'ascend.policy_id': 'pol_orders_read', 'ascend.agent_id': 'billing-agent',
       'ascend.action_type': 'orders.read', 'ascend.resource': 'orders', 'ascend.cache_hit': false, 'http.request.method': 'GET', 'url.path': '/v1/orders/7',

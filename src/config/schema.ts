@@ -479,7 +479,7 @@ export const TracingSchema = T.Object(
     endpoint: T.String({ pattern: '^https?://', default: 'http://127.0.0.1:4318/v1/traces', description: "The collector's OTLP/HTTP traces URL (JSON encoding)" }),
     service_name: T.String({ minLength: 1, default: 'ascend-sidecar', description: 'The service.name resource attribute' }),
     sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1, description: "Share of new traces recorded; a gateway's traceparent decides for the traces it started (its sampled flag is followed)" }),
-    headers: T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), T.String(), { default: {}, description: 'Extra HTTP headers on every export (e.g. a collector token)' }),
+    headers: T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), SecretSchema('A header sent with every export (e.g. a collector token)'), { default: {}, description: 'Extra HTTP headers on every export; each value may come from {env} or {file}' }),
     export_timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'One export request at most' }),
     batch_delay_ms: T.Integer({ minimum: 10, maximum: 60_000, default: 5000, description: 'Finished spans are exported in a batch at least this often (and when 512 are waiting)' }),
   },

@@ -108,9 +108,9 @@ class OtelCheckTracing implements CheckTracing {
 }
 
 /** The tracing of a config: undefined when off (no SDK object is made at all). */
-export function createTracing(cfg: TracingConfig, logger: Logger): CheckTracing | undefined {
+export function createTracing(cfg: TracingConfig, headers: Readonly<Record<string, string>>, logger: Logger): CheckTracing | undefined {
   if (!cfg.enabled) return undefined;
-  const exporter = new OTLPTraceExporter({ url: cfg.endpoint, headers: { ...cfg.headers }, timeoutMillis: cfg.export_timeout_ms });
+  const exporter = new OTLPTraceExporter({ url: cfg.endpoint, headers: { ...headers }, timeoutMillis: cfg.export_timeout_ms });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': cfg.service_name }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sample_ratio) }),
