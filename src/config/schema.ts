@@ -49,7 +49,7 @@ export const ServerSchema = T.Object(
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
     grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
       default: 'h2',
-      description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
+      description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, the default and fastest); native (node:http2: the baseline h2 is benchmarked and h2spec-checked against, not recommended for production); grpc-js (@grpc/grpc-js: the reference implementation and fallback). The grpc_max_concurrent_streams, grpc_*_output_* and grpc_max_control_frames_per_second limits apply to h2',
     }),
     grpc_max_concurrent_streams: T.Integer({
       minimum: 1, default: H2_LIMIT_DEFAULTS.maxConcurrentStreams,

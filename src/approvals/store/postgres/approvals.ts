@@ -62,54 +62,70 @@ export class ApprovalsPg {
   }
 
   /**
-   * Four round trips under the lock: BEGIN with the lock, one read for the duplicate and both
-   * caps, one statement writing action, approval, outbox rows and the notification, COMMIT.
+   * Write first, count after: the action, approval, outbox rows and notification go in with one
+   * statement outside any lock (the unique index keeps one pending approval per fingerprint),
+   * then the schema's advisory lock is taken and the caps are counted — including this row,
+   * and every row committed before the lock was granted — and the transaction commits or rolls
+   * back. Only the count and the COMMIT are serialized, so the caps stay exact across replicas
+   * (no two transactions count while either is uncommitted) without holding the lock over the
+   * writes.
    */
   async createPending(input: NewPendingApproval): Promise<CreatePendingResult> {
+    const existingNow = await this.findPendingByFingerprint(input.approval.fingerprint);
+    if (existingNow) return { created: false, approval: existingNow, action: (await this.getAction(existingNow.action_id))! };
     const c = await this.pool.connect();
     let broken: Error | undefined;
+    let duplicate = false;
     try {
-      await c.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('ascend:${this.schema}:pending'))`);
-      const { per_agent, total } = input.limits;
-      const chk = (await c.query<{ existing: string | null; mine: number; total: number }>(`SELECT
-          (SELECT approval_id FROM approvals WHERE fingerprint = $1 AND state = 'pending') AS existing,
-          (SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
-            WHERE a.agent_id = $2 AND a.status = 'pending' AND p.state = 'pending') AS mine,
-          (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE state = 'pending' LIMIT $3) t) AS total`,
-      [input.approval.fingerprint, input.action.agent_id, total])).rows[0]!;
-      let out: CreatePendingResult;
-      if (chk.existing !== null) {
-        const existing = (await this.getApproval(chk.existing, c))!;
-        out = { created: false, approval: existing, action: (await this.getAction(existing.action_id, c))! };
-      } else if (chk.mine >= per_agent) {
-        out = { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
-      } else if (chk.total >= total) {
-        out = { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
-      } else {
-        const args: unknown[] = [];
-        const ps = (vals: unknown[]) => vals.map((v) => { args.push(v); return `$${args.length}`; }).join(', ');
-        const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
-        const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
-        const e = input.outbox;
-        const outboxArgs = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col])));
-        const [events, names, payloads, urls, created] = outboxArgs.split(', ');
-        const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
+      await c.query('BEGIN');
+      const args: unknown[] = [];
+      const ps = (vals: unknown[]) => vals.map((v) => { args.push(v); return `$${args.length}`; }).join(', ');
+      const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
+      const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
+      const e = input.outbox;
+      const [events, names, payloads, urls, created] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
+      const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
+      try {
         await c.query(`WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${actionVals})),
           p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approvalVals})),
           o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
             SELECT e, ev, pl, u, 0, ct, 'pending', ct FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[])
             WITH ORDINALITY AS t(e, ev, pl, u, ct, n) ORDER BY n)
           SELECT pg_notify(${note})`, args);
-        out = { created: true, action: input.action, approval: input.approval };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        duplicate = true; // the same action made pending by another caller just now
       }
-      await c.query('COMMIT');
-      return out;
+      let out: CreatePendingResult | undefined;
+      if (!duplicate) {
+        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${this.schema}:pending`]);
+        const { per_agent, total } = input.limits;
+        // A new statement, so a new snapshot: every row committed before the lock, and this one.
+        const n = (await c.query<{ mine: number; total: number }>(`SELECT
+            (SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
+              WHERE a.agent_id = $1 AND a.status = 'pending' AND p.state = 'pending') AS mine,
+            (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE state = 'pending' LIMIT $2) t) AS total`,
+        [input.action.agent_id, total + 1])).rows[0]!;
+        if (n.mine > per_agent) out = { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
+        else if (n.total > total) out = { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
+      }
+      if (duplicate || out) {
+        await c.query('ROLLBACK');
+        if (out) return out;
+      } else {
+        await c.query('COMMIT');
+        return { created: true, action: input.action, approval: input.approval };
+      }
     } catch (err) {
       await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
       throw err;
     } finally {
       c.release(broken);
     }
+    // Lost the race for the fingerprint: the winner's approval, once it is readable.
+    const winner = await this.findPendingByFingerprint(input.approval.fingerprint);
+    if (winner) return { created: false, approval: winner, action: (await this.getAction(winner.action_id))! };
+    return this.createPending(input); // the winner rolled back (a cap): try again
   }
 
   async findPendingByFingerprint(fp: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
