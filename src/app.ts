@@ -92,7 +92,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const state = new RuntimeState(runtime);
   // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
   const bundleMetrics = new BundleMetrics(registry);
-  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }));
+  let healthRef: HealthService | undefined;
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }), () => healthRef?.update());
   bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
@@ -149,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
     },
   });
+  healthRef = health;
   accessMetrics.grpcEvents(() => grpcServer.stats?.());
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
