@@ -108,13 +108,16 @@ try {
     const a = await direct(1_000_000 * (i + 1), 2000);
     const b = await serial(edge.grpc, 100_000 * (i + 1));
     const l = await serial(local.grpc, 500_000 + 100_000 * (i + 1));
-    uncached.push({ cpP50: median(a), cpP99: pct(a, 0.99), edgeP50: b.p50, edgeP99: b.p99, localP50: l.p50, addedUs: b.p50 - median(a), edgeSamples: b.samples });
+    // addedUs: what the edge adds over the control plane's own latency (its gRPC hop included);
+    // beyondLocalUs: what is left after also taking off a local sidecar's whole uncached check
+    // (the same hop, plus an evaluation the edge does not make): the remote path's own cost.
+    uncached.push({ cpP50: median(a), cpP99: pct(a, 0.99), edgeP50: b.p50, edgeP99: b.p99, localP50: l.p50, addedUs: b.p50 - median(a), beyondLocalUs: b.p50 - median(a) - l.p50, edgeSamples: b.samples });
   }
   await pool.close();
 
   const r = {
     cached: { pairs: cached, medianRatio: median(cached.map((p) => p.ratio)), target: '≥ 0.9' },
-    uncached: { pairs: uncached, medianAddedUs: median(uncached.map((p) => p.addedUs)), target: '≤ 300 µs' },
+    uncached: { pairs: uncached, medianAddedUs: median(uncached.map((p) => p.addedUs)), medianBeyondLocalUs: median(uncached.map((p) => p.beyondLocalUs)), target: 'addedUs ≤ 300 µs' },
   };
   console.log(JSON.stringify(r, null, 2));
 } finally {

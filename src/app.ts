@@ -92,7 +92,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const state = new RuntimeState(runtime);
   // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
   const bundleMetrics = new BundleMetrics(registry);
-  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }));
+  let healthRef: HealthService | undefined;
+  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }), () => healthRef?.update());
   bundle?.coldStart();
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
@@ -126,7 +127,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
   // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
   const consoleDecisions = new ConsoleDecisions(now);
-  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote });
+  // Read at start. Off: the OpenTelemetry SDK is not even loaded.
+  const tracing = runtime.config.tracing.enabled ? (await import('./observability/tracing.js')).createTracing(runtime.config.tracing, runtime.tracingHeaders, logger.child({ component: 'tracing' })) : undefined;
+  const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog, ...fx.sinks, consoleDecisions], logger, approvals: fx.gate, remote, ...(tracing === undefined ? {} : { tracing }) });
   const agents = createAgentsLayer({
     directory: state.agents, declaredByConfig: (id) => state.runtime.mapper.agents.declares(id),
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
@@ -147,9 +150,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
     },
   });
+  healthRef = health;
+  accessMetrics.grpcEvents(() => grpcServer.stats?.());
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
-  const listeners = buildHttpListeners(cfg, limits, tls, { state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth }, { pipeline, state, metrics, logger, completions, accessMetrics });
+  const listeners = buildHttpListeners(cfg, limits, tls, {
+    state, registry, metricsText: opts.metricsText, remote, bundle, storeHealth: fx.storeHealth,
+    exemplars: tracing === undefined || opts.metricsText !== undefined ? undefined : () => metrics.durationExemplars(),
+  }, { pipeline, state, metrics, logger, completions, accessMetrics });
   const http = listeners.main;
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
@@ -187,6 +195,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await agents.stop();
       await fx.stop();
       await remote.close();
+      // The spans of the drained checks are exported before the process exits.
+      await tracing?.shutdown();
       decisionLog.flush();
       flushSync(logger);
     },

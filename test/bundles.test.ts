@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuthzClient } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
@@ -196,6 +197,15 @@ describe('an edge running the bundle', () => {
     await waitFor(async () => (await updates(empty, 'fetch_failed')) >= 1, { what: 'a failed poll' });
     const r = await readyz(empty);
     expect([r.status, r.body.status]).toEqual([503, 'waiting_for_bundle']);
+    // gRPC health says the same (Envoy health checks, grpc-health-probe), and SERVING with a bundle.
+    for (const [e, want] of [[empty, 'NOT_SERVING'], [cold, 'SERVING']] as const) {
+      const grpc = new AuthzClient(e.grpcPort, { ownConnection: true });
+      try {
+        expect((await grpc.healthCheck()).status).toBe(want);
+      } finally {
+        grpc.close();
+      }
+    }
   });
 
   it('refuses a kept bundle signed for another name or that no longer verifies', async () => {

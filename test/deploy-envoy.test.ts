@@ -182,6 +182,8 @@ describe('deploy/envoy/envoy-http-service.yaml (http_service)', () => {
     const c = cfg();
     const allowed = at(filter(c, 'envoy.filters.http.ext_authz'), 'allowed_headers', 'patterns') as Obj[];
     expect(allowed).toContainEqual({ exact: 'x-agent-id' });
+    // A cut body must reach the sidecar marked as cut (README "Request bodies").
+    expect(allowed).toContainEqual({ exact: 'x-envoy-auth-partial-body' });
     const provider = Object.values(filter(c, 'envoy.filters.http.jwt_authn').providers as Record<string, Obj>)[0]!;
     expect(provider.claim_to_headers).toContainEqual({ header_name: 'x-agent-id', claim_name: 'sub' });
   });

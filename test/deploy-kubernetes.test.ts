@@ -15,6 +15,9 @@
  *   - API keys never cross the pod network in plain text: every config says api.allow_plaintext
  *     explicitly (false); the shared Deployment, reached from other pods, serves HTTPS with a
  *     certificate from a Secret (its files are stood in for by test/fixtures/tls here);
+ *   - every Deployment of more than one replica (base, production, shared-kong) shares a
+ *     PostgreSQL store whose URL comes from a Secret, never the config; the example
+ *     CloudNativePG Cluster (deploy/kubernetes/postgres) makes that Secret;
  *   - with a kubectl that embeds kustomize v4+ on PATH, every overlay is rendered and the
  *     rendered objects are checked too. Without one those cases are skipped (kustomize is not
  *     a Debian package; the source-file checks above still run).
@@ -37,6 +40,10 @@ import { DEPLOY, deployPath, isObject, run, yamlDoc, yamlDocs } from './helpers/
 type Obj = Record<string, any>;
 const K = (...p: string[]): string => deployPath('kubernetes', ...p);
 const serverDefaults = Value.Default(ServerSchema, {}) as Config['server'];
+
+// What the pods get from the Secret ascend-store-app (configs with a PostgreSQL store leave
+// store.url out and read ASCEND_STORE_URL): validation reads it as the pod would.
+process.env.ASCEND_STORE_URL = 'postgres://app@ascend-store-rw:5432/app';
 
 const CONFIGS = {
   base: K('base', 'config.yaml'),
@@ -228,6 +235,7 @@ describe('kustomizations', () => {
     K('overlays', 'istio', 'kustomization.yaml'),
     K('components', 'istio', 'kustomization.yaml'),
     K('shared-kong', 'kustomization.yaml'),
+    K('postgres', 'kustomization.yaml'),
     deployPath('istio', 'kustomization.yaml'),
     deployPath('envoy', 'kustomization.yaml'),
   ];
@@ -254,6 +262,49 @@ describe('kustomizations', () => {
       const g = (yamlDoc<Obj>(K('overlays', o, 'kustomization.yaml')).configMapGenerator as Obj[])[0]!;
       expect(g).toMatchObject({ name: 'ascend-sidecar-config', behavior: 'replace', files: ['config.yaml'] });
     }
+  });
+});
+
+describe('the fleet store: more than one replica share PostgreSQL', () => {
+  const replicas = (dep: Obj, patch?: string) => (patch ? yamlDoc<Obj>(patch).spec?.replicas : undefined) ?? dep.spec.replicas as number;
+  const cases: [string, string, Obj, string | undefined][] = [
+    ['base', CONFIGS.base, base.deployment, undefined],
+    ['production', CONFIGS.production, base.deployment, K('overlays', 'production', 'deployment-patch.yaml')],
+    ['shared-kong', K('shared-kong', 'config.yaml'), yamlDoc<Obj>(K('shared-kong', 'deployment.yaml')), undefined],
+  ];
+
+  it.each(cases)('%s: >1 replica, store.driver postgres, the URL from the Secret ascend-store-app', (_name, file, dep, patch) => {
+    expect(replicas(dep, patch)).toBeGreaterThan(1);
+    const raw = yamlDoc<Obj>(file);
+    expect(raw.store).toMatchObject({ driver: 'postgres' });
+    expect(raw.store.url).toBeUndefined(); // never a password in a ConfigMap
+    const env = (container(dep, 'ascend-sidecar').env as Obj[]).find((e) => e.name === 'ASCEND_STORE_URL');
+    expect(env?.valueFrom?.secretKeyRef).toMatchObject({ name: 'ascend-store-app', key: 'uri' });
+    // (shared-kong's config is compiled with its token and TLS files in its own describe below.)
+    const poolMax = (raw.store.pool_max ?? 10) as number;
+    // Each process holds pool_max connections plus its listener: the example cluster has room for 10 replicas.
+    const maxConnections = Number(yamlDoc<Obj>(K('postgres', 'cluster.yaml')).spec.postgresql.parameters.max_connections);
+    expect(10 * (poolMax + 1)).toBeLessThan(maxConnections);
+  });
+
+  it('staging (one replica) keeps no shared store, and starts without the Secret', () => {
+    expect(yamlDoc<Obj>(CONFIGS.staging).store).toBeUndefined();
+    const env = (container(base.deployment, 'ascend-sidecar').env as Obj[]).find((e) => e.name === 'ASCEND_STORE_URL');
+    expect(env?.valueFrom?.secretKeyRef?.optional).toBe(true);
+  });
+
+  it('the example PostgreSQL is a CloudNativePG Cluster whose app Secret is the one the sidecars read', () => {
+    const cluster = yamlDoc<Obj>(K('postgres', 'cluster.yaml'));
+    expect(cluster).toMatchObject({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'ascend-store' } });
+    expect(cluster.spec.instances).toBeGreaterThan(1);
+    // CloudNativePG names the app user's Secret <cluster>-app, with the URL under `uri`.
+    expect(`${cluster.metadata.name}-app`).toBe('ascend-store-app');
+  });
+
+  it('a config with driver postgres and no URL anywhere is refused, naming ASCEND_STORE_URL', () => {
+    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', CONFIGS.base], { encoding: 'utf8', env: { ...process.env, ASCEND_STORE_URL: '' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/store\.url.*ASCEND_STORE_URL/);
   });
 });
 

@@ -35,6 +35,8 @@ const OPTIONAL_UNTIL_APPROVALS = new Set([
   'ascend_approvals_rejected_total',
   'ascend_webhook_deliveries_total',
   'ascend_webhook_outbox_depth',
+  'ascend_store_latency_seconds_bucket',
+  'ascend_store_errors_total',
 ]);
 /** Made by Prometheus itself, never by the target. */
 const PROMETHEUS_SYNTHETIC = new Set(['up']);

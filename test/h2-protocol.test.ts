@@ -111,6 +111,20 @@ describe('h2 transport, frame by frame', () => {
     }
   });
 
+  it('counts an ignored RST_STREAM on an idle stream in ascend_grpc_connection_events_total', async () => {
+    const c = await RawH2.open(t.grpcPort);
+    const count = async () => Number(/ascend_grpc_connection_events_total\{event="idle_stream_reset"\} (\d+)/.exec(await scrape(t.url('/metrics')))?.[1]);
+    try {
+      const before = await count();
+      c.send(check(1), frameBytes(T.RST_STREAM, 0, 5, u32(ERR.CANCEL)), check(7));
+      expect(grpcStatus(await c.ended(7))).toBe('0');
+      expect(await count()).toBe(before + 1);
+      expect(await scrape(t.url('/metrics'))).toMatch(/ascend_grpc_connection_events_total\{event="control_flood"\} \d+/);
+    } finally {
+      c.close();
+    }
+  });
+
   it('echoes PING', async () => {
     const c = await RawH2.open(t.grpcPort);
     try {

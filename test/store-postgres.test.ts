@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { PG_MIGRATIONS } from '../src/approvals/store/postgres/migrations.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS } from './helpers/api.js';
@@ -84,12 +85,13 @@ describe('ascend-sidecar migrate', () => {
     const schema = db.schema('migrate');
     const { path } = writeConfig(pgStore(schema), dir);
     const env = { TEST_PG_URL: db.url };
-    expect(await cli(['migrate', '--config', path], env)).toMatchObject({ code: 0, stdout: `postgres schema "${schema}": version 0 → 1\n` });
-    expect(await cli(['migrate', '--config', path], env)).toMatchObject({ code: 0, stdout: `postgres schema "${schema}": version 1 → 1 (up to date)\n` });
-    await sql(`INSERT INTO ${schema}.schema_migrations VALUES (2, 'from a newer build', 0)`);
+    const newest = PG_MIGRATIONS.length;
+    expect(await cli(['migrate', '--config', path], env)).toMatchObject({ code: 0, stdout: `postgres schema "${schema}": version 0 → ${newest}\n` });
+    expect(await cli(['migrate', '--config', path], env)).toMatchObject({ code: 0, stdout: `postgres schema "${schema}": version ${newest} → ${newest} (up to date)\n` });
+    await sql(`INSERT INTO ${schema}.schema_migrations VALUES (${newest + 1}, 'from a newer build', 0)`);
     const refused = await cli(['migrate', '--config', path], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/schema "\w+" is version 2, this build knows up to 1: upgrade ascend-sidecar/);
+    expect(refused.stderr).toMatch(new RegExp(`schema "\\w+" is version ${newest + 1}, this build knows up to ${newest}: upgrade ascend-sidecar`));
     expect(refused.stderr).not.toMatch(/^\s+at /m);
   }, 90_000);
 
@@ -135,6 +137,6 @@ describe('serve on PostgreSQL', () => {
 
     const two = await start(path);
     expect((await api(two.s, 'GET', `/api/sdk/approval/${approvalId}`)).body).toMatchObject({ status: 'approved' });
-    expect(await sql(`SELECT version FROM ${schema}.schema_migrations`)).toEqual([{ version: 1 }]);
+    expect(await sql(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version })));
   }, 90_000);
 });

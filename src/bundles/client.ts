@@ -67,8 +67,11 @@ export class BundleClient {
     private readonly state: RuntimeState,
     private readonly metrics: BundleMetrics,
     private readonly logger: Logger,
+    /** Called after a bundle is activated (gRPC health watchers are told). */
+    private readonly onActivated: () => void = () => {},
   ) {
     this.metrics.active.set(0);
+    state.addReadinessGate(() => this.ready);
   }
 
   /** The settings of the running config (a reload may change the url, key or interval). */
@@ -182,6 +185,7 @@ export class BundleClient {
     this.metrics.activatedAt.set(Date.now() / 1000);
     this.logger.info({ from, revision: opened.revision, name: opened.payload.name, source_hash: opened.payload.source_hash, version: runtime.version, policies: runtime.engine.policies.length }, 'policy bundle activated');
     if (from === 'poll') this.keep(s.cache_file, body);
+    this.onActivated();
     return 'activated';
   }
 

@@ -19,7 +19,7 @@ describe('config', () => {
     expect(rt.config.fail_mode).toBe('closed');
     expect(rt.config.cache).toEqual({ enabled: true, ttl_ms: 5000, max_entries: 100000 });
     expect(rt.engine.policies.map((p) => p.id)).toEqual(['pol_admin_deny', 'pol_refund_large', 'pol_refund_small', 'pol_orders_read']);
-    expect(rt.config.responses).toEqual({ denied_status: 403, pending_status: 403, retry_after_seconds: 30 });
+    expect(rt.config.responses).toEqual({ denied_status: 403, pending_status: 403, retry_after_seconds: 30, unavailable_status: 503 });
     expect(rt.config.mode).toBe('enforce');
   });
 

@@ -56,6 +56,8 @@ export interface Runtime {
   readonly gatewayAccess: GatewayAccess;
   /** The config's webhook subscriptions, their secrets read ({env}/{file} resolved). */
   readonly webhooks: readonly WebhookSubscription[];
+  /** tracing.headers, their values read ({env}/{file} resolved). */
+  readonly tracingHeaders: Readonly<Record<string, string>>;
   /** evaluator.api_key, read ({env}/{file} resolved); undefined unless mode remote or a bundle. */
   readonly evaluatorKey: string | undefined;
   /** bundles: the signing key and the names served (a control plane). */
@@ -222,6 +224,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const bundleSigner = config.bundles === undefined ? undefined : readKey(config.bundles.signing_key_file, ['bundles', 'signing_key_file'], opts.source, ed25519PrivateKey, issues);
   const bundleKey = config.evaluator.bundle === undefined ? undefined : readKey(config.evaluator.bundle.public_key_file, ['evaluator', 'bundle', 'public_key_file'], opts.source, ed25519PublicKey, issues);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
+  const tracingHeaders = Object.fromEntries(Object.entries(config.tracing.headers).map(([name, v]) => [name, resolveSecret(v, ['tracing', 'headers', name], issues, secrets) ?? '']));
   const storeUrl = resolveStoreUrl(config, issues, secrets);
   const agents = new AgentRegistry(config.agents);
   const identity = compileIdentity(config.identity.sources, issues, config.identity.require_verified);
@@ -255,6 +258,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     approvalSettings: settings,
     apiKeys,
     webhooks,
+    tracingHeaders,
     trustedProxies,
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,

@@ -49,7 +49,7 @@ export const ServerSchema = T.Object(
     grpc_max_receive_bytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
     grpc_transport: StringEnum(['native', 'h2', 'grpc-js'] as const, {
       default: 'h2',
-      description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, fastest), native (node:http2, nghttp2 underneath) or grpc-js (reference, fallback)',
+      description: 'gRPC server implementation: h2 (our own HTTP/2 on node:net, the default and fastest); native (node:http2: the baseline h2 is benchmarked and h2spec-checked against, not recommended for production); grpc-js (@grpc/grpc-js: the reference implementation and fallback). The grpc_max_concurrent_streams, grpc_*_output_* and grpc_max_control_frames_per_second limits apply to h2',
     }),
     grpc_max_concurrent_streams: T.Integer({
       minimum: 1, default: H2_LIMIT_DEFAULTS.maxConcurrentStreams,
@@ -472,6 +472,20 @@ export const EvaluatorSchema = T.Object(
   { ...closed, default: {} },
 );
 
+/** OpenTelemetry tracing (observability/tracing.ts). Read at start. */
+export const TracingSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: false, description: 'Export one span per check (and child spans for store and control-plane calls) over OTLP/HTTP; off: no tracer exists and checks pay nothing' }),
+    endpoint: T.String({ pattern: '^https?://', default: 'http://127.0.0.1:4318/v1/traces', description: "The collector's OTLP/HTTP traces URL (JSON encoding)" }),
+    service_name: T.String({ minLength: 1, default: 'ascend-sidecar', description: 'The service.name resource attribute' }),
+    sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1, description: "Share of new traces recorded; a gateway's traceparent decides for the traces it started (its sampled flag is followed)" }),
+    headers: T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), SecretSchema('A header sent with every export (e.g. a collector token)'), { default: {}, description: 'Extra HTTP headers on every export; each value may come from {env} or {file}' }),
+    export_timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'One export request at most' }),
+    batch_delay_ms: T.Integer({ minimum: 10, maximum: 60_000, default: 5000, description: 'Finished spans are exported in a batch at least this often (and when 512 are waiting)' }),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: ServerSchema,
@@ -507,6 +521,7 @@ export const ConfigSchema = T.Object(
     console: ConsoleSchema,
     alerts: AlertsSchema,
     audit_stream: AuditStreamSchema,
+    tracing: TracingSchema,
   },
   closed,
 );
@@ -517,6 +532,7 @@ export type PolicyConfig = Static<typeof PolicySchema>;
 export type AgentConfig = Static<typeof AgentSchema>;
 export type IdentitySourceConfig = Static<typeof IdentitySourceSchema>;
 export type TlsConfig = Static<ReturnType<typeof TlsSchema>>;
+export type TracingConfig = Static<typeof TracingSchema>;
 export type RiskConfig = Static<typeof RiskSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type RateLimitConfig = Static<ReturnType<typeof RateLimitSchema>>;

@@ -56,5 +56,11 @@ export interface EvalInput {
   readonly request: RequestView | undefined;
   /** The parsed request body (`body.*`), when the config reads bodies and the request had one. */
   readonly body?: RequestBody | undefined;
+  /**
+   * Stands for `action.parameters` in the decision-cache key when they are a pure function of
+   * text already in hand (an MCP call's arguments: its index and the raw body), so a 4 KiB
+   * argument object is not serialized again for every request (evaluator/fingerprint.ts).
+   */
+  readonly parametersKey?: string | undefined;
   readonly risk: { score: number };
 }

@@ -15,8 +15,12 @@ export function createFingerprinter(version: number, reads: Iterable<string>): F
   const prefix = `${version}:`;
   return (input) => {
     const a = input.action;
-    const parts: unknown[] = [a.agent_id, a.action_type, a.resource, a.parameters];
+    const pk = input.parametersKey;
+    // parameters are objects, so `null` in their place plus the length-prefixed key after a NUL
+    // (which JSON never contains unescaped) cannot collide with any other input's key.
+    const parts: unknown[] = [a.agent_id, a.action_type, a.resource, pk === undefined ? a.parameters : null];
     for (let i = 0; i < getters.length; i++) parts.push((getters[i] as Getter)(input));
-    return prefix + JSON.stringify(parts);
+    const key = prefix + JSON.stringify(parts);
+    return pk === undefined ? key : `${key}\u0000${pk.length}:${pk}`;
   };
 }

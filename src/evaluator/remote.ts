@@ -147,19 +147,24 @@ export function maxAgeMs(header: string | string[] | undefined): number | undefi
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** The request body (also the cache and singleflight key): what the control plane evaluates. */
+/**
+ * The request body (also the cache and singleflight key): what the control plane evaluates.
+ * Written field by field rather than as one object: the cache-hit path builds it per check, and
+ * this skips copying the context to drop `gateway` (about a third of the cost).
+ */
 export function submitBody(a: ActionRequest): string {
   // context.gateway is the sidecar's own (the control plane replaces it with its caller's); left
   // out, so the key does not vary with each client's address.
-  let context = a.context;
-  if (context.gateway !== undefined) {
-    const { gateway: _omit, ...rest } = context;
-    context = rest;
+  let context = '{';
+  const ctx = a.context;
+  for (const k in ctx) {
+    if (k === 'gateway' || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    const v = JSON.stringify(ctx[k]);
+    if (v === undefined) continue;
+    context += (context.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
   }
-  return JSON.stringify({
-    ...(a.agent_id === null || a.agent_id === '' ? {} : { agent_id: a.agent_id }),
-    action_type: a.action_type, resource: a.resource, action_details: a.parameters, context,
-  });
+  const agent = a.agent_id === null || a.agent_id === '' ? '' : `"agent_id":${JSON.stringify(a.agent_id)},`;
+  return `{${agent}"action_type":${JSON.stringify(a.action_type)},"resource":${JSON.stringify(a.resource)},"action_details":${JSON.stringify(a.parameters)},"context":${context}}}`;
 }
 
 export interface RemoteOptions {

@@ -1,5 +1,8 @@
 /** Webhook event vocabulary and subscription shape (issue 4, item 6). */
-import type { NotificationFormat } from './formats/index.js';
+
+/** Notification formats per subscription (`webhooks[].format`), rendered by formats/. */
+export const NOTIFICATION_FORMATS = ['ascend', 'slack', 'teams', 'servicenow'] as const;
+export type NotificationFormat = (typeof NOTIFICATION_FORMATS)[number];
 
 export const EVENT_TYPES = [
   'action.pending',

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import type { GrpcMethod } from './call.js';
+import type { H2Stats } from './h2/connection.js';
 import type { H2Limits } from './h2/limits.js';
 import { H2GrpcServer } from './h2/server.js';
 import { NodeHttp2GrpcServer } from './node-http2-server.js';
@@ -17,6 +18,8 @@ export interface GrpcTransport {
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
   shutdown(graceMs: number): Promise<void>;
+  /** What peers did that the transport tolerated or stopped, counted since start (h2 only). */
+  stats?(): Readonly<H2Stats>;
 }
 
 export interface GrpcServerOptions {
@@ -34,6 +37,10 @@ export interface GrpcServerOptions {
 
 /** A gRPC server for `methods` on our HTTP/2 server (`h2`) or on node:http2 (`native`). */
 export function serveMethods(kind: 'h2' | 'native', methods: ReadonlyMap<string, GrpcMethod>, opts: GrpcServerOptions): GrpcTransport {
-  const server = kind === 'h2' ? new H2GrpcServer(methods, opts) : new NodeHttp2GrpcServer(methods, opts);
+  if (kind === 'h2') {
+    const h2 = new H2GrpcServer(methods, opts);
+    return { listen: (host, port) => h2.listen(host, port), shutdown: (graceMs) => h2.shutdown(graceMs), stats: () => h2.stats };
+  }
+  const server = new NodeHttp2GrpcServer(methods, opts);
   return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };
 }

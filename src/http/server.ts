@@ -13,6 +13,7 @@ import { assertJsonDepth } from '../gateway/json-depth.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
+import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 export interface HttpDeps {
@@ -25,6 +26,8 @@ export interface HttpDeps {
   storeHealth?: { readonly state: string } | undefined;
   /** evaluator.bundle: not ready until a verified bundle is active. */
   bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
+  /** Set while tracing is on: /metrics answers OpenMetrics, with these exemplars, to a scraper that asks for it. */
+  exemplars?: (() => ReadonlyMap<string, string>) | undefined;
 }
 
 export interface HttpLimits {
@@ -145,8 +148,11 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(ready ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
     const text = await (deps.metricsText ?? (() => deps.registry.metrics()))();
+    if (deps.exemplars !== undefined && wantsOpenMetrics(req.headers.accept)) {
+      return reply.header('content-type', OPENMETRICS_CONTENT_TYPE).send(toOpenMetrics(text, deps.exemplars()));
+    }
     return reply.header('content-type', deps.registry.contentType).send(text);
   });
 }

@@ -113,7 +113,9 @@ export class Mapper {
     const inputFor = (call: McpCall): EvalInput => {
       const scope: TemplateScope = { req, captures: m.captures, agentId, body, mcp: call };
       const action = render(route, scope, agentId, mcp.argumentsAsParameters ? call.arguments : undefined);
-      return { action, agent, request: req, body, risk: { score: 0 } };
+      // The arguments are those of the call at this position of this exact body text.
+      const parametersKey = mcp.argumentsAsParameters && call.position !== undefined ? `${call.position}:${req.body as string}` : undefined;
+      return { action, agent, request: req, body, parametersKey, risk: { score: 0 } };
     };
     const inputs = message.calls.map(inputFor);
     const first = inputs[0] ?? inputFor({ method: message.firstMethod, arguments: {} });

@@ -21,6 +21,8 @@ export type JsonRpcId = string | number | null;
 /** One governed JSON-RPC call, as templates see it (`{mcp.method}`, `{mcp.tool}`, …). */
 export interface McpCall {
   readonly method: string;
+  /** Its position in the message (0 for a single message): with the body text, names the call exactly. */
+  readonly position?: number;
   /** Absent for a notification (nothing is answered). */
   readonly id?: JsonRpcId;
   readonly tool?: string;
@@ -130,7 +132,7 @@ export function parseMcp(body: unknown, isGoverned: GovernTest, maxBatch: number
     if (typeof method !== 'string' || method === '') throw invalid(`${at}: method must be a non-empty string`);
     firstMethod ??= method;
     if (id !== undefined) ids.push(id);
-    if (isGoverned(method)) calls.push(callOf(method, id, m.params));
+    if (isGoverned(method)) calls.push({ ...callOf(method, id, m.params), position: i });
   });
   return { calls, ids, batch, firstMethod: firstMethod ?? 'response' };
 }

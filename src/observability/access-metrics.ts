@@ -1,7 +1,8 @@
 /**
  * Metrics of who was kept out before any check ran: calls to the gateway endpoints refused by
- * `gateway_access`, and connections closed at accept because a listener or a peer had too
- * many. Label values come from fixed sets; a peer address never becomes a label.
+ * `gateway_access`, connections closed at accept because a listener or a peer had too many,
+ * and what the h2 gRPC transport tolerated or stopped. Label values come from fixed sets; a
+ * peer address never becomes a label.
  */
 import { Counter, type Registry } from 'prom-client';
 import type { GatewayDenial } from '../gateway/access.js';
@@ -11,13 +12,18 @@ import type { ConnectionRejection, ListenerName } from '../listeners/connection-
 const GATEWAY_ADAPTERS = ['kong', 'kong_opa', 'forward_auth'] as const satisfies readonly AdapterName[];
 const DENIALS = ['peer_not_allowed', 'gateway_token_required'] as const satisfies readonly GatewayDenial[];
 const REJECTIONS = ['max_connections', 'max_connections_per_peer'] as const satisfies readonly ConnectionRejection[];
+/** The h2 transport's counters (grpc/h2/connection.ts H2Stats) and their `event` label. */
+const GRPC_EVENTS = { idleStreamResets: 'idle_stream_reset', outputClosed: 'output_closed', controlFloods: 'control_flood' } as const;
 
 export class AccessMetrics {
   private readonly denied: Counter<'adapter' | 'reason'>;
   private readonly rejected: Counter<'listener' | 'reason'>;
 
+  private readonly registers: Registry[];
+
   constructor(registry: Registry) {
     const registers = [registry];
+    this.registers = registers;
     this.denied = new Counter({
       name: 'ascend_gateway_access_denied_total', help: 'Calls to the gateway endpoints refused by gateway_access, before any evaluation', labelNames: ['adapter', 'reason'], registers,
     });
@@ -30,6 +36,20 @@ export class AccessMetrics {
 
   gatewayDenied(adapter: AdapterName, reason: GatewayDenial): void {
     this.denied.labels(adapter, reason).inc();
+  }
+
+  /** Exports the h2 transport's counters (read at each scrape) as ascend_grpc_connection_events_total{event}. */
+  grpcEvents(read: () => Readonly<Record<keyof typeof GRPC_EVENTS, number>> | undefined): void {
+    new Counter({
+      name: 'ascend_grpc_connection_events_total',
+      help: 'What gRPC clients did that the h2 transport tolerated (idle_stream_reset: RST_STREAM on a stream never opened, ignored) or stopped (output_closed: a connection closed for not reading its answers; control_flood: for too many PING and SETTINGS frames)',
+      labelNames: ['event'], registers: this.registers,
+      collect() {
+        const stats = read();
+        this.reset();
+        for (const [key, event] of Object.entries(GRPC_EVENTS)) this.labels(event).inc(stats?.[key as keyof typeof GRPC_EVENTS] ?? 0);
+      },
+    });
   }
 
   /** Creates the listener's series at 0. */

@@ -46,6 +46,7 @@ function decisionPart(d: Decision): string {
   if (d.flagged) s += ',"flagged":true';
   if (d.monitor) s += `,"monitor":${q(d.monitor)}`;
   if (d.failOpen) s += ',"fail_open":true';
+  if (d.stale === true) s += ',"stale":true';
   if (d.decision !== 'allowed') s += `,"reason":${q(d.reason)}`;
   return s;
 }

@@ -147,10 +147,18 @@ export class Metrics {
     for (const [sink, reason] of AUDIT_DROP_SERIES) this.auditDrops.labels(sink, reason).inc(0);
   }
 
-  decision(adapter: AdapterName, kind: DecisionKind, seconds: number): void {
+  /** `traceId`: the check's sampled trace, kept as the exemplar of the duration's bucket (tracing on). */
+  decision(adapter: AdapterName, kind: DecisionKind, seconds: number, traceId?: string): void {
     const a = ADAPTER_INDEX[adapter];
     this.decisionCounts.add(a * KINDS.length + KIND_INDEX[kind]);
-    (this.durationChildren[a] ??= this.duration.labels(adapter)).observe(seconds);
+    const child = (this.durationChildren[a] ??= this.duration.labels(adapter));
+    if (traceId === undefined) child.observe(seconds);
+    else child.observeWithExemplar(seconds, traceId);
+  }
+
+  /** The check-duration buckets' exemplars (observability/openmetrics.ts). */
+  durationExemplars(): Map<string, string> {
+    return this.duration.exemplars();
   }
 
   cache(hit: boolean): void {

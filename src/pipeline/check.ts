@@ -28,6 +28,7 @@ import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
 import type { RemoteAnswer, RemoteControl } from '../evaluator/remote.js';
+import type { CheckTracing, Span } from '../observability/tracing.js';
 
 export interface CheckDeps {
   readonly state: RuntimeState;
@@ -40,6 +41,8 @@ export interface CheckDeps {
   readonly approvals?: ApprovalGate;
   /** evaluator.mode remote: the control plane's client (undefined while deciding locally). */
   readonly remote?: RemoteControl;
+  /** tracing.enabled: one span per check (undefined when off: nothing is traced). */
+  readonly tracing?: CheckTracing;
 }
 
 class DeadlineExceeded extends Error {}
@@ -82,6 +85,8 @@ interface Evaluation {
   readonly t0: number;
   /** Epoch ms by which the caller needs the answer (the gateway's deadline). */
   readonly deadline?: number;
+  /** The check's span (tracing on). */
+  readonly span?: Span;
 }
 
 /** What a finished check records besides its decision. */
@@ -95,6 +100,8 @@ interface Finish {
   readonly cacheHit?: boolean;
   /** The action and approval ids the approvals store assigned (a pending decision). */
   readonly ids?: ResultIds;
+  /** The check's span (tracing on). */
+  readonly span?: Span;
   /** The A/B tests the request is in, with its variant. */
   readonly ab?: readonly AbMembership[] | undefined;
 }
@@ -116,23 +123,24 @@ export class CheckPipeline {
     if (raw.deadline !== undefined && raw.deadline <= Date.now()) return this.fail(raw.adapter, 'deadline_exceeded');
     const t0 = this.now();
     const rt = this.deps.state.runtime;
+    const span = this.deps.tracing?.startCheck(raw.adapter, raw.headers);
     let req: GatewayRequest | undefined;
     let mapped: Mapped;
     try {
       req = normalize(raw, rt.normalize);
       mapped = rt.mapper.map(req, this.registered);
     } catch (e) {
-      return this.finish(this.onError(raw.adapter, e, rt.config), { adapter: raw.adapter, t0, request: req });
+      return this.finish(this.onError(raw.adapter, e, rt.config), { adapter: raw.adapter, t0, request: req, span });
     }
     if (mapped.mcp !== undefined) {
       const { input, route, mcp } = mapped;
-      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline };
+      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline, span };
       return checkMcp(mcp, {
         evaluate: (i) => this.evaluate({ ...base, input: i, t0: this.now() }),
-        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route }),
+        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route, span }),
       });
     }
-    return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline });
+    return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline, span });
   }
 
   /**
@@ -143,7 +151,7 @@ export class CheckPipeline {
     const t0 = this.now();
     const rt = this.deps.state.runtime;
     const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request: undefined, risk: { score: 0 } };
-    return this.evaluate({ adapter, rt, input, t0 });
+    return this.evaluate({ adapter, rt, input, t0, span: this.deps.tracing?.startCheck(adapter, undefined) });
   }
 
   /** Records and answers a request an adapter could not even parse (always denied, 400). */
@@ -162,22 +170,24 @@ export class CheckPipeline {
   }
 
   private evaluate(e: Evaluation): CheckResult | Promise<CheckResult> {
-    const { adapter, rt, input, request: req, route, t0 } = e;
+    const { adapter, rt, input, request: req, route, t0, span } = e;
     // The kill switch, before the cache: a blocked agent gets no cached allow. Free while no
     // agent is blocked; one Map lookup otherwise.
     if (this.blocked.size !== 0 && input.action.agent_id !== null) {
       const block = this.blocked.get(input.action.agent_id);
       if (block !== undefined) {
         const denied = blockedDecision(block, rt.config.responses.denied_status);
-        return this.finish(denied, { adapter, t0, request: req, action: input.action, route });
+        return this.finish(denied, { adapter, t0, request: req, action: input.action, route, span });
       }
     }
     const remote = this.deps.remote?.current;
     if (remote !== undefined) {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
+      const started = span === undefined ? 0 : Date.now();
       const a = remote.decide(input.action, e.deadline, rt.config);
-      if (a instanceof Promise) return a.then((x) => this.finishRemote(e, x));
+      // A span only for a real call: an answer from the remote cache comes back synchronously.
+      if (a instanceof Promise) return span === undefined ? a.then((x) => this.finishRemote(e, x)) : this.traceRemote(e, span, started, a);
       return this.finishRemote(e, a);
     }
     const cache = this.deps.state.cache;
@@ -211,7 +221,16 @@ export class CheckPipeline {
         return this.resolvePending(gate, e, decision, members);
       }
     }
-    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members });
+    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members, span });
+  }
+
+  /** A control-plane call under the check's span. */
+  private async traceRemote(e: Evaluation, span: Span, started: number, call: Promise<RemoteAnswer>): Promise<CheckResult> {
+    const child = (this.deps.tracing as CheckTracing).child(span, 'ascend.control_plane.decide', started);
+    const a = await call;
+    child.setAttributes({ 'ascend.decision': a.decision.decision, 'ascend.cache_hit': a.cacheHit, ...(a.failure === undefined ? {} : { 'error.type': String(a.failure) }) });
+    child.end();
+    return this.finishRemote(e, a);
   }
 
   /** Each shadow test: would its test policy have decided otherwise than the enforced control? */
@@ -227,10 +246,11 @@ export class CheckPipeline {
 
   /** The one async path. Never rejects: a store failure is answered per fail_mode (`store_error`). */
   private async resolvePending(gate: ApprovalGate, e: Evaluation, pending: Decision, ab: readonly AbMembership[] | undefined): Promise<CheckResult> {
-    const { adapter, rt, input, request: req, route, t0, deadline } = e;
+    const { adapter, rt, input, request: req, route, t0, deadline, span } = e;
     const action = input.action;
     let decision: Decision;
     let ids: ResultIds | undefined;
+    const child = span === undefined ? undefined : (this.deps.tracing as CheckTracing).child(span, 'ascend.store.approval', Date.now(), { 'ascend.policy_id': pending.policyId ?? '' });
     try {
       const workflow = rt.workflows.get(pending.policyId ?? '');
       if (workflow === undefined) throw new Error(`policy ${pending.policyId} has no resolved workflow`);
@@ -241,19 +261,21 @@ export class CheckPipeline {
       this.deps.metrics.error(adapter, code);
       if (code === 'store_error') this.deps.logger.error({ err: toError(err), adapter }, 'approvals store failed; answering per fail_mode');
       decision = failDecision(rt.config.fail_mode, rt.config.responses.denied_status, code);
+      child?.setAttribute('error.type', code);
     }
-    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab });
+    child?.end();
+    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab, span });
   }
 
   private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
-    const { adapter, request, route, t0 } = e;
+    const { adapter, request, route, t0, span } = e;
     this.deps.metrics.cache(a.cacheHit && a.failure === undefined);
     // A stale answer is counted by ascend_remote_stale_served_total, not as an error.
     if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
     const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
       ? undefined
       : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
-    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids });
+    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids, span });
   }
 
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
@@ -295,7 +317,13 @@ export class CheckPipeline {
         m.abDecision(test.name, variant, decision.decision);
       }
     }
-    m.decision(adapter, decision.decision, latencyUs / 1e6);
+    const span = f.span;
+    if (span === undefined) m.decision(adapter, decision.decision, latencyUs / 1e6);
+    else {
+      const tracing = this.deps.tracing as CheckTracing;
+      tracing.endCheck(span, result);
+      m.decision(adapter, decision.decision, latencyUs / 1e6, tracing.exemplar(span));
+    }
     if (decision.flagged) m.flag(adapter);
     if (decision.failOpen) m.failedOpen(adapter);
     if (decision.monitor) m.monitorOverride(decision.monitor.wouldBe);

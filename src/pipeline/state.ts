@@ -18,6 +18,7 @@ export class RuntimeState {
   /** False while draining on shutdown: readiness and gRPC health report not serving. */
   serving = true;
   private readonly listeners: ((rt: Runtime) => void)[] = [];
+  private readonly gates: (() => boolean)[] = [];
 
   constructor(runtime: Runtime) {
     this.current = runtime;
@@ -46,6 +47,16 @@ export class RuntimeState {
     this.decisionCache = RuntimeState.cacheFor(rt);
     this.current = rt;
     for (const l of this.listeners) l(rt);
+  }
+
+  /** Something else readiness waits for (a policy bundle): gRPC health serves once all hold. */
+  addReadinessGate(gate: () => boolean): void {
+    this.gates.push(gate);
+  }
+
+  /** Serving, and every readiness gate holds. */
+  get ready(): boolean {
+    return this.serving && this.gates.every((g) => g());
   }
 
   onSwap(listener: (rt: Runtime) => void): void {

@@ -42,7 +42,7 @@ export function envoyMethods(pipeline: CheckPipeline, health: HealthService): Ma
 }
 
 export async function createEnvoyServer(pipeline: CheckPipeline, state: RuntimeState, opts: EnvoyServerOptions): Promise<{ server: GrpcTransport; health: HealthService }> {
-  const health = new HealthService(() => state.serving, [AUTHZ_SERVICE]);
+  const health = new HealthService(() => state.ready, [AUTHZ_SERVICE]);
   // grpc-js and proto-loader (~10 MiB of heap and code) load only when chosen.
   const server = opts.transport === 'grpc-js'
     ? (await import('./grpc-js-transport.js')).grpcJsTransport(pipeline, health, opts)

@@ -4,14 +4,13 @@
  * incident). The body is rendered once per format when the event is enqueued, so every retry
  * sends (and signs) the same bytes.
  */
-import type { WebhookEnvelope } from '../types.js';
+import type { NotificationFormat, WebhookEnvelope } from '../types.js';
 import { factsOf } from './facts.js';
 import { serviceNowIncident } from './servicenow.js';
 import { slackMessage } from './slack.js';
 import { teamsMessage } from './teams.js';
 
-export const NOTIFICATION_FORMATS = ['ascend', 'slack', 'teams', 'servicenow'] as const;
-export type NotificationFormat = (typeof NOTIFICATION_FORMATS)[number];
+export { NOTIFICATION_FORMATS, type NotificationFormat } from '../types.js';
 
 export function renderPayload(format: NotificationFormat, e: WebhookEnvelope, publicUrl: string | undefined): string {
   if (format === 'ascend') return JSON.stringify(e);

@@ -30,6 +30,9 @@ const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vo
 const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
+/** An approval with its votes in one round trip (votes as JSON, oldest first). */
+const SELECT_APPROVAL = `SELECT p.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = p.approval_id)::text, '[]') AS votes_json
+  FROM approvals p`;
 const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
 const INSERT_VOTE = insertSql('votes', VOTE_COLS);
 
@@ -51,37 +54,86 @@ export class ApprovalsPg {
   }
 
   async getApproval(id: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
-    return this.load(q, (await q.query<Row>('SELECT * FROM approvals WHERE approval_id = $1', [id])).rows[0]);
+    return this.load(q, (await q.query<Row>(`${SELECT_APPROVAL} WHERE approval_id = $1`, [id])).rows[0]);
   }
 
   async insertAction(action: ActionRecord): Promise<void> {
     await this.pool.query(INSERT_ACTION, values(ACTION_COLS, actionToRow(action)));
   }
 
-  createPending(input: NewPendingApproval): Promise<CreatePendingResult> {
-    return tx(this.pool, async (c): Promise<CreatePendingResult> => {
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${this.schema}:pending`]);
-      const existing = await this.findPendingByFingerprint(input.approval.fingerprint, c);
-      if (existing) return { created: false, approval: existing, action: (await this.getAction(existing.action_id, c))! };
-      const { per_agent, total } = input.limits;
-      const mine = await c.query<{ n: number }>(`SELECT COUNT(*) AS n FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
-        WHERE a.agent_id = $1 AND a.status = 'pending' AND p.state = 'pending'`, [input.action.agent_id]);
-      if (mine.rows[0]!.n >= per_agent) return { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
-      if (await this.count('pending', c) >= total) return { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
-      await c.query(INSERT_ACTION, values(ACTION_COLS, actionToRow(input.action)));
-      await c.query(INSERT_APPROVAL, values(APPROVAL_COLS, approvalToRow(input.approval)));
-      await enqueueOutbox(c, input.outbox);
-      await notify(c, this.n, ['deadline']); // the scheduler's leader may be another replica
-      return { created: true, action: input.action, approval: input.approval };
-    });
+  /**
+   * Write first, count after: the action, approval, outbox rows and notification go in with one
+   * statement outside any lock (the unique index keeps one pending approval per fingerprint),
+   * then the schema's advisory lock is taken and the caps are counted — including this row,
+   * and every row committed before the lock was granted — and the transaction commits or rolls
+   * back. Only the count and the COMMIT are serialized, so the caps stay exact across replicas
+   * (no two transactions count while either is uncommitted) without holding the lock over the
+   * writes.
+   */
+  async createPending(input: NewPendingApproval): Promise<CreatePendingResult> {
+    const existingNow = await this.findPendingByFingerprint(input.approval.fingerprint);
+    if (existingNow) return { created: false, approval: existingNow, action: (await this.getAction(existingNow.action_id))! };
+    const c = await this.pool.connect();
+    let broken: Error | undefined;
+    let duplicate = false;
+    try {
+      await c.query('BEGIN');
+      const args: unknown[] = [];
+      const ps = (vals: unknown[]) => vals.map((v) => { args.push(v); return `$${args.length}`; }).join(', ');
+      const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
+      const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
+      const e = input.outbox;
+      const [events, names, payloads, urls, created] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
+      const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
+      try {
+        await c.query(`WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${actionVals})),
+          p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approvalVals})),
+          o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
+            SELECT e, ev, pl, u, 0, ct, 'pending', ct FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[])
+            WITH ORDINALITY AS t(e, ev, pl, u, ct, n) ORDER BY n)
+          SELECT pg_notify(${note})`, args);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        duplicate = true; // the same action made pending by another caller just now
+      }
+      let out: CreatePendingResult | undefined;
+      if (!duplicate) {
+        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${this.schema}:pending`]);
+        const { per_agent, total } = input.limits;
+        // A new statement, so a new snapshot: every row committed before the lock, and this one.
+        const n = (await c.query<{ mine: number; total: number }>(`SELECT
+            (SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
+              WHERE a.agent_id = $1 AND a.status = 'pending' AND p.state = 'pending') AS mine,
+            (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE state = 'pending' LIMIT $2) t) AS total`,
+        [input.action.agent_id, total + 1])).rows[0]!;
+        if (n.mine > per_agent) out = { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
+        else if (n.total > total) out = { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
+      }
+      if (duplicate || out) {
+        await c.query('ROLLBACK');
+        if (out) return out;
+      } else {
+        await c.query('COMMIT');
+        return { created: true, action: input.action, approval: input.approval };
+      }
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+    // Lost the race for the fingerprint: the winner's approval, once it is readable.
+    const winner = await this.findPendingByFingerprint(input.approval.fingerprint);
+    if (winner) return { created: false, approval: winner, action: (await this.getAction(winner.action_id))! };
+    return this.createPending(input); // the winner rolled back (a cap): try again
   }
 
   async findPendingByFingerprint(fp: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
-    return this.load(q, (await q.query<Row>(`SELECT * FROM approvals WHERE fingerprint = $1 AND state = 'pending'`, [fp])).rows[0]);
+    return this.load(q, (await q.query<Row>(`${SELECT_APPROVAL} WHERE fingerprint = $1 AND state = 'pending'`, [fp])).rows[0]);
   }
 
   async findLatestByFingerprint(fp: string): Promise<ApprovalRecord | undefined> {
-    const r = await this.pool.query<Row>('SELECT * FROM approvals WHERE fingerprint = $1 ORDER BY requested_at DESC, seq DESC LIMIT 1', [fp]);
+    const r = await this.pool.query<Row>(`${SELECT_APPROVAL} WHERE fingerprint = $1 ORDER BY requested_at DESC, seq DESC LIMIT 1`, [fp]);
     return this.load(this.pool, r.rows[0]);
   }
 
@@ -154,23 +206,27 @@ export class ApprovalsPg {
     }
   }
 
-  consumeGrant(id: string, now: number): Promise<GrantOutcome> {
-    return tx(this.pool, async (c): Promise<GrantOutcome> => {
-      const row = (await c.query<Row>('SELECT * FROM approvals WHERE approval_id = $1 FOR UPDATE', [id])).rows[0];
-      const a = await this.load(c, row);
-      if (!a) return { ok: false, reason: 'not_found' };
-      if (a.state !== 'approved') return { ok: false, reason: 'not_approved' };
-      if (a.grant_expires_at !== null && now >= a.grant_expires_at) {
-        const expired = await c.query(`UPDATE actions SET status = 'expired', updated_at = $1 WHERE action_id = $2 AND status = 'approved'`, [now, a.action_id]);
-        if (expired.rowCount === 1) await notify(c, this.n, ['action', a.action_id]);
-        return { ok: false, reason: 'expired' };
-      }
-      if (a.grant === 'single_use' && a.grant_used_at !== null) return { ok: false, reason: 'used' };
-      if (a.grant_used_at !== null) return { ok: true, approval: a };
-      // ttl grants record their first use
-      await c.query('UPDATE approvals SET grant_used_at = $1, version = version + 1 WHERE approval_id = $2', [now, id]);
-      return { ok: true, approval: { ...a, grant_used_at: now, version: a.version + 1 } };
-    });
+  /**
+   * No explicit transaction: a ttl grant already in use is one read; a first use is one
+   * conditional UPDATE, which row-locks and re-checks `grant_used_at IS NULL` — of retries
+   * racing on any number of replicas, exactly one matches, the others read it used.
+   */
+  async consumeGrant(id: string, now: number): Promise<GrantOutcome> {
+    const a = await this.getApproval(id);
+    if (!a) return { ok: false, reason: 'not_found' };
+    if (a.state !== 'approved') return { ok: false, reason: 'not_approved' };
+    if (a.grant_expires_at !== null && now >= a.grant_expires_at) {
+      const expired = await this.pool.query(`WITH x AS (UPDATE actions SET status = 'expired', updated_at = $1
+        WHERE action_id = $2 AND status = 'approved' RETURNING 1) SELECT pg_notify($3, $4) FROM x`,
+      [now, a.action_id, this.n.channel, `${this.n.instanceId}|action|${a.action_id}`]);
+      void expired;
+      return { ok: false, reason: 'expired' };
+    }
+    if (a.grant_used_at !== null) return a.grant === 'single_use' ? { ok: false, reason: 'used' } : { ok: true, approval: a };
+    const used = await this.pool.query<{ version: number }>(`UPDATE approvals SET grant_used_at = $1, version = version + 1
+      WHERE approval_id = $2 AND state = 'approved' AND grant_used_at IS NULL RETURNING version`, [now, id]);
+    if (used.rowCount === 1) return { ok: true, approval: { ...a, grant_used_at: now, version: used.rows[0]!.version } };
+    return this.consumeGrant(id, now); // someone used it first: decide on what they wrote
   }
 
   complete(x: ActionCompletion): Promise<CompleteResult> {
@@ -191,6 +247,7 @@ export class ApprovalsPg {
 
   private async load(q: Q, r: Row | undefined): Promise<ApprovalRecord | undefined> {
     if (!r) return undefined;
+    if (typeof r.votes_json === 'string') return rowToApproval(norm(r), (JSON.parse(r.votes_json) as Row[]).map((v) => rowToVote(norm(v))));
     const votes = (await q.query<Row>('SELECT * FROM votes WHERE approval_id = $1 ORDER BY at, seq', [r.approval_id])).rows;
     return rowToApproval(norm(r), votes.map((v) => rowToVote(norm(v))));
   }

