@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +17,9 @@ import { startApp, type TestApp } from './helpers/app.js';
 import { API_KEYS_YAML, KEYS, ManualClock, storeConfig } from './helpers/api.js';
 import { ConsoleClient } from './helpers/console.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
+import { TestPki } from './helpers/certs.js';
 import { tempDir } from './helpers/tmp.js';
+import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const dir = tempDir('ascend-console-');
@@ -211,6 +215,55 @@ describe('console without a store', () => {
       expect([r.status, r.body.error.code]).toEqual([501, 'store_not_configured']);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describeWith('openssl', 'console sessions over TLS', () => {
+  it('sets a __Host- cookie with Secure on an https login, and reads it back', async () => {
+    const pki = new TestPki(tempDir('ascend-console-tls-'));
+    const server = pki.server('server', 'sidecar');
+    const d = join(dir, `tls${++n}`);
+    mkdirSync(d, { recursive: true });
+    const core = CORE.replace(/^server: .*$/m, `server: {tls: {cert_file: ${JSON.stringify(server.cert)}, key_file: ${JSON.stringify(server.key)}}}`);
+    const t = await startApp(storeConfig(d, core), { dir: d });
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: t.httpPort, path, method, servername: 'localhost', ca: pki.caPem, headers }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    try {
+      const login = await send('POST', '/console/api/login', { 'content-type': 'application/json' }, JSON.stringify({ key: KEYS.finance }));
+      expect(login.status).toBe(200);
+      const cookie = (login.headers['set-cookie'] as string[])[0] as string;
+      expect(cookie).toMatch(/^__Host-ascend_console=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/);
+      const me = await send('GET', '/console/api/session', { cookie: cookie.split(';')[0] as string });
+      expect([me.status, JSON.parse(me.body).name]).toEqual([200, 'fred']);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('console keys and sessions in plain text', () => {
+  // A non-loopback address of this machine: connecting to it makes the peer non-loopback.
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+
+  it.skipIf(external === undefined)('refuses a login over plain HTTP from another host (403 plaintext_not_allowed) unless api.allow_plaintext', async () => {
+    const strict = await sidecar('', { host: '0.0.0.0' });
+    const lax = await sidecar('api: {allow_plaintext: true}', { host: '0.0.0.0' });
+    try {
+      const refused = await new ConsoleClient(`http://${external}:${strict.t.httpPort}`).login(KEYS.finance);
+      expect([refused.status, refused.body.error.code]).toEqual([403, 'plaintext_not_allowed']);
+      expect(refused.headers.get('set-cookie')).toBeNull();
+      expect((await new ConsoleClient(`http://127.0.0.1:${strict.t.httpPort}`).login(KEYS.finance)).status).toBe(200);
+      expect((await new ConsoleClient(`http://${external}:${lax.t.httpPort}`).login(KEYS.finance)).status).toBe(200);
+    } finally {
+      await Promise.all([strict.t.close(), lax.t.close()]);
     }
   });
 });

@@ -8,6 +8,7 @@
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/context.js';
+import { keySafeOn } from '../api/auth.js';
 import { ApiError, installErrorHandling } from '../api/errors.js';
 import { useJsonParser } from '../http/server.js';
 import type { Timers } from '../shared/runtime.js';
@@ -94,6 +95,11 @@ export async function registerConsole(http: FastifyInstance, deps: ApiDeps, opts
       // learns nothing of the routes' shapes.
       api.decorateRequest('consoleSession', null);
       api.addHook('onRequest', async (req) => {
+        // As for the REST API's keys (api.allow_plaintext): a key or a session cookie sent in the
+        // clear from another host is a credential given away.
+        if (!deps.state.runtime.config.api.allow_plaintext && !keySafeOn(req.raw.socket)) {
+          throw new ApiError(403, 'plaintext_not_allowed', 'the console takes keys and sessions only over TLS (server.tls) or from loopback; set api.allow_plaintext: true if a proxy in front of the sidecar terminates TLS');
+        }
         if (req.routeOptions.url !== '/console/api/login') req.consoleSession = await sessions.require(req);
       });
       sessionRoutes(api, ctx, limit);
