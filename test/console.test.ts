@@ -267,3 +267,40 @@ describe('console keys and sessions in plain text', () => {
     }
   });
 });
+
+describe('console policies: hits, monitor-mode would-denies and A/B results', () => {
+  async function policiesAfterOrderReads(core: string, extra: string) {
+    const d = join(dir, `pol${++n}`);
+    mkdirSync(d, { recursive: true });
+    const t = await startApp(storeConfig(d, core, extra), { dir: d });
+    const authz = new AuthzClient(t.grpcPort);
+    try {
+      for (let i = 0; i < 6; i++) await authz.check({ method: 'GET', path: `/v1/orders/${i}`, headers: { 'x-agent-id': 'crawler' } });
+      const c = new ConsoleClient(t.url(''));
+      await c.login(KEYS.viewer);
+      const r = await c.request('GET', '/policies');
+      expect(r.status).toBe(200);
+      return r.body;
+    } finally {
+      authz.close();
+      await t.close();
+    }
+  }
+
+  it("counts each policy's decisions and a monitor-mode policy's would-denies", async () => {
+    // A monitor-mode deny ahead of everything: it never decides; what it would have done is counted.
+    const core = CORE.replace('policies:\n', 'policies:\n  - {id: pol_watch_orders, name: Watch order reads, priority: 200, mode: monitor, conditions: {action_type: orders.read}, action: deny}\n');
+    const body = await policiesAfterOrderReads(core, '');
+    const byId = Object.fromEntries(body.items.map((p: { id: string }) => [p.id, p]));
+    expect(byId.pol_watch_orders).toMatchObject({ mode: 'monitor', hits: 0, monitor_would_deny: 6 });
+    expect(byId.pol_orders_read).toMatchObject({ hits: 6, allowed: 6 });
+    expect(body.ab_tests).toEqual([]);
+  });
+
+  it("shows an A/B test's results per variant", async () => {
+    const body = await policiesAfterOrderReads(CORE, 'ab_tests: [{name: orders-ab, control_policy: pol_orders_read, test_policy: pol_admin_deny, traffic_split: 50, duration_days: 7}]');
+    const ab = body.ab_tests[0];
+    expect(ab).toMatchObject({ name: 'orders-ab', control_policy: 'pol_orders_read', test_policy: 'pol_admin_deny', status: 'running' });
+    expect(ab.variants.control.decisions + ab.variants.test.decisions).toBe(6);
+  });
+});

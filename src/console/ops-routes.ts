@@ -126,6 +126,8 @@ export function opsRoutes(api: FastifyInstance, ctx: ConsoleContext, decisions: 
         id: p.id, name: p.name, priority: p.priority, enabled: p.enabled, mode: p.mode, action: p.action,
         approvers: p.approvers ?? null, workflow: p.workflow ?? null, ...decisions.policy(p.id),
       })),
+      // A/B tests with their results per variant (this process's counts, as GET /api/ab-tests/{id}/results).
+      ab_tests: ctx.deps.state.ab.tests(rt).map((t) => ctx.deps.state.ab.resultsView(t)),
     };
   });
 }

@@ -9,9 +9,16 @@ interface Policy {
   hits: number; allowed: number; denied: number; pending: number; monitor_would_deny: number;
 }
 
+interface Variant { decisions: number; allowed: number; denied: number; pending: number }
+interface AbTest {
+  name: string; control_policy: string; test_policy: string; traffic_split: number; status: string; shadow: boolean;
+  variants: { control: Variant; test: Variant }; divergences: number;
+}
+type Data = { since: string; mode: string | null; items: Policy[]; ab_tests: AbTest[] };
+
 export function PoliciesPage() {
-  const [data, setData] = useState<{ since: string; mode: string | null; items: Policy[] } | undefined>();
-  const load = () => { api<{ since: string; mode: string | null; items: Policy[] }>('GET', '/policies').then(setData, () => undefined); };
+  const [data, setData] = useState<Data | undefined>();
+  const load = () => { api<Data>('GET', '/policies').then(setData, () => undefined); };
   useEffect(load, []);
   useLive('decision', load);
   return (
@@ -33,6 +40,23 @@ export function PoliciesPage() {
           </tbody>
         </table>
       </div>
+      {data && data.ab_tests.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <caption>A/B tests (this process's counts)</caption>
+            <thead><tr><th scope="col">Test</th><th scope="col">Status</th><th scope="col">Control: decisions (allowed / denied / pending)</th><th scope="col">Test: decisions (allowed / denied / pending)</th><th scope="col">Divergences</th></tr></thead>
+            <tbody>{data.ab_tests.map((t) => (
+              <tr data-testid="ab-row">
+                <td>{t.name}: {t.control_policy} vs {t.test_policy} ({t.traffic_split} %{t.shadow ? ', shadow' : ''})</td>
+                <td>{t.status}</td>
+                <td>{t.variants.control.decisions} ({t.variants.control.allowed} / {t.variants.control.denied} / {t.variants.control.pending})</td>
+                <td>{t.variants.test.decisions} ({t.variants.test.allowed} / {t.variants.test.denied} / {t.variants.test.pending})</td>
+                <td>{t.divergences}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }
