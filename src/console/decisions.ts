@@ -34,8 +34,26 @@ export interface PolicyCounts {
   monitor_would_deny: number;
 }
 
+/**
+ * What record() keeps of a decision: a few references, no formatting. Not the CheckResult
+ * itself: it holds the request, body included, and 200 of those could pin megabytes.
+ */
+interface Kept {
+  readonly t: number;
+  readonly actionId: string;
+  readonly adapter: string;
+  readonly agentId: string | null;
+  readonly actionType: string | null;
+  readonly resource: string | null;
+  /** Decisions are shared, immutable objects (memoized by the engine). */
+  readonly d: CheckResult['decision'];
+  readonly cacheHit: boolean;
+}
+
 export class ConsoleDecisions implements DecisionSink {
-  private readonly recent: DecisionEvent[] = [];
+  /** A ring of the last RECENT results; `next` is where the next one goes. */
+  private readonly ring: Array<Kept | undefined> = new Array(RECENT);
+  private next = 0;
   private readonly counts = new Map<string, PolicyCounts>();
   private readonly listeners = new Set<(e: DecisionEvent) => void>();
   readonly since: number;
@@ -44,22 +62,28 @@ export class ConsoleDecisions implements DecisionSink {
     this.since = now();
   }
 
+  /**
+   * On every check: keep a reference and count. The event a page shows (an ISO time, a flat
+   * object) is built only when someone reads it or a live feed is open — formatting it for every
+   * check cost about 3 % of a cached Kong check's CPU (bench/README, optimizations log).
+   */
   record(r: CheckResult): void {
     const d = r.decision;
-    const e: DecisionEvent = {
-      time: new Date(this.now()).toISOString(), action_id: r.actionId, adapter: r.adapter, agent_id: r.action?.agent_id ?? null,
-      action_type: r.action?.action_type ?? null, resource: r.action?.resource ?? null, decision: d.decision, code: d.code,
-      policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason,
-      monitor: d.monitor ? { policy_id: d.monitor.policyId, would_be: d.monitor.wouldBe } : null, cache_hit: r.cacheHit,
+    const a = r.action;
+    const kept: Kept = {
+      t: this.now(), actionId: r.actionId, adapter: r.adapter, agentId: a?.agent_id ?? null, actionType: a?.action_type ?? null,
+      resource: a?.resource ?? null, d, cacheHit: r.cacheHit,
     };
-    this.recent.push(e);
-    if (this.recent.length > RECENT) this.recent.shift();
+    this.ring[this.next] = kept;
+    this.next = this.next + 1 === RECENT ? 0 : this.next + 1;
     if (d.policyId !== null) {
       const c = this.countsOf(d.policyId);
       c.hits++;
       c[d.decision]++;
     }
     if (d.monitor && d.monitor.wouldBe !== 'allowed' && d.monitor.policyId !== null) this.countsOf(d.monitor.policyId).monitor_would_deny++;
+    if (this.listeners.size === 0) return;
+    const e = eventOf(kept);
     for (const l of this.listeners) {
       try { l(e); } catch { /* a listener never breaks the pipeline */ }
     }
@@ -67,7 +91,12 @@ export class ConsoleDecisions implements DecisionSink {
 
   /** Newest last. */
   latest(): readonly DecisionEvent[] {
-    return this.recent;
+    const out: DecisionEvent[] = [];
+    for (let i = 0; i < RECENT; i++) {
+      const k = this.ring[(this.next + i) % RECENT];
+      if (k !== undefined) out.push(eventOf(k));
+    }
+    return out;
   }
 
   policy(id: string): PolicyCounts {
@@ -84,4 +113,14 @@ export class ConsoleDecisions implements DecisionSink {
     if (!c) this.counts.set(id, (c = { hits: 0, allowed: 0, denied: 0, pending: 0, monitor_would_deny: 0 }));
     return c;
   }
+}
+
+function eventOf(k: Kept): DecisionEvent {
+  const d = k.d;
+  return {
+    time: new Date(k.t).toISOString(), action_id: k.actionId, adapter: k.adapter, agent_id: k.agentId,
+    action_type: k.actionType, resource: k.resource, decision: d.decision, code: d.code,
+    policy_id: d.policyId, risk_score: d.riskScore, reason: d.reason,
+    monitor: d.monitor ? { policy_id: d.monitor.policyId, would_be: d.monitor.wouldBe } : null, cache_hit: k.cacheHit,
+  };
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../core/decision.js';
+import type { CheckResult } from '../pipeline/result.js';
+import { ConsoleDecisions } from './decisions.js';
+
+const decision = (over: Partial<Decision> = {}): Decision => ({
+  decision: 'allowed', reason: 'ok', code: 'policy_allow', policyId: 'pol_a', policyName: 'A', riskScore: 10, flagged: false,
+  approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
+});
+
+const result = (i: number, d: Decision = decision()): CheckResult => ({
+  adapter: 'envoy', decision: d, actionId: `act-${i}`, approvalId: undefined, statusUrl: undefined, retryAfterSeconds: undefined,
+  action: { agent_id: `agent-${i}`, action_type: 'orders.read', resource: 'orders', parameters: {}, context: {} },
+  request: undefined, route: undefined, cacheHit: i % 2 === 0, latencyUs: 1,
+} as unknown as CheckResult);
+
+describe('ConsoleDecisions', () => {
+  it('keeps the last 200 decisions, oldest first, built into events only when read', () => {
+    let now = Date.UTC(2026, 11, 7);
+    const d = new ConsoleDecisions(() => now++);
+    for (let i = 0; i < 250; i++) d.record(result(i));
+    const latest = d.latest();
+    expect(latest).toHaveLength(200);
+    expect(latest[0]).toMatchObject({ action_id: 'act-50', agent_id: 'agent-50', decision: 'allowed', cache_hit: true });
+    expect(latest[199]).toMatchObject({ action_id: 'act-249', cache_hit: false, time: new Date(Date.UTC(2026, 11, 7) + 250).toISOString() });
+  });
+
+  it('counts per policy, monitor would-denies included, and feeds live listeners', () => {
+    const d = new ConsoleDecisions(() => 0);
+    const seen: string[] = [];
+    const stop = d.subscribe((e) => seen.push(`${e.action_id}:${e.decision}`));
+    d.record(result(1));
+    d.record(result(2, decision({ decision: 'denied', code: 'policy_deny' })));
+    d.record(result(3, decision({ policyId: 'pol_b', monitor: { policyId: 'pol_m', wouldBe: 'denied' } })));
+    stop();
+    d.record(result(4));
+    expect(seen).toEqual(['act-1:allowed', 'act-2:denied', 'act-3:allowed']);
+    expect(d.policy('pol_a')).toEqual({ hits: 3, allowed: 2, denied: 1, pending: 0, monitor_would_deny: 0 });
+    expect(d.policy('pol_m').monitor_would_deny).toBe(1);
+    expect(d.latest()).toHaveLength(4);
+  });
+});
