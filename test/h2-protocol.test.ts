@@ -560,6 +560,23 @@ describe('h2 transport and a peer that cancels streams it never opened (gRPC C-c
       await server.shutdown(100);
     }
   });
+
+  it('also before any stream, when a stream opens right after (C-core cancels its first call)', async () => {
+    const { pending, server, c } = await slowChecks();
+    try {
+      c.send(settings(), frameBytes(T.RST_STREAM, 0, 1, u32(ERR.CANCEL)), check(3));
+      await waitFor(() => pending.length === 1, { what: 'stream 3 running' });
+      // Past the grace a connection error would have come (the h2spec case: nothing opens).
+      await new Promise((r) => setTimeout(r, 400));
+      for (const answer of pending.splice(0)) answer();
+      expect(grpcStatus(await c.ended(3))).toBe('0');
+      expect(server.stats.idleStreamResets).toBe(1);
+      expect(c.frames.filter((f) => f.type === T.GOAWAY)).toEqual([]);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
 });
 
 describe('h2 transport limits a client cannot push past', () => {

@@ -82,6 +82,9 @@ const OUR_SETTINGS = (maxStreams: number) => {
   return b;
 };
 
+/** How long an RST_STREAM on an idle stream, before any stream, waits for a stream to open (onReset). */
+const IDLE_RESET_GRACE_MS = 250;
+
 export class H2Connection implements StreamConnection {
   private readonly decoder = new HpackDecoder();
   private readonly head = new RequestHead();
@@ -115,6 +118,8 @@ export class H2Connection implements StreamConnection {
   /** PING and SETTINGS frames received in the current one-second window, and when it began. */
   private controlFrames = 0;
   private controlSince = 0;
+  /** Armed by an RST_STREAM on an idle odd stream before any stream opened (see onReset). */
+  private idleResetTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flow = new FlowControl(this.out, (s, trailers) => this.endStream(s, trailers));
   // A header block arriving in pieces (HEADERS without END_HEADERS, then CONTINUATION).
   private blockStream = 0;
@@ -443,6 +448,10 @@ export class H2Connection implements StreamConnection {
     // Ids the client skipped are closed without having been opened (RFC 9113 5.1.1).
     if (id > this.lastStreamId + 2) this.skipped.add(this.lastStreamId + 2, id - 2);
     this.lastStreamId = id;
+    if (this.idleResetTimer !== undefined) {
+      clearTimeout(this.idleResetTimer);
+      this.idleResetTimer = undefined;
+    }
     if (this.goawayId >= 0 && id > this.goawayId) return; // after our GOAWAY: ignored (RFC 9113 6.8)
     if (this.streams.size + this.resetRunning >= this.host.limits.maxConcurrentStreams) return this.resetStream(id, F.REFUSED_STREAM);
     if (head.malformed !== undefined || head.method === '' || head.path === '' || !head.scheme) {
@@ -498,7 +507,18 @@ export class H2Connection implements StreamConnection {
       // gets one. But gRPC C-core, cancelling calls, resets stream ids it allocated and never
       // opened (Envoy's client had the same bug); killing the connection for it would fail
       // every call in flight on it. An odd id after the first stream: ignored, and counted.
-      if ((id & 1) === 0 || this.lastStreamId === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      if ((id & 1) === 0) throw new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      if (this.lastStreamId === 0) {
+        // Before any stream, C-core's cancel and a peer that simply breaks the rule (h2spec 5.1
+        // sends the same frame: RST_STREAM(CANCEL) on stream 1) look alike. A cancelling client
+        // opens a stream right after; a broken one does not. So the connection error waits
+        // IDLE_RESET_GRACE_MS for a stream to open (test/grpc-interop.test.ts, test/h2spec.test.ts).
+        this.idleResetTimer ??= setTimeout(() => {
+          this.idleResetTimer = undefined;
+          if (this.lastStreamId === 0 && !this.dead) this.fatal(new ConnectionError(F.PROTOCOL_ERROR, 'RST_STREAM on an idle stream'));
+        }, IDLE_RESET_GRACE_MS);
+        this.idleResetTimer.unref();
+      }
       this.host.stats.idleStreamResets++;
       return;
     }
@@ -752,6 +772,7 @@ export class H2Connection implements StreamConnection {
     this.dead = true;
     this.forget();
     clearTimeout(this.drainTimer);
+    clearTimeout(this.idleResetTimer);
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
       this.closeStream(s);
