@@ -108,17 +108,11 @@ class FastReply implements ReplyLike {
       this.res.end();
       return;
     }
+    const text = typeof payload === 'string';
+    const body = text ? payload : JSON.stringify(payload);
     const type = out['content-type'];
-    let body: string;
-    if (typeof payload === 'string') {
-      body = payload;
-      if (type === undefined) out['content-type'] = 'text/plain; charset=utf-8';
-      else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
-    } else {
-      body = JSON.stringify(payload);
-      if (type === undefined) out['content-type'] = 'application/json; charset=utf-8';
-      else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
-    }
+    if (type === undefined) out['content-type'] = text ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
+    else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
     out['content-length'] = String(Buffer.byteLength(body));
     this.res.writeHead(this.status, out);
     this.res.end(body);
