@@ -63,6 +63,10 @@ export const ServerSchema = T.Object(
       minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
       description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
     }),
+    grpc_output_stall_timeout_ms: T.Integer({
+      minimum: 100, default: H2_LIMIT_DEFAULTS.outputStallMs,
+      description: 'h2 transport: a connection no longer read for its unsent output (grpc_connection_output_bytes) whose client has not read it all within this time is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
     grpc_max_control_frames_per_second: T.Integer({
       minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
       description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
