@@ -122,9 +122,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onAuditDrop: (sink, reason, rows) => metrics.auditDropped(sink, reason, rows),
   });
   const remote = new RemoteControl(new RemoteMetrics(registry), logger.child({ component: 'remote' }));
-  remote.apply(runtime.config, runtime.evaluatorKey);
+  remote.apply(runtime);
   remoteRef = remote;
-  state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
+  state.onSwap((rt) => remote.apply(rt));
   // The console's live decisions feed and per-policy counts (a synchronous, bounded sink).
   const consoleDecisions = new ConsoleDecisions(now);
   // Read at start. Off: the OpenTelemetry SDK is not even loaded.
