@@ -29,7 +29,7 @@ const APPROVAL_COLS = ['approval_id', 'action_id', 'fingerprint', 'workflow', 'c
   'requested_at', 'decided_at', 'deadline_at', 'reason', 'grant_kind', 'grant_ttl_seconds', 'grant_expires_at',
   'grant_used_at', 'version'] as const;
 const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vote', 'comment', 'at'] as const;
-const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at'] as const;
+const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at', 'action_id'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
 /** An approval with its votes in one round trip (votes as JSON, oldest first). */
@@ -48,13 +48,13 @@ const CREATE_PENDING = (() => {
   const params = (k: number) => Array.from({ length: k }, () => `$${++n}`);
   const action = params(ACTION_COLS.length);
   const approval = params(APPROVAL_COLS.length);
-  const [ev, name, payload, url, created] = params(OUTBOX_COLS.length);
+  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
   const [perAgent, total, lockKey, exclusive, channel, note] = params(6);
   return `WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${action.join(', ')})),
     p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approval.join(', ')})),
-    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
-      SELECT e, ev, pl, u, 0, ct, 'pending', ct FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[])
-      WITH ORDINALITY AS t(e, ev, pl, u, ct, n) ORDER BY n)
+    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
+      WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
     SELECT pending_caps(${action[ACTION_COLS.indexOf('agent_id')]}::text, ${approval[0]}::text, ${perAgent}::int, ${total}::int, ${lockKey}::text, ${exclusive}::boolean),
       pg_notify(${channel}, ${note})`;
 })();
@@ -96,9 +96,9 @@ function isPendingDuplicate(err: unknown): boolean {
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const cols = OUTBOX_COLS.map((c) => entries.map((e) => e[c]));
-  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
-    SELECT e, ev, p, u, 0, c, 'pending', c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-    WITH ORDINALITY AS t(e, ev, p, u, c, n) ORDER BY n`, cols);
+  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+    SELECT e, ev, p, u, 0, c, 'pending', c, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+    WITH ORDINALITY AS t(e, ev, p, u, c, a, n) ORDER BY n`, cols);
 }
 
 export class ApprovalsPg {
@@ -118,7 +118,7 @@ export class ApprovalsPg {
   }
 
   /**
-   * One statement, one round trip, in its own implicit transaction: pending_caps (migration 3)
+   * One statement, one round trip, in its own implicit transaction: pending_caps (migration 4)
    * takes the caps' locks and counts in a snapshot taken after they were granted, then the
    * action, approval and outbox rows go in through data-modifying CTEs, and the notification.
    * The locks last to the end of the transaction and are held only inside the server, never

@@ -212,6 +212,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 3,
+    name: 'webhook outbox rows by action',
+    // As SQLite's version 11: rows from before stay NULL.
+    up: `
+      ALTER TABLE webhook_outbox ADD COLUMN action_id TEXT;
+      CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 4,
     name: 'pending_caps: the caps on pending approvals counted inside the server',
     // Called by the statement that creates a pending approval (approvals.ts), before its rows
     // are inserted. Counts in fresh snapshots taken after its locks are granted (a VOLATILE
