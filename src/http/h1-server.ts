@@ -368,7 +368,8 @@ class H1Connection {
       return;
     }
     if (this.state === State.Done || (this.closing && this.len === 0)) {
-      this.socket.end();
+      // As node:http after a last answer: end, and destroy once written (the client may never close its side).
+      this.socket.destroySoon();
       this.release();
       return;
     }
