@@ -7,9 +7,10 @@
  */
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { errorCodes, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { parseJsonSafely } from '../gateway/json-parse.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
@@ -40,15 +41,17 @@ export interface HttpLimits {
   tls?: TlsCredentials;
 }
 
+const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = errorCodes;
+
 /**
  * The JSON body parser of every scope (REST API, Kong, Kong-OPA): the text is depth-checked
- * before it is parsed (gateway/json-depth.ts), then fastify's own parser refuses `__proto__`
- * and `constructor.prototype` keys as before. `allowEmpty`: an empty body labelled JSON is "no
- * body" (the ASCEND SDK sends `Content-Type: application/json` on bodiless POST and DELETE).
+ * before it is parsed (gateway/json-depth.ts), then parsed as fastify's own parser would
+ * (gateway/json-parse.ts), refusing `__proto__` and `constructor.prototype` keys. `allowEmpty`:
+ * an empty body labelled JSON is "no body" (the ASCEND SDK sends `Content-Type:
+ * application/json` on bodiless POST and DELETE).
  * `keepRaw`: the text is kept as `req.rawBody` (the REST API verifies signatures over it).
  */
 export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean; keepRaw?: boolean }): void {
-  const parseJson = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
@@ -63,7 +66,19 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
       done(Object.assign(e as Error, { statusCode: 400 }), undefined);
       return;
     }
-    parseJson(req, text, done);
+    // fastify's default JSON parser, answered by parseJsonSafely (the same values and refusals).
+    if (text.length === 0) {
+      done(new FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = parseJsonSafely(text);
+    } catch {
+      done(new FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+      return;
+    }
+    done(null, value);
   });
 }
 
