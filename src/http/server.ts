@@ -26,7 +26,7 @@ export interface HttpDeps {
   /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
   storeHealth?: { readonly state: string } | undefined;
   /** evaluator.bundle: not ready until a verified bundle is active. */
-  bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
+  bundle?: { readonly current: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined } | undefined;
   /** Set while tracing is on: /metrics answers OpenMetrics, with these exemplars, to a scraper that asks for it. */
   exemplars?: (() => ReadonlyMap<string, string>) | undefined;
 }
@@ -148,7 +148,7 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
     const remote = deps.remote?.current;
-    const bundle = deps.bundle;
+    const bundle = deps.bundle?.current;
     // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
     // An edge with a bundle is not ready before one is active: it would decide with no policy.
     const waiting = bundle !== undefined && !bundle.ready;
