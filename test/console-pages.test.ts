@@ -2,7 +2,7 @@
  * The console's other pages in headless Chromium against a real sidecar (real SQLite, real gRPC
  * checks): the kill switch from the agents page (with its confirmation) denies the agent's next
  * check; live decisions arrive over SSE and filter; policy hit counts; a dead letter requeued
- * from the webhooks page. Each page is also checked at phone width (390 px) for overflow.
+ * from the webhooks page; an action's page lists the webhooks sent about it. Each page is also checked at phone width (390 px) for overflow.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { KEYS, storeConfig } from './helpers/api.js';
 import { launchChromium, screenshot, watchForScripts } from './helpers/browser.js';
-import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
+import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { tempDir } from './helpers/tmp.js';
 import { describeWith } from './helpers/tools.js';
 import { waitFor } from './helpers/wait.js';
@@ -28,12 +29,15 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
   let t: TestApp;
   let authz: AuthzClient;
   let browser: Browser;
+  let receiver: Receiver;
   const dir = tempDir('ascend-console-pages-');
 
   beforeAll(async () => {
     mkdirSync(join(dir, 'app'), { recursive: true });
-    // A subscription nobody answers, with one attempt: its deliveries become dead letters.
-    const extra = 'webhooks: [{url: "http://127.0.0.1:9/hooks", events: ["*"], secret: s3cret-never-shown}]\nwebhook_delivery: {max_attempts: 1, timeout_ms: 500}\nconsole: {login_attempts_per_minute: 100}'; // ~15 logins from one address
+    receiver = await startReceiver('receiver-secret');
+    // A subscription nobody answers, with one attempt: its deliveries become dead letters. And
+    // one a local receiver answers.
+    const extra = `webhooks: [{url: "http://127.0.0.1:9/hooks", events: ["*"], secret: s3cret-never-shown}, {url: "${receiver.url}/approvals", events: ["action.pending"], secret: receiver-secret}]\nwebhook_delivery: {max_attempts: 1, timeout_ms: 500}\nconsole: {login_attempts_per_minute: 100}`; // ~15 logins from one address
     t = await startApp(storeConfig(join(dir, 'app'), CORE, extra), { dir: join(dir, 'app') });
     authz = new AuthzClient(t.grpcPort);
     browser = await launchChromium();
@@ -42,6 +46,7 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
     await browser?.close();
     authz?.close();
     await t?.close();
+    await receiver?.close();
   });
 
   async function login(key: string, hash: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
@@ -138,6 +143,34 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
     await first.getByTestId('requeue').click();
     await page.getByText(`Delivery ${id} queued again`).waitFor();
     await screenshot(page, 'webhooks-1280');
+    await page.context().close();
+  });
+
+  it("lists the webhooks sent about an action on its page: delivered to the receiver, dead for the other", async () => {
+    const res = await authz.check(refund(5000, 'wa-1'));
+    expect(decisionOf(res)).toBe('pending');
+    const actionId = header(res, 'x-ascend-action-id')!;
+    await waitFor(() => receiver.received.some((r) => r.body.includes(actionId)), { timeoutMs: 15_000 });
+    const page = await login(KEYS.viewer, `#/actions/${actionId}`);
+    const rows = page.getByTestId('webhook-delivery');
+    await waitFor(async () => {
+      await page.reload();
+      await page.locator('#action-title').waitFor();
+      const states = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+      return states.includes('delivered') && states.includes('dead');
+    }, { timeoutMs: 15_000 });
+    const delivered = page.locator('[data-testid="webhook-delivery"][data-state="delivered"]');
+    const text = await delivered.innerText();
+    expect(text).toContain('action.pending');
+    expect(text).toMatch(/cfg_[0-9a-f]{12}/);
+    expect(text).toContain('http://127.0.0.1:'); // masked: scheme and host only
+    expect(text).not.toContain('/approvals');
+    expect(await delivered.locator('td').nth(3).innerText()).toBe('1');
+    expect(await delivered.locator('td').nth(5).innerText()).not.toBe('—');
+    const dead = page.locator('[data-testid="webhook-delivery"][data-state="dead"]');
+    expect(await dead.locator('td').nth(4).innerText()).not.toBe(''); // its last error (port 9 is refused)
+    expect(await page.locator('main').innerText()).not.toContain('receiver-secret');
+    await screenshot(page, 'action-webhooks-1280');
     await page.context().close();
   });
 

@@ -1,9 +1,11 @@
 /** Store records and check results → the API's JSON (times as ISO 8601, '' agents as null). */
 import { approvalEventData } from '../approvals/event-data.js';
 import type { ActionRecord, ApprovalRecord, OutboxRow, StoredAuditRecord } from '../approvals/store/records.js';
+import type { WebhookSubscription } from '../events/types.js';
 import { maskUrl, maskUrlIn } from '../observability/redact.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { approvalStatusUrl } from './paths.js';
+import { configWebhookId } from './webhooks.js';
 import { currentDecision, sdkDecision } from './sdk-views.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -77,5 +79,20 @@ export function deadLetterView(r: OutboxRow, webhooks: readonly { url: string }[
   return {
     id: r.id, event_id: r.event_id, event: r.event, url: maskUrl(r.url), subscription_index: index < 0 ? null : index,
     attempts: r.attempts, last_error: r.last_error === null ? null : maskUrlIn(r.last_error, r.url), created_at: iso(r.created_at),
+  };
+}
+
+/**
+ * One delivery of an event about an action: the subscription it went to (its id, and its url
+ * masked as everywhere else: the url is often a secret), its state and attempts. `webhook_id` is
+ * null once the subscription is gone.
+ */
+export function deliveryView(r: OutboxRow, subs: readonly WebhookSubscription[]): Record<string, unknown> {
+  const sub = subs.find((w) => w.url === r.url);
+  return {
+    id: r.id, event_id: r.event_id, event: r.event,
+    webhook_id: sub ? sub.id ?? configWebhookId(sub.url) : null, format: sub?.format ?? null, url: maskUrl(r.url),
+    state: r.state, attempts: r.attempts, last_error: r.last_error === null ? null : maskUrlIn(r.last_error, r.url),
+    created_at: iso(r.created_at), delivered_at: iso(r.delivered_at), next_attempt_at: r.state === 'pending' ? iso(r.next_attempt_at) : null,
   };
 }

@@ -6,17 +6,18 @@
  * serve an answer of the old bundle. The envelope is kept on disk as received, so a cold start
  * while the control plane is down runs the last good bundle (verified again). A bundle that
  * does not verify or does not compile is refused, logged and counted; the running policy stays.
- * /readyz is false until a bundle is active.
+ * /readyz is false until a bundle is active (control.ts: the readiness gate, and reloads).
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { parse } from 'yaml';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { runtimeFromText, type Runtime } from '../config/runtime.js';
 import type { BundleClientConfig } from '../config/schema.js';
+import { connectOptions } from '../evaluator/client-tls.js';
 import type { RuntimeState } from '../pipeline/state.js';
 import { BUNDLE_FIELDS, BundleError, openBundle, type BundlePayload } from './bundle.js';
 
@@ -61,6 +62,8 @@ export class BundleClient {
   private revision: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The connections of evaluator.tls; rebuilt when a reload changes its files. */
+  private agent: { digest: string; agent: Agent } | undefined;
 
   constructor(
     private readonly configPath: string,
@@ -71,7 +74,6 @@ export class BundleClient {
     private readonly onActivated: () => void = () => {},
   ) {
     this.metrics.active.set(0);
-    state.addReadinessGate(() => this.ready);
   }
 
   /** The settings of the running config (a reload may change the url, key or interval). */
@@ -120,6 +122,19 @@ export class BundleClient {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    void this.agent?.agent.close().catch(() => undefined);
+    this.agent = undefined;
+  }
+
+  /** undici's global dispatcher without evaluator.tls; else an Agent with its CA and client certificate. */
+  private dispatcher(): Agent | undefined {
+    const tls = this.state.runtime.evaluatorTls;
+    if (tls === undefined) return undefined;
+    if (this.agent?.digest !== tls.digest) {
+      void this.agent?.agent.close().catch(() => undefined);
+      this.agent = { digest: tls.digest, agent: new Agent({ connect: connectOptions(tls) }) };
+    }
+    return this.agent.agent;
   }
 
   /** One poll: 304 keeps what runs; 200 is verified and activated, or refused. Never throws. */
@@ -131,6 +146,7 @@ export class BundleClient {
     let text: string;
     try {
       const res = await request(s.url, {
+        dispatcher: this.dispatcher(),
         method: 'GET',
         headers: { 'x-api-key': key, accept: 'application/json', ...(this.revision !== undefined ? { 'if-none-match': `"${this.revision}"` } : {}) },
         signal: AbortSignal.timeout(s.timeout_ms),

@@ -12,6 +12,7 @@ import { approvalSettings, resolveWorkflow, type ApprovalSettings } from '../app
 import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow.js';
 import type { EvalInput } from '../core/action.js';
 import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
+import { readClientTls, type ClientTls } from '../evaluator/client-tls.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
@@ -60,6 +61,8 @@ export interface Runtime {
   readonly tracingHeaders: Readonly<Record<string, string>>;
   /** evaluator.api_key, read ({env}/{file} resolved); undefined unless mode remote or a bundle. */
   readonly evaluatorKey: string | undefined;
+  /** evaluator.tls, its files read (at each compile, so a reload re-reads them). */
+  readonly evaluatorTls: ClientTls | undefined;
   /** bundles: the signing key and the names served (a control plane). */
   readonly bundleSigner: { readonly key: KeyObject; readonly names: ReadonlySet<string> } | undefined;
   /** evaluator.bundle: the key bundles must be signed with (an edge). */
@@ -221,6 +224,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
   const secrets = { configPath: opts.source };
   const apiKeys = ApiKeyTable.compile(config.api_keys, issues, { rateLimit: config.api.rate_limit, secrets });
   const remoteKey = evaluatorKey(config, issues, secrets);
+  const evaluatorTls = readClientTls(config.evaluator, opts.source, issues);
   const bundleSigner = config.bundles === undefined ? undefined : readKey(config.bundles.signing_key_file, ['bundles', 'signing_key_file'], opts.source, ed25519PrivateKey, issues);
   const bundleKey = config.evaluator.bundle === undefined ? undefined : readKey(config.evaluator.bundle.public_key_file, ['evaluator', 'bundle', 'public_key_file'], opts.source, ed25519PublicKey, issues);
   const webhooks = config.webhooks.map((w, i) => ({ ...w, secret: resolveSecret(w.secret, ['webhooks', i, 'secret'], issues, secrets) ?? '' }));
@@ -263,6 +267,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     redaction: new Redaction(config.decision_log.redact),
     gatewayAccess,
     evaluatorKey: remoteKey,
+    evaluatorTls,
     bundleSigner: bundleSigner === undefined || config.bundles === undefined ? undefined : { key: bundleSigner, names: new Set(config.bundles.names) },
     bundleKey,
     storeUrl,

@@ -63,6 +63,10 @@ export const ServerSchema = T.Object(
       minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
       description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
     }),
+    grpc_output_stall_timeout_ms: T.Integer({
+      minimum: 100, default: H2_LIMIT_DEFAULTS.outputStallMs,
+      description: 'h2 transport: a connection no longer read for its unsent output (grpc_connection_output_bytes) whose client has not read it all within this time is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
     grpc_max_control_frames_per_second: T.Integer({
       minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
       description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
@@ -455,6 +459,17 @@ export const BundlesSchema = T.Object(
   closed,
 );
 
+/** evaluator.tls: TLS (and mTLS) to the control plane, for remote evaluation and bundle polls. */
+export const ClientTlsSchema = T.Object(
+  {
+    ca_file: T.Optional(T.String({ minLength: 1, description: "PEM CA bundle the control plane's certificate is verified against, in place of the system CAs; relative to the config file; re-read on reload" })),
+    cert_file: T.Optional(T.String({ minLength: 1, description: 'PEM client certificate the edge presents (mTLS; with key_file); relative to the config file; re-read on reload' })),
+    key_file: T.Optional(T.String({ minLength: 1, description: 'PEM private key of cert_file; relative to the config file; re-read on reload' })),
+    server_name: T.Optional(T.String({ minLength: 1, description: "The name the control plane's certificate must be valid for (and the SNI sent), when it is not the URL's host" })),
+  },
+  closed,
+);
+
 /**
  * Where decisions are taken: here from the config (local, the default), or by a control plane
  * (remote: another ascend-sidecar or ASCEND, through the SDK's POST /api/v1/actions/submit).
@@ -472,6 +487,7 @@ export const EvaluatorSchema = T.Object(
     connections: T.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'remote: keep-alive connections to the control plane at most' }),
     breaker: BreakerSchema,
     bundle: T.Optional(BundleClientSchema),
+    tls: T.Optional(ClientTlsSchema),
   },
   { ...closed, default: {} },
 );

@@ -8,13 +8,15 @@ import type { FastifyInstance } from 'fastify';
 import { requireLayer } from '../api/context.js';
 import { found } from '../api/errors.js';
 import { castApprovalVote } from '../api/routes/approvals.js';
-import { auditView } from '../api/views.js';
+import { auditView, deliveryView } from '../api/views.js';
 import type { ApprovalRecord } from '../approvals/store/records.js';
 import type { ConsoleContext } from './context.js';
 import { consoleActionView, consoleApprovalView } from './views.js';
 
 /** More pending approvals than this are shown as the oldest ones and a count. */
 const PENDING_SHOWN = 500;
+/** An action's events are a handful (pending, a decision, completion) times its subscriptions. */
+const WEBHOOKS_SHOWN = 200;
 
 const VoteBody = T.Object({ comment: T.Optional(T.String({ maxLength: 2000 })) }, { additionalProperties: false });
 const Id = T.Object({ id: T.String({ minLength: 1, maxLength: 200 }) });
@@ -47,8 +49,14 @@ export function approvalRoutes(api: FastifyInstance, ctx: ConsoleContext): void 
     const { id } = req.params as { id: string };
     const action = await found(store.getAction(id), 'action', id);
     const approval = action.approval_id === null ? undefined : await store.getApproval(action.approval_id);
-    const history = await store.queryAudit({ limit: 100, event_type: '*', action_id: id });
-    return { ...consoleActionView(deps, action, approval), history: history.items.map(auditView), server_time: new Date(deps.now()).toISOString() };
+    const [history, sent] = await Promise.all([
+      store.queryAudit({ limit: 100, event_type: '*', action_id: id }), store.listOutboxForAction(id, WEBHOOKS_SHOWN),
+    ]);
+    const subs = requireLayer(deps).webhooks.all();
+    return {
+      ...consoleActionView(deps, action, approval), history: history.items.map(auditView),
+      webhooks: sent.map((r) => deliveryView(r, subs)), server_time: new Date(deps.now()).toISOString(),
+    };
   });
 
   for (const vote of ['approve', 'deny'] as const) {

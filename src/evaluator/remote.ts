@@ -26,6 +26,7 @@ import type { ActionRequest } from '../core/action.js';
 import type { Decision, DecisionKind } from '../core/decision.js';
 import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
+import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru } from './digest-lru.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
@@ -170,6 +171,8 @@ export function submitBody(a: ActionRequest): string {
 export interface RemoteOptions {
   readonly config: EvaluatorConfig;
   readonly apiKey: string;
+  /** evaluator.tls, read. */
+  readonly tls?: ClientTls | undefined;
   readonly cache: Config['cache'];
   readonly metrics: RemoteMetrics;
   readonly logger: Logger;
@@ -196,6 +199,7 @@ export class RemoteEvaluator {
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
       pipelining: 1,
+      connect: connectOptions(o.tls),
     });
     this.headers = { 'content-type': 'application/json', 'x-api-key': o.apiKey, accept: 'application/json' };
     const c = o.cache;
@@ -398,10 +402,18 @@ function rejected(text: string, status: number, rt: Answering): Decision {
   return { ...base, decision: 'denied', code: 'invalid_request', reason: `the control plane refused the action: ${detail}`, failOpen: false, httpStatus: rt.responses.denied_status };
 }
 
+/** What the remote evaluator is built from (a Runtime is one). */
+export interface RemoteSettings {
+  readonly config: Config;
+  readonly evaluatorKey: string | undefined;
+  readonly evaluatorTls: ClientTls | undefined;
+}
+
 /**
  * The runtime's remote evaluator, kept across reloads while its settings stay the same (the
  * pool's connections are reused; the cache is cleared — its answers were for the old mapping);
- * replaced, and the old pool closed, when they change.
+ * replaced, and the old pool closed, when they change (the url, the key, the TLS files' content,
+ * or the mode: a reload switches local ↔ remote).
  */
 export class RemoteControl {
   private evaluator: RemoteEvaluator | undefined;
@@ -413,15 +425,16 @@ export class RemoteControl {
     return this.evaluator;
   }
 
-  apply(config: Config, apiKey: string | undefined): void {
+  apply(rt: RemoteSettings): void {
+    const { config, evaluatorKey: apiKey, evaluatorTls: tls } = rt;
     const ev = config.evaluator;
-    const wanted = ev.mode === 'remote' && apiKey !== undefined ? JSON.stringify([ev, config.cache, apiKey]) : '';
+    const wanted = ev.mode === 'remote' && apiKey !== undefined ? JSON.stringify([ev, config.cache, apiKey, tls?.digest ?? null]) : '';
     if (wanted === this.settings) {
       this.evaluator?.clearCache();
       return;
     }
     const old = this.evaluator;
-    this.evaluator = wanted === '' ? undefined : new RemoteEvaluator({ config: ev, apiKey: apiKey as string, cache: config.cache, metrics: this.metrics, logger: this.logger });
+    this.evaluator = wanted === '' ? undefined : new RemoteEvaluator({ config: ev, apiKey: apiKey as string, tls, cache: config.cache, metrics: this.metrics, logger: this.logger });
     this.settings = wanted;
     if (this.evaluator === undefined) this.metrics.circuit('closed');
     void old?.close();

@@ -45,7 +45,8 @@ export class EventPublisher {
       if (b === undefined) bodies.set(f, (b = renderPayload(f, envelope, this.deps.publicUrl?.())));
       return b;
     };
-    return [...formats].map(([url, f]) => ({ event_id: envelope.id, event, payload: body(f), url, created_at }));
+    const action_id = typeof data.action_id === 'string' ? data.action_id : null;
+    return [...formats].map(([url, f]) => ({ event_id: envelope.id, event, payload: body(f), url, created_at, action_id }));
   }
 
   /** A new event's id and serialized body in `format` (what the outbox stores and every attempt signs). */

@@ -7,8 +7,8 @@
  * validation and serialization steps, the reply object) cost about as much CPU as the whole
  * decision on a cached allow; bench/README.md ("HTTP adapters") measures both. Here a request is:
  * one lookup by method and path, the body read into one buffer, the same depth check, JSON
- * parser (secure-json-parse, which refuses `__proto__`) and validator (the adapter's ajv schema)
- * as the fastify route, then the adapter's own handler with a small reply object.
+ * parser (gateway/json-parse.ts, which refuses `__proto__`) and validator (the adapter's ajv
+ * schema) as the fastify route, then the adapter's own handler with a small reply object.
  *
  * What clients see is identical: every refusal is the adapter's own error answer, built by the
  * same `problemOf` from the same fastify error codes and messages. Anything unusual is not
@@ -20,9 +20,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorCodes, type FastifyError, type FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
 import type { ValidateFunction } from 'ajv';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { parseJsonSafely } from '../gateway/json-parse.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 /** What an adapter's handler needs of the request (fastify's request has all of it too). */
@@ -252,7 +252,7 @@ export class FastRoutes {
       throw Object.assign(e as Error, { statusCode: 400 });
     }
     try {
-      return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+      return parseJsonSafely(text);
     } catch {
       throw new FST_ERR_CTP_INVALID_JSON_BODY();
     }

@@ -58,8 +58,8 @@ export async function createHandler(opts: LambdaOptions): Promise<AuthorizerHand
   }
   const metrics = new Metrics(registry, () => state.cache.size, { defaultMetrics: false });
   const remote = new RemoteControl(new RemoteMetrics(registry), logger.child({ component: 'remote' }));
-  remote.apply(runtime.config, runtime.evaluatorKey);
-  state.onSwap((rt) => remote.apply(rt.config, rt.evaluatorKey));
+  remote.apply(runtime);
+  state.onSwap((rt) => remote.apply(rt));
   const dl = runtime.config.decision_log;
   const decisionLog = DecisionLog.create(logger, { enabled: dl.enabled, includeHeaders: dl.include_headers, path: dl.path, redaction: () => state.runtime.redaction });
   const pipeline = new CheckPipeline({ state, metrics, sinks: [decisionLog], logger, remote });

@@ -37,7 +37,7 @@ export function outboxEntry(over: Partial<NewOutboxEntry> = {}): NewOutboxEntry 
   return {
     event_id: `evt_${id}`, event: 'action.pending', url: 'http://127.0.0.1:9/hooks',
     payload: JSON.stringify({ id: `evt_${id}`, event: 'action.pending', created_at: '2025-01-01T00:00:00.000Z', data: {} }),
-    created_at: 1_700_000_000_000, ...over,
+    created_at: 1_700_000_000_000, action_id: null, ...over,
   };
 }
 

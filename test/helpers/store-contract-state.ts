@@ -110,6 +110,27 @@ export function stateContract(name: string, { newStore }: StoreContext): void {
       expect(await s.purgeDeliveredOutbox(T + 1)).toBe(1);
     });
 
+    it("lists an action's deliveries, oldest first, with their state", async () => {
+      const s = await newStore();
+      await s.enqueueOutbox([
+        outboxEntry({ action_id: 'act_1', event: 'action.pending', created_at: T }),
+        outboxEntry({ action_id: 'act_2', created_at: T }),
+        outboxEntry({ action_id: null, event: 'policy.reloaded', created_at: T }),
+        outboxEntry({ action_id: 'act_1', event: 'action.approved', url: 'http://127.0.0.1:9/other', created_at: T + 1 }),
+      ]);
+      const [first, , , fourth] = await s.claimOutbox(T + 1, 10, 1000);
+      await s.markDelivered(first!.id, T + 2);
+      await s.markDead(fourth!.id, 'HTTP 410');
+      const rows = await s.listOutboxForAction('act_1', 10);
+      expect(rows.map((r) => [r.event, r.url, r.action_id, r.state, r.attempts, r.last_error, r.delivered_at])).toEqual([
+        ['action.pending', 'http://127.0.0.1:9/hooks', 'act_1', 'delivered', 1, null, T + 2],
+        ['action.approved', 'http://127.0.0.1:9/other', 'act_1', 'dead', 1, 'HTTP 410', null],
+      ]);
+      expect((await s.listOutboxForAction('act_1', 1)).map((r) => r.id)).toEqual([first!.id]);
+      expect(await s.listOutboxForAction('act_none', 10)).toEqual([]);
+      expect((await s.claimOutbox(T + 5000, 10, 1000)).find((r) => r.event === 'policy.reloaded')?.action_id).toBeNull();
+    });
+
     it('rejects use after close', async () => {
       const s = await newStore();
       await s.close();

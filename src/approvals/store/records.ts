@@ -105,6 +105,8 @@ export interface NewOutboxEntry {
   readonly payload: string;
   readonly url: string;
   readonly created_at: number;
+  /** The action the event is about (its `data.action_id`), so an action's page can list its deliveries; null for other events. */
+  readonly action_id: string | null;
 }
 
 export interface OutboxRow extends NewOutboxEntry {

@@ -179,6 +179,8 @@ export interface OutboxStore {
   outboxDepth(): Promise<number>;
   /** Dead-lettered rows, newest first. */
   listDeadLetters(query: PageQuery): Promise<Page<OutboxRow>>;
+  /** The deliveries of events about one action (rows enqueued with its action_id), oldest first. */
+  listOutboxForAction(actionId: string, limit: number): Promise<OutboxRow[]>;
   /** Give a dead row a fresh set of attempts; false if it is not dead. */
   requeueDeadLetter(id: number, now: number): Promise<boolean>;
   /** Delete delivered rows created before `before`; returns how many. */

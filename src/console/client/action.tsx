@@ -5,6 +5,11 @@ import { json, riskClass, when } from './format.js';
 import { useLive } from './live.js';
 import type { Approval, RiskFactor } from './types.js';
 
+interface Delivery {
+  id: number; event: string; webhook_id: string | null; format: string | null; url: string; state: string;
+  attempts: number; last_error: string | null; created_at: string; delivered_at: string | null; next_attempt_at: string | null;
+}
+
 interface HistoryRow { id: number; time: string; event_type: string; adapter: string; decision: string; reason: string | null; policy_id: string | null; actor: string | null }
 
 interface ActionDetail {
@@ -24,6 +29,7 @@ interface ActionDetail {
   completion: { status: string; result: unknown; completed_at: string } | null;
   approval?: Approval;
   history: HistoryRow[];
+  webhooks: Delivery[];
 }
 
 export function ActionPage({ id }: { id: string; me: Me }) {
@@ -75,6 +81,23 @@ export function ActionPage({ id }: { id: string; me: Me }) {
           <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Adapter</th><th scope="col">Decision</th><th scope="col">Reason</th></tr></thead>
           <tbody>{a.history.map((h) => <tr><td>{when(h.time)}</td><td>{h.event_type}{h.actor ? ` by ${h.actor}` : ''}</td><td>{h.adapter}</td><td>{h.decision}</td><td>{h.reason ?? ''}</td></tr>)}</tbody>
         </table>
+      )}
+      <h2>Webhooks sent</h2>
+      {a.webhooks.length === 0 ? <p>No webhook deliveries for this action.</p> : (
+        <div class="table-wrap">
+          <table>
+            <caption>Deliveries of events about this action, oldest first (URLs masked)</caption>
+            <thead><tr><th scope="col">Event</th><th scope="col">Subscription</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Delivered</th></tr></thead>
+            <tbody>{a.webhooks.map((w) => (
+              <tr data-testid="webhook-delivery" data-delivery-id={String(w.id)} data-state={w.state}>
+                <td>{w.event}</td>
+                <td>{w.webhook_id ?? '(removed)'}{w.format && w.format !== 'ascend' ? ` (${w.format})` : ''} <code>{w.url}</code></td>
+                <td>{w.state}{w.state === 'pending' && w.next_attempt_at ? `, next try ${when(w.next_attempt_at)}` : ''}</td>
+                <td>{w.attempts}</td><td>{w.last_error ?? ''}</td><td>{when(w.delivered_at)}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
       )}
       <h2>Completion</h2>
       {a.completion ? <p>{a.completion.status} at {when(a.completion.completed_at)}: <code>{json(a.completion.result)}</code></p> : <p>Not reported.</p>}

@@ -27,7 +27,7 @@ const APPROVAL_COLS = ['approval_id', 'action_id', 'fingerprint', 'workflow', 'c
   'requested_at', 'decided_at', 'deadline_at', 'reason', 'grant_kind', 'grant_ttl_seconds', 'grant_expires_at',
   'grant_used_at', 'version'] as const;
 const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vote', 'comment', 'at'] as const;
-const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at'] as const;
+const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at', 'action_id'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
 /** An approval with its votes in one round trip (votes as JSON, oldest first). */
@@ -40,9 +40,9 @@ const INSERT_VOTE = insertSql('votes', VOTE_COLS);
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const cols = OUTBOX_COLS.map((c) => entries.map((e) => e[c]));
-  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
-    SELECT e, ev, p, u, 0, c, 'pending', c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-    WITH ORDINALITY AS t(e, ev, p, u, c, n) ORDER BY n`, cols);
+  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+    SELECT e, ev, p, u, 0, c, 'pending', c, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+    WITH ORDINALITY AS t(e, ev, p, u, c, a, n) ORDER BY n`, cols);
 }
 
 export class ApprovalsPg {
@@ -83,14 +83,14 @@ export class ApprovalsPg {
       const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
       const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
       const e = input.outbox;
-      const [events, names, payloads, urls, created] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
+      const [events, names, payloads, urls, created, actions] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
       const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
       try {
         await c.query(`WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${actionVals})),
           p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approvalVals})),
-          o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
-            SELECT e, ev, pl, u, 0, ct, 'pending', ct FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[])
-            WITH ORDINALITY AS t(e, ev, pl, u, ct, n) ORDER BY n)
+          o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+            SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[], ${actions}::text[])
+            WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
           SELECT pg_notify(${note})`, args);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;

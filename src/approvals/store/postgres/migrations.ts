@@ -210,6 +210,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'webhook outbox rows by action',
+    // As SQLite's version 11: rows from before stay NULL.
+    up: `
+      ALTER TABLE webhook_outbox ADD COLUMN action_id TEXT;
+      CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */

@@ -110,6 +110,7 @@ export class PostgresStore implements Store {
   async markDead(id: number, error: string) { this.live(); return this.trail.markDead(id, error); }
   async outboxDepth() { this.live(); return this.trail.depth(); }
   async listDeadLetters(q: PageQuery) { this.live(); return this.trail.deadLetters(q); }
+  async listOutboxForAction(actionId: string, limit: number) { this.live(); return this.trail.forAction(actionId, limit); }
   async requeueDeadLetter(id: number, now: number) { this.live(); return this.trail.requeue(id, now); }
   async purgeDeliveredOutbox(before: number) { this.live(); return this.trail.purgeDelivered(before); }
 

@@ -107,6 +107,10 @@ export class TrailPg {
     return rows.length > q.limit && last ? { items, next_cursor: encodeCursor([last.id]) } : { items };
   }
 
+  async forAction(actionId: string, limit: number): Promise<OutboxRow[]> {
+    return (await this.pool.query<Row>('SELECT * FROM webhook_outbox WHERE action_id = $1 ORDER BY id LIMIT $2', [actionId, limit])).rows.map(rowToOutbox);
+  }
+
   async requeue(id: number, now: number): Promise<boolean> {
     const r = await this.pool.query(`UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 WHERE id = $2 AND state = 'dead'`, [now, id]);
     return r.rowCount === 1;

@@ -99,5 +99,6 @@ export function rowToOutbox(r: Row): OutboxRow {
     id: num(r.id), event_id: str(r.event_id), event: str(r.event), payload: str(r.payload), url: str(r.url),
     attempts: num(r.attempts), next_attempt_at: num(r.next_attempt_at), state: str(r.state) as OutboxRow['state'],
     last_error: optStr(r.last_error), created_at: num(r.created_at), delivered_at: optNum(r.delivered_at),
+    action_id: optStr(r.action_id),
   };
 }

@@ -251,6 +251,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
     `,
   },
+  {
+    version: 11,
+    name: 'webhook outbox rows by action',
+    // The console's action page lists the deliveries of events about that action. Rows from
+    // before stay NULL: their action is only in the payload, in whichever format it was sent.
+    up: `
+      ALTER TABLE webhook_outbox ADD COLUMN action_id TEXT;
+      CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

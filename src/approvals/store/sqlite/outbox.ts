@@ -14,8 +14,8 @@ type Row = Record<string, unknown>;
 function statements(db: Database) {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
-    insert: p(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at)
-      VALUES (:event_id, :event, :payload, :url, 0, :created_at, 'pending', :created_at)`),
+    insert: p(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      VALUES (:event_id, :event, :payload, :url, 0, :created_at, 'pending', :created_at, :action_id)`),
     // One statement: the sub-select and the update see the same snapshot under the write lock,
     // so two workers (or processes) never lease the same row at once.
     claim: p(`UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = :lease_until
@@ -29,6 +29,7 @@ function statements(db: Database) {
     dead: p(`UPDATE webhook_outbox SET state = 'dead', last_error = ? WHERE id = ? AND state = 'pending'`),
     depth: p(`SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = 'pending'`),
     requeue: p(`UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'`),
+    forAction: p(`SELECT * FROM webhook_outbox WHERE action_id = ? ORDER BY id LIMIT ?`),
     purge: p(`DELETE FROM webhook_outbox WHERE state = 'delivered' AND created_at < ?`),
   };
 }
@@ -77,6 +78,10 @@ export class OutboxSql {
     const items = rows.slice(0, q.limit).map(rowToOutbox);
     const last = items.at(-1);
     return rows.length > q.limit && last ? { items, next_cursor: encodeCursor([last.id]) } : { items };
+  }
+
+  forAction(actionId: string, limit: number): OutboxRow[] {
+    return (this.s.forAction.all(actionId, limit) as Row[]).map(rowToOutbox);
   }
 
   requeue(id: number, now: number): boolean {

@@ -77,6 +77,7 @@ export class SqliteStore implements Store {
   async markDead(id: number, error: string) { this.live(); this.outbox.markDead(id, error); }
   async outboxDepth() { this.live(); return this.outbox.depth(); }
   async listDeadLetters(q: PageQuery) { this.live(); return this.outbox.deadLetters(q); }
+  async listOutboxForAction(actionId: string, limit: number) { this.live(); return this.outbox.forAction(actionId, limit); }
   async requeueDeadLetter(id: number, now: number) { this.live(); return this.outbox.requeue(id, now); }
   async purgeDeliveredOutbox(before: number) { this.live(); return this.outbox.purgeDelivered(before); }
 

@@ -42,7 +42,7 @@ const FORWARDED = [
   'nextApprovalDeadline', 'consumeGrant', 'completeAction',
   'appendAudit', 'queryAudit', 'countAudit', 'purgeAudit',
   'enqueueOutbox', 'claimOutbox', 'markDelivered', 'markFailed', 'markDead', 'outboxDepth', 'listDeadLetters',
-  'requeueDeadLetter', 'purgeDeliveredOutbox',
+  'listOutboxForAction', 'requeueDeadLetter', 'purgeDeliveredOutbox',
   'createWebhook', 'listWebhooks', 'getWebhook', 'updateWebhook', 'deleteWebhook',
   'getAgent', 'putAgent', 'deleteAgent', 'listAgents', 'loadAgentState', 'agentStateRevision', 'putHeartbeats', 'getHeartbeat',
   'blockAgent', 'unblockAgent', 'listPendingCommands', 'acknowledgeCommand',
