@@ -25,7 +25,8 @@ import { Metrics } from './observability/metrics.js';
 import { CheckPipeline } from './pipeline/check.js';
 import { RuntimeState } from './pipeline/state.js';
 import { RemoteControl } from './evaluator/remote.js';
-import { BundleClient, BundleMetrics } from './bundles/client.js';
+import { BundleMetrics } from './bundles/client.js';
+import { BundleControl } from './bundles/control.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
@@ -90,11 +91,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { runtime, logger } = opts;
   const registry = opts.registry ?? new Registry();
   const state = new RuntimeState(runtime);
-  // evaluator.bundle (read at start): the kept bundle runs before the first request; polling starts with listen().
+  // evaluator.bundle: the kept bundle runs before the first request; polling starts with listen(); a reload turns it on or off.
   const bundleMetrics = new BundleMetrics(registry);
   let healthRef: HealthService | undefined;
-  const bundle = runtime.config.evaluator.bundle === undefined ? undefined : new BundleClient(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }), () => healthRef?.update());
-  bundle?.coldStart();
+  const bundle = new BundleControl(opts.configPath ?? runtime.source, state, bundleMetrics, logger.child({ component: 'bundle' }), () => healthRef?.update());
+  bundle.apply(runtime);
+  state.onSwap((rt) => bundle.apply(rt));
   // Declared before use below: the gauge reads the remote evaluator's cache in remote mode.
   let remoteRef: RemoteControl | undefined;
   const metrics = new Metrics(registry, () => remoteRef?.current?.cacheSize ?? state.cache.size, { defaultMetrics: opts.defaultMetrics });
@@ -105,7 +107,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metrics.policies.set(rt.engine.policies.length);
     metrics.routes.set(rt.routeCount);
   };
-  recordConfig(runtime);
+  recordConfig(state.runtime); // a kept bundle may already run
   metrics.reload('success');
   state.onSwap(recordConfig);
   const dl = runtime.config.decision_log;
@@ -148,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       connectionOutputBytes: cfg.grpc_connection_output_bytes,
       outputBudgetBytes: cfg.grpc_output_budget_bytes,
       maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
+      outputStallMs: cfg.grpc_output_stall_timeout_ms,
     },
   });
   healthRef = health;
@@ -162,7 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const apiDeps = { state, pipeline, layer: fx.layer, logger, auditStream: fx.auditStream, now, registry, agents };
   await registerApi(http, apiDeps, fx.version);
   const closeConsole = await registerConsole(http, apiDeps, { timers: opts.timers ?? systemTimers, decisions: consoleDecisions });
-  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle?.load) : undefined;
+  const reloader = opts.configPath ? new ConfigReloader(opts.configPath, state, metrics, logger, undefined, bundle.load) : undefined;
   const host = opts.host ?? cfg.host;
 
   return {
@@ -173,7 +176,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
-      bundle?.start();
+      bundle.start();
       for (const t of Object.values(tls)) t?.watch();
       return { grpcPort, ...httpPorts };
     },
@@ -185,7 +188,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       state.serving = false;
       health.update();
       reloader?.close();
-      bundle?.stop();
+      bundle.stop();
       for (const t of Object.values(tls)) t?.close();
       // Watch streams (and the console's event streams) would hold a draining connection open.
       health.endWatches();

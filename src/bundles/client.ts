@@ -6,7 +6,7 @@
  * serve an answer of the old bundle. The envelope is kept on disk as received, so a cold start
  * while the control plane is down runs the last good bundle (verified again). A bundle that
  * does not verify or does not compile is refused, logged and counted; the running policy stays.
- * /readyz is false until a bundle is active.
+ * /readyz is false until a bundle is active (control.ts: the readiness gate, and reloads).
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -74,7 +74,6 @@ export class BundleClient {
     private readonly onActivated: () => void = () => {},
   ) {
     this.metrics.active.set(0);
-    state.addReadinessGate(() => this.ready);
   }
 
   /** The settings of the running config (a reload may change the url, key or interval). */

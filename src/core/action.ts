@@ -58,8 +58,9 @@ export interface EvalInput {
   readonly body?: RequestBody | undefined;
   /**
    * Stands for `action.parameters` in the decision-cache key when they are a pure function of
-   * text already in hand (an MCP call's arguments: its index and the raw body), so a 4 KiB
-   * argument object is not serialized again for every request (evaluator/fingerprint.ts).
+   * text already in hand (an MCP call's arguments: its index and the SHA-256 of the raw body,
+   * mapping/mcp-memo.ts), so a 4 KiB argument object is not serialized again for every request
+   * (evaluator/fingerprint.ts).
    */
   readonly parametersKey?: string | undefined;
   readonly risk: { score: number };

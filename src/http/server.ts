@@ -7,10 +7,12 @@
  */
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { errorCodes, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { parseJsonSafely } from '../gateway/json-parse.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
+import { serveHttp1 } from './h1-server.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
@@ -25,7 +27,7 @@ export interface HttpDeps {
   /** With `store:`: /readyz shows `store: ok | degraded` (degraded: unreachable, answering per fail_mode). */
   storeHealth?: { readonly state: string } | undefined;
   /** evaluator.bundle: not ready until a verified bundle is active. */
-  bundle?: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined;
+  bundle?: { readonly current: { readonly ready: boolean; readonly activeRevision: string | undefined } | undefined } | undefined;
   /** Set while tracing is on: /metrics answers OpenMetrics, with these exemplars, to a scraper that asks for it. */
   exemplars?: (() => ReadonlyMap<string, string>) | undefined;
 }
@@ -38,17 +40,21 @@ export interface HttpLimits {
   connections: ConnectionLimits;
   /** HTTPS with these credentials (listeners/tls.ts); plain HTTP without. */
   tls?: TlsCredentials;
+  /** 'h1': plain-text fast routes on our own HTTP/1.1 server (h1-server.ts); 'node': node:http's. */
+  transport?: 'h1' | 'node';
 }
+
+const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = errorCodes;
 
 /**
  * The JSON body parser of every scope (REST API, Kong, Kong-OPA): the text is depth-checked
- * before it is parsed (gateway/json-depth.ts), then fastify's own parser refuses `__proto__`
- * and `constructor.prototype` keys as before. `allowEmpty`: an empty body labelled JSON is "no
- * body" (the ASCEND SDK sends `Content-Type: application/json` on bodiless POST and DELETE).
+ * before it is parsed (gateway/json-depth.ts), then parsed as fastify's own parser would
+ * (gateway/json-parse.ts), refusing `__proto__` and `constructor.prototype` keys. `allowEmpty`:
+ * an empty body labelled JSON is "no body" (the ASCEND SDK sends `Content-Type:
+ * application/json` on bodiless POST and DELETE).
  * `keepRaw`: the text is kept as `req.rawBody` (the REST API verifies signatures over it).
  */
 export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean; keepRaw?: boolean }): void {
-  const parseJson = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
@@ -63,7 +69,19 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
       done(Object.assign(e as Error, { statusCode: 400 }), undefined);
       return;
     }
-    parseJson(req, text, done);
+    // fastify's default JSON parser, answered by parseJsonSafely (the same values and refusals).
+    if (text.length === 0) {
+      done(new FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = parseJsonSafely(text);
+    } catch {
+      done(new FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+      return;
+    }
+    done(null, value);
   });
 }
 
@@ -106,6 +124,7 @@ export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): Fastify
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
+      if (fast !== undefined && limits.tls === undefined && limits.transport !== 'node') serveHttp1(server, fast, limits);
       // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
       limitConnections(server, limits.connections);
       return server;
@@ -133,7 +152,7 @@ export function addOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/readyz', async (_req, reply) => {
     const rt = deps.state.runtime;
     const remote = deps.remote?.current;
-    const bundle = deps.bundle;
+    const bundle = deps.bundle?.current;
     // A control plane that cannot answer leaves the edge ready: it still answers, per fail_mode.
     // An edge with a bundle is not ready before one is active: it would decide with no policy.
     const waiting = bundle !== undefined && !bundle.ready;

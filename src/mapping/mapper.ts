@@ -11,6 +11,7 @@ import type { GatewayRequest } from '../gateway/request.js';
 import type { AgentRegistry } from './agents.js';
 import { resolveAgent, type IdentitySource } from './identity.js';
 import { parseMcp, type JsonRpcId, type McpCall } from './mcp.js';
+import { McpMemo, type McpParsed } from './mcp-memo.js';
 import { pathSegments } from './path-template.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './routes.js';
 import type { TemplateScope } from './template.js';
@@ -58,6 +59,9 @@ export function gatewayContext(req: GatewayRequest): Record<string, unknown> {
 }
 
 export class Mapper {
+  /** Parsed MCP bodies by their text (mcp-memo.ts): one per config version, like the Mapper. */
+  private readonly mcpMemo = new McpMemo();
+
   constructor(
     private readonly routes: RouteTable,
     private readonly identity: readonly IdentitySource[],
@@ -102,6 +106,25 @@ export class Mapper {
   private mapMcp(req: GatewayRequest, m: RouteMatch, agentId: string | null, agent: AgentView): Mapped {
     const route = m.route;
     const mcp = route.mcp as NonNullable<CompiledRoute['mcp']>;
+    const { body, message, digest } = this.parseMcpBody(req, route, mcp);
+    const inputFor = (call: McpCall): EvalInput => {
+      const scope: TemplateScope = { req, captures: m.captures, agentId, body, mcp: call };
+      const action = render(route, scope, agentId, mcp.argumentsAsParameters ? call.arguments : undefined);
+      // The arguments are those of the call at this position of the body text with this digest.
+      const parametersKey = mcp.argumentsAsParameters && call.position !== undefined ? `${call.position}:${digest}` : undefined;
+      return { action, agent, request: req, body, parametersKey, risk: { score: 0 } };
+    };
+    const inputs = message.calls.map(inputFor);
+    const first = inputs[0] ?? inputFor({ method: message.firstMethod, arguments: {} });
+    return { input: first, route: route.name, mcp: { inputs, ids: message.ids, batch: message.batch } };
+  }
+
+  /** The body as JSON-RPC: from the memo when this exact text was parsed on this route before. */
+  private parseMcpBody(req: GatewayRequest, route: CompiledRoute, mcp: NonNullable<CompiledRoute['mcp']>): McpParsed {
+    const text = req.body;
+    // A partial body is never taken from the memo: parseBody answers it (body_truncated on read).
+    const memo = text === undefined || req.bodyPartial ? undefined : this.mcpMemo.get(route, text);
+    if (memo !== undefined) return memo;
     let body: RequestBody | undefined;
     try {
       body = parseBody(req, this.opts.body, true);
@@ -110,16 +133,7 @@ export class Mapper {
     }
     if (body === undefined) throw new RequestError('invalid_mcp', 'an mcp route needs a JSON-RPC body');
     const message = parseMcp(readBody(body), mcp.isGoverned, mcp.maxBatch);
-    const inputFor = (call: McpCall): EvalInput => {
-      const scope: TemplateScope = { req, captures: m.captures, agentId, body, mcp: call };
-      const action = render(route, scope, agentId, mcp.argumentsAsParameters ? call.arguments : undefined);
-      // The arguments are those of the call at this position of this exact body text.
-      const parametersKey = mcp.argumentsAsParameters && call.position !== undefined ? `${call.position}:${req.body as string}` : undefined;
-      return { action, agent, request: req, body, parametersKey, risk: { score: 0 } };
-    };
-    const inputs = message.calls.map(inputFor);
-    const first = inputs[0] ?? inputFor({ method: message.firstMethod, arguments: {} });
-    return { input: first, route: route.name, mcp: { inputs, ids: message.ids, batch: message.batch } };
+    return this.mcpMemo.put(route, text as string, body, message);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js';
 import type { Runtime } from '../config/runtime.js';
 import { RequestError, toError, type FaultCode } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
+import type { ActionRequest, AgentView, EvalInput, RequestView } from '../core/action.js';
 import type { AgentBlockRecord } from '../approvals/store/agent-records.js';
 import { blockedDecision } from '../registry/directory.js';
 import { normalize } from '../gateway/normalize.js';
@@ -21,7 +21,7 @@ import type { Mapped } from '../mapping/mapper.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requireIdentity, TOO_MANY_PENDING, type ApprovalGate, type ResultIds } from './approval.js';
 import { failDecision, invalidRequestDecision } from './fail-mode.js';
-import type { CheckResult } from './result.js';
+import type { CheckResult, McpAnswer } from './result.js';
 import type { AbAssignment, AbMembership } from '../policy/ab.js';
 import { checkMcp } from './mcp.js';
 import type { DecisionSink } from './sinks.js';
@@ -87,6 +87,8 @@ interface Evaluation {
   readonly deadline?: number;
   /** The check's span (tracing on). */
   readonly span?: Span;
+  /** One call of an MCP message: who the message's answer goes to. */
+  readonly mcp?: McpAnswer;
 }
 
 /** What a finished check records besides its decision. */
@@ -104,6 +106,8 @@ interface Finish {
   readonly span?: Span;
   /** The A/B tests the request is in, with its variant. */
   readonly ab?: readonly AbMembership[] | undefined;
+  /** Set on an `mcp` route (every call of the message carries the message's answer). */
+  readonly mcp?: McpAnswer | undefined;
 }
 
 export class CheckPipeline {
@@ -134,10 +138,12 @@ export class CheckPipeline {
     }
     if (mapped.mcp !== undefined) {
       const { input, route, mcp } = mapped;
-      const base = { adapter: raw.adapter, rt, request: req, route, deadline: raw.deadline, span };
+      const { adapter, deadline } = raw;
+      const answer: McpAnswer = { ids: mcp.ids, batch: mcp.batch };
+      // Literal objects, not spreads of a shared base: a spread per call was 9 % of an MCP check.
       return checkMcp(mcp, {
-        evaluate: (i) => this.evaluate({ ...base, input: i, t0: this.now() }),
-        ungoverned: (d) => this.finish(d, { adapter: raw.adapter, t0, request: req, action: input.action, route, span }),
+        evaluate: (i) => this.evaluate({ adapter, rt, input: i, request: req, route, t0: this.now(), deadline, span, mcp: answer }),
+        ungoverned: (d) => this.finish(d, { adapter, t0, request: req, action: input.action, route, span, mcp: answer }),
       });
     }
     return this.evaluate({ adapter: raw.adapter, rt, input: mapped.input, request: req, route: mapped.route, t0, deadline: raw.deadline, span });
@@ -145,12 +151,13 @@ export class CheckPipeline {
 
   /**
    * An action submitted directly (the REST API): no HTTP request to map, so `request` is
-   * undefined for conditions; identity was established by the caller (the API key).
+   * undefined for conditions — unless an edge's gateway key forwarded its request facts
+   * (api/routes/submit.ts); identity was established by the caller (the API key).
    */
-  checkAction(action: ActionRequest, adapter: AdapterName = 'api'): CheckResult | Promise<CheckResult> {
+  checkAction(action: ActionRequest, adapter: AdapterName = 'api', request?: RequestView): CheckResult | Promise<CheckResult> {
     const t0 = this.now();
     const rt = this.deps.state.runtime;
-    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request: undefined, risk: { score: 0 } };
+    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request, risk: { score: 0 } };
     return this.evaluate({ adapter, rt, input, t0, span: this.deps.tracing?.startCheck(adapter, undefined) });
   }
 
@@ -177,7 +184,7 @@ export class CheckPipeline {
       const block = this.blocked.get(input.action.agent_id);
       if (block !== undefined) {
         const denied = blockedDecision(block, rt.config.responses.denied_status);
-        return this.finish(denied, { adapter, t0, request: req, action: input.action, route, span });
+        return this.finish(denied, { adapter, t0, request: req, action: input.action, route, span, mcp: e.mcp });
       }
     }
     const remote = this.deps.remote?.current;
@@ -185,7 +192,7 @@ export class CheckPipeline {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
       const started = span === undefined ? 0 : Date.now();
-      const a = remote.decide(input.action, e.deadline, rt.config);
+      const a = remote.decide(input.action, input.request, e.deadline, rt.config);
       // A span only for a real call: an answer from the remote cache comes back synchronously.
       if (a instanceof Promise) return span === undefined ? a.then((x) => this.finishRemote(e, x)) : this.traceRemote(e, span, started, a);
       return this.finishRemote(e, a);
@@ -221,7 +228,7 @@ export class CheckPipeline {
         return this.resolvePending(gate, e, decision, members);
       }
     }
-    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members, span });
+    return this.finish(decision, { adapter, t0, request: req, action: input.action, route, cacheHit, ab: members, span, mcp: e.mcp });
   }
 
   /** A control-plane call under the check's span. */
@@ -264,7 +271,7 @@ export class CheckPipeline {
       child?.setAttribute('error.type', code);
     }
     child?.end();
-    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab, span });
+    return this.finish(decision, { adapter, t0, request: req, action, route, ids, ab, span, mcp: e.mcp });
   }
 
   private finishRemote(e: Evaluation, a: RemoteAnswer): CheckResult {
@@ -275,7 +282,7 @@ export class CheckPipeline {
     const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
       ? undefined
       : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
-    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids, span });
+    return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids, span, mcp: e.mcp });
   }
 
   private onError(adapter: AdapterName, e: unknown, c: Config): Decision {
@@ -309,6 +316,7 @@ export class CheckPipeline {
       cacheHit,
       latencyUs,
       ab: f.ab,
+      mcp: f.mcp,
     };
     const m = this.deps.metrics;
     if (f.ab !== undefined) {

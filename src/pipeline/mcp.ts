@@ -11,9 +11,9 @@ import type { McpMapped } from '../mapping/mapper.js';
 import type { CheckResult } from './result.js';
 
 export interface McpSteps {
-  /** One call's check (recorded by the pipeline). */
+  /** One call's check (recorded by the pipeline), its result carrying the message's `mcp` answer. */
   evaluate(input: EvalInput): CheckResult | Promise<CheckResult>;
-  /** Records a message with nothing to govern under `decision`. */
+  /** Records a message with nothing to govern under `decision` (its result carrying the `mcp` answer). */
   ungoverned(decision: Decision): CheckResult;
 }
 
@@ -42,10 +42,8 @@ export function decidingResult(results: readonly CheckResult[]): CheckResult {
 }
 
 export function checkMcp(m: McpMapped, steps: McpSteps): CheckResult | Promise<CheckResult> {
-  const answer = { ids: m.ids, batch: m.batch };
-  const tag = (r: CheckResult): CheckResult => ({ ...r, mcp: answer });
-  if (m.inputs.length === 0) return tag(steps.ungoverned(MCP_UNGOVERNED));
+  if (m.inputs.length === 0) return steps.ungoverned(MCP_UNGOVERNED);
   const results = m.inputs.map((i) => steps.evaluate(i));
-  if (results.every((r): r is CheckResult => !(r instanceof Promise))) return tag(decidingResult(results));
-  return Promise.all(results).then((rs) => tag(decidingResult(rs)));
+  if (results.every((r): r is CheckResult => !(r instanceof Promise))) return decidingResult(results);
+  return Promise.all(results).then(decidingResult);
 }
