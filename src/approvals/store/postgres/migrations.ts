@@ -264,6 +264,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       $$;
     `,
   },
+  {
+    version: 5,
+    name: 'webhook subscriptions: notification format',
+    // As SQLite's version 12: subscriptions made before keep the envelope.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */

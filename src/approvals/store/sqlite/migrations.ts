@@ -261,6 +261,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: 'webhook subscriptions: notification format',
+    // Subscriptions made before received the envelope, and keep receiving it.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */
