@@ -219,6 +219,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'A/B tests made through the API',
+    // As SQLite's version 12.
+    up: `
+      CREATE TABLE ab_tests (
+        name TEXT PRIMARY KEY,
+        control_policy TEXT NOT NULL,
+        test_policy TEXT NOT NULL,
+        traffic_split DOUBLE PRECISION NOT NULL,
+        duration_days DOUBLE PRECISION NOT NULL,
+        start_at BIGINT NOT NULL,
+        shadow BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */
