@@ -156,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       connectionOutputBytes: cfg.grpc_connection_output_bytes,
       outputBudgetBytes: cfg.grpc_output_budget_bytes,
       maxControlFramesPerSecond: cfg.grpc_max_control_frames_per_second,
+      outputStallMs: cfg.grpc_output_stall_timeout_ms,
     },
   });
   healthRef = health;

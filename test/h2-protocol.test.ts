@@ -490,6 +490,30 @@ describe('h2 transport output budgets and control-frame cap', () => {
     }
   });
 
+  it('closes a connection paused for its unread output once it stays so for outputStallMs, though it then sends nothing', async () => {
+    const limit = 64 * 1024;
+    // The idle timeout (5 minutes) would be the only other way out.
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { connectionOutputBytes: limit, maxControlFramesPerSecond: 1e9, outputStallMs: 500 } });
+    const port = await server.listen('127.0.0.1', 0);
+    let stop = false;
+    const flood = await pinger(port, () => stop);
+    try {
+      await waitFor(() => server.unsent > limit, { what: 'unread output past the limit', timeoutMs: 15_000 });
+      stop = true; // quiet from now on, and still not reading
+      const paused = Date.now();
+      await flood.waitClosed();
+      const after = Date.now() - paused;
+      expect(after).toBeGreaterThanOrEqual(400);
+      expect(after).toBeLessThan(5000);
+      expect(server.stats.outputClosed).toBe(1);
+      await waitFor(() => server.unsent === 0, { what: 'the closed connection\'s output given back' });
+    } finally {
+      stop = true;
+      flood.close();
+      await server.shutdown(100);
+    }
+  });
+
   it('closes connections holding more than their share once all together pass the process budget', async () => {
     const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { connectionOutputBytes: 16 * 1024 * 1024, outputBudgetBytes: 1024 * 1024, maxControlFramesPerSecond: 1e9 } });
     const port = await server.listen('127.0.0.1', 0);

@@ -77,16 +77,14 @@ export class ApprovalService {
     const fingerprint = req.fingerprint ?? fingerprintAction(req);
     for (let i = 0; i < MAX_RETRIES; i++) {
       const now = this.now();
-      const latest = await store.findLatestApprovalByFingerprint(fingerprint);
+      // One store call: the latest approval and, when it is approved, its grant's use.
+      const { latest, grant } = await store.useLatestApproval(fingerprint, now);
       if (latest?.state === 'pending') {
         // The scheduler may lag; never answer "pending" past a deadline.
         if (latest.deadline_at !== null && now >= latest.deadline_at) { await this.expire(latest.approval_id); continue; }
         return resolution.pending(latest, false);
       }
-      if (latest?.state === 'approved') {
-        const grant = await store.consumeGrant(latest.approval_id, now);
-        if (grant.ok) return resolution.allowed(grant.approval);
-      }
+      if (grant?.ok) return resolution.allowed(grant.approval);
       if (latest?.state === 'denied' && now < (latest.decided_at ?? 0) + settings.denial_ttl_seconds * 1000) {
         return resolution.denied(latest);
       }

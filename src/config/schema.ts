@@ -63,6 +63,10 @@ export const ServerSchema = T.Object(
       minimum: 1_048_576, default: H2_LIMIT_DEFAULTS.outputBudgetBytes,
       description: 'h2 transport: unsent output of all connections together; past it, a connection holding more than its share (this divided by the open connections) is closed with GOAWAY ENHANCE_YOUR_CALM',
     }),
+    grpc_output_stall_timeout_ms: T.Integer({
+      minimum: 100, default: H2_LIMIT_DEFAULTS.outputStallMs,
+      description: 'h2 transport: a connection no longer read for its unsent output (grpc_connection_output_bytes) whose client has not read it all within this time is closed with GOAWAY ENHANCE_YOUR_CALM',
+    }),
     grpc_max_control_frames_per_second: T.Integer({
       minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
       description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
@@ -91,6 +95,10 @@ export const ServerSchema = T.Object(
     http_fast_path: T.Boolean({
       default: true,
       description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+    }),
+    http_transport: StringEnum(['h1', 'node'] as const, {
+      default: 'h1',
+      description: "How the fast path (http_fast_path) reads plain-text HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). TLS listeners always use node:http. Read at start",
     }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),

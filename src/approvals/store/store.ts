@@ -86,6 +86,14 @@ export type GrantOutcome =
   | { readonly ok: true; readonly approval: ApprovalRecord }
   | { readonly ok: false; readonly reason: 'not_found' | 'not_approved' | 'used' | 'expired' };
 
+/** What a retry finds for its fingerprint: the latest approval and, when it is approved, the use of its grant. */
+export interface LatestApproval {
+  /** The most recently requested approval for the fingerprint, as read (before the grant's use). */
+  readonly latest?: ApprovalRecord;
+  /** Only when `latest` is approved: what {@link ApprovalStore.consumeGrant} would answer. */
+  readonly grant?: GrantOutcome;
+}
+
 export interface ActionCompletion {
   readonly action_id: string;
   readonly status: string;
@@ -150,6 +158,11 @@ export interface ApprovalStore {
    * both pass); ttl succeeds until grant_expires_at. An expired grant marks its action expired.
    */
   consumeGrant(approvalId: string, now: number): Promise<GrantOutcome>;
+  /**
+   * The retry's lookup in one call: the latest approval for the fingerprint and, if it is
+   * approved, the use of its grant (consumeGrant's rules, as atomic).
+   */
+  useLatestApproval(fingerprint: string, now: number): Promise<LatestApproval>;
   completeAction(c: ActionCompletion): Promise<CompleteResult>;
 }
 

@@ -113,6 +113,8 @@ export class H2Connection implements StreamConnection {
   /** Inside onData: answers given now go out with the flush that ends it. */
   private reading = false;
   private paused = false;
+  /** Armed while paused for unsent output: still paused when it fires, the connection is closed (limits.outputStallMs). */
+  private stallTimer: NodeJS.Timeout | undefined;
   /** The socket's unwritten bytes when last looked at (counted in host.unsent). */
   private unsent = 0;
   /** PING and SETTINGS frames received in the current one-second window, and when it began. */
@@ -719,27 +721,43 @@ export class H2Connection implements StreamConnection {
 
   /**
    * Output the client does not read stays in this process. Past its own limit a connection is
-   * no longer read (a client that only sends PINGs gets no more answers queued); at 4 times it,
-   * or when all connections together are past the process's budget and this one holds more than
-   * its share, it is closed: a flood of clients that never read cannot grow the heap without bound.
+   * no longer read (a client that only sends PINGs gets no more answers queued), and is closed
+   * if its client has not read it all within limits.outputStallMs; at 4 times the limit, or
+   * when all connections together are past the process's budget and this one holds more than
+   * its share, it is closed at once: a flood of clients that never read cannot grow the heap
+   * without bound.
    */
   private budgetOutput(): void {
     const unsent = this.socket.writableLength;
     this.host.unsent += unsent - this.unsent;
     this.unsent = unsent;
-    const { connectionOutputBytes, outputBudgetBytes } = this.host.limits;
+    const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = this.host.limits;
     if (unsent > 4 * connectionOutputBytes || (this.host.unsent > outputBudgetBytes && unsent > outputBudgetBytes / this.host.connectionCount)) {
-      this.host.stats.outputClosed++;
-      this.host.logger?.debug({ unsent, total: this.host.unsent }, 'gRPC connection closed: its client does not read its answers');
-      this.forget();
-      this.socket.write(goaway(this.lastStreamId, F.ENHANCE_YOUR_CALM, 'output not read'));
-      this.dead = true;
-      this.socket.destroySoon();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.shed('output not read');
     } else if (!this.paused && unsent > connectionOutputBytes) {
       this.paused = true;
       this.socket.pause();
+      this.stallTimer = setTimeout(() => this.shed(`output not read within ${outputStallMs} ms`), outputStallMs);
+      this.stallTimer.unref();
     }
+  }
+
+  /**
+   * Closes a connection whose client does not read its answers: GOAWAY ENHANCE_YOUR_CALM
+   * behind them (written past the frame buffer: budgetOutput runs after a flush), nothing more
+   * read, and the socket destroyed a second later if the client never reads that far.
+   */
+  private shed(reason: string): void {
+    if (this.dead) return;
+    this.host.stats.outputClosed++;
+    this.host.logger?.debug({ unsent: this.unsent, total: this.host.unsent, reason }, 'gRPC connection closed: its client does not read its answers');
+    this.forget();
+    clearTimeout(this.stallTimer);
+    this.socket.write(goaway(this.lastStreamId, F.ENHANCE_YOUR_CALM, reason));
+    this.dead = true;
+    this.socket.pause();
+    this.socket.destroySoon();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** Takes this connection's unsent output out of the process total (closing, or drained). */
@@ -752,6 +770,7 @@ export class H2Connection implements StreamConnection {
     this.forget();
     if (!this.paused || this.dead) return;
     this.paused = false;
+    clearTimeout(this.stallTimer);
     this.socket.resume();
   }
 
@@ -773,6 +792,7 @@ export class H2Connection implements StreamConnection {
     this.forget();
     clearTimeout(this.drainTimer);
     clearTimeout(this.idleResetTimer);
+    clearTimeout(this.stallTimer);
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
       this.closeStream(s);

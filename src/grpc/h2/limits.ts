@@ -18,6 +18,12 @@ export interface H2Limits {
   outputBudgetBytes: number;
   /** PING and SETTINGS frames a connection may send per second; more close it (ENHANCE_YOUR_CALM). */
   maxControlFramesPerSecond: number;
+  /**
+   * A connection no longer read for its unsent output (connectionOutputBytes) whose client has
+   * not read it all within this long is closed with GOAWAY ENHANCE_YOUR_CALM: a client that
+   * stops reading and then stays silent does not hold its output until the idle timeout.
+   */
+  outputStallMs: number;
 }
 
 export const H2_LIMIT_DEFAULTS: Readonly<H2Limits> = Object.freeze({
@@ -25,4 +31,5 @@ export const H2_LIMIT_DEFAULTS: Readonly<H2Limits> = Object.freeze({
   connectionOutputBytes: 1024 * 1024,
   outputBudgetBytes: 64 * 1024 * 1024,
   maxControlFramesPerSecond: 1000,
+  outputStallMs: 10_000,
 });

@@ -1,14 +1,16 @@
 /**
  * Actions, approvals and votes in PostgreSQL, for every replica of a fleet at once.
  *
- * - New pending approvals serialize on one transaction-scoped advisory lock, so the caps on
- *   pending approvals are exact across replicas (SQLite gets the same from its write lock), and
- *   the partial unique index keeps one pending approval per fingerprint whatever happens.
+ * - New pending approvals count the caps under transaction-scoped advisory locks (see
+ *   pending_caps in migrations.ts), so the caps are exact across replicas (SQLite gets the same
+ *   from its write lock), and the partial unique index keeps one pending approval per
+ *   fingerprint whatever happens.
  * - A transition locks the approval's row (FOR UPDATE) and writes only at the version read:
  *   optimistic concurrency, so two votes on two replicas never overwrite each other — the loser
  *   gets `conflict`, re-reads and retries.
- * - Using a grant locks the row too: a single_use grant is consumed exactly once however many
- *   retries race for it on however many replicas.
+ * - Using a grant is one conditional UPDATE in the statement that reads the approval (useGrant):
+ *   a single_use grant is consumed exactly once however many retries race for it on however
+ *   many replicas.
  */
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
@@ -16,7 +18,7 @@ import type { ActionRecord, ApprovalRecord, NewOutboxEntry, Page } from '../reco
 import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../sqlite/codec.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
-  NewPendingApproval, PageQuery, TransitionResult,
+  LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
 import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
 
@@ -35,6 +37,60 @@ const SELECT_APPROVAL = `SELECT p.*, COALESCE((SELECT json_agg(v ORDER BY v.at, 
   FROM approvals p`;
 const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
 const INSERT_VOTE = insertSql('votes', VOTE_COLS);
+
+/**
+ * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
+ * the lock key, the lock mode and the notification. pending_caps runs first, as the primary
+ * query; the CTEs' inserts run after it, to completion.
+ */
+const CREATE_PENDING = (() => {
+  let n = 0;
+  const params = (k: number) => Array.from({ length: k }, () => `$${++n}`);
+  const action = params(ACTION_COLS.length);
+  const approval = params(APPROVAL_COLS.length);
+  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const [perAgent, total, lockKey, exclusive, channel, note] = params(6);
+  return `WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${action.join(', ')})),
+    p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approval.join(', ')})),
+    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
+      WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
+    SELECT pending_caps(${action[ACTION_COLS.indexOf('agent_id')]}::text, ${approval[0]}::text, ${perAgent}::int, ${total}::int, ${lockKey}::text, ${exclusive}::boolean),
+      pg_notify(${channel}, ${note})`;
+})();
+
+/**
+ * The grant's use (see useGrant), on the approval picked by `pick` ($1): $2 now, $3 the
+ * notification channel, $4 its payload before the action id.
+ */
+const useGrantSql = (pick: string) => `WITH l AS (${pick}),
+  u AS (UPDATE approvals p SET grant_used_at = $2, version = p.version + 1 FROM l
+    WHERE p.approval_id = l.approval_id AND p.state = 'approved' AND p.grant_used_at IS NULL
+      AND (p.grant_expires_at IS NULL OR $2 < p.grant_expires_at)
+    RETURNING p.version),
+  x AS (UPDATE actions a SET status = 'expired', updated_at = $2 FROM l
+    WHERE a.action_id = l.action_id AND l.state = 'approved' AND l.grant_expires_at IS NOT NULL AND $2 >= l.grant_expires_at
+      AND a.status = 'approved'
+    RETURNING a.action_id)
+  SELECT l.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = l.approval_id)::text, '[]') AS votes_json,
+    (SELECT version FROM u) AS used_version, (SELECT count(pg_notify($3, $4 || x.action_id)) FROM x) AS expired_n
+  FROM l`;
+const USE_GRANT_BY_ID = useGrantSql('SELECT * FROM approvals WHERE approval_id = $1');
+const USE_GRANT_LATEST = useGrantSql('SELECT * FROM approvals WHERE fingerprint = $1 ORDER BY requested_at DESC, seq DESC LIMIT 1');
+
+/** Which cap pending_caps raised, or that it must run again in exclusive mode; undefined for other errors. */
+function capsRaised(err: unknown): 'per_agent' | 'total' | 'exclusive' | undefined {
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e.code !== 'P0001') return undefined;
+  if (e.message === 'ascend: pending_caps_exclusive') return 'exclusive';
+  if (e.message !== 'ascend: too_many_pending') return undefined;
+  return e.detail === 'per_agent' ? 'per_agent' : 'total';
+}
+
+/** Another pending approval for the same fingerprint (the partial unique index). */
+function isPendingDuplicate(err: unknown): boolean {
+  return isUniqueViolation(err) && (err as { constraint?: string }).constraint === 'approvals_one_pending';
+}
 
 /** Rows enqueued in the caller's transaction: one statement however many. */
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
@@ -62,70 +118,40 @@ export class ApprovalsPg {
   }
 
   /**
-   * Write first, count after: the action, approval, outbox rows and notification go in with one
-   * statement outside any lock (the unique index keeps one pending approval per fingerprint),
-   * then the schema's advisory lock is taken and the caps are counted — including this row,
-   * and every row committed before the lock was granted — and the transaction commits or rolls
-   * back. Only the count and the COMMIT are serialized, so the caps stay exact across replicas
-   * (no two transactions count while either is uncommitted) without holding the lock over the
-   * writes.
+   * One statement, one round trip, in its own implicit transaction: pending_caps (migration 4)
+   * takes the caps' locks and counts in a snapshot taken after they were granted, then the
+   * action, approval and outbox rows go in through data-modifying CTEs, and the notification.
+   * The locks last to the end of the transaction and are held only inside the server, never
+   * over a round trip to a client; creations of different agents far from the total cap do not
+   * wait for each other's commits. A cap raises, and the whole statement (rows and
+   * notification) rolls back; the partial unique index keeps one pending approval per
+   * fingerprint.
    */
-  async createPending(input: NewPendingApproval): Promise<CreatePendingResult> {
-    const existingNow = await this.findPendingByFingerprint(input.approval.fingerprint);
-    if (existingNow) return { created: false, approval: existingNow, action: (await this.getAction(existingNow.action_id))! };
-    const c = await this.pool.connect();
-    let broken: Error | undefined;
-    let duplicate = false;
+  async createPending(input: NewPendingApproval, exclusive = false): Promise<CreatePendingResult> {
+    const { per_agent, total } = input.limits;
+    const e = input.outbox;
     try {
-      await c.query('BEGIN');
-      const args: unknown[] = [];
-      const ps = (vals: unknown[]) => vals.map((v) => { args.push(v); return `$${args.length}`; }).join(', ');
-      const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
-      const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
-      const e = input.outbox;
-      const [events, names, payloads, urls, created, actions] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
-      const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
-      try {
-        await c.query(`WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${actionVals})),
-          p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approvalVals})),
-          o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-            SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[], ${actions}::text[])
-            WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
-          SELECT pg_notify(${note})`, args);
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        duplicate = true; // the same action made pending by another caller just now
-      }
-      let out: CreatePendingResult | undefined;
-      if (!duplicate) {
-        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${this.schema}:pending`]);
-        const { per_agent, total } = input.limits;
-        // A new statement, so a new snapshot: every row committed before the lock, and this one.
-        const n = (await c.query<{ mine: number; total: number }>(`SELECT
-            (SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
-              WHERE a.agent_id = $1 AND a.status = 'pending' AND p.state = 'pending') AS mine,
-            (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE state = 'pending' LIMIT $2) t) AS total`,
-        [input.action.agent_id, total + 1])).rows[0]!;
-        if (n.mine > per_agent) out = { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
-        else if (n.total > total) out = { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
-      }
-      if (duplicate || out) {
-        await c.query('ROLLBACK');
-        if (out) return out;
-      } else {
-        await c.query('COMMIT');
-        return { created: true, action: input.action, approval: input.approval };
-      }
+      await this.pool.query({
+        name: 'ascend_create_pending', text: CREATE_PENDING,
+        values: [
+          ...values(ACTION_COLS, actionToRow(input.action)), ...values(APPROVAL_COLS, approvalToRow(input.approval)),
+          ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
+          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|`,
+        ],
+      });
+      return { created: true, action: input.action, approval: input.approval };
     } catch (err) {
-      await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+      const raised = capsRaised(err);
+      if (raised === 'exclusive') return this.createPending(input, true);
+      // A pending approval for the fingerprint wins over the caps (which may have been counted first).
+      if (raised || isPendingDuplicate(err)) {
+        const existing = await this.findPendingByFingerprint(input.approval.fingerprint);
+        if (existing) return { created: false, approval: existing, action: (await this.getAction(existing.action_id))! };
+        if (raised) return { created: false, rejected: 'too_many_pending', limit: raised, max: raised === 'per_agent' ? per_agent : total };
+        return this.createPending(input, exclusive); // the approval that won the fingerprint has since left pending: try again
+      }
       throw err;
-    } finally {
-      c.release(broken);
     }
-    // Lost the race for the fingerprint: the winner's approval, once it is readable.
-    const winner = await this.findPendingByFingerprint(input.approval.fingerprint);
-    if (winner) return { created: false, approval: winner, action: (await this.getAction(winner.action_id))! };
-    return this.createPending(input); // the winner rolled back (a cap): try again
   }
 
   async findPendingByFingerprint(fp: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
@@ -206,27 +232,39 @@ export class ApprovalsPg {
     }
   }
 
-  /**
-   * No explicit transaction: a ttl grant already in use is one read; a first use is one
-   * conditional UPDATE, which row-locks and re-checks `grant_used_at IS NULL` — of retries
-   * racing on any number of replicas, exactly one matches, the others read it used.
-   */
+  /** consumeGrant's statement on the approval by id. */
   async consumeGrant(id: string, now: number): Promise<GrantOutcome> {
-    const a = await this.getApproval(id);
-    if (!a) return { ok: false, reason: 'not_found' };
-    if (a.state !== 'approved') return { ok: false, reason: 'not_approved' };
-    if (a.grant_expires_at !== null && now >= a.grant_expires_at) {
-      const expired = await this.pool.query(`WITH x AS (UPDATE actions SET status = 'expired', updated_at = $1
-        WHERE action_id = $2 AND status = 'approved' RETURNING 1) SELECT pg_notify($3, $4) FROM x`,
-      [now, a.action_id, this.n.channel, `${this.n.instanceId}|action|${a.action_id}`]);
-      void expired;
-      return { ok: false, reason: 'expired' };
-    }
-    if (a.grant_used_at !== null) return a.grant === 'single_use' ? { ok: false, reason: 'used' } : { ok: true, approval: a };
-    const used = await this.pool.query<{ version: number }>(`UPDATE approvals SET grant_used_at = $1, version = version + 1
-      WHERE approval_id = $2 AND state = 'approved' AND grant_used_at IS NULL RETURNING version`, [now, id]);
-    if (used.rowCount === 1) return { ok: true, approval: { ...a, grant_used_at: now, version: used.rows[0]!.version } };
-    return this.consumeGrant(id, now); // someone used it first: decide on what they wrote
+    const { latest, grant } = await this.useGrant('ascend_use_grant', USE_GRANT_BY_ID, id, now);
+    return latest ? grant! : { ok: false, reason: 'not_found' };
+  }
+
+  /** The latest approval for the fingerprint and the use of its grant: one statement. */
+  async useLatest(fp: string, now: number): Promise<LatestApproval> {
+    const r = await this.useGrant('ascend_use_latest', USE_GRANT_LATEST, fp, now);
+    return r.latest?.state === 'approved' ? r : r.latest ? { latest: r.latest } : {};
+  }
+
+  /**
+   * One statement (USE_GRANT): reads the approval and, if it is approved, unused and unexpired,
+   * records the use with a conditional UPDATE, which row-locks and re-checks
+   * `grant_used_at IS NULL` — of retries racing on any number of replicas exactly one matches.
+   * A ttl grant already in use is a plain read (no write, no lock). An expired grant marks its
+   * action expired in the same statement. When the row read was unused but the UPDATE matched
+   * nothing, another transaction changed it first: the statement runs again and decides on what
+   * that one wrote.
+   */
+  private async useGrant(name: string, text: string, key: string, now: number): Promise<{ latest?: ApprovalRecord; grant?: GrantOutcome }> {
+    const r = (await this.pool.query<Row>({ name, text, values: [key, now, this.n.channel, `${this.n.instanceId}|action|`] })).rows[0];
+    if (!r) return {};
+    const usedVersion = r.used_version as number | null;
+    delete r.used_version;
+    delete r.expired_n;
+    const a = (await this.load(this.pool, r))!;
+    if (a.state !== 'approved') return { latest: a, grant: { ok: false, reason: 'not_approved' } };
+    if (usedVersion !== null) return { latest: a, grant: { ok: true, approval: { ...a, grant_used_at: now, version: usedVersion } } };
+    if (a.grant_expires_at !== null && now >= a.grant_expires_at) return { latest: a, grant: { ok: false, reason: 'expired' } };
+    if (a.grant_used_at !== null) return { latest: a, grant: a.grant === 'single_use' ? { ok: false, reason: 'used' } : { ok: true, approval: a } };
+    return this.useGrant(name, text, key, now);
   }
 
   complete(x: ActionCompletion): Promise<CompleteResult> {

@@ -67,6 +67,7 @@ export class SqliteStore implements Store {
   async listDueApprovals(now: number, limit: number) { this.live(); return this.approvals.due(now, limit); }
   async nextApprovalDeadline() { this.live(); return this.approvals.nextDeadline(); }
   async consumeGrant(id: string, now: number) { this.live(); return this.approvals.consumeGrant(id, now); }
+  async useLatestApproval(fp: string, now: number) { this.live(); return this.approvals.useLatest(fp, now); }
   async completeAction(c: ActionCompletion) { this.live(); return this.approvals.complete(c); }
 
   async appendAudit(rows: readonly AuditRecord[]) { this.live(); this.audit.append(rows); }

@@ -39,7 +39,7 @@ type Result<M extends StoreMethod> = ReturnType<Store[M]>;
 const FORWARDED = [
   'createPendingApproval', 'findPendingApprovalByFingerprint', 'findLatestApprovalByFingerprint', 'getApproval', 'getAction',
   'insertAction', 'listActions', 'listApprovals', 'countApprovals', 'transitionApproval', 'listDueApprovals',
-  'nextApprovalDeadline', 'consumeGrant', 'completeAction',
+  'nextApprovalDeadline', 'consumeGrant', 'useLatestApproval', 'completeAction',
   'appendAudit', 'queryAudit', 'countAudit', 'purgeAudit',
   'enqueueOutbox', 'claimOutbox', 'markDelivered', 'markFailed', 'markDead', 'outboxDepth', 'listDeadLetters',
   'listOutboxForAction', 'requeueDeadLetter', 'purgeDeliveredOutbox',
