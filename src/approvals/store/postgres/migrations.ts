@@ -266,8 +266,14 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 5,
+    name: 'webhook subscriptions: notification format',
+    // As SQLite's version 12: subscriptions made before keep the envelope.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
+  {
+    version: 6,
     name: 'A/B tests made through the API',
-    // As SQLite's version 12.
+    // As SQLite's version 13.
     up: `
       CREATE TABLE ab_tests (
         name TEXT PRIMARY KEY,

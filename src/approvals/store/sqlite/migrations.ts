@@ -263,6 +263,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 12,
+    name: 'webhook subscriptions: notification format',
+    // Subscriptions made before received the envelope, and keep receiving it.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
+  {
+    version: 13,
     name: 'A/B tests made through the API',
     // The config's own ab_tests are not stored; results are counted in memory per process.
     up: `
