@@ -18,6 +18,7 @@
 import type { WorkflowState } from '../workflow.js';
 import type { AgentStore } from './agent-store.js';
 import type { SessionStore } from './session-store.js';
+import type { AbTestStore } from './ab-test-store.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
   StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook, PageQuery,
@@ -217,6 +218,6 @@ export interface WebhookStore {
 }
 
 /** The whole durable state of one sidecar (or of a fleet, for a shared store). */
-export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore, SessionStore {
+export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore, SessionStore, AbTestStore {
   close(): Promise<void>;
 }

@@ -36,7 +36,6 @@ const INSERT_ACTION = insertSql('actions', ACTION_COLS);
 const SELECT_APPROVAL = `SELECT p.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = p.approval_id)::text, '[]') AS votes_json
   FROM approvals p`;
 const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
-const INSERT_VOTE = insertSql('votes', VOTE_COLS);
 
 /**
  * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
@@ -77,6 +76,39 @@ const useGrantSql = (pick: string) => `WITH l AS (${pick}),
   FROM l`;
 const USE_GRANT_BY_ID = useGrantSql('SELECT * FROM approvals WHERE approval_id = $1');
 const USE_GRANT_LATEST = useGrantSql('SELECT * FROM approvals WHERE fingerprint = $1 ORDER BY requested_at DESC, seq DESC LIMIT 1');
+
+/**
+ * $1 approval id, $2 expected version, $3–$9 the approval's new fields, $10 the action's new
+ * status (or null), $11 now, $12 whether there is a vote, then the vote's columns, the outbox's
+ * arrays, the channel and the two notification payloads. The result: no row when the approval
+ * does not exist; its columns all null when the version did not match.
+ */
+const TRANSITION = (() => {
+  let i = 12;
+  const params = (k: number) => Array.from({ length: k }, () => `$${++i}`);
+  const vote = params(VOTE_COLS.length);
+  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const [channel, actionNote, deadlineNote] = params(3);
+  const voteTypes: Record<(typeof VOTE_COLS)[number], string> = {
+    approval_id: 'text', step: 'int', escalated: 'boolean', approver: 'text', groups: 'text', vote: 'text', comment: 'text', at: 'bigint',
+  };
+  return `WITH cur AS (SELECT approval_id FROM approvals WHERE approval_id = $1),
+    u AS (UPDATE approvals SET state = $3, current_step = $4, escalated = $5, deadline_at = $6, decided_at = $7, reason = $8,
+        grant_expires_at = COALESCE($9, grant_expires_at), version = version + 1
+      WHERE approval_id = $1 AND version = $2 RETURNING *),
+    v AS (INSERT INTO votes (${VOTE_COLS.join(', ')})
+      SELECT ${VOTE_COLS.map((c, k) => `${vote[k]}::${voteTypes[c]}`).join(', ')} FROM u WHERE $12::boolean),
+    s AS (UPDATE actions a SET status = $10, updated_at = $11 FROM u WHERE a.action_id = u.action_id AND $10::text IS NOT NULL),
+    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac
+      FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
+        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)
+      WHERE EXISTS (SELECT 1 FROM u) ORDER BY n)
+    SELECT u.*, COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
+      CASE WHEN u.approval_id IS NOT NULL
+        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id), pg_notify(${channel}, ${deadlineNote})) z) END AS notified
+    FROM cur LEFT JOIN u ON true`;
+})();
 
 /** Which cap pending_caps raised, or that it must run again in exclusive mode; undefined for other errors. */
 function capsRaised(err: unknown): 'per_agent' | 'total' | 'exclusive' | undefined {
@@ -207,29 +239,45 @@ export class ApprovalsPg {
     return (await this.pool.query<{ d: number | null }>(`SELECT MIN(deadline_at) AS d FROM approvals WHERE state = 'pending'`)).rows[0]!.d ?? undefined;
   }
 
+  /**
+   * One statement (TRANSITION), in its own implicit transaction: the UPDATE writes only at the
+   * version read — a concurrent transition, committed first, makes it match nothing (READ
+   * COMMITTED re-checks the row it waited for), and the answer is `conflict` — and the vote, the
+   * action's status, the outbox rows and the notifications go in only with it. The votes read
+   * are those of the statement's snapshot, current whenever the UPDATE matched; the new vote is
+   * added to them here.
+   */
   async transition(t: ApprovalTransition): Promise<TransitionResult> {
+    const n = t.next;
+    const vote = t.vote ? voteToRow(t.approval_id, t.vote) : undefined;
+    const e = t.outbox;
+    let r: Row | undefined;
     try {
-      return await tx(this.pool, async (c): Promise<TransitionResult> => {
-        const cur = (await c.query<{ version: number; action_id: string }>(
-          'SELECT version, action_id FROM approvals WHERE approval_id = $1 FOR UPDATE', [t.approval_id])).rows[0];
-        if (!cur) return { ok: false, error: 'not_found' };
-        if (cur.version !== t.expected_version) return { ok: false, error: 'conflict' };
-        if (t.vote) await c.query(INSERT_VOTE, values(VOTE_COLS, voteToRow(t.approval_id, t.vote)));
-        const n = t.next;
-        await c.query(`UPDATE approvals SET state = $1, current_step = $2, escalated = $3, deadline_at = $4, decided_at = $5,
-          reason = $6, grant_expires_at = COALESCE($7, grant_expires_at), version = version + 1
-          WHERE approval_id = $8 AND version = $9`,
-        [n.state, n.current_step, n.escalated, n.deadline_at, n.decided_at, n.reason, t.grant_expires_at ?? null, t.approval_id, t.expected_version]);
-        if (t.action_status) await c.query('UPDATE actions SET status = $1, updated_at = $2 WHERE action_id = $3', [t.action_status, t.now, cur.action_id]);
-        await enqueueOutbox(c, t.outbox);
-        await notify(c, this.n, ['action', cur.action_id], ['deadline']);
-        return { ok: true, approval: (await this.getApproval(t.approval_id, c))! };
-      });
+      r = (await this.pool.query<Row>({
+        name: 'ascend_transition', text: TRANSITION,
+        values: [
+          t.approval_id, t.expected_version, n.state, n.current_step, n.escalated, n.deadline_at, n.decided_at, n.reason,
+          t.grant_expires_at ?? null, t.action_status ?? null, t.now, vote !== undefined,
+          ...VOTE_COLS.map((c) => vote?.[c] ?? null), ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
+          this.n.channel, `${this.n.instanceId}|action|`, `${this.n.instanceId}|deadline|`,
+        ],
+      })).rows[0];
     } catch (err) {
       // The same approver voting twice at once: the UNIQUE(approval_id, approver) backstop.
       if (isUniqueViolation(err)) return { ok: false, error: 'conflict' };
       throw err;
     }
+    if (!r) return { ok: false, error: 'not_found' };
+    if (r.approval_id === null) return { ok: false, error: 'conflict' };
+    const votes = (JSON.parse(r.votes_json as string) as Row[]).map((v) => rowToVote(norm(v)));
+    if (vote) {
+      const added = rowToVote(vote);
+      const at = votes.findIndex((v) => v.at > added.at);
+      votes.splice(at < 0 ? votes.length : at, 0, added);
+    }
+    delete r.votes_json;
+    delete r.notified;
+    return { ok: true, approval: rowToApproval(norm(r), votes) };
   }
 
   /** consumeGrant's statement on the approval by id. */

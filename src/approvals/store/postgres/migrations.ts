@@ -264,6 +264,29 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       $$;
     `,
   },
+  {
+    version: 5,
+    name: 'webhook subscriptions: notification format',
+    // As SQLite's version 12: subscriptions made before keep the envelope.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
+  {
+    version: 6,
+    name: 'A/B tests made through the API',
+    // As SQLite's version 13.
+    up: `
+      CREATE TABLE ab_tests (
+        name TEXT PRIMARY KEY,
+        control_policy TEXT NOT NULL,
+        test_policy TEXT NOT NULL,
+        traffic_split DOUBLE PRECISION NOT NULL,
+        duration_days DOUBLE PRECISION NOT NULL,
+        start_at BIGINT NOT NULL,
+        shadow BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */

@@ -47,6 +47,7 @@ const FORWARDED = [
   'getAgent', 'putAgent', 'deleteAgent', 'listAgents', 'loadAgentState', 'agentStateRevision', 'putHeartbeats', 'getHeartbeat',
   'blockAgent', 'unblockAgent', 'listPendingCommands', 'acknowledgeCommand',
   'createConsoleSession', 'getConsoleSession', 'deleteConsoleSession', 'purgeConsoleSessions',
+  'createAbTest', 'listAbTests',
 ] as const satisfies readonly StoreMethod[];
 const exhaustive: Exclude<StoreMethod, (typeof FORWARDED)[number]> extends never ? true : never = true;
 void exhaustive;
