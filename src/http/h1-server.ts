@@ -336,6 +336,8 @@ class H1Connection {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
+    // A client that does not read its answers holds the connection no longer than a slow request.
+    if (this.started === 0) this.started = Date.now();
     this.socket.pause();
   }
 
@@ -351,7 +353,7 @@ class H1Connection {
       this.keep(this.buf, used);
       this.flushOut();
     }
-    if (!this.paused) this.socket.resume();
+    if (!this.paused && !this.handingOff) this.socket.resume();
     this.settle();
   }
 
