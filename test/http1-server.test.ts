@@ -121,6 +121,15 @@ describe('the h1 server answers as node:http does', () => {
     expect(r.a.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   });
 
+  it('a 100 KB body in packets of 16 KB', async () => {
+    const big = kong(JSON.stringify({ ...JSON.parse(ALLOW), pad: 'x'.repeat(100_000) }));
+    const parts: string[] = [];
+    for (let i = 0; i < big.length; i += 16_384) parts.push(big.slice(i, i + 16_384));
+    const r = await same([...parts, kong(ALLOW)], { gapMs: 5 });
+    expect(r.answered).toBe(2);
+    expect(r.a.text.match(/"allow":true/g)).toHaveLength(2);
+  });
+
   it('Connection: close is answered with Connection: close, and the connection ends', async () => {
     const r = await same([kong(ALLOW, 'Connection: close\r\n')]);
     expect(r.answered).toBe(1);
@@ -177,6 +186,14 @@ describe('the h1 server answers as node:http does', () => {
     expect(r.answered).toBe(0);
   });
 
+  it('200 pipelined requests in one write, read only once all are sent: every answer, in order', async () => {
+    const before = h1.answered;
+    const bodies = Array.from({ length: 200 }, (_, i) => (i % 3 === 2 ? DENY : ALLOW));
+    const r = await exchange(h1App.httpPort, [bodies.map((b) => kong(b)).join('')], { quietMs: 1000 });
+    expect(h1.answered - before).toBe(200);
+    expect(r.text.match(/"allow":(true|false)/g)).toEqual(bodies.map((b) => (b === DENY ? '"allow":false' : '"allow":true')));
+  });
+
   it('a fast request, then one node must read, then a fast one: h1 answers the first, node the rest, in order', async () => {
     const r = await same(HANDED_OFF['chunked request smuggled behind a fast one (pipelined)']!);
     expect(r.answered).toBe(1);
@@ -209,6 +226,20 @@ describe('the h1 server\'s limits', () => {
     const r = await exchange(t.httpPort, [full.slice(0, split), ...bytes(full.slice(split))], { gapMs: 50 });
     expect(r.closed).toBe(true);
     expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('a client that pipelines requests and never reads the answers is closed', async () => {
+    const sock = connect(t.httpPort, '127.0.0.1');
+    sock.on('error', () => {});
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    await new Promise<void>((r) => sock.on('connect', () => r()));
+    sock.pause(); // never read
+    const batch = kong(ALLOW).repeat(1000);
+    // Enough answers (~15 MB) to fill the socket buffers both ways and the server's own budget.
+    for (let i = 0; i < 30; i++) sock.write(batch);
+    const start = Date.now();
+    await closed;
+    expect(Date.now() - start).toBeLessThan(8000);
   });
 
   it('an idle keep-alive connection is closed after http_keep_alive_timeout_ms', async () => {

@@ -5,7 +5,7 @@
  *
  * Built for the hot path:
  * - a cache hit is synchronous and allocates nothing but the key (no promise, no event-loop hop);
- * - an undici Pool keeps connections to the control plane open (keep-alive), so a miss costs one
+ * - a pool of keep-alive connections (h1-pool.ts) to the control plane, so a miss costs one
  *   request on a warm socket, not a TCP handshake;
  * - singleflight: concurrent identical misses share one upstream call;
  * - answers are cached for `Cache-Control: max-age` (capped by cache.ttl_ms; cache.ttl_ms when the
@@ -20,7 +20,6 @@
  */
 import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
 import type { ActionRequest, RequestView } from '../core/action.js';
 import type { Decision, DecisionKind } from '../core/decision.js';
@@ -28,6 +27,7 @@ import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru } from './digest-lru.js';
+import { H1Pool } from './h1-pool.js';
 import { FACTS_CONTEXT_KEY, FACTS_HEADER, factsJson, parseFacts } from './request-facts.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
@@ -191,10 +191,10 @@ export interface RemoteOptions {
 }
 
 export class RemoteEvaluator {
-  private readonly pool: Pool;
+  private readonly pool: H1Pool;
   private readonly base: string;
-  private readonly submitPath: string;
-  private readonly headers: Record<string, string>;
+  /** The request up to the Content-Length value: the same for every call. */
+  private readonly head: string;
   private readonly cache: DigestLru<Entry> | undefined;
   private readonly cacheTtlMs: number;
   private readonly flights = new Map<string, Promise<Flight>>();
@@ -207,15 +207,10 @@ export class RemoteEvaluator {
   constructor(private readonly o: RemoteOptions) {
     const url = new URL(o.config.url ?? '');
     this.base = (url.origin + url.pathname).replace(/\/+$/, '');
-    this.submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
-    this.pool = new Pool(url.origin, {
-      connections: o.config.connections,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      pipelining: 1,
-      connect: connectOptions(o.tls),
-    });
-    this.headers = { 'content-type': 'application/json', 'x-api-key': o.apiKey, accept: 'application/json' };
+    const submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
+    this.pool = new H1Pool(url, { connections: o.config.connections, tls: connectOptions(o.tls) });
+    if (/[^\t\x20-\x7e]/.test(o.apiKey)) throw new Error('evaluator.api_key: not a valid header value');
+    this.head = `POST ${submitPath} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\naccept: application/json\r\nx-api-key: ${o.apiKey}\r\ncontent-length: `;
     const c = o.cache;
     this.cacheTtlMs = c.enabled ? c.ttl_ms : 0;
     this.cache = this.cacheTtlMs > 0 ? new DigestLru<Entry>(c.max_entries, this.cacheTtlMs + o.config.stale_if_error_ms) : undefined;
@@ -271,20 +266,21 @@ export class RemoteEvaluator {
     if (deadline !== undefined) budget = Math.min(budget, (deadline - Date.now()) * 0.75);
     if (budget <= 0) return this.failed('timeout', e, rt);
     let flight = this.flights.get(m.key);
-    if (flight !== undefined) this.o.metrics.coalesced();
-    else {
+    let r: Flight;
+    if (flight !== undefined) {
+      // A joiner's budget may be shorter than the flight's.
+      this.o.metrics.coalesced();
+      r = await within(flight, budget);
+    } else {
       if (!this.breaker.allow()) {
         this.o.metrics.request('circuit_open');
         return this.failed('circuit_open', e, rt);
       }
+      // The flight's own timer is this caller's budget: no second timer to race it.
       flight = this.call(m, budget, rt);
       this.flights.set(m.key, flight);
-      const f = flight;
-      void f.finally(() => {
-        if (this.flights.get(m.key) === f) this.flights.delete(m.key);
-      });
+      r = await flight;
     }
-    const r = await within(flight, budget);
     return r.ok ? r.answer : this.failed(r.outcome, e, rt);
   }
 
@@ -299,27 +295,26 @@ export class RemoteEvaluator {
 
   /** One upstream call (and one more if the control plane asks for request facts not sent); never rejects. */
   private async call(m: Miss, timeoutMs: number, rt: Answering): Promise<Flight> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), Math.max(1, timeoutMs));
     const t0 = performance.now();
-    let outcome: RemoteOutcome;
     let { key, body } = m;
-    try {
-      let res = await this.pool.request({ path: this.submitPath, method: 'POST', headers: this.headers, body, signal: ac.signal });
-      if (res.statusCode === 409 && this.learn(res.headers[FACTS_HEADER]) && m.request !== undefined) {
-        // request_facts_required: the control plane reads facts this body did not carry (its
-        // policies changed). Asked again with them, within the same budget.
-        await res.body.dump();
-        body = this.bodyOf(m.action, m.request);
-        key = hash('sha256', body, 'binary');
-        res = await this.pool.request({ path: this.submitPath, method: 'POST', headers: this.headers, body, signal: ac.signal });
-      }
-      const text = await res.body.text();
-      const status = res.statusCode;
-      this.learn(res.headers[FACTS_HEADER]);
+    let x = await this.pool.request(this.payload(body), timeoutMs);
+    if (x.outcome === 'ok' && x.status === 409 && this.learn(x.facts) && m.request !== undefined) {
+      // request_facts_required: the control plane reads facts this body did not carry (its
+      // policies changed). Asked again with them, within what is left of the budget.
+      body = this.bodyOf(m.action, m.request);
+      key = hash('sha256', body, 'binary');
+      x = await this.pool.request(this.payload(body), timeoutMs - (performance.now() - t0));
+    }
+    // Settled: the next identical miss makes a call of its own (callers already joined keep theirs).
+    this.flights.delete(m.key);
+    let outcome: RemoteOutcome;
+    const status = x.status;
+    if (x.outcome !== 'ok') outcome = x.outcome;
+    else {
+      this.learn(x.facts);
       if (status >= 500) outcome = 'status_5xx';
       else if (status === 200 || status === 429) {
-        const answer = this.answerOf(text, status, res.headers['cache-control'], rt);
+        const answer = this.answerOf(x.text, status, x.cacheControl, rt);
         if (answer !== undefined) {
           this.record('ok', t0);
           if (answer.ttlMs > 0 && this.cache !== undefined) {
@@ -334,15 +329,15 @@ export class RemoteEvaluator {
         // The control plane refused the action itself (e.g. an agent id it does not accept):
         // a denial, not an outage.
         this.record('status_4xx', t0, false);
-        return { ok: true, answer: { decision: rejected(text, status, rt) , cacheHit: false } };
+        return { ok: true, answer: { decision: rejected(x.text, status, rt), cacheHit: false } };
       } else outcome = 'status_4xx';
-    } catch {
-      outcome = ac.signal.aborted ? 'timeout' : 'error';
-    } finally {
-      clearTimeout(timer);
     }
     this.record(outcome, t0);
     return { ok: false, outcome };
+  }
+
+  private payload(body: string): string {
+    return `${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
   }
 
   private record(outcome: RemoteOutcome, t0: number, failure = outcome !== 'ok'): void {
@@ -354,7 +349,7 @@ export class RemoteEvaluator {
   }
 
   /** A submit answer → the decision and how long it may be cached; undefined when it is not one. */
-  private answerOf(text: string, status: number, cacheControl: string | string[] | undefined, rt: Answering): { answer: RemoteAnswer; ttlMs: number } | undefined {
+  private answerOf(text: string, status: number, cacheControl: string | undefined, rt: Answering): { answer: RemoteAnswer; ttlMs: number } | undefined {
     let v: Record<string, unknown>;
     try {
       v = JSON.parse(text) as Record<string, unknown>;
@@ -408,11 +403,11 @@ export class RemoteEvaluator {
 
   /** Stops accepting calls; in-flight ones finish. */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    await this.pool.close();
   }
 }
 
-/** The flight's outcome, or a timeout for a caller whose own budget is shorter. */
+/** The flight's outcome, or a timeout for a joiner whose own budget is shorter. */
 function within(flight: Promise<Flight>, ms: number): Promise<Flight> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Flight>((resolve) => {
