@@ -94,7 +94,7 @@ export const ServerSchema = T.Object(
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     http_fast_path: T.Boolean({
       default: true,
-      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) and the REST API\'s submit (POST /api/v1/actions/submit with a key that does not sign) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
     }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
