@@ -29,7 +29,7 @@ import { answerApiError } from './errors.js';
 import type { ApiPrincipal } from './keys.js';
 import type { RateLimitCheck } from './rate-limit.js';
 import { answer, kept } from './routes/authorization.js';
-import { cacheControl, SUBMIT_ROLES, SUBMIT_SCHEMA, submittedAction } from './routes/submit.js';
+import { cacheControl, forwardedRequest, SUBMIT_ROLES, SUBMIT_SCHEMA, submittedAction } from './routes/submit.js';
 import type { SubmitBody } from './sdk-schemas.js';
 
 const PATH = '/api/v1/actions/submit';
@@ -126,7 +126,9 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
       if (!admitted(req, reply, p)) return;
       const done = (r: CheckResult): void => void reply.send(answer(reply, cacheControl(deps, reply, kept(deps, r))));
       try {
-        const r = deps.pipeline.checkAction(submittedAction(p, req.body as SubmitBody), 'api');
+        const body = req.body as SubmitBody;
+        const request = forwardedRequest(deps, p, body, reply);
+        const r = deps.pipeline.checkAction(submittedAction(p, body), 'api', request);
         if (r instanceof Promise) r.then(done, (e: unknown) => fail(e as Error, req, reply, p));
         else done(r);
       } catch (e) {

@@ -14,6 +14,7 @@ import type { EvalInput } from '../core/action.js';
 import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
 import { readClientTls, type ClientTls } from '../evaluator/client-tls.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
+import { factsRead } from '../evaluator/request-facts.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
@@ -45,6 +46,8 @@ export interface Runtime {
   /** What a decision (and an approval's grant) is bound to: policy digest, workflow, values read. */
   readonly bind: ActionBinder;
   readonly routeCount: number;
+  /** The request facts (`request.*`) the policies read, as a control plane names them to its edges. */
+  readonly requestFacts: readonly string[];
   /** The workflow of every require_approval policy, by policy id (resolved at load, never per check). */
   readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
   readonly approvalSettings: ApprovalSettings;
@@ -258,6 +261,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),
     routeCount: routes.length,
+    requestFacts: factsRead(engine.reads),
     workflows,
     approvalSettings: settings,
     apiKeys,

@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
 import { parseJsonSafely } from '../gateway/json-parse.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
+import { serveHttp1 } from './h1-server.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
@@ -39,6 +40,8 @@ export interface HttpLimits {
   connections: ConnectionLimits;
   /** HTTPS with these credentials (listeners/tls.ts); plain HTTP without. */
   tls?: TlsCredentials;
+  /** 'h1': plain-text fast routes on our own HTTP/1.1 server (h1-server.ts); 'node': node:http's. */
+  transport?: 'h1' | 'node';
 }
 
 const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = errorCodes;
@@ -121,6 +124,7 @@ export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): Fastify
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
+      if (fast !== undefined && limits.tls === undefined && limits.transport !== 'node') serveHttp1(server, fast, limits);
       // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
       limitConnections(server, limits.connections);
       return server;

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
-import type { ActionRequest } from '../../core/action.js';
+import type { ActionRequest, RequestView } from '../../core/action.js';
 import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { agentOf, principalOf } from '../auth.js';
@@ -53,8 +53,8 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
 }
 
 /** Evaluates through the one pipeline (adapter `api`) and keeps the action (without waiting for the store). */
-export async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<CheckResult> {
-  return kept(deps, await deps.pipeline.checkAction(action, 'api'));
+export async function evaluate(deps: ApiDeps, action: ActionRequest, request?: RequestView): Promise<CheckResult> {
+  return kept(deps, await deps.pipeline.checkAction(action, 'api', request));
 }
 
 /** `r`, whose action is being kept (not awaited: a decision that needed no store is never held up by one). */

@@ -39,6 +39,15 @@ describe('PostgresStore: a fleet racing on one database', () => {
     expect((await stores[3]!.getApproval(approval.approval_id))?.grant_used_at).toBe(T + 2);
   });
 
+  it('allows one retry of 20 over 4 replicas through useLatestApproval (lookup and use in one statement)', async () => {
+    const stores = await replicas(4, 'latest');
+    const { approval } = await create(stores[0]!, pendingApproval({ now: T, fingerprint: 'retried' }));
+    expect((await stores[1]!.transitionApproval(approveTransition(approval, 'alice', T + 1))).ok).toBe(true);
+    const uses = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4]!.useLatestApproval('retried', T + 2)));
+    expect(uses.filter((u) => u.grant?.ok)).toHaveLength(1);
+    expect(uses.every((u) => u.grant?.ok || (u.grant && !u.grant.ok && u.grant.reason === 'used'))).toBe(true);
+  });
+
   it('loses no vote: five approvers voting at once through five replicas all count', async () => {
     const stores = await replicas(5, 'votes');
     const wf = { steps: [{ approvers: ['finance-manager'], required: 5, timeout_hours: 1 }] };
@@ -122,5 +131,15 @@ describe('PostgresStore: a fleet racing on one database', () => {
     const results = await Promise.all(Array.from({ length: 16 }, (_, i) => stores[i % 4]!.createPendingApproval(pendingApproval({ agent_id: 'greedy', limits }))));
     expect(results.filter((r) => r.created)).toHaveLength(5);
     expect(results.filter((r) => 'rejected' in r)).toHaveLength(11);
+  });
+
+  it('never overshoots the total cap when creations of many agents run at once (shared, then exclusive near the cap)', async () => {
+    const stores = await replicas(4, 'total');
+    // 70 ≥ the 64 slots, so the first creations count in shared mode and those near the cap move to exclusive.
+    const limits = { per_agent: 100, total: 70 };
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => stores[i % 4]!.createPendingApproval(pendingApproval({ agent_id: `agent-${i}`, limits }))));
+    expect(results.filter((r) => r.created)).toHaveLength(70);
+    expect(results.filter((r) => 'rejected' in r && r.limit === 'total')).toHaveLength(50);
+    expect(await stores[0]!.countApprovals('pending')).toBe(70);
   });
 });
