@@ -60,6 +60,7 @@ const CASES: Record<string, Case> = {
   'admin key: names the agent': { headers: key(KEYS.admin), body: refund(50), fast: true },
   'admin key: no agent_id (400)': { headers: key(KEYS.admin), body: JSON.stringify({ action_type: 'payments.refund', resource: 'refund/r-1' }), fast: true },
   'gateway key: no agent_id is unidentified': { headers: key(KEYS.gateway), body: JSON.stringify({ action_type: 'orders.read', resource: 'orders' }), fast: true },
+  'gateway key: malformed request facts (422)': { headers: key(KEYS.gateway), body: JSON.stringify({ action_type: 'orders.read', resource: 'orders', context: { ascend_request: 7 } }), fast: true },
   'malformed JSON': { headers: key(KEYS.billing), body: '{"action_type":', fast: true },
   '__proto__ key': { headers: key(KEYS.billing), body: '{"__proto__":{"x":1},"action_type":"a","resource":"r"}', fast: true },
   'too deep': { headers: key(KEYS.billing), body: JSON.stringify({ action_type: 'a', resource: 'r', context: JSON.parse(nested(40)) }), fast: true },
