@@ -61,6 +61,7 @@ export function httpServers() {
     'sidecar-core': sidecar('bench/configs/core.yaml'),
     'sidecar-core-fastify': sidecar('bench/configs/core-fastify.yaml'),
     'sidecar-core-api': sidecar('bench/configs/core-api.yaml'),
+    'sidecar-core-node-http': sidecar('bench/configs/core-node-http.yaml'),
     opa: {
       argv: () => [OPA, 'run', '--server', '--addr', '127.0.0.1:{httpPort}', '--log-level', 'error', 'bench/baseline/kong-opa.rego'],
       ready: 'opa',
@@ -88,6 +89,10 @@ export function httpScenarios() {
       a: BARE, b: { server: 'sidecar-core-api', driver: 'wrk' }, mode: 'http', ratio: 'rps' },
     { name: 'kong-fast-path', title: 'POST /kong/v1/authorize: through fastify (A, http_fast_path: false) vs the fast path (B)', ...kong,
       a: { server: 'sidecar-core-fastify', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'kong-h1', title: 'POST /kong/v1/authorize: fast path on node:http (A, http_transport: node) vs our HTTP/1.1 server (B)', ...kong,
+      a: { server: 'sidecar-core-node-http', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
+    { name: 'forward-auth-h1', title: 'GET /forward-auth: fast path on node:http (A, http_transport: node) vs our HTTP/1.1 server (B)', ...fwd,
+      a: { server: 'sidecar-core-node-http', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'forward-auth-allow', title: 'GET /forward-auth (allow), 64 connections', short: true, ...fwd, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'kong-opa-serial', title: 'POST /v1/data/ascend/allow, serial (p99 ratio)', ...kongOpa, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
     { name: 'kong-serial', title: 'POST /kong/v1/authorize, serial (p99 ratio)', ...kong, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },

@@ -13,7 +13,14 @@
 //                one (ApprovalService.vote) and retry it (requestApproval → allowed, the
 //                single_use grant used): cycles/s;
 //   grant-lookup an approved ttl grant, retried open-loop at --rps for --seconds (each retry:
-//                the latest approval by fingerprint, then the grant's use): p50/p99 per side.
+//                one statement, the latest approval by fingerprint and its grant's use): p50/p99;
+//   cached       two sidecars (dist/cli.js serve, core.yaml), one on a SQLite store and one on
+//                PostgreSQL, started once and pinned like bench/run.mjs's: the cached-allow
+//                refund at saturation (h2load 16×32) for --seconds each: req/s, server CPU µs per
+//                request, and the store calls made during the run (ascend_store_latency_seconds
+//                counts from /metrics; the registry's one-per-second revision poll is the only
+//                one expected). Issue 16: the cached allow path makes no store round trip and its
+//                throughput is unchanged.
 //
 //   node bench/store-fleet.mjs                         # PostgreSQL from BENCH_PG_URL, else an embedded one
 //   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test node bench/store-fleet.mjs --pairs 5
@@ -24,6 +31,12 @@ import { parseArgs } from 'node:util';
 import { median, percentiles } from './lib/stats.mjs';
 import { machineInfo, machineLine } from './lib/report.mjs';
 import { RESULTS_DIR } from './lib/suite.mjs';
+import { encodeFrame, refund } from './lib/frames.mjs';
+import { CORE_CONFIG } from './lib/gen-config.mjs';
+import { runH2load } from './lib/h2load.mjs';
+import { cpuSeconds } from './lib/proc.mjs';
+import { ServerPool, sidecarArgv, SkipError } from './lib/servers.mjs';
+import { readFileSync } from 'node:fs';
 
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { approvalSettings } = await import(dist('approvals/config.js'));
@@ -36,7 +49,7 @@ const { PostgresStore } = await import(dist('approvals/store/postgres/postgres-s
 
 const { values: o } = parseArgs({ options: {
   pairs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' }, c: { type: 'string', default: '16' },
-  n: { type: 'string', default: '600' }, rps: { type: 'string', default: '1000' },
+  n: { type: 'string', default: '600' }, rps: { type: 'string', default: '1000' }, 'no-cached': { type: 'boolean', default: false },
 } });
 const pairs = Number(o.pairs);
 const seconds = Number(o.seconds);
@@ -138,9 +151,60 @@ async function grantLookup(side) {
   return { ...percentiles(lat), rps: achieved };
 }
 
-const rows = { pending: [], approve: [], lookup: { sqlite: [], postgres: [] } };
+/** Store calls by op, summed from /metrics. */
+async function storeCalls(httpPort) {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const out = {};
+  for (const m of text.matchAll(/^ascend_store_latency_seconds_count\{op="([^"]+)"\} (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+const pool = new ServerPool({ outDir: RESULTS_DIR });
+const allowFile = path.join(work, 'allow.bin');
+writeFileSync(allowFile, encodeFrame(refund()));
+const cachedServers = {};
+
+/** The cached allow at saturation on the side's sidecar: req/s, server CPU µs per request, store calls during the run. */
+async function cached(side) {
+  let server = cachedServers[side];
+  if (!server) {
+    const config = path.join(work, `cached-${side}.yaml`);
+    const store = side === 'sqlite'
+      ? `store: {path: ${JSON.stringify(path.join(work, 'cached', 'ascend.db'))}}`
+      : `store: {driver: postgres, url: ${JSON.stringify(pg.url)}, schema: bench_cached_${process.pid}, pool_max: 10}`;
+    writeFileSync(config, `${readFileSync(CORE_CONFIG, 'utf8')}\n${store}\n`);
+    server = await pool.get(`store-fleet-cached-${side}`, { argv: sidecarArgv, config: { file: config }, ready: 'sidecar', requires: 'sidecar' });
+    await runH2load({ port: server.grpcPort, frameFile: allowFile, mode: 'saturation', durationS: 1.5, latency: false }); // JIT warm-up
+    cachedServers[side] = server;
+  }
+  const calls0 = await storeCalls(server.httpPort);
+  const cpu0 = cpuSeconds(server.pid);
+  const r = await runH2load({ port: server.grpcPort, frameFile: allowFile, mode: 'saturation', durationS: seconds, settleS: 0.5, latency: false });
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const calls1 = await storeCalls(server.httpPort);
+  const ops = Object.fromEntries(Object.entries(calls1).map(([op, n]) => [op, n - (calls0[op] ?? 0)]).filter(([, n]) => n > 0));
+  if (r.errors > 0) throw new Error(`cached allow on ${side}: ${r.errors} errors`);
+  return { rps: r.rps, cpuUsPerReq: (cpu * 1e6) / r.served, storeCalls: ops, requests: r.served };
+}
+
+const rows = { pending: [], approve: [], lookup: { sqlite: [], postgres: [] }, cached: [] };
+let cachedSkipped;
 try {
   for (let p = 1; p <= pairs; p++) {
+    if (!o['no-cached'] && !cachedSkipped) {
+      try {
+        const a = await cached('sqlite');
+        const b = await cached('postgres');
+        rows.cached.push({ sqlite: a, postgres: b, ratio: b.rps / a.rps, cpuRatio: b.cpuUsPerReq / a.cpuUsPerReq });
+        const calls = (x) => Object.entries(x.storeCalls).map(([op, n]) => `${op} ×${n}`).join(', ') || 'none';
+        console.error(`[store-fleet] pair ${p}: cached allow req/s sqlite ${a.rps.toFixed(0)} pg ${b.rps.toFixed(0)} (×${(b.rps / a.rps).toFixed(2)}; ` +
+          `CPU µs/req ${a.cpuUsPerReq.toFixed(1)} vs ${b.cpuUsPerReq.toFixed(1)}); store calls during the run: sqlite ${calls(a)}; pg ${calls(b)}`);
+      } catch (err) {
+        if (!(err instanceof SkipError)) throw err;
+        cachedSkipped = err.message;
+        console.error(`[store-fleet] cached allow skipped: ${err.message}`);
+      }
+    }
     const a = await pending('sqlite');
     const b = await pending('postgres');
     rows.pending.push({ sqlite: a, postgres: b, ratio: b / a });
@@ -154,6 +218,7 @@ try {
       `${(rows.lookup.sqlite.at(-1).p99 / 1000).toFixed(2)} ms pg ${(rows.lookup.postgres.at(-1).p99 / 1000).toFixed(2)} ms`);
   }
 } finally {
+  await pool.stopAll();
   await pg.stop();
   rmSync(work, { recursive: true, force: true });
 }
@@ -165,6 +230,9 @@ const summary = {
   approveRatio: median(rows.approve.map((r) => r.ratio)),
   lookupP99Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p99)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p99)) / 1000 },
   lookupP50Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p50)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p50)) / 1000 },
+  cachedRatio: rows.cached.length ? median(rows.cached.map((r) => r.ratio)) : undefined,
+  cachedCpuRatio: rows.cached.length ? median(rows.cached.map((r) => r.cpuRatio)) : undefined,
+  ...(cachedSkipped ? { cachedSkipped } : {}),
   rows,
 };
 mkdirSync(RESULTS_DIR, { recursive: true });
@@ -174,4 +242,14 @@ console.log(`pending creations/s      PostgreSQL ÷ SQLite: ×${summary.pendingR
 console.log(`approve→retry-allowed/s  PostgreSQL ÷ SQLite: ×${summary.approveRatio.toFixed(2)} (pairs ${rows.approve.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5)`);
 console.log(`grant lookup at ${o.rps} req/s  p50 / p99: SQLite ${summary.lookupP50Ms.sqlite.toFixed(2)} / ${summary.lookupP99Ms.sqlite.toFixed(2)} ms, ` +
   `PostgreSQL ${summary.lookupP50Ms.postgres.toFixed(2)} / ${summary.lookupP99Ms.postgres.toFixed(2)} ms (target p99 ≤ 2 ms)`);
+if (summary.cachedRatio !== undefined) {
+  const perReq = (side) => {
+    const calls = rows.cached.reduce((t, r) => t + Object.values(r[side].storeCalls).reduce((a, b) => a + b, 0), 0);
+    return `${calls} in ${rows.cached.reduce((t, r) => t + r[side].requests, 0)} requests`;
+  };
+  console.log(`cached allow req/s      PostgreSQL ÷ SQLite: ×${summary.cachedRatio.toFixed(2)} (pairs ${rows.cached.map((r) => r.ratio.toFixed(2)).join(', ')}; ` +
+    `server CPU/req ×${summary.cachedCpuRatio.toFixed(2)}); store calls during the runs: SQLite ${perReq('sqlite')}, PostgreSQL ${perReq('postgres')} (target: unchanged, none per request)`);
+} else {
+  console.log(`cached allow: skipped${cachedSkipped ? ` (${cachedSkipped})` : ' (--no-cached)'}`);
+}
 void ms;

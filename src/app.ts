@@ -29,6 +29,7 @@ import { BundleMetrics } from './bundles/client.js';
 import { BundleControl } from './bundles/control.js';
 import { RemoteMetrics } from './evaluator/remote-metrics.js';
 import { createAgentsLayer } from './registry/layer.js';
+import { followStoredAbTests } from './pipeline/ab-sync.js';
 import { buildSideEffects, completionRecorder } from './side-effects.js';
 import { systemClock, systemTimers, type Clock, type Timers } from './shared/runtime.js';
 
@@ -137,6 +138,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     store: fx.layer?.store, events: fx.layer?.events, registry, now, timers: opts.timers ?? systemTimers,
     log: logger.child({ component: 'agents' }), fleet: fx.layer?.fleet,
   });
+  // A/B tests made through the API, followed in the store (none without `store:`).
+  const abSync = fx.layer === undefined ? undefined : followStoredAbTests({
+    store: fx.layer.store, registry: state.ab, changed: () => state.cache.clear(), timers: opts.timers ?? systemTimers,
+    log: logger.child({ component: 'ab-tests' }), fleet: fx.layer.fleet,
+  });
   const cfg = runtime.config.server;
   const accessMetrics = new AccessMetrics(registry);
   const limits = planListeners(cfg, { openFileLimit: opts.openFileLimit ?? readOpenFileLimit(), logger, metrics: accessMetrics });
@@ -173,6 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     async listen() {
       // Registered and blocked agents are known before the first request is accepted.
       await agents.start();
+      await abSync?.start();
       const grpcPort = await grpcServer.listen(host, opts.grpcPort ?? cfg.grpc_port);
       const httpPorts = await listeners.listen(host, opts.httpPort ?? cfg.http_port);
       await fx.layer?.start();
@@ -196,6 +203,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
+      abSync?.stop();
       await fx.stop();
       await remote.close();
       // The spans of the drained checks are exported before the process exits.

@@ -11,6 +11,7 @@ import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
+import { ConsoleClient } from './helpers/console.js';
 
 const BASE = `
 identity: {sources: [{header: x-agent-id}]}
@@ -163,5 +164,54 @@ describe('A/B test config errors name the field', () => {
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders, traffic_split: 5, duration_days: 1}')).toThrow(/ab_tests\[0\]\.test_policy: must differ/);
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 5, duration_days: 1, start: soon}')).toThrow(/ab_tests\[0\]\.start/);
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 500, duration_days: 1}')).toThrow(/traffic_split/);
+  });
+});
+
+describe('monitor-mode would-denies while an A/B test runs', () => {
+  // pol_watch (monitor, deny) ranks above both variants: had it been enforced it would have
+  // denied every order read, whichever variant decided it. The test variant's policy denies too;
+  // that must not hide pol_watch's would-denies (it did: only overrides were counted).
+  // pol_orders_new below pol_orders: without the test, order reads are allowed.
+  const WATCHED = BASE.replace('policies:\n', 'policies:\n  - {id: pol_watch, priority: 100, mode: monitor, conditions: {action_type: orders.read}, action: deny}\n')
+    .replace('{id: pol_orders_new, priority: 10,', '{id: pol_orders_new, priority: 5,');
+  const TEST = 'ab_tests: [{name: orders-ab, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 50, duration_days: 7}]';
+
+  async function afterReads(yaml: string) {
+    const dir = tempDir('ascend-ab-monitor-');
+    const t = await startApp(storeConfig(dir, yaml.replace(API_KEYS_YAML, '')), { dir });
+    const client = new AuthzClient(t.grpcPort);
+    try {
+      const variants: Record<string, number> = {};
+      for (let i = 0; i < 20; i++) {
+        const res = await client.check({ method: 'GET', path: `/v1/orders/o-${i}`, headers: { 'x-agent-id': 'crawler' } });
+        const v = header(res, 'x-ascend-ab-variant') ?? 'none';
+        variants[v] = (variants[v] ?? 0) + 1;
+      }
+      const c = new ConsoleClient(t.url(''));
+      await c.login(KEYS.viewer);
+      const byId = Object.fromEntries(((await c.request('GET', '/policies')).body.items as { id: string }[]).map((p) => [p.id, p]));
+      const metrics = await (await fetch(t.url('/metrics'))).text();
+      return { variants, byId, overrides: sample(metrics, 'ascend_monitor_overrides_total', { would_be: 'denied' }) };
+    } finally {
+      client.close();
+      await t.close();
+    }
+  }
+
+  it('are counted for every request the monitor policy would have denied, in both variants', async () => {
+    const without = await afterReads(WATCHED);
+    expect(without.byId.pol_watch).toMatchObject({ hits: 0, monitor_would_deny: 20 });
+    const during = await afterReads(`${WATCHED}\n${TEST}`);
+    expect(during.variants.test).toBeGreaterThan(0);
+    expect(during.variants.control).toBeGreaterThan(0);
+    expect(during.byId.pol_watch).toMatchObject({ hits: 0, monitor_would_deny: 20 });
+    // The overrides metric keeps its meaning: only requests whose outcome monitor mode changed.
+    expect(during.overrides).toBe(during.variants.control);
+  });
+
+  it('under top-level mode: monitor, a held test variant does not hide them either', async () => {
+    const during = await afterReads(`mode: monitor\n${WATCHED.replace('pol_orders_new, priority: 5, conditions: {action_type: orders.read}, action: deny', 'pol_orders_new, priority: 5, conditions: {action_type: orders.read}, action: require_approval, approvers: [ops]')}\n${TEST}`);
+    expect(during.variants.test).toBeGreaterThan(0);
+    expect(during.byId.pol_watch).toMatchObject({ monitor_would_deny: 20 });
   });
 });

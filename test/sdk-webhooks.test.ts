@@ -44,7 +44,7 @@ describe('the SDK\'s webhook calls against a real receiver', () => {
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
       webhook_id: 'wh_1', id: 'wh_1', url: `${rx.url}/ascend`, events: ['action.pending', 'action.approved', 'policy.violation'],
-      active: true, secret: 'whsec-fixture-0123456789', agent_id: 'billing-agent', source: 'api',
+      active: true, secret: 'whsec-fixture-0123456789', agent_id: 'billing-agent', source: 'api', format: 'ascend',
       created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO),
     });
   });

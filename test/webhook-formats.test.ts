@@ -4,13 +4,14 @@
  * like every delivery. Slack and Teams receive their message shapes with a link to the console
  * under api.public_url; ServiceNow receives an incident at its Table API path, with the url's
  * credentials as HTTP Basic auth (never in the url sent); the default is the ascend envelope.
+ * Subscriptions made through the API choose their format too (validated, changeable).
  * (Slack, Teams and ServiceNow themselves cannot run here: the receiver stands in for them.)
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
-import { KEYS, storeConfig } from './helpers/api.js';
+import { call, KEYS, storeConfig } from './helpers/api.js';
 import { ConsoleClient } from './helpers/console.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -29,7 +30,7 @@ describe('webhook notification formats against a local receiver', () => {
     const dir = join(tempDir('ascend-formats-'), 'app');
     mkdirSync(dir, { recursive: true });
     const creds = receiver.url.replace('http://', 'http://sn.integration:p%40ss@');
-    const extra = `api: {public_url: "https://ascend.example.com"}
+    const extra = `api: {public_url: "https://ascend.example.com", allow_private_webhook_targets: true}
 webhooks:
   - {url: "${receiver.url}/ascend", events: ["action.pending"], secret: ${SECRET}}
   - {url: "${receiver.url}/slack", events: ["action.pending"], secret: ${SECRET}, format: slack}
@@ -81,5 +82,40 @@ webhooks:
     expect(r.body.subscriptions.map((s: { format: string }) => s.format)).toEqual(['ascend', 'slack', 'teams', 'servicenow']);
     expect(JSON.stringify(r.body)).not.toContain('p%40ss');
     expect(JSON.stringify(r.body)).not.toContain(SECRET);
+  });
+
+  it('a subscription made through the API is delivered in its format; a bad format is a 400 naming the field', async () => {
+    const base = t.url('');
+    const bad = await call(base, 'POST', '/api/webhooks/configure', KEYS.admin, { url: `${receiver.url}/api-hook`, events: ['action.pending'], format: 'pagerduty' });
+    expect([bad.status, bad.body.error.code, bad.body.error.field]).toEqual([400, 'invalid_request', 'format']);
+    expect(bad.body.error.message).toBe('body.format: must be one of ascend, slack, teams, servicenow');
+    const made = await call(base, 'POST', '/api/webhooks/configure', KEYS.admin, { url: `${receiver.url}/api-hook`, events: ['action.pending'], secret: SECRET, format: 'slack' });
+    expect([made.status, made.body.format]).toEqual([201, 'slack']);
+    const id = made.body.webhook_id as string;
+    expect((await call(base, 'GET', '/api/webhooks', KEYS.admin)).body.webhooks.find((w: { id: string }) => w.id === id)?.format).toBe('slack');
+
+    const hooked = () => receiver.received.filter((x) => x.path === '/api-hook');
+    const pending = async (ref: string) => {
+      const before = hooked().length;
+      const r = await authz.check({ method: 'POST', path: `/v1/refunds/${ref}?amount=5000`, headers: { 'x-agent-id': 'billing-agent' } });
+      expect(decisionOf(r)).toBe('pending');
+      await waitFor(() => hooked().length > before, { timeoutMs: 10_000 });
+      const got = hooked().at(-1)!;
+      expect(got.verified.ok).toBe(true);
+      return { body: JSON.parse(got.body), link: `https://ascend.example.com/console#/actions/${header(r, 'x-ascend-action-id')}` };
+    };
+    const slack = await pending('f-api-1');
+    expect(slack.body.text).toContain('Approval needed: payments.refund on refund/f-api-1 by billing-agent');
+    expect(slack.body.blocks.find((b: { type: string }) => b.type === 'actions').elements[0].url).toBe(slack.link);
+
+    const changed = await call(base, 'PUT', `/api/webhooks/${id}`, KEYS.admin, { format: 'teams' });
+    expect([changed.status, changed.body.format]).toEqual([200, 'teams']);
+    const teams = await pending('f-api-2');
+    expect(teams.body.attachments[0].content.type).toBe('AdaptiveCard');
+
+    const c = new ConsoleClient(t.url(''));
+    await c.login(KEYS.viewer);
+    const listed = (await c.request('GET', '/webhooks')).body.subscriptions.find((w: { webhook_id: string }) => w.webhook_id === id);
+    expect([listed.format, listed.source]).toEqual(['teams', 'api']);
   });
 });

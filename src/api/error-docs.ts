@@ -31,6 +31,7 @@ export const API_ERRORS: Readonly<Record<ApiErrorCode, readonly [number, string]
   invalid_state: [409, 'the action is not in a state that allows this'],
   webhook_exists: [409, 'a subscription for this URL exists'],
   read_only: [409, "the config's subscriptions cannot be changed through the API"],
+  request_facts_required: [409, 'a gateway key forwarded fewer request facts (context.ascend_request.facts) than the policies read; x-ascend-request-facts names them'],
   body_too_large: [413, 'the body is larger than the limit'],
   unsupported_media_type: [415, 'the body is not application/json'],
   rate_limited: [429, "the key's rate limit is spent (Retry-After says when to retry)"],

@@ -69,7 +69,10 @@ function toApiError(err: FastifyError | Error): ApiError {
     const first = fe.validation[0] as unknown as { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string };
     const field = fieldOf(first);
     const where = fe.validationContext ?? 'body';
-    return new ApiError(400, 'invalid_request', `${where}${field ? `.${field}` : ''}: ${first.message ?? 'is invalid'}`, field || undefined);
+    // ajv's enum message ("must be equal to one of the allowed values") names none of them.
+    const allowed = first.keyword === 'enum' && Array.isArray(first.params.allowedValues) ? first.params.allowedValues : undefined;
+    const message = allowed ? `must be one of ${allowed.join(', ')}` : first.message ?? 'is invalid';
+    return new ApiError(400, 'invalid_request', `${where}${field ? `.${field}` : ''}: ${message}`, field || undefined);
   }
   if (fe.code !== undefined && fe.code in CLIENT_ERRORS) return new ApiError(fe.statusCode ?? 400, CLIENT_ERRORS[fe.code] as ApiErrorCode, fe.message);
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500) return new ApiError(fe.statusCode, 'invalid_request', fe.message);

@@ -7,7 +7,7 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 import { SUBSCRIBABLE_EVENTS } from '../events/sdk-events.js';
 import { AUDIT_EVENT_TYPES } from '../approvals/store/records.js';
-import { EVENT_TYPES } from '../events/types.js';
+import { EVENT_TYPES, NOTIFICATION_FORMATS } from '../events/types.js';
 import { StringEnum } from '../config/schema.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
 
@@ -143,14 +143,22 @@ const WebhookEvents = T.Array(T.String({ minLength: 1, maxLength: 64 }), {
 });
 const WebhookSecret = (description: string) => T.String({ minLength: 1, maxLength: 512, description });
 
+const WebhookFormat = (description: string) => StringEnum(NOTIFICATION_FORMATS, {
+  description: `${description}: ascend (the signed event envelope), slack (Block Kit), teams (Adaptive Card), servicenow (a Table API incident); docs/webhooks.md`,
+});
+
 export const WebhookBody = T.Object({
   url: WebhookUrl,
   events: WebhookEvents,
   secret: T.Optional(WebhookSecret('HMAC key of the deliveries; generated (and answered once) when absent')),
   agent_id: T.Optional(Nullable(T.String({ pattern: AGENT_ID_PATTERN, description: "Only this agent's events (and events about no agent)" }))),
+  format: T.Optional(WebhookFormat('The body of the deliveries; ascend when absent')),
 });
 
-export const WebhookChangeBody = T.Object({ url: T.Optional(WebhookUrl), events: T.Optional(WebhookEvents), secret: T.Optional(WebhookSecret('A new HMAC key (not answered)')) });
+export const WebhookChangeBody = T.Object({
+  url: T.Optional(WebhookUrl), events: T.Optional(WebhookEvents), secret: T.Optional(WebhookSecret('A new HMAC key (not answered)')),
+  format: T.Optional(WebhookFormat('A new body for the deliveries enqueued from now on')),
+});
 
 export const WebhookParams = T.Object({ webhook_id: Id });
 
@@ -159,7 +167,8 @@ export const WebhookView = T.Object({
   id: T.String({ description: 'the same as webhook_id' }),
   url: T.String(), events: T.Array(T.String()), active: T.Boolean(), agent_id: Nullable(T.String()),
   secret: Nullable(T.String({ description: 'only in the answer that created it; null afterwards' })),
-  source: StringEnum(['api', 'config'] as const), created_at: Nullable(Time), updated_at: Nullable(Time),
+  source: StringEnum(['api', 'config'] as const), format: StringEnum(NOTIFICATION_FORMATS),
+  created_at: Nullable(Time), updated_at: Nullable(Time),
 }, open);
 
 export const WebhookList = T.Object({ webhooks: T.Array(WebhookView) });

@@ -56,7 +56,7 @@ export async function checkTarget(deps: ApiDeps, url: string): Promise<void> {
 export function storedView(w: WebhookRecord, created = false): Record<string, unknown> {
   return {
     webhook_id: w.webhook_id, id: w.webhook_id, url: created ? w.url : maskUrl(w.url), events: w.events, active: true, agent_id: w.agent_id,
-    secret: created ? w.secret : null, source: 'api', created_at: iso(w.created_at), updated_at: iso(w.updated_at),
+    secret: created ? w.secret : null, source: 'api', format: w.format, created_at: iso(w.created_at), updated_at: iso(w.updated_at),
   };
 }
 
@@ -64,6 +64,6 @@ export function configView(w: WebhookSubscription): Record<string, unknown> {
   const id = configWebhookId(w.url);
   return {
     webhook_id: id, id, url: maskUrl(w.url), events: w.events, active: true, agent_id: null, secret: null, source: 'config',
-    created_at: null, updated_at: null,
+    format: w.format ?? 'ascend', created_at: null, updated_at: null,
   };
 }

@@ -77,16 +77,14 @@ export class ApprovalService {
     const fingerprint = req.fingerprint ?? fingerprintAction(req);
     for (let i = 0; i < MAX_RETRIES; i++) {
       const now = this.now();
-      const latest = await store.findLatestApprovalByFingerprint(fingerprint);
+      // One store call: the latest approval and, when it is approved, its grant's use.
+      const { latest, grant } = await store.useLatestApproval(fingerprint, now);
       if (latest?.state === 'pending') {
         // The scheduler may lag; never answer "pending" past a deadline.
         if (latest.deadline_at !== null && now >= latest.deadline_at) { await this.expire(latest.approval_id); continue; }
         return resolution.pending(latest, false);
       }
-      if (latest?.state === 'approved') {
-        const grant = await store.consumeGrant(latest.approval_id, now);
-        if (grant.ok) return resolution.allowed(grant.approval);
-      }
+      if (grant?.ok) return resolution.allowed(grant.approval);
       if (latest?.state === 'denied' && now < (latest.decided_at ?? 0) + settings.denial_ttl_seconds * 1000) {
         return resolution.denied(latest);
       }
@@ -105,11 +103,12 @@ export class ApprovalService {
         await this.expire(before.approval_id); // record the timeout (and its webhook) first
         continue;
       }
-      const refused = await this.selfApproval(before, input.approver);
+      const action = await this.deps.store.getAction(before.action_id); // read once, for both checks and the write
+      const refused = this.selfApproval(before, action, input.approver);
       if (refused) return refused;
       const out = castVote(before.workflow, before, input, now);
       if (!out.ok) return { ok: false, error: out.error, message: out.message, approval: before };
-      const written = await this.write(before, out.state, out.vote, now);
+      const written = await this.write(before, out.state, out.vote, now, action);
       if (written) return { ok: true, approval: written };
     }
     throw new Error(`approval ${input.approval_id} kept changing; gave up after ${MAX_RETRIES} tries`);
@@ -119,9 +118,8 @@ export class ApprovalService {
    * Separation of duties (approvals.separation_of_duties, default on): the API key that requested
    * an action is not among those who decide it, whatever its role and groups.
    */
-  private async selfApproval(approval: ApprovalRecord, approver: string): Promise<VoteResult | undefined> {
+  private selfApproval(approval: ApprovalRecord, action: ActionRecord | undefined, approver: string): VoteResult | undefined {
     if (!this.deps.settings.separation_of_duties) return undefined;
-    const action = await this.deps.store.getAction(approval.action_id);
     if (action?.requested_by !== approver) return undefined;
     const message = `${approver} requested this action and may not vote on its approval (approvals.separation_of_duties)`;
     return { ok: false, error: 'self_approval', message, approval };
@@ -203,9 +201,9 @@ export class ApprovalService {
 
   /** Write one transition; undefined when someone else changed the approval first (re-read). */
   private async write(
-    before: ApprovalRecord, next: WorkflowState, vote: CastVote | undefined, now: number,
+    before: ApprovalRecord, next: WorkflowState, vote: CastVote | undefined, now: number, read?: ActionRecord,
   ): Promise<ApprovalRecord | undefined> {
-    const action = await this.deps.store.getAction(before.action_id);
+    const action = read ?? await this.deps.store.getAction(before.action_id);
     if (!action) throw new Error(`approval ${before.approval_id} has no action ${before.action_id}`);
     const plan = planTransition(before, action, next, vote, now, this.deps.events);
     const r = await this.deps.store.transitionApproval(plan.transition);

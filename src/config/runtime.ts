@@ -14,6 +14,7 @@ import type { EvalInput } from '../core/action.js';
 import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
 import { readClientTls, type ClientTls } from '../evaluator/client-tls.js';
 import { createFingerprinter } from '../evaluator/fingerprint.js';
+import { factsRead } from '../evaluator/request-facts.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
 import { compileTrustedProxies, type TrustedProxies } from '../gateway/trusted-proxies.js';
@@ -45,6 +46,8 @@ export interface Runtime {
   /** What a decision (and an approval's grant) is bound to: policy digest, workflow, values read. */
   readonly bind: ActionBinder;
   readonly routeCount: number;
+  /** The request facts (`request.*`) the policies read, as a control plane names them to its edges. */
+  readonly requestFacts: readonly string[];
   /** The workflow of every require_approval policy, by policy id (resolved at load, never per check). */
   readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
   readonly approvalSettings: ApprovalSettings;
@@ -99,7 +102,7 @@ function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: strin
       issues.add(['evaluator', 'api_key'], 'is required with bundle: a key of the control plane (role gateway on an ascend-sidecar)');
       return undefined;
     }
-    return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
+    return headerSafe(resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets), issues);
   }
   if (ev.mode !== 'remote') return undefined;
   if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
@@ -107,7 +110,14 @@ function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: strin
     issues.add(['evaluator', 'api_key'], 'is required with mode remote: a key of the control plane (role gateway on an ascend-sidecar)');
     return undefined;
   }
-  return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
+  return headerSafe(resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets), issues);
+}
+
+/** The key is sent as an x-api-key header: printable ASCII only. */
+function headerSafe(key: string | undefined, issues: IssueList): string | undefined {
+  if (key === undefined || !/[^\t\x20-\x7e]/.test(key)) return key;
+  issues.add(['evaluator', 'api_key'], 'must be printable ASCII (it is sent as the x-api-key header); a line break or control character is not');
+  return undefined;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {
@@ -258,6 +268,7 @@ export function compileRuntime(config: Config, opts: { version: number; hash: st
     fingerprint: createFingerprinter(opts.version, engine.reads),
     bind: createActionBinder(config.policies, workflows, engine.reads),
     routeCount: routes.length,
+    requestFacts: factsRead(engine.reads),
     workflows,
     approvalSettings: settings,
     apiKeys,

@@ -81,7 +81,12 @@ export class ConsoleDecisions implements DecisionSink {
       c.hits++;
       c[d.decision]++;
     }
-    if (d.monitor && d.monitor.wouldBe !== 'allowed' && d.monitor.policyId !== null) this.countsOf(d.monitor.policyId).monitor_would_deny++;
+    // A monitor-mode policy's would-denies (also where the deciding policy denied anyway), and
+    // under top-level monitor mode the deciding policy's.
+    const watched = d.monitorMatch;
+    if (watched !== undefined) this.countsOf(watched).monitor_would_deny++;
+    const m = d.monitor;
+    if (m && m.wouldBe !== 'allowed' && m.policyId !== null && m.policyId !== watched) this.countsOf(m.policyId).monitor_would_deny++;
     if (this.listeners.size === 0) return;
     const e = eventOf(kept);
     for (const l of this.listeners) {

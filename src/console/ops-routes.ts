@@ -82,8 +82,8 @@ function webhookRoutes(api: FastifyInstance, ctx: ConsoleContext): void {
     const configured = deps.state.runtime.config.webhooks;
     return {
       subscriptions: [
-        ...deps.state.runtime.webhooks.map((w) => ({ ...configView(w), format: w.format ?? 'ascend' })),
-        ...stored.map((w) => ({ ...storedView(w), format: 'ascend' })),
+        ...deps.state.runtime.webhooks.map((w) => configView(w)),
+        ...stored.map((w) => storedView(w)),
       ],
       dead_letters: dead.items.map((r) => deadLetterView(r, configured)),
       outbox_depth: await store.outboxDepth(),

@@ -30,6 +30,13 @@ export interface Decision {
   readonly workflow: string | undefined;
   /** What an enforcing policy would have done, when monitor mode changed the outcome. */
   readonly monitor: { readonly policyId: string | null; readonly wouldBe: DecisionKind } | undefined;
+  /**
+   * The monitor-mode policy that ranked above the deciding one and would have denied or held
+   * this request had it been enforced — also when the deciding policy denied or held it anyway
+   * (so `monitor` is unset) and under top-level monitor mode (where `monitor` names the deciding
+   * policy). What the console counts as a policy's would-denies.
+   */
+  readonly monitorMatch?: string | undefined;
   /** Allowed only because evaluation failed under `fail_mode: open`. */
   readonly failOpen: boolean;
   /** The HTTP status a gateway answers a denied or pending request with (200 when allowed). */

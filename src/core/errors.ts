@@ -85,7 +85,9 @@ export type ApiFailureCode =
   | 'unauthorized' | 'plaintext_not_allowed' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'
   | 'invalid_cursor' | 'batch_too_large' | 'invalid_signature' | 'target_refused'
   | 'not_found' | 'route_not_found' | 'not_pending' | 'already_voted' | 'invalid_state' | 'webhook_exists' | 'read_only'
-  | 'store_not_configured' | 'rate_limited' | 'csrf_required';
+  | 'store_not_configured' | 'rate_limited' | 'csrf_required'
+  /** An edge forwarded fewer request facts than the control plane's policies read (it asks again with them). */
+  | 'request_facts_required';
 
 export type FailureCode = RequestErrorCode | AdmissionCode | AgentDenialCode | FaultCode | ApiFailureCode;
 

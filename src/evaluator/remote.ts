@@ -5,7 +5,7 @@
  *
  * Built for the hot path:
  * - a cache hit is synchronous and allocates nothing but the key (no promise, no event-loop hop);
- * - an undici Pool keeps connections to the control plane open (keep-alive), so a miss costs one
+ * - a pool of keep-alive connections (h1-pool.ts) to the control plane, so a miss costs one
  *   request on a warm socket, not a TCP handshake;
  * - singleflight: concurrent identical misses share one upstream call;
  * - answers are cached for `Cache-Control: max-age` (capped by cache.ttl_ms; cache.ttl_ms when the
@@ -20,14 +20,15 @@
  */
 import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
-import type { ActionRequest } from '../core/action.js';
+import type { ActionRequest, RequestView } from '../core/action.js';
 import type { Decision, DecisionKind } from '../core/decision.js';
 import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru } from './digest-lru.js';
+import { H1Pool } from './h1-pool.js';
+import { FACTS_CONTEXT_KEY, FACTS_HEADER, factsJson, parseFacts } from './request-facts.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */
@@ -115,6 +116,14 @@ interface Entry {
   readonly freshUntil: number;
 }
 
+/** A miss: its key and body, and what they were built from (to build them again). */
+interface Miss {
+  readonly key: string;
+  readonly body: string;
+  readonly action: ActionRequest;
+  readonly request: RequestView | undefined;
+}
+
 /** A flight's outcome, shared by every caller that joined it. */
 type Flight =
   | { readonly ok: true; readonly answer: RemoteAnswer }
@@ -151,19 +160,22 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 /**
  * The request body (also the cache and singleflight key): what the control plane evaluates.
  * Written field by field rather than as one object: the cache-hit path builds it per check, and
- * this skips copying the context to drop `gateway` (about a third of the cost).
+ * this skips copying the context to drop `gateway` (about a third of the cost). `facts`: the
+ * JSON of the request facts forwarded (request-facts.ts), placed at context.ascend_request.
  */
-export function submitBody(a: ActionRequest): string {
+export function submitBody(a: ActionRequest, facts?: string): string {
   // context.gateway is the sidecar's own (the control plane replaces it with its caller's); left
-  // out, so the key does not vary with each client's address.
+  // out, so the key does not vary with each client's address. A client's ascend_request is
+  // replaced by the edge's own.
   let context = '{';
   const ctx = a.context;
   for (const k in ctx) {
-    if (k === 'gateway' || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
     const v = JSON.stringify(ctx[k]);
     if (v === undefined) continue;
     context += (context.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
   }
+  if (facts !== undefined) context += `${context.length > 1 ? ',' : ''}"${FACTS_CONTEXT_KEY}":${facts}`;
   const agent = a.agent_id === null || a.agent_id === '' ? '' : `"agent_id":${JSON.stringify(a.agent_id)},`;
   return `{${agent}"action_type":${JSON.stringify(a.action_type)},"resource":${JSON.stringify(a.resource)},"action_details":${JSON.stringify(a.parameters)},"context":${context}}}`;
 }
@@ -179,29 +191,26 @@ export interface RemoteOptions {
 }
 
 export class RemoteEvaluator {
-  private readonly pool: Pool;
+  private readonly pool: H1Pool;
   private readonly base: string;
-  private readonly submitPath: string;
-  private readonly headers: Record<string, string>;
+  /** The request up to the Content-Length value: the same for every call. */
+  private readonly head: string;
   private readonly cache: DigestLru<Entry> | undefined;
   private readonly cacheTtlMs: number;
   private readonly flights = new Map<string, Promise<Flight>>();
   readonly breaker: CircuitBreaker;
   /** The outcome of the last call made ('ok' once one succeeded). */
   private last: RemoteOutcome | undefined;
+  /** The request facts the control plane reads (its x-ascend-request-facts), forwarded with each action. */
+  private facts: readonly string[] = [];
 
   constructor(private readonly o: RemoteOptions) {
     const url = new URL(o.config.url ?? '');
     this.base = (url.origin + url.pathname).replace(/\/+$/, '');
-    this.submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
-    this.pool = new Pool(url.origin, {
-      connections: o.config.connections,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      pipelining: 1,
-      connect: connectOptions(o.tls),
-    });
-    this.headers = { 'content-type': 'application/json', 'x-api-key': o.apiKey, accept: 'application/json' };
+    const submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
+    this.pool = new H1Pool(url, { connections: o.config.connections, tls: connectOptions(o.tls) });
+    if (/[^\t\x20-\x7e]/.test(o.apiKey)) throw new Error('evaluator.api_key: not a valid header value');
+    this.head = `POST ${submitPath} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\naccept: application/json\r\nx-api-key: ${o.apiKey}\r\ncontent-length: `;
     const c = o.cache;
     this.cacheTtlMs = c.enabled ? c.ttl_ms : 0;
     this.cache = this.cacheTtlMs > 0 ? new DigestLru<Entry>(c.max_entries, this.cacheTtlMs + o.config.stale_if_error_ms) : undefined;
@@ -237,51 +246,75 @@ export class RemoteEvaluator {
 
   /**
    * The decision for `action`: synchronous from the cache, else a promise that never rejects
-   * (failures are answered per fail_mode, or stale). `deadline`: the gateway's, epoch ms.
+   * (failures are answered per fail_mode, or stale). `request`: the gateway request's facts
+   * (undefined for an action submitted to this sidecar's own API). `deadline`: the gateway's, epoch ms.
    */
-  decide(action: ActionRequest, deadline: number | undefined, rt: Answering): RemoteAnswer | Promise<RemoteAnswer> {
-    const body = submitBody(action);
+  decide(action: ActionRequest, request: RequestView | undefined, deadline: number | undefined, rt: Answering): RemoteAnswer | Promise<RemoteAnswer> {
+    const body = this.bodyOf(action, request);
     const key = hash('sha256', body, 'binary');
     const e = this.cache?.get(key);
     if (e !== undefined && e.freshUntil > performance.now()) return e.hit;
-    return this.miss(key, body, e, deadline, rt);
+    return this.miss({ key, body, action, request }, e, deadline, rt);
   }
 
-  private async miss(key: string, body: string, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {
+  private bodyOf(action: ActionRequest, request: RequestView | undefined): string {
+    return submitBody(action, request === undefined ? undefined : factsJson(request, this.facts));
+  }
+
+  private async miss(m: Miss, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {
     let budget = this.o.config.timeout_ms;
     if (deadline !== undefined) budget = Math.min(budget, (deadline - Date.now()) * 0.75);
     if (budget <= 0) return this.failed('timeout', e, rt);
-    let flight = this.flights.get(key);
-    if (flight !== undefined) this.o.metrics.coalesced();
-    else {
+    let flight = this.flights.get(m.key);
+    let r: Flight;
+    if (flight !== undefined) {
+      // A joiner's budget may be shorter than the flight's.
+      this.o.metrics.coalesced();
+      r = await within(flight, budget);
+    } else {
       if (!this.breaker.allow()) {
         this.o.metrics.request('circuit_open');
         return this.failed('circuit_open', e, rt);
       }
-      flight = this.call(key, body, budget, rt);
-      this.flights.set(key, flight);
-      const f = flight;
-      void f.finally(() => {
-        if (this.flights.get(key) === f) this.flights.delete(key);
-      });
+      // The flight's own timer is this caller's budget: no second timer to race it.
+      flight = this.call(m, budget, rt);
+      this.flights.set(m.key, flight);
+      r = await flight;
     }
-    const r = await within(flight, budget);
     return r.ok ? r.answer : this.failed(r.outcome, e, rt);
   }
 
-  /** One upstream call; never rejects. Records the breaker, metrics and the cache. */
-  private async call(key: string, body: string, timeoutMs: number, rt: Answering): Promise<Flight> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), Math.max(1, timeoutMs));
+  /** The control plane named the request facts it reads: true when they are not the ones forwarded so far. */
+  private learn(header: string | string[] | undefined): boolean {
+    const named = parseFacts(header);
+    if (named === undefined || named.join(',') === this.facts.join(',')) return false;
+    this.o.logger.info({ control_plane: this.base, request_facts: named }, 'the control plane reads these request facts: forwarding them');
+    this.facts = named;
+    return true;
+  }
+
+  /** One upstream call (and one more if the control plane asks for request facts not sent); never rejects. */
+  private async call(m: Miss, timeoutMs: number, rt: Answering): Promise<Flight> {
     const t0 = performance.now();
+    let { key, body } = m;
+    let x = await this.pool.request(this.payload(body), timeoutMs);
+    if (x.outcome === 'ok' && x.status === 409 && this.learn(x.facts) && m.request !== undefined) {
+      // request_facts_required: the control plane reads facts this body did not carry (its
+      // policies changed). Asked again with them, within what is left of the budget.
+      body = this.bodyOf(m.action, m.request);
+      key = hash('sha256', body, 'binary');
+      x = await this.pool.request(this.payload(body), timeoutMs - (performance.now() - t0));
+    }
+    // Settled: the next identical miss makes a call of its own (callers already joined keep theirs).
+    this.flights.delete(m.key);
     let outcome: RemoteOutcome;
-    try {
-      const res = await this.pool.request({ path: this.submitPath, method: 'POST', headers: this.headers, body, signal: ac.signal });
-      const text = await res.body.text();
-      const status = res.statusCode;
+    const status = x.status;
+    if (x.outcome !== 'ok') outcome = x.outcome;
+    else {
+      this.learn(x.facts);
       if (status >= 500) outcome = 'status_5xx';
       else if (status === 200 || status === 429) {
-        const answer = this.answerOf(text, status, res.headers['cache-control'], rt);
+        const answer = this.answerOf(x.text, status, x.cacheControl, rt);
         if (answer !== undefined) {
           this.record('ok', t0);
           if (answer.ttlMs > 0 && this.cache !== undefined) {
@@ -296,15 +329,15 @@ export class RemoteEvaluator {
         // The control plane refused the action itself (e.g. an agent id it does not accept):
         // a denial, not an outage.
         this.record('status_4xx', t0, false);
-        return { ok: true, answer: { decision: rejected(text, status, rt) , cacheHit: false } };
+        return { ok: true, answer: { decision: rejected(x.text, status, rt), cacheHit: false } };
       } else outcome = 'status_4xx';
-    } catch {
-      outcome = ac.signal.aborted ? 'timeout' : 'error';
-    } finally {
-      clearTimeout(timer);
     }
     this.record(outcome, t0);
     return { ok: false, outcome };
+  }
+
+  private payload(body: string): string {
+    return `${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
   }
 
   private record(outcome: RemoteOutcome, t0: number, failure = outcome !== 'ok'): void {
@@ -316,7 +349,7 @@ export class RemoteEvaluator {
   }
 
   /** A submit answer → the decision and how long it may be cached; undefined when it is not one. */
-  private answerOf(text: string, status: number, cacheControl: string | string[] | undefined, rt: Answering): { answer: RemoteAnswer; ttlMs: number } | undefined {
+  private answerOf(text: string, status: number, cacheControl: string | undefined, rt: Answering): { answer: RemoteAnswer; ttlMs: number } | undefined {
     let v: Record<string, unknown>;
     try {
       v = JSON.parse(text) as Record<string, unknown>;
@@ -370,11 +403,11 @@ export class RemoteEvaluator {
 
   /** Stops accepting calls; in-flight ones finish. */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    await this.pool.close();
   }
 }
 
-/** The flight's outcome, or a timeout for a caller whose own budget is shorter. */
+/** The flight's outcome, or a timeout for a joiner whose own budget is shorter. */
 function within(flight: Promise<Flight>, ms: number): Promise<Flight> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Flight>((resolve) => {

@@ -3,18 +3,18 @@ import type { WebhookRecord } from '../approvals/store/records.js';
 import { SubscriptionSet } from './subscriptions.js';
 
 const stored = (id: number, url: string, over: Partial<WebhookRecord> = {}): WebhookRecord => ({
-  webhook_id: `wh_${id}`, url, events: ['policy.violation'], secret: `s${id}`, agent_id: null, created_by: 'ops', created_at: 0, updated_at: 0, ...over,
+  webhook_id: `wh_${id}`, url, events: ['policy.violation'], secret: `s${id}`, agent_id: null, format: 'ascend', created_by: 'ops', created_at: 0, updated_at: 0, ...over,
 });
 
 describe('SubscriptionSet', () => {
-  it('merges the config with the store, maps event names and marks stored ones guarded', async () => {
-    let rows = [stored(1, 'https://a/h', { agent_id: 'billing-agent' })];
+  it('merges the config with the store, maps event names, keeps the format and marks stored ones guarded', async () => {
+    let rows = [stored(1, 'https://a/h', { agent_id: 'billing-agent', format: 'slack' })];
     const set = new SubscriptionSet({ store: { listWebhooks: async () => rows }, config: [{ url: 'https://cfg/h', events: ['*'], secret: 'c' }], pollMs: 1000 });
     expect(set.all().map((s) => s.url)).toEqual(['https://cfg/h']);
     await set.refresh();
     expect(set.all()).toEqual([
       { url: 'https://cfg/h', events: ['*'], secret: 'c' },
-      { id: 'wh_1', url: 'https://a/h', events: ['alert.triggered'], secret: 's1', guarded: true, agent_id: 'billing-agent' },
+      { id: 'wh_1', url: 'https://a/h', events: ['alert.triggered'], secret: 's1', guarded: true, format: 'slack', agent_id: 'billing-agent' },
     ]);
     rows = [];
     await set.refresh();

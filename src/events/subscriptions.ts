@@ -27,7 +27,7 @@ export interface SubscriptionSetDeps {
 export function toSubscription(r: WebhookRecord): WebhookSubscription {
   const mapped = eventTypesFor(r.events);
   return {
-    id: r.webhook_id, url: r.url, secret: r.secret, guarded: true,
+    id: r.webhook_id, url: r.url, secret: r.secret, guarded: true, format: r.format,
     events: 'types' in mapped ? mapped.types : [],
     ...(r.agent_id === null ? {} : { agent_id: r.agent_id }),
   };

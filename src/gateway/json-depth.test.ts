@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonDepth } from './json-depth.js';
+import { assertJsonDepth, jsonDepth } from './json-depth.js';
 
 describe('jsonDepth', () => {
   it('counts objects and arrays, not brackets inside strings', () => {
@@ -31,6 +31,26 @@ describe('jsonDepth', () => {
     for (let i = 0; i < 500; i++) {
       const v = gen(0);
       expect(jsonDepth(JSON.stringify(v))).toBe(depthOf(v));
+    }
+  });
+
+  it('assertJsonDepth refuses exactly what nests deeper than the limit, whatever the bracket count', () => {
+    const docs = [
+      '{"a":[1,{"b":2}]}', '[[[]]]', '{"s":"[[[[[[{{{{"}', '[[1],[2],[3],[4],[5]]', `${'['.repeat(6)}${']'.repeat(6)}`,
+      '{"a":{"b":{"c":{}}},"d":"{{{"}', '["[", "{", [[["x"]]]]',
+    ];
+    for (const doc of docs) {
+      for (let max = 1; max <= 7; max++) {
+        const refused = (() => {
+          try {
+            assertJsonDepth(doc, max);
+            return false;
+          } catch {
+            return true;
+          }
+        })();
+        expect(refused, `${doc} at ${max}`).toBe(jsonDepth(doc) > max);
+      }
     }
   });
 });

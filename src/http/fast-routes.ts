@@ -7,8 +7,8 @@
  * validation and serialization steps, the reply object) cost about as much CPU as the whole
  * decision on a cached allow; bench/README.md ("HTTP adapters") measures both. Here a request is:
  * one lookup by method and path, the body read into one buffer, the same depth check, JSON
- * parser (secure-json-parse, which refuses `__proto__`) and validator (the adapter's ajv schema)
- * as the fastify route, then the adapter's own handler with a small reply object.
+ * parser (gateway/json-parse.ts, which refuses `__proto__`) and validator (the adapter's ajv
+ * schema) as the fastify route, then the adapter's own handler with a small reply object.
  *
  * What clients see is identical: every refusal is the adapter's own error answer, built by the
  * same `problemOf` from the same fastify error codes and messages. Anything unusual is not
@@ -20,9 +20,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorCodes, type FastifyError, type FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
 import type { ValidateFunction } from 'ajv';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { parseJsonSafely } from '../gateway/json-parse.js';
 import type { RuntimeState } from '../pipeline/state.js';
 
 /** What an adapter's handler needs of the request (fastify's request has all of it too). */
@@ -65,7 +65,7 @@ export interface FastRoute {
   /** The adapter's error answer (its fastify error handler), for a body that is refused. */
   fail(err: ProblemError, req: RequestLike, reply: ReplyLike): void;
   /** Falls through to fastify when this says so (e.g. gateway_access would refuse the caller). */
-  declines?(req: IncomingMessage): boolean;
+  declines?(req: { readonly socket: Socket; readonly headers: IncomingHttpHeaders }): boolean;
 }
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
@@ -75,15 +75,15 @@ const CHARSET = /;\s*charset=/i;
 const { FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_EMPTY_JSON_BODY } = errorCodes;
 
 /**
- * A reply written straight to node's response, with the headers fastify would write for the
- * same values (fastify/lib/reply.js: content types, `charset=utf-8` added to JSON types,
- * content-length, none for an empty HEAD answer). test/http-fast-path.test.ts holds the two side by side.
+ * A reply with the headers fastify would write for the same values (fastify/lib/reply.js:
+ * content types, `charset=utf-8` added to JSON types, content-length, none for an empty HEAD
+ * answer); `write` puts them on the wire. test/http-fast-path.test.ts holds the two side by side.
  */
-class FastReply implements ReplyLike {
-  private status = 200;
-  private readonly out: Record<string, string> = {};
+export abstract class ReplyBase implements ReplyLike {
+  protected status = 200;
+  protected readonly out: Record<string, string> = {};
 
-  constructor(private readonly res: ServerResponse, private readonly method: string) {}
+  constructor(protected readonly method: string) {}
 
   code(status: number): this {
     this.status = status;
@@ -104,8 +104,7 @@ class FastReply implements ReplyLike {
     const out = this.out;
     if (payload === undefined || payload === null) {
       if (this.status >= 200 && this.status !== 204 && this.status !== 304 && this.method !== 'HEAD') out['content-length'] = '0';
-      this.res.writeHead(this.status, out);
-      this.res.end();
+      this.write(this.status, out, undefined);
       return;
     }
     const text = typeof payload === 'string';
@@ -114,7 +113,21 @@ class FastReply implements ReplyLike {
     if (type === undefined) out['content-type'] = text ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
     else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
     out['content-length'] = String(Buffer.byteLength(body));
-    this.res.writeHead(this.status, out);
+    this.write(this.status, out, body);
+  }
+
+  /** Writes the answer: `headers` in order, then `body` (undefined: none). */
+  protected abstract write(status: number, headers: Record<string, string>, body: string | undefined): void;
+}
+
+/** A reply through node's ServerResponse. */
+class NodeReply extends ReplyBase {
+  constructor(private readonly res: ServerResponse, method: string) {
+    super(method);
+  }
+
+  protected write(status: number, headers: Record<string, string>, body: string | undefined): void {
+    this.res.writeHead(status, headers);
     this.res.end(body);
   }
 }
@@ -124,6 +137,8 @@ export class FastRoutes {
   /** Prefix routes by method: a few at most, tried in order after the exact lookup. */
   private readonly prefixes = new Map<string, Array<[string, FastRoute]>>();
   private closing = false;
+  /** Every method some route answers (the HTTP/1.1 server hands any other to node:http at once). */
+  readonly methods = new Set<string>();
   /** Requests answered here rather than by fastify (tests read it; a plain count costs nothing). */
   served = 0;
 
@@ -131,6 +146,7 @@ export class FastRoutes {
 
   add(route: FastRoute): void {
     for (const m of route.methods) {
+      this.methods.add(m);
       this.routes.set(`${m} ${route.path}`, route);
       if (route.prefix) this.prefixes.set(m, [...(this.prefixes.get(m) ?? []), [`${route.path}/`, route]]);
     }
@@ -139,36 +155,62 @@ export class FastRoutes {
   /** The listener began to close: from now on fastify answers every request (503). */
   close(): void {
     this.closing = true;
+    for (const f of this.onClose) f();
+  }
+
+  /** Whether the listener is closing. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  private readonly onClose: Array<() => void> = [];
+
+  /** Runs `f` when the listener begins to close. */
+  whenClosing(f: () => void): void {
+    this.onClose.push(f);
+  }
+
+  /**
+   * The route that answers a request with this head, counted as served; undefined when the
+   * request is fastify's (closing, another path, too many headers, a caller gateway_access
+   * refuses, a body the route does not take here). `headerCount`: the request's header lines.
+   */
+  take(method: string, url: string, headers: IncomingHttpHeaders, headerCount: number, socket: Socket): FastRoute | undefined {
+    if (this.closing || this.routes.size === 0) return undefined;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.routes.get(`${method} ${path}`) ?? this.byPrefix(method, path);
+    if (route === undefined || headerCount > this.maxHeaders || route.declines?.({ socket, headers })) return undefined;
+    if (headers['transfer-encoding'] !== undefined) return undefined;
+    const length = headers['content-length'];
+    if (route.body === 'none') {
+      if (length !== undefined && length !== '0') return undefined;
+    } else {
+      const n = Number(length);
+      if (!(n > 0) || !Number.isSafeInteger(n) || n > route.bodyLimit || !JSON_TYPE.test(headers['content-type'] ?? '')) return undefined;
+    }
+    this.served++;
+    return route;
   }
 
   /** Answers the request and returns true, or returns false and leaves it untouched for fastify. */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closing || this.routes.size === 0) return false;
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const route = this.routes.get(`${req.method} ${path}`) ?? this.byPrefix(req.method ?? '', path);
+    const method = req.method ?? 'GET';
+    const route = this.take(method, req.url ?? '', req.headers, req.rawHeaders.length / 2, req.socket);
     if (route === undefined) return false;
-    if (req.rawHeaders.length / 2 > this.maxHeaders) return false;
-    if (route.declines?.(req)) return false;
-    const h = req.headers;
+    const reply = new NodeReply(res, method);
+    const request = { method, url: req.url ?? '', headers: req.headers, socket: req.socket, body: undefined as unknown };
     if (route.body === 'none') {
-      if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')) return false;
-      this.served++;
-      this.dispatch(route, req, res, undefined);
+      this.dispatch(route, request, reply, undefined);
       return true;
     }
-    const length = Number(h['content-length']);
-    if (h['transfer-encoding'] !== undefined || !(length > 0) || !Number.isSafeInteger(length) || length > route.bodyLimit) return false;
-    if (!JSON_TYPE.test(h['content-type'] ?? '')) return false;
-    this.served++;
     const chunks: Buffer[] = [];
     // A client that resets mid-body: node destroys the request and the response with it, and
     // there is nothing to answer (test: "a client that goes away mid-body"). Node 20 reports it
     // as 'aborted'/'close'; the listener keeps an 'error' from ever going unhandled.
     req.on('error', ignore);
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => this.dispatch(route, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('end', () => this.dispatch(route, request, reply, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     return true;
   }
 
@@ -179,9 +221,11 @@ export class FastRoutes {
     return undefined;
   }
 
-  private dispatch(route: FastRoute, req: IncomingMessage, res: ServerResponse, raw: Buffer | undefined): void {
-    const reply = new FastReply(res, req.method ?? 'GET');
-    const request = { method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers, socket: req.socket, body: undefined as unknown };
+  /**
+   * Parses and validates the body (`raw`, read only during this call) as the fastify route
+   * would, then runs the route's handler; a refusal is the route's own error answer.
+   */
+  dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
     try {
       if (route.body === 'json') {
         request.body = this.parseJson(raw);
@@ -208,7 +252,7 @@ export class FastRoutes {
       throw Object.assign(e as Error, { statusCode: 400 });
     }
     try {
-      return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+      return parseJsonSafely(text);
     } catch {
       throw new FST_ERR_CTP_INVALID_JSON_BODY();
     }

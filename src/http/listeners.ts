@@ -33,7 +33,10 @@ export interface HttpListeners {
 }
 
 export function buildHttpListeners(server: Config['server'], limits: ListenerLimits, tls: ListenerTls, ops: HttpDeps, adapters: HttpAdapterDeps): HttpListeners {
-  const base = { requestTimeoutMs: server.http_request_timeout_ms, keepAliveTimeoutMs: server.http_keep_alive_timeout_ms, maxHeaderBytes: server.http_max_header_bytes, maxHeaders: server.http_max_headers };
+  const base = {
+    requestTimeoutMs: server.http_request_timeout_ms, keepAliveTimeoutMs: server.http_keep_alive_timeout_ms, maxHeaderBytes: server.http_max_header_bytes,
+    maxHeaders: server.http_max_headers, transport: server.http_transport,
+  };
   const listener = (connections: HttpLimits['connections'], credentials: TlsCredentials | undefined) => {
     const fast = server.http_fast_path ? new FastRoutes(ops.state, server.http_max_headers) : undefined;
     const app = createHttpServer({ ...base, connections, ...(credentials === undefined ? {} : { tls: credentials }) }, fast);

@@ -7,10 +7,12 @@
  */
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { errorCodes, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertJsonDepth } from '../gateway/json-depth.js';
+import { parseJsonSafely } from '../gateway/json-parse.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
+import { serveHttp1 } from './h1-server.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics, wantsOpenMetrics } from '../observability/openmetrics.js';
@@ -38,17 +40,21 @@ export interface HttpLimits {
   connections: ConnectionLimits;
   /** HTTPS with these credentials (listeners/tls.ts); plain HTTP without. */
   tls?: TlsCredentials;
+  /** 'h1': plain-text fast routes on our own HTTP/1.1 server (h1-server.ts); 'node': node:http's. */
+  transport?: 'h1' | 'node';
 }
+
+const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = errorCodes;
 
 /**
  * The JSON body parser of every scope (REST API, Kong, Kong-OPA): the text is depth-checked
- * before it is parsed (gateway/json-depth.ts), then fastify's own parser refuses `__proto__`
- * and `constructor.prototype` keys as before. `allowEmpty`: an empty body labelled JSON is "no
- * body" (the ASCEND SDK sends `Content-Type: application/json` on bodiless POST and DELETE).
+ * before it is parsed (gateway/json-depth.ts), then parsed as fastify's own parser would
+ * (gateway/json-parse.ts), refusing `__proto__` and `constructor.prototype` keys. `allowEmpty`:
+ * an empty body labelled JSON is "no body" (the ASCEND SDK sends `Content-Type:
+ * application/json` on bodiless POST and DELETE).
  * `keepRaw`: the text is kept as `req.rawBody` (the REST API verifies signatures over it).
  */
 export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean; keepRaw?: boolean }): void {
-  const parseJson = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
@@ -63,7 +69,19 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
       done(Object.assign(e as Error, { statusCode: 400 }), undefined);
       return;
     }
-    parseJson(req, text, done);
+    // fastify's default JSON parser, answered by parseJsonSafely (the same values and refusals).
+    if (text.length === 0) {
+      done(new FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = parseJsonSafely(text);
+    } catch {
+      done(new FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+      return;
+    }
+    done(null, value);
   });
 }
 
@@ -106,6 +124,7 @@ export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): Fastify
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
+      if (fast !== undefined && limits.tls === undefined && limits.transport !== 'node') serveHttp1(server, fast, limits);
       // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
       limitConnections(server, limits.connections);
       return server;

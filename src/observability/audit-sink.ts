@@ -10,7 +10,10 @@ import type { Clock } from '../shared/runtime.js';
 /**
  * What a decision row keeps beyond its columns: the orchestration an SDK submission named
  * (`context.orchestration`: session, parent action, depth), so a multi-agent run can be traced
- * in the trail. Null for everything else, which keeps rows small.
+ * in the trail; the A/B variants; and what monitor mode changed (`monitor`: the policy that would
+ * have decided, what it would have decided, and whether the global `mode: monitor` or the
+ * policy's own `mode: monitor` let the request through), so the executive brief can count
+ * would-denies per policy. Null for everything else, which keeps rows small.
  */
 function decisionDetails(r: CheckResult): Record<string, unknown> | null {
   const o = r.action?.context.orchestration;
@@ -18,6 +21,8 @@ function decisionDetails(r: CheckResult): Record<string, unknown> | null {
   if (o !== null && typeof o === 'object') details.orchestration = o;
   // The A/B tests the request was in, with its variant (README "A/B tests").
   if (r.ab !== undefined) details.ab = Object.fromEntries(r.ab.map((m) => [m.test.name, m.variant]));
+  const m = r.decision.monitor;
+  if (m !== undefined) details.monitor = { policy_id: m.policyId, would_be: m.wouldBe, mode: r.decision.code === 'monitor_allow' ? 'global' : 'policy' };
   return Object.keys(details).length === 0 ? null : details;
 }
 

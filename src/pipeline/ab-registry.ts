@@ -4,13 +4,16 @@
  * sits in RuntimeState): results keep counting across a reload, and a config test without
  * `start` starts when this process first loaded it.
  *
- * Tests created through the API and the results live in this process's memory: a restart
- * forgets them, and each replica of a fleet counts its own (docs: README "A/B tests").
+ * With `store:`, tests created through the API are written to the store first and followed
+ * from it (pipeline/ab-sync.ts): they survive a restart, and on PostgreSQL every replica runs
+ * them. Without a store they live in this process. Results are counted in memory: a restart
+ * starts them again, and each replica counts its own (docs: README "A/B tests").
  */
 import type { DecisionKind } from '../core/decision.js';
 import { abEnd, abStatus, assignAb, type AbAssignment, type AbStatus, type AbTestDef, type AbVariant } from '../policy/ab.js';
 import type { Runtime } from '../config/runtime.js';
 import type { EvalInput } from '../core/action.js';
+import type { AbTestRecord } from '../approvals/store/ab-test-store.js';
 
 export interface VariantCounts {
   decisions: number;
@@ -44,6 +47,19 @@ export interface AbTestView {
 
 const zero = (): VariantCounts => ({ decisions: 0, allowed: 0, denied: 0, pending: 0 });
 
+function sameTest(a: AbTestDef, b: AbTestDef): boolean {
+  return a.name === b.name && a.control_policy === b.control_policy && a.test_policy === b.test_policy && a.traffic_split === b.traffic_split
+    && a.duration_days === b.duration_days && a.start === b.start && a.shadow === b.shadow;
+}
+
+/** What the store keeps of a test made through the API. */
+export function abTestRecord(t: AbTestDef, createdAt: number): AbTestRecord {
+  return {
+    name: t.name, control_policy: t.control_policy, test_policy: t.test_policy, traffic_split: t.traffic_split,
+    duration_days: t.duration_days, start: t.start, shadow: t.shadow, created_at: createdAt,
+  };
+}
+
 export class AbRegistry {
   private readonly created: AbTestDef[] = [];
   private readonly firstSeen = new Map<string, number>();
@@ -68,13 +84,30 @@ export class AbRegistry {
     return this.cachedTests;
   }
 
-  /** Adds a test made through the API; false when the name is taken. */
-  create(rt: Runtime, def: Omit<AbTestDef, 'source' | 'start'> & { start?: number }): AbTestDef | undefined {
+  /** A test to be made through the API, its start resolved (not added yet); undefined when the name is taken. */
+  prepare(rt: Runtime, def: Omit<AbTestDef, 'source' | 'start'> & { start?: number }): AbTestDef | undefined {
     if (this.tests(rt).some((t) => t.name === def.name)) return undefined;
-    const t: AbTestDef = { ...def, start: def.start ?? this.now(), source: 'api' };
+    return { ...def, start: def.start ?? this.now(), source: 'api' };
+  }
+
+  /** Runs a test made through the API (after the store has it, when there is one). */
+  add(t: AbTestDef): void {
+    if (this.created.some((c) => c.name === t.name)) return;
     this.created.push(t);
     this.cachedFor = undefined;
-    return t;
+  }
+
+  /**
+   * The store's tests become the API's tests (the store is their record when there is one).
+   * True when that changed which tests run or how.
+   */
+  adopt(stored: readonly AbTestRecord[]): boolean {
+    const next = stored.map(({ created_at: _created, ...r }): AbTestDef => ({ ...r, source: 'api' }));
+    const same = next.length === this.created.length && next.every((t, i) => sameTest(t, this.created[i] as AbTestDef));
+    if (same) return false;
+    this.created.splice(0, this.created.length, ...next);
+    this.cachedFor = undefined;
+    return true;
   }
 
   assign(rt: Runtime, input: EvalInput): AbAssignment | undefined {

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js';
 import type { Runtime } from '../config/runtime.js';
 import { RequestError, toError, type FaultCode } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { ActionRequest, AgentView, EvalInput } from '../core/action.js';
+import type { ActionRequest, AgentView, EvalInput, RequestView } from '../core/action.js';
 import type { AgentBlockRecord } from '../approvals/store/agent-records.js';
 import { blockedDecision } from '../registry/directory.js';
 import { normalize } from '../gateway/normalize.js';
@@ -151,12 +151,13 @@ export class CheckPipeline {
 
   /**
    * An action submitted directly (the REST API): no HTTP request to map, so `request` is
-   * undefined for conditions; identity was established by the caller (the API key).
+   * undefined for conditions — unless an edge's gateway key forwarded its request facts
+   * (api/routes/submit.ts); identity was established by the caller (the API key).
    */
-  checkAction(action: ActionRequest, adapter: AdapterName = 'api'): CheckResult | Promise<CheckResult> {
+  checkAction(action: ActionRequest, adapter: AdapterName = 'api', request?: RequestView): CheckResult | Promise<CheckResult> {
     const t0 = this.now();
     const rt = this.deps.state.runtime;
-    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request: undefined, risk: { score: 0 } };
+    const input: EvalInput = { action, agent: rt.mapper.agents.view(action.agent_id, this.registered), request, risk: { score: 0 } };
     return this.evaluate({ adapter, rt, input, t0, span: this.deps.tracing?.startCheck(adapter, undefined) });
   }
 
@@ -191,7 +192,7 @@ export class CheckPipeline {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
       const started = span === undefined ? 0 : Date.now();
-      const a = remote.decide(input.action, e.deadline, rt.config);
+      const a = remote.decide(input.action, input.request, e.deadline, rt.config);
       // A span only for a real call: an answer from the remote cache comes back synchronously.
       if (a instanceof Promise) return span === undefined ? a.then((x) => this.finishRemote(e, x)) : this.traceRemote(e, span, started, a);
       return this.finishRemote(e, a);

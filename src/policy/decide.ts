@@ -56,6 +56,9 @@ export function decide(
   };
   const monitorKind = monitorHit ? KIND[monitorHit.action] : undefined;
   const monitor = monitorHit && monitorKind !== kind ? { policyId: monitorHit.id, wouldBe: monitorKind as DecisionKind } : undefined;
+  // Whether or not it changed the outcome: an A/B test's stricter variant deciding the same way
+  // must not hide what the monitor-mode policy would have done (test/ab-tests.test.ts).
+  const monitorMatch = monitorHit !== undefined && monitorKind !== 'allowed' ? monitorHit.id : undefined;
   if (s.mode === 'monitor' && kind !== 'allowed') {
     // Global monitor mode: record what enforcement would have done, then let it through.
     return {
@@ -67,6 +70,7 @@ export function decide(
       approvers: undefined,
       workflow: undefined,
       monitor: { policyId: base.policyId, wouldBe: kind },
+      monitorMatch,
       httpStatus: 200,
     };
   }
@@ -75,6 +79,7 @@ export function decide(
     decision: kind,
     flagged: winner?.action === 'flag',
     monitor,
+    monitorMatch,
     httpStatus: kind === 'allowed' ? 200 : kind === 'pending' ? s.pendingStatus : s.deniedStatus,
   };
 }

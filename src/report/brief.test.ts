@@ -53,6 +53,41 @@ describe('buildBrief on a real SQLite store', () => {
     expect(b.kill_switch).toEqual([{ time: new Date(T0 + DAY + 7).toISOString(), event: 'agent.blocked', agent_id: 'a2', actor: 'ops', reason: 'runaway' }]);
   });
 
+  it("counts monitor mode's would-denies per policy: the policy's own mode, global mode, and rows from before details", async () => {
+    const s = new SqliteStore({ path: join(tempDir('ascend-brief-monitor-'), 'b.db') });
+    try {
+      const watched = (would_be: string) => ({ monitor: { policy_id: 'p_watch', would_be, mode: 'policy' } });
+      await s.appendAudit([
+        // p_watch (its own mode: monitor) would have denied twice and held once; p_allow decided.
+        auditRow({ ts: T0 + 1, decision: 'allowed', policy_id: 'p_allow', details: watched('denied') }),
+        auditRow({ ts: T0 + 2, decision: 'allowed', policy_id: 'p_allow', details: watched('denied') }),
+        auditRow({ ts: T0 + 3, decision: 'allowed', policy_id: null, details: watched('pending') }),
+        // Global mode: monitor let p_deny's denial through (recorded, and an older row by its reason only).
+        auditRow({ ts: T0 + 4, decision: 'allowed', policy_id: 'p_deny', reason: 'monitor mode: denied by p_deny', details: { monitor: { policy_id: 'p_deny', would_be: 'denied', mode: 'global' } } }),
+        auditRow({ ts: T0 + 5, decision: 'allowed', policy_id: 'p_deny', reason: 'monitor mode: denied by p_deny', details: null }),
+        // The default decision under global monitor mode; and a monitor hit that changed nothing to stop.
+        auditRow({ ts: T0 + 6, decision: 'allowed', policy_id: null, reason: 'monitor mode: no policy matched', details: { monitor: { policy_id: null, would_be: 'denied', mode: 'global' } } }),
+        auditRow({ ts: T0 + 7, decision: 'denied', policy_id: 'p_deny', details: watched('allowed') }),
+      ]);
+      const b = await buildBrief(s, { since: T0, until: T0 + DAY, policyNames: new Map([['p_watch', 'Watched refunds']]) });
+      expect(b.posture.monitor_would_deny).toBe(6);
+      expect(b.monitor).toEqual([
+        { policy_id: 'p_watch', name: 'Watched refunds', mode: 'policy', would_deny: 2, would_hold: 1 },
+        { policy_id: 'p_deny', name: null, mode: 'global', would_deny: 2, would_hold: 0 },
+        { policy_id: null, name: null, mode: 'global', would_deny: 1, would_hold: 0 },
+      ]);
+      // A monitor-mode policy decides nothing, yet is listed with its would-denies.
+      expect(b.policies.find((p) => p.policy_id === 'p_watch')).toMatchObject({ name: 'Watched refunds', total: 0, monitor_would_deny: 3 });
+      expect(b.policies.find((p) => p.policy_id === 'p_deny')).toMatchObject({ total: 3, allowed: 2, denied: 1, monitor_would_deny: 2 });
+      const md = briefMarkdown(b);
+      expect(md).toContain("| p_watch | Watched refunds | the policy's own | 2 | 1 |");
+      expect(md).toContain('| (default decision) | — | global (mode: monitor) | 1 | 0 |');
+      expect(briefHtml(b)).toContain('<td>p_watch</td><td>Watched refunds</td><td>the policy&#39;s own</td><td>2</td><td>1</td>');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('renders HTML as one file with inline SVG and nothing that loads or runs, and escapes agent text', async () => {
     await store.appendAudit([auditRow({ ts: T0 + 10, event_type: 'agent.blocked', agent_id: 'a3', decision: 'denied', actor: 'ops', reason: '<script>alert(1)</script><img src=x onerror=alert(2)>', policy_id: null })]);
     const b = await buildBrief(store, { since: T0, until: T0 + 2 * DAY });

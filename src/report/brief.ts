@@ -1,6 +1,6 @@
 /**
  * The executive brief: what the store's audit trail and approvals say about a period — posture,
- * decisions per agent, top policies, monitor-mode would-denies, approvals' time to decision,
+ * decisions per agent, top policies, monitor-mode would-denies (global and per policy), approvals' time to decision,
  * kill-switch events and the daily risk trend. One read of the period's audit rows (paged,
  * newest first, at most MAX_ROWS) and of the approvals requested in it; the renderers
  * (markdown.ts, html.ts) only format this object.
@@ -26,6 +26,12 @@ export interface Brief {
   };
   readonly agents: (Counts & { agent_id: string; high_risk: number; approvals: { approved: number; denied: number } })[];
   readonly policies: (Counts & { policy_id: string; name: string | null; monitor_would_deny: number })[];
+  /**
+   * What monitor mode let through, per policy that would have decided otherwise (null: the
+   * default decision) and per kind of monitor mode: `global` (the config's `mode: monitor`) or
+   * `policy` (the policy's own `mode: monitor`). Most would-denies first.
+   */
+  readonly monitor: MonitorCount[];
   readonly approvals: {
     requested: number; approved: number; denied: number; pending: number;
     time_to_decision_seconds: { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
@@ -33,6 +39,23 @@ export interface Brief {
   readonly risk_trend: { date: string; decisions: number; average_risk: number | null; max_risk: number | null; high_risk: number }[];
   readonly kill_switch: { time: string; event: string; agent_id: string; actor: string | null; reason: string | null }[];
 }
+
+export interface MonitorCount {
+  readonly policy_id: string | null;
+  readonly name: string | null;
+  readonly mode: MonitorMode;
+  /** Requests enforcement would have denied. */
+  would_deny: number;
+  /** Requests enforcement would have held for approval. */
+  would_hold: number;
+}
+
+type MonitorMode = 'global' | 'policy';
+
+/** The monitor-mode table both renderers print (header, then one row per count). */
+export const MONITOR_HEAD = ['policy', 'name', 'monitor mode', 'would deny', 'would hold'] as const;
+export const monitorRows = (b: Brief): unknown[][] =>
+  b.monitor.map((m) => [m.policy_id ?? '(default decision)', m.name, m.mode === 'global' ? 'global (mode: monitor)' : "the policy's own", m.would_deny, m.would_hold]);
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: readonly number[], p: number): number | null {
@@ -42,8 +65,19 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 const iso = (ms: number): string => new Date(ms).toISOString();
-/** Global monitor mode lets a decision through and says so in its reason (policy/decide.ts). */
-const isMonitorWouldDeny = (r: StoredAuditRecord): boolean => r.decision === 'allowed' && (r.reason ?? '').startsWith('monitor mode:');
+/**
+ * What monitor mode changed about a decision row: `details.monitor` (observability/audit-sink.ts),
+ * or for rows written before it was recorded, global monitor mode's reason prefix
+ * (policy/decide.ts), which does not say whether the request would have been denied or held.
+ */
+function monitorOf(r: StoredAuditRecord): { policy_id: string | null; would_be: string; mode: MonitorMode } | undefined {
+  const m = r.details?.monitor as { policy_id?: unknown; would_be?: unknown; mode?: unknown } | undefined;
+  if (m !== undefined && m !== null && typeof m.would_be === 'string') {
+    return { policy_id: typeof m.policy_id === 'string' ? m.policy_id : null, would_be: m.would_be, mode: m.mode === 'global' ? 'global' : 'policy' };
+  }
+  if (r.decision === 'allowed' && (r.reason ?? '').startsWith('monitor mode:')) return { policy_id: r.policy_id, would_be: 'denied', mode: 'global' };
+  return undefined;
+}
 
 async function auditRows(store: Pick<Store, 'queryAudit'>, since: number, until: number): Promise<{ rows: StoredAuditRecord[]; truncated: boolean }> {
   const rows: StoredAuditRecord[] = [];
@@ -82,6 +116,12 @@ export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApproval
   const total = counts();
   const byAgent = new Map<string, Counts & { high_risk: number; approvals: { approved: number; denied: number } }>();
   const byPolicy = new Map<string, Counts & { monitor_would_deny: number }>();
+  const policy = (id: string) => {
+    let p = byPolicy.get(id);
+    if (!p) byPolicy.set(id, (p = { ...counts(), monitor_would_deny: 0 }));
+    return p;
+  };
+  const monitors = new Map<string, MonitorCount>();
   const byDay = new Map<string, { n: number; sum: number; scored: number; max: number | null; high: number }>();
   const kill: Brief['kill_switch'] = [];
   let high = 0;
@@ -102,11 +142,20 @@ export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApproval
     a[r.decision]++;
     a.total++;
     if (r.policy_id !== null) {
-      let p = byPolicy.get(r.policy_id);
-      if (!p) byPolicy.set(r.policy_id, (p = { ...counts(), monitor_would_deny: 0 }));
+      const p = policy(r.policy_id);
       p[r.decision]++;
       p.total++;
-      if (isMonitorWouldDeny(r)) { p.monitor_would_deny++; monitor++; }
+    }
+    const m = monitorOf(r);
+    if (m && (m.would_be === 'denied' || m.would_be === 'pending')) {
+      monitor++;
+      // A policy in its own monitor mode never decides: it appears among the policies by this count.
+      if (m.policy_id !== null) policy(m.policy_id).monitor_would_deny++;
+      const key = `${m.mode}\u0000${m.policy_id ?? ''}`;
+      let c = monitors.get(key);
+      if (!c) monitors.set(key, (c = { policy_id: m.policy_id, name: m.policy_id === null ? null : o.policyNames?.get(m.policy_id) ?? null, mode: m.mode, would_deny: 0, would_hold: 0 }));
+      if (m.would_be === 'denied') c.would_deny++;
+      else c.would_hold++;
     }
     const day = byDay.get(iso(r.ts).slice(0, 10));
     if (r.risk_score !== null) {
@@ -144,6 +193,8 @@ export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApproval
     agents: [...byAgent].map(([agent_id, c]) => ({ agent_id, ...c })).sort((x, y) => y.total - x.total || x.agent_id.localeCompare(y.agent_id)),
     policies: [...byPolicy].map(([policy_id, c]) => ({ policy_id, name: o.policyNames?.get(policy_id) ?? null, ...c }))
       .sort((x, y) => y.total - x.total || x.policy_id.localeCompare(y.policy_id)),
+    monitor: [...monitors.values()].sort((x, y) => y.would_deny + y.would_hold - (x.would_deny + x.would_hold)
+      || (x.policy_id ?? '').localeCompare(y.policy_id ?? '') || x.mode.localeCompare(y.mode)),
     approvals: {
       requested: approvals.length, ...ap,
       time_to_decision_seconds: { count: waits.length, p50: pct(50), p90: pct(90), p99: pct(99), max: waits.length ? round(waits.at(-1) as number) : null },

@@ -3,7 +3,7 @@
  * and decisions per agent), no script and no network. Every value is HTML-escaped (agent ids
  * and reasons are the agents' own text).
  */
-import type { Brief } from './brief.js';
+import { MONITOR_HEAD, monitorRows, type Brief } from './brief.js';
 
 export const esc = (v: unknown): string => String(v ?? '—')
   .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -84,6 +84,8 @@ ${agentChart(b.agents)}
 ${table(['agent', 'decisions', 'allowed', 'denied', 'pending', 'high risk', 'approved', 'denied by approvers'], b.agents.map((a) => [a.agent_id, a.total, a.allowed, a.denied, a.pending, a.high_risk, a.approvals.approved, a.approvals.denied]))}
 <h2>Top policies</h2>
 ${table(['policy', 'name', 'decisions', 'allowed', 'denied', 'pending', 'monitor would deny'], b.policies.slice(0, 20).map((x) => [x.policy_id, x.name, x.total, x.allowed, x.denied, x.pending, x.monitor_would_deny]))}
+<h2>Monitor mode: what enforcement would have stopped</h2>
+${b.monitor.length === 0 ? '<p>None.</p>' : table(MONITOR_HEAD, monitorRows(b))}
 <h2>Approvals</h2>
 ${table(['requested', 'approved', 'denied', 'still pending', 'decided', 'p50 (s)', 'p90 (s)', 'p99 (s)', 'max (s)'], [[b.approvals.requested, b.approvals.approved, b.approvals.denied, b.approvals.pending, t.count, t.p50, t.p90, t.p99, t.max]])}
 <h2>Kill-switch events</h2>

@@ -1,5 +1,5 @@
 /** The brief as Markdown (tables; agent text with `|` and newlines escaped so a cell stays a cell). */
-import type { Brief } from './brief.js';
+import { MONITOR_HEAD, monitorRows, type Brief } from './brief.js';
 
 const cell = (v: unknown): string => String(v ?? '—').replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;');
 const table = (head: readonly string[], rows: readonly (readonly unknown[])[]): string =>
@@ -26,6 +26,10 @@ ${table(['agent', 'decisions', 'allowed', 'denied', 'pending', 'high risk', 'app
 ## Top policies
 
 ${table(['policy', 'name', 'decisions', 'allowed', 'denied', 'pending', 'monitor would deny'], b.policies.slice(0, 20).map((x) => [x.policy_id, x.name, x.total, x.allowed, x.denied, x.pending, x.monitor_would_deny]))}
+
+## Monitor mode: what enforcement would have stopped
+
+${b.monitor.length === 0 ? 'None.' : table(MONITOR_HEAD, monitorRows(b))}
 
 ## Approvals
 

@@ -121,7 +121,7 @@ export function agentsContract(name: string, { newStore }: StoreContext): void {
 
   describe(`${name}: webhook subscriptions`, () => {
     const hook = (url: string, over: Partial<NewWebhook> = {}): NewWebhook => ({
-      url, events: ['action.pending', 'policy.violation'], secret: 's3cret', agent_id: null, created_by: 'ops', created_at: T, ...over,
+      url, events: ['action.pending', 'policy.violation'], secret: 's3cret', agent_id: null, format: 'ascend', created_by: 'ops', created_at: T, ...over,
     });
 
     it('creates with sequential wh_ ids, lists oldest first and reads one back', async () => {
@@ -150,6 +150,17 @@ export function agentsContract(name: string, { newStore }: StoreContext): void {
       expect(r).toEqual({ ok: true, webhook: expect.objectContaining({ url: 'https://a.example/h', events: ['action.denied'], secret: 's3cret', created_at: T, updated_at: T + 5 }) });
       const r2 = await s.updateWebhook('wh_1', { url: 'https://c.example/h', secret: 'new' }, T + 6);
       expect(r2.ok && [r2.webhook.url, r2.webhook.secret, r2.webhook.events]).toEqual(['https://c.example/h', 'new', ['action.denied']]);
+    });
+
+    it('keeps each subscription\'s format; an update changes it only when given', async () => {
+      const s = await newStore();
+      await s.createWebhook(hook('https://hooks.slack.example/T0/B0', { format: 'slack' }));
+      expect(await s.getWebhook('wh_1')).toMatchObject({ format: 'slack' });
+      const r = await s.updateWebhook('wh_1', { events: ['action.denied'] }, T + 5);
+      expect(r.ok && r.webhook.format).toBe('slack');
+      const r2 = await s.updateWebhook('wh_1', { format: 'servicenow' }, T + 6);
+      expect(r2.ok && [r2.webhook.format, r2.webhook.events]).toEqual(['servicenow', ['action.denied']]);
+      expect((await s.listWebhooks()).map((w) => w.format)).toEqual(['servicenow']);
     });
 
     it('deletes, never reuses an id, and answers not found for unknown or foreign ids', async () => {

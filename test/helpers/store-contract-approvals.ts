@@ -80,9 +80,14 @@ export function approvalsContract(name: string, { newStore, openStore, backend }
       const t = approveTransition(approval, 'alice', T + 1, { action_status: undefined, grant_expires_at: null });
       const r = await s.transitionApproval(t);
       expect(r.ok).toBe(true);
-      const again = await s.transitionApproval({ ...t, expected_version: 2 });
+      const bob = approveTransition((await s.getApproval(approval.approval_id))!, 'bob', T + 2, { action_status: undefined, grant_expires_at: null });
+      const second = await s.transitionApproval(bob);
+      // What the transition answers is what a read gives: both votes, oldest first.
+      expect(second.ok && second.approval).toEqual(await s.getApproval(approval.approval_id));
+      expect(second.ok && second.approval.votes.map((v) => v.approver)).toEqual(['alice', 'bob']);
+      const again = await s.transitionApproval({ ...t, expected_version: 3 });
       expect(again).toEqual({ ok: false, error: 'conflict' });
-      expect((await s.getApproval(approval.approval_id))?.votes).toHaveLength(1);
+      expect((await s.getApproval(approval.approval_id))?.votes).toHaveLength(2);
     });
 
     it('lists approvals newest first by state with an opaque cursor', async () => {

@@ -39,6 +39,33 @@ export function stateContract(name: string, { newStore }: StoreContext): void {
       expect(await s.consumeGrant('nope', T)).toEqual({ ok: false, reason: 'not_found' });
     });
 
+    it('useLatestApproval: the latest approval by fingerprint, and its grant used in the same call', async () => {
+      const s = await newStore();
+      expect(await s.useLatestApproval('fp-none', T)).toEqual({});
+      const { approval } = await create(s, pendingApproval({ now: T, fingerprint: 'fp-1' }));
+      expect(await s.useLatestApproval('fp-1', T)).toEqual({ latest: approval });
+      const a = (await s.transitionApproval(approveTransition(approval, 'alice', T + 1)));
+      if (!a.ok) throw new Error(a.error);
+      const [first, second] = await Promise.all([s.useLatestApproval('fp-1', T + 2), s.useLatestApproval('fp-1', T + 2)]);
+      expect([first!.grant?.ok, second!.grant?.ok].sort()).toEqual([false, true]);
+      const won = first!.grant?.ok ? first! : second!;
+      expect(won.latest).toEqual(a.approval);
+      expect(won.grant).toEqual({ ok: true, approval: { ...a.approval, grant_used_at: T + 2, version: a.approval.version + 1 } });
+      expect(await s.getApproval(approval.approval_id)).toEqual({ ...a.approval, grant_used_at: T + 2, version: a.approval.version + 1 });
+      expect((await s.useLatestApproval('fp-1', T + 3)).grant).toEqual({ ok: false, reason: 'used' });
+    });
+
+    it('useLatestApproval: a ttl grant reused until expiry, then expired with its action', async () => {
+      const s = await newStore();
+      const a = await approved(s, 'ttl');
+      const fp = a.fingerprint;
+      expect((await s.useLatestApproval(fp, T + 2)).grant).toMatchObject({ ok: true, approval: { grant_used_at: T + 2 } });
+      expect((await s.useLatestApproval(fp, T + 60_000)).grant).toMatchObject({ ok: true, approval: { grant_used_at: T + 2 } });
+      const late = await s.useLatestApproval(fp, T + 60_001);
+      expect(late).toMatchObject({ latest: { approval_id: a.approval_id, state: 'approved' }, grant: { ok: false, reason: 'expired' } });
+      expect((await s.getAction(a.action_id))?.status).toBe('expired');
+    });
+
     it('completes an approved action once and enqueues action.completed with it', async () => {
       const s = await newStore();
       const pending = await create(s, pendingApproval());

@@ -12,6 +12,7 @@ import { MIGRATIONS } from '../../src/approvals/store/sqlite/migrations.js';
 import { PG_MIGRATIONS } from '../../src/approvals/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/approvals/store/postgres/postgres-store.js';
 import type { Store } from '../../src/approvals/store/store.js';
+import { abTestsContract } from './store-contract-ab-tests.js';
 import { agentsContract } from './store-contract-agents.js';
 import { approvalsContract } from './store-contract-approvals.js';
 import type { StoreBackend, StoreContext } from './store-contract-kit.js';
@@ -38,6 +39,7 @@ export function describeContract(name: string, backend: StoreBackend): void {
   stateContract(name, ctx);
   agentsContract(name, ctx);
   sessionsContract(name, ctx);
+  abTestsContract(name, ctx);
 }
 
 /** The contract for a SQLite store opened by `openStore` (a file path; parents are created), and SQLite's own checks. */

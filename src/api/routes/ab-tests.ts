@@ -2,8 +2,9 @@
  * A/B tests of policies (README "A/B tests"): `POST /api/ab-tests` starts one on the running
  * config's policies (admin keys), `GET /api/ab-tests` lists the config's and the API's with
  * their status, `GET /api/ab-tests/{id}/results` counts decisions, approvals and denials per
- * variant and, for shadow tests, divergences. Tests made here live in this process (see
- * pipeline/ab-registry.ts).
+ * variant and, for shadow tests, divergences. Tests made here are written to the store when
+ * there is one (every replica runs them, a restart keeps them), else they live in this process
+ * (pipeline/ab-registry.ts).
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +12,7 @@ import { READ_ROLES } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { errors } from '../error-docs.js';
 import { ApiError, notFound } from '../errors.js';
+import { abTestRecord } from '../../pipeline/ab-registry.js';
 
 const tags = ['A/B tests'];
 
@@ -62,8 +64,13 @@ export function abTestRoutes(api: FastifyInstance, deps: ApiDeps): void {
     if (b.control_policy === b.test_policy) throw new ApiError(400, 'invalid_request', 'body.test_policy: must differ from control_policy', 'test_policy');
     const start = b.start === undefined ? undefined : Date.parse(b.start);
     if (start !== undefined && Number.isNaN(start)) throw new ApiError(400, 'invalid_request', `body.start: "${b.start}" is not an ISO 8601 date-time`, 'start');
-    const t = registry.create(rt, { ...b, shadow: b.shadow === true, start });
-    if (t === undefined) throw new ApiError(400, 'invalid_request', `body.name: an A/B test named "${b.name}" exists`, 'name');
+    const exists = () => new ApiError(400, 'invalid_request', `body.name: an A/B test named "${b.name}" exists`, 'name');
+    const t = registry.prepare(rt, { ...b, shadow: b.shadow === true, start });
+    if (t === undefined) throw exists();
+    // The store first: a test another replica stored under this name (not yet seen here) wins.
+    const store = deps.layer?.store;
+    if (store !== undefined && !(await store.createAbTest(abTestRecord(t, deps.now())))) throw exists();
+    registry.add(t);
     // Cached decisions were taken without this test.
     deps.state.cache.clear();
     deps.logger.info({ ab_test: t.name, control: t.control_policy, test: t.test_policy, split: t.traffic_split }, 'A/B test created');

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
-import type { ActionRequest } from '../../core/action.js';
+import type { ActionRequest, RequestView } from '../../core/action.js';
 import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { agentOf, principalOf } from '../auth.js';
@@ -53,8 +53,8 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
 }
 
 /** Evaluates through the one pipeline (adapter `api`) and keeps the action (without waiting for the store). */
-export async function evaluate(deps: ApiDeps, action: ActionRequest): Promise<CheckResult> {
-  const r = await deps.pipeline.checkAction(action, 'api');
+export async function evaluate(deps: ApiDeps, action: ActionRequest, request?: RequestView): Promise<CheckResult> {
+  const r = await deps.pipeline.checkAction(action, 'api', request);
   // Not awaited: a decision that needed no store is never held up by one. The store answers its
   // calls in order, so a status request sent after this answer still finds the action.
   void remember(deps, r);

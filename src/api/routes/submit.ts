@@ -5,7 +5,8 @@
  * in that endpoint's own `status`/`success`/`requires_approval` shape).
  */
 import type { FastifyInstance } from 'fastify';
-import type { ActionRequest } from '../../core/action.js';
+import type { ActionRequest, RequestView } from '../../core/action.js';
+import { FACTS_CONTEXT_KEY, FACTS_HEADER, formatFacts, requestFromFacts } from '../../evaluator/request-facts.js';
 import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -39,6 +40,35 @@ function namedAgent(p: ApiPrincipal, agentId: string | undefined): string | unde
 
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 
+/**
+ * The request facts an edge forwarded (context.ascend_request, evaluator/request-facts.ts), for
+ * a `gateway` key only: its caller is a sidecar that saw the request. Any other key's copy is
+ * dropped unread — an agent must not be able to claim the method, headers or source address a
+ * policy trusts. A gateway key is also told which facts the policies read (x-ascend-request-facts),
+ * and a body that forwarded fewer is refused (409 request_facts_required) rather than decided
+ * without them.
+ */
+export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: FastifyReply): RequestView | undefined {
+  if (p.role !== 'gateway') return undefined;
+  const needed = deps.state.runtime.requestFacts;
+  void reply.header(FACTS_HEADER, formatFacts(needed));
+  const raw = (b.context as Record<string, unknown> | undefined)?.[FACTS_CONTEXT_KEY];
+  if (raw === undefined) return undefined; // an SDK client with a gateway key: no request, as for any submission
+  const f = requestFromFacts(raw);
+  if (f === undefined) throw new ApiError(422, 'invalid_request', `body.context.${FACTS_CONTEXT_KEY}: must be {facts: [names], method?, path?, host?, scheme?, source_ip?, principal?, headers?, query?}`, `context.${FACTS_CONTEXT_KEY}`);
+  const missing = needed.filter((n) => !f.sent.has(n));
+  if (missing.length > 0) throw new ApiError(409, 'request_facts_required', `the policies read request facts this body did not forward: ${missing.join(', ')} (${FACTS_HEADER} names them all)`);
+  return f.request;
+}
+
+/** The client's context without ascend_request (read by forwardedRequest, never a context field). */
+function ownContext(context: unknown): Record<string, unknown> | undefined {
+  const c = context as Record<string, unknown> | undefined;
+  if (c === undefined || !Object.prototype.hasOwnProperty.call(c, FACTS_CONTEXT_KEY)) return c;
+  const { [FACTS_CONTEXT_KEY]: _facts, ...rest } = c;
+  return rest;
+}
+
 /** AgentAction → action: `action_details` are the parameters; client risk fields are ignored. */
 export function submittedAction(p: ApiPrincipal, b: SubmitBody): ActionRequest {
   const depth = b.orchestration_depth;
@@ -58,7 +88,7 @@ export function submittedAction(p: ApiPrincipal, b: SubmitBody): ActionRequest {
     action_type: b.action_type,
     resource: b.resource,
     parameters: (b.action_details as Record<string, unknown> | undefined) ?? {},
-    context: apiContext(p, b.context as Record<string, unknown> | undefined, extra),
+    context: apiContext(p, ownContext(b.context), extra),
   };
 }
 
@@ -80,9 +110,14 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     config: { roles },
     schema: {
       tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
-      body: SubmitBody, response: { ...errors({ body: true, codes: ['agent_mismatch'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
+      body: SubmitBody, response: { ...errors({ body: true, codes: ['agent_mismatch', 'request_facts_required'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
     },
-  }, async (req, reply) => answer(reply, cacheControl(deps, reply, await evaluate(deps, submittedAction(principalOf(req), req.body as SubmitBody)))));
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    const body = req.body as SubmitBody;
+    const request = forwardedRequest(deps, p, body, reply);
+    return answer(reply, cacheControl(deps, reply, await evaluate(deps, submittedAction(p, body), request)));
+  });
 
   api.post('/v1/mcp/actions/submit', {
     config: { roles },

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebhookChange } from '../../approvals/store/records.js';
 import type { WebhookWrite } from '../../approvals/store/store.js';
 import { toSubscription } from '../../events/subscriptions.js';
-import { TEST_EVENT, type WebhookSubscription } from '../../events/types.js';
+import { TEST_EVENT, type NotificationFormat, type WebhookSubscription } from '../../events/types.js';
 import { principalOf } from '../auth.js';
 import { requireLayer, type ApiDeps } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
@@ -21,7 +21,7 @@ import { errors } from '../error-docs.js';
 const config = { roles: ['admin'] } as const;
 const tags = ['webhooks'];
 
-type Body = { url: string; events: string[]; secret?: string; agent_id?: string | null };
+type Body = { url: string; events: string[]; secret?: string; agent_id?: string | null; format?: NotificationFormat };
 
 /** 409 for the config's subscriptions, which change only with the file. */
 function assertStored(deps: ApiDeps, webhookId: string): void {
@@ -59,16 +59,16 @@ function manageRoutes(api: FastifyInstance, deps: ApiDeps): void {
     checkEvents(b.events);
     await checkTarget(deps, b.url);
     const w = written(await layer.store.createWebhook({
-      url: b.url, events: b.events, secret: b.secret ?? generateSecret(), agent_id: b.agent_id ?? null,
+      url: b.url, events: b.events, secret: b.secret ?? generateSecret(), agent_id: b.agent_id ?? null, format: b.format ?? 'ascend',
       created_by: principalOf(req).name, created_at: deps.now(),
     }), '', b.url);
     await layer.webhooks.refresh();
-    deps.logger.info({ webhook_id: w.webhook_id, events: w.events, api_key: w.created_by }, 'webhook subscription made');
+    deps.logger.info({ webhook_id: w.webhook_id, events: w.events, format: w.format, api_key: w.created_by }, 'webhook subscription made');
     return reply.code(201).send(storedView(w, true));
   });
 
   api.put('/webhooks/:webhook_id', {
-    config, schema: { tags, summary: 'Change the url, events or secret of a subscription made through the API', params: WebhookParams, body: WebhookChangeBody, response: { 200: WebhookView, ...errors({ body: true, store: true, codes: ['not_found', 'target_refused', 'webhook_exists', 'read_only'] }) } },
+    config, schema: { tags, summary: 'Change the url, events, secret or format of a subscription made through the API', params: WebhookParams, body: WebhookChangeBody, response: { 200: WebhookView, ...errors({ body: true, store: true, codes: ['not_found', 'target_refused', 'webhook_exists', 'read_only'] }) } },
   }, async (req) => {
     const layer = requireLayer(deps);
     const { webhook_id } = req.params as { webhook_id: string };

@@ -3,6 +3,7 @@
  * epoch (the API layer renders them as ISO strings), ids as opaque strings.
  */
 import type { ActionBinding } from '../../evaluator/binding.js';
+import type { NotificationFormat } from '../../events/types.js';
 import type { CastVote, WorkflowDefinition, WorkflowState } from '../workflow.js';
 
 export type { ActionBinding } from '../../evaluator/binding.js';
@@ -131,6 +132,8 @@ export interface WebhookRecord {
   readonly secret: string;
   /** Only this agent's events (and events about no agent); null for all. */
   readonly agent_id: string | null;
+  /** The body's shape (events/formats/): the signed envelope or a chat or ticket format. */
+  readonly format: NotificationFormat;
   /** The API key that made it. */
   readonly created_by: string;
   readonly created_at: number;
@@ -144,6 +147,7 @@ export interface WebhookChange {
   readonly url?: string;
   readonly events?: readonly string[];
   readonly secret?: string;
+  readonly format?: NotificationFormat;
 }
 
 /** A page of results; `next_cursor` is opaque and absent on the last page. */

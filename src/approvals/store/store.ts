@@ -18,6 +18,7 @@
 import type { WorkflowState } from '../workflow.js';
 import type { AgentStore } from './agent-store.js';
 import type { SessionStore } from './session-store.js';
+import type { AbTestStore } from './ab-test-store.js';
 import type {
   ActionRecord, ActionStatus, ApprovalRecord, AuditRecord, NewOutboxEntry, OutboxRow, Page,
   StoredAuditRecord, VoteRecord, WebhookChange, WebhookRecord, NewWebhook, PageQuery,
@@ -85,6 +86,14 @@ export type GrantOutcome =
   | { readonly ok: true; readonly approval: ApprovalRecord }
   | { readonly ok: false; readonly reason: 'not_found' | 'not_approved' | 'used' | 'expired' };
 
+/** What a retry finds for its fingerprint: the latest approval and, when it is approved, the use of its grant. */
+export interface LatestApproval {
+  /** The most recently requested approval for the fingerprint, as read (before the grant's use). */
+  readonly latest?: ApprovalRecord;
+  /** Only when `latest` is approved: what {@link ApprovalStore.consumeGrant} would answer. */
+  readonly grant?: GrantOutcome;
+}
+
 export interface ActionCompletion {
   readonly action_id: string;
   readonly status: string;
@@ -149,6 +158,11 @@ export interface ApprovalStore {
    * both pass); ttl succeeds until grant_expires_at. An expired grant marks its action expired.
    */
   consumeGrant(approvalId: string, now: number): Promise<GrantOutcome>;
+  /**
+   * The retry's lookup in one call: the latest approval for the fingerprint and, if it is
+   * approved, the use of its grant (consumeGrant's rules, as atomic).
+   */
+  useLatestApproval(fingerprint: string, now: number): Promise<LatestApproval>;
   completeAction(c: ActionCompletion): Promise<CompleteResult>;
 }
 
@@ -204,6 +218,6 @@ export interface WebhookStore {
 }
 
 /** The whole durable state of one sidecar (or of a fleet, for a shared store). */
-export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore, SessionStore {
+export interface Store extends ApprovalStore, AuditStore, OutboxStore, WebhookStore, AgentStore, SessionStore, AbTestStore {
   close(): Promise<void>;
 }

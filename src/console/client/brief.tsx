@@ -8,6 +8,7 @@ interface Brief {
   posture: { decisions: number; allowed: number; denied: number; pending: number; deny_rate: number; high_risk: number; average_risk: number | null; monitor_would_deny: number; pending_approvals_now: number; kill_switch_events: number };
   agents: { agent_id: string; total: number; allowed: number; denied: number; pending: number; high_risk: number; approvals: { approved: number; denied: number } }[];
   policies: { policy_id: string; name: string | null; total: number; allowed: number; denied: number; pending: number; monitor_would_deny: number }[];
+  monitor: { policy_id: string | null; name: string | null; mode: 'global' | 'policy'; would_deny: number; would_hold: number }[];
   approvals: { requested: number; approved: number; denied: number; pending: number; time_to_decision_seconds: { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null } };
   risk_trend: { date: string; decisions: number; average_risk: number | null; max_risk: number | null; high_risk: number }[];
   kill_switch: { time: string; event: string; agent_id: string; actor: string | null; reason: string | null }[];
@@ -69,6 +70,18 @@ export function BriefPage() {
           <thead><tr><th scope="col">Policy</th><th scope="col">Decisions</th><th scope="col">Allowed / denied / pending</th><th scope="col">Monitor would deny</th></tr></thead>
           <tbody>{b.policies.slice(0, 20).map((p) => <tr><td>{p.name ? `${p.name} (${p.policy_id})` : p.policy_id}</td><td>{p.total}</td><td>{p.allowed} / {p.denied} / {p.pending}</td><td>{p.monitor_would_deny}</td></tr>)}</tbody>
         </table></div>
+        <h2>Monitor mode: what enforcement would have stopped</h2>
+        {b.monitor.length === 0 ? <p>None in this period.</p> : (
+          <div class="table-wrap"><table>
+            <thead><tr><th scope="col">Policy</th><th scope="col">Monitor mode</th><th scope="col">Would deny</th><th scope="col">Would hold for approval</th></tr></thead>
+            <tbody>{b.monitor.map((m) => (
+              <tr data-testid="brief-monitor" data-policy-id={m.policy_id ?? ''} data-mode={m.mode}>
+                <td>{m.policy_id === null ? '(default decision)' : m.name ? `${m.name} (${m.policy_id})` : m.policy_id}</td>
+                <td>{m.mode === 'global' ? 'global (mode: monitor)' : "the policy's own"}</td><td>{m.would_deny}</td><td>{m.would_hold}</td>
+              </tr>
+            ))}</tbody>
+          </table></div>
+        )}
         <h2>Kill-switch events</h2>
         {b.kill_switch.length === 0 ? <p>None.</p> : <ul>{b.kill_switch.map((k) => <li>{when(k.time)} {k.event} {k.agent_id}{k.actor ? ` by ${k.actor}` : ''}{k.reason ? `: ${k.reason}` : ''}</li>)}</ul>}
       </>}

@@ -154,7 +154,7 @@ function rowId(webhookId: string): number | undefined {
 function toWebhook(r: Row): WebhookRecord {
   return {
     webhook_id: `${PREFIX}${r.id as number}`, url: r.url as string, events: JSON.parse(r.events as string) as string[],
-    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, created_by: r.created_by as string,
+    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, format: r.format as WebhookRecord['format'], created_by: r.created_by as string,
     created_at: r.created_at as number, updated_at: r.updated_at as number,
   };
 }
@@ -169,8 +169,8 @@ export class WebhooksPg {
 
   async create(w: NewWebhook): Promise<WebhookWrite> {
     try {
-      const r = await this.pool.query<Row>(`INSERT INTO webhooks (url, events, secret, agent_id, created_by, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`, [w.url, JSON.stringify(w.events), w.secret, w.agent_id, w.created_by, w.created_at]);
+      const r = await this.pool.query<Row>(`INSERT INTO webhooks (url, events, secret, agent_id, format, created_by, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`, [w.url, JSON.stringify(w.events), w.secret, w.agent_id, w.format, w.created_by, w.created_at]);
       this.changed();
       return { ok: true, webhook: toWebhook(r.rows[0]!) };
     } catch (err) {
@@ -195,8 +195,8 @@ export class WebhooksPg {
     if (id === undefined) return { ok: false, error: 'not_found' };
     try {
       const r = await this.pool.query<Row>(`UPDATE webhooks SET url = COALESCE($1, url), events = COALESCE($2, events),
-        secret = COALESCE($3, secret), updated_at = $4 WHERE id = $5 RETURNING *`,
-      [c.url ?? null, c.events ? JSON.stringify(c.events) : null, c.secret ?? null, now, id]);
+        secret = COALESCE($3, secret), format = COALESCE($6, format), updated_at = $4 WHERE id = $5 RETURNING *`,
+      [c.url ?? null, c.events ? JSON.stringify(c.events) : null, c.secret ?? null, now, id, c.format ?? null]);
       const row = r.rows[0];
       if (row) this.changed();
       return row ? { ok: true, webhook: toWebhook(row) } : { ok: false, error: 'not_found' };

@@ -1,14 +1,16 @@
 /**
  * Actions, approvals and votes in PostgreSQL, for every replica of a fleet at once.
  *
- * - New pending approvals serialize on one transaction-scoped advisory lock, so the caps on
- *   pending approvals are exact across replicas (SQLite gets the same from its write lock), and
- *   the partial unique index keeps one pending approval per fingerprint whatever happens.
+ * - New pending approvals count the caps under transaction-scoped advisory locks (see
+ *   pending_caps in migrations.ts), so the caps are exact across replicas (SQLite gets the same
+ *   from its write lock), and the partial unique index keeps one pending approval per
+ *   fingerprint whatever happens.
  * - A transition locks the approval's row (FOR UPDATE) and writes only at the version read:
  *   optimistic concurrency, so two votes on two replicas never overwrite each other — the loser
  *   gets `conflict`, re-reads and retries.
- * - Using a grant locks the row too: a single_use grant is consumed exactly once however many
- *   retries race for it on however many replicas.
+ * - Using a grant is one conditional UPDATE in the statement that reads the approval (useGrant):
+ *   a single_use grant is consumed exactly once however many retries race for it on however
+ *   many replicas.
  */
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
@@ -16,7 +18,7 @@ import type { ActionRecord, ApprovalRecord, NewOutboxEntry, Page } from '../reco
 import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../sqlite/codec.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
-  NewPendingApproval, PageQuery, TransitionResult,
+  LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
 import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
 
@@ -34,7 +36,93 @@ const INSERT_ACTION = insertSql('actions', ACTION_COLS);
 const SELECT_APPROVAL = `SELECT p.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = p.approval_id)::text, '[]') AS votes_json
   FROM approvals p`;
 const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
-const INSERT_VOTE = insertSql('votes', VOTE_COLS);
+
+/**
+ * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
+ * the lock key, the lock mode and the notification. pending_caps runs first, as the primary
+ * query; the CTEs' inserts run after it, to completion.
+ */
+const CREATE_PENDING = (() => {
+  let n = 0;
+  const params = (k: number) => Array.from({ length: k }, () => `$${++n}`);
+  const action = params(ACTION_COLS.length);
+  const approval = params(APPROVAL_COLS.length);
+  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const [perAgent, total, lockKey, exclusive, channel, note] = params(6);
+  return `WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${action.join(', ')})),
+    p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approval.join(', ')})),
+    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
+      WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
+    SELECT pending_caps(${action[ACTION_COLS.indexOf('agent_id')]}::text, ${approval[0]}::text, ${perAgent}::int, ${total}::int, ${lockKey}::text, ${exclusive}::boolean),
+      pg_notify(${channel}, ${note})`;
+})();
+
+/**
+ * The grant's use (see useGrant), on the approval picked by `pick` ($1): $2 now, $3 the
+ * notification channel, $4 its payload before the action id.
+ */
+const useGrantSql = (pick: string) => `WITH l AS (${pick}),
+  u AS (UPDATE approvals p SET grant_used_at = $2, version = p.version + 1 FROM l
+    WHERE p.approval_id = l.approval_id AND p.state = 'approved' AND p.grant_used_at IS NULL
+      AND (p.grant_expires_at IS NULL OR $2 < p.grant_expires_at)
+    RETURNING p.version),
+  x AS (UPDATE actions a SET status = 'expired', updated_at = $2 FROM l
+    WHERE a.action_id = l.action_id AND l.state = 'approved' AND l.grant_expires_at IS NOT NULL AND $2 >= l.grant_expires_at
+      AND a.status = 'approved'
+    RETURNING a.action_id)
+  SELECT l.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = l.approval_id)::text, '[]') AS votes_json,
+    (SELECT version FROM u) AS used_version, (SELECT count(pg_notify($3, $4 || x.action_id)) FROM x) AS expired_n
+  FROM l`;
+const USE_GRANT_BY_ID = useGrantSql('SELECT * FROM approvals WHERE approval_id = $1');
+const USE_GRANT_LATEST = useGrantSql('SELECT * FROM approvals WHERE fingerprint = $1 ORDER BY requested_at DESC, seq DESC LIMIT 1');
+
+/**
+ * $1 approval id, $2 expected version, $3–$9 the approval's new fields, $10 the action's new
+ * status (or null), $11 now, $12 whether there is a vote, then the vote's columns, the outbox's
+ * arrays, the channel and the two notification payloads. The result: no row when the approval
+ * does not exist; its columns all null when the version did not match.
+ */
+const TRANSITION = (() => {
+  let i = 12;
+  const params = (k: number) => Array.from({ length: k }, () => `$${++i}`);
+  const vote = params(VOTE_COLS.length);
+  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const [channel, actionNote, deadlineNote] = params(3);
+  const voteTypes: Record<(typeof VOTE_COLS)[number], string> = {
+    approval_id: 'text', step: 'int', escalated: 'boolean', approver: 'text', groups: 'text', vote: 'text', comment: 'text', at: 'bigint',
+  };
+  return `WITH cur AS (SELECT approval_id FROM approvals WHERE approval_id = $1),
+    u AS (UPDATE approvals SET state = $3, current_step = $4, escalated = $5, deadline_at = $6, decided_at = $7, reason = $8,
+        grant_expires_at = COALESCE($9, grant_expires_at), version = version + 1
+      WHERE approval_id = $1 AND version = $2 RETURNING *),
+    v AS (INSERT INTO votes (${VOTE_COLS.join(', ')})
+      SELECT ${VOTE_COLS.map((c, k) => `${vote[k]}::${voteTypes[c]}`).join(', ')} FROM u WHERE $12::boolean),
+    s AS (UPDATE actions a SET status = $10, updated_at = $11 FROM u WHERE a.action_id = u.action_id AND $10::text IS NOT NULL),
+    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac
+      FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
+        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)
+      WHERE EXISTS (SELECT 1 FROM u) ORDER BY n)
+    SELECT u.*, COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
+      CASE WHEN u.approval_id IS NOT NULL
+        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id), pg_notify(${channel}, ${deadlineNote})) z) END AS notified
+    FROM cur LEFT JOIN u ON true`;
+})();
+
+/** Which cap pending_caps raised, or that it must run again in exclusive mode; undefined for other errors. */
+function capsRaised(err: unknown): 'per_agent' | 'total' | 'exclusive' | undefined {
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e.code !== 'P0001') return undefined;
+  if (e.message === 'ascend: pending_caps_exclusive') return 'exclusive';
+  if (e.message !== 'ascend: too_many_pending') return undefined;
+  return e.detail === 'per_agent' ? 'per_agent' : 'total';
+}
+
+/** Another pending approval for the same fingerprint (the partial unique index). */
+function isPendingDuplicate(err: unknown): boolean {
+  return isUniqueViolation(err) && (err as { constraint?: string }).constraint === 'approvals_one_pending';
+}
 
 /** Rows enqueued in the caller's transaction: one statement however many. */
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
@@ -62,70 +150,40 @@ export class ApprovalsPg {
   }
 
   /**
-   * Write first, count after: the action, approval, outbox rows and notification go in with one
-   * statement outside any lock (the unique index keeps one pending approval per fingerprint),
-   * then the schema's advisory lock is taken and the caps are counted — including this row,
-   * and every row committed before the lock was granted — and the transaction commits or rolls
-   * back. Only the count and the COMMIT are serialized, so the caps stay exact across replicas
-   * (no two transactions count while either is uncommitted) without holding the lock over the
-   * writes.
+   * One statement, one round trip, in its own implicit transaction: pending_caps (migration 4)
+   * takes the caps' locks and counts in a snapshot taken after they were granted, then the
+   * action, approval and outbox rows go in through data-modifying CTEs, and the notification.
+   * The locks last to the end of the transaction and are held only inside the server, never
+   * over a round trip to a client; creations of different agents far from the total cap do not
+   * wait for each other's commits. A cap raises, and the whole statement (rows and
+   * notification) rolls back; the partial unique index keeps one pending approval per
+   * fingerprint.
    */
-  async createPending(input: NewPendingApproval): Promise<CreatePendingResult> {
-    const existingNow = await this.findPendingByFingerprint(input.approval.fingerprint);
-    if (existingNow) return { created: false, approval: existingNow, action: (await this.getAction(existingNow.action_id))! };
-    const c = await this.pool.connect();
-    let broken: Error | undefined;
-    let duplicate = false;
+  async createPending(input: NewPendingApproval, exclusive = false): Promise<CreatePendingResult> {
+    const { per_agent, total } = input.limits;
+    const e = input.outbox;
     try {
-      await c.query('BEGIN');
-      const args: unknown[] = [];
-      const ps = (vals: unknown[]) => vals.map((v) => { args.push(v); return `$${args.length}`; }).join(', ');
-      const actionVals = ps(values(ACTION_COLS, actionToRow(input.action)));
-      const approvalVals = ps(values(APPROVAL_COLS, approvalToRow(input.approval)));
-      const e = input.outbox;
-      const [events, names, payloads, urls, created, actions] = ps(OUTBOX_COLS.map((col) => e.map((x) => x[col]))).split(', ');
-      const note = ps([this.n.channel, `${this.n.instanceId}|deadline|`]);
-      try {
-        await c.query(`WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${actionVals})),
-          p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approvalVals})),
-          o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-            SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${events}::text[], ${names}::text[], ${payloads}::text[], ${urls}::text[], ${created}::bigint[], ${actions}::text[])
-            WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
-          SELECT pg_notify(${note})`, args);
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        duplicate = true; // the same action made pending by another caller just now
-      }
-      let out: CreatePendingResult | undefined;
-      if (!duplicate) {
-        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ascend:${this.schema}:pending`]);
-        const { per_agent, total } = input.limits;
-        // A new statement, so a new snapshot: every row committed before the lock, and this one.
-        const n = (await c.query<{ mine: number; total: number }>(`SELECT
-            (SELECT COUNT(*) FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
-              WHERE a.agent_id = $1 AND a.status = 'pending' AND p.state = 'pending') AS mine,
-            (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE state = 'pending' LIMIT $2) t) AS total`,
-        [input.action.agent_id, total + 1])).rows[0]!;
-        if (n.mine > per_agent) out = { created: false, rejected: 'too_many_pending', limit: 'per_agent', max: per_agent };
-        else if (n.total > total) out = { created: false, rejected: 'too_many_pending', limit: 'total', max: total };
-      }
-      if (duplicate || out) {
-        await c.query('ROLLBACK');
-        if (out) return out;
-      } else {
-        await c.query('COMMIT');
-        return { created: true, action: input.action, approval: input.approval };
-      }
+      await this.pool.query({
+        name: 'ascend_create_pending', text: CREATE_PENDING,
+        values: [
+          ...values(ACTION_COLS, actionToRow(input.action)), ...values(APPROVAL_COLS, approvalToRow(input.approval)),
+          ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
+          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|`,
+        ],
+      });
+      return { created: true, action: input.action, approval: input.approval };
     } catch (err) {
-      await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+      const raised = capsRaised(err);
+      if (raised === 'exclusive') return this.createPending(input, true);
+      // A pending approval for the fingerprint wins over the caps (which may have been counted first).
+      if (raised || isPendingDuplicate(err)) {
+        const existing = await this.findPendingByFingerprint(input.approval.fingerprint);
+        if (existing) return { created: false, approval: existing, action: (await this.getAction(existing.action_id))! };
+        if (raised) return { created: false, rejected: 'too_many_pending', limit: raised, max: raised === 'per_agent' ? per_agent : total };
+        return this.createPending(input, exclusive); // the approval that won the fingerprint has since left pending: try again
+      }
       throw err;
-    } finally {
-      c.release(broken);
     }
-    // Lost the race for the fingerprint: the winner's approval, once it is readable.
-    const winner = await this.findPendingByFingerprint(input.approval.fingerprint);
-    if (winner) return { created: false, approval: winner, action: (await this.getAction(winner.action_id))! };
-    return this.createPending(input); // the winner rolled back (a cap): try again
   }
 
   async findPendingByFingerprint(fp: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
@@ -181,52 +239,80 @@ export class ApprovalsPg {
     return (await this.pool.query<{ d: number | null }>(`SELECT MIN(deadline_at) AS d FROM approvals WHERE state = 'pending'`)).rows[0]!.d ?? undefined;
   }
 
+  /**
+   * One statement (TRANSITION), in its own implicit transaction: the UPDATE writes only at the
+   * version read — a concurrent transition, committed first, makes it match nothing (READ
+   * COMMITTED re-checks the row it waited for), and the answer is `conflict` — and the vote, the
+   * action's status, the outbox rows and the notifications go in only with it. The votes read
+   * are those of the statement's snapshot, current whenever the UPDATE matched; the new vote is
+   * added to them here.
+   */
   async transition(t: ApprovalTransition): Promise<TransitionResult> {
+    const n = t.next;
+    const vote = t.vote ? voteToRow(t.approval_id, t.vote) : undefined;
+    const e = t.outbox;
+    let r: Row | undefined;
     try {
-      return await tx(this.pool, async (c): Promise<TransitionResult> => {
-        const cur = (await c.query<{ version: number; action_id: string }>(
-          'SELECT version, action_id FROM approvals WHERE approval_id = $1 FOR UPDATE', [t.approval_id])).rows[0];
-        if (!cur) return { ok: false, error: 'not_found' };
-        if (cur.version !== t.expected_version) return { ok: false, error: 'conflict' };
-        if (t.vote) await c.query(INSERT_VOTE, values(VOTE_COLS, voteToRow(t.approval_id, t.vote)));
-        const n = t.next;
-        await c.query(`UPDATE approvals SET state = $1, current_step = $2, escalated = $3, deadline_at = $4, decided_at = $5,
-          reason = $6, grant_expires_at = COALESCE($7, grant_expires_at), version = version + 1
-          WHERE approval_id = $8 AND version = $9`,
-        [n.state, n.current_step, n.escalated, n.deadline_at, n.decided_at, n.reason, t.grant_expires_at ?? null, t.approval_id, t.expected_version]);
-        if (t.action_status) await c.query('UPDATE actions SET status = $1, updated_at = $2 WHERE action_id = $3', [t.action_status, t.now, cur.action_id]);
-        await enqueueOutbox(c, t.outbox);
-        await notify(c, this.n, ['action', cur.action_id], ['deadline']);
-        return { ok: true, approval: (await this.getApproval(t.approval_id, c))! };
-      });
+      r = (await this.pool.query<Row>({
+        name: 'ascend_transition', text: TRANSITION,
+        values: [
+          t.approval_id, t.expected_version, n.state, n.current_step, n.escalated, n.deadline_at, n.decided_at, n.reason,
+          t.grant_expires_at ?? null, t.action_status ?? null, t.now, vote !== undefined,
+          ...VOTE_COLS.map((c) => vote?.[c] ?? null), ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
+          this.n.channel, `${this.n.instanceId}|action|`, `${this.n.instanceId}|deadline|`,
+        ],
+      })).rows[0];
     } catch (err) {
       // The same approver voting twice at once: the UNIQUE(approval_id, approver) backstop.
       if (isUniqueViolation(err)) return { ok: false, error: 'conflict' };
       throw err;
     }
+    if (!r) return { ok: false, error: 'not_found' };
+    if (r.approval_id === null) return { ok: false, error: 'conflict' };
+    const votes = (JSON.parse(r.votes_json as string) as Row[]).map((v) => rowToVote(norm(v)));
+    if (vote) {
+      const added = rowToVote(vote);
+      const at = votes.findIndex((v) => v.at > added.at);
+      votes.splice(at < 0 ? votes.length : at, 0, added);
+    }
+    delete r.votes_json;
+    delete r.notified;
+    return { ok: true, approval: rowToApproval(norm(r), votes) };
+  }
+
+  /** consumeGrant's statement on the approval by id. */
+  async consumeGrant(id: string, now: number): Promise<GrantOutcome> {
+    const { latest, grant } = await this.useGrant('ascend_use_grant', USE_GRANT_BY_ID, id, now);
+    return latest ? grant! : { ok: false, reason: 'not_found' };
+  }
+
+  /** The latest approval for the fingerprint and the use of its grant: one statement. */
+  async useLatest(fp: string, now: number): Promise<LatestApproval> {
+    const r = await this.useGrant('ascend_use_latest', USE_GRANT_LATEST, fp, now);
+    return r.latest?.state === 'approved' ? r : r.latest ? { latest: r.latest } : {};
   }
 
   /**
-   * No explicit transaction: a ttl grant already in use is one read; a first use is one
-   * conditional UPDATE, which row-locks and re-checks `grant_used_at IS NULL` — of retries
-   * racing on any number of replicas, exactly one matches, the others read it used.
+   * One statement (USE_GRANT): reads the approval and, if it is approved, unused and unexpired,
+   * records the use with a conditional UPDATE, which row-locks and re-checks
+   * `grant_used_at IS NULL` — of retries racing on any number of replicas exactly one matches.
+   * A ttl grant already in use is a plain read (no write, no lock). An expired grant marks its
+   * action expired in the same statement. When the row read was unused but the UPDATE matched
+   * nothing, another transaction changed it first: the statement runs again and decides on what
+   * that one wrote.
    */
-  async consumeGrant(id: string, now: number): Promise<GrantOutcome> {
-    const a = await this.getApproval(id);
-    if (!a) return { ok: false, reason: 'not_found' };
-    if (a.state !== 'approved') return { ok: false, reason: 'not_approved' };
-    if (a.grant_expires_at !== null && now >= a.grant_expires_at) {
-      const expired = await this.pool.query(`WITH x AS (UPDATE actions SET status = 'expired', updated_at = $1
-        WHERE action_id = $2 AND status = 'approved' RETURNING 1) SELECT pg_notify($3, $4) FROM x`,
-      [now, a.action_id, this.n.channel, `${this.n.instanceId}|action|${a.action_id}`]);
-      void expired;
-      return { ok: false, reason: 'expired' };
-    }
-    if (a.grant_used_at !== null) return a.grant === 'single_use' ? { ok: false, reason: 'used' } : { ok: true, approval: a };
-    const used = await this.pool.query<{ version: number }>(`UPDATE approvals SET grant_used_at = $1, version = version + 1
-      WHERE approval_id = $2 AND state = 'approved' AND grant_used_at IS NULL RETURNING version`, [now, id]);
-    if (used.rowCount === 1) return { ok: true, approval: { ...a, grant_used_at: now, version: used.rows[0]!.version } };
-    return this.consumeGrant(id, now); // someone used it first: decide on what they wrote
+  private async useGrant(name: string, text: string, key: string, now: number): Promise<{ latest?: ApprovalRecord; grant?: GrantOutcome }> {
+    const r = (await this.pool.query<Row>({ name, text, values: [key, now, this.n.channel, `${this.n.instanceId}|action|`] })).rows[0];
+    if (!r) return {};
+    const usedVersion = r.used_version as number | null;
+    delete r.used_version;
+    delete r.expired_n;
+    const a = (await this.load(this.pool, r))!;
+    if (a.state !== 'approved') return { latest: a, grant: { ok: false, reason: 'not_approved' } };
+    if (usedVersion !== null) return { latest: a, grant: { ok: true, approval: { ...a, grant_used_at: now, version: usedVersion } } };
+    if (a.grant_expires_at !== null && now >= a.grant_expires_at) return { latest: a, grant: { ok: false, reason: 'expired' } };
+    if (a.grant_used_at !== null) return { latest: a, grant: a.grant === 'single_use' ? { ok: false, reason: 'used' } : { ok: true, approval: a } };
+    return this.useGrant(name, text, key, now);
   }
 
   complete(x: ActionCompletion): Promise<CompleteResult> {

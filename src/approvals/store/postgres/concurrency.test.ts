@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditRow, outboxEntry, pendingApproval } from '../../../../test/helpers/records.js';
 import { testPg } from '../../../../test/helpers/pg.js';
+import { tcpProxy } from '../../../../test/helpers/tcp-proxy.js';
 import { approveTransition, create, T } from '../../../../test/helpers/store-contract-kit.js';
 import { castVote } from '../../workflow.js';
 import type { ApprovalRecord } from '../records.js';
@@ -37,6 +38,15 @@ describe('PostgresStore: a fleet racing on one database', () => {
     expect(uses.filter((u) => u.ok)).toHaveLength(1);
     expect(uses.filter((u) => !u.ok).every((u) => !u.ok && u.reason === 'used')).toBe(true);
     expect((await stores[3]!.getApproval(approval.approval_id))?.grant_used_at).toBe(T + 2);
+  });
+
+  it('allows one retry of 20 over 4 replicas through useLatestApproval (lookup and use in one statement)', async () => {
+    const stores = await replicas(4, 'latest');
+    const { approval } = await create(stores[0]!, pendingApproval({ now: T, fingerprint: 'retried' }));
+    expect((await stores[1]!.transitionApproval(approveTransition(approval, 'alice', T + 1))).ok).toBe(true);
+    const uses = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4]!.useLatestApproval('retried', T + 2)));
+    expect(uses.filter((u) => u.grant?.ok)).toHaveLength(1);
+    expect(uses.every((u) => u.grant?.ok || (u.grant && !u.grant.ok && u.grant.reason === 'used'))).toBe(true);
   });
 
   it('loses no vote: five approvers voting at once through five replicas all count', async () => {
@@ -123,4 +133,38 @@ describe('PostgresStore: a fleet racing on one database', () => {
     expect(results.filter((r) => r.created)).toHaveLength(5);
     expect(results.filter((r) => 'rejected' in r)).toHaveLength(11);
   });
+
+  it('never overshoots the total cap when creations of many agents run at once (shared, then exclusive near the cap)', async () => {
+    const stores = await replicas(4, 'total');
+    // 70 ≥ the 64 slots, so the first creations count in shared mode and those near the cap move to exclusive.
+    const limits = { per_agent: 100, total: 70 };
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => stores[i % 4]!.createPendingApproval(pendingApproval({ agent_id: `agent-${i}`, limits }))));
+    expect(results.filter((r) => r.created)).toHaveLength(70);
+    expect(results.filter((r) => 'rejected' in r && r.limit === 'total')).toHaveLength(50);
+    expect(await stores[0]!.countApprovals('pending')).toBe(70);
+  });
+
+  it('fails a transaction whose connection is reset while it holds it, and the process lives on', async () => {
+    // node-postgres emits 'error' on a checked-out client whose connection fails; with no
+    // listener that ended the sidecar (seen in test/store-postgres-faults.test.ts).
+    const u = new URL(db.url);
+    const proxy = await tcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
+    try {
+      u.host = `127.0.0.1:${proxy.port}`;
+      const schema = db.schema('reset');
+      const s = await PostgresStore.open({ url: u.toString(), schema, poolMax: 1 });
+      open.push(s);
+      await s.loadAgentState(); // a transaction (REPEATABLE READ): leaves one idle connection
+      proxy.mode('blackhole');
+      const held = s.loadAgentState(); // takes that connection; its BEGIN gets no answer
+      await new Promise((r) => setTimeout(r, 100));
+      proxy.mode('refuse'); // reset while the transaction holds the connection
+      await expect(held).rejects.toThrow();
+      proxy.mode('forward');
+      expect((await s.loadAgentState()).agents).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
+

@@ -4,7 +4,7 @@
  *
  * Notifications: the store's transactions NOTIFY one channel per schema when they change
  * something another replica caches or waits for (an action's status, the agent registry and
- * kill switch, a deadline, the API-made webhooks). NOTIFY is delivered at commit, so a replica
+ * kill switch, a deadline, the API-made webhooks and A/B tests). NOTIFY is delivered at commit, so a replica
  * never hears of a change it cannot read yet. Each process LISTENs on one dedicated connection
  * (not from the pool: a LISTEN must stay on its session) and hands each notification to its
  * subscribers; its own notifications are skipped by their instance id.
@@ -21,7 +21,7 @@
 import pg from 'pg';
 import { silentLogger, type Logger } from '../../../shared/runtime.js';
 
-export type FleetEventKind = 'action' | 'agents' | 'deadline' | 'webhooks';
+export type FleetEventKind = 'action' | 'agents' | 'deadline' | 'webhooks' | 'ab_tests';
 
 export interface FleetEvent {
   readonly kind: FleetEventKind;
@@ -129,7 +129,7 @@ export class Fleet {
     this.backoff = BACKOFF_MIN_MS;
     this.log.info({ channel: this.channel }, 'fleet: listening for other replicas');
     // Whatever happened while we could not hear it: let every subscriber re-read.
-    for (const kind of ['agents', 'deadline', 'webhooks', 'action'] as const) this.emit({ kind, id: '' });
+    for (const kind of ['agents', 'deadline', 'webhooks', 'ab_tests', 'action'] as const) this.emit({ kind, id: '' });
     void this.tryLead();
   }
 
@@ -173,7 +173,7 @@ export class Fleet {
   private dispatch(payload: string): void {
     const [from, kind, id = ''] = payload.split('|');
     if (from === this.o.instanceId) return;
-    if (kind !== 'action' && kind !== 'agents' && kind !== 'deadline' && kind !== 'webhooks') return;
+    if (kind !== 'action' && kind !== 'agents' && kind !== 'deadline' && kind !== 'webhooks' && kind !== 'ab_tests') return;
     this.emit({ kind, id });
   }
 

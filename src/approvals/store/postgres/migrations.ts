@@ -219,6 +219,74 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'pending_caps: the caps on pending approvals counted inside the server',
+    // Called by the statement that creates a pending approval (approvals.ts), before its rows
+    // are inserted. Counts in fresh snapshots taken after its locks are granted (a VOLATILE
+    // function's every query gets one), so every creation committed before is counted; the new
+    // approval itself ('own') is the +1. Raises to roll the creation back. The locks last until
+    // commit, and the caps stay exact across replicas without making every creation wait for
+    // the previous one's commit (its WAL flush):
+    // - shared mode: the schema's lock shared, plus one of SLOTS locks picked by the agent,
+    //   exclusive. An agent's creations all take its slot, so its count is exact; at most
+    //   SLOTS − 1 other creations can be in flight uncounted, so the total is safe while
+    //   counted + SLOTS ≤ total. Creations of different agents commit together.
+    // - exclusive mode ('exclusive', near the total cap): the schema's lock exclusive, which waits
+    //   for every creation in flight: both counts exact. Shared mode that finds itself too near
+    //   the total cap raises 'ascend: pending_caps_exclusive' and the caller runs again in it.
+    up: `
+      CREATE FUNCTION pending_caps(agent TEXT, own TEXT, per_agent INTEGER, total INTEGER, lock_key TEXT, exclusive BOOLEAN)
+      RETURNS VOID LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
+      DECLARE
+        slots CONSTANT INTEGER := 64;
+        n BIGINT;
+      BEGIN
+        IF exclusive OR total <= slots THEN
+          PERFORM pg_advisory_xact_lock(hashtext(lock_key)::BIGINT);
+        ELSE
+          PERFORM pg_advisory_xact_lock_shared(hashtext(lock_key)::BIGINT);
+          PERFORM pg_advisory_xact_lock(hashtext(lock_key), (hashtext(agent) & 2147483647) % slots);
+        END IF;
+        SELECT COUNT(*) INTO n FROM actions a JOIN approvals p ON p.approval_id = a.approval_id
+          WHERE a.agent_id = agent AND a.status = 'pending' AND p.state = 'pending' AND p.approval_id <> own;
+        IF n + 1 > per_agent THEN
+          RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'ascend: too_many_pending', DETAIL = 'per_agent';
+        END IF;
+        SELECT COUNT(*) INTO n FROM (SELECT 1 FROM approvals WHERE state = 'pending' AND approval_id <> own LIMIT total) t;
+        IF n + 1 > total THEN
+          RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'ascend: too_many_pending', DETAIL = 'total';
+        END IF;
+        IF NOT (exclusive OR total <= slots) AND n + slots > total THEN
+          RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'ascend: pending_caps_exclusive';
+        END IF;
+      END
+      $$;
+    `,
+  },
+  {
+    version: 5,
+    name: 'webhook subscriptions: notification format',
+    // As SQLite's version 12: subscriptions made before keep the envelope.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
+  {
+    version: 6,
+    name: 'A/B tests made through the API',
+    // As SQLite's version 13.
+    up: `
+      CREATE TABLE ab_tests (
+        name TEXT PRIMARY KEY,
+        control_policy TEXT NOT NULL,
+        test_policy TEXT NOT NULL,
+        traffic_split DOUBLE PRECISION NOT NULL,
+        duration_days DOUBLE PRECISION NOT NULL,
+        start_at BIGINT NOT NULL,
+        shadow BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A schema name fit to be spliced into SQL unquoted (checked again here; the config checks it first). */

@@ -17,12 +17,14 @@ import type {
 } from '../store.js';
 import { AgentsPg, WebhooksPg } from './agents.js';
 import { ApprovalsPg } from './approvals.js';
-import { createPool, type PgOptions } from './db.js';
+import { checkout, createPool, type PgOptions } from './db.js';
 import { Fleet, fleetChannel } from './fleet.js';
 import { migratePg, SCHEMA_NAME } from './migrations.js';
+import { AbTestsPg } from './ab-tests.js';
 import { SessionsPg } from './sessions.js';
 import { TrailPg } from './trail.js';
 import type { ConsoleSessionRecord } from '../session-store.js';
+import type { AbTestRecord } from '../ab-test-store.js';
 
 export type { PgOptions } from './db.js';
 
@@ -35,6 +37,7 @@ export class PostgresStore implements Store {
   private readonly agents: AgentsPg;
   private readonly webhooks: WebhooksPg;
   private readonly sessions: SessionsPg;
+  private readonly abTests: AbTestsPg;
   /** This process among the replicas: its notifications carry it, so it skips its own. */
   readonly instanceId = randomUUID();
   /** Notifications from the other replicas and the scheduler's leadership; started by the approvals layer. */
@@ -48,6 +51,7 @@ export class PostgresStore implements Store {
     this.webhooks = new WebhooksPg(pool, n);
     this.fleet = new Fleet({ url: options.url, schema, instanceId: this.instanceId, ...(options.log ? { log: options.log } : {}) });
     this.sessions = new SessionsPg(pool);
+    this.abTests = new AbTestsPg(pool, n);
   }
 
   /** Connects, migrates (or refuses a newer schema) and returns the store. */
@@ -63,16 +67,16 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     const pool = createPool({ ...options, schema, poolMax: 1, untimed: true });
     try {
-      let client: pg.PoolClient;
+      let out: Awaited<ReturnType<typeof checkout>>;
       try {
-        client = await pool.connect();
+        out = await checkout(pool);
       } catch (err) {
         throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
       }
       try {
-        return await migratePg(client, schema);
+        return await migratePg(out.client, schema);
       } finally {
-        client.release(true);
+        out.release(new Error('migrations done: not reused'));
       }
     } finally {
       await pool.end().catch(() => undefined);
@@ -96,6 +100,7 @@ export class PostgresStore implements Store {
   async listDueApprovals(now: number, limit: number) { this.live(); return this.approvals.due(now, limit); }
   async nextApprovalDeadline() { this.live(); return this.approvals.nextDeadline(); }
   async consumeGrant(id: string, now: number) { this.live(); return this.approvals.consumeGrant(id, now); }
+  async useLatestApproval(fp: string, now: number) { this.live(); return this.approvals.useLatest(fp, now); }
   async completeAction(c: ActionCompletion) { this.live(); return this.approvals.complete(c); }
 
   async appendAudit(rows: readonly AuditRecord[]) { this.live(); return this.trail.append(rows); }
@@ -137,6 +142,9 @@ export class PostgresStore implements Store {
   async getConsoleSession(digest: string, now: number) { this.live(); return this.sessions.get(digest, now); }
   async deleteConsoleSession(digest: string) { this.live(); return this.sessions.remove(digest); }
   async purgeConsoleSessions(now: number) { this.live(); return this.sessions.purge(now); }
+
+  async createAbTest(t: AbTestRecord) { this.live(); return this.abTests.create(t); }
+  async listAbTests() { this.live(); return this.abTests.list(); }
 
   /** Waits for the calls in flight, then closes every connection; idempotent. */
   async close(): Promise<void> {

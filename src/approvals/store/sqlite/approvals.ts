@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, Page } from '../records.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
-  NewPendingApproval, PageQuery, TransitionResult,
+  LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
 import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow } from './codec.js';
 import type { OutboxSql } from './outbox.js';
@@ -175,6 +175,15 @@ export class ApprovalsSql {
       if (a.grant === 'single_use' && a.grant_used_at !== null) return { ok: false, reason: 'used' };
       if (a.grant_used_at === null) this.s.useGrant.run(now, id); // ttl grants record their first use
       return { ok: true, approval: this.getApproval(id)! };
+    }).immediate();
+  }
+
+  /** One IMMEDIATE transaction: the read and the grant's use under one write lock. */
+  useLatest(fp: string, now: number): LatestApproval {
+    return this.db.transaction((): LatestApproval => {
+      const latest = this.findLatestByFingerprint(fp);
+      if (latest?.state !== 'approved') return latest ? { latest } : {};
+      return { latest, grant: this.consumeGrant(latest.approval_id, now) };
     }).immediate();
   }
 

@@ -261,6 +261,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_by_action ON webhook_outbox (action_id, id) WHERE action_id IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: 'webhook subscriptions: notification format',
+    // Subscriptions made before received the envelope, and keep receiving it.
+    up: `ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'ascend' CHECK (format IN ('ascend', 'slack', 'teams', 'servicenow'));`,
+  },
+  {
+    version: 13,
+    name: 'A/B tests made through the API',
+    // The config's own ab_tests are not stored; results are counted in memory per process.
+    up: `
+      CREATE TABLE ab_tests (
+        name TEXT PRIMARY KEY,
+        control_policy TEXT NOT NULL,
+        test_policy TEXT NOT NULL,
+        traffic_split REAL NOT NULL,
+        duration_days REAL NOT NULL,
+        start_at INTEGER NOT NULL,
+        shadow INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Bring the schema up to the newest migration; returns the versions before and after. */

@@ -17,9 +17,11 @@ import { AuditSql } from './audit.js';
 import { KillSwitchSql } from './kill-switch.js';
 import { openSqlite, type SqliteOptions } from './open.js';
 import { OutboxSql } from './outbox.js';
+import { AbTestsSql } from './ab-tests.js';
 import { SessionsSql } from './sessions.js';
 import { WebhooksSql } from './webhooks.js';
 import type { ConsoleSessionRecord } from '../session-store.js';
+import type { AbTestRecord } from '../ab-test-store.js';
 
 export type { SqliteOptions } from './open.js';
 
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
   private readonly agents: AgentsSql;
   private readonly killSwitch: KillSwitchSql;
   private readonly sessions: SessionsSql;
+  private readonly abTests: AbTestsSql;
 
   /** Opens (creating directories and migrating) synchronously; throws StoreError on a bad file. */
   constructor(options: SqliteOptions) {
@@ -43,6 +46,7 @@ export class SqliteStore implements Store {
     this.webhooks = new WebhooksSql(db);
     this.agents = new AgentsSql(db);
     this.sessions = new SessionsSql(db);
+    this.abTests = new AbTestsSql(db);
     this.killSwitch = new KillSwitchSql(db, { outbox: this.outbox, audit: this.audit, bump: () => this.agents.bump() });
   }
 
@@ -63,6 +67,7 @@ export class SqliteStore implements Store {
   async listDueApprovals(now: number, limit: number) { this.live(); return this.approvals.due(now, limit); }
   async nextApprovalDeadline() { this.live(); return this.approvals.nextDeadline(); }
   async consumeGrant(id: string, now: number) { this.live(); return this.approvals.consumeGrant(id, now); }
+  async useLatestApproval(fp: string, now: number) { this.live(); return this.approvals.useLatest(fp, now); }
   async completeAction(c: ActionCompletion) { this.live(); return this.approvals.complete(c); }
 
   async appendAudit(rows: readonly AuditRecord[]) { this.live(); this.audit.append(rows); }
@@ -103,6 +108,9 @@ export class SqliteStore implements Store {
   async getConsoleSession(digest: string, now: number) { this.live(); return this.sessions.get(digest, now); }
   async deleteConsoleSession(digest: string) { this.live(); return this.sessions.remove(digest); }
   async purgeConsoleSessions(now: number) { this.live(); return this.sessions.purge(now); }
+
+  async createAbTest(t: AbTestRecord) { this.live(); return this.abTests.create(t); }
+  async listAbTests() { this.live(); return this.abTests.list(); }
 
   /** Checkpoints the WAL into the main file and closes; idempotent. */
   async close(): Promise<void> {

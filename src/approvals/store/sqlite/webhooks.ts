@@ -21,7 +21,7 @@ function rowId(webhookId: string): number | undefined {
 function toRecord(r: Row): WebhookRecord {
   return {
     webhook_id: `${PREFIX}${r.id as number}`, url: r.url as string, events: JSON.parse(r.events as string) as string[],
-    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, created_by: r.created_by as string,
+    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, format: r.format as WebhookRecord['format'], created_by: r.created_by as string,
     created_at: r.created_at as number, updated_at: r.updated_at as number,
   };
 }
@@ -33,12 +33,12 @@ export class WebhooksSql {
 
   constructor(db: Database) {
     this.s = {
-      insert: db.prepare(`INSERT INTO webhooks (url, events, secret, agent_id, created_by, created_at, updated_at)
-        VALUES (:url, :events, :secret, :agent_id, :created_by, :created_at, :created_at) RETURNING *`),
+      insert: db.prepare(`INSERT INTO webhooks (url, events, secret, agent_id, format, created_by, created_at, updated_at)
+        VALUES (:url, :events, :secret, :agent_id, :format, :created_by, :created_at, :created_at) RETURNING *`),
       list: db.prepare('SELECT * FROM webhooks ORDER BY id'),
       get: db.prepare('SELECT * FROM webhooks WHERE id = ?'),
       update: db.prepare(`UPDATE webhooks SET url = COALESCE(:url, url), events = COALESCE(:events, events),
-        secret = COALESCE(:secret, secret), updated_at = :now WHERE id = :id RETURNING *`),
+        secret = COALESCE(:secret, secret), format = COALESCE(:format, format), updated_at = :now WHERE id = :id RETURNING *`),
       remove: db.prepare('DELETE FROM webhooks WHERE id = ?'),
     };
   }
@@ -68,7 +68,7 @@ export class WebhooksSql {
     if (id === undefined) return { ok: false, error: 'not_found' };
     try {
       const row = this.s.update.get({
-        id, now, url: c.url ?? null, events: c.events ? JSON.stringify(c.events) : null, secret: c.secret ?? null,
+        id, now, url: c.url ?? null, events: c.events ? JSON.stringify(c.events) : null, secret: c.secret ?? null, format: c.format ?? null,
       }) as Row | undefined;
       return row ? { ok: true, webhook: toRecord(row) } : { ok: false, error: 'not_found' };
     } catch (err) {

@@ -39,7 +39,7 @@ type Result<M extends StoreMethod> = ReturnType<Store[M]>;
 const FORWARDED = [
   'createPendingApproval', 'findPendingApprovalByFingerprint', 'findLatestApprovalByFingerprint', 'getApproval', 'getAction',
   'insertAction', 'listActions', 'listApprovals', 'countApprovals', 'transitionApproval', 'listDueApprovals',
-  'nextApprovalDeadline', 'consumeGrant', 'completeAction',
+  'nextApprovalDeadline', 'consumeGrant', 'useLatestApproval', 'completeAction',
   'appendAudit', 'queryAudit', 'countAudit', 'purgeAudit',
   'enqueueOutbox', 'claimOutbox', 'markDelivered', 'markFailed', 'markDead', 'outboxDepth', 'listDeadLetters',
   'listOutboxForAction', 'requeueDeadLetter', 'purgeDeliveredOutbox',
@@ -47,6 +47,7 @@ const FORWARDED = [
   'getAgent', 'putAgent', 'deleteAgent', 'listAgents', 'loadAgentState', 'agentStateRevision', 'putHeartbeats', 'getHeartbeat',
   'blockAgent', 'unblockAgent', 'listPendingCommands', 'acknowledgeCommand',
   'createConsoleSession', 'getConsoleSession', 'deleteConsoleSession', 'purgeConsoleSessions',
+  'createAbTest', 'listAbTests',
 ] as const satisfies readonly StoreMethod[];
 const exhaustive: Exclude<StoreMethod, (typeof FORWARDED)[number]> extends never ? true : never = true;
 void exhaustive;

@@ -1,0 +1,103 @@
+/**
+ * Request facts across the edge → control plane hop. A control plane's policies may read
+ * `request.*` (method, path, host, scheme, source_ip, principal, headers.NAME, query.NAME); an
+ * edge evaluating remotely forwards the values its gateway saw, inside the submit body's
+ * `context.ascend_request` (ASCEND keeps context as opaque data):
+ *
+ *   "ascend_request": {"facts": ["headers.x-tenant", "method"], "method": "POST", "headers": {"x-tenant": "acme"}}
+ *
+ * Only the facts the control plane reads are forwarded — the submit body is the edge's cache
+ * key, and a header such as x-request-id would make every request a miss. The control plane
+ * names them in `x-ascend-request-facts` on each answer to a gateway key; `facts` says what the
+ * edge sent, so a control plane whose policies read more (a reload there) answers 409
+ * `request_facts_required` instead of deciding without them, and the edge asks again.
+ */
+import type { RequestView } from '../core/action.js';
+
+/** The response header naming the facts a control plane reads ("none" for none). */
+export const FACTS_HEADER = 'x-ascend-request-facts';
+/** The context key the facts travel in. */
+export const FACTS_CONTEXT_KEY = 'ascend_request';
+
+const SCALARS = ['method', 'path', 'host', 'scheme', 'source_ip', 'principal'] as const;
+type Scalar = (typeof SCALARS)[number];
+const FIELD: Readonly<Record<Scalar, keyof RequestView>> = { method: 'method', path: 'path', host: 'host', scheme: 'scheme', source_ip: 'sourceIp', principal: 'principal' };
+
+/** `request.*` condition paths → fact names (`request.headers.X-Tenant` → `headers.x-tenant`), sorted, unique. */
+export function factsRead(paths: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (!p.startsWith('request.')) continue;
+    const rest = p.slice('request.'.length);
+    const dot = rest.indexOf('.');
+    out.add(dot === -1 ? rest : `${rest.slice(0, dot)}.${rest.slice(dot + 1).toLowerCase()}`);
+  }
+  return [...out].sort();
+}
+
+export function formatFacts(facts: readonly string[]): string {
+  return facts.length === 0 ? 'none' : facts.join(',');
+}
+
+/** The header's value → fact names; undefined when absent or not one. */
+export function parseFacts(header: string | string[] | undefined): string[] | undefined {
+  const v = Array.isArray(header) ? header.join(',') : header;
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (t === 'none' || t === '') return [];
+  const names = t.split(',').map((s) => s.trim()).filter((s) => /^(method|path|host|scheme|source_ip|principal|(headers|query)\.[^,\s]+)$/.test(s));
+  return [...new Set(names)].sort();
+}
+
+/**
+ * The JSON of `context.ascend_request` for `facts` of `req` (what the edge sends). Headers and
+ * query keys the request does not carry are left out: the control plane reads them as absent.
+ */
+export function factsJson(req: RequestView, facts: readonly string[]): string {
+  let json = `{"facts":${JSON.stringify(facts)}`;
+  let headers = '';
+  let query = '';
+  for (const f of facts) {
+    if (f.startsWith('headers.')) {
+      const v = req.headers[f.slice(8)];
+      if (v !== undefined) headers += `${headers === '' ? '' : ','}${JSON.stringify(f.slice(8))}:${JSON.stringify(v)}`;
+    } else if (f.startsWith('query.')) {
+      const v = req.query[f.slice(6)];
+      if (v !== undefined) query += `${query === '' ? '' : ','}${JSON.stringify(f.slice(6))}:${JSON.stringify(v)}`;
+    } else {
+      const v = req[FIELD[f as Scalar]];
+      if (v !== undefined) json += `,${JSON.stringify(f)}:${JSON.stringify(v)}`;
+    }
+  }
+  if (headers !== '') json += `,"headers":{${headers}}`;
+  if (query !== '') json += `,"query":{${query}}`;
+  return `${json}}`;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function stringMap<V>(v: unknown, ok: (x: unknown) => x is V): Record<string, V> {
+  const out: Record<string, V> = Object.create(null) as Record<string, V>;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (ok(x)) out[k.toLowerCase()] = x;
+  return out;
+}
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isQueryValue = (x: unknown): x is string | string[] => typeof x === 'string' || (Array.isArray(x) && x.every(isString));
+
+/**
+ * What a control plane reads from `context.ascend_request`: the request view its conditions see,
+ * and the facts the edge said it sent. Undefined when it is not one.
+ */
+export function requestFromFacts(v: unknown): { request: RequestView; sent: ReadonlySet<string> } | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  if (!Array.isArray(o.facts) || !o.facts.every(isString)) return undefined;
+  const request: RequestView = {
+    method: str(o.method) ?? '', path: str(o.path) ?? '', host: str(o.host) ?? '', scheme: str(o.scheme) ?? '',
+    sourceIp: str(o.source_ip), principal: str(o.principal),
+    headers: stringMap(o.headers, isString), query: stringMap(o.query, isQueryValue),
+  };
+  return { request, sent: new Set(o.facts) };
+}

@@ -1,0 +1,142 @@
+/**
+ * The request head of the strict HTTP/1.1 subset the gateway server (h1-server.ts) answers
+ * itself (RFC 9112 §2–§6): `METHOD SP origin-form SP HTTP/1.1 CRLF`, then `name: value CRLF`
+ * lines, then CRLF. Everything else is not parsed here but handed, bytes and all, to node's
+ * own parser (llhttp), which answers it as it always did.
+ *
+ * Why so strict: when two parsers on one path read a request differently, one of them can be
+ * made to see a request the other does not (request smuggling, CL.TE / TE.CL, RFC 9112 §11.2).
+ * So this parser takes only what cannot be read two ways and refuses the rest before anything
+ * is answered: any Transfer-Encoding, a Content-Length that is not one run of digits or comes
+ * twice, any header that comes twice, obs-fold, a bare CR or LF, whitespace before the colon or
+ * after the value, a byte outside visible ASCII in a value, an absolute or asterisk target,
+ * HTTP/1.0, Expect, Upgrade, a Connection other than `keep-alive` or `close`, a missing Host,
+ * a head over the byte or line limit. A refused head is node:http's to answer (400, 431, 501,
+ * or a normal answer through fastify): the only cost is speed.
+ */
+
+/** The head needs more bytes. */
+export const MORE = 0;
+/** Not the strict subset: node:http must read this request. */
+export const HAND_OFF = 1;
+
+export interface Head {
+  readonly method: string;
+  /** The request target as sent (node's `req.url`). */
+  readonly url: string;
+  /** Lower-case names, values as sent without the surrounding whitespace (node's `req.headers`). */
+  readonly headers: Record<string, string>;
+  /** How many header lines. */
+  readonly count: number;
+  /** The Content-Length, 0 without one. */
+  readonly bodyLength: number;
+  /** `Connection: close`: the connection ends with this request's answer. */
+  readonly close: boolean;
+  /** Index just past the blank line: where the body starts. */
+  readonly end: number;
+}
+
+export interface HeadLimits {
+  /** The whole head, request line and line ends included (node's maxHeaderSize counts less: this is stricter). */
+  readonly maxHeaderBytes: number;
+  /** Header lines. */
+  readonly maxHeaders: number;
+  /** The methods some route answers; a request with another is node's at once. */
+  readonly methods: ReadonlySet<string>;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+const SLASH = 0x2f;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const VERSION = Buffer.from(' HTTP/1.1');
+
+/** tchar (RFC 9110 §5.6.2): the bytes of a header name. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+/** Bytes of a header value here: visible ASCII, space and tab (no obs-text, no controls). */
+const VCHAR = new Uint8Array(256);
+for (let b = 0x20; b <= 0x7e; b++) VCHAR[b] = 1;
+VCHAR[HTAB] = 1;
+
+const DIGITS = /^[0-9]{1,15}$/;
+
+/** `buf.toString('latin1', start, end)` without its argument checks (node's own Buffer method). */
+const latin1 = (buf: Buffer, start: number, end: number): string => (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
+
+/**
+ * Parses the head starting at `start` in `buf` (which ends at `length`). Returns the head,
+ * {@link MORE} when the blank line has not arrived yet (the bytes so far may still be the
+ * subset), or {@link HAND_OFF}. `scanFrom`: where the previous call stopped looking for the
+ * blank line (a trickled head is searched once, not once per byte).
+ */
+export function parseHead(buf: Buffer, start: number, length: number, limits: HeadLimits, scanFrom = start): Head | typeof MORE | typeof HAND_OFF {
+  const first = buf[start]!;
+  // A method is upper-case letters: a TLS ClientHello (0x16), HTTP/2's preface and garbage go to node now.
+  if (first < 0x41 || first > 0x5a) return HAND_OFF;
+  const blank = buf.indexOf(CRLFCRLF, Math.max(start, scanFrom - 3));
+  if (blank === -1 || blank + 4 > length) {
+    if (length - start > limits.maxHeaderBytes) return HAND_OFF;
+    // A bare LF so far: node decides what it means, now rather than at the timeout.
+    for (let i = buf.indexOf(LF, Math.max(start, scanFrom)); i !== -1 && i < length; i = buf.indexOf(LF, i + 1)) if (i === start || buf[i - 1] !== CR) return HAND_OFF;
+    return MORE;
+  }
+  const end = blank + 4;
+  if (end - start > limits.maxHeaderBytes) return HAND_OFF;
+
+  // Request line.
+  const lineEnd = buf.indexOf(LF, start) - 1; // the CR (its LF exists: the blank line is after it)
+  if (buf[lineEnd] !== CR) return HAND_OFF;
+  const sp = buf.indexOf(SP, start);
+  if (sp === -1 || sp > lineEnd) return HAND_OFF;
+  const method = latin1(buf, start, sp);
+  if (!limits.methods.has(method)) return HAND_OFF;
+  const targetEnd = lineEnd - VERSION.length;
+  if (targetEnd <= sp + 1 || buf[sp + 1] !== SLASH || buf.compare(VERSION, 0, VERSION.length, targetEnd, lineEnd) !== 0) return HAND_OFF;
+  for (let i = sp + 1; i < targetEnd; i++) {
+    const b = buf[i]!;
+    if (b <= SP || b >= 0x7f) return HAND_OFF;
+  }
+  const url = latin1(buf, sp + 1, targetEnd);
+
+  // Header lines, up to the blank line.
+  const headers: Record<string, string> = {};
+  let count = 0;
+  for (let pos = lineEnd + 2; pos < end - 2;) {
+    const lf = buf.indexOf(LF, pos);
+    const eol = lf - 1;
+    if (buf[eol] !== CR) return HAND_OFF;
+    let i = pos;
+    while (i < eol && TCHAR[buf[i]!] === 1) i++;
+    // No name (an obs-fold line starts with a space), or anything but a colon right after it.
+    if (i === pos || buf[i] !== COLON) return HAND_OFF;
+    let v = i + 1;
+    while (v < eol && (buf[v] === SP || buf[v] === HTAB)) v++;
+    if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
+    for (let j = v; j < eol; j++) if (VCHAR[buf[j]!] !== 1) return HAND_OFF;
+    const name = latin1(buf, pos, i).toLowerCase();
+    // Twice (and `__proto__` or `constructor`, which a plain object already "has"): node's.
+    if (headers[name] !== undefined || ++count > limits.maxHeaders) return HAND_OFF;
+    headers[name] = latin1(buf, v, eol);
+    pos = lf + 1;
+  }
+
+  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return HAND_OFF;
+  let close = false;
+  const connection = headers.connection;
+  if (connection !== undefined) {
+    const c = connection.toLowerCase();
+    if (c === 'close') close = true;
+    else if (c !== 'keep-alive') return HAND_OFF;
+  }
+  let bodyLength = 0;
+  const cl = headers['content-length'];
+  if (cl !== undefined) {
+    if (!DIGITS.test(cl)) return HAND_OFF;
+    bodyLength = Number(cl);
+  }
+  return { method, url, headers, count, bodyLength, close, end };
+}

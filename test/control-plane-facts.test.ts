@@ -1,0 +1,137 @@
+/**
+ * Request facts across the edge → control plane hop (evaluator/request-facts.ts), real
+ * processes: a control plane whose policies read `request.method` and `request.headers.*`, and
+ * an edge evaluating through it. The edge forwards exactly the facts the control plane names
+ * (so unread headers such as x-request-id leave its cache alone), learns a new one after the
+ * control plane's reload (409 request_facts_required, asked again), and an agent key cannot
+ * forge facts: only a gateway key's are believed.
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuthzClient, header } from './helpers/grpc-client.js';
+import { sample } from './helpers/http.js';
+import { spawnSidecar, type Sidecar } from './helpers/process.js';
+import { tempDir } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
+
+vi.setConfig({ testTimeout: 90_000 });
+
+const dir = tempDir('ascend-cp-facts-');
+const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+const GATEWAY_KEY = 'k-edge-facts-gateway-5';
+const AGENT_KEY = 'k-agent-crawler-facts-6';
+const cpPath = join(dir, 'cp.yaml');
+
+function writeControlPlane(extraPolicy = ''): void {
+  writeFileSync(cpPath, `
+api_keys:
+  - {name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}
+  - {name: crawler, role: agent, agent_id: crawler, sha256: "${sha(AGENT_KEY)}"}
+decision_log: {enabled: false}
+cache: {ttl_ms: 60000}
+default_decision: deny
+policies:
+${extraPolicy}  - {id: pol_tenant_blocked, priority: 100, conditions: {action_type: orders.access, request.headers.X-Tenant: blocked-corp}, action: deny}
+  - {id: pol_no_delete, priority: 90, conditions: {action_type: orders.access, request.method: DELETE}, action: deny}
+  - {id: pol_orders, priority: 10, conditions: {action_type: orders.access}, action: allow}
+  - {id: pol_internal_admin, priority: 10, conditions: {action_type: admin.access, request.headers.x-internal: "yes"}, action: allow}
+`);
+}
+
+let cp: Sidecar;
+let edge: Sidecar;
+
+async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+async function cpDecisions(): Promise<number> {
+  const m = await metrics(cp.httpPort);
+  return (['allowed', 'denied', 'pending'] as const).reduce((n, d) => n + (sample(m, 'ascend_authz_decisions_total', { adapter: 'api', decision: d }) ?? 0), 0);
+}
+
+async function forwardAuth(method: string, uri: string, headers: Record<string, string> = {}): Promise<{ status: number; decision: string | null; policy: string | null }> {
+  const res = await fetch(`http://127.0.0.1:${edge.httpPort}/forward-auth`, {
+    headers: { 'x-forwarded-method': method, 'x-forwarded-host': 'api.example.com', 'x-forwarded-uri': uri, 'x-forwarded-proto': 'https', 'x-agent-id': 'crawler', ...headers },
+  });
+  await res.arrayBuffer();
+  return { status: res.status, decision: res.headers.get('x-ascend-decision'), policy: res.headers.get('x-ascend-policy-id') };
+}
+
+async function submit(key: string, body: Record<string, unknown>): Promise<{ status: number; facts: string | null; body: Record<string, any> }> {
+  const res = await fetch(`http://127.0.0.1:${cp.httpPort}/api/v1/actions/submit`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+  return { status: res.status, facts: res.headers.get('x-ascend-request-facts'), body: (await res.json()) as Record<string, any> };
+}
+
+beforeAll(async () => {
+  writeControlPlane();
+  cp = await spawnSidecar(cpPath, ['--no-watch'], {}, { readyTimeoutMs: 90_000 });
+  const edgePath = join(dir, 'edge.yaml');
+  writeFileSync(edgePath, `
+fail_mode: closed
+decision_log: {enabled: false}
+cache: {ttl_ms: 60000}
+evaluator: {mode: remote, url: "http://127.0.0.1:${cp.httpPort}", api_key: {env: EDGE_KEY}, timeout_ms: 2000}
+identity: {sources: [{header: x-agent-id}]}
+routes:
+  - {match: {path: "/v1/orders/**"}, action_type: orders.access, resource: "{path}"}
+  - {match: {path: "/admin/**"}, action_type: admin.access, resource: "{path}"}
+`);
+  edge = await spawnSidecar(edgePath, [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
+}, 150_000);
+
+afterAll(async () => {
+  await Promise.all([edge?.stop(), cp?.stop()]);
+});
+
+describe('request facts forwarded by an edge', () => {
+  it("a control plane policy on a header and on the method decides the edge's requests differently", async () => {
+    expect(await forwardAuth('GET', '/v1/orders/o-1', { 'x-tenant': 'acme' })).toMatchObject({ decision: 'allowed', policy: 'pol_orders' });
+    expect(await forwardAuth('GET', '/v1/orders/o-1', { 'x-tenant': 'blocked-corp' })).toMatchObject({ status: 403, decision: 'denied', policy: 'pol_tenant_blocked' });
+    expect(await forwardAuth('DELETE', '/v1/orders/o-1', { 'x-tenant': 'acme' })).toMatchObject({ status: 403, policy: 'pol_no_delete' });
+    // Over gRPC (Envoy) too: the same facts, from a CheckRequest.
+    const grpc = new AuthzClient(edge.grpcPort, { ownConnection: true });
+    try {
+      const r = await grpc.check({ method: 'GET', path: '/v1/orders/o-9', headers: { 'x-agent-id': 'crawler', 'x-tenant': 'blocked-corp' } });
+      expect([r.status.code, header(r, 'x-ascend-policy-id')]).toEqual([7, 'pol_tenant_blocked']);
+    } finally {
+      grpc.close();
+    }
+    await edge.waitForLine((l) => l.msg === 'the control plane reads these request facts: forwarding them');
+  });
+
+  it('forwards only the facts the control plane reads: an unread header (x-request-id) leaves the cache alone', async () => {
+    expect((await forwardAuth('GET', '/v1/orders/o-2', { 'x-tenant': 'acme', 'x-request-id': 'r-0' })).decision).toBe('allowed');
+    const before = await cpDecisions();
+    for (let i = 1; i <= 5; i++) expect((await forwardAuth('GET', '/v1/orders/o-2', { 'x-tenant': 'acme', 'x-request-id': `r-${i}` })).decision).toBe('allowed');
+    expect(await cpDecisions()).toBe(before);
+  });
+
+  it("learns a fact the control plane reads after its reload (409 request_facts_required, asked again)", async () => {
+    writeControlPlane('  - {id: pol_region_eu, priority: 95, conditions: {action_type: orders.access, request.headers.x-region: eu}, action: deny}\n');
+    cp.proc.kill('SIGHUP');
+    await cp.waitForLine((l) => l.msg === 'config reloaded');
+    expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'eu' })).toMatchObject({ decision: 'denied', policy: 'pol_region_eu' });
+    expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'us' })).toMatchObject({ decision: 'allowed', policy: 'pol_orders' });
+    await waitFor(() => edge.lines.some((l) => Array.isArray(l.request_facts) && (l.request_facts as string[]).includes('headers.x-region')), { what: 'the edge to learn x-region' });
+    const m = await metrics(edge.httpPort);
+    expect(sample(m, 'ascend_remote_requests_total', { outcome: 'status_4xx' })).toBe(0);
+  });
+
+  it('believes facts only from a gateway key: an agent key cannot forge them', async () => {
+    const action = { agent_id: 'crawler', action_type: 'admin.access', resource: '/admin/x', context: { ascend_request: { facts: ['headers.x-internal', 'headers.x-region', 'headers.x-tenant', 'method'], method: 'GET', headers: { 'x-internal': 'yes' } } } };
+    const forged = await submit(AGENT_KEY, action);
+    expect([forged.status, forged.body.decision, forged.facts]).toEqual([200, 'denied', null]);
+    const edgeKey = await submit(GATEWAY_KEY, action);
+    expect([edgeKey.status, edgeKey.body.decision, edgeKey.body.policy_id]).toEqual([200, 'allowed', 'pol_internal_admin']);
+    expect(edgeKey.facts).toBe('headers.x-internal,headers.x-region,headers.x-tenant,method');
+    // A gateway key that forwards fewer facts than the policies read is refused, not decided without them.
+    const short = await submit(GATEWAY_KEY, { ...action, context: { ascend_request: { facts: ['method'], method: 'GET' } } });
+    expect([short.status, short.body.error?.code]).toEqual([409, 'request_facts_required']);
+    expect(short.facts).toBe('headers.x-internal,headers.x-region,headers.x-tenant,method');
+    // Without ascend_request (an SDK client holding a gateway key): no request facts, as for any submission.
+    expect((await submit(GATEWAY_KEY, { agent_id: 'crawler', action_type: 'admin.access', resource: '/admin/x' })).body.decision).toBe('denied');
+  });
+});
