@@ -69,7 +69,7 @@ export const ServerSchema = T.Object(
     }),
     grpc_max_control_frames_per_second: T.Integer({
       minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
-      description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
+      description: 'h2 transport: PING and SETTINGS frames one connection may send per second, in bursts of at most a tenth of it (at least 10); more close it with GOAWAY ENHANCE_YOUR_CALM',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
