@@ -121,6 +121,15 @@ describe('the h1 server answers as node:http does', () => {
     expect(r.a.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   });
 
+  it('a 100 KB body in packets of 16 KB', async () => {
+    const big = kong(JSON.stringify({ ...JSON.parse(ALLOW), pad: 'x'.repeat(100_000) }));
+    const parts: string[] = [];
+    for (let i = 0; i < big.length; i += 16_384) parts.push(big.slice(i, i + 16_384));
+    const r = await same([...parts, kong(ALLOW)], { gapMs: 5 });
+    expect(r.answered).toBe(2);
+    expect(r.a.text.match(/"allow":true/g)).toHaveLength(2);
+  });
+
   it('Connection: close is answered with Connection: close, and the connection ends', async () => {
     const r = await same([kong(ALLOW, 'Connection: close\r\n')]);
     expect(r.answered).toBe(1);

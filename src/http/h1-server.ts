@@ -37,6 +37,8 @@ type ConnectionListener = (this: Server, socket: Socket) => void;
 const MAX_IN_FLIGHT = 32;
 /** Unsent answer bytes at which a connection is read no further until they drain. */
 const MAX_UNSENT = 256 * 1024;
+/** The largest read buffer a connection keeps between requests. */
+const KEPT_BUFFER = 16 * 1024;
 /** Values node:http would refuse to write (ERR_INVALID_CHAR): never put on the wire. */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const NOT_ASCII = /[^\t\x20-\x7e]/;
@@ -242,12 +244,14 @@ class H1Connection {
     this.scanned = Math.max(0, this.scanned - used);
     if (rest === 0) {
       this.len = 0;
+      // A large body's buffer is not kept for the connection's life (10,000 idle connections × 1 MiB).
+      if (this.buf !== undefined && this.buf.length > KEPT_BUFFER) this.buf = undefined;
       return;
     }
     if (buf === this.buf) {
       if (used > 0) buf.copy(buf, 0, used, this.len);
     } else {
-      this.buf = Buffer.allocUnsafe(Math.max(rest * 2, 1024));
+      if (this.buf === undefined || this.buf.length < rest) this.buf = Buffer.allocUnsafe(Math.max(rest * 2, 1024));
       buf.copy(this.buf, 0, used, this.len);
     }
     this.len = rest;
