@@ -83,7 +83,7 @@ describe('PostgreSQL failing under a running sidecar (fail_mode closed)', () => 
     expect(pending.ms).toBeLessThan(1000);
     expect(decisionOf((await check(refund('r-f4', 50), 500)).res as never)).toBe('allowed');
     const text = await metrics();
-    expect(metricValue(text, 'ascend_store_errors_total{op="findLatestApprovalByFingerprint"}')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(text, 'ascend_store_errors_total{op="useLatestApproval"}')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^ascend_store_latency_seconds_bucket\{le="[^"]+",op="\w+"\}/m);
   });
 

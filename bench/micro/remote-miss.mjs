@@ -3,10 +3,11 @@
 // one process against a stub control plane in a child process (node:http, keep-alive, one fixed
 // answer): RemoteEvaluator.decide() for never-seen actions, serially, each one a real request
 // on a real loopback socket. Printed per miss: µs of this process's CPU (process.cpuUsage: our
-// code, undici and the socket syscalls — the stub's work is not in it) and the wall p50, next to
-// the floor: the same requests made with a bare undici Pool.request + body.text() + JSON.parse.
-// `overhead` = decide − floor is what the edge's own code adds; CPU, not wall time, so a loaded
-// machine weighs on it less (the two alternate, round by round). Needs `npm run build`.
+// code, its connections and the socket syscalls — the stub's work is not in it) and the wall p50,
+// next to a reference: the same requests made with a bare undici Pool.request + body.text() +
+// JSON.parse (`floor`: what the edge paid when it made its calls through undici). `overhead` =
+// decide − floor; CPU, not wall time, so a loaded machine weighs on it less (the runs alternate,
+// round by round). Needs `npm run build`.
 //
 //   node bench/micro/remote-miss.mjs [--dist dist] [--base DIR] [--rounds 7] [--n 3000]
 //

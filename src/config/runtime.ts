@@ -102,7 +102,7 @@ function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: strin
       issues.add(['evaluator', 'api_key'], 'is required with bundle: a key of the control plane (role gateway on an ascend-sidecar)');
       return undefined;
     }
-    return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
+    return headerSafe(resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets), issues);
   }
   if (ev.mode !== 'remote') return undefined;
   if (ev.url === undefined) issues.add(['evaluator', 'url'], 'is required with mode remote: the control plane base URL, e.g. http://control-plane:8181');
@@ -110,7 +110,14 @@ function evaluatorKey(c: Config, issues: IssueList, secrets: { configPath: strin
     issues.add(['evaluator', 'api_key'], 'is required with mode remote: a key of the control plane (role gateway on an ascend-sidecar)');
     return undefined;
   }
-  return resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets);
+  return headerSafe(resolveSecret(ev.api_key, ['evaluator', 'api_key'], issues, secrets), issues);
+}
+
+/** The key is sent as an x-api-key header: printable ASCII only. */
+function headerSafe(key: string | undefined, issues: IssueList): string | undefined {
+  if (key === undefined || !/[^\t\x20-\x7e]/.test(key)) return key;
+  issues.add(['evaluator', 'api_key'], 'must be printable ASCII (it is sent as the x-api-key header); a line break or control character is not');
+  return undefined;
 }
 
 function normalizeOptions(c: Config): NormalizeOptions {

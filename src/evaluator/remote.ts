@@ -5,7 +5,7 @@
  *
  * Built for the hot path:
  * - a cache hit is synchronous and allocates nothing but the key (no promise, no event-loop hop);
- * - an undici Pool keeps connections to the control plane open (keep-alive), so a miss costs one
+ * - a pool of keep-alive connections (h1-pool.ts) to the control plane, so a miss costs one
  *   request on a warm socket, not a TCP handshake;
  * - singleflight: concurrent identical misses share one upstream call;
  * - answers are cached for `Cache-Control: max-age` (capped by cache.ttl_ms; cache.ttl_ms when the
@@ -20,7 +20,6 @@
  */
 import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
 import type { ActionRequest, RequestView } from '../core/action.js';
 import type { Decision, DecisionKind } from '../core/decision.js';
@@ -28,7 +27,7 @@ import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru } from './digest-lru.js';
-import { exchange } from './exchange.js';
+import { H1Pool } from './h1-pool.js';
 import { FACTS_CONTEXT_KEY, FACTS_HEADER, factsJson, parseFacts } from './request-facts.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
@@ -36,6 +35,9 @@ import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metric
 export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable' satisfies DecisionCode;
 
 export const SUBMIT_PATH = '/api/v1/actions/submit';
+
+/** context.ascend_request when the control plane reads no request facts (or has not said). */
+const NO_FACTS = '{"facts":[]}';
 
 /** What the pipeline gets back: the decision, and the control plane's ids when it was asked. */
 export interface RemoteAnswer {
@@ -192,10 +194,10 @@ export interface RemoteOptions {
 }
 
 export class RemoteEvaluator {
-  private readonly pool: Pool;
+  private readonly pool: H1Pool;
   private readonly base: string;
-  private readonly submitPath: string;
-  private readonly headers: Record<string, string>;
+  /** The request up to the Content-Length value: the same for every call. */
+  private readonly head: string;
   private readonly cache: DigestLru<Entry> | undefined;
   private readonly cacheTtlMs: number;
   private readonly flights = new Map<string, Promise<Flight>>();
@@ -208,15 +210,10 @@ export class RemoteEvaluator {
   constructor(private readonly o: RemoteOptions) {
     const url = new URL(o.config.url ?? '');
     this.base = (url.origin + url.pathname).replace(/\/+$/, '');
-    this.submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
-    this.pool = new Pool(url.origin, {
-      connections: o.config.connections,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      pipelining: 1,
-      connect: connectOptions(o.tls),
-    });
-    this.headers = { 'content-type': 'application/json', 'x-api-key': o.apiKey, accept: 'application/json' };
+    const submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
+    this.pool = new H1Pool(url, { connections: o.config.connections, tls: connectOptions(o.tls) });
+    if (/[^\t\x20-\x7e]/.test(o.apiKey)) throw new Error('evaluator.api_key: not a valid header value');
+    this.head = `POST ${submitPath} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\naccept: application/json\r\nx-api-key: ${o.apiKey}\r\ncontent-length: `;
     const c = o.cache;
     this.cacheTtlMs = c.enabled ? c.ttl_ms : 0;
     this.cache = this.cacheTtlMs > 0 ? new DigestLru<Entry>(c.max_entries, this.cacheTtlMs + o.config.stale_if_error_ms) : undefined;
@@ -264,7 +261,8 @@ export class RemoteEvaluator {
   }
 
   private bodyOf(action: ActionRequest, request: RequestView | undefined): string {
-    return submitBody(action, request === undefined ? undefined : factsJson(request, this.facts));
+    // The cache-hit path builds this per check: no facts read (the usual case), no work.
+    return submitBody(action, request === undefined ? undefined : this.facts.length === 0 ? NO_FACTS : factsJson(request, this.facts));
   }
 
   private async miss(m: Miss, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {
@@ -303,13 +301,13 @@ export class RemoteEvaluator {
   private async call(m: Miss, timeoutMs: number, rt: Answering): Promise<Flight> {
     const t0 = performance.now();
     let { key, body } = m;
-    let x = await exchange(this.pool, this.submitPath, this.headers, body, timeoutMs);
+    let x = await this.pool.request(this.payload(body), timeoutMs);
     if (x.outcome === 'ok' && x.status === 409 && this.learn(x.facts) && m.request !== undefined) {
       // request_facts_required: the control plane reads facts this body did not carry (its
       // policies changed). Asked again with them, within what is left of the budget.
       body = this.bodyOf(m.action, m.request);
       key = hash('sha256', body, 'binary');
-      x = await exchange(this.pool, this.submitPath, this.headers, body, timeoutMs - (performance.now() - t0));
+      x = await this.pool.request(this.payload(body), timeoutMs - (performance.now() - t0));
     }
     // Settled: the next identical miss makes a call of its own (callers already joined keep theirs).
     this.flights.delete(m.key);
@@ -340,6 +338,10 @@ export class RemoteEvaluator {
     }
     this.record(outcome, t0);
     return { ok: false, outcome };
+  }
+
+  private payload(body: string): string {
+    return `${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
   }
 
   private record(outcome: RemoteOutcome, t0: number, failure = outcome !== 'ok'): void {
@@ -405,7 +407,7 @@ export class RemoteEvaluator {
 
   /** Stops accepting calls; in-flight ones finish. */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    await this.pool.close();
   }
 }
 

@@ -58,6 +58,8 @@ export interface FastRoute {
    */
   readonly body: 'json' | 'none';
   readonly bodyLimit: number;
+  /** A 'json' body of only whitespace is no body (undefined), as useJsonParser's `allowEmpty` (the REST API). */
+  readonly allowEmpty?: boolean;
   /** The route's body schema, compiled by the adapter's own validator ('json' routes). */
   readonly validate?: ValidateFunction;
   /** The adapter's handler, the same function its fastify route runs. */
@@ -228,7 +230,7 @@ export class FastRoutes {
   dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
     try {
       if (route.body === 'json') {
-        request.body = this.parseJson(raw);
+        request.body = this.parseJson(raw, route.allowEmpty === true);
         if (route.validate !== undefined && !route.validate(request.body)) throw validationError(route.validate);
       }
     } catch (e) {
@@ -242,10 +244,11 @@ export class FastRoutes {
     }
   }
 
-  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser, allowEmpty false). */
-  private parseJson(raw: Buffer | undefined): unknown {
+  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser). */
+  private parseJson(raw: Buffer | undefined, allowEmpty: boolean): unknown {
     if (raw === undefined || raw.length === 0) throw new FST_ERR_CTP_EMPTY_JSON_BODY();
     const text = raw.toString('utf8');
+    if (allowEmpty && text.trim() === '') return undefined;
     try {
       assertJsonDepth(text, this.state.runtime.config.limits.max_json_depth, 'request body');
     } catch (e) {

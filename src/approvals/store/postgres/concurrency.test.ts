@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditRow, outboxEntry, pendingApproval } from '../../../../test/helpers/records.js';
 import { testPg } from '../../../../test/helpers/pg.js';
+import { tcpProxy } from '../../../../test/helpers/tcp-proxy.js';
 import { approveTransition, create, T } from '../../../../test/helpers/store-contract-kit.js';
 import { castVote } from '../../workflow.js';
 import type { ApprovalRecord } from '../records.js';
@@ -142,4 +143,28 @@ describe('PostgresStore: a fleet racing on one database', () => {
     expect(results.filter((r) => 'rejected' in r && r.limit === 'total')).toHaveLength(50);
     expect(await stores[0]!.countApprovals('pending')).toBe(70);
   });
+
+  it('fails a transaction whose connection is reset while it holds it, and the process lives on', async () => {
+    // node-postgres emits 'error' on a checked-out client whose connection fails; with no
+    // listener that ended the sidecar (seen in test/store-postgres-faults.test.ts).
+    const u = new URL(db.url);
+    const proxy = await tcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
+    try {
+      u.host = `127.0.0.1:${proxy.port}`;
+      const schema = db.schema('reset');
+      const s = await PostgresStore.open({ url: u.toString(), schema, poolMax: 1 });
+      open.push(s);
+      await s.loadAgentState(); // a transaction (REPEATABLE READ): leaves one idle connection
+      proxy.mode('blackhole');
+      const held = s.loadAgentState(); // takes that connection; its BEGIN gets no answer
+      await new Promise((r) => setTimeout(r, 100));
+      proxy.mode('refuse'); // reset while the transaction holds the connection
+      await expect(held).rejects.toThrow();
+      proxy.mode('forward');
+      expect((await s.loadAgentState()).agents).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
+

@@ -61,10 +61,31 @@ export type Q = Pick<pg.PoolClient, 'query'>;
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
+/**
+ * A connection taken from the pool, with a listener for its 'error' event while it is out.
+ * node-postgres emits 'error' on a client whose connection fails (a reset, the server gone) —
+ * twice for one reset: the socket's error, then "Connection terminated unexpectedly" — and the
+ * pool listens only while the client is idle in it; an 'error' with no listener would end the
+ * process. The error is kept, so the client is released broken (discarded, never reused).
+ */
+export async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(err?: Error): void }> {
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  const onError = (err: Error) => { failed ??= err; };
+  client.on('error', onError);
+  return {
+    client,
+    release(err?: Error) {
+      client.removeListener('error', onError);
+      client.release(err ?? failed);
+    },
+  };
+}
+
 /** Runs `fn` in one transaction on one pooled connection; retries serialization failures and deadlocks. */
 export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const c = await pool.connect();
+    const { client: c, release } = await checkout(pool);
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
@@ -77,7 +98,7 @@ export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>,
       if (attempt < attempts && code !== undefined && RETRYABLE.has(code)) continue;
       throw err;
     } finally {
-      c.release(broken);
+      release(broken);
     }
   }
 }

@@ -17,7 +17,7 @@ import type {
 } from '../store.js';
 import { AgentsPg, WebhooksPg } from './agents.js';
 import { ApprovalsPg } from './approvals.js';
-import { createPool, type PgOptions } from './db.js';
+import { checkout, createPool, type PgOptions } from './db.js';
 import { Fleet, fleetChannel } from './fleet.js';
 import { migratePg, SCHEMA_NAME } from './migrations.js';
 import { AbTestsPg } from './ab-tests.js';
@@ -67,16 +67,16 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     const pool = createPool({ ...options, schema, poolMax: 1, untimed: true });
     try {
-      let client: pg.PoolClient;
+      let out: Awaited<ReturnType<typeof checkout>>;
       try {
-        client = await pool.connect();
+        out = await checkout(pool);
       } catch (err) {
         throw new StoreError('store_unavailable', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
       }
       try {
-        return await migratePg(client, schema);
+        return await migratePg(out.client, schema);
       } finally {
-        client.release(true);
+        out.release(new Error('migrations done: not reused'));
       }
     } finally {
       await pool.end().catch(() => undefined);
