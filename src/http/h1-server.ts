@@ -1,6 +1,6 @@
 /**
  * The gateway endpoints' own HTTP/1.1 server (`server.http_transport: h1`, the default): it
- * takes each plain-text connection of the node:http listener first, reads request heads and
+ * takes each connection of the node:http (or node:https) listener first, reads request heads and
  * Content-Length bodies itself (h1-head.ts: a strict subset) and answers the fast routes
  * (fast-routes.ts) with one socket write of a built header block per batch of requests, in
  * order, keep-alive and pipelined. What it saves over node:http is the llhttp callbacks into
@@ -11,8 +11,8 @@
  * body the route does not take here, a caller gateway_access refuses, a closing listener —
  * is node:http's from that byte on: once its own answers are written, the connection, with
  * the bytes read and not yet used, goes to node's connection listener, which parses and
- * answers it (through fastify) as if it had had it from the start. TLS listeners do not use
- * this server.
+ * answers it (through fastify) as if it had had it from the start. On a TLS listener it takes
+ * each connection after its handshake, as node:https's HTTP machinery would.
  *
  * The listener's limits hold as on node:http: the whole request within requestTimeoutMs of its
  * first byte (of the accept, for the first) or a 408 from fastify's clientError handler; an
@@ -21,6 +21,7 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { HAND_OFF, MORE, parseHead, type Head, type HeadLimits } from './h1-head.js';
 import { ReplyBase, type FastRoute, type FastRoutes } from './fast-routes.js';
 
@@ -467,11 +468,13 @@ function ignore(): void {}
  * before the connection gate wraps the listeners.
  */
 export function serveHttp1(server: Server, routes: FastRoutes, limits: H1Limits): H1Server {
-  const [node] = server.listeners('connection') as ConnectionListener[];
-  if (node === undefined) throw new Error('serveHttp1: the server has no connection listener');
-  server.removeAllListeners('connection');
+  // node:https hands its HTTP machinery the socket once the TLS handshake is done.
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  const [node] = server.listeners(event) as ConnectionListener[];
+  if (node === undefined) throw new Error(`serveHttp1: the server has no ${event} listener`);
+  server.removeAllListeners(event);
   const h1 = new H1Server(server, routes, limits, node);
-  server.on('connection', (socket: Socket) => h1.accept(socket));
+  server.on(event, (socket: Socket) => h1.accept(socket));
   SERVERS.set(server, h1);
   return h1;
 }
