@@ -501,7 +501,8 @@ describe('h2 transport output budgets and control-frame cap', () => {
       await waitFor(() => server.unsent > limit, { what: 'unread output past the limit', timeoutMs: 15_000 });
       stop = true; // quiet from now on, and still not reading
       const paused = Date.now();
-      await flood.waitClosed();
+      // Seen from the server: a client that does not read may not notice for a while.
+      await waitFor(() => server.connectionCount === 0, { what: 'the connection closed', timeoutMs: 10_000 });
       const after = Date.now() - paused;
       expect(after).toBeGreaterThanOrEqual(400);
       expect(after).toBeLessThan(5000);
@@ -542,6 +543,46 @@ describe('h2 transport output budgets and control-frame cap', () => {
       c.send(...Array.from({ length: 60 }, () => frameBytes(T.PING, 0, 0, Buffer.alloc(8))), ...Array.from({ length: 60 }, () => settings()));
       expect((await c.goaway()).code).toBe(ERR.ENHANCE_YOUR_CALM);
       expect(server.stats.controlFloods).toBe(1);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('catches a PING flood in its first burst: at most a tenth of the per-second cap is answered', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { maxControlFramesPerSecond: 1000 } });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      // 288 control frames at once: within a second's 1,000, but not a burst any client sends.
+      c.send(...Array.from({ length: 256 }, () => frameBytes(T.PING, 0, 0, Buffer.alloc(8))), ...Array.from({ length: 32 }, () => settings()));
+      expect((await c.goaway()).code).toBe(ERR.ENHANCE_YOUR_CALM);
+      expect(c.frames.filter((f) => f.type === T.PING && f.flags === FL.ACK).length).toBeLessThanOrEqual(100);
+      expect(server.stats.controlFloods).toBe(1);
+      // Hung up: a FIN after the GOAWAY, and a drain does not wait for the socket's linger.
+      await c.waitClosed();
+      const t0 = Date.now();
+      await server.shutdown(10_000);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      c.close();
+      await server.shutdown(100);
+    }
+  });
+
+  it('answers PINGs and SETTINGS paced within the cap for as long as they come', async () => {
+    const server = new H2GrpcServer(new Map(), { maxReceiveBytes: 4096, limits: { maxControlFramesPerSecond: 100 } });
+    const port = await server.listen('127.0.0.1', 0);
+    const c = await RawH2.open(port);
+    try {
+      // 80 a second, in bursts of 8 (the cap's bucket holds 10).
+      for (let i = 0; i < 12; i++) {
+        c.send(...Array.from({ length: 6 }, (_, k) => frameBytes(T.PING, 0, 0, Buffer.alloc(8, i * 8 + k))), settings(), settings());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await waitFor(() => c.frames.filter((f) => f.type === T.PING && f.flags === FL.ACK).length === 72, { what: '72 PING ACKs' });
+      expect(c.frames.some((f) => f.type === T.GOAWAY)).toBe(false);
+      expect(server.stats.controlFloods).toBe(0);
     } finally {
       c.close();
       await server.shutdown(100);

@@ -69,7 +69,7 @@ export const ServerSchema = T.Object(
     }),
     grpc_max_control_frames_per_second: T.Integer({
       minimum: 10, default: H2_LIMIT_DEFAULTS.maxControlFramesPerSecond,
-      description: 'h2 transport: PING and SETTINGS frames one connection may send per second; more close it with GOAWAY ENHANCE_YOUR_CALM',
+      description: 'h2 transport: PING and SETTINGS frames one connection may send per second, in bursts of at most a tenth of it (at least 10); more close it with GOAWAY ENHANCE_YOUR_CALM',
     }),
     drain_timeout_ms: T.Integer({ minimum: 0, default: 10_000, description: 'Grace period for in-flight checks on SIGTERM' }),
     http_request_timeout_ms: T.Integer({ minimum: 100, default: 10_000, description: 'An HTTP request (headers and body) must arrive within this time; on the native and h2 gRPC transports, a request message within this time after its headers' }),
@@ -94,11 +94,11 @@ export const ServerSchema = T.Object(
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     http_fast_path: T.Boolean({
       default: true,
-      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) and the REST API\'s submit (POST /api/v1/actions/submit with a key that does not sign) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
     }),
     http_transport: StringEnum(['h1', 'node'] as const, {
       default: 'h1',
-      description: "How the fast path (http_fast_path) reads plain-text HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). TLS listeners always use node:http. Read at start",
+      description: "How the fast path (http_fast_path) reads HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets, after the TLS handshake on a TLS listener; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). Read at start",
     }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),

@@ -51,11 +51,14 @@ describe('McpMemo', () => {
     expect([memo.get(a, x), memo.get(a, y)?.digest]).toEqual([undefined, bodyDigest(y)]);
   });
 
-  it('freezes what it keeps, keeps nothing longer than maxChars, evicts the oldest past capacity', () => {
+  it('freezes what it shares, keeps nothing longer than maxChars, evicts the oldest past capacity', () => {
     const memo = new McpMemo(2, 4);
-    memo.put({}, 'x', parsed, message);
-    expect(Object.isFrozen(parsed.value.a.b)).toBe(true);
     const owner = {};
+    const mine = { partial: false as const, format: 'json' as const, value: { a: { b: [1] } } };
+    memo.put(owner, 'x', mine, message);
+    expect(Object.isFrozen(mine.value.a.b)).toBe(false); // the first request's own
+    memo.get(owner, 'x');
+    expect(Object.isFrozen(mine.value.a.b)).toBe(true); // shared from the second on
     const long = memo.put(owner, 'abcde', { partial: false, format: 'json', value: { z: 1 } }, message);
     expect(long.digest).toBe(bodyDigest('abcde'));
     expect(memo.get(owner, 'abcde')).toBeUndefined();

@@ -16,8 +16,8 @@
  * pass over the whole text; hashing 4 KiB with V8's string hash, as a Map keyed by the text
  * would, costs 7 µs here, SHA-256 3 µs), then one comparison. Texts that share a slot replace
  * each other; someone who crafts such texts can only turn hits into misses. Bounded: at most
- * `capacity` entries of at most `maxChars` characters each (oldest evicted first), and the
- * parsed values are deep-frozen, since every request with that text shares them.
+ * `capacity` entries of at most `maxChars` characters each (oldest slot evicted first), and the
+ * parsed values are deep-frozen when a second request shares them.
  */
 import { hash } from 'node:crypto';
 import type { RequestBody } from '../core/action.js';
@@ -30,9 +30,17 @@ export interface McpParsed {
   readonly digest: string;
 }
 
-interface Entry extends McpParsed {
-  readonly owner: object;
-  readonly text: string;
+class Entry implements McpParsed {
+  /** Deep-frozen once a second request shares it (nothing mutates them; this makes sure). */
+  frozen = false;
+
+  constructor(
+    readonly owner: object,
+    readonly text: string,
+    readonly body: RequestBody,
+    readonly message: McpMessage,
+    readonly digest: string,
+  ) {}
 }
 
 const SAMPLES = 16;
@@ -69,19 +77,30 @@ export class McpMemo {
   get(owner: object, text: string): McpParsed | undefined {
     if (text.length > this.maxChars) return undefined;
     const e = this.slots.get(slotOf(text));
-    return e !== undefined && e.owner === owner && e.text === text ? e : undefined;
+    if (e === undefined || e.owner !== owner || e.text !== text) return undefined;
+    if (!e.frozen) {
+      deepFreeze(e.body);
+      deepFreeze(e.message);
+      e.frozen = true;
+    }
+    return e;
   }
 
   /** Keeps the parse of `text` (whose digest it computes) and returns it. */
   put(owner: object, text: string, body: RequestBody, message: McpMessage): McpParsed {
-    const parsed = { body, message, digest: bodyDigest(text) };
-    if (text.length > this.maxChars) return parsed;
-    deepFreeze(body);
-    deepFreeze(message);
+    const e = new Entry(owner, text, body, message, bodyDigest(text));
+    if (text.length > this.maxChars) return e;
     const slot = slotOf(text);
-    this.slots.delete(slot);
-    if (this.slots.size >= this.capacity) this.slots.delete(this.slots.keys().next().value as number);
-    this.slots.set(slot, { ...parsed, owner, text });
-    return parsed;
+    // A slot keeps its place in the eviction order when its text changes: no delete and re-insert.
+    if (!this.slots.has(slot) && this.slots.size >= this.capacity) this.evictOldest();
+    this.slots.set(slot, e);
+    return e;
+  }
+
+  private evictOldest(): void {
+    for (const k of this.slots.keys()) {
+      this.slots.delete(k);
+      return;
+    }
   }
 }

@@ -57,6 +57,9 @@ class FakeSocket extends EventEmitter {
   written: Buffer[] = [];
   destroyed = false;
   writableLength = 0;
+  get writable(): boolean {
+    return !this.destroyed;
+  }
   setNoDelay(): void {}
   setTimeout(): void {}
   pause(): void {}

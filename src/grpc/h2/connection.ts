@@ -82,6 +82,15 @@ const OUR_SETTINGS = (maxStreams: number) => {
   return b;
 };
 
+/** The fewest PING and SETTINGS frames a client may send at once, whatever the rate (control()). */
+const CONTROL_BURST_MIN = 10;
+/**
+ * A connection closed for abuse (ENHANCE_YOUR_CALM) is destroyed this long after its GOAWAY
+ * and FIN, and up to half as long again (so that a flood caught at once is not let go at
+ * once), and read no more meanwhile (hangUp()).
+ */
+const CALM_LINGER_MS = 5000;
+
 /** How long an RST_STREAM on an idle stream, before any stream, waits for a stream to open (onReset). */
 const IDLE_RESET_GRACE_MS = 250;
 
@@ -113,13 +122,17 @@ export class H2Connection implements StreamConnection {
   /** Inside onData: answers given now go out with the flush that ends it. */
   private reading = false;
   private paused = false;
+  /** Armed once hung up for abuse: destroys the socket (hangUp()). */
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** Armed while paused for unsent output: still paused when it fires, the connection is closed (limits.outputStallMs). */
   private stallTimer: NodeJS.Timeout | undefined;
   /** The socket's unwritten bytes when last looked at (counted in host.unsent). */
   private unsent = 0;
-  /** PING and SETTINGS frames received in the current one-second window, and when it began. */
-  private controlFrames = 0;
-  private controlSince = 0;
+  /** PING and SETTINGS frames the client may still send now, as of controlAt (a token bucket: see control()). */
+  private controlTokens = 0;
+  private controlAt = 0;
+  /** Date.now() of the read being parsed, taken at its first PING or SETTINGS (0: not yet). */
+  private readAt = 0;
   /** Armed by an RST_STREAM on an idle odd stream before any stream opened (see onReset). */
   private idleResetTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flow = new FlowControl(this.out, (s, trailers) => this.endStream(s, trailers));
@@ -179,6 +192,8 @@ export class H2Connection implements StreamConnection {
    * names the last stream we will answer. The socket ends when those are answered.
    */
   close(): void {
+    // One hung up for abuse has had its GOAWAY: a drain does not wait for its linger.
+    if (this.lingerTimer !== undefined) this.socket.destroy();
     if (this.dead || this.goawayId >= 0 || this.drainTimer !== undefined) return;
     this.writeGoaway(F.NO_ERROR, '', F.MAX_STREAM_ID);
     this.out.frame(F.PING, 0, 0, DRAIN_PING);
@@ -218,6 +233,7 @@ export class H2Connection implements StreamConnection {
     }
     let pos = 0;
     this.reading = true;
+    this.readAt = 0;
     try {
       if (!this.preface) {
         const n = Math.min(buf.length, F.PREFACE.length);
@@ -288,7 +304,7 @@ export class H2Connection implements StreamConnection {
         if (end - start !== 8) throw new ConnectionError(F.FRAME_SIZE_ERROR, 'PING not 8 bytes');
         if ((flags & F.ACK) === 0) {
           this.control();
-          this.out.slice(F.PING, F.ACK, 0, buf, start, end);
+          this.out.pingAck(buf, start);
         }
         else if (this.drainTimer !== undefined && buf.compare(DRAIN_PING, 0, 8, start, end) === 0) this.lastGoaway();
         return;
@@ -687,6 +703,7 @@ export class H2Connection implements StreamConnection {
     else this.host.logger?.debug({ code: err.code, reason: err.message }, 'gRPC connection error');
     this.writeGoaway(err.code, err.message);
     this.flush();
+    if (err.code === F.ENHANCE_YOUR_CALM) return this.hangUp();
     this.dead = true;
     this.socket.destroySoon();
     // A client that does not read would keep destroySoon() waiting: it gets a second.
@@ -711,7 +728,7 @@ export class H2Connection implements StreamConnection {
   /** Writes what was gathered in one socket write; then holds the connection to its output budget. */
   flush(): void {
     this.flushQueued = false;
-    if (this.out.length === 0 || this.socket.destroyed) {
+    if (this.out.length === 0 || !this.socket.writable) {
       this.out.length = 0;
       return;
     }
@@ -754,10 +771,29 @@ export class H2Connection implements StreamConnection {
     this.forget();
     clearTimeout(this.stallTimer);
     this.socket.write(goaway(this.lastStreamId, F.ENHANCE_YOUR_CALM, reason));
+    this.hangUp();
+  }
+
+  /**
+   * Ends a connection closed for abuse. One whose output is all with the kernel (a PING
+   * flood caught by the control-frame cap) is read no more (what its client keeps sending is
+   * not even parsed), its GOAWAY goes out with a FIN, and the socket is destroyed
+   * CALM_LINGER_MS later: meanwhile it costs a descriptor and no work, and a client that
+   * reconnects once its connection is gone gets a new one that often at most, not as often as
+   * it can be caught (bench/flood.mjs). One that still holds output here is destroyed at once:
+   * that output is what must go.
+   */
+  private hangUp(): void {
     this.dead = true;
     this.socket.pause();
-    this.socket.destroySoon();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.closeStreams(); // what its requests hold is given back now
+    if (this.socket.writableLength > 0) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end();
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), CALM_LINGER_MS * (1 + Math.random() / 2));
+    this.lingerTimer.unref();
   }
 
   /** Takes this connection's unsent output out of the process total (closing, or drained). */
@@ -774,16 +810,21 @@ export class H2Connection implements StreamConnection {
     this.socket.resume();
   }
 
-  /** Counts a PING or SETTINGS: past the limit in one second, the connection is closed. */
+  /**
+   * Takes a PING or SETTINGS from the connection's allowance, a token bucket that refills at
+   * maxControlFramesPerSecond and holds a tenth of that (at least CONTROL_BURST_MIN): a flood
+   * is caught in its first burst, not after a second's worth of answers. Empty, the connection
+   * is closed.
+   */
   private control(): void {
-    const now = Date.now();
-    if (now - this.controlSince >= 1000) {
-      this.controlSince = now;
-      this.controlFrames = 0;
-    }
-    if (++this.controlFrames > this.host.limits.maxControlFramesPerSecond) {
+    const now = (this.readAt ||= Date.now());
+    const rate = this.host.limits.maxControlFramesPerSecond;
+    const burst = Math.max(CONTROL_BURST_MIN, rate / 10);
+    this.controlTokens = this.controlAt === 0 ? burst : Math.min(burst, this.controlTokens + ((now - this.controlAt) * rate) / 1000);
+    this.controlAt = now;
+    if (--this.controlTokens < 0) {
       this.host.stats.controlFloods++;
-      throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${this.host.limits.maxControlFramesPerSecond} PING and SETTINGS frames in a second`);
+      throw new ConnectionError(F.ENHANCE_YOUR_CALM, `over ${rate} PING and SETTINGS frames a second`);
     }
   }
 
@@ -793,11 +834,16 @@ export class H2Connection implements StreamConnection {
     clearTimeout(this.drainTimer);
     clearTimeout(this.idleResetTimer);
     clearTimeout(this.stallTimer);
+    clearTimeout(this.lingerTimer);
+    this.closeStreams();
+    this.host.closed(this);
+  }
+
+  private closeStreams(): void {
     for (const s of [...this.streams.values()]) {
       s.remoteDone = true;
       this.closeStream(s);
     }
-    this.host.closed(this);
   }
 }
 

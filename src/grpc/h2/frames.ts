@@ -48,10 +48,11 @@ export const MAX_STREAM_ID = 2 ** 31 - 1;
 /**
  * Frames for one connection, gathered until the next flush (one socket write per batch of
  * input). The buffer is reused: a flush copies what it holds into a write-sized buffer, which
- * below 4 KiB comes from Buffer's shared pool.
+ * below 4 KiB comes from Buffer's shared pool. It starts small and doubles as a connection
+ * needs: a flood of connections that say little holds little.
  */
 export class FrameWriter {
-  private buf = Buffer.allocUnsafeSlow(16_384);
+  private buf = Buffer.allocUnsafeSlow(1024);
   length = 0;
 
   /** Room for `n` more bytes. */
@@ -88,6 +89,14 @@ export class FrameWriter {
     this.length += end - start;
   }
 
+  /** The PING ACK echoing the 8 bytes at `payload[start]` (by hand: Buffer.copy costs more than the frame for 8 bytes). */
+  pingAck(payload: Buffer, start: number): void {
+    this.frame(PING, ACK, 0, undefined, 8);
+    this.buf.writeUInt32BE(payload.readUInt32BE(start), this.length);
+    this.buf.writeUInt32BE(payload.readUInt32BE(start + 4), this.length + 4);
+    this.length += 8;
+  }
+
   /** A frame with a 32-bit payload (WINDOW_UPDATE, RST_STREAM). */
   u32(type: number, streamId: number, value: number): void {
     this.frame(type, 0, streamId, undefined, 4);
@@ -107,6 +116,10 @@ export class FrameWriter {
 /** A connection error (RFC 9113 5.4.1): the connection ends with GOAWAY carrying `code`. */
 export class ConnectionError extends Error {
   constructor(readonly code: number, message: string) {
+    // No stack: the peer caused it, and a flood of them would pay for one each.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
