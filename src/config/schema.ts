@@ -98,7 +98,7 @@ export const ServerSchema = T.Object(
     }),
     http_transport: StringEnum(['h1', 'node'] as const, {
       default: 'h1',
-      description: "How the fast path (http_fast_path) reads plain-text HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). TLS listeners always use node:http. Read at start",
+      description: "How the fast path (http_fast_path) reads HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets, after the TLS handshake on a TLS listener; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). Read at start",
     }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),
