@@ -228,14 +228,21 @@ export class FastRoutes {
    * would, then runs the route's handler; a refusal is the route's own error answer.
    */
   dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
-    try {
-      if (route.body === 'json') {
+    if (route.body === 'json') {
+      try {
         request.body = this.parseJson(raw, route.allowEmpty === true);
-        if (route.validate !== undefined && !route.validate(request.body)) throw validationError(route.validate);
+      } catch (e) {
+        // As fastify after any body parser error ("the client may send more data"): the answer
+        // says `connection: close`, and the connection ends with it — no pipelined request after
+        // it is answered.
+        reply.header('connection', 'close');
+        route.fail(e as ProblemError, request, reply);
+        return;
       }
-    } catch (e) {
-      route.fail(e as ProblemError, request, reply);
-      return;
+      if (route.validate !== undefined && !route.validate(request.body)) {
+        route.fail(validationError(route.validate), request, reply);
+        return;
+      }
     }
     try {
       route.handle(request, reply);

@@ -50,18 +50,21 @@ class HeadTail {
   private second = 0;
   private keep = '';
   private last = '';
+  private date = '';
 
   constructor(private readonly keepAlive: string) {}
 
-  get(now: number, close: boolean): string {
+  /** `own`: the answer has its own Connection header (node then adds neither Connection nor Keep-Alive). */
+  get(now: number, close: boolean, own = false): string {
     const s = now - (now % 1000);
     if (s !== this.second) {
       this.second = s;
       const date = `Date: ${new Date(s).toUTCString()}\r\n`;
       this.keep = `${date}Connection: keep-alive\r\n${this.keepAlive}\r\n\r\n`;
       this.last = `${date}Connection: close\r\n\r\n`;
+      this.date = `${date}\r\n`;
     }
-    return close ? this.last : this.keep;
+    return own ? this.date : close ? this.last : this.keep;
   }
 }
 
@@ -78,8 +81,14 @@ class H1Reply extends ReplyBase {
     if (this.data !== undefined) return;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let ascii = true;
+    let own = false;
     for (const name in headers) {
       const value = headers[name]!;
+      // The route's own `connection: close` (fastify's, after a body it could not parse): this answer is the last.
+      if (name === 'connection') {
+        own = true;
+        if (value.toLowerCase() === 'close') this.close = true;
+      }
       // As node:http refuses them (response splitting): the route's error answer follows.
       if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
       if (NOT_ASCII.test(value)) {
@@ -90,7 +99,7 @@ class H1Reply extends ReplyBase {
     }
     // A closing listener: this answer is the connection's last.
     if (this.conn.closing) this.close = true;
-    head += this.conn.tail(this.close);
+    head += this.conn.tail(this.close, own);
     const withBody = body !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304;
     // Node writes the head as latin1 and the body as UTF-8: one string when the head is ASCII.
     if (ascii) this.data = withBody ? head + body : head;
@@ -200,8 +209,8 @@ class H1Connection {
     socket.on('close', this.onClose);
   }
 
-  tail(close: boolean): string {
-    return this.server.tail.get(Date.now(), close);
+  tail(close: boolean, own = false): string {
+    return this.server.tail.get(Date.now(), close, own);
   }
 
   private read(chunk: Buffer): void {
@@ -312,7 +321,15 @@ class H1Connection {
     while (r !== undefined && r.data !== undefined) {
       this.emit(r.data);
       this.inFlight--;
-      if (r.close) this.state = State.Done;
+      if (r.close) {
+        // The connection's last answer: the requests after it get none (as node:http after a
+        // `connection: close` answer), nor does node get the connection.
+        this.state = State.Done;
+        this.handingOff = false;
+        this.inFlight = 0;
+        r = undefined;
+        break;
+      }
       r = r.next;
     }
     this.first = r;
