@@ -239,6 +239,11 @@ export class RemoteEvaluator {
     return this.last === 'ok' ? 'available' : 'unavailable';
   }
 
+  /** The request facts the control plane said it reads (forwarded with each action). */
+  get requestFacts(): readonly string[] {
+    return this.facts;
+  }
+
   get cacheSize(): number {
     return this.cache?.size ?? 0;
   }

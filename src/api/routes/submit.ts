@@ -15,6 +15,7 @@ import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../
 import { answer, apiContext, evaluate } from './authorization.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { isCacheable } from '../../core/decision.js';
+import { FAULT_CODES } from '../../core/errors.js';
 
 /** What the answer sets on a reply (a FastifyReply, or the fast path's: api/fast-submit.ts). */
 export interface HeaderReply {
@@ -25,11 +26,14 @@ export interface HeaderReply {
 /**
  * How long an edge (evaluator.mode remote) may reuse this answer: as long as this sidecar's
  * own cache would (cache.ttl_ms), for the decisions it would cache; never a pending answer, one
- * an approval decided, or one of a blocked agent.
+ * an approval decided, one of a blocked agent, or one a fault decided.
  */
 export function cacheControl(deps: ApiDeps, reply: HeaderReply, r: CheckResult): CheckResult {
   const c = deps.state.runtime.config.cache;
-  const reusable = c.enabled && c.ttl_ms >= 1000 && isCacheable(r.decision) && r.approvalId === undefined && r.decision.code !== 'agent_blocked';
+  // A fault's answer (this sidecar's own control plane away, a store error) is never kept: the
+  // edge would serve it after the fault is over.
+  const d = r.decision;
+  const reusable = c.enabled && c.ttl_ms >= 1000 && isCacheable(d) && r.approvalId === undefined && d.code !== 'agent_blocked' && !FAULT_CODES.has(d.code);
   void reply.header('cache-control', reusable ? `private, max-age=${Math.floor(c.ttl_ms / 1000)}` : 'no-store');
   return r;
 }
@@ -56,7 +60,7 @@ const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entrie
  */
 export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: HeaderReply): RequestView | undefined {
   if (p.role !== 'gateway') return undefined;
-  const needed = deps.state.runtime.requestFacts;
+  const needed = deps.pipeline.requestFacts();
   void reply.header(FACTS_HEADER, formatFacts(needed));
   const raw = (b.context as Record<string, unknown> | undefined)?.[FACTS_CONTEXT_KEY];
   if (raw === undefined) return undefined; // an SDK client with a gateway key: no request, as for any submission
@@ -125,7 +129,10 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const p = principalOf(req);
     const body = req.body as SubmitBody;
     const request = forwardedRequest(deps, p, body, reply);
-    return answer(reply, cacheControl(deps, reply, await evaluate(deps, submittedAction(p, body), request)));
+    const r = await evaluate(deps, submittedAction(p, body), request);
+    // Evaluating remotely, this sidecar may have just learned what its own control plane reads.
+    if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+    return answer(reply, cacheControl(deps, reply, r));
   });
 
   api.post('/v1/mcp/actions/submit', {
