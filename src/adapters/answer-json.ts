@@ -1,6 +1,6 @@
 /**
- * An adapter's JSON answer, serialized once per Decision and then filled in with each check's
- * action id. A cached allow returns the same memoized Decision object every time, and the
+ * An adapter's JSON answer (or the REST submit's), serialized once per Decision and then filled
+ * in with each check's action id. A cached allow returns the same memoized Decision object every time, and the
  * Kong and Kong opa answers depend on nothing else but the action id — as long as the check
  * has no approval, status URL, retry-after, A/B membership or MCP message ({@link plainResult}).
  * Building the answer object and JSON.stringify-ing it cost ~2 µs a check (bench/README.md,
@@ -28,22 +28,29 @@ function plainResult(r: CheckResult): boolean {
 export class AnswerJson {
   private readonly parts = new WeakMap<Decision, readonly string[] | typeof SEEN_ONCE | typeof NO_TEMPLATE>();
 
-  /** `render` may read only the result's Decision and action id, and the fields plainResult checks. */
-  constructor(private readonly render: (r: CheckResult) => unknown) {}
+  /**
+   * `render` may read only the result's Decision and action id, and the fields plainResult
+   * checks; `serialize` must be a pure function of the value (JSON.stringify, or a schema's
+   * fast-json-stringify serializer).
+   */
+  constructor(
+    private readonly render: (r: CheckResult) => unknown,
+    private readonly serialize: (value: unknown) => string = JSON.stringify,
+  ) {}
 
-  /** JSON.stringify(render(r)), from the Decision's parts when it has them. */
+  /** serialize(render(r)), from the Decision's parts when it has them. */
   of(r: CheckResult): string {
-    if (!plainResult(r) || !PLAIN_ID.test(r.actionId)) return JSON.stringify(this.render(r));
+    if (!plainResult(r) || !PLAIN_ID.test(r.actionId)) return this.serialize(this.render(r));
     const d = r.decision;
     const p = this.parts.get(d);
     if (typeof p === 'object') return p.join(r.actionId);
     if (p === undefined) this.parts.set(d, SEEN_ONCE);
     else if (p === SEEN_ONCE) this.parts.set(d, this.split(r) ?? NO_TEMPLATE);
-    return JSON.stringify(this.render(r));
+    return this.serialize(this.render(r));
   }
 
   private split(r: CheckResult): readonly string[] | undefined {
-    const [a, b] = STAND_INS.map((id) => JSON.stringify(this.render({ ...r, actionId: id })).split(id));
+    const [a, b] = STAND_INS.map((id) => this.serialize(this.render({ ...r, actionId: id })).split(id));
     if (a === undefined || b === undefined || a.length !== b.length || a.some((part, i) => part !== b[i])) return undefined;
     return Object.freeze(a);
   }

@@ -28,7 +28,9 @@ import type { ApiDeps } from './context.js';
 import { answerApiError } from './errors.js';
 import type { ApiPrincipal } from './keys.js';
 import type { RateLimitCheck } from './rate-limit.js';
-import { answer, kept } from './routes/authorization.js';
+import { AnswerJson } from '../adapters/answer-json.js';
+import { answerStatus, kept } from './routes/authorization.js';
+import { decisionView } from './views.js';
 import { cacheControl, forwardedRequest, SUBMIT_ROLES, SUBMIT_SCHEMA, submittedAction } from './routes/submit.js';
 import type { SubmitBody } from './sdk-schemas.js';
 
@@ -89,6 +91,7 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
   const routes = fastRoutesOf(http);
   if (routes === undefined) return;
   const serializerFor = serializers(SUBMIT_SCHEMA.response as Record<string | number, TSchema>);
+  const answers = new AnswerJson(decisionView, serializerFor(200));
   // The principal admitted before the body was read (as fastify's hook does), by request.
   const principals = new WeakMap<IncomingHttpHeaders, ApiPrincipal>();
   const redactUrl = (url: string): string => deps.state.runtime.redaction.target(url);
@@ -124,7 +127,13 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
       const p = principals.get(req.headers) as ApiPrincipal;
       const reply = new SchemaReply(raw, serializerFor);
       if (!admitted(req, reply, p)) return;
-      const done = (r: CheckResult): void => void reply.send(answer(reply, cacheControl(deps, reply, kept(deps, r))));
+      const done = (r: CheckResult): void => {
+        // The route's answer (routes/submit.ts): cache-control, then the status and the view;
+        // a plain 200 from the Decision's serialized parts.
+        cacheControl(deps, reply, kept(deps, r));
+        if (answerStatus(reply, r)) void reply.header('content-type', 'application/json').send(answers.of(r));
+        else void reply.send(decisionView(r));
+      };
       try {
         const body = req.body as SubmitBody;
         const request = forwardedRequest(deps, p, body, reply);

@@ -67,12 +67,18 @@ export function kept(deps: ApiDeps, r: CheckResult): CheckResult {
 /**
  * A decision is answered 200, whatever it is — except too_many_pending, answered 429 with
  * retry-after (RFC 6585) so that SDKs and HTTP clients back off without reading the body.
+ * Sets that status; true when the answer is a plain 200.
  */
+export function answerStatus(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): boolean {
+  if (r.decision.code !== TOO_MANY_PENDING) return true;
+  void reply.code(429);
+  if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
+  return false;
+}
+
+/** The decision's answer: its status set on `reply` ({@link answerStatus}), its view returned. */
 export function answer(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): Record<string, unknown> {
-  if (r.decision.code === TOO_MANY_PENDING) {
-    void reply.code(429);
-    if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
-  }
+  answerStatus(reply, r);
   return decisionView(r);
 }
 
