@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { storeConfig } from './helpers/api.js';
+import { KEYS, storeConfig } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -529,6 +529,31 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
     expect(answers(a.raw).map((x) => x.status)).toEqual([...Array(40).fill(403), 400]);
     expect([a.closed, same.closed, later.closed]).toEqual([true, true, true]);
   });
+
+  // The SDK's submit (src/api/fast-submit.ts) is a fast route too: its key is in a header.
+  const refund = (amount: number, agent = 'billing-agent') => JSON.stringify({ agent_id: agent, action_type: 'payments.refund', resource: 'refund/r-1', action_details: { amount }, context: { environment: 'production' } });
+  const submit = (body: string, extra = `X-API-Key: ${KEYS.billing}\r\n`) =>
+    `POST /api/v1/actions/submit HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+  const SUBMITS: Record<string, string> = {
+    'submit: allowed, pending, denied (another agent), pipelined': submit(refund(50)) + submit(refund(5000)) + submit(refund(50, 'crawler')),
+    'submit: the key twice': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nX-API-Key: ${KEYS.billing}\r\n`),
+    'submit: a viewer key, then the agent key': submit(refund(50), `X-API-Key: ${KEYS.viewer}\r\nx-api-key: ${KEYS.billing}\r\n`),
+    'submit: X-API-Key and a Bearer that disagree': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nAuthorization: Bearer ${KEYS.admin}\r\n`),
+    'submit: Authorization twice': submit(refund(50), `Authorization: Bearer ${KEYS.viewer}\r\nAuthorization: Bearer ${KEYS.billing}\r\n`),
+    'submit: the key folded': submit(refund(50), `X-API-Key: ${KEYS.billing.slice(0, 4)}\r\n ${KEYS.billing.slice(4)}\r\n`),
+    'submit: the key with a space before the colon': submit(refund(50), `X-API-Key : ${KEYS.billing}\r\n`),
+    'submit: a body that is not JSON, then a pipelined submit': submit('{"agent_id":') + submit(refund(50)),
+    'submit: an empty body, then a pipelined submit': submit('') + submit(refund(50)),
+    'submit: a body the schema refuses, then a pipelined submit': submit('{"x":1}') + submit(refund(50)),
+    'submit: CL.TE smuggling a submit': kongHead('').replace('/kong/v1/authorize', '/api/v1/actions/submit').replace('\r\n\r\n', `\r\nX-API-Key: ${KEYS.billing}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`) + '0\r\n\r\n' + submit(refund(50)),
+  };
+  for (const [name, bytes] of Object.entries(SUBMITS)) {
+    it(name, async () => {
+      const opts = { quietMs: 600 };
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes], opts), exchange(refApp.httpPort, [bytes], opts)]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
 
   it('a pending request with Connection: close, then more bytes: one answer, then the end', async () => {
     const [a, b] = await both([PENDING.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') + FA_ALLOW]);
