@@ -56,7 +56,7 @@ interface Exchange {
  * connection or, once every part is written, `quietMs` pass without a byte (at least 1.5 s
  * for the first byte: a loaded machine may be slow to answer at all).
  */
-function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number } = {}): Promise<Exchange> {
+function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number; end?: boolean } = {}): Promise<Exchange> {
   const quiet = opts.quietMs ?? 400;
   return new Promise((resolve, reject) => {
     const sock: Socket = connect(port, '127.0.0.1');
@@ -91,6 +91,8 @@ function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { g
         if (opts.gapMs !== undefined) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
       writing = false;
+      // The client's last byte (a half-close): the server may still answer.
+      if (opts.end === true && !sock.destroyed) sock.end();
       arm();
     });
   });
@@ -195,6 +197,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Case {
   parts: ReadonlyArray<string | Buffer>;
   gapMs?: number;
+  /** Half-close after the last part. */
+  end?: boolean;
   /**
    * What the reference gets instead for h1's comparison, `refGapMs` apart (the same bytes in
    * other packets): where node:http's answer depends on how the bytes arrive and h1's is the one
@@ -222,8 +226,8 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
   /** The three sidecars' answers to `c`; asserts h1's (and the node fast path's) against the reference. */
   async function check(c: Case): Promise<{ h1: Exchange; ref: Exchange; answered: number; handedOff: number }> {
     const before = { answered: h1.answered, handedOff: h1.handedOff };
-    const opts = c.gapMs === undefined ? {} : { gapMs: c.gapMs };
-    const refOpts = c.refGapMs === undefined ? opts : { gapMs: c.refGapMs };
+    const opts = { ...(c.gapMs === undefined ? {} : { gapMs: c.gapMs }), ...(c.end === undefined ? {} : { end: c.end }) };
+    const refOpts = c.refGapMs === undefined ? opts : { ...opts, gapMs: c.refGapMs };
     const [a, n, refSame, refH1] = await Promise.all([
       exchange(h1App.httpPort, c.parts, opts), exchange(nodeApp.httpPort, c.parts, opts), exchange(refApp.httpPort, c.parts, opts),
       c.refParts === undefined ? undefined : exchange(refApp.httpPort, c.refParts, refOpts),
@@ -368,6 +372,13 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'a __proto__ header': { parts: [fa('/v1/orders/o-1', '__proto__: x\r\n')] },
     'a constructor header': { parts: [fa('/v1/orders/o-1', 'constructor: x\r\n')] },
     'a toString header': { parts: [fa('/v1/orders/o-1', 'toString: x\r\n')] },
+    'a request, then the client half-closes': { parts: [FA_ALLOW], end: true },
+    'three pipelined requests, then a half-close': { parts: [FA_ALLOW + kong(DENY) + FA_DENY], end: true },
+    'half a head, then a half-close': { parts: [FA_ALLOW.slice(0, 30)], end: true },
+    'a head and half a body, then a half-close': { parts: [kong(ALLOW).slice(0, -10)], end: true },
+    'a request h1 answers, one node must read, then a half-close': { parts: [FA_ALLOW + kongHead('Transfer-Encoding: chunked\r\n') + chunked(DENY)], end: true },
+    'a request h1 answers, a half-close, then nothing': { parts: [FA_ALLOW, ''], end: true, gapMs: 50 },
+    'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
   };
@@ -480,6 +491,20 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
     expect(a.map((x) => x.verdict)).toEqual(['deny', 'allow', 'deny']);
   });
 
+  it('a request node must read behind a pending one, then a half-close', async () => {
+    // node:http (httpAllowHalfOpen off) aborts the requests in flight at the client's FIN and
+    // answers none; h1 answers the pending one it had, then cannot give node a connection whose
+    // end it has already read, and closes it. Its answers are the first of those node gives the
+    // same requests without the FIN: nothing is answered out of order, nothing more is allowed.
+    const parts = [PENDING + kongHead('Transfer-Encoding: chunked\r\n') + chunked(ALLOW)];
+    const [a, b, all] = await Promise.all([
+      exchange(h1App.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { quietMs: 1000 }),
+    ]);
+    expect(answers(b.raw)).toEqual([]);
+    expect(answers(all.raw).slice(0, answers(a.raw).length)).toEqual(answers(a.raw));
+    expect([a.closed, b.closed]).toEqual([true, true]);
+  });
+
   it('a request node must read, behind a pending one: h1 hands off only after its answer', async () => {
     const before = h1.handedOff;
     const [a, b] = await both([PENDING + kongHead('Transfer-Encoding: chunked\r\n') + chunked(ALLOW) + FA_DENY]);
@@ -571,4 +596,36 @@ describe('h1 under attack: slow clients', () => {
     const [a, b] = await Promise.all([exchange(h1App.httpPort, [req], { quietMs: 3000 }), exchange(refApp.httpPort, [req], { quietMs: 3000 })]);
     expect([a.text, a.closed]).toEqual([b.text, b.closed]);
   });
+});
+
+describe('h1 under attack: gateway_access with a token', () => {
+  let h1App: TestApp;
+  let refApp: TestApp;
+  const TOKEN = 's3cret-gateway-token';
+  beforeAll(async () => {
+    const yaml = `${CORE}\ngateway_access: {token: ${TOKEN}}\n`;
+    [h1App, refApp] = await Promise.all([startApp(yaml), startApp(withServer(yaml, 'http_fast_path: false'))]);
+  });
+  afterAll(async () => {
+    await Promise.all([h1App?.close(), refApp?.close()]);
+  });
+
+  const CASES: Record<string, string> = {
+    'the right token': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+    'no token': FA_ALLOW,
+    'a wrong token': fa('/v1/orders/o-1', 'X-Ascend-Gateway-Token: nope\r\n'),
+    'the token twice': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\nX-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+    'a wrong token, then the right one': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: nope\r\nx-ascend-gateway-token: ${TOKEN}\r\n`),
+    'the right token with a space before the colon': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token : ${TOKEN}\r\n`),
+    'the right token with trailing whitespace': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\t\r\n`),
+    'the right token folded over two lines': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN.slice(0, 5)}\r\n ${TOKEN.slice(5)}\r\n`),
+    'the right token on Kong, then a request without one, pipelined': kong(ALLOW, `X-Ascend-Gateway-Token: ${TOKEN}\r\n`) + kong(ALLOW),
+    'a request without one, then the right token, pipelined': FA_ALLOW + fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+  };
+  for (const [name, bytes] of Object.entries(CASES)) {
+    it(name, async () => {
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes]), exchange(refApp.httpPort, [bytes])]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
 });
