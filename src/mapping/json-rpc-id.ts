@@ -10,6 +10,8 @@
  * duplicate or escaped key, trailing text — gives undefined, and the text is keyed whole.
  */
 
+import { closingQuote } from '../gateway/json-depth.js';
+
 export interface IdSpan {
   /** Index of the value's first character. */
   readonly start: number;
@@ -34,18 +36,6 @@ const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 function skipWs(text: string, i: number): number {
   while (i < text.length && isWs(text.charCodeAt(i))) i++;
   return i;
-}
-
-/** Index of the quote closing the string opened at `open` (one preceded by an even run of backslashes), or -1. */
-function closingQuote(text: string, open: number): number {
-  for (let from = open + 1; ;) {
-    const q = text.indexOf('"', from);
-    if (q < 0) return -1;
-    let b = q - 1;
-    while (b > open && text.charCodeAt(b) === BACKSLASH) b--;
-    if ((q - 1 - b) % 2 === 0) return q;
-    from = q + 1;
-  }
 }
 
 /** Index just past the value starting at `i`, or -1 when it does not end. */

@@ -189,5 +189,17 @@ describe('PostgresStore: a fleet racing on one database', () => {
     const next = await create(one, pendingApproval({ now: T + 3, fingerprint: 'fp-addcol-2' }));
     expect((await one.transitionApproval(approveTransition(next.approval, 'bob', T + 4))).ok).toBe(true);
   });
+
+  it('keeps its schema as search_path when the URL sets startup options of its own', async () => {
+    const schema = db.schema('options');
+    const u = new URL(db.url);
+    u.searchParams.set('options', '-c work_mem=8MB');
+    const s = await PostgresStore.open({ url: u.toString(), schema, poolMax: 1 });
+    open.push(s);
+    const { approval } = await create(s, pendingApproval({ now: T }));
+    expect((await s.getApproval(approval.approval_id))?.approval_id).toBe(approval.approval_id);
+    expect((await s.pool.query<{ w: string; p: string }>('SELECT current_setting($1) AS w, current_setting($2) AS p', ['work_mem', 'search_path'])).rows[0])
+      .toEqual({ w: '8MB', p: schema });
+  });
 });
 
