@@ -125,7 +125,8 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
     pos = lf + 1;
   }
 
-  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return HAND_OFF;
+  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
+  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined || headers['set-cookie'] !== undefined) return HAND_OFF;
   let close = false;
   const connection = headers.connection;
   if (connection !== undefined) {
