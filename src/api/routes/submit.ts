@@ -71,6 +71,14 @@ export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, 
   return f.request;
 }
 
+/**
+ * After the evaluation, a gateway key is told the request facts again: a sidecar evaluating
+ * remotely may have just learned what its own control plane reads (a chain of edges).
+ */
+export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: HeaderReply): void {
+  if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+}
+
 /** The client's context without ascend_request (read by forwardedRequest, never a context field). */
 function ownContext(context: unknown): Record<string, unknown> | undefined {
   const c = context as Record<string, unknown> | undefined;
@@ -130,8 +138,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const body = req.body as SubmitBody;
     const request = forwardedRequest(deps, p, body, reply);
     const r = await evaluate(deps, submittedAction(p, body), request);
-    // Evaluating remotely, this sidecar may have just learned what its own control plane reads.
-    if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+    factsAfter(deps, p, reply);
     return answer(reply, cacheControl(deps, reply, r));
   });
 
