@@ -95,9 +95,10 @@ class Host implements ConnectionHost {
   readonly logger = undefined;
   readonly maxBufferedBytes = 1 << 20;
   readonly idleTimeoutMs = 60_000;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0 };
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
   buffered = 0;
   unsent = 0;
+  readonly paused = new Set<H2Connection>();
   connectionCount = 1;
   closedCount = 0;
   arriving(): void {}

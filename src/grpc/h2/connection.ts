@@ -32,6 +32,8 @@ export interface ConnectionHost {
   readonly connectionCount: number;
   /** Unsent output over all connections (kept by the connections, sampled at each write). */
   unsent: number;
+  /** Connections no longer read for their unsent output (kept by the connections). */
+  readonly paused: Set<H2Connection>;
   readonly logger: Logger | undefined;
   /** Request bytes held by unfinished requests over all connections (kept by the connections). */
   buffered: number;
@@ -57,6 +59,8 @@ export interface H2Stats {
   outputClosed: number;
   /** Connections closed for sending PING or SETTINGS too fast (control). */
   controlFloods: number;
+  /** The most unsent output all connections held at once, in bytes (host.unsent at its highest). */
+  unsentPeak: number;
 }
 
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
@@ -739,20 +743,30 @@ export class H2Connection implements StreamConnection {
   /**
    * Output the client does not read stays in this process. Past its own limit a connection is
    * no longer read (a client that only sends PINGs gets no more answers queued), and is closed
-   * if its client has not read it all within limits.outputStallMs; at 4 times the limit, or
-   * when all connections together are past the process's budget and this one holds more than
-   * its share, it is closed at once: a flood of clients that never read cannot grow the heap
-   * without bound.
+   * if its client has not read it all within limits.outputStallMs; at 4 times the limit it is
+   * closed at once. When all connections together pass the process's budget, those holding
+   * more than their share (the budget over the open connections) are closed, this one first,
+   * then paused ones until the total is back within it: a flood of clients that never read
+   * cannot grow the heap past the budget by more than one write.
    */
   private budgetOutput(): void {
     const unsent = this.socket.writableLength;
     this.host.unsent += unsent - this.unsent;
     this.unsent = unsent;
+    if (this.host.unsent > this.host.stats.unsentPeak) this.host.stats.unsentPeak = this.host.unsent;
     const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = this.host.limits;
-    if (unsent > 4 * connectionOutputBytes || (this.host.unsent > outputBudgetBytes && unsent > outputBudgetBytes / this.host.connectionCount)) {
-      this.shed('output not read');
-    } else if (!this.paused && unsent > connectionOutputBytes) {
+    if (unsent > 4 * connectionOutputBytes) return this.shed('output not read');
+    if (this.host.unsent > outputBudgetBytes) {
+      const share = outputBudgetBytes / this.host.connectionCount;
+      if (unsent > share) return this.shed('output not read, over its share of the process budget');
+      for (const c of this.host.paused) {
+        if (this.host.unsent <= outputBudgetBytes) break;
+        if (c.unsent > share) c.shed('output not read, over its share of the process budget');
+      }
+    }
+    if (!this.paused && unsent > connectionOutputBytes) {
       this.paused = true;
+      this.host.paused.add(this);
       this.socket.pause();
       this.stallTimer = setTimeout(() => this.shed(`output not read within ${outputStallMs} ms`), outputStallMs);
       this.stallTimer.unref();
@@ -766,6 +780,7 @@ export class H2Connection implements StreamConnection {
    */
   private shed(reason: string): void {
     if (this.dead) return;
+    this.host.paused.delete(this);
     this.host.stats.outputClosed++;
     this.host.logger?.debug({ unsent: this.unsent, total: this.host.unsent, reason }, 'gRPC connection closed: its client does not read its answers');
     this.forget();
@@ -806,6 +821,7 @@ export class H2Connection implements StreamConnection {
     this.forget();
     if (!this.paused || this.dead) return;
     this.paused = false;
+    this.host.paused.delete(this);
     clearTimeout(this.stallTimer);
     this.socket.resume();
   }
@@ -836,6 +852,7 @@ export class H2Connection implements StreamConnection {
     clearTimeout(this.stallTimer);
     clearTimeout(this.lingerTimer);
     this.closeStreams();
+    this.host.paused.delete(this);
     this.host.closed(this);
   }
 

@@ -51,7 +51,8 @@ export class H2GrpcServer implements ConnectionHost {
   readonly maxBufferedBytes: number;
   buffered = 0;
   unsent = 0;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0 };
+  readonly paused = new Set<H2Connection>();
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
 
   constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;
