@@ -98,8 +98,7 @@ class Host implements ConnectionHost {
   readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
   buffered = 0;
   unsent = 0;
-  readonly paused = new Set<H2Connection>();
-  connectionCount = 1;
+  readonly connections = new Set<H2Connection>();
   closedCount = 0;
   arriving(): void {}
   arrived(): void {}

@@ -28,12 +28,10 @@ export interface ConnectionHost {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
   readonly maxReceiveBytes: number;
   readonly limits: H2Limits;
-  /** Connections open now (for a connection's share of the output budget). */
-  readonly connectionCount: number;
+  /** Connections open now (for a connection's share of the output budget, and those over it). */
+  readonly connections: ReadonlySet<H2Connection>;
   /** Unsent output over all connections (kept by the connections, sampled at each write). */
   unsent: number;
-  /** Connections no longer read for their unsent output (kept by the connections). */
-  readonly paused: Set<H2Connection>;
   readonly logger: Logger | undefined;
   /** Request bytes held by unfinished requests over all connections (kept by the connections). */
   buffered: number;
@@ -745,9 +743,9 @@ export class H2Connection implements StreamConnection {
    * no longer read (a client that only sends PINGs gets no more answers queued), and is closed
    * if its client has not read it all within limits.outputStallMs; at 4 times the limit it is
    * closed at once. When all connections together pass the process's budget, those holding
-   * more than their share (the budget over the open connections) are closed, this one first,
-   * then paused ones until the total is back within it: a flood of clients that never read
-   * cannot grow the heap past the budget by more than one write.
+   * more than their share (the budget over the open connections) are closed: a flood of
+   * clients that never read cannot hold more than the budget and one write
+   * (test/h2-flood.test.ts).
    */
   private budgetOutput(): void {
     const unsent = this.socket.writableLength;
@@ -757,16 +755,18 @@ export class H2Connection implements StreamConnection {
     const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = this.host.limits;
     if (unsent > 4 * connectionOutputBytes) return this.shed('output not read');
     if (this.host.unsent > outputBudgetBytes) {
-      const share = outputBudgetBytes / this.host.connectionCount;
-      if (unsent > share) return this.shed('output not read, over its share of the process budget');
-      for (const c of this.host.paused) {
+      // Whoever holds more than its share goes, this one first, until all together are back
+      // within the budget: after this write, since all within their shares are within it.
+      const share = outputBudgetBytes / this.host.connections.size;
+      if (unsent > share) this.shed('output not read, over its share of the process budget');
+      for (const c of this.host.connections) {
         if (this.host.unsent <= outputBudgetBytes) break;
         if (c.unsent > share) c.shed('output not read, over its share of the process budget');
       }
+      if (this.dead) return;
     }
     if (!this.paused && unsent > connectionOutputBytes) {
       this.paused = true;
-      this.host.paused.add(this);
       this.socket.pause();
       this.stallTimer = setTimeout(() => this.shed(`output not read within ${outputStallMs} ms`), outputStallMs);
       this.stallTimer.unref();
@@ -780,7 +780,6 @@ export class H2Connection implements StreamConnection {
    */
   private shed(reason: string): void {
     if (this.dead) return;
-    this.host.paused.delete(this);
     this.host.stats.outputClosed++;
     this.host.logger?.debug({ unsent: this.unsent, total: this.host.unsent, reason }, 'gRPC connection closed: its client does not read its answers');
     this.forget();
@@ -821,7 +820,6 @@ export class H2Connection implements StreamConnection {
     this.forget();
     if (!this.paused || this.dead) return;
     this.paused = false;
-    this.host.paused.delete(this);
     clearTimeout(this.stallTimer);
     this.socket.resume();
   }
@@ -852,7 +850,6 @@ export class H2Connection implements StreamConnection {
     clearTimeout(this.stallTimer);
     clearTimeout(this.lingerTimer);
     this.closeStreams();
-    this.host.paused.delete(this);
     this.host.closed(this);
   }
 
