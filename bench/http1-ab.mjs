@@ -7,7 +7,7 @@
 // /proc/PID/stat ÷ requests). Reported: the minimum and the median over rounds (other processes
 // only ever add CPU time: the minimum is the steadier), and each against bare fastify.
 // Run after `npm run build`:
-//   node bench/http1-ab.mjs [--rounds 8] [--seconds 2] [--serial] [--endpoint kong|forward-auth|kong-opa]
+//   node bench/http1-ab.mjs [--rounds 8] [--seconds 2] [--serial] [--endpoint kong|forward-auth|kong-opa|submit]
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,10 @@ const { values } = parseArgs({ options: {
   serial: { type: 'boolean', default: false }, endpoint: { type: 'string', default: 'kong' },
   'server-cpu': { type: 'string', default: '1' }, 'load-cpu': { type: 'string', default: '0' },
 } });
-const request = { kong: REQUESTS.kong, 'forward-auth': REQUESTS.forwardAuth, 'kong-opa': REQUESTS.kongOpa }[values.endpoint];
+const request = { kong: REQUESTS.kong, 'forward-auth': REQUESTS.forwardAuth, 'kong-opa': REQUESTS.kongOpa, submit: REQUESTS.submit }[values.endpoint];
 if (request === undefined) throw new Error(`unknown endpoint ${values.endpoint}`);
+// The REST submit needs the agent key of core-api.yaml; the node:http side is the same config with http_transport: node.
+const config = values.endpoint === 'submit' ? 'bench/configs/core-api.yaml' : 'bench/configs/core.yaml';
 const CLK = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 const dir = mkdtempSync(join(tmpdir(), 'http1-ab-'));
 const lua = join(dir, 'req.lua');
@@ -30,6 +32,13 @@ writeFileSync(lua, [
   ...(request.body === undefined ? [] : [`wrk.body = ${JSON.stringify(request.body)}`]),
   ...Object.entries(request.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
 ].join('\n'));
+
+function nodeVariant(file) {
+  const text = readFileSync(file, 'utf8').replace(/^server: \{(.*)\}$/m, 'server: {$1, http_transport: node}');
+  const out = join(dir, 'node-http.yaml');
+  writeFileSync(out, text);
+  return out;
+}
 
 let nextPort = 21000 + Math.floor(Math.random() * 20000);
 function start(name, argv) {
@@ -41,8 +50,8 @@ function start(name, argv) {
 const sidecar = (config) => [process.execPath, 'dist/cli.js', 'serve', '--config', config, '--grpc-port', '0', '--http-port', '{port}'];
 const servers = [
   start('fastify-bare', [process.execPath, 'bench/baseline/fastify-bare.mjs', '--port', '{port}']),
-  start('sidecar node:http', sidecar('bench/configs/core-node-http.yaml')),
-  start('sidecar h1', sidecar('bench/configs/core.yaml')),
+  start('sidecar node:http', sidecar(nodeVariant(config))),
+  start('sidecar h1', sidecar(config)),
 ];
 
 async function ready(s) {

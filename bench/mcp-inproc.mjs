@@ -6,6 +6,7 @@
  * optimizations log quotes beside it. Decision-log lines go to stdout: run with `> /dev/null`.
  *
  *   node bench/mcp-inproc.mjs [--rounds 7] [--calls 20000] [--config bench/configs/mcp.yaml] > /dev/null
+ *   node bench/mcp-inproc.mjs --fresh-ids 1000 > /dev/null   # B: bodies that differ in their id only
  *   node --cpu-prof --cpu-prof-dir /tmp/prof bench/mcp-inproc.mjs --only b > /dev/null
  */
 import { parseArgs } from 'node:util';
@@ -20,20 +21,25 @@ const { values: o } = parseArgs({ options: {
   rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '20000' },
   config: { type: 'string', default: new URL('configs/mcp.yaml', import.meta.url).pathname },
   only: { type: 'string' },
+  'fresh-ids': { type: 'string', default: '0' },
 } });
 const { runtime } = await loadRuntime(o.config, 1);
 const logger = createLogger({ level: 'warn', redaction: runtime.redaction });
 const app = await buildApp({ runtime, logger, batchLogs: true, registry: new Registry(), defaultMetrics: false });
 const check = envoyMethods(app.pipeline, app.health).get('/envoy.service.auth.v3.Authorization/Check');
-const sides = { a: unframe(encodeFrame(refund())), b: unframe(encodeFrame(mcpToolCall(4096))) };
-for (const [name, msg] of Object.entries(sides)) {
-  const out = check.handle(msg, undefined);
+// --fresh-ids N: B cycles N tools/call bodies that differ only in their JSON-RPC id, as a client
+// numbering its requests sends them (N above the memo's 128: every body is parsed and hashed).
+const fresh = Number(o['fresh-ids']);
+const withId = (id) => { const f = mcpToolCall(4096); f.attributes.request.http.body = f.attributes.request.http.body.replace('"id":42', `"id":${id}`); return f; };
+const sides = { a: [unframe(encodeFrame(refund()))], b: fresh > 0 ? Array.from({ length: fresh }, (_, i) => unframe(encodeFrame(withId(100000 + i)))) : [unframe(encodeFrame(mcpToolCall(4096)))] };
+for (const [name, msgs] of Object.entries(sides)) {
+  const out = check.handle(msgs[0], undefined);
   if (out instanceof Promise || out.length < 5) throw new Error(`side ${name}: no synchronous answer`);
 }
 const calls = Number(o.calls);
-function round(msg) {
+function round(msgs) {
   const t = process.cpuUsage();
-  for (let i = 0; i < calls; i++) check.handle(msg, undefined);
+  for (let i = 0; i < calls; i++) check.handle(msgs[i % msgs.length], undefined);
   const d = process.cpuUsage(t);
   return (d.user + d.system) / calls;
 }

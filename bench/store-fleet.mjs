@@ -72,14 +72,33 @@ const pg = await pgUrl();
 const work = mkdtempSync(path.join(os.tmpdir(), 'bench-store-'));
 let seq = 0;
 
+/**
+ * A store and its service. `cpu()` is the CPU seconds spent since open on the store's side: this
+ * process (the SQLite worker thread is in it; so is node-postgres) plus, for PostgreSQL, the
+ * server backends of this store's pool (found by their application_name, read from /proc: the
+ * server runs on this machine) — a measure that time stolen by other jobs does not inflate.
+ */
 async function openSide(side, settings) {
   const id = `${process.pid}_${++seq}`;
+  const appName = `bench-store-fleet-${id}`;
   const store = side === 'sqlite'
     ? await WorkerStore.open({ path: path.join(work, `s${id}.db`) })
-    : await PostgresStore.open({ url: pg.url, schema: `bench_${id}`, poolMax: 10 });
+    : await PostgresStore.open({ url: pg.url, schema: `bench_${id}`, poolMax: 10, applicationName: appName });
   const events = new EventPublisher({ subscriptions: () => [{ url: 'http://127.0.0.1:1/hooks', events: ['*'], secret: 's' }] });
   const service = new ApprovalService({ store, events, settings: approvalSettings(settings) });
-  return { store, service };
+  const own = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const backends = async () => {
+    if (side === 'sqlite') return 0;
+    const pids = (await store.pool.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [appName])).rows.map((r) => r.pid);
+    return pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
+  };
+  let base = { own: own(), backends: 0 };
+  return {
+    store, service,
+    /** Starts the CPU count here (after the untimed setup). */
+    async mark() { base = { own: own(), backends: await backends() }; },
+    async cpu() { return own() - base.own + (await backends()) - base.backends; },
+  };
 }
 
 const action = (tag, i) => ({
@@ -88,7 +107,7 @@ const action = (tag, i) => ({
 });
 
 async function pending(side) {
-  const { store, service } = await openSide(side, {});
+  const { store, service, cpu } = await openSide(side, {});
   let done = 0;
   const until = performance.now() + seconds * 1000;
   await Promise.all(Array.from({ length: conc }, async (_, w) => {
@@ -99,16 +118,18 @@ async function pending(side) {
     }
   }));
   const elapsed = seconds;
+  const cpuUsPerOp = ((await cpu()) * 1e6) / done;
   await store.close();
-  return done / elapsed;
+  return { rate: done / elapsed, cpuUsPerOp };
 }
 
 async function approveRetry(side) {
-  const { store, service } = await openSide(side, {});
+  const { store, service, mark, cpu } = await openSide(side, {});
   const n = Number(o.n);
   const made = [];
   for (let i = 0; i < n; i++) made.push({ req: action('a', i), r: await service.requestApproval(action('a', i)) });
   let next = 0;
+  await mark();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: conc }, async () => {
     while (next < n) {
@@ -120,12 +141,13 @@ async function approveRetry(side) {
     }
   }));
   const rate = n / ((performance.now() - t0) / 1000);
+  const cpuUsPerOp = ((await cpu()) * 1e6) / n;
   await store.close();
-  return rate;
+  return { rate, cpuUsPerOp };
 }
 
 async function grantLookup(side) {
-  const { store, service } = await openSide(side, { grant: 'ttl', ttl_seconds: 3600 });
+  const { store, service, mark, cpu } = await openSide(side, { grant: 'ttl', ttl_seconds: 3600 });
   const req = action('g', 0);
   const r = await service.requestApproval(req);
   await service.vote({ approval_id: r.approval.approval_id, approver: 'fred', groups: ['finance-manager'], vote: 'approve' });
@@ -133,6 +155,7 @@ async function grantLookup(side) {
   const lat = [];
   const rps = Number(o.rps);
   const total = rps * seconds;
+  await mark();
   const t0 = performance.now();
   const inflight = [];
   for (let i = 0; i < total; i++) {
@@ -147,8 +170,9 @@ async function grantLookup(side) {
   }
   await Promise.all(inflight);
   const achieved = total / ((performance.now() - t0) / 1000);
+  const cpuUsPerOp = ((await cpu()) * 1e6) / total;
   await store.close();
-  return { ...percentiles(lat), rps: achieved };
+  return { ...percentiles(lat), rps: achieved, cpuUsPerOp };
 }
 
 /** Store calls by op, summed from /metrics. */
@@ -207,15 +231,17 @@ try {
     }
     const a = await pending('sqlite');
     const b = await pending('postgres');
-    rows.pending.push({ sqlite: a, postgres: b, ratio: b / a });
+    rows.pending.push({ sqlite: a.rate, postgres: b.rate, ratio: b.rate / a.rate, cpuUsPerOp: { sqlite: a.cpuUsPerOp, postgres: b.cpuUsPerOp } });
     const c = await approveRetry('sqlite');
     const d = await approveRetry('postgres');
-    rows.approve.push({ sqlite: c, postgres: d, ratio: d / c });
+    rows.approve.push({ sqlite: c.rate, postgres: d.rate, ratio: d.rate / c.rate, cpuUsPerOp: { sqlite: c.cpuUsPerOp, postgres: d.cpuUsPerOp } });
     rows.lookup.sqlite.push(await grantLookup('sqlite'));
     rows.lookup.postgres.push(await grantLookup('postgres'));
-    console.error(`[store-fleet] pair ${p}: pending/s sqlite ${a.toFixed(0)} pg ${b.toFixed(0)} (×${(b / a).toFixed(2)}); ` +
-      `approve→allowed/s sqlite ${c.toFixed(0)} pg ${d.toFixed(0)} (×${(d / c).toFixed(2)}); grant lookup p99 sqlite ` +
-      `${(rows.lookup.sqlite.at(-1).p99 / 1000).toFixed(2)} ms pg ${(rows.lookup.postgres.at(-1).p99 / 1000).toFixed(2)} ms`);
+    const cpuPair = (x, y) => `CPU µs/op ${x.toFixed(0)} vs ${y.toFixed(0)}`;
+    console.error(`[store-fleet] pair ${p}: pending/s sqlite ${a.rate.toFixed(0)} pg ${b.rate.toFixed(0)} (×${(b.rate / a.rate).toFixed(2)}; ${cpuPair(a.cpuUsPerOp, b.cpuUsPerOp)}); ` +
+      `approve→allowed/s sqlite ${c.rate.toFixed(0)} pg ${d.rate.toFixed(0)} (×${(d.rate / c.rate).toFixed(2)}; ${cpuPair(c.cpuUsPerOp, d.cpuUsPerOp)}); grant lookup p99 sqlite ` +
+      `${(rows.lookup.sqlite.at(-1).p99 / 1000).toFixed(2)} ms pg ${(rows.lookup.postgres.at(-1).p99 / 1000).toFixed(2)} ms ` +
+      `(${cpuPair(rows.lookup.sqlite.at(-1).cpuUsPerOp, rows.lookup.postgres.at(-1).cpuUsPerOp)})`);
   }
 } finally {
   await pool.stopAll();
@@ -230,6 +256,8 @@ const summary = {
   approveRatio: median(rows.approve.map((r) => r.ratio)),
   lookupP99Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p99)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p99)) / 1000 },
   lookupP50Ms: { sqlite: median(rows.lookup.sqlite.map((r) => r.p50)) / 1000, postgres: median(rows.lookup.postgres.map((r) => r.p50)) / 1000 },
+  cpuUsPerOp: Object.fromEntries(['pending', 'approve'].map((k) => [k, Object.fromEntries(['sqlite', 'postgres'].map((side) => [side, median(rows[k].map((r) => r.cpuUsPerOp[side]))]))])),
+  lookupCpuUsPerOp: { sqlite: median(rows.lookup.sqlite.map((r) => r.cpuUsPerOp)), postgres: median(rows.lookup.postgres.map((r) => r.cpuUsPerOp)) },
   cachedRatio: rows.cached.length ? median(rows.cached.map((r) => r.ratio)) : undefined,
   cachedCpuRatio: rows.cached.length ? median(rows.cached.map((r) => r.cpuRatio)) : undefined,
   ...(cachedSkipped ? { cachedSkipped } : {}),
@@ -238,10 +266,11 @@ const summary = {
 mkdirSync(RESULTS_DIR, { recursive: true });
 writeFileSync(path.join(RESULTS_DIR, 'store-fleet.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(machineLine(summary.machine));
-console.log(`pending creations/s      PostgreSQL ÷ SQLite: ×${summary.pendingRatio.toFixed(2)} (pairs ${rows.pending.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5)`);
-console.log(`approve→retry-allowed/s  PostgreSQL ÷ SQLite: ×${summary.approveRatio.toFixed(2)} (pairs ${rows.approve.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5)`);
+const cpuLine = (x) => `CPU µs/op SQLite ${x.sqlite.toFixed(0)}, PostgreSQL ${x.postgres.toFixed(0)} incl. its backends`;
+console.log(`pending creations/s      PostgreSQL ÷ SQLite: ×${summary.pendingRatio.toFixed(2)} (pairs ${rows.pending.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5); ${cpuLine(summary.cpuUsPerOp.pending)}`);
+console.log(`approve→retry-allowed/s  PostgreSQL ÷ SQLite: ×${summary.approveRatio.toFixed(2)} (pairs ${rows.approve.map((r) => r.ratio.toFixed(2)).join(', ')}; target ≥ 0.5); ${cpuLine(summary.cpuUsPerOp.approve)}`);
 console.log(`grant lookup at ${o.rps} req/s  p50 / p99: SQLite ${summary.lookupP50Ms.sqlite.toFixed(2)} / ${summary.lookupP99Ms.sqlite.toFixed(2)} ms, ` +
-  `PostgreSQL ${summary.lookupP50Ms.postgres.toFixed(2)} / ${summary.lookupP99Ms.postgres.toFixed(2)} ms (target p99 ≤ 2 ms)`);
+  `PostgreSQL ${summary.lookupP50Ms.postgres.toFixed(2)} / ${summary.lookupP99Ms.postgres.toFixed(2)} ms (target p99 ≤ 2 ms); ${cpuLine(summary.lookupCpuUsPerOp)}`);
 if (summary.cachedRatio !== undefined) {
   const perReq = (side) => {
     const calls = rows.cached.reduce((t, r) => t + Object.values(r[side].storeCalls).reduce((a, b) => a + b, 0), 0);

@@ -120,6 +120,41 @@ describe('request facts forwarded by an edge', () => {
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'status_4xx' })).toBe(0);
   });
 
+  it('through a chain (edge → edge → control plane): facts reach the control plane, never claimed when not sent', async () => {
+    const mk = (name: string, url: string, keys: string) => {
+      const p = join(dir, `${name}.yaml`);
+      writeFileSync(p, `
+fail_mode: closed
+decision_log: {enabled: false}
+cache: {ttl_ms: 60000}
+${keys}
+evaluator: {mode: remote, url: "${url}", api_key: {env: EDGE_KEY}, timeout_ms: 2000, stale_if_error_ms: 0}
+identity: {sources: [{header: x-agent-id}]}
+routes:
+  - {match: {path: "/v1/orders/**"}, action_type: orders.access, resource: "{path}"}
+`);
+      return p;
+    };
+    const middle = await spawnSidecar(mk('middle', `http://127.0.0.1:${cp.httpPort}`, `api_keys: [{name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}]`), [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
+    const first = await spawnSidecar(mk('first', `http://127.0.0.1:${middle.httpPort}`, ''), [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
+    try {
+      const ask = async (tenant: string) => {
+        const res = await fetch(`http://127.0.0.1:${first.httpPort}/forward-auth`, {
+          headers: { 'x-forwarded-method': 'GET', 'x-forwarded-host': 'api.example.com', 'x-forwarded-uri': `/v1/orders/chain-${tenant}`, 'x-forwarded-proto': 'https', 'x-agent-id': 'crawler', 'x-tenant': tenant },
+        });
+        await res.arrayBuffer();
+        return { decision: res.headers.get('x-ascend-decision'), policy: res.headers.get('x-ascend-policy-id') };
+      };
+      // The first answer may be the middle's fail_mode (it learns what the control plane reads
+      // from a request that did not carry it); never an allow the control plane would not give.
+      expect((await ask('blocked-corp')).decision).toBe('denied');
+      await waitFor(async () => (await ask('blocked-corp')).policy === 'pol_tenant_blocked', { everyMs: 100, what: 'the chain to carry x-tenant' });
+      expect(await ask('acme')).toEqual({ decision: 'allowed', policy: 'pol_orders' });
+    } finally {
+      await Promise.all([first.stop(), middle.stop()]);
+    }
+  });
+
   it('believes facts only from a gateway key: an agent key cannot forge them', async () => {
     const action = { agent_id: 'crawler', action_type: 'admin.access', resource: '/admin/x', context: { ascend_request: { facts: ['headers.x-internal', 'headers.x-region', 'headers.x-tenant', 'method'], method: 'GET', headers: { 'x-internal': 'yes' } } } };
     const forged = await submit(AGENT_KEY, action);

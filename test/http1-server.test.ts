@@ -10,9 +10,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
+import { TestPki } from './helpers/certs.js';
+import { tempDir } from './helpers/tmp.js';
+import { describeWith } from './helpers/tools.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const withServer = (extra: string) => CORE.replace(/^server: \{(.*)\}$/m, `server: {$1, ${extra}}`);
@@ -37,10 +41,10 @@ interface Exchange {
  * Sends `parts` (one write each, `gapMs` apart) and reads until the server closes the
  * connection or `quietMs` pass without a byte after the last write.
  */
-function exchange(port: number, parts: Array<string | Buffer>, opts: { gapMs?: number; quietMs?: number } = {}): Promise<Exchange> {
+function exchange(port: number, parts: Array<string | Buffer>, opts: { gapMs?: number; quietMs?: number; ca?: string } = {}): Promise<Exchange> {
   const quiet = opts.quietMs ?? 400;
   return new Promise((resolve, reject) => {
-    const sock: Socket = connect(port, '127.0.0.1');
+    const sock: Socket = opts.ca === undefined ? connect(port, '127.0.0.1') : tlsConnect({ port, host: '127.0.0.1', ca: opts.ca, servername: 'localhost' });
     sock.setNoDelay(true);
     const chunks: Buffer[] = [];
     let closed = false;
@@ -64,7 +68,7 @@ function exchange(port: number, parts: Array<string | Buffer>, opts: { gapMs?: n
       closed = true;
       finish();
     });
-    sock.on('connect', async () => {
+    sock.on(opts.ca === undefined ? 'connect' : 'secureConnect', async () => {
       for (const p of parts) {
         if (sock.destroyed) return;
         sock.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
@@ -276,4 +280,41 @@ describe('the h1 server while the listener closes', () => {
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
     await t.close();
   });
+});
+
+describeWith('openssl', 'the h1 server on a TLS listener', () => {
+  let h1App: TestApp;
+  let nodeApp: TestApp;
+  let h1: H1Server;
+  let ca: string;
+  beforeAll(async () => {
+    const pki = new TestPki(tempDir('ascend-h1-tls-'));
+    const cert = pki.server('server', 'sidecar');
+    ca = pki.caPem;
+    const tls = `tls: {cert_file: ${JSON.stringify(cert.cert)}, key_file: ${JSON.stringify(cert.key)}}`;
+    h1App = await startApp(withServer(tls));
+    nodeApp = await startApp(withServer(`${tls}, http_transport: node`));
+    h1 = http1Of(h1App.app.http.server)!;
+  });
+  afterAll(async () => {
+    await h1App?.close();
+    await nodeApp?.close();
+  });
+
+  const CASES: Record<string, { parts: string[]; answered: number; handedOff: number }> = {
+    'pipelined fast requests': { parts: [kong(ALLOW) + forwardAuth('/v1/orders/o-1') + kong(DENY)], answered: 3, handedOff: 0 },
+    'a fast request, then a chunked one, then a fast one': { parts: [kong(ALLOW) + `POST /kong/v1/authorize HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(DENY)}` + kong(ALLOW)], answered: 1, handedOff: 1 },
+    'CL.TE': { parts: [`POST /kong/v1/authorize HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`], answered: 0, handedOff: 1 },
+  };
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`answers as node:https does: ${name}`, async () => {
+      const before = { answered: h1.answered, handedOff: h1.handedOff };
+      const a = await exchange(h1App.httpPort, c.parts, { ca });
+      const b = await exchange(nodeApp.httpPort, c.parts, { ca });
+      expect(a.text).toEqual(b.text);
+      expect(a.text).toMatch(/^HTTP\/1\.1 \d{3} /);
+      expect(h1.answered - before.answered).toBe(c.answered);
+      expect(h1.handedOff - before.handedOff).toBe(c.handedOff);
+    });
+  }
 });

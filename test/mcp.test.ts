@@ -48,6 +48,18 @@ describe('MCP: examples/mcp.yaml through Envoy ext_authz', () => {
     expect(t.decisions().at(-1)).toMatchObject({ action_type: 'mcp.files.delete_file', resource: 'delete_file', decision: 'denied' });
   });
 
+  it('calls that differ only in their id share a cached decision; each answer carries its own id', async () => {
+    const args = { path: '/tmp/ids', note: 'n'.repeat(2000) };
+    for (const id of [101, 'req-102', 103, 101]) {
+      const res = await send('files', call(id, 'delete_file', args));
+      expect(answer(res).json).toMatchObject({ jsonrpc: '2.0', id, error: { data: { decision: 'denied', policy_id: 'pol_mcp_no_delete' } } });
+    }
+    expect(t.decisions().slice(-4).map((l) => l.cache_hit)).toEqual([false, true, true, true]);
+    // Other arguments: their own decision, not the cached one.
+    const other = await send('files', call(104, 'delete_file', { ...args, path: '/tmp/other' }));
+    expect([decisionOf(other), t.decisions().at(-1)?.cache_hit]).toEqual(['denied', false]);
+  });
+
   it('a big query is pending for a DBA; a small one is allowed (parameters = the arguments)', async () => {
     const big = await send('db', call('q-1', 'query', { sql: 'select * from t', limit: 5000 }));
     expect(decisionOf(big)).toBe('pending');

@@ -49,12 +49,29 @@ export function installAuth(api: FastifyInstance, state: RuntimeState, limits: R
     // Set before the role check, so a refusal's log line can name the key.
     req.principal = principal;
     const roles = req.routeOptions.config.roles;
-    // A gateway key is an edge's: only the routes that name the role (submit, read an action).
-    if ((roles === undefined && principal.role === 'gateway') || (roles && !roles.includes(principal.role))) {
+    if (!roleMayCall(principal, roles)) {
       const needs = roles === undefined ? 'a role other than gateway' : roles.join(' or ');
       throw new ApiError(403, 'forbidden', `API key "${principal.name}" (role ${principal.role}) may not call this; needs ${needs}`);
     }
   });
+}
+
+/** A gateway key is an edge's: only the routes that name the role (submit, read an action). */
+function roleMayCall(p: ApiPrincipal, roles: readonly Role[] | undefined): boolean {
+  return roles === undefined ? p.role !== 'gateway' : roles.includes(p.role);
+}
+
+/**
+ * The principal of a request the hook above lets through to a route with `roles` without an
+ * answer of its own — a connection a key may travel on, a known key, a role the route lists —
+ * or undefined for every request the hook would refuse. No side effect: the caller takes the
+ * rate-limit token itself (the fast path, api/fast-submit.ts, leaves refusals to the hook).
+ */
+export function admittedPrincipal(state: RuntimeState, socket: Socket, headers: Record<string, string | string[] | undefined>, roles: readonly Role[]): ApiPrincipal | undefined {
+  const rt = state.runtime;
+  if (!rt.config.api.allow_plaintext && !keySafeOn(socket)) return undefined;
+  const principal = rt.apiKeys.authenticate(presentedKey(headers));
+  return principal !== undefined && roleMayCall(principal, roles) ? principal : undefined;
 }
 
 /**

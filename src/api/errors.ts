@@ -79,6 +79,37 @@ function toApiError(err: FastifyError | Error): ApiError {
   return new ApiError(500, 'internal_error', 'internal error');
 }
 
+/** Where an API error is logged from: the request it answers and the key that sent it, if known. */
+export interface ErrorContext {
+  readonly logger: Logger;
+  /** Masks secrets in the query of a URL before it is logged. */
+  readonly redactUrl: (url: string) => string;
+  readonly method: string;
+  readonly url: string;
+  /** The configured name of the request's key (not secret), null before authentication. */
+  readonly apiKey: string | null;
+}
+
+/** What answering an error needs of a reply (a FastifyReply is one; so is the fast path's). */
+export interface ErrorReply {
+  code(status: number): ErrorReply;
+  header(name: string, value: string): ErrorReply;
+  send(payload?: unknown): unknown;
+}
+
+/**
+ * The API's answer to a failure: logged when it is ours (5xx) or a known key was refused (403;
+ * 401s are not logged, so a flood of bad keys cannot flood the log), then `errorBody` with its
+ * status and, for 429 and 503, Retry-After.
+ */
+export function answerApiError(err: FastifyError | Error, c: ErrorContext, reply: ErrorReply): unknown {
+  const e = toApiError(err);
+  if (e.statusCode >= 500) c.logger.error({ err, method: c.method, url: c.redactUrl(c.url), api_key: c.apiKey }, 'api request failed');
+  else if (e.statusCode === 403) c.logger.warn({ method: c.method, url: c.redactUrl(c.url), api_key: c.apiKey, code: e.code }, 'api request refused');
+  if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+  return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
+}
+
 /**
  * JSON errors for every route of `api` and a JSON 404 for unknown routes under its prefix.
  * `redactUrl` masks secrets in the query of a URL before it is logged. Failures and refusals of
@@ -86,14 +117,8 @@ function toApiError(err: FastifyError | Error): ApiError {
  */
 export function installErrorHandling(api: FastifyInstance, logger: Logger, redactUrl: (url: string) => string, opts: { notFound: boolean } = { notFound: true }): void {
   api.setErrorHandler((err: FastifyError, req, reply) => {
-    const e = toApiError(err);
     const apiKey = (req as { principal?: { name: string } | null }).principal?.name ?? null;
-    if (e.statusCode >= 500) logger.error({ err, method: req.method, url: redactUrl(req.url), api_key: apiKey }, 'api request failed');
-    // A known key asking for what its role or agent does not allow: worth a line (401s are not
-    // logged, so a flood of bad keys cannot flood the log).
-    else if (e.statusCode === 403) logger.warn({ method: req.method, url: redactUrl(req.url), api_key: apiKey, code: e.code }, 'api request refused');
-    if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
-    return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field, e.statusCode));
+    return answerApiError(err, { logger, redactUrl, method: req.method, url: req.url, apiKey }, reply);
   });
   // Only for a prefixed scope: a scope without a prefix would take every unknown path on the
   // listener (and run its key check first, answering 401 where the gateway routes expect 404).

@@ -17,6 +17,7 @@ import AjvModule from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { useJsonParser } from '../http/server.js';
 import { installAuth } from './auth.js';
+import { addFastSubmit } from './fast-submit.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { rateLimits } from './rate-limit.js';
@@ -106,6 +107,8 @@ export async function registerApi(http: FastifyInstance, deps: ApiDeps, version:
     abTestRoutes(api, deps);
     smartRuleRoutes(api, deps);
   }, { prefix: '/api' });
+  // The SDK's evaluate_action, also on the listener's fast path (the common case: a key that does not sign).
+  addFastSubmit(http, deps, { limits, validator: validators().body });
   // The ASCEND SDK reads its audit log outside /api.
   await http.register(async (api) => {
     setup(api, false);

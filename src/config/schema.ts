@@ -94,11 +94,11 @@ export const ServerSchema = T.Object(
     http_max_headers: T.Integer({ minimum: 8, maximum: 10_000, default: 200, description: 'More request headers are answered 431' }),
     http_fast_path: T.Boolean({
       default: true,
-      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
+      description: 'Answer the gateway endpoints\' common requests (Kong, Kong opa, forward-auth) and the REST API\'s submit (POST /api/v1/actions/submit with a key that does not sign) from node:http ahead of fastify; the answers are the same, at less CPU per request (bench/README.md). false: every request through fastify. Read at start',
     }),
     http_transport: StringEnum(['h1', 'node'] as const, {
       default: 'h1',
-      description: "How the fast path (http_fast_path) reads plain-text HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). TLS listeners always use node:http. Read at start",
+      description: "How the fast path (http_fast_path) reads HTTP: h1 (our own strict HTTP/1.1 server on the listener's sockets, after the TLS handshake on a TLS listener; any request outside its strict subset, and the connection from then on, goes to node:http unchanged) or node (node:http for every request). Read at start",
     }),
     tls: T.Optional(TlsSchema("TLS (and mTLS) for every listener; a listener's own grpc_tls, http_tls or gateway_http_tls replaces it. Read at start; the files are re-read when they change")),
     grpc_tls: T.Optional(TlsSchema('TLS of the gRPC (ext_authz) listener, in place of server.tls')),

@@ -47,6 +47,11 @@ export interface RequestView {
   readonly query: Readonly<Record<string, string | string[]>>;
   readonly sourceIp: string | undefined;
   readonly principal: string | undefined;
+  /**
+   * Set on a view an edge forwarded to this sidecar (a control plane that is itself an edge):
+   * the request facts it carried. Only these are known; the rest were never sent.
+   */
+  readonly forwardedFacts?: ReadonlySet<string> | undefined;
 }
 
 /** The document policy conditions are evaluated against. */

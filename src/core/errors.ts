@@ -80,6 +80,9 @@ export type FaultCode =
   /** The decision that records an allow made only because of a fault under fail_mode open. */
   | 'fail_open';
 
+/** The FaultCode values: decisions a fault made (per fail_mode), not a policy. */
+export const FAULT_CODES: ReadonlySet<string> = new Set<FaultCode>(['evaluation_error', 'store_error', 'deadline_exceeded', 'internal_error', 'control_plane_unavailable', 'fail_open']);
+
 /** Failures only the REST API answers (HTTP status in api/errors.ts). */
 export type ApiFailureCode =
   | 'unauthorized' | 'plaintext_not_allowed' | 'forbidden' | 'agent_mismatch' | 'not_an_approver' | 'self_approval'

@@ -36,6 +36,9 @@ export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable' satisfies D
 
 export const SUBMIT_PATH = '/api/v1/actions/submit';
 
+/** context.ascend_request when the control plane reads no request facts (or has not said). */
+const NO_FACTS = '{"facts":[]}';
+
 /** What the pipeline gets back: the decision, and the control plane's ids when it was asked. */
 export interface RemoteAnswer {
   readonly decision: Decision;
@@ -236,6 +239,11 @@ export class RemoteEvaluator {
     return this.last === 'ok' ? 'available' : 'unavailable';
   }
 
+  /** The request facts the control plane said it reads (forwarded with each action). */
+  get requestFacts(): readonly string[] {
+    return this.facts;
+  }
+
   get cacheSize(): number {
     return this.cache?.size ?? 0;
   }
@@ -258,7 +266,8 @@ export class RemoteEvaluator {
   }
 
   private bodyOf(action: ActionRequest, request: RequestView | undefined): string {
-    return submitBody(action, request === undefined ? undefined : factsJson(request, this.facts));
+    // The cache-hit path builds this per check: no facts read (the usual case), no work.
+    return submitBody(action, request === undefined ? undefined : this.facts.length === 0 ? NO_FACTS : factsJson(request, this.facts));
   }
 
   private async miss(m: Miss, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {

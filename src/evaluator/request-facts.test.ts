@@ -26,6 +26,11 @@ describe('request facts', () => {
     expect([...(back?.sent ?? [])]).toEqual(facts);
   });
 
+  it('a view another edge forwarded lists only the facts it carried', () => {
+    const back = requestFromFacts({ facts: ['method'], method: 'GET' });
+    expect(JSON.parse(factsJson(back!.request, ['headers.x-tenant', 'method']))).toEqual({ facts: ['method'], method: 'GET' });
+  });
+
   it('refuses what is not a facts object; drops values of the wrong type', () => {
     for (const bad of [null, 'x', [], { facts: 'method' }, { facts: [1] }]) expect(requestFromFacts(bad)).toBeUndefined();
     const r = requestFromFacts({ facts: ['method', 'headers.a'], method: 7, headers: { A: 'x', b: 1 } });

@@ -53,7 +53,11 @@ export function parseFacts(header: string | string[] | undefined): string[] | un
  * The JSON of `context.ascend_request` for `facts` of `req` (what the edge sends). Headers and
  * query keys the request does not carry are left out: the control plane reads them as absent.
  */
-export function factsJson(req: RequestView, facts: readonly string[]): string {
+export function factsJson(req: RequestView, wanted: readonly string[]): string {
+  // A view forwarded to us by another edge knows only what that edge sent: never claim the rest
+  // (the next control plane would read a fact as absent that was merely not forwarded).
+  const known = req.forwardedFacts;
+  const facts = known === undefined ? wanted : wanted.filter((f) => known.has(f));
   let json = `{"facts":${JSON.stringify(facts)}`;
   let headers = '';
   let query = '';
@@ -94,10 +98,11 @@ export function requestFromFacts(v: unknown): { request: RequestView; sent: Read
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
   if (!Array.isArray(o.facts) || !o.facts.every(isString)) return undefined;
+  const sent = new Set(o.facts);
   const request: RequestView = {
     method: str(o.method) ?? '', path: str(o.path) ?? '', host: str(o.host) ?? '', scheme: str(o.scheme) ?? '',
     sourceIp: str(o.source_ip), principal: str(o.principal),
-    headers: stringMap(o.headers, isString), query: stringMap(o.query, isQueryValue),
+    headers: stringMap(o.headers, isString), query: stringMap(o.query, isQueryValue), forwardedFacts: sent,
   };
-  return { request, sent: new Set(o.facts) };
+  return { request, sent };
 }

@@ -38,7 +38,7 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
 }
 
 /** Index of the quote that closes the string opened at `open`, or -1 when it is never closed. */
-function closingQuote(text: string, open: number): number {
+export function closingQuote(text: string, open: number): number {
   let from = open + 1;
   for (;;) {
     const q = text.indexOf('"', from);

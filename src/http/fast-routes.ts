@@ -58,6 +58,8 @@ export interface FastRoute {
    */
   readonly body: 'json' | 'none';
   readonly bodyLimit: number;
+  /** A 'json' body of only whitespace is no body (undefined), as useJsonParser's `allowEmpty` (the REST API). */
+  readonly allowEmpty?: boolean;
   /** The route's body schema, compiled by the adapter's own validator ('json' routes). */
   readonly validate?: ValidateFunction;
   /** The adapter's handler, the same function its fastify route runs. */
@@ -226,14 +228,21 @@ export class FastRoutes {
    * would, then runs the route's handler; a refusal is the route's own error answer.
    */
   dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
-    try {
-      if (route.body === 'json') {
-        request.body = this.parseJson(raw);
-        if (route.validate !== undefined && !route.validate(request.body)) throw validationError(route.validate);
+    if (route.body === 'json') {
+      try {
+        request.body = this.parseJson(raw, route.allowEmpty === true);
+      } catch (e) {
+        // As fastify after any body parser error ("the client may send more data"): the answer
+        // says `connection: close`, and the connection ends with it — no pipelined request after
+        // it is answered.
+        reply.header('connection', 'close');
+        route.fail(e as ProblemError, request, reply);
+        return;
       }
-    } catch (e) {
-      route.fail(e as ProblemError, request, reply);
-      return;
+      if (route.validate !== undefined && !route.validate(request.body)) {
+        route.fail(validationError(route.validate), request, reply);
+        return;
+      }
     }
     try {
       route.handle(request, reply);
@@ -242,10 +251,11 @@ export class FastRoutes {
     }
   }
 
-  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser, allowEmpty false). */
-  private parseJson(raw: Buffer | undefined): unknown {
+  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser). */
+  private parseJson(raw: Buffer | undefined, allowEmpty: boolean): unknown {
     if (raw === undefined || raw.length === 0) throw new FST_ERR_CTP_EMPTY_JSON_BODY();
     const text = raw.toString('utf8');
+    if (allowEmpty && text.trim() === '') return undefined;
     try {
       assertJsonDepth(text, this.state.runtime.config.limits.max_json_depth, 'request body');
     } catch (e) {

@@ -80,8 +80,9 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
   const blank = buf.indexOf(CRLFCRLF, Math.max(start, scanFrom - 3));
   if (blank === -1 || blank + 4 > length) {
     if (length - start > limits.maxHeaderBytes) return HAND_OFF;
-    // A bare LF so far: node decides what it means, now rather than at the timeout.
+    // A bare LF or CR so far: node decides what it means (400), now rather than at the timeout.
     for (let i = buf.indexOf(LF, Math.max(start, scanFrom)); i !== -1 && i < length; i = buf.indexOf(LF, i + 1)) if (i === start || buf[i - 1] !== CR) return HAND_OFF;
+    for (let i = buf.indexOf(CR, Math.max(start, scanFrom - 1)); i !== -1 && i + 1 < length; i = buf.indexOf(CR, i + 1)) if (buf[i + 1] !== LF) return HAND_OFF;
     return MORE;
   }
   const end = blank + 4;
@@ -124,7 +125,8 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
     pos = lf + 1;
   }
 
-  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return HAND_OFF;
+  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
+  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined || headers['set-cookie'] !== undefined) return HAND_OFF;
   let close = false;
   const connection = headers.connection;
   if (connection !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * The gateway endpoints' own HTTP/1.1 server (`server.http_transport: h1`, the default): it
- * takes each plain-text connection of the node:http listener first, reads request heads and
+ * takes each connection of the node:http (or node:https) listener first, reads request heads and
  * Content-Length bodies itself (h1-head.ts: a strict subset) and answers the fast routes
  * (fast-routes.ts) with one socket write of a built header block per batch of requests, in
  * order, keep-alive and pipelined. What it saves over node:http is the llhttp callbacks into
@@ -11,8 +11,8 @@
  * body the route does not take here, a caller gateway_access refuses, a closing listener —
  * is node:http's from that byte on: once its own answers are written, the connection, with
  * the bytes read and not yet used, goes to node's connection listener, which parses and
- * answers it (through fastify) as if it had had it from the start. TLS listeners do not use
- * this server.
+ * answers it (through fastify) as if it had had it from the start. On a TLS listener it takes
+ * each connection after its handshake, as node:https's HTTP machinery would.
  *
  * The listener's limits hold as on node:http: the whole request within requestTimeoutMs of its
  * first byte (of the accept, for the first) or a 408 from fastify's clientError handler; an
@@ -21,6 +21,7 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { HAND_OFF, MORE, parseHead, type Head, type HeadLimits } from './h1-head.js';
 import { ReplyBase, type FastRoute, type FastRoutes } from './fast-routes.js';
 
@@ -49,18 +50,21 @@ class HeadTail {
   private second = 0;
   private keep = '';
   private last = '';
+  private date = '';
 
   constructor(private readonly keepAlive: string) {}
 
-  get(now: number, close: boolean): string {
+  /** `own`: the answer has its own Connection header (node then adds neither Connection nor Keep-Alive). */
+  get(now: number, close: boolean, own = false): string {
     const s = now - (now % 1000);
     if (s !== this.second) {
       this.second = s;
       const date = `Date: ${new Date(s).toUTCString()}\r\n`;
       this.keep = `${date}Connection: keep-alive\r\n${this.keepAlive}\r\n\r\n`;
       this.last = `${date}Connection: close\r\n\r\n`;
+      this.date = `${date}\r\n`;
     }
-    return close ? this.last : this.keep;
+    return own ? this.date : close ? this.last : this.keep;
   }
 }
 
@@ -77,8 +81,14 @@ class H1Reply extends ReplyBase {
     if (this.data !== undefined) return;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let ascii = true;
+    let own = false;
     for (const name in headers) {
       const value = headers[name]!;
+      // The route's own `connection: close` (fastify's, after a body it could not parse): this answer is the last.
+      if (name === 'connection') {
+        own = true;
+        if (value.toLowerCase() === 'close') this.close = true;
+      }
       // As node:http refuses them (response splitting): the route's error answer follows.
       if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
       if (NOT_ASCII.test(value)) {
@@ -89,7 +99,7 @@ class H1Reply extends ReplyBase {
     }
     // A closing listener: this answer is the connection's last.
     if (this.conn.closing) this.close = true;
-    head += this.conn.tail(this.close);
+    head += this.conn.tail(this.close, own);
     const withBody = body !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304;
     // Node writes the head as latin1 and the body as UTF-8: one string when the head is ASCII.
     if (ascii) this.data = withBody ? head + body : head;
@@ -199,8 +209,8 @@ class H1Connection {
     socket.on('close', this.onClose);
   }
 
-  tail(close: boolean): string {
-    return this.server.tail.get(Date.now(), close);
+  tail(close: boolean, own = false): string {
+    return this.server.tail.get(Date.now(), close, own);
   }
 
   private read(chunk: Buffer): void {
@@ -311,7 +321,15 @@ class H1Connection {
     while (r !== undefined && r.data !== undefined) {
       this.emit(r.data);
       this.inFlight--;
-      if (r.close) this.state = State.Done;
+      if (r.close) {
+        // The connection's last answer: the requests after it get none (as node:http after a
+        // `connection: close` answer), nor does node get the connection.
+        this.state = State.Done;
+        this.handingOff = false;
+        this.inFlight = 0;
+        r = undefined;
+        break;
+      }
       r = r.next;
     }
     this.first = r;
@@ -450,11 +468,13 @@ function ignore(): void {}
  * before the connection gate wraps the listeners.
  */
 export function serveHttp1(server: Server, routes: FastRoutes, limits: H1Limits): H1Server {
-  const [node] = server.listeners('connection') as ConnectionListener[];
-  if (node === undefined) throw new Error('serveHttp1: the server has no connection listener');
-  server.removeAllListeners('connection');
+  // node:https hands its HTTP machinery the socket once the TLS handshake is done.
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  const [node] = server.listeners(event) as ConnectionListener[];
+  if (node === undefined) throw new Error(`serveHttp1: the server has no ${event} listener`);
+  server.removeAllListeners(event);
   const h1 = new H1Server(server, routes, limits, node);
-  server.on('connection', (socket: Socket) => h1.accept(socket));
+  server.on(event, (socket: Socket) => h1.accept(socket));
   SERVERS.set(server, h1);
   return h1;
 }

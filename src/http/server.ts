@@ -40,7 +40,7 @@ export interface HttpLimits {
   connections: ConnectionLimits;
   /** HTTPS with these credentials (listeners/tls.ts); plain HTTP without. */
   tls?: TlsCredentials;
-  /** 'h1': plain-text fast routes on our own HTTP/1.1 server (h1-server.ts); 'node': node:http's. */
+  /** 'h1': the fast routes on our own HTTP/1.1 server (h1-server.ts); 'node': on node:http's. */
   transport?: 'h1' | 'node';
 }
 
@@ -124,7 +124,7 @@ export function createHttpServer(limits: HttpLimits, fast?: FastRoutes): Fastify
       // Count headers ourselves (onRequest, below) to answer 431 with a reason; Node's own
       // count limit answers a bare 400. maxHeaderSize already bounds what a request can carry.
       server.maxHeadersCount = 0;
-      if (fast !== undefined && limits.tls === undefined && limits.transport !== 'node') serveHttp1(server, fast, limits);
+      if (fast !== undefined && limits.transport !== 'node') serveHttp1(server, fast, limits);
       // A connection that never sends a byte is closed by headersTimeout: Node counts it from accept.
       limitConnections(server, limits.connections);
       return server;

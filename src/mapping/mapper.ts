@@ -123,7 +123,7 @@ export class Mapper {
   private parseMcpBody(req: GatewayRequest, route: CompiledRoute, mcp: NonNullable<CompiledRoute['mcp']>): McpParsed {
     const text = req.body;
     // A partial body is never taken from the memo: parseBody answers it (body_truncated on read).
-    const memo = text === undefined || req.bodyPartial ? undefined : this.mcpMemo.get(route, text);
+    const memo = text === undefined || req.bodyPartial ? undefined : this.mcpMemo.get(route, text, this.opts.body.maxBytes);
     if (memo !== undefined) return memo;
     let body: RequestBody | undefined;
     try {

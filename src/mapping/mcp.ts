@@ -82,20 +82,19 @@ function argumentsOf(params: Record<string, unknown>, method: string): Record<st
   return a;
 }
 
-/** One call's fields from its method and params. */
-function callOf(method: string, id: JsonRpcId | undefined, rawParams: unknown): McpCall {
+/** One call's fields from its method and params (literal objects: a spread per call showed in profiles). */
+function callOf(method: string, id: JsonRpcId | undefined, rawParams: unknown, position: number): McpCall {
   if (rawParams !== undefined && !isObject(rawParams) && !Array.isArray(rawParams)) throw invalid(`${method}: params must be an object or an array`);
   const params = isObject(rawParams) ? rawParams : {};
-  const base = id === undefined ? { method } : { method, id };
   switch (method) {
     case 'tools/call':
-      return { ...base, tool: nameParam(params, method, 'name'), arguments: argumentsOf(params, method) };
+      return { method, position, id, tool: nameParam(params, method, 'name'), arguments: argumentsOf(params, method) };
     case 'prompts/get':
-      return { ...base, prompt: nameParam(params, method, 'name'), arguments: argumentsOf(params, method) };
+      return { method, position, id, prompt: nameParam(params, method, 'name'), arguments: argumentsOf(params, method) };
     case 'resources/read':
-      return { ...base, uri: nameParam(params, method, 'uri'), arguments: {} };
+      return { method, position, id, uri: nameParam(params, method, 'uri'), arguments: {} };
     default:
-      return { ...base, arguments: {} };
+      return { method, position, id, arguments: {} };
   }
 }
 
@@ -132,7 +131,7 @@ export function parseMcp(body: unknown, isGoverned: GovernTest, maxBatch: number
     if (typeof method !== 'string' || method === '') throw invalid(`${at}: method must be a non-empty string`);
     firstMethod ??= method;
     if (id !== undefined) ids.push(id);
-    if (isGoverned(method)) calls.push({ ...callOf(method, id, m.params), position: i });
+    if (isGoverned(method)) calls.push(callOf(method, id, m.params, i));
   });
   return { calls, ids, batch, firstMethod: firstMethod ?? 'response' };
 }

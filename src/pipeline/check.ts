@@ -161,6 +161,16 @@ export class CheckPipeline {
     return this.evaluate({ adapter, rt, input, t0, span: this.deps.tracing?.startCheck(adapter, undefined) });
   }
 
+  /**
+   * The request facts decisions read: the policies' own, and — evaluating remotely — those the
+   * control plane said it reads (a sidecar that is both an edge's control plane and an edge).
+   */
+  requestFacts(): readonly string[] {
+    const own = this.deps.state.runtime.requestFacts;
+    const remote = this.deps.remote?.current?.requestFacts;
+    return remote === undefined || remote.length === 0 ? own : [...new Set([...own, ...remote])].sort();
+  }
+
   /** Records and answers a request an adapter could not even parse (always denied, 400). */
   reject(adapter: AdapterName, e: RequestError): CheckResult {
     const t0 = this.now();

@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
+import type { CheckResult } from '../../pipeline/result.js';
 import { settle } from '../../pipeline/settle.js';
+import { AnswerJson } from '../answer-json.js';
 import { addFastRoute, setupScope, withConnection, type HttpAdapterDeps, type Problem, type ScopeOptions } from '../http-adapter.js';
 import { fromOpaInput } from './from-opa-input.js';
 import { OpaRequestSchema, type OpaRequest } from './schema.js';
@@ -19,8 +21,10 @@ export function registerKongOpa(http: FastifyInstance, deps: HttpAdapterDeps): v
     // Kong answers 500 to anything but HTTP 200: a refusal is a deny result it can apply.
     render: (reply: ReplyLike, p: Problem) => void reply.code(p.status >= 500 ? 500 : 200).send(problemResult(p)),
   };
+  const answers = new AnswerJson(toOpaResult);
+  const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
   const handler = (req: RequestLike, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), (r) => void reply.send(toOpaResult(r)), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
+    settle(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

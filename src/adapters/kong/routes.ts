@@ -4,7 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
+import type { CheckResult } from '../../pipeline/result.js';
 import { settle } from '../../pipeline/settle.js';
+import { AnswerJson } from '../answer-json.js';
 import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
 import { CompletionSchema, PluginRequestSchema, type CompletionRequest, type PluginRequest } from './schema.js';
@@ -16,8 +18,10 @@ const COMPLETE_BODY_LIMIT = 16 * 1024;
 export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void {
   const bodyLimit = deps.state.runtime.config.kong.body_limit_bytes;
   const scopeOptions = { adapter: 'kong', jsonOnly: true, render: renderProblem } as const;
+  const answers = new AnswerJson(toPluginAnswer);
+  const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
   const authorize = (req: RequestLike, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), (r) => void reply.send(toPluginAnswer(r)), () => deps.pipeline.fail('kong', 'evaluation_error'));
+    settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('kong', 'evaluation_error'));
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

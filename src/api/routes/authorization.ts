@@ -3,7 +3,7 @@
  * gateways (engine, cache, decision log, metrics, approvals) through CheckPipeline.checkAction,
  * adapter label `api`. Identity comes from the API key, never from the body alone.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest, RequestView } from '../../core/action.js';
 import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
@@ -54,9 +54,12 @@ async function remember(deps: ApiDeps, r: CheckResult): Promise<void> {
 
 /** Evaluates through the one pipeline (adapter `api`) and keeps the action (without waiting for the store). */
 export async function evaluate(deps: ApiDeps, action: ActionRequest, request?: RequestView): Promise<CheckResult> {
-  const r = await deps.pipeline.checkAction(action, 'api', request);
-  // Not awaited: a decision that needed no store is never held up by one. The store answers its
-  // calls in order, so a status request sent after this answer still finds the action.
+  return kept(deps, await deps.pipeline.checkAction(action, 'api', request));
+}
+
+/** `r`, whose action is being kept (not awaited: a decision that needed no store is never held up by one). */
+export function kept(deps: ApiDeps, r: CheckResult): CheckResult {
+  // The store answers its calls in order, so a status request sent after this answer still finds the action.
   void remember(deps, r);
   return r;
 }
@@ -64,12 +67,18 @@ export async function evaluate(deps: ApiDeps, action: ActionRequest, request?: R
 /**
  * A decision is answered 200, whatever it is — except too_many_pending, answered 429 with
  * retry-after (RFC 6585) so that SDKs and HTTP clients back off without reading the body.
+ * Sets that status; true when the answer is a plain 200.
  */
-export function answer(reply: FastifyReply, r: CheckResult): Record<string, unknown> {
-  if (r.decision.code === TOO_MANY_PENDING) {
-    void reply.code(429);
-    if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
-  }
+export function answerStatus(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): boolean {
+  if (r.decision.code !== TOO_MANY_PENDING) return true;
+  void reply.code(429);
+  if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
+  return false;
+}
+
+/** The decision's answer: its status set on `reply` ({@link answerStatus}), its view returned. */
+export function answer(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): Record<string, unknown> {
+  answerStatus(reply, r);
   return decisionView(r);
 }
 

@@ -15,22 +15,32 @@ import { McpDecisionView, McpSubmitBody, SdkDecisionView, SubmitBody } from '../
 import { answer, apiContext, evaluate } from './authorization.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { isCacheable } from '../../core/decision.js';
-import type { FastifyReply } from 'fastify';
+import { FAULT_CODES } from '../../core/errors.js';
+
+/** What the answer sets on a reply (a FastifyReply, or the fast path's: api/fast-submit.ts). */
+export interface HeaderReply {
+  code(status: number): unknown;
+  header(name: string, value: string): unknown;
+}
 
 /**
  * How long an edge (evaluator.mode remote) may reuse this answer: as long as this sidecar's
  * own cache would (cache.ttl_ms), for the decisions it would cache; never a pending answer, one
- * an approval decided, or one of a blocked agent.
+ * an approval decided, one of a blocked agent, or one a fault decided.
  */
-function cacheControl(deps: ApiDeps, reply: FastifyReply, r: CheckResult): CheckResult {
+export function cacheControl(deps: ApiDeps, reply: HeaderReply, r: CheckResult): CheckResult {
   const c = deps.state.runtime.config.cache;
-  const reusable = c.enabled && c.ttl_ms >= 1000 && isCacheable(r.decision) && r.approvalId === undefined && r.decision.code !== 'agent_blocked';
+  // A fault's answer (this sidecar's own control plane away, a store error) is never kept: the
+  // edge would serve it after the fault is over.
+  const d = r.decision;
+  const reusable = c.enabled && c.ttl_ms >= 1000 && isCacheable(d) && r.approvalId === undefined && d.code !== 'agent_blocked' && !FAULT_CODES.has(d.code);
   void reply.header('cache-control', reusable ? `private, max-age=${Math.floor(c.ttl_ms / 1000)}` : 'no-store');
   return r;
 }
 import { decisionOr429, errors, unprocessable } from '../error-docs.js';
 
-const roles = ['admin', 'agent', 'gateway'] as const;
+export const SUBMIT_ROLES = ['admin', 'agent', 'gateway'] as const;
+const roles = SUBMIT_ROLES;
 const MAX_ORCHESTRATION_DEPTH = 5;
 
 /** The SDK sends "unknown" when its client has no agent id: an agent key then acts as itself. */
@@ -48,9 +58,9 @@ const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entrie
  * and a body that forwarded fewer is refused (409 request_facts_required) rather than decided
  * without them.
  */
-export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: FastifyReply): RequestView | undefined {
+export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: HeaderReply): RequestView | undefined {
   if (p.role !== 'gateway') return undefined;
-  const needed = deps.state.runtime.requestFacts;
+  const needed = deps.pipeline.requestFacts();
   void reply.header(FACTS_HEADER, formatFacts(needed));
   const raw = (b.context as Record<string, unknown> | undefined)?.[FACTS_CONTEXT_KEY];
   if (raw === undefined) return undefined; // an SDK client with a gateway key: no request, as for any submission
@@ -59,6 +69,14 @@ export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, 
   const missing = needed.filter((n) => !f.sent.has(n));
   if (missing.length > 0) throw new ApiError(409, 'request_facts_required', `the policies read request facts this body did not forward: ${missing.join(', ')} (${FACTS_HEADER} names them all)`);
   return f.request;
+}
+
+/**
+ * After the evaluation, a gateway key is told the request facts again: a sidecar evaluating
+ * remotely may have just learned what its own control plane reads (a chain of edges).
+ */
+export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: HeaderReply): void {
+  if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
 }
 
 /** The client's context without ascend_request (read by forwardedRequest, never a context field). */
@@ -105,18 +123,23 @@ function mcpAction(p: ApiPrincipal, b: McpSubmitBody): ActionRequest {
   };
 }
 
+/** POST /api/v1/actions/submit's body and answers (the fast path serializes with the same). */
+export const SUBMIT_SCHEMA = {
+  body: SubmitBody,
+  response: { ...errors({ body: true, codes: ['agent_mismatch', 'request_facts_required'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
+};
+
 export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.post('/v1/actions/submit', {
     config: { roles },
-    schema: {
-      tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending",
-      body: SubmitBody, response: { ...errors({ body: true, codes: ['agent_mismatch', 'request_facts_required'] }), 200: SdkDecisionView, 429: decisionOr429(SdkDecisionView), 422: unprocessable('orchestration_depth outside 0–5') },
-    },
+    schema: { tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending", ...SUBMIT_SCHEMA },
   }, async (req, reply) => {
     const p = principalOf(req);
     const body = req.body as SubmitBody;
     const request = forwardedRequest(deps, p, body, reply);
-    return answer(reply, cacheControl(deps, reply, await evaluate(deps, submittedAction(p, body), request)));
+    const r = await evaluate(deps, submittedAction(p, body), request);
+    factsAfter(deps, p, reply);
+    return answer(reply, cacheControl(deps, reply, r));
   });
 
   api.post('/v1/mcp/actions/submit', {

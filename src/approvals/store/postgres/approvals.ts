@@ -32,9 +32,19 @@ const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vo
 const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at', 'action_id'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
+/**
+ * The hot statements are named (prepared once per connection, planned once) and name their
+ * result columns: a newer replica's migration that adds a column then only replans them, where
+ * a prepared `SELECT *` would fail on every connection ("cached plan must not change result
+ * type") until it reconnected.
+ */
+const cols = (alias: string, list: readonly string[]) => list.map((c) => `${alias}.${c}`).join(', ');
 /** An approval with its votes in one round trip (votes as JSON, oldest first). */
-const SELECT_APPROVAL = `SELECT p.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = p.approval_id)::text, '[]') AS votes_json
+const SELECT_APPROVAL = `SELECT ${cols('p', APPROVAL_COLS)},
+  COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = p.approval_id)::text, '[]') AS votes_json
   FROM approvals p`;
+const GET_APPROVAL = `${SELECT_APPROVAL} WHERE approval_id = $1`;
+const GET_ACTION = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = $1`;
 const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
 
 /**
@@ -71,7 +81,8 @@ const useGrantSql = (pick: string) => `WITH l AS (${pick}),
     WHERE a.action_id = l.action_id AND l.state = 'approved' AND l.grant_expires_at IS NOT NULL AND $2 >= l.grant_expires_at
       AND a.status = 'approved'
     RETURNING a.action_id)
-  SELECT l.*, COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = l.approval_id)::text, '[]') AS votes_json,
+  SELECT ${cols('l', APPROVAL_COLS)},
+    COALESCE((SELECT json_agg(v ORDER BY v.at, v.seq) FROM votes v WHERE v.approval_id = l.approval_id)::text, '[]') AS votes_json,
     (SELECT version FROM u) AS used_version, (SELECT count(pg_notify($3, $4 || x.action_id)) FROM x) AS expired_n
   FROM l`;
 const USE_GRANT_BY_ID = useGrantSql('SELECT * FROM approvals WHERE approval_id = $1');
@@ -95,7 +106,7 @@ const TRANSITION = (() => {
   return `WITH cur AS (SELECT approval_id FROM approvals WHERE approval_id = $1),
     u AS (UPDATE approvals SET state = $3, current_step = $4, escalated = $5, deadline_at = $6, decided_at = $7, reason = $8,
         grant_expires_at = COALESCE($9, grant_expires_at), version = version + 1
-      WHERE approval_id = $1 AND version = $2 RETURNING *),
+      WHERE approval_id = $1 AND version = $2 RETURNING ${APPROVAL_COLS.join(', ')}),
     v AS (INSERT INTO votes (${VOTE_COLS.join(', ')})
       SELECT ${VOTE_COLS.map((c, k) => `${vote[k]}::${voteTypes[c]}`).join(', ')} FROM u WHERE $12::boolean),
     s AS (UPDATE actions a SET status = $10, updated_at = $11 FROM u WHERE a.action_id = u.action_id AND $10::text IS NOT NULL),
@@ -104,7 +115,8 @@ const TRANSITION = (() => {
       FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
         WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)
       WHERE EXISTS (SELECT 1 FROM u) ORDER BY n)
-    SELECT u.*, COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
+    SELECT ${cols('u', APPROVAL_COLS)},
+      COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
       CASE WHEN u.approval_id IS NOT NULL
         THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id), pg_notify(${channel}, ${deadlineNote})) z) END AS notified
     FROM cur LEFT JOIN u ON true`;
@@ -137,12 +149,12 @@ export class ApprovalsPg {
   constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly n: NotifyTarget) {}
 
   async getAction(id: string, q: Q = this.pool): Promise<ActionRecord | undefined> {
-    const r = (await q.query<Row>('SELECT * FROM actions WHERE action_id = $1', [id])).rows[0];
+    const r = (await q.query<Row>({ name: 'ascend_get_action', text: GET_ACTION, values: [id] })).rows[0];
     return r && rowToAction(r);
   }
 
   async getApproval(id: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
-    return this.load(q, (await q.query<Row>(`${SELECT_APPROVAL} WHERE approval_id = $1`, [id])).rows[0]);
+    return this.load(q, (await q.query<Row>({ name: 'ascend_get_approval', text: GET_APPROVAL, values: [id] })).rows[0]);
   }
 
   async insertAction(action: ActionRecord): Promise<void> {

@@ -166,5 +166,40 @@ describe('PostgresStore: a fleet racing on one database', () => {
       await proxy.close();
     }
   });
+
+  it("keeps answering when another replica's migration adds columns under its prepared statements", async () => {
+    const [s] = await replicas(1, 'addcol'); // one pool...
+    const one = await PostgresStore.open({ url: db.url, schema: s!.schema, poolMax: 1 }); // ...and a store on one connection
+    open.push(one);
+    const { approval } = await create(one, pendingApproval({ now: T, fingerprint: 'fp-addcol' }));
+    const approved = await one.transitionApproval(approveTransition(approval, 'alice', T + 1));
+    expect(approved.ok).toBe(true);
+    await one.getAction(approval.action_id);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`ALTER TABLE ${s!.schema}.approvals ADD COLUMN newer TEXT; ALTER TABLE ${s!.schema}.actions ADD COLUMN newer TEXT;
+        ALTER TABLE ${s!.schema}.votes ADD COLUMN newer TEXT`);
+    } finally {
+      await c.end();
+    }
+    expect((await one.getAction(approval.action_id))?.action_id).toBe(approval.action_id);
+    expect((await one.getApproval(approval.approval_id))?.state).toBe('approved');
+    expect((await one.useLatestApproval('fp-addcol', T + 2)).grant?.ok).toBe(true);
+    const next = await create(one, pendingApproval({ now: T + 3, fingerprint: 'fp-addcol-2' }));
+    expect((await one.transitionApproval(approveTransition(next.approval, 'bob', T + 4))).ok).toBe(true);
+  });
+
+  it('keeps its schema as search_path when the URL sets startup options of its own', async () => {
+    const schema = db.schema('options');
+    const u = new URL(db.url);
+    u.searchParams.set('options', '-c work_mem=8MB');
+    const s = await PostgresStore.open({ url: u.toString(), schema, poolMax: 1 });
+    open.push(s);
+    const { approval } = await create(s, pendingApproval({ now: T }));
+    expect((await s.getApproval(approval.approval_id))?.approval_id).toBe(approval.approval_id);
+    expect((await s.pool.query<{ w: string; p: string }>('SELECT current_setting($1) AS w, current_setting($2) AS p', ['work_mem', 'search_path'])).rows[0])
+      .toEqual({ w: '8MB', p: schema });
+  });
 });
 

@@ -39,8 +39,9 @@ const types = {
  */
 export function createPool(o: PgOptions & { readonly schema: string; readonly untimed?: boolean }): pg.Pool {
   const statementTimeout = o.statementTimeoutMs ?? 2000;
+  const { url, options } = withSearchPath(o.url, o.schema);
   const pool = new pg.Pool({
-    connectionString: o.url,
+    connectionString: url,
     max: o.poolMax ?? 10,
     statement_timeout: o.untimed ? 0 : statementTimeout,
     ...(o.untimed ? {} : { query_timeout: statementTimeout + 1000 }),
@@ -48,12 +49,31 @@ export function createPool(o: PgOptions & { readonly schema: string; readonly un
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
     application_name: o.applicationName ?? 'ascend-sidecar',
-    options: `-c search_path=${o.schema}`,
+    options,
     types,
   });
   // An idle connection the server dropped: the pool discards it; the next query opens another.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/**
+ * The startup `options` that set the schema as search_path, with those of the URL
+ * (`?options=-c work_mem=8MB`) kept before them: node-postgres lets a URL's `options` replace the
+ * configured ones, which would drop the search_path, so they are taken out of the URL.
+ */
+export function withSearchPath(url: string, schema: string): { url: string; options: string } {
+  const own = `-c search_path=${schema}`;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url, options: own }; // not a URL node-postgres reads as one either: left to it to refuse
+  }
+  const given = u.searchParams.get('options');
+  if (given === null) return { url, options: own };
+  u.searchParams.delete('options');
+  return { url: u.toString(), options: `${given} ${own}` };
 }
 
 export type Q = Pick<pg.PoolClient, 'query'>;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../core/decision.js';
+import type { CheckResult } from '../pipeline/result.js';
+import { AnswerJson } from './answer-json.js';
+import { toOpaResult } from './kong-opa/to-opa-result.js';
+import { toPluginAnswer } from './kong/to-plugin-response.js';
+
+const decision = (over: Partial<Decision>): Decision => ({
+  decision: 'allowed', reason: 'allowed by policy "Anyone reads orders"', code: 'policy_allow', policyId: 'pol_orders_read', policyName: 'Anyone reads orders',
+  riskScore: 12, flagged: false, approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
+} as Decision);
+
+const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => ({
+  adapter: 'kong', decision: d, actionId, approvalId: undefined, retryAfterSeconds: undefined, action: undefined, request: undefined, route: undefined,
+  cacheHit: true, latencyUs: 10, ...over,
+});
+
+const DECISIONS = [
+  decision({}),
+  decision({ decision: 'denied', reason: 'No agent touches "admin" \\ ever', code: 'policy_deny', policyId: 'pol_admin_deny', httpStatus: 403 }),
+  decision({ flagged: true, monitor: { policyId: 'pol_x', wouldBe: 'denied' } }),
+  // Its own text holds a stand-in id: answered in full every time, never from parts.
+  decision({ reason: 'see 00000000-0000-4000-8000-00000000a5a5', policyId: null }),
+];
+const IDS = ['6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', 'a-remote:id_1.2', 'odd "id"\n', ''];
+
+describe('AnswerJson', () => {
+  for (const [name, render] of [['Kong', toPluginAnswer], ['Kong opa', toOpaResult]] as const) {
+    it(`${name}: the same text as JSON.stringify, first time, second and after`, () => {
+      const answers = new AnswerJson(render);
+      for (let round = 0; round < 4; round++) {
+        for (const d of DECISIONS) {
+          for (const id of IDS) {
+            const r = result(d, id);
+            expect(answers.of(r)).toBe(JSON.stringify(render(r)));
+          }
+          const pending = result(d, IDS[0]!, { approvalId: 'apr_1', statusUrl: 'https://x/status/apr_1', retryAfterSeconds: 5 });
+          expect(answers.of(pending)).toBe(JSON.stringify(render(pending)));
+          const ab = result(d, IDS[0]!, { ab: [{ test: { name: 't' }, variant: 'test' }] as unknown as CheckResult['ab'] });
+          expect(answers.of(ab)).toBe(JSON.stringify(render(ab)));
+        }
+      }
+    });
+  }
+});
