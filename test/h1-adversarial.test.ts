@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { storeConfig } from './helpers/api.js';
+import { KEYS, storeConfig } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -37,6 +37,11 @@ const fa = (uri: string, extra = '', agent = 'crawler', target = '/forward-auth'
   `GET ${target} HTTP/1.1\r\nHost: sidecar\r\nX-Original-URI: ${uri}\r\nX-Original-Method: GET\r\nX-Agent-Id: ${agent}\r\n${extra}\r\n`;
 const FA_ALLOW = fa('/v1/orders/o-1');
 const FA_DENY = fa('/admin/users');
+/** The Kong opa plugin's call (`POST /v1/data/...`) about `method path` by the crawler. */
+const opa = (path: string, target = '/v1/data/ascend/allow', method = 'GET') => {
+  const body = JSON.stringify({ input: { request: { http: { method, scheme: 'http', host: 'api.example.com', port: 8000, path, headers: { 'x-agent-id': 'crawler' } } }, client_ip: '10.1.0.7' } });
+  return `POST ${target} HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+};
 const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 /** A Kong call's head with no Content-Length: the caller frames the body. */
 const kongHead = (extra: string) => `POST /kong/v1/authorize HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\n${extra}\r\n`;
@@ -245,9 +250,9 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
   }
 
   it('sanity: an allow and a denial in each shape, answered by h1 itself', async () => {
-    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY] });
-    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny']);
-    expect(r.answered).toBe(4);
+    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY + opa('/v1/orders/o-1') + opa('/admin/x')] });
+    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny', 'allow', 'deny']);
+    expect(r.answered).toBe(6);
     expect(r.handedOff).toBe(0);
   });
 
@@ -378,6 +383,17 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'a head and half a body, then a half-close': { parts: [kong(ALLOW).slice(0, -10)], end: true },
     'a request h1 answers, one node must read, then a half-close': { parts: [FA_ALLOW + kongHead('Transfer-Encoding: chunked\r\n') + chunked(DENY)], end: true },
     'a request h1 answers, a half-close, then nothing': { parts: [FA_ALLOW, ''], end: true, gapMs: 50 },
+    'Kong opa: an allow and a denial, pipelined': { parts: [opa('/v1/orders/o-1') + opa('/admin/x')] },
+    'Kong opa: the bare /v1/data and a trailing slash': { parts: [opa('/v1/orders/o-1', '/v1/data') + opa('/admin/x', '/v1/data/')] },
+    'Kong opa: dot segments and encoded slashes in the policy path': { parts: [opa('/admin/x', '/v1/data/../data/ascend/allow') + opa('/admin/x', '/v1/data%2Fascend') + opa('/admin/x', '/v1/dat%61/ascend')] },
+    'Kong opa: a body that is not JSON, then a pipelined allow': { parts: [opa('/v1/orders/o-1').replace(/\r\n\r\n\{/, '\r\n\r\n[') + opa('/v1/orders/o-1')] },
+    'Kong opa: a denial whose Content-Length hides an allow': { parts: [opa('/admin/x').replace(/Content-Length: \d+/, (m) => `${m}\r\nContent-Length: 2`)] },
+    'forward-auth GET with Content-Length: 0': { parts: [fa('/v1/orders/o-1', 'Content-Length: 0\r\n') + FA_DENY] },
+    'forward-auth GET with Content-Length: 00': { parts: [fa('/v1/orders/o-1', 'Content-Length: 00\r\n') + FA_DENY] },
+    'forward-auth GET whose body is a request': { parts: [fa('/admin/x', `Content-Length: ${FA_ALLOW.length}\r\n`) + FA_ALLOW] },
+    'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
+    'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
+    'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
     'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
@@ -529,6 +545,31 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
     expect(answers(a.raw).map((x) => x.status)).toEqual([...Array(40).fill(403), 400]);
     expect([a.closed, same.closed, later.closed]).toEqual([true, true, true]);
   });
+
+  // The SDK's submit (src/api/fast-submit.ts) is a fast route too: its key is in a header.
+  const refund = (amount: number, agent = 'billing-agent') => JSON.stringify({ agent_id: agent, action_type: 'payments.refund', resource: 'refund/r-1', action_details: { amount }, context: { environment: 'production' } });
+  const submit = (body: string, extra = `X-API-Key: ${KEYS.billing}\r\n`) =>
+    `POST /api/v1/actions/submit HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+  const SUBMITS: Record<string, string> = {
+    'submit: allowed, pending, denied (another agent), pipelined': submit(refund(50)) + submit(refund(5000)) + submit(refund(50, 'crawler')),
+    'submit: the key twice': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nX-API-Key: ${KEYS.billing}\r\n`),
+    'submit: a viewer key, then the agent key': submit(refund(50), `X-API-Key: ${KEYS.viewer}\r\nx-api-key: ${KEYS.billing}\r\n`),
+    'submit: X-API-Key and a Bearer that disagree': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nAuthorization: Bearer ${KEYS.admin}\r\n`),
+    'submit: Authorization twice': submit(refund(50), `Authorization: Bearer ${KEYS.viewer}\r\nAuthorization: Bearer ${KEYS.billing}\r\n`),
+    'submit: the key folded': submit(refund(50), `X-API-Key: ${KEYS.billing.slice(0, 4)}\r\n ${KEYS.billing.slice(4)}\r\n`),
+    'submit: the key with a space before the colon': submit(refund(50), `X-API-Key : ${KEYS.billing}\r\n`),
+    'submit: a body that is not JSON, then a pipelined submit': submit('{"agent_id":') + submit(refund(50)),
+    'submit: an empty body, then a pipelined submit': submit('') + submit(refund(50)),
+    'submit: a body the schema refuses, then a pipelined submit': submit('{"x":1}') + submit(refund(50)),
+    'submit: CL.TE smuggling a submit': kongHead('').replace('/kong/v1/authorize', '/api/v1/actions/submit').replace('\r\n\r\n', `\r\nX-API-Key: ${KEYS.billing}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`) + '0\r\n\r\n' + submit(refund(50)),
+  };
+  for (const [name, bytes] of Object.entries(SUBMITS)) {
+    it(name, async () => {
+      const opts = { quietMs: 600 };
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes], opts), exchange(refApp.httpPort, [bytes], opts)]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
 
   it('a pending request with Connection: close, then more bytes: one answer, then the end', async () => {
     const [a, b] = await both([PENDING.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') + FA_ALLOW]);
