@@ -37,6 +37,11 @@ const fa = (uri: string, extra = '', agent = 'crawler', target = '/forward-auth'
   `GET ${target} HTTP/1.1\r\nHost: sidecar\r\nX-Original-URI: ${uri}\r\nX-Original-Method: GET\r\nX-Agent-Id: ${agent}\r\n${extra}\r\n`;
 const FA_ALLOW = fa('/v1/orders/o-1');
 const FA_DENY = fa('/admin/users');
+/** The Kong opa plugin's call (`POST /v1/data/...`) about `method path` by the crawler. */
+const opa = (path: string, target = '/v1/data/ascend/allow', method = 'GET') => {
+  const body = JSON.stringify({ input: { request: { http: { method, scheme: 'http', host: 'api.example.com', port: 8000, path, headers: { 'x-agent-id': 'crawler' } } }, client_ip: '10.1.0.7' } });
+  return `POST ${target} HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+};
 const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 /** A Kong call's head with no Content-Length: the caller frames the body. */
 const kongHead = (extra: string) => `POST /kong/v1/authorize HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\n${extra}\r\n`;
@@ -245,9 +250,9 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
   }
 
   it('sanity: an allow and a denial in each shape, answered by h1 itself', async () => {
-    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY] });
-    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny']);
-    expect(r.answered).toBe(4);
+    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY + opa('/v1/orders/o-1') + opa('/admin/x')] });
+    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny', 'allow', 'deny']);
+    expect(r.answered).toBe(6);
     expect(r.handedOff).toBe(0);
   });
 
@@ -378,6 +383,17 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'a head and half a body, then a half-close': { parts: [kong(ALLOW).slice(0, -10)], end: true },
     'a request h1 answers, one node must read, then a half-close': { parts: [FA_ALLOW + kongHead('Transfer-Encoding: chunked\r\n') + chunked(DENY)], end: true },
     'a request h1 answers, a half-close, then nothing': { parts: [FA_ALLOW, ''], end: true, gapMs: 50 },
+    'Kong opa: an allow and a denial, pipelined': { parts: [opa('/v1/orders/o-1') + opa('/admin/x')] },
+    'Kong opa: the bare /v1/data and a trailing slash': { parts: [opa('/v1/orders/o-1', '/v1/data') + opa('/admin/x', '/v1/data/')] },
+    'Kong opa: dot segments and encoded slashes in the policy path': { parts: [opa('/admin/x', '/v1/data/../data/ascend/allow') + opa('/admin/x', '/v1/data%2Fascend') + opa('/admin/x', '/v1/dat%61/ascend')] },
+    'Kong opa: a body that is not JSON, then a pipelined allow': { parts: [opa('/v1/orders/o-1').replace(/\r\n\r\n\{/, '\r\n\r\n[') + opa('/v1/orders/o-1')] },
+    'Kong opa: a denial whose Content-Length hides an allow': { parts: [opa('/admin/x').replace(/Content-Length: \d+/, (m) => `${m}\r\nContent-Length: 2`)] },
+    'forward-auth GET with Content-Length: 0': { parts: [fa('/v1/orders/o-1', 'Content-Length: 0\r\n') + FA_DENY] },
+    'forward-auth GET with Content-Length: 00': { parts: [fa('/v1/orders/o-1', 'Content-Length: 00\r\n') + FA_DENY] },
+    'forward-auth GET whose body is a request': { parts: [fa('/admin/x', `Content-Length: ${FA_ALLOW.length}\r\n`) + FA_ALLOW] },
+    'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
+    'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
+    'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
     'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
