@@ -40,7 +40,7 @@ function flood(port, count) {
     const s = connect(port, '127.0.0.1');
     s.pause();
     s.on('error', () => {});
-    s.once('connect', () => s.write(Buffer.concat([PREFACE, frame(4, 0, 0)])));
+    s.write(Buffer.concat([PREFACE, frame(4, 0, 0)])); // ahead of any burst, even before the connection is up
     const pump = setInterval(() => { if (s.writableLength < 32 * 1024) s.write(burst); }, 100);
     s.once('close', () => { clearInterval(pump); closed++; setTimeout(open, 50); });
   };

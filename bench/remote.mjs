@@ -10,7 +10,11 @@
 //             the control plane's own latency as its client sees it). Target: B − A ≤ 0.3 ms.
 //             The local sidecar's uncached serial p50 is printed as a reference.
 //
-//   node bench/remote.mjs [--pairs 3] [--seconds 3]      (nice -n 10 on a shared machine)
+//   node bench/remote.mjs [--pairs 3] [--seconds 3] [--base DIR]   (nice -n 10 on a shared machine)
+//
+// --base DIR: a second edge runs another build (DIR/cli.js, e.g. `cp -r dist dist-base` before a
+// change), asked in the same uncached rounds right after the first: `baseAddedUs` and the median
+// of the paired differences (`addedMinusBaseUs`), which the machine's load weighs on alike.
 //
 // Needs dist/cli.js (npm run build), taskset; servers on BENCH_SERVER_CPU (1), the load client on
 // BENCH_LOAD_CPU (0). Everything listens on 127.0.0.1.
@@ -25,7 +29,7 @@ import { encodeFrame, refund, writeFramePack } from './lib/frames.mjs';
 import { runH2client } from './lib/h2client.mjs';
 import { SERVER_CPU } from './lib/proc.mjs';
 
-const { values: args } = parseArgs({ options: { pairs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { pairs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' }, base: { type: 'string' } } });
 const PAIRS = Number(args.pairs);
 const SECONDS = Number(args.seconds);
 const KEY = 'k-bench-edge';
@@ -40,8 +44,8 @@ function write(name, text) {
 }
 
 /** A sidecar on SERVER_CPU; resolves with its ports once it listens. */
-function sidecar(config) {
-  const proc = spawn('taskset', ['-c', SERVER_CPU, process.execPath, 'dist/cli.js', 'serve', '--config', config, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0'], {
+function sidecar(config, cli = 'dist/cli.js') {
+  const proc = spawn('taskset', ['-c', SERVER_CPU, process.execPath, cli, 'serve', '--config', config, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EDGE_KEY: KEY },
   });
   return new Promise((resolve, reject) => {
@@ -76,6 +80,8 @@ try {
   servers.push(cp);
   const [local, edge] = await Promise.all([sidecar(localConfig), sidecar(edgeConfig(cp.http))]);
   servers.push(local, edge);
+  const baseEdge = args.base === undefined ? undefined : await sidecar(edgeConfig(cp.http), join(args.base, 'cli.js'));
+  if (baseEdge) servers.push(baseEdge);
   const framesFile = join(dir, 'allow.frames');
   writeFramePack(framesFile, [encodeFrame(refund('r-1', 50))]);
 
@@ -108,16 +114,17 @@ try {
     const a = await direct(1_000_000 * (i + 1), 2000);
     const b = await serial(edge.grpc, 100_000 * (i + 1));
     const l = await serial(local.grpc, 500_000 + 100_000 * (i + 1));
+    const base = baseEdge === undefined ? undefined : await serial(baseEdge.grpc, 2_000_000 + 100_000 * (i + 1));
     // addedUs: what the edge adds over the control plane's own latency (its gRPC hop included);
     // beyondLocalUs: what is left after also taking off a local sidecar's whole uncached check
     // (the same hop, plus an evaluation the edge does not make): the remote path's own cost.
-    uncached.push({ cpP50: median(a), cpP99: pct(a, 0.99), edgeP50: b.p50, edgeP99: b.p99, localP50: l.p50, addedUs: b.p50 - median(a), beyondLocalUs: b.p50 - median(a) - l.p50, edgeSamples: b.samples });
+    uncached.push({ cpP50: median(a), cpP99: pct(a, 0.99), edgeP50: b.p50, edgeP99: b.p99, localP50: l.p50, addedUs: b.p50 - median(a), beyondLocalUs: b.p50 - median(a) - l.p50, edgeSamples: b.samples, ...(base === undefined ? {} : { baseAddedUs: base.p50 - median(a), addedMinusBaseUs: b.p50 - base.p50 }) });
   }
   await pool.close();
 
   const r = {
     cached: { pairs: cached, medianRatio: median(cached.map((p) => p.ratio)), target: '≥ 0.9' },
-    uncached: { pairs: uncached, medianAddedUs: median(uncached.map((p) => p.addedUs)), medianBeyondLocalUs: median(uncached.map((p) => p.beyondLocalUs)), target: 'addedUs ≤ 300 µs' },
+    uncached: { pairs: uncached, medianAddedUs: median(uncached.map((p) => p.addedUs)), medianBeyondLocalUs: median(uncached.map((p) => p.beyondLocalUs)), ...(baseEdge === undefined ? {} : { medianBaseAddedUs: median(uncached.map((p) => p.baseAddedUs)), medianAddedMinusBaseUs: median(uncached.map((p) => p.addedMinusBaseUs)) }), target: 'addedUs ≤ 300 µs' },
   };
   console.log(JSON.stringify(r, null, 2));
 } finally {

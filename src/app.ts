@@ -161,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   healthRef = health;
   accessMetrics.grpcEvents(() => grpcServer.stats?.());
+  accessMetrics.grpcOutput(() => grpcServer.stats?.());
   const completions = new Completions(registry, logger);
   if (fx.layer || fx.auditStream) completions.onCompletion(completionRecorder({ layer: fx.layer, auditStream: fx.auditStream, logger }));
   const listeners = buildHttpListeners(cfg, limits, tls, {

@@ -215,3 +215,30 @@ describe('monitor-mode would-denies while an A/B test runs', () => {
     expect(during.byId.pol_watch).toMatchObject({ monitor_would_deny: 20 });
   });
 });
+
+describe('A/B membership and risk', () => {
+  it('a test of policies conditioned on risk.score puts requests in the test (membership read the score before it was computed)', async () => {
+    const t = await startApp(`
+identity: {sources: [{header: x-agent-id}]}
+routes:
+  - match: {methods: [GET], path: "/v1/orders/{id}"}
+    action_type: orders.read
+    resource: "order/{id}"
+policies:
+  - {id: pol_risky_hold, priority: 50, conditions: {action_type: orders.read, risk.score: {gte: 10}}, action: require_approval, approvers: [ops]}
+  - {id: pol_risky_allow, priority: 50, conditions: {action_type: orders.read, risk.score: {gte: 10}}, action: allow}
+  - {id: pol_orders, priority: 10, conditions: {action_type: orders.read}, action: deny}
+ab_tests:
+  - {name: risky, control_policy: pol_risky_hold, test_policy: pol_risky_allow, traffic_split: 100, duration_days: 7}
+`);
+    const client = new AuthzClient(t.grpcPort);
+    try {
+      const res = await client.check({ method: 'GET', path: '/v1/orders/o-1', headers: { 'x-agent-id': 'billing-agent' } });
+      expect(Number(header(res, 'x-ascend-risk-score'))).toBeGreaterThanOrEqual(10);
+      expect([decisionOf(res), header(res, 'x-ascend-ab-variant'), header(res, 'x-ascend-policy-id')]).toEqual(['allowed', 'test', 'pol_risky_allow']);
+    } finally {
+      client.close();
+      await t.close();
+    }
+  });
+});

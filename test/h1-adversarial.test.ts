@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { storeConfig } from './helpers/api.js';
+import { KEYS, storeConfig } from './helpers/api.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -37,6 +37,11 @@ const fa = (uri: string, extra = '', agent = 'crawler', target = '/forward-auth'
   `GET ${target} HTTP/1.1\r\nHost: sidecar\r\nX-Original-URI: ${uri}\r\nX-Original-Method: GET\r\nX-Agent-Id: ${agent}\r\n${extra}\r\n`;
 const FA_ALLOW = fa('/v1/orders/o-1');
 const FA_DENY = fa('/admin/users');
+/** The Kong opa plugin's call (`POST /v1/data/...`) about `method path` by the crawler. */
+const opa = (path: string, target = '/v1/data/ascend/allow', method = 'GET') => {
+  const body = JSON.stringify({ input: { request: { http: { method, scheme: 'http', host: 'api.example.com', port: 8000, path, headers: { 'x-agent-id': 'crawler' } } }, client_ip: '10.1.0.7' } });
+  return `POST ${target} HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+};
 const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 /** A Kong call's head with no Content-Length: the caller frames the body. */
 const kongHead = (extra: string) => `POST /kong/v1/authorize HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\n${extra}\r\n`;
@@ -56,7 +61,7 @@ interface Exchange {
  * connection or, once every part is written, `quietMs` pass without a byte (at least 1.5 s
  * for the first byte: a loaded machine may be slow to answer at all).
  */
-function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number } = {}): Promise<Exchange> {
+function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number; end?: boolean } = {}): Promise<Exchange> {
   const quiet = opts.quietMs ?? 400;
   return new Promise((resolve, reject) => {
     const sock: Socket = connect(port, '127.0.0.1');
@@ -91,6 +96,8 @@ function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { g
         if (opts.gapMs !== undefined) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
       writing = false;
+      // The client's last byte (a half-close): the server may still answer.
+      if (opts.end === true && !sock.destroyed) sock.end();
       arm();
     });
   });
@@ -195,6 +202,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Case {
   parts: ReadonlyArray<string | Buffer>;
   gapMs?: number;
+  /** Half-close after the last part. */
+  end?: boolean;
   /**
    * What the reference gets instead for h1's comparison, `refGapMs` apart (the same bytes in
    * other packets): where node:http's answer depends on how the bytes arrive and h1's is the one
@@ -222,8 +231,8 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
   /** The three sidecars' answers to `c`; asserts h1's (and the node fast path's) against the reference. */
   async function check(c: Case): Promise<{ h1: Exchange; ref: Exchange; answered: number; handedOff: number }> {
     const before = { answered: h1.answered, handedOff: h1.handedOff };
-    const opts = c.gapMs === undefined ? {} : { gapMs: c.gapMs };
-    const refOpts = c.refGapMs === undefined ? opts : { gapMs: c.refGapMs };
+    const opts = { ...(c.gapMs === undefined ? {} : { gapMs: c.gapMs }), ...(c.end === undefined ? {} : { end: c.end }) };
+    const refOpts = c.refGapMs === undefined ? opts : { ...opts, gapMs: c.refGapMs };
     const [a, n, refSame, refH1] = await Promise.all([
       exchange(h1App.httpPort, c.parts, opts), exchange(nodeApp.httpPort, c.parts, opts), exchange(refApp.httpPort, c.parts, opts),
       c.refParts === undefined ? undefined : exchange(refApp.httpPort, c.refParts, refOpts),
@@ -241,9 +250,9 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
   }
 
   it('sanity: an allow and a denial in each shape, answered by h1 itself', async () => {
-    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY] });
-    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny']);
-    expect(r.answered).toBe(4);
+    const r = await check({ parts: [kong(ALLOW) + kong(DENY) + FA_ALLOW + FA_DENY + opa('/v1/orders/o-1') + opa('/admin/x')] });
+    expect(answers(r.h1.raw).map((x) => x.verdict)).toEqual(['allow', 'deny', 'allow', 'deny', 'allow', 'deny']);
+    expect(r.answered).toBe(6);
     expect(r.handedOff).toBe(0);
   });
 
@@ -368,6 +377,24 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'a __proto__ header': { parts: [fa('/v1/orders/o-1', '__proto__: x\r\n')] },
     'a constructor header': { parts: [fa('/v1/orders/o-1', 'constructor: x\r\n')] },
     'a toString header': { parts: [fa('/v1/orders/o-1', 'toString: x\r\n')] },
+    'a request, then the client half-closes': { parts: [FA_ALLOW], end: true },
+    'three pipelined requests, then a half-close': { parts: [FA_ALLOW + kong(DENY) + FA_DENY], end: true },
+    'half a head, then a half-close': { parts: [FA_ALLOW.slice(0, 30)], end: true },
+    'a head and half a body, then a half-close': { parts: [kong(ALLOW).slice(0, -10)], end: true },
+    'a request h1 answers, one node must read, then a half-close': { parts: [FA_ALLOW + kongHead('Transfer-Encoding: chunked\r\n') + chunked(DENY)], end: true },
+    'a request h1 answers, a half-close, then nothing': { parts: [FA_ALLOW, ''], end: true, gapMs: 50 },
+    'Kong opa: an allow and a denial, pipelined': { parts: [opa('/v1/orders/o-1') + opa('/admin/x')] },
+    'Kong opa: the bare /v1/data and a trailing slash': { parts: [opa('/v1/orders/o-1', '/v1/data') + opa('/admin/x', '/v1/data/')] },
+    'Kong opa: dot segments and encoded slashes in the policy path': { parts: [opa('/admin/x', '/v1/data/../data/ascend/allow') + opa('/admin/x', '/v1/data%2Fascend') + opa('/admin/x', '/v1/dat%61/ascend')] },
+    'Kong opa: a body that is not JSON, then a pipelined allow': { parts: [opa('/v1/orders/o-1').replace(/\r\n\r\n\{/, '\r\n\r\n[') + opa('/v1/orders/o-1')] },
+    'Kong opa: a denial whose Content-Length hides an allow': { parts: [opa('/admin/x').replace(/Content-Length: \d+/, (m) => `${m}\r\nContent-Length: 2`)] },
+    'forward-auth GET with Content-Length: 0': { parts: [fa('/v1/orders/o-1', 'Content-Length: 0\r\n') + FA_DENY] },
+    'forward-auth GET with Content-Length: 00': { parts: [fa('/v1/orders/o-1', 'Content-Length: 00\r\n') + FA_DENY] },
+    'forward-auth GET whose body is a request': { parts: [fa('/admin/x', `Content-Length: ${FA_ALLOW.length}\r\n`) + FA_ALLOW] },
+    'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
+    'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
+    'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
+    'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
   };
@@ -480,6 +507,20 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
     expect(a.map((x) => x.verdict)).toEqual(['deny', 'allow', 'deny']);
   });
 
+  it('a request node must read behind a pending one, then a half-close', async () => {
+    // node:http (httpAllowHalfOpen off) aborts the requests in flight at the client's FIN and
+    // answers none; h1 answers the pending one it had, then cannot give node a connection whose
+    // end it has already read, and closes it. Its answers are the first of those node gives the
+    // same requests without the FIN: nothing is answered out of order, nothing more is allowed.
+    const parts = [PENDING + kongHead('Transfer-Encoding: chunked\r\n') + chunked(ALLOW)];
+    const [a, b, all] = await Promise.all([
+      exchange(h1App.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { quietMs: 1000 }),
+    ]);
+    expect(answers(b.raw)).toEqual([]);
+    expect(answers(all.raw).slice(0, answers(a.raw).length)).toEqual(answers(a.raw));
+    expect([a.closed, b.closed]).toEqual([true, true]);
+  });
+
   it('a request node must read, behind a pending one: h1 hands off only after its answer', async () => {
     const before = h1.handedOff;
     const [a, b] = await both([PENDING + kongHead('Transfer-Encoding: chunked\r\n') + chunked(ALLOW) + FA_DENY]);
@@ -504,6 +545,31 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
     expect(answers(a.raw).map((x) => x.status)).toEqual([...Array(40).fill(403), 400]);
     expect([a.closed, same.closed, later.closed]).toEqual([true, true, true]);
   });
+
+  // The SDK's submit (src/api/fast-submit.ts) is a fast route too: its key is in a header.
+  const refund = (amount: number, agent = 'billing-agent') => JSON.stringify({ agent_id: agent, action_type: 'payments.refund', resource: 'refund/r-1', action_details: { amount }, context: { environment: 'production' } });
+  const submit = (body: string, extra = `X-API-Key: ${KEYS.billing}\r\n`) =>
+    `POST /api/v1/actions/submit HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+  const SUBMITS: Record<string, string> = {
+    'submit: allowed, pending, denied (another agent), pipelined': submit(refund(50)) + submit(refund(5000)) + submit(refund(50, 'crawler')),
+    'submit: the key twice': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nX-API-Key: ${KEYS.billing}\r\n`),
+    'submit: a viewer key, then the agent key': submit(refund(50), `X-API-Key: ${KEYS.viewer}\r\nx-api-key: ${KEYS.billing}\r\n`),
+    'submit: X-API-Key and a Bearer that disagree': submit(refund(50), `X-API-Key: ${KEYS.billing}\r\nAuthorization: Bearer ${KEYS.admin}\r\n`),
+    'submit: Authorization twice': submit(refund(50), `Authorization: Bearer ${KEYS.viewer}\r\nAuthorization: Bearer ${KEYS.billing}\r\n`),
+    'submit: the key folded': submit(refund(50), `X-API-Key: ${KEYS.billing.slice(0, 4)}\r\n ${KEYS.billing.slice(4)}\r\n`),
+    'submit: the key with a space before the colon': submit(refund(50), `X-API-Key : ${KEYS.billing}\r\n`),
+    'submit: a body that is not JSON, then a pipelined submit': submit('{"agent_id":') + submit(refund(50)),
+    'submit: an empty body, then a pipelined submit': submit('') + submit(refund(50)),
+    'submit: a body the schema refuses, then a pipelined submit': submit('{"x":1}') + submit(refund(50)),
+    'submit: CL.TE smuggling a submit': kongHead('').replace('/kong/v1/authorize', '/api/v1/actions/submit').replace('\r\n\r\n', `\r\nX-API-Key: ${KEYS.billing}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`) + '0\r\n\r\n' + submit(refund(50)),
+  };
+  for (const [name, bytes] of Object.entries(SUBMITS)) {
+    it(name, async () => {
+      const opts = { quietMs: 600 };
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes], opts), exchange(refApp.httpPort, [bytes], opts)]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
 
   it('a pending request with Connection: close, then more bytes: one answer, then the end', async () => {
     const [a, b] = await both([PENDING.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') + FA_ALLOW]);
@@ -571,4 +637,36 @@ describe('h1 under attack: slow clients', () => {
     const [a, b] = await Promise.all([exchange(h1App.httpPort, [req], { quietMs: 3000 }), exchange(refApp.httpPort, [req], { quietMs: 3000 })]);
     expect([a.text, a.closed]).toEqual([b.text, b.closed]);
   });
+});
+
+describe('h1 under attack: gateway_access with a token', () => {
+  let h1App: TestApp;
+  let refApp: TestApp;
+  const TOKEN = 's3cret-gateway-token';
+  beforeAll(async () => {
+    const yaml = `${CORE}\ngateway_access: {token: ${TOKEN}}\n`;
+    [h1App, refApp] = await Promise.all([startApp(yaml), startApp(withServer(yaml, 'http_fast_path: false'))]);
+  });
+  afterAll(async () => {
+    await Promise.all([h1App?.close(), refApp?.close()]);
+  });
+
+  const CASES: Record<string, string> = {
+    'the right token': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+    'no token': FA_ALLOW,
+    'a wrong token': fa('/v1/orders/o-1', 'X-Ascend-Gateway-Token: nope\r\n'),
+    'the token twice': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\nX-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+    'a wrong token, then the right one': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: nope\r\nx-ascend-gateway-token: ${TOKEN}\r\n`),
+    'the right token with a space before the colon': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token : ${TOKEN}\r\n`),
+    'the right token with trailing whitespace': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\t\r\n`),
+    'the right token folded over two lines': fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN.slice(0, 5)}\r\n ${TOKEN.slice(5)}\r\n`),
+    'the right token on Kong, then a request without one, pipelined': kong(ALLOW, `X-Ascend-Gateway-Token: ${TOKEN}\r\n`) + kong(ALLOW),
+    'a request without one, then the right token, pipelined': FA_ALLOW + fa('/v1/orders/o-1', `X-Ascend-Gateway-Token: ${TOKEN}\r\n`),
+  };
+  for (const [name, bytes] of Object.entries(CASES)) {
+    it(name, async () => {
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes]), exchange(refApp.httpPort, [bytes])]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
 });

@@ -31,7 +31,7 @@ import type { RateLimitCheck } from './rate-limit.js';
 import { AnswerJson } from '../adapters/answer-json.js';
 import { answerStatus, kept } from './routes/authorization.js';
 import { decisionView } from './views.js';
-import { cacheControl, forwardedRequest, SUBMIT_ROLES, SUBMIT_SCHEMA, submittedAction } from './routes/submit.js';
+import { cacheControl, factsAfter, forwardedRequest, SUBMIT_ROLES, SUBMIT_SCHEMA, submittedAction } from './routes/submit.js';
 import type { SubmitBody } from './sdk-schemas.js';
 
 const PATH = '/api/v1/actions/submit';
@@ -130,6 +130,7 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
       const done = (r: CheckResult): void => {
         // The route's answer (routes/submit.ts): cache-control, then the status and the view;
         // a plain 200 from the Decision's serialized parts.
+        factsAfter(deps, p, reply);
         cacheControl(deps, reply, kept(deps, r));
         if (answerStatus(reply, r)) void reply.header('content-type', 'application/json').send(answers.of(r));
         else void reply.send(decisionView(r));

@@ -18,8 +18,8 @@ export interface GrpcTransport {
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, sends GOAWAY, lets in-flight calls finish within `graceMs`. */
   shutdown(graceMs: number): Promise<void>;
-  /** What peers did that the transport tolerated or stopped, counted since start (h2 only). */
-  stats?(): Readonly<H2Stats>;
+  /** What peers did that the transport tolerated or stopped, counted since start, and the unsent output it holds now (h2 only). */
+  stats?(): Readonly<H2Stats & { unsent: number }>;
 }
 
 export interface GrpcServerOptions {
@@ -39,7 +39,7 @@ export interface GrpcServerOptions {
 export function serveMethods(kind: 'h2' | 'native', methods: ReadonlyMap<string, GrpcMethod>, opts: GrpcServerOptions): GrpcTransport {
   if (kind === 'h2') {
     const h2 = new H2GrpcServer(methods, opts);
-    return { listen: (host, port) => h2.listen(host, port), shutdown: (graceMs) => h2.shutdown(graceMs), stats: () => h2.stats };
+    return { listen: (host, port) => h2.listen(host, port), shutdown: (graceMs) => h2.shutdown(graceMs), stats: () => ({ ...h2.stats, unsent: h2.unsent }) };
   }
   const server = new NodeHttp2GrpcServer(methods, opts);
   return { listen: (host, port) => server.listen(host, port), shutdown: (graceMs) => server.shutdown(graceMs) };

@@ -4,7 +4,7 @@
  * and what the h2 gRPC transport tolerated or stopped. Label values come from fixed sets; a
  * peer address never becomes a label.
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayDenial } from '../gateway/access.js';
 import type { AdapterName } from '../gateway/request.js';
 import type { ConnectionRejection, ListenerName } from '../listeners/connection-gate.js';
@@ -48,6 +48,22 @@ export class AccessMetrics {
         const stats = read();
         this.reset();
         for (const [key, event] of Object.entries(GRPC_EVENTS)) this.labels(event).inc(stats?.[key as keyof typeof GRPC_EVENTS] ?? 0);
+      },
+    });
+  }
+
+  /** Exports the h2 transport's unsent output (read at each scrape): now, and the most it has been. */
+  grpcOutput(read: () => { unsent: number; unsentPeak: number } | undefined): void {
+    new Gauge({
+      name: 'ascend_grpc_unsent_output_bytes', help: 'Answers the h2 transport holds that their gRPC clients have not read yet, over all connections (bounded by server.grpc_output_budget_bytes)', registers: this.registers,
+      collect() {
+        this.set(read()?.unsent ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ascend_grpc_unsent_output_peak_bytes', help: 'The most unsent output the h2 transport has held at once since start', registers: this.registers,
+      collect() {
+        this.set(read()?.unsentPeak ?? 0);
       },
     });
   }

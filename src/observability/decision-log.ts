@@ -17,7 +17,7 @@ import { ADAPTERS, type AdapterName } from '../gateway/request.js';
 import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
-import type { LineOut } from './line-buffer.js';
+import { Encoded, type LineOut } from './line-buffer.js';
 import type { Redaction } from './redact.js';
 import { parseBody, type BodyLimits } from '../gateway/body.js';
 import type { GatewayRequest } from '../gateway/request.js';
@@ -34,11 +34,24 @@ export interface DecisionLogOptions {
 }
 
 const q = JSON.stringify;
-const PREFIX = `{"level":30,"time":`;
-const NULL = 'null';
-const BASE = `,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`;
+const enc = (text: string): Encoded => new Encoded(text);
+const PREFIX = enc(`{"level":30,"time":`);
+const NULL = enc('null');
+const BASE = enc(`,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`);
+const REQUEST_ID = enc(',"request_id":');
 /** `,"adapter":"…","agent_id":` per adapter, built once rather than per line. */
-const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, `,"adapter":"${a}","agent_id":`])) as Record<AdapterName, string>;
+const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, enc(`,"adapter":"${a}","agent_id":`)])) as Record<AdapterName, Encoded>;
+const ACTION_TYPE = enc(',"action_type":');
+const RESOURCE = enc(',"resource":');
+const CACHE_HIT = enc(',"cache_hit":true,"latency_us":');
+const CACHE_MISS = enc(',"cache_hit":false,"latency_us":');
+const ROUTE = enc(',"route":');
+const APPROVAL_ID = enc(',"approval_id":');
+const METHOD = enc(',"method":');
+const PATH = enc(',"path":');
+const RAW_TARGET = enc(',"raw_target":');
+const HEADERS = enc(',"headers":');
+const END = enc(',"msg":"decision"}');
 
 /** `,"decision":…,"code":…,"policy_id":…,"risk_score":…` and the optional decision fields. */
 function decisionPart(d: Decision): string {
@@ -52,7 +65,7 @@ function decisionPart(d: Decision): string {
 }
 
 export class DecisionLog implements DecisionSink {
-  private readonly parts = new WeakMap<Decision, string>();
+  private readonly parts = new WeakMap<Decision, Encoded>();
   private readonly out: LineOut | undefined;
 
   constructor(
@@ -74,49 +87,49 @@ export class DecisionLog implements DecisionSink {
     if (o === undefined) return;
     const d = r.decision;
     let dp = this.parts.get(d);
-    if (dp === undefined) this.parts.set(d, (dp = decisionPart(d)));
+    if (dp === undefined) this.parts.set(d, (dp = enc(decisionPart(d))));
     const a = r.action;
     const req = r.request;
-    o.ascii(PREFIX);
+    o.encoded(PREFIX);
     o.ascii(String(Date.now()));
-    o.ascii(BASE);
+    o.encoded(BASE);
     o.json(r.actionId);
     if (req?.requestId !== undefined) {
-      o.ascii(',"request_id":');
+      o.encoded(REQUEST_ID);
       o.json(req.requestId);
     }
-    o.ascii(ADAPTER_PART[r.adapter]);
-    if (a?.agent_id == null) o.ascii(NULL);
+    o.encoded(ADAPTER_PART[r.adapter]);
+    if (a?.agent_id == null) o.encoded(NULL);
     else o.json(a.agent_id);
     if (a !== undefined) {
-      o.ascii(',"action_type":');
+      o.encoded(ACTION_TYPE);
       o.json(a.action_type);
-      o.ascii(',"resource":');
+      o.encoded(RESOURCE);
       o.json(a.resource);
     }
-    o.text(dp);
-    o.ascii(r.cacheHit ? ',"cache_hit":true,"latency_us":' : ',"cache_hit":false,"latency_us":');
+    o.encoded(dp);
+    o.encoded(r.cacheHit ? CACHE_HIT : CACHE_MISS);
     o.ascii(String(Math.round(r.latencyUs)));
     if (r.route !== undefined) {
-      o.ascii(',"route":');
+      o.encoded(ROUTE);
       o.json(r.route);
     }
     if (r.approvalId !== undefined) {
-      o.ascii(',"approval_id":');
+      o.encoded(APPROVAL_ID);
       o.json(r.approvalId);
     }
     if (r.ab !== undefined) o.text(`,"ab":${q(Object.fromEntries(r.ab.map((m) => [m.test.name, m.variant])))}`);
     if (req !== undefined) {
-      o.ascii(',"method":');
+      o.encoded(METHOD);
       o.json(req.method);
-      o.ascii(',"path":');
+      o.encoded(PATH);
       o.json(req.path);
       if (req.rawTarget !== req.path) {
-        o.ascii(',"raw_target":');
+        o.encoded(RAW_TARGET);
         o.json(this.opts.redaction().requestTarget(req.rawTarget, req.query));
       }
       if (this.opts.includeHeaders) {
-        o.ascii(',"headers":');
+        o.encoded(HEADERS);
         o.text(q(this.opts.redaction().headers(req.headers)));
       }
       if (req.body !== undefined && this.opts.body !== undefined) {
@@ -124,7 +137,7 @@ export class DecisionLog implements DecisionSink {
         if (limits !== undefined) o.text(this.bodyPart(req, limits));
       }
     }
-    o.ascii(',"msg":"decision"}');
+    o.encoded(END);
     o.endLine();
   }
 

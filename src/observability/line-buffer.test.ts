@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LineBuffer, StringLines, type LineOut } from './line-buffer.js';
+import { Encoded, LineBuffer, StringLines, type LineOut } from './line-buffer.js';
 
-/** One JSON line through any LineOut: {"k":<json value>,"n":123} */
+/** One JSON line through any LineOut: {"k":<json value>,"n":123,"t":"é✓"} */
 function line(o: LineOut, value: string, n: number): void {
   o.ascii('{"k":');
   o.json(value);
@@ -20,6 +20,24 @@ function collect(maxBytes: number) {
 
 describe('LineBuffer', () => {
   afterEach(() => vi.useRealTimers());
+
+  it('writes encoded constants as StringLines writes their text, across chunk boundaries', () => {
+    const parts = [new Encoded('{"e":"ü✓","v":'), new Encoded(',"long":"' + 'x'.repeat(300) + '"}')];
+    const s: string[] = [];
+    const ref = new StringLines({ write: (l: string) => s.push(l) });
+    const { b, text } = collect(256);
+    for (let i = 0; i < 40; i++) {
+      for (const o of [ref, b]) {
+        o.encoded(parts[0]!);
+        o.ascii(String(i));
+        if (i % 3 === 0) o.encoded(parts[1]!);
+        else o.ascii('}');
+        o.endLine();
+      }
+    }
+    b.flush();
+    expect(text()).toBe(s.join(''));
+  });
 
   it('writes exactly what StringLines (JSON.stringify) writes, for any string', () => {
     fc.assert(

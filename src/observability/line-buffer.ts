@@ -10,8 +10,23 @@
  * stdout pipe is atomic and holds whole lines (a single longer line goes alone).
  */
 
+/**
+ * JSON text written on every line (field names, a Decision's fields), encoded to UTF-8 once:
+ * a chunk takes it with one memcpy (`Uint8Array.set`, ~25 ns) where a string costs a
+ * charCodeAt loop or a call into C++ (70–85 ns) each time.
+ */
+export class Encoded {
+  readonly bytes: Uint8Array;
+
+  constructor(readonly text: string) {
+    this.bytes = Buffer.from(text, 'utf8');
+  }
+}
+
 /** Where finished lines go: a string sink (tests, plain streams) or a chunked Buffer sink. */
 export interface LineOut {
+  /** JSON text encoded once, written as is. */
+  encoded(e: Encoded): void;
   /** Bytes known to be ASCII and to need no escaping (field names, numbers, constants). */
   ascii(s: string): void;
   /** JSON text that is already escaped, in any characters (written as UTF-8). */
@@ -41,6 +56,10 @@ export class StringLines implements LineOut {
 
   ascii(s: string): void {
     this.line += s;
+  }
+
+  encoded(e: Encoded): void {
+    this.line += e.text;
   }
 
   text(s: string): void {
@@ -91,6 +110,13 @@ export class LineBuffer implements LineOut {
     let p = this.pos;
     for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
     this.pos = p;
+  }
+
+  encoded(e: Encoded): void {
+    const b = e.bytes;
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   json(s: string): void {

@@ -113,6 +113,9 @@ export class AbRegistry {
   assign(rt: Runtime, input: EvalInput): AbAssignment | undefined {
     const tests = this.tests(rt);
     if (tests.length === 0) return undefined;
+    // Membership reads the two policies' conditions, `risk.score` among them: score it first
+    // (engine.evaluate scores it again, to the same value). It read 0 before this.
+    rt.engine.scoreRisk(input);
     return assignAb(tests, input, this.now(), (id, i) => rt.engine.holds(id, i));
   }
 

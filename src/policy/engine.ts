@@ -68,6 +68,11 @@ export class PolicyEngine {
     return this.decider.decide(undefined, monitorHit, input.risk.score);
   }
 
+  /** Scores risk into `input.risk`, as evaluate does first: for readers of conditions before it (A/B membership). */
+  scoreRisk(input: EvalInput): void {
+    input.risk.score = this.risk.score(input);
+  }
+
   /** Whether the enabled policy `id`'s conditions hold for `input` (false for an unknown or disabled one). */
   holds(id: string, input: EvalInput): boolean {
     const p = this.byId.get(id);

@@ -95,10 +95,10 @@ class Host implements ConnectionHost {
   readonly logger = undefined;
   readonly maxBufferedBytes = 1 << 20;
   readonly idleTimeoutMs = 60_000;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0 };
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
   buffered = 0;
   unsent = 0;
-  connectionCount = 1;
+  readonly connections = new Set<H2Connection>();
   closedCount = 0;
   arriving(): void {}
   arrived(): void {}

@@ -44,7 +44,8 @@ export function kongFacts(e: KongEntities): GatewayFacts | undefined {
 export function hostWithPort(host: string, port: number | string | undefined): string {
   if (port === undefined || port === '' || host === '') return host;
   if (host.startsWith('[')) return host.includes(']:') ? host : `${host}:${port}`;
-  const colons = host.split(':').length - 1;
-  if (colons === 0) return `${host}:${port}`;
-  return colons === 1 ? host : `[${host}]:${port}`;
+  // No colon: a name or IPv4; one: it already has its port; more: a bare IPv6 literal.
+  const colon = host.indexOf(':');
+  if (colon === -1) return `${host}:${port}`;
+  return host.indexOf(':', colon + 1) === -1 ? host : `[${host}]:${port}`;
 }

@@ -48,7 +48,15 @@ function namedAgent(p: ApiPrincipal, agentId: string | undefined): string | unde
   return agentId === 'unknown' && p.role === 'agent' ? undefined : agentId;
 }
 
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+/** `o` without its undefined and null members (`o` is one of ours: fixed field names). */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v !== undefined && v !== null) out[k] = v;
+  }
+  return out;
+}
 
 /**
  * The request facts an edge forwarded (context.ascend_request, evaluator/request-facts.ts), for
@@ -69,6 +77,14 @@ export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, 
   const missing = needed.filter((n) => !f.sent.has(n));
   if (missing.length > 0) throw new ApiError(409, 'request_facts_required', `the policies read request facts this body did not forward: ${missing.join(', ')} (${FACTS_HEADER} names them all)`);
   return f.request;
+}
+
+/**
+ * After the evaluation, a gateway key is told the request facts again: a sidecar evaluating
+ * remotely may have just learned what its own control plane reads (a chain of edges).
+ */
+export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: HeaderReply): void {
+  if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
 }
 
 /** The client's context without ascend_request (read by forwardedRequest, never a context field). */
@@ -130,8 +146,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const body = req.body as SubmitBody;
     const request = forwardedRequest(deps, p, body, reply);
     const r = await evaluate(deps, submittedAction(p, body), request);
-    // Evaluating remotely, this sidecar may have just learned what its own control plane reads.
-    if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+    factsAfter(deps, p, reply);
     return answer(reply, cacheControl(deps, reply, r));
   });
 

@@ -28,8 +28,8 @@ export interface ConnectionHost {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
   readonly maxReceiveBytes: number;
   readonly limits: H2Limits;
-  /** Connections open now (for a connection's share of the output budget). */
-  readonly connectionCount: number;
+  /** Connections open now (for a connection's share of the output budget, and those over it). */
+  readonly connections: ReadonlySet<H2Connection>;
   /** Unsent output over all connections (kept by the connections, sampled at each write). */
   unsent: number;
   readonly logger: Logger | undefined;
@@ -57,6 +57,8 @@ export interface H2Stats {
   outputClosed: number;
   /** Connections closed for sending PING or SETTINGS too fast (control). */
   controlFloods: number;
+  /** The most unsent output all connections held at once, in bytes (host.unsent at its highest). */
+  unsentPeak: number;
 }
 
 /** The largest header block (all HEADERS + CONTINUATION fragments of one) accepted. */
@@ -739,19 +741,31 @@ export class H2Connection implements StreamConnection {
   /**
    * Output the client does not read stays in this process. Past its own limit a connection is
    * no longer read (a client that only sends PINGs gets no more answers queued), and is closed
-   * if its client has not read it all within limits.outputStallMs; at 4 times the limit, or
-   * when all connections together are past the process's budget and this one holds more than
-   * its share, it is closed at once: a flood of clients that never read cannot grow the heap
-   * without bound.
+   * if its client has not read it all within limits.outputStallMs; at 4 times the limit it is
+   * closed at once. When all connections together pass the process's budget, those holding
+   * more than their share (the budget over the open connections) are closed: a flood of
+   * clients that never read cannot hold more than the budget and one write
+   * (test/h2-flood.test.ts).
    */
   private budgetOutput(): void {
     const unsent = this.socket.writableLength;
     this.host.unsent += unsent - this.unsent;
     this.unsent = unsent;
+    if (this.host.unsent > this.host.stats.unsentPeak) this.host.stats.unsentPeak = this.host.unsent;
     const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = this.host.limits;
-    if (unsent > 4 * connectionOutputBytes || (this.host.unsent > outputBudgetBytes && unsent > outputBudgetBytes / this.host.connectionCount)) {
-      this.shed('output not read');
-    } else if (!this.paused && unsent > connectionOutputBytes) {
+    if (unsent > 4 * connectionOutputBytes) return this.shed('output not read');
+    if (this.host.unsent > outputBudgetBytes) {
+      // Whoever holds more than its share goes, this one first, until all together are back
+      // within the budget: after this write, since all within their shares are within it.
+      const share = outputBudgetBytes / this.host.connections.size;
+      if (unsent > share) this.shed('output not read, over its share of the process budget');
+      for (const c of this.host.connections) {
+        if (this.host.unsent <= outputBudgetBytes) break;
+        if (c.unsent > share) c.shed('output not read, over its share of the process budget');
+      }
+      if (this.dead) return;
+    }
+    if (!this.paused && unsent > connectionOutputBytes) {
       this.paused = true;
       this.socket.pause();
       this.stallTimer = setTimeout(() => this.shed(`output not read within ${outputStallMs} ms`), outputStallMs);

@@ -37,7 +37,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 export class H2GrpcServer implements ConnectionHost {
   private readonly server: Server;
-  private readonly connections = new Set<H2Connection>();
+  readonly connections = new Set<H2Connection>();
   private readonly waiting = new ArrivalList<H2Stream>();
   private readonly listener: Listener;
   readonly maxReceiveBytes: number;
@@ -51,7 +51,7 @@ export class H2GrpcServer implements ConnectionHost {
   readonly maxBufferedBytes: number;
   buffered = 0;
   unsent = 0;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0 };
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
 
   constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {
     this.maxReceiveBytes = opts.maxReceiveBytes;

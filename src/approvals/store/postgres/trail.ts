@@ -23,15 +23,24 @@ const AUDIT_COLS: readonly [string, string][] = [
   ['risk_score', 'float8'], ['cache_hit', 'boolean'], ['latency_us', 'bigint'], ['reason', 'text'],
   ['event_type', 'text'], ['actor', 'text'], ['details', 'text'],
 ];
+/**
+ * The batch travels as one JSON array, read by json_to_recordset in its order. Not as one array
+ * parameter per column (unnest): node-postgres builds array literals in JavaScript, element by
+ * element, at ~16 µs per 16-column row on the sidecar's event loop — as much as the cached allow
+ * the row records; JSON.stringify is native and ~10× cheaper, and the parsing moves to the
+ * server.
+ */
 const AUDIT_INSERT = `INSERT INTO audit (${AUDIT_COLS.map(([c]) => c).join(', ')})
-  SELECT ${AUDIT_COLS.map(([c]) => c).join(', ')} FROM unnest(${AUDIT_COLS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})
-  WITH ORDINALITY AS t(${AUDIT_COLS.map(([c]) => c).join(', ')}, n) ORDER BY n`;
+  SELECT ${AUDIT_COLS.map(([c]) => c).join(', ')}
+  FROM ROWS FROM (json_to_recordset($1::json) AS (${AUDIT_COLS.map(([c, t]) => `${c} ${t}`).join(', ')}))
+    WITH ORDINALITY AS t(${AUDIT_COLS.map(([c]) => c).join(', ')}, n)
+  ORDER BY n`;
 
 /** Appends in the caller's transaction (or alone): one statement for the whole batch. */
 export async function appendAudit(q: Q, rows: readonly AuditRecord[]): Promise<void> {
   if (rows.length === 0) return;
-  const mapped = rows.map(auditToRow);
-  await q.query(AUDIT_INSERT, AUDIT_COLS.map(([c, t]) => mapped.map((r) => (t === 'boolean' ? r[c] === 1 : r[c] ?? null))));
+  const json = JSON.stringify(rows.map((a) => ({ ...auditToRow(a), cache_hit: a.cache_hit })));
+  await q.query({ name: 'ascend_append_audit', text: AUDIT_INSERT, values: [json] });
 }
 
 export class TrailPg {
