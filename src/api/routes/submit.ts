@@ -48,7 +48,15 @@ function namedAgent(p: ApiPrincipal, agentId: string | undefined): string | unde
   return agentId === 'unknown' && p.role === 'agent' ? undefined : agentId;
 }
 
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+/** `o` without its undefined and null members (`o` is one of ours: fixed field names). */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v !== undefined && v !== null) out[k] = v;
+  }
+  return out;
+}
 
 /**
  * The request facts an edge forwarded (context.ascend_request, evaluator/request-facts.ts), for
