@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastRoutesOf } from '../src/http/fast-routes.js';
 import { call, KEYS } from './helpers/api.js';
 import { startApp, type LogLine, type TestApp } from './helpers/app.js';
-import { rawRequest, type RawResponse } from './helpers/http.js';
+import { comparable, rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
 
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
@@ -80,15 +80,6 @@ const CASES: Record<string, Case> = {
   'trailing slash (fastify)': { path: `${PATH}/`, headers: key(KEYS.billing), body: refund(50), fast: false },
 };
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-const VOLATILE = new Set(['date']);
-
-function normalized(r: RawResponse): { status: number; headers: Record<string, unknown>; body: string } {
-  const headers: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r.headers)) if (!VOLATILE.has(k)) headers[k] = typeof v === 'string' ? v.replace(UUID, '<id>') : v;
-  return { status: r.status, headers, body: r.body.replace(UUID, '<id>') };
-}
-
 /** Log lines other than decisions, without what differs between two processes. */
 const otherLines = (t: TestApp): LogLine[] => t.logs.filter((l) => l.kind !== 'decision').map(({ time: _t, pid: _p, hostname: _h, ...rest }) => rest);
 
@@ -113,7 +104,7 @@ describe('REST submit on the fast path: the same answers as fastify', () => {
       const a = await send(fast.httpPort);
       const b = await send(slow.httpPort);
       expect(routes.served - before).toBe(c.fast ? 1 : 0);
-      expect(normalized(a)).toEqual(normalized(b));
+      expect(comparable(a)).toEqual(comparable(b));
       expect(otherLines({ ...fast, logs: fast.logs.slice(logged[0]) })).toEqual(otherLines({ ...slow, logs: slow.logs.slice(logged[1]) }));
     });
   }

@@ -14,10 +14,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { KEYS, storeConfig } from './helpers/api.js';
+import { TestPki } from './helpers/certs.js';
+import { describeWith } from './helpers/tools.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
@@ -61,10 +64,10 @@ interface Exchange {
  * connection or, once every part is written, `quietMs` pass without a byte (at least 1.5 s
  * for the first byte: a loaded machine may be slow to answer at all).
  */
-function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number; end?: boolean } = {}): Promise<Exchange> {
+function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { gapMs?: number; quietMs?: number; end?: boolean; ca?: string } = {}): Promise<Exchange> {
   const quiet = opts.quietMs ?? 400;
   return new Promise((resolve, reject) => {
-    const sock: Socket = connect(port, '127.0.0.1');
+    const sock: Socket = opts.ca === undefined ? connect(port, '127.0.0.1') : tlsConnect({ port, host: '127.0.0.1', ca: opts.ca, servername: 'localhost' });
     sock.setNoDelay(true);
     const chunks: Buffer[] = [];
     let closed = false;
@@ -89,7 +92,7 @@ function exchange(port: number, parts: ReadonlyArray<string | Buffer>, opts: { g
       closed = true;
       finish();
     });
-    sock.on('connect', async () => {
+    sock.on(opts.ca === undefined ? 'connect' : 'secureConnect', async () => {
       for (const p of parts) {
         if (sock.destroyed) return;
         sock.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
@@ -199,6 +202,22 @@ async function hold(port: number): Promise<{ send(b: string): void; next(n: numb
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * After a client's FIN node:http (httpAllowHalfOpen off) aborts the requests it has not
+ * answered yet — which ones depends on how the FIN arrives (with the last bytes, as over TLS,
+ * or after them) and on which answers were synchronous. h1 answers every complete request it
+ * read before the FIN. So a half-close case holds when h1 sends the reference's bytes, or when
+ * its answers are the first of those the reference gives the same bytes without the FIN (in
+ * order, none more) and it closes the connection.
+ */
+function expectHalfClosed(h1: Exchange, ref: Exchange, withoutFin: Exchange): void {
+  if (h1.text === ref.text && h1.closed === ref.closed) return;
+  const a = answers(h1.raw);
+  expect(a.every((x) => x.status > 0), h1.text).toBe(true);
+  expect(answers(withoutFin.raw).slice(0, a.length)).toEqual(a);
+  expect(h1.closed).toBe(true);
+}
+
 interface Case {
   parts: ReadonlyArray<string | Buffer>;
   gapMs?: number;
@@ -214,6 +233,17 @@ interface Case {
   /** Why h1's answer may differ from the reference's here (then only {@link expectSafe} holds). */
   differs?: string;
 }
+
+/** Cases also sent over TLS (h1 takes TLS connections after the handshake). */
+const OVER_TLS = new Set([
+  'CL.TE: the chunked body ends early, the rest is a request', 'TE.CL: Transfer-Encoding first, Content-Length short', 'two Content-Lengths, different (the short one hides a request)',
+  'Transfer-Encoding: xchunked', 'obs-fold of X-Agent-Id', 'bare LF in one header line', 'bare CR in a value', 'NUL in a value', 'X-Original-URI twice (deny, then allow)',
+  'HTTP/1.0 with keep-alive, then a second request', 'HTTP/2 prior-knowledge preface', 'CL shorter than the body: the rest is a request (answered as one, as node does)',
+  'CL longer than the body: the next request is swallowed as body', 'a body that is not JSON, then a pipelined request: the connection closes after the 400',
+  'Expect: 100-continue', 'Upgrade: websocket', 'Connection: close, then a request in the same packet', 'three pipelined requests, then a half-close',
+  'a request h1 answers, one node must read, then a half-close',
+]);
+const TLS_CASES: Record<string, Case> = {};
 
 describe('h1 under attack: the same bytes as node:http + fastify', () => {
   let h1App: TestApp;
@@ -239,8 +269,11 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     ]);
     const answered = h1.answered - before.answered;
     const handedOff = h1.handedOff - before.handedOff;
+    const withoutFin = c.end === true ? await exchange(refApp.httpPort, c.parts, { ...opts, end: false }) : undefined;
     for (const [who, x, ref] of [['h1', a, refH1 ?? refSame], ['node fast path', n, refSame]] as const) {
-      if (c.differs === undefined) {
+      if (withoutFin !== undefined) {
+        expectHalfClosed(x, ref, withoutFin);
+      } else if (c.differs === undefined) {
         expect([who, x.text, x.closed]).toEqual([who, ref.text, ref.closed]);
       } else {
         expectSafe(x, ref);
@@ -394,11 +427,15 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
     'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
     'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
+    'underscores for dashes in a forwarding header': { parts: [fa('/admin/x', 'X_Original_URI: /v1/orders/o-1\r\n')] },
+    'raw UTF-8 in the request target': { parts: [FA_DENY.replace('/forward-auth', '/forward-auth/caf\xc3\xa9')] },
+    'raw UTF-8 in the Envoy-style path': { parts: ['GET /forward-auth/v1/orders/\xc3\xa9 HTTP/1.1\r\nHost: s\r\nX-Agent-Id: crawler\r\n\r\n'] },
     'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
   };
 
+  for (const [name, c] of Object.entries(SMUGGLING)) if (OVER_TLS.has(name)) TLS_CASES[name] = c;
   for (const [name, c] of Object.entries(SMUGGLING)) {
     it(name, async () => {
       const r = await check(c);
@@ -508,17 +545,16 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
   });
 
   it('a request node must read behind a pending one, then a half-close', async () => {
-    // node:http (httpAllowHalfOpen off) aborts the requests in flight at the client's FIN and
-    // answers none; h1 answers the pending one it had, then cannot give node a connection whose
-    // end it has already read, and closes it. Its answers are the first of those node gives the
-    // same requests without the FIN: nothing is answered out of order, nothing more is allowed.
+    // node:http aborts the requests in flight at the client's FIN and answers none; h1 answers
+    // the pending one it had, then cannot give node a connection whose end it has already read,
+    // and closes it (expectHalfClosed).
     const parts = [PENDING + kongHead('Transfer-Encoding: chunked\r\n') + chunked(ALLOW)];
     const [a, b, all] = await Promise.all([
       exchange(h1App.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { end: true, quietMs: 1000 }), exchange(refApp.httpPort, parts, { quietMs: 1000 }),
     ]);
     expect(answers(b.raw)).toEqual([]);
-    expect(answers(all.raw).slice(0, answers(a.raw).length)).toEqual(answers(a.raw));
-    expect([a.closed, b.closed]).toEqual([true, true]);
+    expectHalfClosed(a, b, all);
+    expect(b.closed).toBe(true);
   });
 
   it('a request node must read, behind a pending one: h1 hands off only after its answer', async () => {
@@ -632,6 +668,16 @@ describe('h1 under attack: slow clients', () => {
     expect(a.ms).toBeLessThan(2 * TIMEOUT + 1500);
   });
 
+  for (const [name, parts] of Object.entries({ 'a connection that sends nothing': [''], 'one byte, then nothing': ['P'], 'a whole head, then no body': [kongHead(`Content-Length: ${ALLOW.length}\r\n`)] })) {
+    it(`${name}: 408 or a close within the request timeout, as the reference`, async () => {
+      const start = Date.now();
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, parts, { quietMs: 4000 }), exchange(refApp.httpPort, parts, { quietMs: 4000 })]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+      expect(a.closed).toBe(true);
+      expect(Date.now() - start).toBeLessThan(TIMEOUT + 2500);
+    });
+  }
+
   it('Expect: 100-continue, then a body that never comes: 408, nothing allowed', async () => {
     const req = kongHead(`Expect: 100-continue\r\nContent-Length: ${ALLOW.length}\r\n`);
     const [a, b] = await Promise.all([exchange(h1App.httpPort, [req], { quietMs: 3000 }), exchange(refApp.httpPort, [req], { quietMs: 3000 })]);
@@ -667,6 +713,48 @@ describe('h1 under attack: gateway_access with a token', () => {
     it(name, async () => {
       const [a, b] = await Promise.all([exchange(h1App.httpPort, [bytes]), exchange(refApp.httpPort, [bytes])]);
       expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+    });
+  }
+});
+
+describeWith('openssl', 'h1 under attack over TLS: the same bytes as node:https + fastify', () => {
+  let h1App: TestApp;
+  let refApp: TestApp;
+  let h1: H1Server;
+  let ca: string;
+  beforeAll(async () => {
+    const pki = new TestPki(tempDir('ascend-h1adv-tls-'));
+    const cert = pki.server('server', 'sidecar');
+    ca = pki.caPem;
+    const tls = `tls: {cert_file: ${JSON.stringify(cert.cert)}, key_file: ${JSON.stringify(cert.key)}}`;
+    [h1App, refApp] = await Promise.all([startApp(withServer(CORE, tls)), startApp(withServer(CORE, `${tls}, http_fast_path: false`))]);
+    h1 = http1Of(h1App.app.http.server)!;
+  });
+  afterAll(async () => {
+    await Promise.all([h1App?.close(), refApp?.close()]);
+  });
+
+  it('covers every case it names', () => {
+    expect(Object.keys(TLS_CASES).sort()).toEqual([...OVER_TLS].sort());
+  });
+
+  it('sanity: h1 answers over TLS itself', async () => {
+    const before = h1.answered;
+    const a = await exchange(h1App.httpPort, [kong(ALLOW) + FA_DENY], { ca });
+    expect(answers(a.raw).map((x) => x.verdict)).toEqual(['allow', 'deny']);
+    expect(h1.answered - before).toBe(2);
+  });
+
+  for (const name of OVER_TLS) {
+    it(name, async () => {
+      const c = TLS_CASES[name]!;
+      const opts = { ca, ...(c.gapMs === undefined ? {} : { gapMs: c.gapMs }), ...(c.end === undefined ? {} : { end: c.end }) };
+      const [a, b, withoutFin] = await Promise.all([
+        exchange(h1App.httpPort, c.parts, opts), exchange(refApp.httpPort, c.parts, opts), c.end === true ? exchange(refApp.httpPort, c.parts, { ...opts, end: false }) : undefined,
+      ]);
+      if (withoutFin !== undefined) expectHalfClosed(a, b, withoutFin);
+      else if (c.differs === undefined) expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+      else expectSafe(a, b);
     });
   }
 });

@@ -79,3 +79,17 @@ export function rawHttp(port: number, request: Buffer | string): Promise<{ statu
     sock.setTimeout(10_000, () => sock.destroy());
   });
 }
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const VOLATILE = new Set(['date']);
+
+/**
+ * A response as two servers answering the same request must agree on it: without its date
+ * header, its ids (random) masked in headers and body. The body length follows the ids'
+ * replacement, which is the same on both sides.
+ */
+export function comparable(r: RawResponse): { status: number; headers: Record<string, unknown>; body: string } {
+  const headers: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r.headers)) if (!VOLATILE.has(k)) headers[k] = typeof v === 'string' ? v.replace(UUID, '<id>') : v;
+  return { status: r.status, headers, body: r.body.replace(UUID, '<id>') };
+}

@@ -20,9 +20,27 @@ const roles = ['admin', 'agent'] as const;
 
 
 
-/** Client context plus `gateway`, which is the sidecar's to set (a client copy is replaced). */
+/**
+ * Client context plus `gateway`, which is the sidecar's to set (a client copy is replaced):
+ * `{...context, ...extra, gateway}`, copied member by member — a spread of a parsed JSON object
+ * cost 1.7 µs a submit, the loop 0.07 µs (bench/README.md, optimizations log).
+ */
 export function apiContext(p: ApiPrincipal, context: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...context, ...extra, gateway: { adapter: 'api', api_key: p.name } };
+  const out: Record<string, unknown> = {};
+  if (context !== undefined && context !== null) copyMembers(out, context);
+  copyMembers(out, extra);
+  out.gateway = { adapter: 'api', api_key: p.name };
+  return out;
+}
+
+/** Own enumerable members of `from` onto `to`, in order, as a spread copies them. */
+function copyMembers(to: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const k in from) {
+    if (!Object.prototype.hasOwnProperty.call(from, k)) continue;
+    // A `__proto__` member is data, as a spread makes it, never the prototype.
+    if (k === '__proto__') Object.defineProperty(to, k, { value: from[k], enumerable: true, writable: true, configurable: true });
+    else to[k] = from[k];
+  }
 }
 
 /** The action a body asks to evaluate, as `p` may ask it; `at` prefixes field names in errors. */
