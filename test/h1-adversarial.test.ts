@@ -427,6 +427,9 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
     'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
     'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
+    'underscores for dashes in a forwarding header': { parts: [fa('/admin/x', 'X_Original_URI: /v1/orders/o-1\r\n')] },
+    'raw UTF-8 in the request target': { parts: [FA_DENY.replace('/forward-auth', '/forward-auth/caf\xc3\xa9')] },
+    'raw UTF-8 in the Envoy-style path': { parts: ['GET /forward-auth/v1/orders/\xc3\xa9 HTTP/1.1\r\nHost: s\r\nX-Agent-Id: crawler\r\n\r\n'] },
     'a client-sent x-ascend-decision: allowed on a denial and an allow': { parts: [fa('/admin/x', 'X-Ascend-Decision: allowed\r\n') + fa('/v1/orders/o-1', 'X-Ascend-Decision: allowed\r\nX-Ascend-Approval-Id: apr_x\r\n')] },
     'a TLS ClientHello on the plain port': { parts: [Buffer.from('16030100a5010000a103035f', 'hex')] },
     'garbage': { parts: ['\x00\x01\x02\x03 hello\r\n\r\n'] },
@@ -664,6 +667,16 @@ describe('h1 under attack: slow clients', () => {
     expect(a.text).toMatch(/^(HTTP\/1\.1 (400|408) |$)/);
     expect(a.ms).toBeLessThan(2 * TIMEOUT + 1500);
   });
+
+  for (const [name, parts] of Object.entries({ 'a connection that sends nothing': [''], 'one byte, then nothing': ['P'], 'a whole head, then no body': [kongHead(`Content-Length: ${ALLOW.length}\r\n`)] })) {
+    it(`${name}: 408 or a close within the request timeout, as the reference`, async () => {
+      const start = Date.now();
+      const [a, b] = await Promise.all([exchange(h1App.httpPort, parts, { quietMs: 4000 }), exchange(refApp.httpPort, parts, { quietMs: 4000 })]);
+      expect([a.text, a.closed]).toEqual([b.text, b.closed]);
+      expect(a.closed).toBe(true);
+      expect(Date.now() - start).toBeLessThan(TIMEOUT + 2500);
+    });
+  }
 
   it('Expect: 100-continue, then a body that never comes: 408, nothing allowed', async () => {
     const req = kongHead(`Expect: 100-continue\r\nContent-Length: ${ALLOW.length}\r\n`);

@@ -7,14 +7,14 @@
  * server is back the sidecar recovers by itself — no restart.
  */
 import { readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { API_KEYS_YAML } from './helpers/api.js';
-import { AuthzClient, checkRequest, decisionOf } from './helpers/grpc-client.js';
+import { AuthzClient } from './helpers/grpc-client.js';
 import { metricValue } from './helpers/metrics.js';
 import { testPg } from './helpers/pg.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
+import { check as checkOn, codeOf, decision, expectClosedWhileDown, readyz as readyzOf, refund } from './helpers/store-down.js';
 import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -32,19 +32,9 @@ afterEach((ctx) => {
 });
 let c: AuthzClient;
 
-const refund = (id: string, amount: number) => ({ method: 'POST', path: `/v1/refunds/${id}?amount=${amount}`, headers: { 'x-agent-id': 'billing-agent' } });
-
-/** One Check with a gRPC deadline; resolves with the response and how long it took. */
-function check(req: ReturnType<typeof refund>, deadlineMs: number): Promise<{ res: Record<string, any>; ms: number }> {
-  const client = c as unknown as { client: grpc.Client & Record<string, (...a: unknown[]) => void> };
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => client.client.Check!(checkRequest(req), { deadline: Date.now() + deadlineMs },
-    (err: Error | null, res: Record<string, any>) => (err ? reject(err) : resolve({ res, ms: performance.now() - t0 }))));
-}
-
-const readyz = async () => (await (await fetch(`http://127.0.0.1:${s.httpPort}/readyz`)).json()) as Record<string, unknown>;
+const check = (req: ReturnType<typeof refund>, deadlineMs: number) => checkOn(c, req, deadlineMs);
+const readyz = () => readyzOf(s.httpPort);
 const metrics = async () => (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
-const codeOf = (res: Record<string, any>) => JSON.parse(res.denied_response?.body ?? '{}').code as string | undefined;
 
 beforeAll(async () => {
   const u = new URL(db.url);
@@ -62,26 +52,18 @@ afterAll(async () => {
 
 describe('PostgreSQL failing under a running sidecar (fail_mode closed)', () => {
   it('answers inside the deadline while the server does not answer; plain allows keep flowing', async () => {
-    expect(decisionOf((await check(refund('r-f0', 4200), 5000)).res as never)).toBe('pending');
+    expect(decision((await check(refund('r-f0', 4200), 5000)).res)).toBe('pending');
     expect(await readyz()).toMatchObject({ status: 'ready', store: 'ok' });
     proxy.mode('blackhole');
-    const pending = await check(refund('r-f1', 4200), 500);
-    expect(decisionOf(pending.res as never)).toBe('denied');
-    expect(['deadline_exceeded', 'store_error']).toContain(codeOf(pending.res));
-    expect(pending.ms).toBeLessThan(1000);
-    const plain = await check(refund('r-f2', 50), 500);
-    expect(decisionOf(plain.res as never)).toBe('allowed');
-    expect(plain.ms).toBeLessThan(250);
-    await waitFor(async () => (await readyz()).store === 'degraded', { what: '/readyz store: degraded', timeoutMs: 10_000, everyMs: 100 });
-    expect((await readyz()).status).toBe('ready');
+    await expectClosedWhileDown(c, s.httpPort, { pendingId: 'r-f1', plainId: 'r-f2', deadlineMs: 500, slackMs: 500 });
   });
 
   it('answers at once while the server is down, and counts the errors by operation', async () => {
     proxy.mode('refuse');
     const pending = await check(refund('r-f3', 4200), 2000);
-    expect([decisionOf(pending.res as never), codeOf(pending.res)]).toEqual(['denied', 'store_error']);
+    expect([decision(pending.res), codeOf(pending.res)]).toEqual(['denied', 'store_error']);
     expect(pending.ms).toBeLessThan(1000);
-    expect(decisionOf((await check(refund('r-f4', 50), 500)).res as never)).toBe('allowed');
+    expect(decision((await check(refund('r-f4', 50), 500)).res)).toBe('allowed');
     const text = await metrics();
     expect(metricValue(text, 'ascend_store_errors_total{op="useLatestApproval"}')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^ascend_store_latency_seconds_bucket\{le="[^"]+",op="\w+"\}/m);
@@ -90,7 +72,7 @@ describe('PostgreSQL failing under a running sidecar (fail_mode closed)', () => 
   it('recovers without a restart when the server is back', async () => {
     proxy.mode('forward');
     await waitFor(async () => (await readyz()).store === 'ok', { what: '/readyz store: ok again', timeoutMs: 15_000, everyMs: 100 });
-    expect(decisionOf((await check(refund('r-f5', 4200), 5000)).res as never)).toBe('pending');
+    expect(decision((await check(refund('r-f5', 4200), 5000)).res)).toBe('pending');
     expect(s.proc.exitCode).toBeNull();
   });
 });
