@@ -20,7 +20,7 @@ import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
-import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
+import { insertSql, isRetryable, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
 
 const ACTION_COLS = ['action_id', 'fingerprint', 'agent_id', 'action_type', 'resource', 'parameters', 'context', 'binding',
   'decision', 'policy_id', 'risk_score', 'reason', 'approval_id', 'status', 'created_at', 'updated_at',
@@ -45,7 +45,6 @@ const SELECT_APPROVAL = `SELECT ${cols('p', APPROVAL_COLS)},
   FROM approvals p`;
 const GET_APPROVAL = `${SELECT_APPROVAL} WHERE approval_id = $1`;
 const GET_ACTION = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = $1`;
-const INSERT_APPROVAL = insertSql('approvals', APPROVAL_COLS);
 
 /**
  * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
@@ -171,7 +170,7 @@ export class ApprovalsPg {
    * notification) rolls back; the partial unique index keeps one pending approval per
    * fingerprint.
    */
-  async createPending(input: NewPendingApproval, exclusive = false): Promise<CreatePendingResult> {
+  async createPending(input: NewPendingApproval, exclusive = false, attempt = 1): Promise<CreatePendingResult> {
     const { per_agent, total } = input.limits;
     const e = input.outbox;
     try {
@@ -186,7 +185,10 @@ export class ApprovalsPg {
       return { created: true, action: input.action, approval: input.approval };
     } catch (err) {
       const raised = capsRaised(err);
-      if (raised === 'exclusive') return this.createPending(input, true);
+      if (raised === 'exclusive') return this.createPending(input, true, attempt);
+      // A deadlock between the caps' locks and the fingerprint's unique index (should the rows go
+      // in before pending_caps runs): PostgreSQL aborted this one; the other has gone ahead.
+      if (isRetryable(err) && attempt < 5) return this.createPending(input, exclusive, attempt + 1);
       // A pending approval for the fingerprint wins over the caps (which may have been counted first).
       if (raised || isPendingDuplicate(err)) {
         const existing = await this.findPendingByFingerprint(input.approval.fingerprint);

@@ -81,6 +81,12 @@ export type Q = Pick<pg.PoolClient, 'query'>;
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
+/** A serialization failure or a deadlock: the transaction may simply run again. */
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code !== undefined && RETRYABLE.has(code);
+}
+
 /**
  * A connection taken from the pool, with a listener for its 'error' event while it is out.
  * node-postgres emits 'error' on a client whose connection fails (a reset, the server gone) —
@@ -114,8 +120,7 @@ export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>,
       return out;
     } catch (err) {
       await c.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
-      const code = (err as { code?: string }).code;
-      if (attempt < attempts && code !== undefined && RETRYABLE.has(code)) continue;
+      if (attempt < attempts && isRetryable(err)) continue;
       throw err;
     } finally {
       release(broken);
