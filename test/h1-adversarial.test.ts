@@ -102,11 +102,12 @@ function expectSafe(h1: Exchange, ref: Exchange): void {
 }
 
 /** A connection held open: `send` writes, `next(n)` resolves with the next `n` answers. */
-async function hold(port: number): Promise<{ send(b: string): void; next(n: number): Promise<Answer[]>; closed: Promise<void>; sock: Socket }> {
+async function hold(port: number): Promise<{ send(b: string): void; next(n: number): Promise<Answer[]>; heads(): string[]; closed: Promise<void>; sock: Socket }> {
   const sock = connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   sock.on('error', () => {});
   let raw = '';
+  const heads: string[] = [];
   let waiter: (() => void) | undefined;
   sock.on('data', (c: Buffer) => {
     raw += c.toString('latin1');
@@ -117,6 +118,7 @@ async function hold(port: number): Promise<{ send(b: string): void; next(n: numb
   return {
     sock,
     closed,
+    heads: () => heads,
     send: (b) => void sock.write(Buffer.from(b, 'latin1')),
     next: (n) => new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${n} answers did not come; have: ${JSON.stringify(raw)}`)), 5000);
@@ -129,6 +131,7 @@ async function hold(port: number): Promise<{ send(b: string): void; next(n: numb
         let cut = 0;
         for (let i = 0; i < n; i++) {
           const end = raw.indexOf('\r\n\r\n', cut);
+          heads.push(raw.slice(cut, end));
           const length = /\r\ncontent-length: *(\d+)/i.exec(raw.slice(cut, end));
           cut = end + 4 + (length === null ? 0 : Number(length[1]));
         }
@@ -550,6 +553,29 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
       expect([a.text, a.closed]).toEqual([b.text, b.closed]);
     });
   }
+
+  it('the listener closes while three pipelined decisions are pending: three answers, the last says close', async () => {
+    const dir = tempDir('ascend-h1adv-close-');
+    const t = await startApp(storeConfig(dir, CORE), { dir });
+    try {
+      const c = await hold(t.httpPort);
+      c.send(PENDING.repeat(3));
+      const h = http1Of(t.app.http.server)!;
+      // Closing starts once h1 has the three requests (an idle connection would just be closed),
+      // while the store is still deciding them.
+      for (let i = 0; i < 200 && h.answered < 3; i++) await sleep(1);
+      const closing = t.app.http.close();
+      const got = await c.next(3);
+      expect(got.map((x) => x.status)).toEqual([403, 403, 403]);
+      // (All keep-alive only if the store decided all three before the close began: then the
+      // connection is closed as an idle one. Never an answer dropped, never a close before the last.)
+      expect([['keep-alive', 'keep-alive', 'close'], ['keep-alive', 'keep-alive', 'keep-alive']]).toContainEqual(c.heads().map((x) => /\r\nConnection: (\S+)/.exec(x)?.[1]));
+      await c.closed;
+      await closing;
+    } finally {
+      await t.close();
+    }
+  });
 
   it('a pending request with Connection: close, then more bytes: one answer, then the end', async () => {
     const [a, b] = await both([PENDING.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') + FA_ALLOW]);
