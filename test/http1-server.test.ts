@@ -9,12 +9,12 @@
  * the keep-alive timeout, and the listener closing.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http1Of, type H1Server } from '../src/http/h1-server.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { TestPki } from './helpers/certs.js';
+import { exchange, type Exchange } from './helpers/raw-http1.js';
 import { tempDir } from './helpers/tmp.js';
 import { describeWith } from './helpers/tools.js';
 
@@ -28,56 +28,6 @@ const DENY = kongBody('admin-read-denied');
 const kong = (body: string, extra = '') => `POST /kong/v1/authorize HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 const forwardAuth = (uri: string, extra = '') => `GET /forward-auth HTTP/1.1\r\nHost: sidecar\r\nX-Original-URI: ${uri}\r\nX-Original-Method: GET\r\nX-Agent-Id: crawler\r\n${extra}\r\n`;
 const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
-
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-
-/** What came back on a connection: the bytes (dates and ids normalized) and whether the server closed it. */
-interface Exchange {
-  text: string;
-  closed: boolean;
-}
-
-/**
- * Sends `parts` (one write each, `gapMs` apart) and reads until the server closes the
- * connection or `quietMs` pass without a byte after the last write.
- */
-function exchange(port: number, parts: Array<string | Buffer>, opts: { gapMs?: number; quietMs?: number; ca?: string } = {}): Promise<Exchange> {
-  const quiet = opts.quietMs ?? 400;
-  return new Promise((resolve, reject) => {
-    const sock: Socket = opts.ca === undefined ? connect(port, '127.0.0.1') : tlsConnect({ port, host: '127.0.0.1', ca: opts.ca, servername: 'localhost' });
-    sock.setNoDelay(true);
-    const chunks: Buffer[] = [];
-    let closed = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      const text = Buffer.concat(chunks).toString('latin1').replace(/\r\nDate: [^\r]*/gi, '\r\nDate: <date>').replace(UUID, '<id>');
-      resolve({ text, closed });
-    };
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(finish, quiet);
-    };
-    sock.on('data', (c: Buffer) => {
-      chunks.push(c);
-      arm();
-    });
-    sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
-    sock.on('close', () => {
-      closed = true;
-      finish();
-    });
-    sock.on(opts.ca === undefined ? 'connect' : 'secureConnect', async () => {
-      for (const p of parts) {
-        if (sock.destroyed) return;
-        sock.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
-        if (opts.gapMs !== undefined) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-      arm();
-    });
-  });
-}
 
 const bytes = (s: string): string[] => [...s];
 

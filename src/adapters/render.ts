@@ -3,6 +3,7 @@
  * (docs/architecture.md, "Response headers") and the JSON denial body. Adapters only choose where to
  * put them in their protocol.
  */
+import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 
 export type HeaderPair = readonly [string, string];
@@ -28,10 +29,34 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   return h;
 }
 
-/** Client-sent x-ascend-* headers that our own headers (`ours`) do not overwrite. */
-export function staleAscendHeaders(r: CheckResult, ours: readonly HeaderPair[]): string[] {
+/** Per Decision, its headers as first built (see decisionHeaderObject). */
+const PAIRS = new WeakMap<Decision, readonly HeaderPair[]>();
+
+/**
+ * {@link decisionHeaders} as one object (name → value, in the same order). When they depend on
+ * the result through its Decision and action id alone — no approval, status URL, retry-after or
+ * A/B test — the pairs are built once per (memoized) Decision and only the action id is set per
+ * check: no pair arrays, no number formatting.
+ */
+export function decisionHeaderObject(r: CheckResult): Record<string, string> {
+  if (r.approvalId !== undefined || r.statusUrl !== undefined || r.retryAfterSeconds !== undefined || r.ab !== undefined) {
+    return Object.fromEntries(decisionHeaders(r));
+  }
+  let pairs = PAIRS.get(r.decision);
+  if (pairs === undefined) PAIRS.set(r.decision, (pairs = decisionHeaders(r)));
+  const out: Record<string, string> = {};
+  for (let i = 0; i < pairs.length; i++) {
+    const [k, v] = pairs[i] as HeaderPair;
+    out[k] = v;
+  }
+  out['x-ascend-action-id'] = r.actionId; // in its place (second), over the first check's id
+  return out;
+}
+
+/** Client-sent x-ascend-* headers that our own headers (`ours` says which names) do not overwrite. */
+export function staleAscendHeaders(r: CheckResult, ours: (name: string) => boolean): string[] {
   const sent = r.request?.clientAscendHeaders ?? [];
-  return sent.filter((name) => !ours.some(([k]) => k === name));
+  return sent.length === 0 ? [] : sent.filter((name) => !ours(name));
 }
 
 /** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` as an object (Kong OPA's `message`). */

@@ -5,17 +5,13 @@
  * each process in memory.
  */
 
-export interface AbTestRecord {
-  /** The test's id, unique in the store. */
-  readonly name: string;
-  readonly control_policy: string;
-  readonly test_policy: string;
-  /** Percent (0–100) of the test's traffic that gets the test policy. */
-  readonly traffic_split: number;
-  readonly duration_days: number;
-  /** Epoch ms. */
-  readonly start: number;
-  readonly shadow: boolean;
+import type { AbTestDef } from '../../policy/ab.js';
+
+/**
+ * A test made through the API as the store keeps it: its terms (policy/ab.ts; the name is its
+ * id, unique in the store) and when it was made.
+ */
+export interface AbTestRecord extends Omit<AbTestDef, 'source'> {
   readonly created_at: number;
 }
 

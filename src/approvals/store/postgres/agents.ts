@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../errors.js';
 import type { NewWebhook, Page, WebhookChange, WebhookRecord } from '../records.js';
 import { agentToRow, commandToRow, heartbeatToRow, rowToAgent, rowToBlock, rowToCommand, rowToHeartbeat } from '../sqlite/agent-codec.js';
 import type { Row } from '../sqlite/codec.js';
+import { rowToWebhook, webhookRowId } from '../sqlite/webhook-codec.js';
 import type { PageQuery, WebhookWrite } from '../store.js';
 import { enqueueOutbox } from './approvals.js';
 import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';
@@ -142,23 +143,6 @@ export class AgentsPg {
   }
 }
 
-const PREFIX = 'wh_';
-
-/** `wh_12` → 12; anything else names no stored subscription. */
-function rowId(webhookId: string): number | undefined {
-  if (!webhookId.startsWith(PREFIX)) return undefined;
-  const digits = webhookId.slice(PREFIX.length);
-  return /^[1-9][0-9]{0,15}$/.test(digits) ? Number(digits) : undefined;
-}
-
-function toWebhook(r: Row): WebhookRecord {
-  return {
-    webhook_id: `${PREFIX}${r.id as number}`, url: r.url as string, events: JSON.parse(r.events as string) as string[],
-    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, format: r.format as WebhookRecord['format'], created_by: r.created_by as string,
-    created_at: r.created_at as number, updated_at: r.updated_at as number,
-  };
-}
-
 /** API-made subscriptions: identity ids (never reused after a delete), UNIQUE urls. */
 export class WebhooksPg {
   constructor(private readonly pool: pg.Pool, private readonly n: NotifyTarget) {}
@@ -172,7 +156,7 @@ export class WebhooksPg {
       const r = await this.pool.query<Row>(`INSERT INTO webhooks (url, events, secret, agent_id, format, created_by, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`, [w.url, JSON.stringify(w.events), w.secret, w.agent_id, w.format, w.created_by, w.created_at]);
       this.changed();
-      return { ok: true, webhook: toWebhook(r.rows[0]!) };
+      return { ok: true, webhook: rowToWebhook(r.rows[0]!) };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
       throw err;
@@ -180,18 +164,18 @@ export class WebhooksPg {
   }
 
   async list(): Promise<WebhookRecord[]> {
-    return (await this.pool.query<Row>('SELECT * FROM webhooks ORDER BY id')).rows.map(toWebhook);
+    return (await this.pool.query<Row>('SELECT * FROM webhooks ORDER BY id')).rows.map(rowToWebhook);
   }
 
   async get(webhookId: string): Promise<WebhookRecord | undefined> {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     if (id === undefined) return undefined;
     const r = (await this.pool.query<Row>('SELECT * FROM webhooks WHERE id = $1', [id])).rows[0];
-    return r && toWebhook(r);
+    return r && rowToWebhook(r);
   }
 
   async update(webhookId: string, c: WebhookChange, now: number): Promise<WebhookWrite> {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     if (id === undefined) return { ok: false, error: 'not_found' };
     try {
       const r = await this.pool.query<Row>(`UPDATE webhooks SET url = COALESCE($1, url), events = COALESCE($2, events),
@@ -199,7 +183,7 @@ export class WebhooksPg {
       [c.url ?? null, c.events ? JSON.stringify(c.events) : null, c.secret ?? null, now, id, c.format ?? null]);
       const row = r.rows[0];
       if (row) this.changed();
-      return row ? { ok: true, webhook: toWebhook(row) } : { ok: false, error: 'not_found' };
+      return row ? { ok: true, webhook: rowToWebhook(row) } : { ok: false, error: 'not_found' };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
       throw err;
@@ -207,7 +191,7 @@ export class WebhooksPg {
   }
 
   async remove(webhookId: string): Promise<boolean> {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     const gone = id !== undefined && (await this.pool.query('DELETE FROM webhooks WHERE id = $1', [id])).rowCount === 1;
     if (gone) this.changed();
     return gone;

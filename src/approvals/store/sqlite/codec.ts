@@ -6,7 +6,7 @@ import type {
 
 export type Row = Record<string, unknown>;
 
-/** Column readers (also for agent-codec.ts). */
+/** Column readers (also for agent-codec.ts and webhook-codec.ts). */
 export const str = (v: unknown): string => v as string;
 export const num = (v: unknown): number => v as number;
 export const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));

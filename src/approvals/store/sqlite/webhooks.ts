@@ -6,25 +6,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewWebhook, WebhookChange, WebhookRecord } from '../records.js';
 import type { WebhookWrite } from '../store.js';
-
-type Row = Record<string, unknown>;
-
-const PREFIX = 'wh_';
-
-/** `wh_12` → 12; anything else names no stored subscription. */
-function rowId(webhookId: string): number | undefined {
-  if (!webhookId.startsWith(PREFIX)) return undefined;
-  const digits = webhookId.slice(PREFIX.length);
-  return /^[1-9][0-9]{0,15}$/.test(digits) ? Number(digits) : undefined;
-}
-
-function toRecord(r: Row): WebhookRecord {
-  return {
-    webhook_id: `${PREFIX}${r.id as number}`, url: r.url as string, events: JSON.parse(r.events as string) as string[],
-    secret: r.secret as string, agent_id: (r.agent_id as string | null) ?? null, format: r.format as WebhookRecord['format'], created_by: r.created_by as string,
-    created_at: r.created_at as number, updated_at: r.updated_at as number,
-  };
-}
+import type { Row } from './codec.js';
+import { rowToWebhook, webhookRowId } from './webhook-codec.js';
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
@@ -46,7 +29,7 @@ export class WebhooksSql {
   create(w: NewWebhook): WebhookWrite {
     try {
       const row = this.s.insert.get({ ...w, events: JSON.stringify(w.events) }) as Row;
-      return { ok: true, webhook: toRecord(row) };
+      return { ok: true, webhook: rowToWebhook(row) };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
       throw err;
@@ -54,23 +37,23 @@ export class WebhooksSql {
   }
 
   list(): WebhookRecord[] {
-    return (this.s.list.all() as Row[]).map(toRecord);
+    return (this.s.list.all() as Row[]).map(rowToWebhook);
   }
 
   get(webhookId: string): WebhookRecord | undefined {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     const row = id === undefined ? undefined : (this.s.get.get(id) as Row | undefined);
-    return row && toRecord(row);
+    return row && rowToWebhook(row);
   }
 
   update(webhookId: string, c: WebhookChange, now: number): WebhookWrite {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     if (id === undefined) return { ok: false, error: 'not_found' };
     try {
       const row = this.s.update.get({
         id, now, url: c.url ?? null, events: c.events ? JSON.stringify(c.events) : null, secret: c.secret ?? null, format: c.format ?? null,
       }) as Row | undefined;
-      return row ? { ok: true, webhook: toRecord(row) } : { ok: false, error: 'not_found' };
+      return row ? { ok: true, webhook: rowToWebhook(row) } : { ok: false, error: 'not_found' };
     } catch (err) {
       if (isUniqueViolation(err)) return { ok: false, error: 'url_taken' };
       throw err;
@@ -78,7 +61,7 @@ export class WebhooksSql {
   }
 
   remove(webhookId: string): boolean {
-    const id = rowId(webhookId);
+    const id = webhookRowId(webhookId);
     return id !== undefined && this.s.remove.run(id).changes === 1;
   }
 }

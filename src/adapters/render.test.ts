@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../core/decision.js';
+import type { CheckResult } from '../pipeline/result.js';
+import { decisionHeaderObject, decisionHeaders } from './render.js';
+
+const decision = (over: Partial<Decision>): Decision => ({
+  decision: 'allowed', reason: 'allowed', code: 'policy_allow', policyId: 'pol_orders_read', policyName: 'x',
+  riskScore: 12, flagged: false, approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
+} as Decision);
+
+const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => ({
+  adapter: 'forward_auth', decision: d, actionId, approvalId: undefined, retryAfterSeconds: undefined, action: undefined, request: undefined, route: undefined,
+  cacheHit: true, latencyUs: 10, ...over,
+});
+
+describe('decisionHeaderObject', () => {
+  it('is Object.fromEntries(decisionHeaders(r)): names, values and order, check after check', () => {
+    const decisions = [
+      decision({}), decision({ policyId: null, flagged: true, failOpen: true, stale: true, monitor: { policyId: 'p', wouldBe: 'denied' } }),
+      decision({ decision: 'denied', httpStatus: 403, riskScore: 80 }),
+    ];
+    const extras: Array<Partial<CheckResult>> = [{}, { approvalId: 'apr_1', statusUrl: 'https://x/apr_1', retryAfterSeconds: 3 }];
+    for (let round = 0; round < 3; round++) {
+      for (const d of decisions) {
+        for (const x of extras) {
+          const r = result(d, `id-${round}-${Math.random()}`, x);
+          const ours = decisionHeaderObject(r);
+          const ref = Object.fromEntries(decisionHeaders(r));
+          expect(Object.entries(ours)).toEqual(Object.entries(ref));
+        }
+      }
+    }
+  });
+});
