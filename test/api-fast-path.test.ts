@@ -11,11 +11,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fastRoutesOf } from '../src/http/fast-routes.js';
 import { call, KEYS } from './helpers/api.js';
 import { startApp, type LogLine, type TestApp } from './helpers/app.js';
-import { comparable, rawRequest } from './helpers/http.js';
+import { expectSameAnswer, fastAndSlow } from './helpers/fast-path.js';
+import { rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
 
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
@@ -84,32 +85,19 @@ const CASES: Record<string, Case> = {
 const otherLines = (t: TestApp): LogLine[] => t.logs.filter((l) => l.kind !== 'decision').map(({ time: _t, pid: _p, hostname: _h, ...rest }) => rest);
 
 describe('REST submit on the fast path: the same answers as fastify', () => {
-  let fast: TestApp;
-  let slow: TestApp;
-  beforeAll(async () => {
-    fast = await startApp(CONFIG);
-    slow = await startApp(CONFIG.replace(/^server: \{(.*)\}$/m, 'server: {$1, http_fast_path: false}'));
-  });
-  afterAll(async () => {
-    await fast?.close();
-    await slow?.close();
-  });
+  const pair = fastAndSlow(CONFIG);
 
   for (const [name, c] of Object.entries(CASES)) {
     it(name, async () => {
-      const routes = fastRoutesOf(fast.app.http)!;
-      const before = routes.served;
-      const send = (port: number) => rawRequest(port, { method: 'POST', path: c.path ?? PATH, headers: { host: 'sidecar', ...c.headers }, ...(c.body === undefined ? {} : { body: c.body }) });
+      const { fast, slow } = pair;
       const logged = [fast.logs.length, slow.logs.length];
-      const a = await send(fast.httpPort);
-      const b = await send(slow.httpPort);
-      expect(routes.served - before).toBe(c.fast ? 1 : 0);
-      expect(comparable(a)).toEqual(comparable(b));
+      await expectSameAnswer(pair, { method: 'POST', path: c.path ?? PATH, headers: { host: 'sidecar', ...c.headers }, ...(c.body === undefined ? {} : { body: c.body }) }, c.fast);
       expect(otherLines({ ...fast, logs: fast.logs.slice(logged[0]) })).toEqual(otherLines({ ...slow, logs: slow.logs.slice(logged[1]) }));
     });
   }
 
   it('decisions are logged and counted alike', async () => {
+    const { fast, slow } = pair;
     const strip = ({ time: _t, pid: _p, action_id: _a, latency_us: _l, ...rest }: LogLine) => rest;
     expect(fast.decisions().map(strip)).toEqual(slow.decisions().map(strip));
     expect(fast.decisions().length).toBeGreaterThan(5);

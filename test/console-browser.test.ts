@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { call, KEYS, storeConfig } from './helpers/api.js';
-import { launchChromium, screenshot, watchForScripts } from './helpers/browser.js';
+import { consolePage, DESKTOP, fitsWidth, launchChromium, PHONE, screenshot, watchForScripts } from './helpers/browser.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { tempDir } from './helpers/tmp.js';
 import { describeWith } from './helpers/tools.js';
@@ -27,12 +27,7 @@ const HOSTILE = [
 ].join(' ');
 
 // Run in the page (this file is compiled without the DOM library).
-type Win = { __pwned?: number; innerWidth: number; document: { documentElement: { scrollWidth: number } } };
-const pwned = () => (globalThis as unknown as Win).__pwned;
-const fitsWidth = () => {
-  const w = globalThis as unknown as Win;
-  return w.document.documentElement.scrollWidth <= w.innerWidth;
-};
+const pwned = () => (globalThis as unknown as { __pwned?: number }).__pwned;
 
 describeWith('chromium', 'the approver console in headless Chromium', () => {
   let t: TestApp;
@@ -52,14 +47,7 @@ describeWith('chromium', 'the approver console in headless Chromium', () => {
     await t?.close();
   });
 
-  async function login(key: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-    const page = await (await browser.newContext({ viewport })).newPage();
-    await page.goto(t.url('/console'));
-    await page.getByTestId('login-key').fill(key);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('logout').waitFor();
-    return page;
-  }
+  const login = (key: string, viewport = DESKTOP) => consolePage(browser, t.url('/console'), key, viewport);
 
   const row = (page: Page, approvalId: string) => page.locator(`[data-testid="approval-row"][data-approval-id="${approvalId}"]`);
 
@@ -136,7 +124,7 @@ describeWith('chromium', 'the approver console in headless Chromium', () => {
     });
     expect(sub.body.decision).toBe('pending');
     const approvalId = sub.body.approval_id as string;
-    for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+    for (const viewport of [DESKTOP, PHONE]) {
       const page = await login(KEYS.finance, viewport);
       const seen = watchForScripts(page);
       await row(page, approvalId).waitFor();
@@ -150,7 +138,7 @@ describeWith('chromium', 'the approver console in headless Chromium', () => {
       // Usable at this width: nothing wider than the window.
       expect(await page.evaluate(fitsWidth)).toBe(true);
       await screenshot(page, `hostile-${viewport.width}`);
-      if (viewport.width === 390) {
+      if (viewport === PHONE) {
         // A denial with a hostile comment, shown on the action page as text.
         await row(page, approvalId).getByTestId('comment').fill(HOSTILE);
         await row(page, approvalId).getByTestId('deny').click();

@@ -6,11 +6,11 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { KEYS, storeConfig } from './helpers/api.js';
-import { launchChromium, screenshot, watchForScripts } from './helpers/browser.js';
+import { consolePage, DESKTOP, fitsWidth, launchChromium, PHONE, screenshot, watchForScripts } from './helpers/browser.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { tempDir } from './helpers/tmp.js';
@@ -19,11 +19,6 @@ import { waitFor } from './helpers/wait.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const refund = (amount: number, id: string, agent = 'billing-agent') => ({ method: 'POST', path: `/v1/refunds/${id}?amount=${amount}`, headers: { 'x-agent-id': agent } });
-type Win = { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
-const fitsWidth = () => {
-  const w = globalThis as unknown as Win;
-  return w.document.documentElement.scrollWidth <= w.innerWidth;
-};
 
 describeWith('chromium', 'console pages in headless Chromium', () => {
   let t: TestApp;
@@ -49,14 +44,7 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
     await receiver?.close();
   });
 
-  async function login(key: string, hash: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-    const page = await (await browser.newContext({ viewport })).newPage();
-    await page.goto(t.url(`/console${hash}`));
-    await page.getByTestId('login-key').fill(key);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('logout').waitFor();
-    return page;
-  }
+  const login = (key: string, hash: string, viewport = DESKTOP) => consolePage(browser, t.url(`/console${hash}`), key, viewport);
 
   it('blocks an agent from the agents page after a confirmation; its next check is denied; lifts it', async () => {
     expect(decisionOf(await authz.check(refund(10, 'k-1')))).toBe('allowed');
@@ -196,7 +184,7 @@ describeWith('chromium', 'console pages in headless Chromium', () => {
 
   it('fits phone width on every page', async () => {
     for (const hash of ['#/approvals', '#/agents', '#/decisions', '#/policies', '#/webhooks', '#/brief']) {
-      const page = await login(KEYS.admin, hash, { width: 390, height: 844 });
+      const page = await login(KEYS.admin, hash, PHONE);
       await page.locator('main h1').first().waitFor();
       expect(await page.evaluate(fitsWidth), hash).toBe(true);
       await screenshot(page, `phone-${hash.slice(2)}`);

@@ -7,10 +7,11 @@
  * fastify, so the comparison cannot pass by both sides going through fastify.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fastRoutesOf } from '../src/http/fast-routes.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { comparable, rawRequest } from './helpers/http.js';
+import { expectSameAnswer, fastAndSlow } from './helpers/fast-path.js';
+import { rawRequest } from './helpers/http.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const FIXTURES = JSON.parse(readFileSync(new URL('./fixtures/kong/plugin-requests.json', import.meta.url), 'utf8')) as Array<{ name: string; expected_request: Record<string, unknown> }>;
@@ -63,38 +64,23 @@ const CASES: Record<string, Case> = {
 };
 
 describe('gateway fast path: the same answers as fastify', () => {
-  let fast: TestApp;
-  let slow: TestApp;
-  beforeAll(async () => {
-    fast = await startApp(CORE);
-    slow = await startApp(CORE.replace(/^server: \{(.*)\}$/m, 'server: {$1, http_fast_path: false}'));
-  });
-  afterAll(async () => {
-    await fast?.close();
-    await slow?.close();
-  });
+  const pair = fastAndSlow(CORE);
 
   it('the fast path is on by default and off with http_fast_path: false', () => {
-    expect(fastRoutesOf(fast.app.http)).toBeDefined();
-    expect(fastRoutesOf(slow.app.http)).toBeUndefined();
+    expect(fastRoutesOf(pair.fast.app.http)).toBeDefined();
+    expect(fastRoutesOf(pair.slow.app.http)).toBeUndefined();
   });
 
   for (const [name, c] of Object.entries(CASES)) {
     it(name, async () => {
-      const routes = fastRoutesOf(fast.app.http)!;
-      const before = routes.served;
-      const send = (port: number) => rawRequest(port, { method: c.method ?? 'GET', path: c.path, headers: { host: 'sidecar', ...c.headers }, ...(c.body === undefined ? {} : { body: c.body }) });
-      const a = await send(fast.httpPort);
-      const b = await send(slow.httpPort);
-      expect(routes.served - before).toBe(c.fast ? 1 : 0);
-      expect(comparable(a)).toEqual(comparable(b));
+      await expectSameAnswer(pair, { method: c.method ?? 'GET', path: c.path, headers: { host: 'sidecar', ...c.headers }, ...(c.body === undefined ? {} : { body: c.body }) }, c.fast);
     });
   }
 
   it('refusals are counted alike (ascend_authz_errors_total)', async () => {
     const errors = async (t: TestApp) => (await (await fetch(t.url('/metrics'))).text()).split('\n').filter((l) => l.startsWith('ascend_authz_errors_total')).sort();
-    expect(await errors(fast)).toEqual(await errors(slow));
-    expect((await errors(fast)).length).toBeGreaterThan(0);
+    expect(await errors(pair.fast)).toEqual(await errors(pair.slow));
+    expect((await errors(pair.fast)).length).toBeGreaterThan(0);
   });
 });
 

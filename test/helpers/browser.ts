@@ -36,3 +36,26 @@ export function watchForScripts(page: Page): { dialogs: string[]; errors: string
   page.on('pageerror', (e) => { seen.errors.push(e.message); });
   return seen;
 }
+
+export interface Viewport { readonly width: number; readonly height: number }
+export const DESKTOP: Viewport = { width: 1280, height: 900 };
+export const PHONE: Viewport = { width: 390, height: 844 };
+
+/** A page in a context of its own, logged in to the console at `url` (`…/console#/page`) with an API key. */
+export async function consolePage(browser: Browser, url: string, key: string, viewport = DESKTOP): Promise<Page> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  await page.goto(url);
+  await page.getByTestId('login-key').fill(key);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('logout').waitFor();
+  return page;
+}
+
+/**
+ * For `page.evaluate`: true when the page is no wider than the window (no sideways scrolling).
+ * It runs in the page, and this file is compiled without the DOM library, hence the cast.
+ */
+export const fitsWidth = (): boolean => {
+  const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+  return w.document.documentElement.scrollWidth <= w.innerWidth;
+};
