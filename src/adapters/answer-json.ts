@@ -22,7 +22,7 @@ const NO_TEMPLATE = 1;
 
 /** Whether the answer depends on the result through its Decision and action id only. */
 function plainResult(r: CheckResult): boolean {
-  return r.approvalId === undefined && r.statusUrl === undefined && r.expiresAt === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
+  return r.approvalId === undefined && r.statusUrl === undefined && r.approval === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
 }
 
 export class AnswerJson {
