@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, KEYS, storeConfig } from './helpers/api.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { rawRequest } from './helpers/http.js';
+import { fastRoutesOf } from '../src/http/fast-routes.js';
+import { comparable, rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
 
 interface SdkRequest {
@@ -30,6 +31,8 @@ const fixture = (name: string): SdkRequest => {
   if (!f) throw new Error(`no SDK fixture "${name}"`);
   return f;
 };
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const POLICIES = `
 identity: {sources: [{header: x-agent-id}]}
@@ -107,11 +110,14 @@ describe('the ASCEND SDK\'s action methods, replayed', () => {
     expect(d.decision).toBe('PENDING');
     expect(r.body).toMatchObject({ initial_decision: 'pending', policy_violations: ['pol_big'], required_approvers: ['finance-manager'], risk_level: 'low' });
     expect(d.approvalRequestId).toMatch(/^apr_/);
+    // The approval's deadline, in the first answer already (an agent that does not wait reads it there).
+    expect(r.body.expires_at).toMatch(ISO);
     ids.action_id = r.body.action_id;
     ids.approval_id = r.body.approval_request_id;
     const poll = await replay('get_action_status (wait_for_decision poll, pending)');
     expect(sdkParse(poll.body).decision).toBe('PENDING');
-    expect(poll.body).toMatchObject({ approval_request_id: ids.approval_id, expires_at: expect.any(String) });
+    expect(poll.body).toMatchObject({ approval_request_id: ids.approval_id, expires_at: r.body.expires_at });
+    expect(poll.body.approval.deadline_at).toBe(r.body.expires_at);
   });
 
   it('wait_for_decision: the status turns allowed once approved, and a waiting long-poll returns at once', async () => {
@@ -226,5 +232,56 @@ describe('the ASCEND SDK\'s action methods, replayed', () => {
     const other = await call(t.url(''), 'POST', '/api/v1/actions/submit', KEYS.billing, { agent_id: 'crawler', action_type: 'query', resource: 'db' });
     expect(other.status).toBe(403);
     expect(other.body).toMatchObject({ error: { code: 'agent_mismatch' }, detail: expect.stringContaining('billing-agent'), policy_violations: [] });
+  });
+});
+
+/**
+ * The SDK's own submits (the fixtures' exact headers and bytes: both key headers, keep-alive,
+ * gzip accepted) are answered on the listener's fast path (src/api/fast-submit.ts), and exactly
+ * as fastify answers them (`server.http_fast_path: false`): each decision, a retry of a waiting
+ * action (same ids, same deadline) and the retry an approval allows (its grant). Ids and times
+ * aside, status, headers and body are byte for byte the same.
+ */
+describe('the SDK\'s submits: fast path and fastify answer alike', () => {
+  const apps: TestApp[] = [];
+  const SUBMITS = ['evaluate_action 2.5.1 (allowed)', 'evaluate_action (denied)', 'evaluate_action (pending, waits)'];
+
+  beforeAll(async () => {
+    apps.push(await startApp(storeConfig(tempDir('ascend-sdk-fast-'), POLICIES)));
+    apps.push(await startApp(storeConfig(tempDir('ascend-sdk-slow-'), `server: {http_fast_path: false}\n${POLICIES}`)));
+  });
+  afterAll(async () => { for (const a of apps) await a.close(); });
+
+  const send = async (t: TestApp, name: string) => {
+    const f = fixture(name);
+    const headers = Object.fromEntries(Object.entries(f.headers).map(([k, v]) => [k, v.replaceAll('{api_key}', KEYS.billing)]));
+    return rawRequest(t.httpPort, { method: f.method, path: f.path, headers, body: f.body! });
+  };
+  const same = (r: Awaited<ReturnType<typeof send>>) => {
+    const c = comparable(r);
+    return { ...c, body: c.body.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g, '<time>') };
+  };
+  /** Sends the fixture to both; returns their answers (fast, fastify). */
+  async function both(name: string): Promise<any[]> {
+    const [fast, slow] = apps as [TestApp, TestApp];
+    const served = fastRoutesOf(fast.app.http)!.served;
+    const a = await send(fast, name);
+    const b = await send(slow, name);
+    expect(fastRoutesOf(fast.app.http)!.served - served, `${name}: on the fast path`).toBe(1);
+    expect(fastRoutesOf(slow.app.http)?.served ?? 0).toBe(0);
+    expect(same(a), name).toEqual(same(b));
+    return [JSON.parse(a.body), JSON.parse(b.body)];
+  }
+
+  it('allowed, denied, pending; a retry while waiting; the retry the approval allows', async () => {
+    for (const name of SUBMITS) sdkParse((await both(name))[0]);
+    const pending = await both('evaluate_action (pending, waits)');
+    for (const [i, t] of apps.entries()) {
+      expect(pending[i]).toMatchObject({ decision: 'pending', expires_at: expect.stringMatching(ISO) });
+      expect((await call(t.url(''), 'POST', `/api/approvals/${pending[i].approval_request_id}/approve`, KEYS.finance, { comment: 'ok' })).status).toBe(200);
+    }
+    const granted = await both('evaluate_action (pending, waits)');
+    expect(sdkParse(granted[0]).decision).toBe('ALLOWED');
+    expect(granted[0]).toMatchObject({ code: 'approval_granted', approval_request_id: pending[0].approval_request_id });
   });
 });

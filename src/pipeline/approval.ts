@@ -19,6 +19,8 @@ export interface ResultIds {
   readonly statusUrl?: string | undefined;
   /** Overrides the configured retry-after (a control plane's, or an open breaker's). */
   readonly retryAfterSeconds?: number | undefined;
+  /** Epoch ms: the approval's deadline while it is pending, the grant's expiry once approved (null: none). */
+  readonly expiresAt?: number | null | undefined;
 }
 
 export interface ApprovalOutcome {
@@ -102,6 +104,7 @@ export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, 
       requested_by: requesterOf(action),
     });
     const approvalId = r.decision === 'too_many_pending' ? undefined : r.approval_id;
-    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId } };
+    const expiresAt = r.decision === 'pending' ? r.deadline_at : r.decision === 'allowed' ? r.grant_expires_at : undefined;
+    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId, expiresAt } };
   };
 }
