@@ -102,11 +102,12 @@ function expectSafe(h1: Exchange, ref: Exchange): void {
 }
 
 /** A connection held open: `send` writes, `next(n)` resolves with the next `n` answers. */
-async function hold(port: number): Promise<{ send(b: string): void; next(n: number): Promise<Answer[]>; closed: Promise<void>; sock: Socket }> {
+async function hold(port: number): Promise<{ send(b: string): void; next(n: number): Promise<Answer[]>; heads(): string[]; closed: Promise<void>; sock: Socket }> {
   const sock = connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   sock.on('error', () => {});
   let raw = '';
+  const heads: string[] = [];
   let waiter: (() => void) | undefined;
   sock.on('data', (c: Buffer) => {
     raw += c.toString('latin1');
@@ -117,6 +118,7 @@ async function hold(port: number): Promise<{ send(b: string): void; next(n: numb
   return {
     sock,
     closed,
+    heads: () => heads,
     send: (b) => void sock.write(Buffer.from(b, 'latin1')),
     next: (n) => new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${n} answers did not come; have: ${JSON.stringify(raw)}`)), 5000);
@@ -129,6 +131,7 @@ async function hold(port: number): Promise<{ send(b: string): void; next(n: numb
         let cut = 0;
         for (let i = 0; i < n; i++) {
           const end = raw.indexOf('\r\n\r\n', cut);
+          heads.push(raw.slice(cut, end));
           const length = /\r\ncontent-length: *(\d+)/i.exec(raw.slice(cut, end));
           cut = end + 4 + (length === null ? 0 : Number(length[1]));
         }
@@ -368,6 +371,14 @@ describe('h1 under attack: the same bytes as node:http + fastify', () => {
     'forward-auth POST, JSON type, no body': { parts: [fa('/v1/orders/o-1', 'Content-Type: application/json\r\nContent-Length: 0\r\n').replace('GET', 'POST')] },
     'forward-auth DELETE and OPTIONS': { parts: [FA_ALLOW.replace('GET', 'DELETE') + FA_DENY.replace('GET', 'OPTIONS')] },
     'forward-auth, Envoy style (no X-Original-URI), allow and deny': { parts: ['GET /forward-auth/v1/orders/o-1?x=1 HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\nGET /forward-auth/admin/x HTTP/1.1\r\nHost: api\r\nX-Agent-Id: crawler\r\n\r\n'] },
+    'Content-Type in upper case': { parts: [kong(DENY).replace('application/json', 'APPLICATION/JSON')] },
+    'Content-Type with a space before its parameters': { parts: [kong(DENY).replace('application/json', 'application/json ; charset=utf-8')] },
+    'Content-Type with another charset': { parts: [kong(DENY).replace('application/json', 'application/json; charset=utf-16')] },
+    'Content-Type with a suffix (application/jsonx)': { parts: [kong(DENY).replace('application/json', 'application/jsonx') + FA_DENY] },
+    'Content-Type: text/plain on Kong': { parts: [kong(ALLOW).replace('application/json', 'text/plain') + FA_DENY] },
+    'no Content-Type on Kong': { parts: [kong(ALLOW).replace('Content-Type: application/json\r\n', '') + FA_DENY] },
+    'a body with a UTF-8 BOM': { parts: [kong('\xef\xbb\xbf' + DENY, '', DENY.length + 3) + FA_DENY] },
+    'a body with invalid UTF-8 in a string': { parts: [kong(DENY.replace('admin', 'adm\xffin'), '', DENY.length + 1) + FA_DENY] },
     'underscores for dashes in a forwarding header': { parts: [fa('/admin/x', 'X_Original_URI: /v1/orders/o-1\r\n')] },
     'raw UTF-8 in the request target': { parts: [FA_DENY.replace('/forward-auth', '/forward-auth/caf\xc3\xa9')] },
     'raw UTF-8 in the Envoy-style path': { parts: ['GET /forward-auth/v1/orders/\xc3\xa9 HTTP/1.1\r\nHost: s\r\nX-Agent-Id: crawler\r\n\r\n'] },
@@ -550,6 +561,29 @@ describe('h1 under attack: pipelining while a decision is pending', () => {
       expect([a.text, a.closed]).toEqual([b.text, b.closed]);
     });
   }
+
+  it('the listener closes while three pipelined decisions are pending: three answers, the last says close', async () => {
+    const dir = tempDir('ascend-h1adv-close-');
+    const t = await startApp(storeConfig(dir, CORE), { dir });
+    try {
+      const c = await hold(t.httpPort);
+      c.send(PENDING.repeat(3));
+      const h = http1Of(t.app.http.server)!;
+      // Closing starts once h1 has the three requests (an idle connection would just be closed),
+      // while the store is still deciding them.
+      for (let i = 0; i < 200 && h.answered < 3; i++) await sleep(1);
+      const closing = t.app.http.close();
+      const got = await c.next(3);
+      expect(got.map((x) => x.status)).toEqual([403, 403, 403]);
+      // (All keep-alive only if the store decided all three before the close began: then the
+      // connection is closed as an idle one. Never an answer dropped, never a close before the last.)
+      expect([['keep-alive', 'keep-alive', 'close'], ['keep-alive', 'keep-alive', 'keep-alive']]).toContainEqual(c.heads().map((x) => /\r\nConnection: (\S+)/.exec(x)?.[1]));
+      await c.closed;
+      await closing;
+    } finally {
+      await t.close();
+    }
+  });
 
   it('a pending request with Connection: close, then more bytes: one answer, then the end', async () => {
     const [a, b] = await both([PENDING.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') + FA_ALLOW]);

@@ -97,8 +97,8 @@ class H1Reply extends ReplyBase {
       }
       head += `${name}: ${value}\r\n`;
     }
-    // A closing listener: this answer is the connection's last.
-    if (this.conn.closing) this.close = true;
+    // A closing listener: the last answer h1 owes on the connection says so.
+    if (this.conn.lastOwed(this)) this.close = true;
     head += this.conn.tail(this.close, own);
     const withBody = body !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304;
     // Node writes the head as latin1 and the body as UTF-8: one string when the head is ASCII.
@@ -207,6 +207,14 @@ class H1Connection {
     socket.on('end', this.onEnd);
     socket.on('error', ignore);
     socket.on('close', this.onClose);
+  }
+
+  /**
+   * Whether `reply` is the last answer this server owes while the listener closes: none follows
+   * it in order, and no request after it goes to node (which answers that one, 503).
+   */
+  lastOwed(reply: H1Reply): boolean {
+    return this.closing && reply.next === undefined && !this.handingOff;
   }
 
   tail(close: boolean, own = false): string {

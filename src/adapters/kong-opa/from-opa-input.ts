@@ -16,16 +16,28 @@ import type { OpaQuery, OpaRequest } from './schema.js';
 /** Re-encodes the query map; `true` (a key without `=`) becomes a bare key. */
 export function queryString(q: OpaQuery | undefined): string {
   if (!q) return '';
-  const parts: string[] = [];
+  // One string built as it goes: no array per key, none for the pairs.
+  let out = '';
+  let first = true;
+  const add = (k: string, item: unknown): void => {
+    if (item !== true && typeof item !== 'string') return;
+    const pair = item === true ? k : `${k}=${encodeURIComponent(item)}`;
+    out = first ? pair : `${out}&${pair}`;
+    first = false;
+  };
   for (const key in q) {
     const v = q[key];
     const k = encodeURIComponent(key);
-    for (const item of Array.isArray(v) ? v : [v]) {
-      if (item === true) parts.push(k);
-      else if (typeof item === 'string') parts.push(`${k}=${encodeURIComponent(item)}`);
-    }
+    if (Array.isArray(v)) for (const item of v) add(k, item);
+    else add(k, v);
   }
-  return parts.join('&');
+  return out;
+}
+
+/** `?` and `#` cannot be part of a normalized path: kept from starting a query or fragment. */
+function escapedPath(path: string): string {
+  if (path.indexOf('?') === -1 && path.indexOf('#') === -1) return path;
+  return path.replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
 }
 
 export function fromOpaInput(body: OpaRequest): RawGatewayRequest {
@@ -33,8 +45,7 @@ export function fromOpaInput(body: OpaRequest): RawGatewayRequest {
   const h = input.request.http;
   const headers = h.headers ?? {};
   const query = queryString(h.querystring);
-  // `?` and `#` cannot be part of a normalized path: keep them from starting a query or fragment.
-  const path = h.path.replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
+  const path = escapedPath(h.path);
   const host = h.host ?? (typeof headers.host === 'string' ? headers.host : '');
   return {
     adapter: 'kong_opa',
