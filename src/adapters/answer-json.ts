@@ -2,7 +2,8 @@
  * An adapter's JSON answer (or the REST submit's), serialized once per Decision and then filled
  * in with each check's action id. A cached allow returns the same memoized Decision object every time, and the
  * Kong and Kong opa answers depend on nothing else but the action id — as long as the check
- * has no approval, status URL, retry-after, A/B membership or MCP message ({@link plainResult}).
+ * has no approval, status URL, deadline, retry-after, A/B membership or MCP message
+ * (render.ts {@link plainResult}).
  * Building the answer object and JSON.stringify-ing it cost ~2 µs a check (bench/README.md,
  * optimizations log); joining the parts around the id costs a tenth of that.
  *
@@ -13,6 +14,7 @@
  */
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
+import { plainResult } from './render.js';
 
 const STAND_INS = ['00000000-0000-4000-8000-00000000a5a5', '00000000-0000-4000-8000-00000000b6b6'] as const;
 /** An id JSON leaves as it is at any depth (in a string, or in JSON text inside a string). */
@@ -20,10 +22,6 @@ const PLAIN_ID = /^[0-9A-Za-z_.:-]+$/;
 const SEEN_ONCE = 0;
 const NO_TEMPLATE = 1;
 
-/** Whether the answer depends on the result through its Decision and action id only. */
-function plainResult(r: CheckResult): boolean {
-  return r.approvalId === undefined && r.statusUrl === undefined && r.expiresAt === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
-}
 
 export class AnswerJson {
   private readonly parts = new WeakMap<Decision, readonly string[] | typeof SEEN_ONCE | typeof NO_TEMPLATE>();

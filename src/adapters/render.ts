@@ -29,19 +29,26 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
   return h;
 }
 
+/**
+ * Whether what an adapter answers depends on the result through its Decision and action id
+ * alone: no approval, status URL, deadline, retry-after, A/B test or MCP message. Answers built
+ * once per Decision (decisionHeaderObject, answer-json.ts) are used only then: a field a
+ * renderer starts reading belongs here.
+ */
+export function plainResult(r: CheckResult): boolean {
+  return r.approvalId === undefined && r.statusUrl === undefined && r.approval === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
+}
+
 /** Per Decision, its headers as first built (see decisionHeaderObject). */
 const PAIRS = new WeakMap<Decision, readonly HeaderPair[]>();
 
 /**
- * {@link decisionHeaders} as one object (name → value, in the same order). When they depend on
- * the result through its Decision and action id alone — no approval, status URL, retry-after or
- * A/B test — the pairs are built once per (memoized) Decision and only the action id is set per
- * check: no pair arrays, no number formatting.
+ * {@link decisionHeaders} as one object (name → value, in the same order). For a
+ * {@link plainResult} the pairs are built once per (memoized) Decision and only the action id is
+ * set per check: no pair arrays, no number formatting.
  */
 export function decisionHeaderObject(r: CheckResult): Record<string, string> {
-  if (r.approvalId !== undefined || r.statusUrl !== undefined || r.retryAfterSeconds !== undefined || r.ab !== undefined) {
-    return Object.fromEntries(decisionHeaders(r));
-  }
+  if (!plainResult(r)) return Object.fromEntries(decisionHeaders(r));
   let pairs = PAIRS.get(r.decision);
   if (pairs === undefined) PAIRS.set(r.decision, (pairs = decisionHeaders(r)));
   const out: Record<string, string> = {};
