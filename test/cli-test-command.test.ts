@@ -3,26 +3,15 @@
  * item 4), through the built CLI as a user runs it: exit codes 0 / 1 / 2, JUnit XML, coverage,
  * the three request shapes, and unknown fields refused.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
 
-const run = promisify(execFile);
 const example = (p: string) => new URL(`../examples/${p}`, import.meta.url).pathname;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 /** A test file next to a copy of nothing: `config:` points at the examples by absolute path. */
 function testFile(yaml: string): { dir: string; path: string } {

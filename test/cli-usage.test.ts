@@ -5,32 +5,22 @@
  * from ASCEND_GRPC_PORT / ASCEND_HTTP_PORT between the flag and the file, shell completion, and
  * a `schema` an editor can use on the bundled configs. The built CLI, in real child processes.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { promisify } from 'node:util';
 import AjvModule from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { writeConfig } from './helpers/app.js';
-import { CLI, spawnSidecar } from './helpers/process.js';
+import { runCli, spawnSidecar } from './helpers/process.js';
 
-const run = promisify(execFile);
 const Ajv = AjvModule.default ?? AjvModule;
 const QUICKSTART = new URL('../examples/quickstart.yaml', import.meta.url).pathname;
 const CONTRACT = new URL('../../shared/contract/core.yaml', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['serve', 'validate', 'migrate', 'check', 'schema', 'hash-key', 'completion'];
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 60_000 });
 
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 

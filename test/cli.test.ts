@@ -2,28 +2,17 @@
  * The built CLI as a user runs it: validate, check, and serve with SIGHUP reload and
  * SIGTERM drain (real child processes, real sockets).
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
 import { waitFor } from './helpers/metrics.js';
-import { CLI, spawnSidecar } from './helpers/process.js';
+import { runCli, spawnSidecar } from './helpers/process.js';
 
-const run = promisify(execFile);
 const example = (p: string) => new URL(`../examples/${p}`, import.meta.url).pathname;
 const CORE = readFileSync(example('quickstart.yaml'), 'utf8');
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('ascend-sidecar validate', () => {
   it('accepts the bundled config', async () => {

@@ -5,10 +5,8 @@
  * a real PostgreSQL keeps a pending action there — approved over REST, the gateway's retry is
  * allowed once, and a restarted sidecar finds it all.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { PG_MIGRATIONS } from '../src/approvals/store/postgres/migrations.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,25 +15,16 @@ import { API_KEYS_YAML, call, KEYS } from './helpers/api.js';
 import { configIssues } from './helpers/config.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { testPg } from './helpers/pg.js';
-import { CLI, spawnSidecar, type Sidecar } from './helpers/process.js';
+import { runCli, spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const db = await testPg();
 const dir = tempDir('ascend-pg-cli-');
-const run = promisify(execFile);
 const cleanup: (() => unknown)[] = [];
 afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 60_000 });
 
 async function sql<T extends pg.QueryResultRow>(text: string, args: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: db.url });

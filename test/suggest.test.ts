@@ -3,32 +3,21 @@
  * `--store` the real audit trail (SQLite file), and GET /api/smart-rules/suggestions, after real
  * checks through a gRPC client. Suggestions are YAML, never written into the config.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startApp } from './helpers/app.js';
 import { call, KEYS, storeConfig } from './helpers/api.js';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
-import { CLI } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
-const run = promisify(execFile);
 const QUICKSTART = new URL('../examples/quickstart.yaml', import.meta.url).pathname;
 const CORE = readFileSync(QUICKSTART, 'utf8');
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('smart rules', { timeout: 120_000 }, () => {
   it('suggest --from a decision log: frequent default denials, unused allows; --out; nothing to say is exit 0', async () => {

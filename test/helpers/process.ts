@@ -2,10 +2,30 @@
  * Runs the built CLI (`dist/cli.js`) as a real child process, for tests that need signals,
  * exit codes or a crash.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+const run = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `args` to its exit: its exit code (0 on success) and output. `env` adds to this process's. */
+export async function runCli(args: string[], { env = {}, timeoutMs }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as CliResult;
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 export interface Sidecar {
   proc: ChildProcess;
