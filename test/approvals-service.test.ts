@@ -75,6 +75,7 @@ describe('requestApproval: the gateway retry semantics', () => {
     s.advance(HOUR - 1);
     expect(await s.request({ ...payment, workflow: finance })).toEqual({
       decision: 'denied', action_id: p.action_id, approval_id: p.approval_id, reason: 'not in budget',
+      approval: expect.objectContaining({ approval_id: p.approval_id, state: 'denied' }),
     });
     s.advance(1);
     expect(await s.request({ ...payment, workflow: finance })).toMatchObject({ decision: 'pending', created: true });

@@ -282,6 +282,7 @@ describe('the SDK\'s submits: fast path and fastify answer alike', () => {
     }
     const granted = await both('evaluate_action (pending, waits)');
     expect(sdkParse(granted[0]).decision).toBe('ALLOWED');
-    expect(granted[0]).toMatchObject({ code: 'approval_granted', approval_request_id: pending[0].approval_request_id });
+    // As the status answers it: who approved, when, with what comment.
+    expect(granted[0]).toMatchObject({ code: 'approval_granted', approval_request_id: pending[0].approval_request_id, approved_by: 'fred', approved_at: expect.stringMatching(ISO), comments: 'ok' });
   });
 });

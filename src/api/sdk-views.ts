@@ -61,8 +61,6 @@ export interface SdkDecisionInput {
   readonly statusUrl?: string | undefined;
   /** Groups asked first, when no approval record is at hand (a fresh pending answer). */
   readonly approvers?: readonly string[] | undefined;
-  /** Epoch ms for expires_at when no approval record is at hand (CheckResult.expiresAt). */
-  readonly expiresAt?: number | null | undefined;
 }
 
 /** The fields of the SDK's AuthorizationDecision, for submit and status answers alike. */
@@ -87,7 +85,7 @@ export function sdkDecision(i: SdkDecisionInput): Record<string, unknown> {
     approval_id: approvalId ?? null,
     ...(i.statusUrl !== undefined ? { status_url: i.statusUrl } : {}),
     required_approvers: !pending ? [] : approval ? [...currentApprovers(approval.workflow, approval)] : [...(i.approvers ?? [])],
-    expires_at: iso(approval === undefined ? i.expiresAt ?? null : pending ? approval.deadline_at : approval.grant_expires_at),
+    expires_at: pending ? iso(approval?.deadline_at ?? null) : iso(approval?.grant_expires_at ?? null),
     ...reviewFields(approval),
     metadata: { policy_id: i.policyId, ...(i.code !== undefined ? { code: i.code } : {}) },
   };

@@ -16,7 +16,7 @@ export function decisionView(r: CheckResult): Record<string, unknown> {
   const d = r.decision;
   const v = sdkDecision({
     actionId: r.actionId, decision: d.decision, initialDecision: d.decision, riskScore: d.riskScore, reason: d.reason,
-    policyId: d.policyId, code: d.code, approvalId: r.approvalId, statusUrl: r.statusUrl, approvers: d.approvers, expiresAt: r.expiresAt,
+    policyId: d.policyId, code: d.code, approvalId: r.approvalId, statusUrl: r.statusUrl, approvers: d.approvers, approval: r.approval,
   });
   if (r.approvalId === undefined) delete v.approval_id; // approval_request_id stays, null (the SDK reads it)
   if (r.retryAfterSeconds !== undefined) v.retry_after = r.retryAfterSeconds;

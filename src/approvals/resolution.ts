@@ -42,8 +42,8 @@ export type ApprovalResolution =
       readonly deadline_at: number | null;
       readonly approval: ApprovalRecord;
     })
-  | (Ids & { readonly decision: 'allowed'; readonly grant: GrantKind; readonly grant_expires_at: number | null })
-  | (Ids & { readonly decision: 'denied' })
+  | (Ids & { readonly decision: 'allowed'; readonly grant: GrantKind; readonly grant_expires_at: number | null; readonly approval: ApprovalRecord })
+  | (Ids & { readonly decision: 'denied'; readonly approval: ApprovalRecord })
   | {
       /** No approval was created: the agent or the store is at its cap of pending approvals. */
       readonly decision: 'too_many_pending';
@@ -65,11 +65,11 @@ export const resolution = {
   allowed(a: ApprovalRecord): ApprovalResolution {
     return {
       decision: 'allowed', action_id: a.action_id, approval_id: a.approval_id, reason: a.reason ?? approvedBy(a),
-      grant: a.grant, grant_expires_at: a.grant_expires_at,
+      grant: a.grant, grant_expires_at: a.grant_expires_at, approval: a,
     };
   },
   denied(a: ApprovalRecord): ApprovalResolution {
-    return { decision: 'denied', action_id: a.action_id, approval_id: a.approval_id, reason: a.reason ?? 'denied' };
+    return { decision: 'denied', action_id: a.action_id, approval_id: a.approval_id, reason: a.reason ?? 'denied', approval: a };
   },
   tooManyPending(actionId: string, agentId: string, limit: PendingLimitName, max: number): ApprovalResolution {
     const who = limit === 'per_agent' ? (agentId === '' ? 'agents without an identity have' : `agent ${agentId} has`) : 'the store has';

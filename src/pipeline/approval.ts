@@ -5,6 +5,7 @@
  * returns. Only this path awaits anything.
  */
 import type { ApprovalResolution, ApprovalService } from '../approvals/service.js';
+import type { ApprovalRecord } from '../approvals/store/records.js';
 import type { WorkflowDefinition } from '../approvals/workflow.js';
 import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
@@ -19,8 +20,8 @@ export interface ResultIds {
   readonly statusUrl?: string | undefined;
   /** Overrides the configured retry-after (a control plane's, or an open breaker's). */
   readonly retryAfterSeconds?: number | undefined;
-  /** Epoch ms: the approval's deadline while it is pending, the grant's expiry once approved (null: none). */
-  readonly expiresAt?: number | null | undefined;
+  /** The approval that answered (this sidecar's): its deadline, grant and votes for the SDK's answer. */
+  readonly approval?: ApprovalRecord | undefined;
 }
 
 export interface ApprovalOutcome {
@@ -104,7 +105,7 @@ export function approvalGate(service: Pick<ApprovalService, 'requestApproval'>, 
       requested_by: requesterOf(action),
     });
     const approvalId = r.decision === 'too_many_pending' ? undefined : r.approval_id;
-    const expiresAt = r.decision === 'pending' ? r.deadline_at : r.decision === 'allowed' ? r.grant_expires_at : undefined;
-    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId, expiresAt } };
+    const approval = r.decision === 'too_many_pending' ? undefined : r.approval;
+    return { decision: decisionFor(decision, r, deniedStatus()), ids: { actionId: r.action_id, approvalId, approval } };
   };
 }

@@ -319,7 +319,7 @@ export class CheckPipeline {
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
       approvalId,
       statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
-      expiresAt: ids?.expiresAt,
+      approval: ids?.approval,
       retryAfterSeconds: ids?.retryAfterSeconds ?? (pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined),
       action,
       request,

@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from '../approvals/store/records.js';
 import type { ActionRequest } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { AdapterName, GatewayRequest } from '../gateway/request.js';
@@ -20,8 +21,8 @@ export interface CheckResult {
   readonly approvalId: string | undefined;
   /** Where the approval's status can be read (`x-ascend-status-url`); set with approvalId. */
   readonly statusUrl?: string | undefined;
-  /** Epoch ms the approval's deadline (pending) or its grant's expiry (approved); null: none; undefined: no approval here. */
-  readonly expiresAt?: number | null | undefined;
+  /** The approval that answered, as it stood (deadline, grant, votes); undefined: none here. */
+  readonly approval?: ApprovalRecord | undefined;
   /** Seconds the client should wait before retrying a pending action (`retry-after`). */
   readonly retryAfterSeconds: number | undefined;
   /** Undefined when the request could not be normalized. */
