@@ -9,6 +9,21 @@ const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
  */
 export function canonicalHost(raw: string, scheme: string | undefined): string {
   if (raw === '') return '';
+  // A gateway sends the same few hosts over and over: the last answer is kept (a pure function
+  // of its two arguments; a host that throws is never kept).
+  if (raw === lastRaw && scheme === lastScheme) return lastHost;
+  const host = canonicalize(raw, scheme);
+  lastRaw = raw;
+  lastScheme = scheme;
+  lastHost = host;
+  return host;
+}
+
+let lastRaw = '';
+let lastScheme: string | undefined;
+let lastHost = '';
+
+function canonicalize(raw: string, scheme: string | undefined): string {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f || c === 0x2f || c === 0x5c || c === 0x40) {

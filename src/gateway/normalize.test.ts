@@ -26,6 +26,16 @@ describe('canonicalHost', () => {
   it.each(['a b', 'a/b', 'evil@host', 'h:x', '[::1'])('refuses %j', (h) => {
     expect(() => canonicalHost(h, 'http')).toThrow(RequestError);
   });
+
+  it('keeps the last answer only for the same host and scheme, never a refusal', () => {
+    expect(canonicalHost('api.example.com:443', 'https')).toBe('api.example.com');
+    expect(canonicalHost('api.example.com:443', 'http')).toBe('api.example.com:443');
+    expect(canonicalHost('api.example.com:443', undefined)).toBe('api.example.com');
+    expect(canonicalHost('Other.Example:443', 'https')).toBe('other.example');
+    expect(() => canonicalHost('h:x', 'http')).toThrow(RequestError);
+    expect(() => canonicalHost('h:x', 'http')).toThrow(RequestError);
+    expect(canonicalHost('Other.Example:443', 'https')).toBe('other.example');
+  });
 });
 
 describe('parseQuery', () => {

@@ -86,6 +86,10 @@ function stripAscendHeaders(headers: Record<string, string>, stripped: string[])
   return headers;
 }
 
+/** Filled by the header step of one normalize() call and emptied right after it (synchronous). */
+const STRIPPED: string[] = [];
+const NONE_STRIPPED: readonly string[] = Object.freeze([]);
+
 /**
  * Turns what an adapter received into the canonical {@link GatewayRequest}.
  * Throws {@link RequestError} for input that cannot be evaluated safely (denied with 400).
@@ -95,10 +99,11 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     const c = raw.target.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
   }
-  const clientAscendHeaders: string[] = [];
   const headers = raw.headersCanonical
-    ? stripAscendHeaders(raw.headers as Record<string, string>, clientAscendHeaders)
-    : lowerCaseHeaders(raw.headers, clientAscendHeaders);
+    ? stripAscendHeaders(raw.headers as Record<string, string>, STRIPPED)
+    : lowerCaseHeaders(raw.headers, STRIPPED);
+  // Nearly every request sends none: one shared empty list rather than an array per request.
+  const clientAscendHeaders = STRIPPED.length === 0 ? NONE_STRIPPED : STRIPPED.splice(0);
   // Never from a client header: adapters pass the scheme their gateway vouches for.
   const scheme = (raw.scheme || 'http').toLowerCase();
   const { path, query } = splitTarget(raw.target);

@@ -26,11 +26,11 @@ function decodeComponent(s: string): string {
   }
 }
 
-/** `Amount[]` → `amount` (bracketed: true); what a lenient parser would take the key for. */
-function foldKey(key: string): { name: string; bracketed: boolean } {
+/** `Amount[]` → `amount`; what a lenient parser would take the key for. */
+function foldKey(key: string): string {
   const b = key.indexOf('[');
   const bare = b === -1 ? key : key.slice(0, b);
-  return { name: bare.trim().toLowerCase(), bracketed: b !== -1 };
+  return bare.trim().toLowerCase();
 }
 
 function ambiguous(name: string, why: string): RequestError {
@@ -39,18 +39,18 @@ function ambiguous(name: string, why: string): RequestError {
 
 /** Checks one decoded pair against the read keys; returns the folded name when it is one. */
 function readKeyOf(key: string, value: string, hasValue: boolean, readKeys: ReadonlySet<string>): string | undefined {
-  const { name, bracketed } = foldKey(key);
+  const name = foldKey(key);
   const isRead = readKeys.has(name);
   if (key.indexOf(';') !== -1 || (hasValue && value.indexOf(';') !== -1)) {
     // `x=1;amount=5000`, `amount=5;x=1`: a parser that splits on `;` reads other pairs.
     for (const piece of `${key}${hasValue ? `=${value}` : ''}`.split(';')) {
       const eq = piece.indexOf('=');
-      const k = foldKey(eq === -1 ? piece : piece.slice(0, eq)).name;
+      const k = foldKey(eq === -1 ? piece : piece.slice(0, eq));
       if (readKeys.has(k)) throw ambiguous(k, 'is inside a ";"-separated pair');
     }
   }
   if (!isRead) return undefined;
-  if (bracketed) throw ambiguous(name, `is given as "${key}"`);
+  if (key.indexOf('[') !== -1) throw ambiguous(name, `is given as "${key}"`);
   return name;
 }
 

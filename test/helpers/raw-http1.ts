@@ -2,13 +2,13 @@
  * Raw HTTP/1.1 exchanges over real sockets (plain or TLS): the bytes a test chooses, written
  * as given (one write a part, optionally spaced out), and everything the server sends back
  * until it closes or falls quiet. For the h1 server's tests, which compare what two sidecars
- * send for the same bytes: dates and ids are normalized in `text`.
+ * send for the same bytes: dates, times and ids are normalized in `text`.
  */
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 export interface Exchange {
-  /** The bytes, latin1, with dates, UUIDs and approval ids normalized. */
+  /** The bytes, latin1, with dates, ISO times, UUIDs and approval ids normalized. */
   text: string;
   /** The bytes as sent, latin1 (their framing: normalized ids change lengths). */
   raw: string;
@@ -29,7 +29,10 @@ export interface ExchangeOptions {
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-export const normalize = (s: string): string => s.replace(/\r\nDate: [^\r]*/gi, '\r\nDate: <date>').replace(UUID, '<id>').replace(/apr_[0-9A-Za-z_-]+/g, '<apr>');
+const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g;
+
+export const normalize = (s: string): string =>
+  s.replace(/\r\nDate: [^\r]*/gi, '\r\nDate: <date>').replace(UUID, '<id>').replace(/apr_[0-9A-Za-z_-]+/g, '<apr>').replace(ISO_TIME, '<time>');
 
 /**
  * Sends `parts` (one write each, `gapMs` apart) and reads until the server closes the

@@ -16,22 +16,33 @@ import type { OpaQuery, OpaRequest } from './schema.js';
 /** Re-encodes the query map; `true` (a key without `=`) becomes a bare key. */
 export function queryString(q: OpaQuery | undefined): string {
   if (!q) return '';
-  // One string built as it goes: no array per key, none for the pairs.
+  // One string built as it goes: no array per key, none for the pairs, no closure.
   let out = '';
   let first = true;
-  const add = (k: string, item: unknown): void => {
-    if (item !== true && typeof item !== 'string') return;
-    const pair = item === true ? k : `${k}=${encodeURIComponent(item)}`;
-    out = first ? pair : `${out}&${pair}`;
-    first = false;
-  };
   for (const key in q) {
     const v = q[key];
     const k = encodeURIComponent(key);
-    if (Array.isArray(v)) for (const item of v) add(k, item);
-    else add(k, v);
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        const pair = pairOf(k, item);
+        if (pair === undefined) continue;
+        out = first ? pair : `${out}&${pair}`;
+        first = false;
+      }
+    } else {
+      const pair = pairOf(k, v);
+      if (pair === undefined) continue;
+      out = first ? pair : `${out}&${pair}`;
+      first = false;
+    }
   }
   return out;
+}
+
+/** `k=item`, a bare `k` for `true`; undefined for any other value (left out). */
+function pairOf(k: string, item: unknown): string | undefined {
+  if (item === true) return k;
+  return typeof item === 'string' ? `${k}=${encodeURIComponent(item)}` : undefined;
 }
 
 /** `?` and `#` cannot be part of a normalized path: kept from starting a query or fragment. */

@@ -32,12 +32,13 @@ export function kongFacts(e: KongEntities): GatewayFacts | undefined {
     if (id !== undefined) c.id = id;
     if (username !== undefined) c.username = username;
     if (customId !== undefined) c.custom_id = customId;
-    if (Object.keys(c).length > 0) facts.consumer = c;
+    if (id !== undefined || username !== undefined || customId !== undefined) facts.consumer = c;
   }
   const credential = text(e.credential?.id);
   if (credential !== undefined) facts.credential = credential;
   if (facts.consumer && (e.agent_id_from === 'username' || e.agent_id_from === 'custom_id')) facts.agentIdFrom = e.agent_id_from;
-  return Object.keys(facts).length === 0 ? undefined : facts;
+  // No Object.keys array per request: each field is set only when defined.
+  return route === undefined && service === undefined && facts.consumer === undefined && credential === undefined ? undefined : facts;
 }
 
 /** Kong reports host and port apart; the port goes back on (normalize drops default ports). */
