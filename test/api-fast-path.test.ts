@@ -8,28 +8,26 @@
  * which it left to fastify (no key, another role, a signing key, ...), so the comparison cannot
  * pass by both sides going through fastify.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fastRoutesOf } from '../src/http/fast-routes.js';
-import { call, KEYS } from './helpers/api.js';
+import { call, keyDigest, KEYS } from './helpers/api.js';
 import { startApp, type LogLine, type TestApp } from './helpers/app.js';
 import { expectSameAnswer, fastAndSlow } from './helpers/fast-path.js';
 import { rawRequest } from './helpers/http.js';
 import { tempDir } from './helpers/tmp.js';
 
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const RATED = 'k-rated-agent-0001';
 const SIGNER = 'k-signing-agent-0002';
 const CONFIG = `${readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8')}
 api_keys:
-  - {name: ops, role: admin, sha256: "${sha(KEYS.admin)}"}
-  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${sha(KEYS.billing)}"}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance)}"}
-  - {name: edge, role: gateway, sha256: "${sha(KEYS.gateway)}"}
-  - {name: rated, role: agent, agent_id: billing-agent, sha256: "${sha(RATED)}", rate_limit: {requests_per_second: 0.001, burst: 2}}
-  - {name: signer, role: agent, agent_id: billing-agent, sha256: "${sha(SIGNER)}", signing_secret: "s3cret"}
+  - {name: ops, role: admin, sha256: "${keyDigest(KEYS.admin)}"}
+  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${keyDigest(KEYS.billing)}"}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance)}"}
+  - {name: edge, role: gateway, sha256: "${keyDigest(KEYS.gateway)}"}
+  - {name: rated, role: agent, agent_id: billing-agent, sha256: "${keyDigest(RATED)}", rate_limit: {requests_per_second: 0.001, burst: 2}}
+  - {name: signer, role: agent, agent_id: billing-agent, sha256: "${keyDigest(SIGNER)}", signing_secret: "s3cret"}
 `;
 
 const PATH = '/api/v1/actions/submit';

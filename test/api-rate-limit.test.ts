@@ -3,16 +3,14 @@
  * timing): a token bucket per key name from api.rate_limit or the key's own rate_limit, 429
  * rate_limited with a small whole-second Retry-After, ascend_api_rate_limited_total{key}.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
-import { call, KEYS, ManualClock } from './helpers/api.js';
+import { call, keyDigest, KEYS, ManualClock } from './helpers/api.js';
 import { metricValue, scrape } from './helpers/metrics.js';
 import { loadSdkFixture, replay } from './helpers/sdk.js';
 import { tempDir } from './helpers/tmp.js';
 
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const dir = tempDir('ascend-rate-');
 const clock = new ManualClock(1_796_600_000_000);
 let t: TestApp;
@@ -21,9 +19,9 @@ beforeAll(async () => {
   t = await startApp(`store: {path: ${JSON.stringify(join(dir, 'data', 'ascend.db'))}}
 api: {rate_limit: {requests_per_second: 1, burst: 2}}
 api_keys:
-  - {name: ops, role: admin, sha256: "${sha(KEYS.admin)}"}
-  - {name: audit, role: viewer, sha256: "${sha(KEYS.viewer)}", rate_limit: {requests_per_second: 0.5, burst: 3}}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance)}", rate_limit: {requests_per_second: 0.001, burst: 1}}
+  - {name: ops, role: admin, sha256: "${keyDigest(KEYS.admin)}"}
+  - {name: audit, role: viewer, sha256: "${keyDigest(KEYS.viewer)}", rate_limit: {requests_per_second: 0.5, burst: 3}}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance)}", rate_limit: {requests_per_second: 0.001, burst: 1}}
 `, { dir, app: { now: clock.now } });
 });
 afterAll(() => t?.close());

@@ -5,30 +5,29 @@
  * outside the 5-minute window, unsigned and malformed requests, and secrets from a file and an
  * environment variable checked against signatures computed here from hand-written canonical text.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/errors.js';
 import { runtimeFromText } from '../src/config/runtime.js';
 import { startApp, type TestApp } from './helpers/app.js';
-import { KEYS } from './helpers/api.js';
+import { keyDigest, KEYS } from './helpers/api.js';
 import { header, loadSdkFixture, replay, type ReplayChanges } from './helpers/sdk.js';
 import { tempDir } from './helpers/tmp.js';
 
 const SDK = loadSdkFixture('signed-2.3.0.json');
 const req = SDK.requests;
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const FILE_SECRET = 'billing-file-secret';
 const ENV_SECRET = 'fred-env-secret';
 const ENV_NAME = 'ASCEND_TEST_FRED_SIGNING_SECRET';
 const dir = tempDir('ascend-signing-');
 
 const keysYaml = (fileSecret: string, envName: string) => `api_keys:
-  - {name: ops, role: admin, sha256: "${sha(KEYS.admin)}", signing_secret: "${SDK.signing_secret}"}
-  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${sha(KEYS.billing)}", signing_secret: {file: "${fileSecret}"}}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance)}", signing_secret: {env: ${envName}}}
-  - {name: fiona, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance2)}"}
+  - {name: ops, role: admin, sha256: "${keyDigest(KEYS.admin)}", signing_secret: "${SDK.signing_secret}"}
+  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${keyDigest(KEYS.billing)}", signing_secret: {file: "${fileSecret}"}}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance)}", signing_secret: {env: ${envName}}}
+  - {name: fiona, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance2)}"}
 `;
 
 let t: TestApp;

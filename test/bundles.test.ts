@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { AuthzClient } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
@@ -19,7 +20,6 @@ import { waitFor } from './helpers/wait.js';
 vi.setConfig({ testTimeout: 90_000 });
 
 const dir = tempDir('ascend-bundles-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const GATEWAY_KEY = 'k-edge-bundles-0451';
 const ADMIN_KEY = 'k-admin-bundles-99';
 const keys = generateKeyPairSync('ed25519');
@@ -29,8 +29,8 @@ writeFileSync(join(dir, 'public.pem'), keys.publicKey.export({ type: 'spki', for
 
 const CONTROL_PLANE = `
 api_keys:
-  - {name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}
-  - {name: ops, role: admin, sha256: "${sha(ADMIN_KEY)}"}
+  - {name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}
+  - {name: ops, role: admin, sha256: "${keyDigest(ADMIN_KEY)}"}
 bundles: {signing_key_file: signing.pem, names: [default, eu]}
 webhooks: [{url: "https://hooks.example.com/secret-token-in-path", events: ["*"], secret: whsec-never-in-a-bundle}]
 decision_log: {enabled: false}
@@ -134,7 +134,7 @@ describe('the control plane serves its policy as a signed bundle', () => {
     expect(etag).toBe(`"${createHash('sha256').update(env.payload).digest('hex')}"`);
     expect(payload.name).toBe('default');
     expect(Object.keys(payload.content).sort()).toEqual(['agents', 'default_decision', 'mode', 'policies', 'risk', 'routes']);
-    for (const secret of [sha(GATEWAY_KEY), sha(ADMIN_KEY), 'whsec-never-in-a-bundle', 'secret-token-in-path', 'signing.pem']) expect(text).not.toContain(secret);
+    for (const secret of [keyDigest(GATEWAY_KEY), keyDigest(ADMIN_KEY), 'whsec-never-in-a-bundle', 'secret-token-in-path', 'signing.pem']) expect(text).not.toContain(secret);
     const again = await fetch(url, { headers: { 'x-api-key': GATEWAY_KEY, 'if-none-match': etag } });
     expect([again.status, await again.text()]).toEqual([304, '']);
     expect((await fetch(`http://127.0.0.1:${cp.httpPort}/api/v1/bundles/nope`, { headers: { 'x-api-key': GATEWAY_KEY } })).status).toBe(404);

@@ -6,10 +6,10 @@
  * control plane's reload (409 request_facts_required, asked again), and an agent key cannot
  * forge facts: only a gateway key's are believed.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { AuthzClient, header } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
@@ -19,7 +19,6 @@ import { waitFor } from './helpers/wait.js';
 vi.setConfig({ testTimeout: 90_000 });
 
 const dir = tempDir('ascend-cp-facts-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const GATEWAY_KEY = 'k-edge-facts-gateway-5';
 const AGENT_KEY = 'k-agent-crawler-facts-6';
 const cpPath = join(dir, 'cp.yaml');
@@ -27,8 +26,8 @@ const cpPath = join(dir, 'cp.yaml');
 function writeControlPlane(extraPolicy = ''): void {
   writeFileSync(cpPath, `
 api_keys:
-  - {name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}
-  - {name: crawler, role: agent, agent_id: crawler, sha256: "${sha(AGENT_KEY)}"}
+  - {name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}
+  - {name: crawler, role: agent, agent_id: crawler, sha256: "${keyDigest(AGENT_KEY)}"}
 decision_log: {enabled: false}
 cache: {ttl_ms: 60000}
 default_decision: deny
@@ -135,7 +134,7 @@ routes:
 `);
       return p;
     };
-    const middle = await spawnSidecar(mk('middle', `http://127.0.0.1:${cp.httpPort}`, `api_keys: [{name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}]`), [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
+    const middle = await spawnSidecar(mk('middle', `http://127.0.0.1:${cp.httpPort}`, `api_keys: [{name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}]`), [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
     const first = await spawnSidecar(mk('first', `http://127.0.0.1:${middle.httpPort}`, ''), [], { EDGE_KEY: GATEWAY_KEY }, { readyTimeoutMs: 90_000 });
     try {
       const ask = async (tenant: string) => {

@@ -6,10 +6,11 @@
  * answer (fail_mode); a CA file fixed on disk is picked up by a reload.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { TestPki, type Issued } from './helpers/certs.js';
 import { sample } from './helpers/http.js';
 import { CLI, spawnSidecar, type Sidecar } from './helpers/process.js';
@@ -19,7 +20,6 @@ import { waitFor } from './helpers/wait.js';
 vi.setConfig({ testTimeout: 90_000 });
 
 const dir = tempDir('ascend-cp-tls-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const GATEWAY_KEY = 'k-edge-tls-gateway-31';
 const env = { EDGE_KEY: GATEWAY_KEY };
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'public.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
   const path = write('cp.yaml', `
 server: {http_tls: {cert_file: ${JSON.stringify(server.cert)}, key_file: ${JSON.stringify(server.key)}, client_ca_file: ${JSON.stringify(pki.caFile)}, require_client_cert: true}}
-api_keys: [{name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}]
+api_keys: [{name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}]
 bundles: {signing_key_file: signing.pem, names: [default]}
 decision_log: {enabled: false}
 default_decision: deny

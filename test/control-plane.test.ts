@@ -6,11 +6,11 @@
  * (reset every connection) or blackhole (accept and never answer) — a control plane that went
  * away, without killing and restarting the real one.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { AuthzClient, header, type CheckResponse } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
 import { metricValue } from './helpers/metrics.js';
@@ -22,15 +22,14 @@ import { waitFor } from './helpers/wait.js';
 vi.setConfig({ testTimeout: 90_000 });
 
 const dir = tempDir('ascend-cp-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const GATEWAY_KEY = 'k-edge-gateway-0451';
 const APPROVER_KEY = 'k-approver-fred-77';
 
 const CONTROL_PLANE = `
 store: {path: ${JSON.stringify(join(dir, 'cp.db'))}}
 api_keys:
-  - {name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(APPROVER_KEY)}"}
+  - {name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(APPROVER_KEY)}"}
 decision_log: {enabled: false}
 default_decision: deny
 cache: {ttl_ms: 60000}

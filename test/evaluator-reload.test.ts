@@ -6,10 +6,11 @@
  * control plane 2) → local; after each reload the same request is decided by the new source,
  * never by a cached answer of the old one (the edge's cache TTL is a minute).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { sample } from './helpers/http.js';
 import { metricValue } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
@@ -19,7 +20,6 @@ import { waitFor } from './helpers/wait.js';
 vi.setConfig({ testTimeout: 120_000 });
 
 const dir = tempDir('ascend-evaluator-reload-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const GATEWAY_KEY = 'k-edge-reload-gateway-8';
 const keys = generateKeyPairSync('ed25519');
 writeFileSync(join(dir, 'signing.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -35,7 +35,7 @@ routes:
 function controlPlane(name: string, id: string, action: 'allow' | 'deny', extra = ''): string {
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, `
-api_keys: [{name: edge, role: gateway, sha256: "${sha(GATEWAY_KEY)}"}]
+api_keys: [{name: edge, role: gateway, sha256: "${keyDigest(GATEWAY_KEY)}"}]
 decision_log: {enabled: false}
 cache: {ttl_ms: 60000}
 default_decision: deny

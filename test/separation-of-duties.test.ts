@@ -3,26 +3,24 @@
  * requested an action cannot vote on its approval — not even an admin key holding the approver
  * group — while another approver can; `approvals.separation_of_duties: false` turns it off.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call } from './helpers/api.js';
+import { call, keyDigest } from './helpers/api.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 const dir = tempDir('ascend-sod-');
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const BOSS = 'k-boss-admin-with-groups';
 const FRED = 'k-fred-approver';
 
 function config(d: string, extra = ''): string {
   return `store: {path: ${JSON.stringify(join(d, 'ascend.db'))}}
 api_keys:
-  - {name: boss, role: admin, groups: [finance-manager], sha256: "${sha(BOSS)}"}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(FRED)}"}
+  - {name: boss, role: admin, groups: [finance-manager], sha256: "${keyDigest(BOSS)}"}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(FRED)}"}
 ${extra}
 ${CORE}`;
 }

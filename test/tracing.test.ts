@@ -10,10 +10,10 @@
  *   - the trace ids as exemplars on ascend_authz_check_duration_seconds (OpenMetrics /metrics);
  *   - off (the default): nothing is exported and /metrics stays Prometheus text.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyDigest } from './helpers/api.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { AuthzClient, decisionOf } from './helpers/grpc-client.js';
 import { tempDir } from './helpers/tmp.js';
@@ -97,7 +97,6 @@ function attrs(list: { key: string; value: Record<string, unknown> }[] | undefin
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 
 const POLICIES = `
 default_decision: deny
@@ -215,7 +214,7 @@ describe('tracing through a control plane', () => {
 
   beforeAll(async () => {
     await otlp.listen();
-    cp = await startApp(`store: {path: ${JSON.stringify(join(dir, 'cp.db'))}}\napi_keys: [{name: edge, role: gateway, sha256: "${sha('k-edge-1')}"}]\n${POLICIES}`);
+    cp = await startApp(`store: {path: ${JSON.stringify(join(dir, 'cp.db'))}}\napi_keys: [{name: edge, role: gateway, sha256: "${keyDigest('k-edge-1')}"}]\n${POLICIES}`);
     process.env.ASCEND_TEST_EDGE_KEY = 'k-edge-1';
     edge = await startApp(`${tracingYaml(otlp.port)}evaluator: {mode: remote, url: "http://127.0.0.1:${cp.httpPort}", api_key: {env: ASCEND_TEST_EDGE_KEY}, timeout_ms: 2000}\n${POLICIES.replace(/policies:[\s\S]*$/, '')}`);
   });

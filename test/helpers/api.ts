@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Timers } from '../../src/shared/runtime.js';
 
-const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+/** The SHA-256 hex of an API key, as an `api_keys` entry names it (`sha256:`). */
+export const keyDigest = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 export const KEYS = {
   admin: 'k-admin-9d1f0c2a',
@@ -22,14 +23,14 @@ export const KEYS = {
 
 /** `api_keys:` for KEYS (names are the approver names votes are recorded under). */
 export const API_KEYS_YAML = `api_keys:
-  - {name: ops, role: admin, sha256: "${sha(KEYS.admin)}"}
-  - {name: fred, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance)}"}
-  - {name: fiona, role: approver, groups: [finance-manager], sha256: "${sha(KEYS.finance2)}"}
-  - {name: lee, role: approver, groups: [team-lead], sha256: "${sha(KEYS.lead)}"}
-  - {name: carla, role: approver, groups: [cfo], sha256: "${sha(KEYS.cfo)}"}
-  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${sha(KEYS.billing)}"}
-  - {name: audit, role: viewer, sha256: "${sha(KEYS.viewer)}"}
-  - {name: edge, role: gateway, sha256: "${sha(KEYS.gateway)}"}
+  - {name: ops, role: admin, sha256: "${keyDigest(KEYS.admin)}"}
+  - {name: fred, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance)}"}
+  - {name: fiona, role: approver, groups: [finance-manager], sha256: "${keyDigest(KEYS.finance2)}"}
+  - {name: lee, role: approver, groups: [team-lead], sha256: "${keyDigest(KEYS.lead)}"}
+  - {name: carla, role: approver, groups: [cfo], sha256: "${keyDigest(KEYS.cfo)}"}
+  - {name: billing, role: agent, agent_id: billing-agent, sha256: "${keyDigest(KEYS.billing)}"}
+  - {name: audit, role: viewer, sha256: "${keyDigest(KEYS.viewer)}"}
+  - {name: edge, role: gateway, sha256: "${keyDigest(KEYS.gateway)}"}
 `;
 
 /** A config with a store at DIR/ascend.db, the test keys and `extra` YAML, ahead of `base`. */
