@@ -125,3 +125,16 @@ describe('identity', () => {
     expect(m.input.action.context).toEqual({ gateway: { adapter: 'envoy' } });
   });
 });
+
+describe('pathSegments', () => {
+  it('splits each path afresh when it changes and shares only the last one, frozen', () => {
+    const a = pathSegments('/v1/orders/1');
+    expect(a).toEqual(['v1', 'orders', '1']);
+    expect(pathSegments('/')).toEqual([]);
+    expect(pathSegments('/v1/orders/2')).toEqual(['v1', 'orders', '2']);
+    const again = pathSegments('/v1/orders/2');
+    expect(pathSegments('/v1/orders/2')).toBe(again);
+    expect(Object.isFrozen(again)).toBe(true);
+    expect(pathSegments('/v1/orders/1')).toEqual(['v1', 'orders', '1']);
+  });
+});

@@ -47,10 +47,21 @@ function matchSeg(seg: Seg, value: string, out: Record<string, string>): boolean
   }
 }
 
-/** Splits a canonical path into segments: `/a/b` → `['a', 'b']`, `/` → `[]`. */
-export function pathSegments(path: string): string[] {
-  return path === '/' ? [] : path.slice(1).split('/');
+/**
+ * Splits a canonical path into segments: `/a/b` → `['a', 'b']`, `/` → `[]`. The last path's
+ * segments are kept (frozen, shared): a gateway checks the same few paths over and over, and
+ * route matching only reads them.
+ */
+export function pathSegments(path: string): readonly string[] {
+  if (path === lastPath) return lastSegments;
+  const segments = Object.freeze(path === '/' ? [] : path.slice(1).split('/'));
+  lastPath = path;
+  lastSegments = segments;
+  return segments;
 }
+
+let lastPath = '/';
+let lastSegments: readonly string[] = Object.freeze([]);
 
 export function compilePathTemplate(source: string): PathTemplate | string {
   if (!source.startsWith('/')) return 'path must start with "/"';

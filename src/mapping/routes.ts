@@ -165,15 +165,26 @@ export class RouteTable {
     for (let i = 0; i < candidates.length; i++) {
       const r = candidates[i] as CompiledRoute;
       if (r.methods && !r.methods.has(req.method)) continue;
-      if (r.hosts && !r.hosts.some((h) => h(req.host))) continue;
-      let captures: Record<string, string> | undefined = {};
-      if (r.path) {
-        captures = r.path.match(segments);
-        if (!captures) continue;
-      }
-      if (!r.headers.every((h) => h.test(req.headers[h.name]))) continue;
+      // Loops rather than some/every: no closure per candidate, no captures object before a path matches.
+      if (r.hosts && !anyHost(r.hosts, req.host)) continue;
+      const captures = r.path ? r.path.match(segments) : {};
+      if (!captures) continue;
+      if (!headersMatch(r.headers, req.headers)) continue;
       return { route: r, captures };
     }
     return undefined;
   }
+}
+
+function anyHost(hosts: readonly ((host: string) => boolean)[], host: string): boolean {
+  for (let i = 0; i < hosts.length; i++) if ((hosts[i] as (host: string) => boolean)(host)) return true;
+  return false;
+}
+
+function headersMatch(tests: CompiledRoute['headers'], headers: Record<string, string>): boolean {
+  for (let i = 0; i < tests.length; i++) {
+    const h = tests[i] as CompiledRoute['headers'][number];
+    if (!h.test(headers[h.name])) return false;
+  }
+  return true;
 }
