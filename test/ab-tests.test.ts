@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS, storeConfig } from './helpers/api.js';
+import { withAppAndClient } from './helpers/app-client.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
@@ -138,9 +139,7 @@ describe('A/B tests', () => {
 describe('A/B tests in the audit trail', () => {
   it('each decision row names its test and variant', async () => {
     const dir = tempDir('ascend-ab-audit-');
-    const t = await startApp(storeConfig(dir, CONFIG.replace(API_KEYS_YAML, '')), { dir });
-    const client = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(storeConfig(dir, CONFIG.replace(API_KEYS_YAML, '')), { dir }, async (t, client) => {
       const res = await client.check({ method: 'POST', path: '/v1/refunds/r-5', headers: { 'x-agent-id': 'billing-agent' } });
       const actionId = header(res, 'x-ascend-action-id') as string;
       const variant = header(res, 'x-ascend-ab-variant');
@@ -149,10 +148,7 @@ describe('A/B tests in the audit trail', () => {
         return r.body.items?.length > 0 ? r.body.items : undefined;
       });
       expect(rows[0]).toMatchObject({ action_id: actionId, details: { ab: { 'refunds-v2': variant } } });
-    } finally {
-      client.close();
-      await t.close();
-    }
+    });
   });
 });
 
@@ -178,9 +174,7 @@ describe('monitor-mode would-denies while an A/B test runs', () => {
 
   async function afterReads(yaml: string) {
     const dir = tempDir('ascend-ab-monitor-');
-    const t = await startApp(storeConfig(dir, yaml.replace(API_KEYS_YAML, '')), { dir });
-    const client = new AuthzClient(t.grpcPort);
-    try {
+    return withAppAndClient(storeConfig(dir, yaml.replace(API_KEYS_YAML, '')), { dir }, async (t, client) => {
       const variants: Record<string, number> = {};
       for (let i = 0; i < 20; i++) {
         const res = await client.check({ method: 'GET', path: `/v1/orders/o-${i}`, headers: { 'x-agent-id': 'crawler' } });
@@ -192,10 +186,7 @@ describe('monitor-mode would-denies while an A/B test runs', () => {
       const byId = Object.fromEntries(((await c.request('GET', '/policies')).body.items as { id: string }[]).map((p) => [p.id, p]));
       const metrics = await (await fetch(t.url('/metrics'))).text();
       return { variants, byId, overrides: sample(metrics, 'ascend_monitor_overrides_total', { would_be: 'denied' }) };
-    } finally {
-      client.close();
-      await t.close();
-    }
+    });
   }
 
   it('are counted for every request the monitor policy would have denied, in both variants', async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyDigest } from './helpers/api.js';
 import { AuthzClient } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
+import { metricsOf } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -84,7 +85,7 @@ async function readyz(e: Sidecar): Promise<{ status: number; body: Record<string
 }
 
 async function updates(e: Sidecar, result: string): Promise<number> {
-  const m = await (await fetch(`http://127.0.0.1:${e.httpPort}/metrics`)).text();
+  const m = await metricsOf(e.httpPort);
   return sample(m, 'ascend_bundle_updates_total', { result }) ?? 0;
 }
 

@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
 import { API_KEYS_YAML, KEYS, ManualClock, storeConfig } from './helpers/api.js';
+import { withAppAndClient } from './helpers/app-client.js';
 import { ConsoleClient } from './helpers/console.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
 import { TestPki } from './helpers/certs.js';
@@ -272,19 +273,14 @@ describe('console policies: hits, monitor-mode would-denies and A/B results', ()
   async function policiesAfterOrderReads(core: string, extra: string) {
     const d = join(dir, `pol${++n}`);
     mkdirSync(d, { recursive: true });
-    const t = await startApp(storeConfig(d, core, extra), { dir: d });
-    const authz = new AuthzClient(t.grpcPort);
-    try {
+    return withAppAndClient(storeConfig(d, core, extra), { dir: d }, async (t, authz) => {
       for (let i = 0; i < 6; i++) await authz.check({ method: 'GET', path: `/v1/orders/${i}`, headers: { 'x-agent-id': 'crawler' } });
       const c = new ConsoleClient(t.url(''));
       await c.login(KEYS.viewer);
       const r = await c.request('GET', '/policies');
       expect(r.status).toBe(200);
       return r.body;
-    } finally {
-      authz.close();
-      await t.close();
-    }
+    });
   }
 
   it("counts each policy's decisions and a monitor-mode policy's would-denies", async () => {

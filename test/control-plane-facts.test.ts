@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyDigest } from './helpers/api.js';
 import { AuthzClient, header } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
+import { apiDecisions, metricsOf } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -42,14 +43,7 @@ ${extraPolicy}  - {id: pol_tenant_blocked, priority: 100, conditions: {action_ty
 let cp: Sidecar;
 let edge: Sidecar;
 
-async function metrics(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-}
-
-async function cpDecisions(): Promise<number> {
-  const m = await metrics(cp.httpPort);
-  return (['allowed', 'denied', 'pending'] as const).reduce((n, d) => n + (sample(m, 'ascend_authz_decisions_total', { adapter: 'api', decision: d }) ?? 0), 0);
-}
+const cpDecisions = () => apiDecisions(cp.httpPort);
 
 async function forwardAuth(method: string, uri: string, headers: Record<string, string> = {}): Promise<{ status: number; decision: string | null; policy: string | null }> {
   const res = await fetch(`http://127.0.0.1:${edge.httpPort}/forward-auth`, {
@@ -115,7 +109,7 @@ describe('request facts forwarded by an edge', () => {
     expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'eu' })).toMatchObject({ decision: 'denied', policy: 'pol_region_eu' });
     expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'us' })).toMatchObject({ decision: 'allowed', policy: 'pol_orders' });
     await waitFor(() => edge.lines.some((l) => Array.isArray(l.request_facts) && (l.request_facts as string[]).includes('headers.x-region')), { what: 'the edge to learn x-region' });
-    const m = await metrics(edge.httpPort);
+    const m = await metricsOf(edge.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'status_4xx' })).toBe(0);
   });
 

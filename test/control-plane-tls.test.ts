@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyDigest } from './helpers/api.js';
 import { TestPki, type Issued } from './helpers/certs.js';
 import { sample } from './helpers/http.js';
+import { metricsOf } from './helpers/metrics.js';
 import { CLI, spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -102,14 +103,14 @@ describe('evaluator.tls', () => {
     const e = await edge('edge-mtls', edgeYaml(tlsOf(pki.caFile, edgeCert)));
     expect(await forwardAuth(e, '/v1/orders/o-1')).toMatchObject({ status: 200, decision: 'allowed' });
     expect(await forwardAuth(e, '/admin/users')).toMatchObject({ status: 403, code: 'policy_deny' });
-    const m = await (await fetch(`http://127.0.0.1:${e.httpPort}/metrics`)).text();
+    const m = await metricsOf(e.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'ok' })).toBe(2);
   });
 
   it('a control plane certificate the CA does not verify: answered per fail_mode (closed: control_plane_unavailable)', async () => {
     const e = await edge('edge-wrong-ca', edgeYaml(tlsOf(rogue.caFile, edgeCert)));
     expect(await forwardAuth(e, '/v1/orders/o-2')).toMatchObject({ status: 403, code: 'control_plane_unavailable' });
-    const m = await (await fetch(`http://127.0.0.1:${e.httpPort}/metrics`)).text();
+    const m = await metricsOf(e.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'ok' })).toBe(0);
   });
@@ -117,7 +118,7 @@ describe('evaluator.tls', () => {
   it('an edge without a client certificate is refused by a control plane that requires one', async () => {
     const e = await edge('edge-no-cert', edgeYaml(tlsOf(pki.caFile)));
     expect(await forwardAuth(e, '/v1/orders/o-3')).toMatchObject({ status: 403, code: 'control_plane_unavailable' });
-    const m = await (await fetch(`http://127.0.0.1:${e.httpPort}/metrics`)).text();
+    const m = await metricsOf(e.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'ok' })).toBe(0);
   });
 

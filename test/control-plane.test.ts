@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyDigest } from './helpers/api.js';
 import { AuthzClient, header, type CheckResponse } from './helpers/grpc-client.js';
 import { sample } from './helpers/http.js';
-import { metricValue } from './helpers/metrics.js';
+import { apiDecisions, metricsOf, metricValue } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -110,15 +110,8 @@ class Relay {
   }
 }
 
-async function metrics(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-}
-
 /** Decisions the control plane took for submitted actions: its upstream calls. */
-async function cpDecisions(): Promise<number> {
-  const m = await metrics(cp.httpPort);
-  return (['allowed', 'denied', 'pending'] as const).reduce((n, d) => n + (sample(m, 'ascend_authz_decisions_total', { adapter: 'api', decision: d }) ?? 0), 0);
-}
+const cpDecisions = () => apiDecisions(cp.httpPort);
 
 /** A forward-auth call to an edge (the way Traefik asks). */
 async function forwardAuth(edge: Sidecar, method: string, uri: string, agent?: string): Promise<{ status: number; headers: Headers; body: any; ms: number }> {
@@ -181,7 +174,7 @@ describe('an edge deciding through the control plane', () => {
     expect(header(await grpc.check({ method: 'GET', path: '/v1/orders/o-1', headers: { 'x-agent-id': 'crawler' } }), 'x-ascend-decision')).toBe('allowed');
     expect((await forwardAuth(e, 'GET', '/admin/users', 'crawler')).status).toBe(403);
     expect(await cpDecisions()).toBe(before + 2);
-    const m = await metrics(e.httpPort);
+    const m = await metricsOf(e.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'ok' })).toBe(2);
   });
 
@@ -192,7 +185,7 @@ describe('an edge deciding through the control plane', () => {
     const answers = await Promise.all(calls);
     expect(answers.every((a) => header(a, 'x-ascend-decision') === 'allowed')).toBe(true);
     expect(await cpDecisions()).toBe(before + 1);
-    const m = await metrics(e.httpPort);
+    const m = await metricsOf(e.httpPort);
     // The misses that arrived while the call was in flight joined it; the rest hit the cache.
     expect(metricValue(m, 'ascend_remote_coalesced_total')).toBeGreaterThan(0);
   });
@@ -260,7 +253,7 @@ describe('a control plane that cannot answer', () => {
         expect(Number(http.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         const ready = await fetch(`http://127.0.0.1:${e.httpPort}/readyz`);
         expect([ready.status, ((await ready.json()) as { control_plane: string }).control_plane]).toEqual([200, 'unavailable']);
-        const m = await metrics(e.httpPort);
+        const m = await metricsOf(e.httpPort);
         expect(sample(m, 'ascend_remote_requests_total', { outcome: target === 'blackholed' ? 'timeout' : 'error' })).toBeGreaterThanOrEqual(1);
       } finally {
         grpc.close();
@@ -274,7 +267,7 @@ describe('a control plane that cannot answer', () => {
       expect(r.status).toBe(200);
       expect(r.headers.get('x-ascend-fail-open')).toBe('true');
       expect(r.ms).toBeLessThan(2000);
-      const m = await metrics(e.httpPort);
+      const m = await metricsOf(e.httpPort);
       expect(sample(m, 'ascend_fail_open_total', { adapter: 'forward_auth' })).toBe(1);
     });
   }
@@ -285,17 +278,17 @@ describe('a control plane that cannot answer', () => {
     expect((await forwardAuth(e, 'GET', '/v1/orders/b-0', 'crawler')).status).toBe(200);
     r.set('refuse');
     for (let i = 1; i <= 3; i++) expect((await forwardAuth(e, 'GET', `/v1/orders/b-${i}`, 'crawler')).body?.code).toBe('control_plane_unavailable');
-    let m = await metrics(e.httpPort);
+    let m = await metricsOf(e.httpPort);
     expect(metricValue(m, 'ascend_remote_circuit_state')).toBe(2);
     // Open: answered without a call.
     const made = sample(m, 'ascend_remote_requests_total', { outcome: 'error' });
     expect((await forwardAuth(e, 'GET', '/v1/orders/b-4', 'crawler')).body?.code).toBe('control_plane_unavailable');
-    m = await metrics(e.httpPort);
+    m = await metricsOf(e.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'error' })).toBe(made);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'circuit_open' })).toBeGreaterThanOrEqual(1);
     r.set('forward');
     await waitFor(async () => (await forwardAuth(e, 'GET', '/v1/orders/b-5', 'crawler')).status === 200, { everyMs: 100, what: 'a probe to get through' });
-    m = await metrics(e.httpPort);
+    m = await metricsOf(e.httpPort);
     expect(metricValue(m, 'ascend_remote_circuit_state')).toBe(0);
     await e.waitForLine((l) => l.msg === 'control plane circuit breaker closed: the control plane answers again');
   });
@@ -310,7 +303,7 @@ describe('a control plane that cannot answer', () => {
     expect([fresh.status, fresh.headers.get('x-ascend-stale')]).toEqual([200, null]);
     // ...after which the same request is served stale while the control plane cannot answer.
     await waitFor(async () => (await forwardAuth(e, 'GET', '/v1/orders/s-1', 'crawler')).headers.get('x-ascend-stale') === 'true', { timeoutMs: 15_000, everyMs: 250, what: 'a stale answer' });
-    const m = await metrics(e.httpPort);
+    const m = await metricsOf(e.httpPort);
     expect(metricValue(m, 'ascend_remote_stale_served_total')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
-import { startApp } from './helpers/app.js';
 import { storeConfig } from './helpers/api.js';
-import { AuthzClient, checkRequest, decisionOf } from './helpers/grpc-client.js';
+import { withAppAndClient } from './helpers/app-client.js';
+import { checkRequest, decisionOf } from './helpers/grpc-client.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 
@@ -19,9 +19,7 @@ describe('approvals store slower than the caller’s deadline', () => {
     ['open', 'allowed'],
   ] as const)('fail_mode %s answers %s before the deadline', async (mode, want) => {
     const dir = mkdtempSync(join(tmpdir(), 'ascend-deadline-'));
-    const t = await startApp(storeConfig(dir, CORE.replace('fail_mode: closed', `fail_mode: ${mode}`)), { dir });
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(storeConfig(dir, CORE.replace('fail_mode: closed', `fail_mode: ${mode}`)), { dir }, async (t, c) => {
       // Simulates a shared store that hangs (SQLite answers synchronously and cannot).
       vi.spyOn(t.app.approvals!.approvals, 'requestApproval').mockImplementation(() => new Promise(() => {}));
       const client = c as unknown as { client: grpc.Client & Record<string, (...a: unknown[]) => void> };
@@ -35,9 +33,6 @@ describe('approvals store slower than the caller’s deadline', () => {
       expect(decisionOf(res as never)).toBe(want);
       if (mode === 'closed') expect(JSON.parse(res.denied_response.body)).toMatchObject({ code: 'deadline_exceeded' });
       else expect(res.ok_response.headers.some((h: any) => h.header.key === 'x-ascend-fail-open')).toBe(true);
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   });
 });

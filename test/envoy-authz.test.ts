@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withAppAndClient } from './helpers/app-client.js';
 import { AuthzClient, decisionOf, header, metadata, type CheckResponse } from './helpers/grpc-client.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { scrape, metricValue, waitFor } from './helpers/metrics.js';
@@ -181,27 +182,20 @@ describe('ext_authz Check on the core contract config', () => {
 describe('identity from the mTLS principal', () => {
   it('maps a registered principal, or uses the principal itself', async () => {
     const yaml = CORE.replace('{id: billing-agent, type: supervised, capabilities: [payments]}', '{id: billing-agent, type: supervised, capabilities: [payments], principals: ["spiffe://cluster.local/ns/pay/sa/billing"]}');
-    const t = await startApp(yaml);
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(yaml, async (t, c) => {
       const r = await c.check({ method: 'POST', path: '/v1/refunds/r-1?amount=5', principal: 'spiffe://cluster.local/ns/pay/sa/billing' });
       expect(decisionOf(r)).toBe('allowed');
       expect(metadata(r, 'agent_id')).toBe('billing-agent');
       const other = await c.check({ method: 'POST', path: '/v1/refunds/r-1?amount=5', principal: 'spiffe://cluster.local/ns/x/sa/y' });
       expect(decisionOf(other)).toBe('denied');
       expect(metadata(other, 'agent_id')).toBe('spiffe://cluster.local/ns/x/sa/y');
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   });
 });
 
 describe('reload', () => {
   it('a valid reload changes decisions; an invalid one keeps the last good config', async () => {
-    const t = await startApp(CORE);
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(CORE, async (t, c) => {
       const orders = () => c.check({ method: 'GET', path: '/v1/orders/1' }).then(decisionOf);
       expect(await orders()).toBe('allowed');
       expect(await orders()).toBe('allowed'); // now cached
@@ -220,23 +214,15 @@ describe('reload', () => {
       expect(metricValue(text, 'ascend_policy_reloads_total{result="failure"}')).toBe(1);
       expect(metricValue(text, 'ascend_policy_reloads_total{result="success"}')).toBe(2);
       expect(t.logs.some((l) => l.msg === 'config reload failed; keeping the last good config')).toBe(true);
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   });
 
   it('picks up a file change by itself', async () => {
-    const t = await startApp(CORE, { watch: true });
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(CORE, { watch: true }, async (t, c) => {
       expect(decisionOf(await c.check({ method: 'GET', path: '/admin/x' }))).toBe('denied');
       writeFileSync(t.configPath, CORE.replace('action: deny}', 'action: allow}'));
       await waitFor(async () => decisionOf(await c.check({ method: 'GET', path: '/admin/x' })) === 'allowed');
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   });
 });
 
@@ -245,9 +231,7 @@ describe('fail_mode', () => {
     ['closed', 'denied'],
     ['open', 'allowed'],
   ] as const)('%s: an evaluation error answers %s, never a gRPC error', async (mode, want) => {
-    const t = await startApp(CORE.replace('fail_mode: closed', `fail_mode: ${mode}`));
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(CORE.replace('fail_mode: closed', `fail_mode: ${mode}`), async (t, c) => {
       // Simulates an internal failure inside the engine (there is no input that makes it throw).
       vi.spyOn(t.app.state.runtime.engine, 'evaluate').mockImplementation(() => {
         throw new Error('boom');
@@ -263,10 +247,7 @@ describe('fail_mode', () => {
         expect(body(r)).toMatchObject({ code: 'evaluation_error' });
       }
       expect(t.logs.some((l) => l.msg === 'evaluation failed; answering per fail_mode')).toBe(true);
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   });
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyDigest } from './helpers/api.js';
 import { sample } from './helpers/http.js';
-import { metricValue } from './helpers/metrics.js';
+import { metricsOf, metricValue } from './helpers/metrics.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -112,7 +112,7 @@ describe('switching the evaluator by reload', () => {
     // Bundle on: control plane 2's policy, decided here; no more remote calls.
     await reloadEdge(`mode: local, ${key}, bundle: {url: "http://127.0.0.1:${cp2.httpPort}/api/v1/bundles/default", public_key_file: public.pem, poll_interval_s: 1, cache_file: ${JSON.stringify(join(dir, 'bundle.json'))}}`);
     await waitFor(async () => (await readyz()).status === 200 && typeof (await readyz()).body.bundle === 'string', { everyMs: 100, what: 'the bundle to activate' });
-    const remoteOk = async () => sample(await (await fetch(`http://127.0.0.1:${edge.httpPort}/metrics`)).text(), 'ascend_remote_requests_total', { outcome: 'ok' });
+    const remoteOk = async () => sample(await metricsOf(edge.httpPort), 'ascend_remote_requests_total', { outcome: 'ok' });
     const calls = await remoteOk();
     expect(await ask()).toEqual({ decision: 'allowed', policy: 'pol_cp2_orders' });
     expect(await remoteOk()).toBe(calls);
@@ -125,10 +125,10 @@ describe('switching the evaluator by reload', () => {
     const r = await readyz();
     expect([r.status, r.body.bundle]).toEqual([200, undefined]);
     const polls = (m: string) => ['activated', 'not_modified', 'unchanged', 'fetch_failed'].reduce((n, result) => n + (sample(m, 'ascend_bundle_updates_total', { result }) ?? 0), 0);
-    const before = polls(await (await fetch(`http://127.0.0.1:${edge.httpPort}/metrics`)).text());
+    const before = polls(await metricsOf(edge.httpPort));
     await new Promise((res) => setTimeout(res, 2500));
-    expect(polls(await (await fetch(`http://127.0.0.1:${edge.httpPort}/metrics`)).text())).toBe(before);
-    expect(metricValue(await (await fetch(`http://127.0.0.1:${edge.httpPort}/metrics`)).text(), 'ascend_bundle_active')).toBe(0);
+    expect(polls(await metricsOf(edge.httpPort))).toBe(before);
+    expect(metricValue(await metricsOf(edge.httpPort), 'ascend_bundle_active')).toBe(0);
   });
 
   it('turning a bundle on by reload: not ready until it is active when the control plane is away, the kept bundle runs once it is', async () => {

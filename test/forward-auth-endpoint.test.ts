@@ -118,6 +118,9 @@ describe('forward-auth (quickstart config, trusted loopback peer)', () => {
       ['bare path, no headers', { path: '/forward-auth', headers: {} }, /no original request/],
       ['bare path with a query', { path: '/forward-auth?x=1', headers: {} }, /no original request/],
       ['both nginx and Traefik headers', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/1', 'x-forwarded-uri': '/admin/x' } }, /both X-Original-URI and X-Forwarded-Uri/],
+      // node:http joins a repeated header with ", ": two X-Original-URI, one from the client.
+      ['X-Original-URI sent twice', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/1, /admin/x' } }, /x-original-uri is sent more than once/],
+      ['X-Forwarded-Method sent twice', { path: '/forward-auth', headers: { 'x-forwarded-uri': '/v1/orders/1', 'x-forwarded-method': 'GET, DELETE' } }, /x-forwarded-method is sent more than once/],
       ['an encoded spelling of the prefix', { path: '/forward%2Dauth/v1/orders/1', headers: {} }, /does not start with \/forward-auth/],
       ['an original URI that is not a path', { path: '/forward-auth', headers: { 'x-original-uri': 'http://evil/admin' } }, /path must start with/],
       ['an encoded slash', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/a%2Fb' } }, /encoded slash/],

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
+import { withAppAndClient } from './helpers/app-client.js';
 import { AuthzClient, checkRequest, decisionOf, header, type CheckResponse } from './helpers/grpc-client.js';
 import { postJson, rawRequest } from './helpers/http.js';
 
@@ -157,17 +158,12 @@ describe('request bodies', () => {
 
 describe('request bodies without include_body', () => {
   it('never reach the decision log', async () => {
-    const t = await startApp(CONFIG(false));
-    const client = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(CONFIG(false), async (t, client) => {
       const res = await client.check({ method: 'POST', path: '/v1/payments', headers: { ...AGENT, ...JSON_TYPE }, body: '{"amount": 70, "currency": "USD", "memo": "do-not-log-me"}' });
       expect(decisionOf(res)).toBe('allowed');
       expect(t.decisions()).toHaveLength(1);
       expect(JSON.stringify(t.logs)).not.toContain('do-not-log-me');
       expect(t.decisions()[0]!.body).toBeUndefined();
-    } finally {
-      client.close();
-      await t.close();
-    }
+    });
   });
 });

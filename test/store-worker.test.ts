@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { WorkerStore } from '../src/approvals/store/worker/worker-store.js';
-import { startApp, writeConfig } from './helpers/app.js';
+import { writeConfig } from './helpers/app.js';
 import { call, KEYS, storeConfig } from './helpers/api.js';
+import { withAppAndClient } from './helpers/app-client.js';
 import { AuthzClient, decisionOf, type CheckResponse } from './helpers/grpc-client.js';
 import { spawnSidecar } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
@@ -74,9 +75,7 @@ describe('a store file locked by another process', () => {
 describe('a store worker that dies', () => {
   it('answers the pending check in flight store_error per fail_mode; the next one gets a new worker', async () => {
     const { dir, db } = storeDir();
-    const t = await startApp(storeConfig(dir, CORE), { dir });
-    const c = new AuthzClient(t.grpcPort);
-    try {
+    await withAppAndClient(storeConfig(dir, CORE), { dir }, async (t, c) => {
       expect(decisionOf(await c.check(refund('r-1')))).toBe('pending');
       const lock = await holdLock(db); // the next pending check waits in the worker
       try {
@@ -89,10 +88,7 @@ describe('a store worker that dies', () => {
       }
       expect(decisionOf(await c.check(refund('r-2')))).toBe('pending');
       expect(t.logs.some((l) => l.msg === 'store worker died; calls in flight failed, the next call starts a new worker')).toBe(true);
-    } finally {
-      c.close();
-      await t.close();
-    }
+    });
   }, 30_000);
 });
 

@@ -120,6 +120,18 @@ export abstract class ReplyBase implements ReplyLike {
     this.write(this.status, out, body);
   }
 
+  /**
+   * The answer when the route's own error answer could not be written either (a header value
+   * node refuses, say): a plain 500 denial that closes the connection, as fastify answers a
+   * reply that throws, instead of an exception nothing above catches.
+   */
+  internalError(): void {
+    for (const k in this.out) delete this.out[k];
+    this.status = 500;
+    this.out.connection = 'close';
+    this.send({ decision: 'denied', code: 'internal_error', reason: 'internal error while answering' });
+  }
+
   /** Writes the answer: `headers` in order, then `body` (undefined: none). */
   protected abstract write(status: number, headers: Record<string, string>, body: string | undefined): void;
 }
@@ -133,6 +145,16 @@ class NodeReply extends ReplyBase {
   protected write(status: number, headers: Record<string, string>, body: string | undefined): void {
     this.res.writeHead(status, headers);
     this.res.end(body);
+  }
+}
+
+/** The route's error answer; if writing that throws too, {@link ReplyBase.internalError}. */
+function failSafely(route: FastRoute, err: ProblemError, request: RequestLike, reply: ReplyLike): void {
+  try {
+    route.fail(err, request, reply);
+  } catch (again) {
+    if (!(reply instanceof ReplyBase)) throw again;
+    reply.internalError();
   }
 }
 
@@ -241,18 +263,18 @@ export class FastRoutes {
         // says `connection: close`, and the connection ends with it — no pipelined request after
         // it is answered.
         reply.header('connection', 'close');
-        route.fail(e as ProblemError, request, reply);
+        failSafely(route, e as ProblemError, request, reply);
         return;
       }
       if (route.validate !== undefined && !route.validate(request.body)) {
-        route.fail(validationError(route.validate), request, reply);
+        failSafely(route, validationError(route.validate), request, reply);
         return;
       }
     }
     try {
       route.handle(request, reply);
     } catch (e) {
-      route.fail(Object.assign(e as ProblemError, { statusCode: 500 }), request, reply);
+      failSafely(route, Object.assign(e as ProblemError, { statusCode: 500 }), request, reply);
     }
   }
 

@@ -1,9 +1,19 @@
 /** Metric helpers (a scrape over HTTP, or a registry read) and condition waits (no fixed sleeps). */
 import type { Registry } from 'prom-client';
+import { sample } from './http.js';
 
 export async function scrape(url: string): Promise<string> {
   const res = await fetch(url);
   return res.text();
+}
+
+/** The /metrics text of a sidecar on this machine, by its HTTP port. */
+export const metricsOf = (port: number): Promise<string> => scrape(`http://127.0.0.1:${port}/metrics`);
+
+/** Decisions a sidecar took for actions submitted to its REST API (adapter `api`): a control plane's upstream calls. */
+export async function apiDecisions(port: number): Promise<number> {
+  const m = await metricsOf(port);
+  return (['allowed', 'denied', 'pending'] as const).reduce((n, d) => n + (sample(m, 'ascend_authz_decisions_total', { adapter: 'api', decision: d }) ?? 0), 0);
 }
 
 /** Value of one sample, `name` including its label set as printed; 0 when absent. */

@@ -14,7 +14,10 @@
  * trailing slash sends) it is refused with 400 rather than judged as `/`: a proxy missing from
  * the list must fail loudly, never have every request judged as one harmless path.
  * Both `X-Original-URI` and `X-Forwarded-Uri` present is refused too: each gateway passes
- * client headers through, so one of the two was sent by the client.
+ * client headers through, so one of the two was sent by the client. So is any forwarding header
+ * sent twice: node:http joins repeated values with ", ", and `/v1/orders/1, /admin` would be
+ * judged as an orders path; a request target never holds a space, and a method, host, scheme or
+ * address never holds a comma, so such a value can only be two headers, one from the client.
  */
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
@@ -53,6 +56,16 @@ const FORWARDING = new Set<string>(HEADER_STYLES.flatMap((s) => [s.uri, s.method
 
 function one(h: HeaderInput, name: string): string | undefined {
   const v = h[name];
+  return Array.isArray(v) ? v[0] : (v as string | undefined);
+}
+
+/** A forwarding header's one value; refused when it was sent more than once (see above). */
+function single(h: HeaderInput, name: string): string | undefined {
+  const v = h[name];
+  const repeated = Array.isArray(v)
+    ? v.length > 1
+    : typeof v === 'string' && (name.endsWith('-uri') ? v.includes(', ') : v.includes(','));
+  if (repeated) throw new RequestError('invalid_request', `${name} is sent more than once; one of them came from the client`);
   return Array.isArray(v) ? v[0] : (v as string | undefined);
 }
 
@@ -110,16 +123,16 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const fwd = trusted ? forwarded(h, c) : {};
   const host = fwd.host ?? one(h, 'host') ?? '';
   const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
-  const present = trusted ? HEADER_STYLES.filter((s) => one(h, s.uri) !== undefined) : [];
+  const present = trusted ? HEADER_STYLES.filter((s) => single(h, s.uri) !== undefined) : [];
   if (present.length > 1) {
     throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
   }
   const s = present[0];
   if (s !== undefined) {
     return {
-      style: s.style, method: one(h, s.method) ?? c.method, target: one(h, s.uri) as string,
-      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
-      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
+      style: s.style, method: single(h, s.method) ?? c.method, target: single(h, s.uri) as string,
+      host: single(h, s.host) ?? host, scheme: single(h, s.proto) ?? fwd.proto ?? 'http',
+      sourceIp: (s.ip === undefined ? undefined : single(h, s.ip)) ?? xff ?? c.peer,
     };
   }
   // From a trusted peer without forwarding headers, `/` after the prefix is Envoy asking about `/`.
