@@ -7,22 +7,37 @@
 // and none of node:http's, so a change to that work shows as a few hundred nanoseconds here
 // where a loaded machine's wrk run would hide it. Needs `npm run build`.
 //
-//   node bench/micro/gateway-requests.mjs [--dist dist] [--base DIR] [--rounds 5] [--n 100000] [--only kong,submit]
+//   node bench/micro/gateway-requests.mjs [--dist dist] [--base DIR] [--rounds 5] [--n 100000] [--only kong,submit] [--alloc]
 //
 // Prints, per request, the median of the rounds in µs of CPU (process.cpuUsage) per request.
 // With --base (another build, e.g. `cp -r dist dist-base` before a change), both builds run in
 // this one process, their rounds alternating, and the median ratio of paired rounds is printed:
 // on a loaded machine the load then weighs on both alike.
+//
+// --alloc prints instead the bytes each request allocates on the JS heap, which no load on the
+// machine disturbs: the script runs itself again with a young generation too large to fill
+// (--min/--max-semi-space-size=512, --expose-gc), collects, answers --n requests (default here
+// 30000) and reads the heap's growth; a run during which a collection happened anyway is marked
+// invalid. The count includes this script's own objects per request (the fake request, its
+// header map), the same for every build.
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { REQUESTS } from '../http-scenarios.mjs';
 
 const { values } = parseArgs({ options: {
-  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' }, n: { type: 'string', default: '100000' },
-  only: { type: 'string', default: '' },
+  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' }, n: { type: 'string' },
+  only: { type: 'string', default: '' }, alloc: { type: 'boolean', default: false },
 } });
+if (values.alloc && typeof globalThis.gc !== 'function') {
+  const flags = ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512'];
+  const run = spawnSync(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
 /** One build's modules, loaded from its own directory. */
 async function build(dir) {
   const at = (p) => pathToFileURL(path.resolve(dir, p)).href;
@@ -98,7 +113,22 @@ const cases = [
 ].filter(([name]) => values.only === '' || values.only.split(',').includes(name));
 
 const rounds = Number(values.rounds);
-const n = Number(values.n);
+const n = values.n === undefined ? (values.alloc ? 30000 : 100000) : Number(values.n);
+let collections = 0;
+if (values.alloc) new PerformanceObserver((list) => { collections += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
+
+/** Bytes of JS heap one request allocates (no collection may run meanwhile). */
+async function allocated(fast, r, body) {
+  for (let i = 0; i < 20000; i++) once(fast, r, body);
+  globalThis.gc();
+  await new Promise((res) => setTimeout(res, 20));
+  const before = collections;
+  const h0 = v8.getHeapStatistics().used_heap_size;
+  for (let i = 0; i < n; i++) once(fast, r, body);
+  const h1 = v8.getHeapStatistics().used_heap_size;
+  await new Promise((res) => setTimeout(res, 20));
+  return collections === before ? (h1 - h0) / n : Number.NaN;
+}
 const builds = [await build(values.dist), ...(values.base === undefined ? [] : [await build(values.base)])];
 
 /** CPU µs per request over `n` requests. */
@@ -124,6 +154,14 @@ for (const [name, config, r] of cases) {
     }
   } catch (e) {
     console.log(`${name.padEnd(13)} skipped: ${e.message}`);
+    continue;
+  }
+  if (values.alloc) {
+    const bytes = [];
+    for (const fast of fasts) bytes.push(await allocated(fast, r, body));
+    const line = builds.map((b, j) => `${b.name} ${Number.isNaN(bytes[j]) ? 'invalid (a collection ran)' : `${bytes[j].toFixed(0)} bytes allocated/request`}`);
+    if (builds.length === 2) line.push(`ratio ${(bytes[0] / bytes[1]).toFixed(3)} (${values.dist} ÷ ${values.base})`);
+    console.log(`${name.padEnd(13)} ${line.join('\n              ')}`);
     continue;
   }
   const per = builds.map(() => []);
