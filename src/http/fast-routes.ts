@@ -113,6 +113,8 @@ export abstract class ReplyBase implements ReplyLike {
     const body = text ? payload : JSON.stringify(payload);
     const type = out['content-type'];
     if (type === undefined) out['content-type'] = text ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
+    // What the adapters set on every answer, without the two regular expressions below.
+    else if (type === 'application/json') out['content-type'] = 'application/json; charset=utf-8';
     else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
     out['content-length'] = String(Buffer.byteLength(body));
     this.write(this.status, out, body);
@@ -157,7 +159,8 @@ function failSafely(route: FastRoute, err: ProblemError, request: RequestLike, r
 }
 
 export class FastRoutes {
-  private readonly routes = new Map<string, FastRoute>();
+  /** Routes by method, then by exact path (no `method path` string built per request). */
+  private readonly routes = new Map<string, Map<string, FastRoute>>();
   /** Prefix routes by method: a few at most, tried in order after the exact lookup. */
   private readonly prefixes = new Map<string, Array<[string, FastRoute]>>();
   private closing = false;
@@ -171,7 +174,9 @@ export class FastRoutes {
   add(route: FastRoute): void {
     for (const m of route.methods) {
       this.methods.add(m);
-      this.routes.set(`${m} ${route.path}`, route);
+      let byPath = this.routes.get(m);
+      if (byPath === undefined) this.routes.set(m, (byPath = new Map()));
+      byPath.set(route.path, route);
       if (route.prefix) this.prefixes.set(m, [...(this.prefixes.get(m) ?? []), [`${route.path}/`, route]]);
     }
   }
@@ -203,7 +208,7 @@ export class FastRoutes {
     if (this.closing || this.routes.size === 0) return undefined;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = this.routes.get(`${method} ${path}`) ?? this.byPrefix(method, path);
+    const route = this.routes.get(method)?.get(path) ?? this.byPrefix(method, path);
     if (route === undefined || headerCount > this.maxHeaders || route.declines?.({ socket, headers })) return undefined;
     if (headers['transfer-encoding'] !== undefined) return undefined;
     const length = headers['content-length'];

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../../core/errors.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { settle } from '../../pipeline/settle.js';
+import { settleTo } from '../../pipeline/settle.js';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { originalRequest } from './original-request.js';
@@ -20,6 +20,7 @@ function send(reply: ReplyLike, r: CheckResult): void {
 export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps): void {
   const { path: prefix, body_limit_bytes: bodyLimit } = deps.state.runtime.config.forward_auth;
   const scopeOptions = { adapter: 'forward_auth', jsonOnly: false, render: renderProblem } as const;
+  const failed = (): CheckResult => deps.pipeline.fail('forward_auth', 'evaluation_error');
   const handler = (req: RequestLike, reply: ReplyLike): void => {
     const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body.toString('utf8') : undefined;
     let original;
@@ -32,7 +33,7 @@ export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps
       if (!(e instanceof RequestError)) throw e;
       return send(reply, deps.pipeline.reject('forward_auth', e));
     }
-    settle(deps.pipeline.check(withConnection(original.raw, req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('forward_auth', 'evaluation_error'));
+    settleTo(deps.pipeline.check(withConnection(original.raw, req.socket)), send, reply, failed);
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { settle } from '../../pipeline/settle.js';
+import { settleTo } from '../../pipeline/settle.js';
 import { AnswerJson } from '../answer-json.js';
 import { addFastRoute, setupScope, withConnection, type HttpAdapterDeps, type Problem, type ScopeOptions } from '../http-adapter.js';
 import { fromOpaInput } from './from-opa-input.js';
@@ -23,8 +23,9 @@ export function registerKongOpa(http: FastifyInstance, deps: HttpAdapterDeps): v
   };
   const answers = new AnswerJson(toOpaResult);
   const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
+  const failed = (): CheckResult => deps.pipeline.fail('kong_opa', 'evaluation_error');
   const handler = (req: RequestLike, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('kong_opa', 'evaluation_error'));
+    settleTo(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), send, reply, failed);
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReplyLike, RequestLike } from '../../http/fast-routes.js';
 import type { CheckResult } from '../../pipeline/result.js';
-import { settle } from '../../pipeline/settle.js';
+import { settleTo } from '../../pipeline/settle.js';
 import { AnswerJson } from '../answer-json.js';
 import { addFastRoute, renderProblem, setupScope, withConnection, type HttpAdapterDeps } from '../http-adapter.js';
 import { fromPluginRequest } from './from-plugin-request.js';
@@ -20,8 +20,9 @@ export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void
   const scopeOptions = { adapter: 'kong', jsonOnly: true, render: renderProblem } as const;
   const answers = new AnswerJson(toPluginAnswer);
   const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
+  const failed = (): CheckResult => deps.pipeline.fail('kong', 'evaluation_error');
   const authorize = (req: RequestLike, reply: ReplyLike): void => {
-    settle(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), (r) => send(reply, r), () => deps.pipeline.fail('kong', 'evaluation_error'));
+    settleTo(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), send, reply, failed);
   };
   void http.register(async (scope) => {
     setupScope(scope, deps, scopeOptions);
