@@ -1,5 +1,6 @@
 /** Approval metrics, registered on an injected registry (never at import time). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { registerStoreGauge } from '../observability/store-gauge.js';
 import type { PendingLimitName } from './store/store.js';
 
 export interface ApprovalMetrics {
@@ -14,23 +15,7 @@ export interface ApprovalMetrics {
  * `ascend_approvals_rejected_total{reason, limit}`.
  */
 export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
-  new Gauge({
-    name: 'ascend_approvals_pending',
-    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
-    // one worker's, not their sum.
-    aggregator: 'max',
-    help: 'Approvals waiting for a decision.',
-    registers: [registry],
-    async collect() {
-      // A failing store must not fail the whole scrape (every other metric would vanish with
-      // it): keep the last value; the store's errors are logged and counted where they happen.
-      try {
-        this.set(await countPending());
-      } catch {
-        /* keep the last value */
-      }
-    },
-  });
+  registerStoreGauge(registry, 'ascend_approvals_pending', 'Approvals waiting for a decision.', countPending);
   const total = new Counter({
     name: 'ascend_approvals_total',
     help: 'Approvals decided, by result (approved, denied), whether by approvers or by timeout.',

@@ -5,6 +5,7 @@
  * sees approvals another process created in a shared store at its next wake-up (at most
  * maxSleepMs away).
  */
+import { Rounds } from '../shared/rounds.js';
 import { MAX_TIMER_MS, silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import type { ApprovalRecord } from './store/records.js';
 import type { ApprovalStore } from './store/store.js';
@@ -27,47 +28,31 @@ export interface SchedulerOptions {
 
 export class ApprovalScheduler {
   private readonly now: Clock;
-  private readonly timers: Timers;
   private readonly log: Logger;
   private readonly maxSleepMs: number;
   private readonly batchSize: number;
-  private timer: unknown;
-  private started = false;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly rounds: Rounds;
 
   constructor(private readonly deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.now = deps.now ?? systemClock;
-    this.timers = deps.timers ?? systemTimers;
     this.log = deps.log ?? silentLogger;
     this.maxSleepMs = Math.min(options.maxSleepMs ?? 60_000, MAX_TIMER_MS);
     this.batchSize = options.batchSize ?? 100;
+    this.rounds = new Rounds(deps.timers ?? systemTimers, () => this.pass());
   }
 
   /** Expire what is already due, then keep watching. Resolves after that first pass. */
-  async start(): Promise<void> {
-    this.started = true;
-    this.notify();
-    await this.running;
+  start(): Promise<void> {
+    return this.rounds.start();
   }
 
   /** A deadline appeared or moved: look at the store again (coalesced with a pass in progress). */
   notify(): void {
-    if (!this.started) return;
-    if (this.running) { this.again = true; return; }
-    this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      // A notify that arrived while this pass ran may concern a deadline it did not see.
-      if (this.again) { this.again = false; this.notify(); }
-    });
+    this.rounds.notify();
   }
 
-  async stop(): Promise<void> {
-    this.started = false;
-    this.timers.clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** Expire every approval due now; returns how many were handled. */
@@ -91,16 +76,15 @@ export class ApprovalScheduler {
     }
   }
 
-  private async pass(): Promise<void> {
-    let delay = this.maxSleepMs;
+  /** One pass: expire what is due; returns how long to sleep until the next. */
+  private async pass(): Promise<number> {
     try {
       await this.runDue();
       const next = await this.deps.store.nextApprovalDeadline();
-      if (next !== undefined) delay = Math.min(this.maxSleepMs, Math.max(0, next - this.now()));
+      return next === undefined ? this.maxSleepMs : Math.min(this.maxSleepMs, Math.max(0, next - this.now()));
     } catch (err) {
       this.log.error({ err }, 'approval scheduler pass failed');
-      delay = Math.min(this.maxSleepMs, 1000);
+      return Math.min(this.maxSleepMs, 1000);
     }
-    if (this.started) this.timer = this.timers.setTimeout(() => this.notify(), delay);
   }
 }

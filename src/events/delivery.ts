@@ -10,6 +10,7 @@
 import type { OutboxRow } from '../approvals/store/records.js';
 import type { OutboxStore } from '../approvals/store/store.js';
 import { maskUrl, maskUrlIn } from '../observability/redact.js';
+import { Rounds } from '../shared/rounds.js';
 import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { fullJitterDelay } from './backoff.js';
 import type { DeliveryResult, WebhookMetrics } from './metrics.js';
@@ -59,10 +60,7 @@ export class WebhookDeliveryWorker {
   private readonly random: () => number;
   private readonly timers: Timers;
   private readonly log: Logger;
-  private timer: unknown;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private started = false;
+  private readonly rounds: Rounds;
 
   constructor(private readonly deps: DeliveryDeps, options: DeliveryOptions = {}) {
     this.o = {
@@ -76,31 +74,22 @@ export class WebhookDeliveryWorker {
     this.random = deps.random ?? Math.random;
     this.timers = deps.timers ?? systemTimers;
     this.log = deps.log ?? silentLogger;
+    this.rounds = new Rounds(this.timers, () => this.loop());
   }
 
   /** Start draining now and then every pollIntervalMs. */
   start(): void {
-    this.started = true;
-    this.notify();
+    void this.rounds.start();
   }
 
   /** Something was enqueued: run a round as soon as the current one ends. */
   notify(): void {
-    if (!this.started) return;
-    if (this.running) { this.again = true; return; }
-    this.timers.clearTimeout(this.timer);
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-      // A notify that arrived after the last claim may concern rows that claim did not see.
-      if (this.again) { this.again = false; this.notify(); }
-    });
+    this.rounds.notify();
   }
 
   /** Stop polling and wait for in-flight deliveries (their rows are marked before this resolves). */
-  async stop(): Promise<void> {
-    this.started = false;
-    this.timers.clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One round: claim due rows and attempt each once. Returns the outcomes (for tests and tools). */
@@ -109,17 +98,20 @@ export class WebhookDeliveryWorker {
     return Promise.all(rows.map((row) => this.deliver(row)));
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * Claims until a short batch with nothing enqueued meanwhile (a notify after the last claim may
+   * concern rows it did not see); the next look is pollIntervalMs later.
+   */
+  private async loop(): Promise<number> {
     try {
       let full = true;
-      while (this.started && (full || this.again)) {
-        this.again = false;
+      while (this.rounds.active && (this.rounds.takeAgain() || full)) {
         full = (await this.runOnce()).length === this.o.batchSize;
       }
     } catch (err) {
       this.log.error({ err }, 'webhook outbox round failed');
     }
-    if (this.started) this.timer = this.timers.setTimeout(() => this.notify(), this.o.pollIntervalMs);
+    return this.o.pollIntervalMs;
   }
 
   /** One attempt to `sub` now, outside the outbox (the API's webhook test). */

@@ -1,5 +1,6 @@
 /** Webhook delivery metrics, registered on an injected registry (never at import time). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { registerStoreGauge } from '../observability/store-gauge.js';
 
 export type DeliveryResult = 'delivered' | 'failed' | 'dead';
 
@@ -19,22 +20,6 @@ export function registerWebhookMetrics(registry: Registry, outboxDepth: () => Pr
     registers: [registry],
   });
   for (const result of ['delivered', 'failed', 'dead'] as const) deliveries.inc({ result }, 0);
-  new Gauge({
-    name: 'ascend_webhook_outbox_depth',
-    // Every process reads the same store: under `serve --workers` the cluster-wide value is any
-    // one worker's, not their sum.
-    aggregator: 'max',
-    help: 'Webhook deliveries waiting in the durable outbox (pending, including retries).',
-    registers: [registry],
-    async collect() {
-      // A failing store must not fail the whole scrape (every other metric would vanish with
-      // it): keep the last value; the store's errors are logged and counted where they happen.
-      try {
-        this.set(await outboxDepth());
-      } catch {
-        /* keep the last value */
-      }
-    },
-  });
+  registerStoreGauge(registry, 'ascend_webhook_outbox_depth', 'Webhook deliveries waiting in the durable outbox (pending, including retries).', outboxDepth);
   return { delivery: (result) => deliveries.inc({ result }) };
 }
