@@ -53,7 +53,7 @@ def basic(cfg, allow, deny):
         watch = ch.unary_stream(HEALTH_WATCH)(health_request(''), timeout=10)
         out['watchFirst'] = next(watch) == SERVING
         watch.cancel()
-        # A deadline the server is told in grpc-timeout: met, and one no call can meet.
+        # A deadline the server is told in grpc-timeout: met, and 1 µs (sent as "1m": met or not).
         out['deadlineMet'] = decision(check(allow, timeout=5))
         out['deadlinePassed'] = code_of(lambda: check(allow, timeout=0.000001))
     with grpc.insecure_channel(f"127.0.0.1:{cfg['port']}", compression=grpc.Compression.Gzip) as gz:
