@@ -27,7 +27,7 @@ export const USAGE = `options:
   --full              every scenario, 7 pairs of 4 s (default: the short set, 3 pairs of 2 s)
   --only a,b*         only these scenarios (exact names; a trailing * matches a prefix), short or not
   --pairs N           A/B pairs per scenario          --duration S   measured seconds per run
-  --warmup S          warm-up seconds before each run
+  --warmup S          warm-up seconds before each run, and of each new process's first run
   --settle S          seconds each measured run loads its own connections before counting (0.5; 1 with --full)
   --no-restart        keep server processes across pairs (faster; then process-to-process variance is not sampled)
   --retries N         extra pairs allowed to replace disturbed ones   --max-foreign F  disturbed above this share (0.1)
@@ -46,7 +46,9 @@ export function parseSuiteArgs(argv = process.argv.slice(2)) {
   const timing = { ...TIMING[values.full ? 'full' : 'short'] };
   if (values.pairs) timing.pairs = Number(values.pairs);
   if (values.duration) timing.durationS = Number(values.duration);
-  if (values.warmup) timing.warmS = Number(values.warmup);
+  // --warmup also lengthens the first warm-up of a new process (which replaces warmS when it ran
+  // the very load measured): the sidecar's JIT takes seconds of load to reach steady state.
+  if (values.warmup) timing.warmS = timing.firstWarmS = Math.max(Number(values.warmup), 0);
   if (values.settle) timing.settleS = Number(values.settle);
   if (values.retries) timing.retries = Number(values.retries);
   if (values['max-foreign']) timing.maxForeign = Number(values['max-foreign']);
