@@ -4,16 +4,11 @@ import type { CheckResult } from '../pipeline/result.js';
 import { AnswerJson } from './answer-json.js';
 import { toOpaResult } from './kong-opa/to-opa-result.js';
 import { toPluginAnswer } from './kong/to-plugin-response.js';
+import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
 
-const decision = (over: Partial<Decision>): Decision => ({
-  decision: 'allowed', reason: 'allowed by policy "Anyone reads orders"', code: 'policy_allow', policyId: 'pol_orders_read', policyName: 'Anyone reads orders',
-  riskScore: 12, flagged: false, approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
-} as Decision);
-
-const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => ({
-  adapter: 'kong', decision: d, actionId, approvalId: undefined, retryAfterSeconds: undefined, action: undefined, request: undefined, route: undefined,
-  cacheHit: true, latencyUs: 10, ...over,
-});
+const decision = (over: Partial<Decision>): Decision =>
+  decisionOf({ reason: 'allowed by policy "Anyone reads orders"', policyId: 'pol_orders_read', policyName: 'Anyone reads orders', riskScore: 12, ...over });
+const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => checkResultOf(d, actionId, { adapter: 'kong', ...over });
 
 const DECISIONS = [
   decision({}),

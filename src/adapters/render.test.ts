@@ -2,16 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { decisionHeaderObject, decisionHeaders } from './render.js';
+import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
 
-const decision = (over: Partial<Decision>): Decision => ({
-  decision: 'allowed', reason: 'allowed', code: 'policy_allow', policyId: 'pol_orders_read', policyName: 'x',
-  riskScore: 12, flagged: false, approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
-} as Decision);
-
-const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => ({
-  adapter: 'forward_auth', decision: d, actionId, approvalId: undefined, retryAfterSeconds: undefined, action: undefined, request: undefined, route: undefined,
-  cacheHit: true, latencyUs: 10, ...over,
-});
+const decision = (over: Partial<Decision>): Decision =>
+  decisionOf({ reason: 'allowed', policyId: 'pol_orders_read', policyName: 'x', riskScore: 12, ...over });
+const result = (d: Decision, actionId: string, over: Partial<CheckResult> = {}): CheckResult => checkResultOf(d, actionId, { adapter: 'forward_auth', ...over });
 
 describe('decisionHeaderObject', () => {
   it('is Object.fromEntries(decisionHeaders(r)): names, values and order, check after check', () => {

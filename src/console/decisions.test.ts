@@ -2,17 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { ConsoleDecisions } from './decisions.js';
+import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
 
-const decision = (over: Partial<Decision> = {}): Decision => ({
-  decision: 'allowed', reason: 'ok', code: 'policy_allow', policyId: 'pol_a', policyName: 'A', riskScore: 10, flagged: false,
-  approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
+const decision = decisionOf;
+const result = (i: number, d: Decision = decision()): CheckResult => checkResultOf(d, `act-${i}`, {
+  action: { agent_id: `agent-${i}`, action_type: 'orders.read', resource: 'orders', parameters: {}, context: {} } as CheckResult['action'],
+  cacheHit: i % 2 === 0, latencyUs: 1,
 });
-
-const result = (i: number, d: Decision = decision()): CheckResult => ({
-  adapter: 'envoy', decision: d, actionId: `act-${i}`, approvalId: undefined, statusUrl: undefined, retryAfterSeconds: undefined,
-  action: { agent_id: `agent-${i}`, action_type: 'orders.read', resource: 'orders', parameters: {}, context: {} },
-  request: undefined, route: undefined, cacheHit: i % 2 === 0, latencyUs: 1,
-} as unknown as CheckResult);
 
 describe('ConsoleDecisions', () => {
   it('keeps the last 200 decisions, oldest first, built into events only when read', () => {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../core/decision.js';
 import { DecisionCache } from './cache.js';
+import { decisionOf } from '../../test/helpers/decisions.js';
 
-const decision = (over: Partial<Decision> = {}): Decision => ({
-  decision: 'allowed', reason: 'ok', code: 'policy_allow', policyId: 'p', policyName: 'p', riskScore: 10, flagged: false,
-  approvers: undefined, workflow: undefined, monitor: undefined, failOpen: false, httpStatus: 200, ...over,
-});
+const decision = (over: Partial<Decision> = {}): Decision => decisionOf({ policyId: 'p', policyName: 'p', ...over });
 
 describe('DecisionCache (SHA-256 keyed)', () => {
   it('serves a key its own decision and nothing for any other key, however alike', () => {
