@@ -138,7 +138,7 @@ export function addFastRoute(http: FastifyInstance, deps: HttpAdapterDeps, opts:
     ...(opts.schema === undefined ? {} : { validate: ajv.compile(opts.schema) }),
     handle: opts.handle,
     fail: (err, req, reply) => answerProblem(deps, opts, err, req.url, opts.bodyLimit, reply),
-    declines: (req) => deps.state.runtime.gatewayAccess.denyRequest(req.socket, req.headers) !== undefined,
+    declines: (socket, headers) => deps.state.runtime.gatewayAccess.denyRequest(socket, headers) !== undefined,
   };
   routes.add(route);
 }

@@ -117,10 +117,10 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
     bodyLimit: BODY_LIMIT,
     allowEmpty: true,
     validate: opts.validator.compile(SUBMIT_SCHEMA.body),
-    declines(req) {
-      const p = admittedPrincipal(deps.state, req.socket, req.headers, SUBMIT_ROLES);
+    declines(socket, headers) {
+      const p = admittedPrincipal(deps.state, socket, headers, SUBMIT_ROLES);
       if (p === undefined || deps.state.runtime.apiKeys.rules(p.name).signingSecret !== undefined) return true;
-      principals.set(req.headers, p);
+      principals.set(headers, p);
       return false;
     },
     handle(req, raw) {

@@ -67,7 +67,7 @@ export interface FastRoute {
   /** The adapter's error answer (its fastify error handler), for a body that is refused. */
   fail(err: ProblemError, req: RequestLike, reply: ReplyLike): void;
   /** Falls through to fastify when this says so (e.g. gateway_access would refuse the caller). */
-  declines?(req: { readonly socket: Socket; readonly headers: IncomingHttpHeaders }): boolean;
+  declines?(socket: Socket, headers: IncomingHttpHeaders): boolean;
 }
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
@@ -209,8 +209,7 @@ export class FastRoutes {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const route = this.routes.get(method)?.get(path) ?? this.byPrefix(method, path);
-    if (route === undefined || headerCount > this.maxHeaders || route.declines?.({ socket, headers })) return undefined;
-    if (headers['transfer-encoding'] !== undefined) return undefined;
+    if (route === undefined || headerCount > this.maxHeaders || headers['transfer-encoding'] !== undefined) return undefined;
     const length = headers['content-length'];
     if (route.body === 'none') {
       if (length !== undefined && length !== '0') return undefined;
@@ -218,6 +217,9 @@ export class FastRoutes {
       const n = Number(length);
       if (!(n > 0) || !Number.isSafeInteger(n) || n > route.bodyLimit || !JSON_TYPE.test(headers['content-type'] ?? '')) return undefined;
     }
+    // Last: it may authenticate (the submit route's API key), which fastify would do again for a
+    // request the checks above send there.
+    if (route.declines?.(socket, headers)) return undefined;
     this.served++;
     return route;
   }

@@ -40,7 +40,6 @@ export function cacheControl(deps: ApiDeps, reply: HeaderReply, r: CheckResult):
 import { decisionOr429, errors, unprocessable } from '../error-docs.js';
 
 export const SUBMIT_ROLES = ['admin', 'agent', 'gateway'] as const;
-const roles = SUBMIT_ROLES;
 const MAX_ORCHESTRATION_DEPTH = 5;
 
 /** The SDK sends "unknown" when its client has no agent id: an agent key then acts as itself. */
@@ -139,7 +138,7 @@ export const SUBMIT_SCHEMA = {
 
 export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
   api.post('/v1/actions/submit', {
-    config: { roles },
+    config: { roles: SUBMIT_ROLES },
     schema: { tags: ['sdk'], summary: "Evaluate an action (the ASCEND SDK's evaluate_action): decision allowed | denied | pending", ...SUBMIT_SCHEMA },
   }, async (req, reply) => {
     const p = principalOf(req);
@@ -151,7 +150,7 @@ export function submitRoutes(api: FastifyInstance, deps: ApiDeps): void {
   });
 
   api.post('/v1/mcp/actions/submit', {
-    config: { roles },
+    config: { roles: SUBMIT_ROLES },
     schema: {
       tags: ['sdk'], summary: "Evaluate an MCP tool call (the ASCEND SDK's evaluate_mcp_action)",
       body: McpSubmitBody, response: { ...errors({ body: true }), 200: McpDecisionView, 429: decisionOr429(McpDecisionView) },
