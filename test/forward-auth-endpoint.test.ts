@@ -134,6 +134,12 @@ describe('forward-auth (quickstart config, trusted loopback peer)', () => {
     });
   });
 
+  it('a listed X-Forwarded-Proto or Host from a proxy chain is not taken for a repeated header', async () => {
+    const res = await call(traefik('/v1/orders/o-1', 'GET', { 'x-agent-id': 'crawler', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'api.example.com, edge.example.com' }));
+    // Judged as before this check existed (a listed Host is not a host, and is refused as such).
+    expect(res.body).not.toMatch(/more than once/);
+  });
+
   it('counts every answer under adapter="forward_auth"', async () => {
     const metrics = await (await fetch(t.url('/metrics'))).text();
     expect(sample(metrics, 'ascend_authz_decisions_total', { adapter: 'forward_auth', decision: 'allowed' })).toBeGreaterThanOrEqual(6);

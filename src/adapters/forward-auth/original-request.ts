@@ -14,10 +14,11 @@
  * trailing slash sends) it is refused with 400 rather than judged as `/`: a proxy missing from
  * the list must fail loudly, never have every request judged as one harmless path.
  * Both `X-Original-URI` and `X-Forwarded-Uri` present is refused too: each gateway passes
- * client headers through, so one of the two was sent by the client. So is any forwarding header
- * sent twice: node:http joins repeated values with ", ", and `/v1/orders/1, /admin` would be
- * judged as an orders path; a request target never holds a space, and a method, host, scheme or
- * address never holds a comma, so such a value can only be two headers, one from the client.
+ * client headers through, so one of the two was sent by the client. So is the original URI or
+ * method sent twice: node:http joins repeated values with ", ", and `/v1/orders/1, /admin` would
+ * be judged as an orders path; a request target never holds a space and a method never a comma,
+ * so such a value can only be two headers, one from the client. Host, scheme and address may be
+ * lists from a proxy chain, and are read as before.
  */
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
@@ -59,12 +60,10 @@ function one(h: HeaderInput, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : (v as string | undefined);
 }
 
-/** A forwarding header's one value; refused when it was sent more than once (see above). */
-function single(h: HeaderInput, name: string): string | undefined {
+/** The original URI's or method's one value; refused when it was sent more than once (see above). */
+function single(h: HeaderInput, name: string, joined: string): string | undefined {
   const v = h[name];
-  const repeated = Array.isArray(v)
-    ? v.length > 1
-    : typeof v === 'string' && (name.endsWith('-uri') ? v.includes(', ') : v.includes(','));
+  const repeated = Array.isArray(v) ? v.length > 1 : typeof v === 'string' && v.includes(joined);
   if (repeated) throw new RequestError('invalid_request', `${name} is sent more than once; one of them came from the client`);
   return Array.isArray(v) ? v[0] : (v as string | undefined);
 }
@@ -123,16 +122,16 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const fwd = trusted ? forwarded(h, c) : {};
   const host = fwd.host ?? one(h, 'host') ?? '';
   const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
-  const present = trusted ? HEADER_STYLES.filter((s) => single(h, s.uri) !== undefined) : [];
+  const present = trusted ? HEADER_STYLES.filter((s) => single(h, s.uri, ', ') !== undefined) : [];
   if (present.length > 1) {
     throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
   }
   const s = present[0];
   if (s !== undefined) {
     return {
-      style: s.style, method: single(h, s.method) ?? c.method, target: single(h, s.uri) as string,
-      host: single(h, s.host) ?? host, scheme: single(h, s.proto) ?? fwd.proto ?? 'http',
-      sourceIp: (s.ip === undefined ? undefined : single(h, s.ip)) ?? xff ?? c.peer,
+      style: s.style, method: single(h, s.method, ',') ?? c.method, target: one(h, s.uri) as string,
+      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
+      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
     };
   }
   // From a trusted peer without forwarding headers, `/` after the prefix is Envoy asking about `/`.
