@@ -103,3 +103,12 @@ describe('normalize', () => {
     expect(() => normalize(raw(o))).toThrowError(expect.objectContaining({ code }) as Error);
   });
 });
+
+describe('normalize: stripped client x-ascend-* names', () => {
+  it('a header step that throws leaves no name for the next request', () => {
+    // A value that is neither a string nor an array throws in the join, after the x-ascend name was noted.
+    const bad = raw({ headers: { 'x-ascend-decision': 'allowed', 'x-broken': 5 as unknown as string } });
+    expect(() => normalize(bad)).toThrow();
+    expect(normalize(raw({ headers: { accept: '*/*' } })).clientAscendHeaders).toEqual([]);
+  });
+});

@@ -86,7 +86,10 @@ function stripAscendHeaders(headers: Record<string, string>, stripped: string[])
   return headers;
 }
 
-/** Filled by the header step of one normalize() call and emptied right after it (synchronous). */
+/**
+ * Filled by the header step of one normalize() call and emptied right after it (synchronous);
+ * emptied before it too, so a header step that threw leaves nothing for the next request.
+ */
 const STRIPPED: string[] = [];
 const NONE_STRIPPED: readonly string[] = Object.freeze([]);
 
@@ -99,6 +102,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     const c = raw.target.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
   }
+  STRIPPED.length = 0;
   const headers = raw.headersCanonical
     ? stripAscendHeaders(raw.headers as Record<string, string>, STRIPPED)
     : lowerCaseHeaders(raw.headers, STRIPPED);
