@@ -12,7 +12,7 @@
 import type { RequestBody } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import { nullObject } from '../shared/null-object.js';
-import { jsonDepth } from './json-depth.js';
+import { exceedsJsonDepth } from './json-depth.js';
 
 export type { RequestBody };
 
@@ -52,7 +52,7 @@ function formatOf(src: BodySource, text: string, json: boolean): 'json' | 'form'
 }
 
 function parseJson(text: string, maxDepth: number): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) throw invalid(`request body is nested deeper than ${maxDepth} levels (limits.max_json_depth)`);
+  if (exceedsJsonDepth(text, maxDepth)) throw invalid(`request body is nested deeper than ${maxDepth} levels (limits.max_json_depth)`);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -62,10 +62,14 @@ function opensAtMost(text: string, max: number): boolean {
   return true;
 }
 
+/** Whether `text` nests deeper than `max`: the exact count only when the bracket count allows it. */
+export function exceedsJsonDepth(text: string, max: number): boolean {
+  return !opensAtMost(text, max) && jsonDepth(text, max) > max;
+}
+
 /** Throws `too_deep` (HTTP 400) when `text` nests deeper than `max`, counted from its root. */
 export function assertJsonDepth(text: string, max: number, what = 'JSON document'): void {
-  if (opensAtMost(text, max)) return;
-  if (jsonDepth(text, max) > max) {
+  if (exceedsJsonDepth(text, max)) {
     throw new RequestError('too_deep', `${what} is nested deeper than ${max} levels (limits.max_json_depth)`);
   }
 }
