@@ -4,14 +4,12 @@
  * decision, kill-switch events — as JSON, Markdown or one self-contained HTML file.
  */
 import { writeFileSync } from 'node:fs';
-import pino from 'pino';
-import type { Runtime } from '../config/runtime.js';
-import type { Store } from '../approvals/store/store.js';
 import { parseSince } from '../policy/suggest-audit.js';
 import { buildBrief, type Brief } from '../report/brief.js';
 import { briefHtml } from '../report/html.js';
 import { briefMarkdown } from '../report/markdown.js';
 import { required, UsageError, type Command } from './command.js';
+import { openStoreToRead } from './read-store.js';
 import { loadConfig } from './validate-command.js';
 
 const FORMATS = ['json', 'md', 'html'] as const;
@@ -19,18 +17,6 @@ type Format = (typeof FORMATS)[number];
 
 export function renderBrief(b: Brief, format: Format): string {
   return format === 'json' ? `${JSON.stringify(b, null, 2)}\n` : format === 'md' ? briefMarkdown(b) : briefHtml(b);
-}
-
-/** Opens the config's store (SQLite file or PostgreSQL) only to read it. */
-async function openStore(rt: Runtime): Promise<Store> {
-  const c = rt.config.store!;
-  const log = pino({ level: 'silent' });
-  if (c.driver === 'postgres') {
-    const { PostgresStore } = await import('../approvals/store/postgres/postgres-store.js');
-    return PostgresStore.open({ url: rt.storeUrl!, poolMax: 2, statementTimeoutMs: c.statement_timeout_ms, schema: c.schema, log });
-  }
-  const { WorkerStore } = await import('../approvals/store/worker/worker-store.js');
-  return WorkerStore.open({ path: c.path, synchronous: c.synchronous, log });
 }
 
 export const reportCommand: Command = {
@@ -58,7 +44,7 @@ JSON top level: since, until, posture, agents, policies, approvals, risk_trend, 
       process.stderr.write(`report: ${path} has no store: section (the brief is read from the store)\n`);
       return 1;
     }
-    const store = await openStore(rt);
+    const store = await openStoreToRead(rt);
     let brief: Brief;
     try {
       const until = Date.now();
