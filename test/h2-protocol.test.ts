@@ -502,7 +502,7 @@ describe('h2 transport output budgets and control-frame cap', () => {
       stop = true; // quiet from now on, and still not reading
       const paused = Date.now();
       // Seen from the server: a client that does not read may not notice for a while.
-      await waitFor(() => server.connectionCount === 0, { what: 'the connection closed', timeoutMs: 10_000 });
+      await waitFor(() => server.connections.size === 0, { what: 'the connection closed', timeoutMs: 10_000 });
       const after = Date.now() - paused;
       expect(after).toBeGreaterThanOrEqual(400);
       expect(after).toBeLessThan(5000);

@@ -28,7 +28,7 @@ import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru } from './digest-lru.js';
 import { H1Pool } from './h1-pool.js';
-import { FACTS_CONTEXT_KEY, FACTS_HEADER, factsJson, parseFacts } from './request-facts.js';
+import { FACTS_CONTEXT_KEY, factsJson, parseFacts } from './request-facts.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */

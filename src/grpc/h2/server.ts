@@ -42,10 +42,6 @@ export class H2GrpcServer implements ConnectionHost {
   private readonly listener: Listener;
   readonly maxReceiveBytes: number;
   readonly limits: H2Limits;
-  /** Connections open now. */
-  get connectionCount(): number {
-    return this.connections.size;
-  }
   readonly logger: Logger | undefined;
   readonly idleTimeoutMs: number;
   readonly maxBufferedBytes: number;
