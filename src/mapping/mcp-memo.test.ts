@@ -93,6 +93,9 @@ describe('MCP mapping through the memo', () => {
       expect(m.mcp?.inputs[0]?.body).toEqual({ partial: false, format: 'json', value: JSON.parse(text) });
       expect(m.mcp?.inputs[0]?.action).toEqual(first.mcp?.inputs[0]?.action);
       expect(key(text)).toBe(key(body));
+      // Answered by the memo, not parsed afresh: the arguments are the first parse's own object.
+      const params = (r: typeof m) => (r.mcp?.inputs[0]?.body as { value: { params: unknown } }).value.params;
+      expect(params(m)).toBe(params(first));
     }
     // Whitespace, member order, other arguments: keyed apart (a miss, never a share).
     const keys = new Set([body, body.replace(',"method"', ', "method"'), call(7, { limit: 5, sql: 'select 1' }), call(7, { sql: 'select 2', limit: 5 })].map(key));
