@@ -106,8 +106,14 @@ describe('request facts forwarded by an edge', () => {
     writeControlPlane('  - {id: pol_region_eu, priority: 95, conditions: {action_type: orders.access, request.headers.x-region: eu}, action: deny}\n');
     cp.proc.kill('SIGHUP');
     await cp.waitForLine((l) => l.msg === 'config reloaded');
-    expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'eu' })).toMatchObject({ decision: 'denied', policy: 'pol_region_eu' });
-    expect(await forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'us' })).toMatchObject({ decision: 'allowed', policy: 'pol_orders' });
+    // Two different misses at once: both are refused 409, one learns the fact, the other finds it
+    // learned — each is asked again, neither answered per fail_mode.
+    const [eu, us] = await Promise.all([
+      forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'eu' }),
+      forwardAuth('GET', '/v1/orders/o-3', { 'x-tenant': 'acme', 'x-region': 'us' }),
+    ]);
+    expect(eu).toMatchObject({ decision: 'denied', policy: 'pol_region_eu' });
+    expect(us).toMatchObject({ decision: 'allowed', policy: 'pol_orders' });
     await waitFor(() => edge.lines.some((l) => Array.isArray(l.request_facts) && (l.request_facts as string[]).includes('headers.x-region')), { what: 'the edge to learn x-region' });
     const m = await metricsOf(edge.httpPort);
     expect(sample(m, 'ascend_remote_requests_total', { outcome: 'status_4xx' })).toBe(0);

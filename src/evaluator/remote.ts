@@ -125,11 +125,17 @@ interface Miss {
   readonly body: string;
   readonly action: ActionRequest;
   readonly request: RequestView | undefined;
+  /** The request facts `body` was built with (this.facts then: replaced, never changed in place). */
+  readonly facts: readonly string[];
 }
 
 /** A flight's outcome, shared by every caller that joined it. */
 type Flight =
-  | { readonly ok: true; readonly answer: RemoteAnswer }
+  /**
+   * `askAgain`: the answer is to the flight owner's request asked again with request facts
+   * learned meanwhile; a joiner, whose request may differ in those facts, asks for its own.
+   */
+  | { readonly ok: true; readonly answer: RemoteAnswer; readonly askAgain?: boolean }
   | { readonly ok: false; readonly outcome: RemoteOutcome };
 
 /** Statuses and fail mode, read from the runtime at each check (a reload applies at once). */
@@ -262,7 +268,7 @@ export class RemoteEvaluator {
     const key = hash('sha256', body, 'binary');
     const e = this.cache?.get(key);
     if (e !== undefined && e.freshUntil > performance.now()) return e.hit;
-    return this.miss({ key, body, action, request }, e, deadline, rt);
+    return this.miss({ key, body, action, request, facts: this.facts }, e, deadline, rt);
   }
 
   private bodyOf(action: ActionRequest, request: RequestView | undefined): string {
@@ -280,6 +286,7 @@ export class RemoteEvaluator {
       // A joiner's budget may be shorter than the flight's.
       this.o.metrics.coalesced();
       r = await within(flight, budget);
+      if (r.ok && r.askAgain === true) return this.decide(m.action, m.request, deadline, rt);
     } else {
       if (!this.breaker.allow()) {
         this.o.metrics.request('circuit_open');
@@ -306,13 +313,20 @@ export class RemoteEvaluator {
   private async call(m: Miss, timeoutMs: number, rt: Answering): Promise<Flight> {
     const t0 = performance.now();
     let { key, body } = m;
+    let retried = false;
     let x = await this.pool.request(this.payload(body), timeoutMs);
-    if (x.outcome === 'ok' && x.status === 409 && this.learn(x.facts) && m.request !== undefined) {
+    if (x.outcome === 'ok' && x.status === 409 && m.request !== undefined) {
       // request_facts_required: the control plane reads facts this body did not carry (its
-      // policies changed). Asked again with them, within what is left of the budget.
-      body = this.bodyOf(m.action, m.request);
-      key = hash('sha256', body, 'binary');
-      x = await this.pool.request(this.payload(body), timeoutMs - (performance.now() - t0));
+      // policies changed). Asked again with them, within what is left of the budget — also when
+      // another miss in flight learned them first (the body is then older than this.facts).
+      const learned = this.learn(x.facts) || this.facts !== m.facts;
+      const left = timeoutMs - (performance.now() - t0);
+      if (learned && left >= 1) {
+        retried = true;
+        body = this.bodyOf(m.action, m.request);
+        key = hash('sha256', body, 'binary');
+        x = await this.pool.request(this.payload(body), left);
+      } else if (learned) x = { ...x, outcome: 'timeout' };
     }
     // Settled: the next identical miss makes a call of its own (callers already joined keep theirs).
     this.flights.delete(m.key);
@@ -331,14 +345,14 @@ export class RemoteEvaluator {
             const entry: Entry = { hit: { decision: answer.answer.decision, cacheHit: true }, stale, freshUntil: performance.now() + answer.ttlMs };
             this.cache.set(key, entry, answer.ttlMs + this.o.config.stale_if_error_ms);
           }
-          return { ok: true, answer: answer.answer };
+          return { ok: true, answer: answer.answer, askAgain: retried };
         }
         outcome = 'invalid_answer';
       } else if (status === 400 || status === 422) {
         // The control plane refused the action itself (e.g. an agent id it does not accept):
         // a denial, not an outage.
         this.record('status_4xx', t0, false);
-        return { ok: true, answer: { decision: rejected(x.text, status, rt), cacheHit: false } };
+        return { ok: true, answer: { decision: rejected(x.text, status, rt), cacheHit: false }, askAgain: retried };
       } else outcome = 'status_4xx';
     }
     this.record(outcome, t0);
