@@ -21,7 +21,10 @@
 import pg from 'pg';
 import { silentLogger, type Logger } from '../../../shared/runtime.js';
 
-export type FleetEventKind = 'action' | 'agents' | 'deadline' | 'webhooks' | 'ab_tests';
+/** Every kind of fleet event, in the order a reconnect re-emits them (action last). */
+const FLEET_KINDS = ['agents', 'deadline', 'webhooks', 'ab_tests', 'action'] as const;
+export type FleetEventKind = (typeof FLEET_KINDS)[number];
+const KNOWN_KINDS: ReadonlySet<string> = new Set(FLEET_KINDS);
 
 export interface FleetEvent {
   readonly kind: FleetEventKind;
@@ -129,7 +132,7 @@ export class Fleet {
     this.backoff = BACKOFF_MIN_MS;
     this.log.info({ channel: this.channel }, 'fleet: listening for other replicas');
     // Whatever happened while we could not hear it: let every subscriber re-read.
-    for (const kind of ['agents', 'deadline', 'webhooks', 'ab_tests', 'action'] as const) this.emit({ kind, id: '' });
+    for (const kind of FLEET_KINDS) this.emit({ kind, id: '' });
     void this.tryLead();
   }
 
@@ -173,8 +176,8 @@ export class Fleet {
   private dispatch(payload: string): void {
     const [from, kind, id = ''] = payload.split('|');
     if (from === this.o.instanceId) return;
-    if (kind !== 'action' && kind !== 'agents' && kind !== 'deadline' && kind !== 'webhooks' && kind !== 'ab_tests') return;
-    this.emit({ kind, id });
+    if (kind === undefined || !KNOWN_KINDS.has(kind)) return;
+    this.emit({ kind: kind as FleetEventKind, id });
   }
 
   private emit(e: FleetEvent): void {
