@@ -774,9 +774,10 @@ export class H2Connection implements StreamConnection {
   }
 
   /**
-   * Closes a connection whose client does not read its answers: GOAWAY ENHANCE_YOUR_CALM
+   * Closes a connection whose client does not read its answers: GOAWAY ENHANCE_YOUR_CALM queued
    * behind them (written past the frame buffer: budgetOutput runs after a flush), nothing more
-   * read, and the socket destroyed a second later if the client never reads that far.
+   * read, and — since it still holds output — the socket destroyed at once by hangUp(): that
+   * output is what must go, so the GOAWAY reaches only a client that had read up to it already.
    */
   private shed(reason: string): void {
     if (this.dead) return;
