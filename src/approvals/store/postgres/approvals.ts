@@ -15,7 +15,7 @@
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, NewOutboxEntry, Page } from '../records.js';
-import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../sqlite/codec.js';
+import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../codec.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
