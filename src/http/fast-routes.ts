@@ -33,7 +33,10 @@ export interface RequestLike {
   readonly body: unknown;
 }
 
-/** The part of fastify's reply the adapters use; a FastifyReply is one. */
+/**
+ * The part of fastify's reply the adapters and the REST API use; a FastifyReply is one, and so
+ * is the fast path's (ReplyBase). The one reply type of every handler that runs on both.
+ */
 export interface ReplyLike {
   code(status: number): ReplyLike;
   header(name: string, value: string): ReplyLike;
