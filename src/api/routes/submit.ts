@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ActionRequest, RequestView } from '../../core/action.js';
 import type { ReplyLike } from '../../http/fast-routes.js';
-import { FACTS_CONTEXT_KEY, FACTS_HEADER, formatFacts, requestFromFacts } from '../../evaluator/request-facts.js';
+import { FACTS_CONTEXT_KEY, FACTS_HEADER, requestFromFacts } from '../../evaluator/request-facts.js';
 import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -63,12 +63,12 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
 export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: ReplyLike): RequestView | undefined {
   if (p.role !== 'gateway') return undefined;
   const needed = deps.pipeline.requestFacts();
-  void reply.header(FACTS_HEADER, formatFacts(needed));
+  void reply.header(FACTS_HEADER, needed.header);
   const raw = (b.context as Record<string, unknown> | undefined)?.[FACTS_CONTEXT_KEY];
   if (raw === undefined) return undefined; // an SDK client with a gateway key: no request, as for any submission
   const f = requestFromFacts(raw);
   if (f === undefined) throw new ApiError(422, 'invalid_request', `body.context.${FACTS_CONTEXT_KEY}: must be {facts: [names], method?, path?, host?, scheme?, source_ip?, principal?, headers?, query?}`, `context.${FACTS_CONTEXT_KEY}`);
-  const missing = needed.filter((n) => !f.sent.has(n));
+  const missing = needed.names.filter((n) => !f.sent.has(n));
   if (missing.length > 0) throw new ApiError(409, 'request_facts_required', `the policies read request facts this body did not forward: ${missing.join(', ')} (${FACTS_HEADER} names them all)`);
   return f.request;
 }
@@ -78,7 +78,7 @@ export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, 
  * remotely may have just learned what its own control plane reads (a chain of edges).
  */
 export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: ReplyLike): void {
-  if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+  if (p.role === 'gateway') void reply.header(FACTS_HEADER, deps.pipeline.requestFacts().header);
 }
 
 /** The client's context without ascend_request (read by forwardedRequest, never a context field). */
