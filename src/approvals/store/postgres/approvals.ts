@@ -15,7 +15,7 @@
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, NewOutboxEntry, Page } from '../records.js';
-import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../sqlite/codec.js';
+import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../codec.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
@@ -32,6 +32,20 @@ const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vo
 const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at', 'action_id'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
+
+/**
+ * New outbox rows from six parallel arrays, the parameters `arrays` (OUTBOX_COLS' order), kept
+ * in array order; `where`, when given, must hold for any to go in (a CTE's condition). The
+ * one INSERT of the outbox: alone (enqueueOutbox) or inside a larger statement's CTE.
+ */
+function insertOutboxSql(arrays: readonly string[], where?: string): string {
+  const unnest = OUTBOX_COLS.map((c, k) => `${arrays[k]}::${c === 'created_at' ? 'bigint' : 'text'}[]`).join(', ');
+  return `INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac FROM unnest(${unnest})
+        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)${where === undefined ? '' : `
+      WHERE ${where}`} ORDER BY n`;
+}
+const ENQUEUE_OUTBOX = insertOutboxSql(OUTBOX_COLS.map((_, k) => `$${k + 1}`));
 /**
  * The hot statements are named (prepared once per connection, planned once) and name their
  * result columns: a newer replica's migration that adds a column then only replans them, where
@@ -64,13 +78,11 @@ const CREATE_PENDING = (() => {
   const params = (k: number) => Array.from({ length: k }, () => `$${++n}`);
   const action = params(ACTION_COLS.length);
   const approval = params(APPROVAL_COLS.length);
-  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const outbox = params(OUTBOX_COLS.length);
   const [perAgent, total, lockKey, exclusive, channel, note] = params(6);
   return `WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${action.join(', ')})),
     p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approval.join(', ')})),
-    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-      SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
-      WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
+    o AS (${insertOutboxSql(outbox)})
     SELECT pending_caps(${action[ACTION_COLS.indexOf('agent_id')]}::text, ${approval[0]}::text, ${perAgent}::int, ${total}::int, ${lockKey}::text, ${exclusive}::boolean),
       pg_notify(${channel}, ${note})`;
 })();
@@ -105,7 +117,7 @@ const TRANSITION = (() => {
   let i = 12;
   const params = (k: number) => Array.from({ length: k }, () => `$${++i}`);
   const vote = params(VOTE_COLS.length);
-  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const outbox = params(OUTBOX_COLS.length);
   const [channel, actionNote, deadlineNote] = params(3);
   const voteTypes: Record<(typeof VOTE_COLS)[number], string> = {
     approval_id: 'text', step: 'int', escalated: 'boolean', approver: 'text', groups: 'text', vote: 'text', comment: 'text', at: 'bigint',
@@ -117,11 +129,7 @@ const TRANSITION = (() => {
     v AS (INSERT INTO votes (${VOTE_COLS.join(', ')})
       SELECT ${VOTE_COLS.map((c, k) => `${vote[k]}::${voteTypes[c]}`).join(', ')} FROM u WHERE $12::boolean),
     s AS (UPDATE actions a SET status = $10, updated_at = $11 FROM u WHERE a.action_id = u.action_id AND $10::text IS NOT NULL),
-    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac
-      FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
-        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)
-      WHERE EXISTS (SELECT 1 FROM u) ORDER BY n)
+    o AS (${insertOutboxSql(outbox, 'EXISTS (SELECT 1 FROM u)')})
     SELECT ${cols('u', APPROVAL_COLS)},
       COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
       CASE WHEN u.approval_id IS NOT NULL
@@ -148,9 +156,7 @@ function isPendingDuplicate(err: unknown): boolean {
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const cols = OUTBOX_COLS.map((c) => entries.map((e) => e[c]));
-  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-    SELECT e, ev, p, u, 0, c, 'pending', c, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-    WITH ORDINALITY AS t(e, ev, p, u, c, a, n) ORDER BY n`, cols);
+  await q.query(ENQUEUE_OUTBOX, cols);
 }
 
 export class ApprovalsPg {

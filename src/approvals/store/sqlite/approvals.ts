@@ -10,7 +10,7 @@ import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
 } from '../store.js';
-import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow } from './codec.js';
+import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow } from '../codec.js';
 import type { OutboxSql } from './outbox.js';
 
 type Row = Record<string, unknown>;
