@@ -239,7 +239,8 @@ export class CheckPipeline {
         cacheHit = true;
       } else {
         if (shadow) this.shadowEvaluate(rt, input, ab as AbAssignment);
-        decision = rt.engine.evaluate(input, ab?.skip);
+        // An assignment scored the risk already (AbRegistry.assign): not again.
+        decision = ab === undefined ? rt.engine.evaluate(input) : rt.engine.decideScored(input, ab.skip);
         if (key !== undefined) cache.set(key, decision);
       }
       if (key !== undefined) this.deps.metrics.cache(cacheHit);
@@ -268,12 +269,12 @@ export class CheckPipeline {
 
   /** Each shadow test: would its test policy have decided otherwise than the enforced control? */
   private shadowEvaluate(rt: Runtime, input: EvalInput, ab: AbAssignment): void {
-    const enforced = rt.engine.evaluate(input, ab.skip);
+    const enforced = rt.engine.decideScored(input, ab.skip);
     for (const s of ab.shadows) {
       const skip = new Set(ab.skip);
       skip.delete(s.test.test_policy);
       skip.add(s.test.control_policy);
-      if (rt.engine.evaluate(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
+      if (rt.engine.decideScored(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
     }
   }
 
