@@ -9,6 +9,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StoreError } from '../approvals/store/errors.js';
 import type { ApiFailureCode, FailureCode } from '../core/errors.js';
+import type { ReplyLike } from '../http/fast-routes.js';
 
 /** The codes the REST API answers with: its own and the input errors it shares with the gateways. */
 export type ApiErrorCode =
@@ -90,19 +91,12 @@ export interface ErrorContext {
   readonly apiKey: string | null;
 }
 
-/** What answering an error needs of a reply (a FastifyReply is one; so is the fast path's). */
-export interface ErrorReply {
-  code(status: number): ErrorReply;
-  header(name: string, value: string): ErrorReply;
-  send(payload?: unknown): unknown;
-}
-
 /**
  * The API's answer to a failure: logged when it is ours (5xx) or a known key was refused (403;
  * 401s are not logged, so a flood of bad keys cannot flood the log), then `errorBody` with its
  * status and, for 429 and 503, Retry-After.
  */
-export function answerApiError(err: FastifyError | Error, c: ErrorContext, reply: ErrorReply): unknown {
+export function answerApiError(err: FastifyError | Error, c: ErrorContext, reply: ReplyLike): unknown {
   const e = toApiError(err);
   if (e.statusCode >= 500) c.logger.error({ err, method: c.method, url: c.redactUrl(c.url), api_key: c.apiKey }, 'api request failed');
   else if (e.statusCode === 403) c.logger.warn({ method: c.method, url: c.redactUrl(c.url), api_key: c.apiKey, code: e.code }, 'api request refused');

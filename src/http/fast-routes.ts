@@ -7,7 +7,7 @@
  * validation and serialization steps, the reply object) cost about as much CPU as the whole
  * decision on a cached allow; bench/README.md ("HTTP adapters") measures both. Here a request is:
  * one lookup by method and path, the body read into one buffer, the same depth check, JSON
- * parser (gateway/json-parse.ts, which refuses `__proto__`) and validator (the adapter's ajv
+ * parser (json-body.ts, which refuses `__proto__`) and validator (the adapter's ajv
  * schema) as the fastify route, then the adapter's own handler with a small reply object.
  *
  * What clients see is identical: every refusal is the adapter's own error answer, built by the
@@ -19,11 +19,10 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { errorCodes, type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ValidateFunction } from 'ajv';
-import { assertJsonDepth } from '../gateway/json-depth.js';
-import { parseJsonSafely } from '../gateway/json-parse.js';
 import type { RuntimeState } from '../pipeline/state.js';
+import { parseJsonBody } from './json-body.js';
 
 /** What an adapter's handler needs of the request (fastify's request has all of it too). */
 export interface RequestLike {
@@ -34,7 +33,10 @@ export interface RequestLike {
   readonly body: unknown;
 }
 
-/** The part of fastify's reply the adapters use; a FastifyReply is one. */
+/**
+ * The part of fastify's reply the adapters and the REST API use; a FastifyReply is one, and so
+ * is the fast path's (ReplyBase). The one reply type of every handler that runs on both.
+ */
 export interface ReplyLike {
   code(status: number): ReplyLike;
   header(name: string, value: string): ReplyLike;
@@ -74,7 +76,6 @@ const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 /** A media type fastify treats as JSON (it looks for "json" in it), and a charset parameter. */
 const JSON_MEDIA = /^[^;]*json/i;
 const CHARSET = /;\s*charset=/i;
-const { FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_EMPTY_JSON_BODY } = errorCodes;
 
 /**
  * A reply with the headers fastify would write for the same values (fastify/lib/reply.js:
@@ -263,7 +264,7 @@ export class FastRoutes {
   dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
     if (route.body === 'json') {
       try {
-        request.body = this.parseJson(raw, route.allowEmpty === true);
+        request.body = parseJsonBody(raw === undefined ? '' : raw.toString('utf8'), route.allowEmpty === true, this.state.runtime.config.limits.max_json_depth);
       } catch (e) {
         // As fastify after any body parser error ("the client may send more data"): the answer
         // says `connection: close`, and the connection ends with it — no pipelined request after
@@ -281,23 +282,6 @@ export class FastRoutes {
       route.handle(request, reply);
     } catch (e) {
       failSafely(route, Object.assign(e as ProblemError, { statusCode: 500 }), request, reply);
-    }
-  }
-
-  /** As the fastify scope's JSON parser does (http/server.ts useJsonParser). */
-  private parseJson(raw: Buffer | undefined, allowEmpty: boolean): unknown {
-    if (raw === undefined || raw.length === 0) throw new FST_ERR_CTP_EMPTY_JSON_BODY();
-    const text = raw.toString('utf8');
-    if (allowEmpty && text.trim() === '') return undefined;
-    try {
-      assertJsonDepth(text, this.state.runtime.config.limits.max_json_depth, 'request body');
-    } catch (e) {
-      throw Object.assign(e as Error, { statusCode: 400 });
-    }
-    try {
-      return parseJsonSafely(text);
-    } catch {
-      throw new FST_ERR_CTP_INVALID_JSON_BODY();
     }
   }
 }

@@ -7,11 +7,10 @@
  */
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { errorCodes, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { assertJsonDepth } from '../gateway/json-depth.js';
-import { parseJsonSafely } from '../gateway/json-parse.js';
 import { attachFastRoutes, type FastRoutes } from './fast-routes.js';
+import { parseJsonBody } from './json-body.js';
 import { serveHttp1 } from './h1-server.js';
 import { limitConnections, type ConnectionLimits } from '../listeners/connection-gate.js';
 import type { TlsCredentials } from '../listeners/tls.js';
@@ -44,14 +43,9 @@ export interface HttpLimits {
   transport?: 'h1' | 'node';
 }
 
-const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = errorCodes;
-
 /**
- * The JSON body parser of every scope (REST API, Kong, Kong-OPA): the text is depth-checked
- * before it is parsed (gateway/json-depth.ts), then parsed as fastify's own parser would
- * (gateway/json-parse.ts), refusing `__proto__` and `constructor.prototype` keys. `allowEmpty`:
- * an empty body labelled JSON is "no body" (the ASCEND SDK sends `Content-Type:
- * application/json` on bodiless POST and DELETE).
+ * The JSON body parser of every scope (REST API, Kong, Kong-OPA): json-body.ts, the fast
+ * path's too. `allowEmpty`: an empty body labelled JSON is "no body".
  * `keepRaw`: the text is kept as `req.rawBody` (the REST API verifies signatures over it).
  */
 export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts: { allowEmpty: boolean; keepRaw?: boolean }): void {
@@ -59,26 +53,11 @@ export function useJsonParser(scope: FastifyInstance, state: RuntimeState, opts:
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
     if (opts.keepRaw && text.trim() !== '') (req as { rawBody?: string }).rawBody = text;
-    if (opts.allowEmpty && text.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    try {
-      assertJsonDepth(text, state.runtime.config.limits.max_json_depth, 'request body');
-    } catch (e) {
-      done(Object.assign(e as Error, { statusCode: 400 }), undefined);
-      return;
-    }
-    // fastify's default JSON parser, answered by parseJsonSafely (the same values and refusals).
-    if (text.length === 0) {
-      done(new FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
-      return;
-    }
     let value: unknown;
     try {
-      value = parseJsonSafely(text);
-    } catch {
-      done(new FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+      value = parseJsonBody(text, opts.allowEmpty, state.runtime.config.limits.max_json_depth);
+    } catch (e) {
+      done(e as Error, undefined);
       return;
     }
     done(null, value);

@@ -28,6 +28,7 @@ import type { DecisionSink } from './sinks.js';
 import type { RuntimeState } from './state.js';
 import { uuidV4 } from '../shared/uuid.js';
 import type { RemoteAnswer, RemoteControl } from '../evaluator/remote.js';
+import { formatFacts } from '../evaluator/request-facts.js';
 import type { CheckTracing, Span } from '../observability/tracing.js';
 
 export interface CheckDeps {
@@ -110,10 +111,18 @@ interface Finish {
   readonly mcp?: McpAnswer | undefined;
 }
 
+/** The request facts decisions read, and their x-ascend-request-facts value. */
+export interface RequestFacts {
+  readonly names: readonly string[];
+  readonly header: string;
+}
+
 export class CheckPipeline {
   private readonly now: () => number;
   private readonly registered: ReadonlyMap<string, AgentView>;
   private readonly blocked: ReadonlyMap<string, AgentBlockRecord>;
+  /** requestFacts()'s answer, and the two lists it was built from. */
+  private facts: { own: readonly string[]; remote: readonly string[] | undefined; facts: RequestFacts } | undefined;
 
   constructor(private readonly deps: CheckDeps) {
     this.now = deps.now ?? (() => performance.now());
@@ -165,10 +174,17 @@ export class CheckPipeline {
    * The request facts decisions read: the policies' own, and — evaluating remotely — those the
    * control plane said it reads (a sidecar that is both an edge's control plane and an edge).
    */
-  requestFacts(): readonly string[] {
+  requestFacts(): RequestFacts {
     const own = this.deps.state.runtime.requestFacts;
     const remote = this.deps.remote?.current?.requestFacts;
-    return remote === undefined || remote.length === 0 ? own : [...new Set([...own, ...remote])].sort();
+    // Both lists are replaced, never changed in place (a config swap, a control plane naming
+    // new facts): built once per pair, not twice per gateway key's submit.
+    const m = this.facts;
+    if (m !== undefined && m.own === own && m.remote === remote) return m.facts;
+    const names = remote === undefined || remote.length === 0 ? own : [...new Set([...own, ...remote])].sort();
+    const facts: RequestFacts = { names, header: formatFacts(names) };
+    this.facts = { own, remote, facts };
+    return facts;
   }
 
   /** Records and answers a request an adapter could not even parse (always denied, 400). */
@@ -202,7 +218,7 @@ export class CheckPipeline {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
       const started = span === undefined ? 0 : Date.now();
-      const a = remote.decide(input.action, input.request, e.deadline, rt.config);
+      const a = remote.decide(input, e.deadline, rt.config);
       // A span only for a real call: an answer from the remote cache comes back synchronously.
       if (a instanceof Promise) return span === undefined ? a.then((x) => this.finishRemote(e, x)) : this.traceRemote(e, span, started, a);
       return this.finishRemote(e, a);
@@ -223,7 +239,8 @@ export class CheckPipeline {
         cacheHit = true;
       } else {
         if (shadow) this.shadowEvaluate(rt, input, ab as AbAssignment);
-        decision = rt.engine.evaluate(input, ab?.skip);
+        // An assignment scored the risk already (AbRegistry.assign): not again.
+        decision = ab === undefined ? rt.engine.evaluate(input) : rt.engine.decideScored(input, ab.skip);
         if (key !== undefined) cache.set(key, decision);
       }
       if (key !== undefined) this.deps.metrics.cache(cacheHit);
@@ -252,12 +269,12 @@ export class CheckPipeline {
 
   /** Each shadow test: would its test policy have decided otherwise than the enforced control? */
   private shadowEvaluate(rt: Runtime, input: EvalInput, ab: AbAssignment): void {
-    const enforced = rt.engine.evaluate(input, ab.skip);
+    const enforced = rt.engine.decideScored(input, ab.skip);
     for (const s of ab.shadows) {
       const skip = new Set(ab.skip);
       skip.delete(s.test.test_policy);
       skip.add(s.test.control_policy);
-      if (rt.engine.evaluate(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
+      if (rt.engine.decideScored(input, skip).decision !== enforced.decision) this.deps.state.ab.diverged(s.test.name);
     }
   }
 

@@ -25,6 +25,7 @@ import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
 import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
 import { canonicalPath, splitTarget } from '../../gateway/path.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
+import { nullObject } from '../../shared/null-object.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
 
@@ -51,6 +52,7 @@ const HEADER_STYLES = [
   { style: 'nginx', uri: 'x-original-uri', method: 'x-original-method', host: 'x-original-host', proto: 'x-original-proto', ip: 'x-real-ip' },
   { style: 'traefik', uri: 'x-forwarded-uri', method: 'x-forwarded-method', host: 'x-forwarded-host', proto: 'x-forwarded-proto', ip: undefined },
 ] as const;
+type HeaderStyle = (typeof HEADER_STYLES)[number];
 
 /** Headers that describe the original request; never passed on as its own headers. */
 const FORWARDING = new Set<string>(HEADER_STYLES.flatMap((s) => [s.uri, s.method, s.host, s.proto]));
@@ -80,11 +82,32 @@ export function clientFromForwardedFor(xff: string | undefined, trusted: Trusted
   return undefined;
 }
 
-function passedHeaders(h: HeaderInput, host: string): HeaderInput {
-  const out: HeaderInput = {};
-  for (const name in h) if (!FORWARDING.has(name)) out[name] = h[name];
-  out.host = host;
+/**
+ * The original request's own headers, built as normalize() would copy them (gateway/normalize.ts
+ * lowerCaseHeaders: lower-case names, repeated values joined by ",", none undefined) into one
+ * null-prototype object it then takes as it is (`headersCanonical`): one header map per check
+ * instead of two. The forwarding headers are left out and Host is the original's; the client's
+ * `x-ascend-*` stay for normalize() to strip and report.
+ */
+function passedHeaders(h: HeaderInput, host: string): Record<string, string> {
+  const out = nullObject<string>();
+  let sawHost = false;
+  for (const name in h) {
+    if (FORWARDING.has(name)) continue;
+    let v = h[name];
+    if (name === 'host') {
+      v = host;
+      sawHost = true;
+    } else if (v === undefined) continue;
+    put(out, name.toLowerCase(), typeof v === 'string' ? v : v.join(','));
+  }
+  if (!sawHost) put(out, 'host', host);
   return out;
+}
+
+function put(out: Record<string, string>, key: string, value: string): void {
+  const prev = out[key];
+  out[key] = prev === undefined ? value : `${prev},${value}`;
 }
 
 interface Described {
@@ -109,24 +132,48 @@ function namesNothing(suffix: string): boolean {
   }
 }
 
+interface Forwarded {
+  readonly host?: string | undefined;
+  readonly proto?: string | undefined;
+  readonly client?: string | undefined;
+}
+
+/** What an absent `Forwarded` header says (nearly every call): nothing, without parsing. */
+const NOT_FORWARDED: Forwarded = Object.freeze({});
+
 /** RFC 7239 `Forwarded` from a trusted proxy: host/proto of the nearest hop, the client as in XFF. */
-function forwarded(h: HeaderInput, c: AuthCall): { host?: string; proto?: string; client?: string } {
-  const elements = parseForwarded(one(h, 'forwarded'));
+function forwarded(h: HeaderInput, c: AuthCall): Forwarded {
+  const header = one(h, 'forwarded');
+  if (!header) return NOT_FORWARDED;
+  const elements = parseForwarded(header);
   const last = elements[elements.length - 1];
   const chain = elements.map((e) => (e.for === undefined ? '' : forwardedNode(e.for))).join(',');
   return { host: last?.host, proto: last?.proto, client: clientFromForwardedFor(chain || undefined, c.trusted) };
 }
 
+/**
+ * The style whose URI header a trusted peer sent (nginx's or Traefik's), undefined for neither.
+ * Both present is refused, and so is either sent twice ({@link single}), whichever comes first.
+ */
+function styleOf(h: HeaderInput): HeaderStyle | undefined {
+  let found: HeaderStyle | undefined;
+  for (let i = 0; i < HEADER_STYLES.length; i++) {
+    const s = HEADER_STYLES[i] as HeaderStyle;
+    if (single(h, s.uri, ', ') === undefined) continue;
+    if (found !== undefined) {
+      throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
+    }
+    found = s;
+  }
+  return found;
+}
+
 function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const h = c.headers;
-  const fwd = trusted ? forwarded(h, c) : {};
+  const fwd = trusted ? forwarded(h, c) : NOT_FORWARDED;
   const host = fwd.host ?? one(h, 'host') ?? '';
   const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
-  const present = trusted ? HEADER_STYLES.filter((s) => single(h, s.uri, ', ') !== undefined) : [];
-  if (present.length > 1) {
-    throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
-  }
-  const s = present[0];
+  const s = trusted ? styleOf(h) : undefined;
   if (s !== undefined) {
     return {
       style: s.style, method: single(h, s.method, ',') ?? c.method, target: one(h, s.uri) as string,
@@ -164,6 +211,7 @@ export function originalRequest(c: AuthCall): OriginalRequest {
       host: d.host,
       scheme: d.scheme,
       headers: passedHeaders(c.headers, d.host),
+      headersCanonical: true,
       sourceIp: d.sourceIp,
       body: c.body,
     },

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { fingerprintAction } from '../../approvals/fingerprint.js';
 import type { ActionRequest, RequestView } from '../../core/action.js';
+import type { ReplyLike } from '../../http/fast-routes.js';
 import { requesterOf, TOO_MANY_PENDING } from '../../pipeline/approval.js';
 import type { CheckResult } from '../../pipeline/result.js';
 import { agentOf, principalOf } from '../auth.js';
@@ -87,7 +88,7 @@ export function kept(deps: ApiDeps, r: CheckResult): CheckResult {
  * retry-after (RFC 6585) so that SDKs and HTTP clients back off without reading the body.
  * Sets that status; true when the answer is a plain 200.
  */
-export function answerStatus(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): boolean {
+export function answerStatus(reply: ReplyLike, r: CheckResult): boolean {
   if (r.decision.code !== TOO_MANY_PENDING) return true;
   void reply.code(429);
   if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(r.retryAfterSeconds));
@@ -95,7 +96,7 @@ export function answerStatus(reply: { code(status: number): unknown; header(name
 }
 
 /** The decision's answer: its status set on `reply` ({@link answerStatus}), its view returned. */
-export function answer(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, r: CheckResult): Record<string, unknown> {
+export function answer(reply: ReplyLike, r: CheckResult): Record<string, unknown> {
   answerStatus(reply, r);
   return decisionView(r);
 }

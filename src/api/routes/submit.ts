@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ActionRequest, RequestView } from '../../core/action.js';
-import { FACTS_CONTEXT_KEY, FACTS_HEADER, formatFacts, requestFromFacts } from '../../evaluator/request-facts.js';
+import type { ReplyLike } from '../../http/fast-routes.js';
+import { FACTS_CONTEXT_KEY, FACTS_HEADER, requestFromFacts } from '../../evaluator/request-facts.js';
 import { agentOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -17,18 +18,12 @@ import type { CheckResult } from '../../pipeline/result.js';
 import { isCacheable } from '../../core/decision.js';
 import { FAULT_CODES } from '../../core/errors.js';
 
-/** What the answer sets on a reply (a FastifyReply, or the fast path's: api/fast-submit.ts). */
-export interface HeaderReply {
-  code(status: number): unknown;
-  header(name: string, value: string): unknown;
-}
-
 /**
  * How long an edge (evaluator.mode remote) may reuse this answer: as long as this sidecar's
  * own cache would (cache.ttl_ms), for the decisions it would cache; never a pending answer, one
  * an approval decided, one of a blocked agent, or one a fault decided.
  */
-export function cacheControl(deps: ApiDeps, reply: HeaderReply, r: CheckResult): CheckResult {
+export function cacheControl(deps: ApiDeps, reply: ReplyLike, r: CheckResult): CheckResult {
   const c = deps.state.runtime.config.cache;
   // A fault's answer (this sidecar's own control plane away, a store error) is never kept: the
   // edge would serve it after the fault is over.
@@ -65,15 +60,15 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
  * and a body that forwarded fewer is refused (409 request_facts_required) rather than decided
  * without them.
  */
-export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: HeaderReply): RequestView | undefined {
+export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, reply: ReplyLike): RequestView | undefined {
   if (p.role !== 'gateway') return undefined;
   const needed = deps.pipeline.requestFacts();
-  void reply.header(FACTS_HEADER, formatFacts(needed));
+  void reply.header(FACTS_HEADER, needed.header);
   const raw = (b.context as Record<string, unknown> | undefined)?.[FACTS_CONTEXT_KEY];
   if (raw === undefined) return undefined; // an SDK client with a gateway key: no request, as for any submission
   const f = requestFromFacts(raw);
   if (f === undefined) throw new ApiError(422, 'invalid_request', `body.context.${FACTS_CONTEXT_KEY}: must be {facts: [names], method?, path?, host?, scheme?, source_ip?, principal?, headers?, query?}`, `context.${FACTS_CONTEXT_KEY}`);
-  const missing = needed.filter((n) => !f.sent.has(n));
+  const missing = needed.names.filter((n) => !f.sent.has(n));
   if (missing.length > 0) throw new ApiError(409, 'request_facts_required', `the policies read request facts this body did not forward: ${missing.join(', ')} (${FACTS_HEADER} names them all)`);
   return f.request;
 }
@@ -82,8 +77,8 @@ export function forwardedRequest(deps: ApiDeps, p: ApiPrincipal, b: SubmitBody, 
  * After the evaluation, a gateway key is told the request facts again: a sidecar evaluating
  * remotely may have just learned what its own control plane reads (a chain of edges).
  */
-export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: HeaderReply): void {
-  if (p.role === 'gateway') void reply.header(FACTS_HEADER, formatFacts(deps.pipeline.requestFacts()));
+export function factsAfter(deps: ApiDeps, p: ApiPrincipal, reply: ReplyLike): void {
+  if (p.role === 'gateway') void reply.header(FACTS_HEADER, deps.pipeline.requestFacts().header);
 }
 
 /** The client's context without ascend_request (read by forwardedRequest, never a context field). */

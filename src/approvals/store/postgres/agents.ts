@@ -10,9 +10,9 @@ import type { AgentBlockRecord, AgentCommandRecord, AgentRecord, AgentState, Hea
 import type { KillSwitchEffects, KillSwitchResult } from '../agent-store.js';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { NewWebhook, Page, WebhookChange, WebhookRecord } from '../records.js';
-import { agentToRow, commandToRow, heartbeatToRow, rowToAgent, rowToBlock, rowToCommand, rowToHeartbeat } from '../sqlite/agent-codec.js';
-import type { Row } from '../sqlite/codec.js';
-import { rowToWebhook, webhookRowId } from '../sqlite/webhook-codec.js';
+import { agentToRow, commandToRow, heartbeatToRow, rowToAgent, rowToBlock, rowToCommand, rowToHeartbeat } from '../agent-codec.js';
+import type { Row } from '../codec.js';
+import { rowToWebhook, webhookRowId } from '../webhook-codec.js';
 import type { PageQuery, WebhookWrite } from '../store.js';
 import { enqueueOutbox } from './approvals.js';
 import { insertSql, isUniqueViolation, norm, notify, tx, values, type NotifyTarget, type Q } from './db.js';

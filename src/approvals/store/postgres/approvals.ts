@@ -15,7 +15,7 @@
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { ActionRecord, ApprovalRecord, NewOutboxEntry, Page } from '../records.js';
-import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../sqlite/codec.js';
+import { actionToRow, approvalToRow, rowToAction, rowToApproval, rowToVote, voteToRow, type Row } from '../codec.js';
 import type {
   ActionCompletion, ActionListQuery, ApprovalTransition, CompleteResult, CreatePendingResult, GrantOutcome,
   LatestApproval, NewPendingApproval, PageQuery, TransitionResult,
@@ -32,6 +32,20 @@ const VOTE_COLS = ['approval_id', 'step', 'escalated', 'approver', 'groups', 'vo
 const OUTBOX_COLS = ['event_id', 'event', 'payload', 'url', 'created_at', 'action_id'] as const;
 
 const INSERT_ACTION = insertSql('actions', ACTION_COLS);
+
+/**
+ * New outbox rows from six parallel arrays, the parameters `arrays` (OUTBOX_COLS' order), kept
+ * in array order; `where`, when given, must hold for any to go in (a CTE's condition). The
+ * one INSERT of the outbox: alone (enqueueOutbox) or inside a larger statement's CTE.
+ */
+function insertOutboxSql(arrays: readonly string[], where?: string): string {
+  const unnest = OUTBOX_COLS.map((c, k) => `${arrays[k]}::${c === 'created_at' ? 'bigint' : 'text'}[]`).join(', ');
+  return `INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
+      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac FROM unnest(${unnest})
+        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)${where === undefined ? '' : `
+      WHERE ${where}`} ORDER BY n`;
+}
+const ENQUEUE_OUTBOX = insertOutboxSql(OUTBOX_COLS.map((_, k) => `$${k + 1}`));
 /**
  * The hot statements are named (prepared once per connection, planned once) and name their
  * result columns: a newer replica's migration that adds a column then only replans them, where
@@ -45,6 +59,15 @@ const SELECT_APPROVAL = `SELECT ${cols('p', APPROVAL_COLS)},
   FROM approvals p`;
 const GET_APPROVAL = `${SELECT_APPROVAL} WHERE approval_id = $1`;
 const GET_ACTION = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = $1`;
+const GET_ACTIONS = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = ANY($1::text[])`;
+
+/**
+ * A `deadline` notification names the approval's fingerprint, so that the other replicas drop
+ * only that fingerprint's kept grant (grant-memo.ts); a longer one than this (a caller's own
+ * idempotency key) goes as '' — any — which keeps the payload far below NOTIFY's 8000 bytes.
+ */
+const MAX_NOTIFIED_FINGERPRINT = 200;
+const notifiedFingerprint = (fp: string): string => (fp.length <= MAX_NOTIFIED_FINGERPRINT ? fp : '');
 
 /**
  * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
@@ -56,13 +79,11 @@ const CREATE_PENDING = (() => {
   const params = (k: number) => Array.from({ length: k }, () => `$${++n}`);
   const action = params(ACTION_COLS.length);
   const approval = params(APPROVAL_COLS.length);
-  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const outbox = params(OUTBOX_COLS.length);
   const [perAgent, total, lockKey, exclusive, channel, note] = params(6);
   return `WITH a AS (INSERT INTO actions (${ACTION_COLS.join(', ')}) VALUES (${action.join(', ')})),
     p AS (INSERT INTO approvals (${APPROVAL_COLS.join(', ')}) VALUES (${approval.join(', ')})),
-    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-      SELECT e, ev, pl, u, 0, ct, 'pending', ct, ac FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
-      WITH ORDINALITY AS t(e, ev, pl, u, ct, ac, n) ORDER BY n)
+    o AS (${insertOutboxSql(outbox)})
     SELECT pending_caps(${action[ACTION_COLS.indexOf('agent_id')]}::text, ${approval[0]}::text, ${perAgent}::int, ${total}::int, ${lockKey}::text, ${exclusive}::boolean),
       pg_notify(${channel}, ${note})`;
 })();
@@ -97,7 +118,7 @@ const TRANSITION = (() => {
   let i = 12;
   const params = (k: number) => Array.from({ length: k }, () => `$${++i}`);
   const vote = params(VOTE_COLS.length);
-  const [ev, name, payload, url, created, actionId] = params(OUTBOX_COLS.length);
+  const outbox = params(OUTBOX_COLS.length);
   const [channel, actionNote, deadlineNote] = params(3);
   const voteTypes: Record<(typeof VOTE_COLS)[number], string> = {
     approval_id: 'text', step: 'int', escalated: 'boolean', approver: 'text', groups: 'text', vote: 'text', comment: 'text', at: 'bigint',
@@ -109,15 +130,12 @@ const TRANSITION = (() => {
     v AS (INSERT INTO votes (${VOTE_COLS.join(', ')})
       SELECT ${VOTE_COLS.map((c, k) => `${vote[k]}::${voteTypes[c]}`).join(', ')} FROM u WHERE $12::boolean),
     s AS (UPDATE actions a SET status = $10, updated_at = $11 FROM u WHERE a.action_id = u.action_id AND $10::text IS NOT NULL),
-    o AS (INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-      SELECT e, ev, pl, ur, 0, ct, 'pending', ct, ac
-      FROM unnest(${ev}::text[], ${name}::text[], ${payload}::text[], ${url}::text[], ${created}::bigint[], ${actionId}::text[])
-        WITH ORDINALITY AS t(e, ev, pl, ur, ct, ac, n)
-      WHERE EXISTS (SELECT 1 FROM u) ORDER BY n)
+    o AS (${insertOutboxSql(outbox, 'EXISTS (SELECT 1 FROM u)')})
     SELECT ${cols('u', APPROVAL_COLS)},
       COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
       CASE WHEN u.approval_id IS NOT NULL
-        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id), pg_notify(${channel}, ${deadlineNote})) z) END AS notified
+        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id),
+          pg_notify(${channel}, ${deadlineNote} || CASE WHEN length(u.fingerprint) <= ${MAX_NOTIFIED_FINGERPRINT} THEN u.fingerprint ELSE '' END)) z) END AS notified
     FROM cur LEFT JOIN u ON true`;
 })();
 
@@ -139,9 +157,7 @@ function isPendingDuplicate(err: unknown): boolean {
 export async function enqueueOutbox(q: Q, entries: readonly NewOutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const cols = OUTBOX_COLS.map((c) => entries.map((e) => e[c]));
-  await q.query(`INSERT INTO webhook_outbox (event_id, event, payload, url, attempts, next_attempt_at, state, created_at, action_id)
-    SELECT e, ev, p, u, 0, c, 'pending', c, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-    WITH ORDINALITY AS t(e, ev, p, u, c, a, n) ORDER BY n`, cols);
+  await q.query(ENQUEUE_OUTBOX, cols);
 }
 
 export class ApprovalsPg {
@@ -150,6 +166,11 @@ export class ApprovalsPg {
   async getAction(id: string, q: Q = this.pool): Promise<ActionRecord | undefined> {
     const r = (await q.query<Row>({ name: 'ascend_get_action', text: GET_ACTION, values: [id] })).rows[0];
     return r && rowToAction(r);
+  }
+
+  async getActions(ids: readonly string[]): Promise<ActionRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.pool.query<Row>({ name: 'ascend_get_actions', text: GET_ACTIONS, values: [ids] })).rows.map(rowToAction);
   }
 
   async getApproval(id: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
@@ -179,7 +200,7 @@ export class ApprovalsPg {
         values: [
           ...values(ACTION_COLS, actionToRow(input.action)), ...values(APPROVAL_COLS, approvalToRow(input.approval)),
           ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
-          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|`,
+          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|${notifiedFingerprint(input.approval.fingerprint)}`,
         ],
       });
       return { created: true, action: input.action, approval: input.approval };

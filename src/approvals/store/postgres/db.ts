@@ -1,14 +1,14 @@
 /**
  * The connection pool of the PostgreSQL store (node-postgres) and the few helpers every table
  * module shares: a transaction that retries serialization failures and deadlocks, and row
- * normalisation to the shape the shared codecs (sqlite/codec.ts) read.
+ * normalisation to the shape the shared codecs (store/codec.ts) read.
  *
  * Every connection starts with the store's schema as its search_path and the configured
  * statement_timeout (startup parameters, so no round trip is spent on them), and BIGINT columns
  * (times in ms, ids, counts) come back as JS numbers: every value the store keeps is below 2^53.
  */
 import pg from 'pg';
-import type { Row } from '../sqlite/codec.js';
+import type { Row } from '../codec.js';
 
 export interface PgOptions {
   /** postgres://user:password@host:port/database?sslmode=… */

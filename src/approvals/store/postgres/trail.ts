@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { AuditRecord, NewOutboxEntry, OutboxRow, Page, StoredAuditRecord } from '../records.js';
-import { auditToRow, rowToAudit, rowToOutbox, type Row } from '../sqlite/codec.js';
+import { auditToRow, rowToAudit, rowToOutbox, type Row } from '../codec.js';
 import type { AuditQuery, PageQuery } from '../store.js';
 import { enqueueOutbox } from './approvals.js';
 import { norm, tx, type Q } from './db.js';

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../errors.js';
 import type { AgentRecord, AgentState, HeartbeatRecord } from '../agent-records.js';
 import type { Page } from '../records.js';
 import type { PageQuery } from '../store.js';
-import { agentToRow, heartbeatToRow, rowToAgent, rowToBlock, rowToHeartbeat } from './agent-codec.js';
+import { agentToRow, heartbeatToRow, rowToAgent, rowToBlock, rowToHeartbeat } from '../agent-codec.js';
 
 type Row = Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { AuditRecord, Page, StoredAuditRecord } from '../records.js';
 import type { AuditQuery } from '../store.js';
-import { auditToRow, rowToAudit } from './codec.js';
+import { auditToRow, rowToAudit } from '../codec.js';
 
 type Row = Record<string, unknown>;
 

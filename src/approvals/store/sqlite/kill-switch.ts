@@ -8,7 +8,7 @@ import type { AgentBlockRecord, AgentCommandRecord } from '../agent-records.js';
 import type { KillSwitchEffects, KillSwitchResult } from '../agent-store.js';
 import type { AuditSql } from './audit.js';
 import type { OutboxSql } from './outbox.js';
-import { commandToRow, rowToBlock, rowToCommand } from './agent-codec.js';
+import { commandToRow, rowToBlock, rowToCommand } from '../agent-codec.js';
 
 type Row = Record<string, unknown>;
 

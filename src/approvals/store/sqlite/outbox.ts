@@ -7,7 +7,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from '../errors.js';
 import type { NewOutboxEntry, OutboxRow, Page } from '../records.js';
 import type { PageQuery } from '../store.js';
-import { rowToOutbox } from './codec.js';
+import { rowToOutbox } from '../codec.js';
 
 type Row = Record<string, unknown>;
 

@@ -6,8 +6,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewWebhook, WebhookChange, WebhookRecord } from '../records.js';
 import type { WebhookWrite } from '../store.js';
-import type { Row } from './codec.js';
-import { rowToWebhook, webhookRowId } from './webhook-codec.js';
+import type { Row } from '../codec.js';
+import { rowToWebhook, webhookRowId } from '../webhook-codec.js';
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 

@@ -1,7 +1,7 @@
 /** Row ↔ record mapping for the agent tables: JSON columns, 0/1 booleans, NULLs. */
 import type {
   AgentBlockRecord, AgentCommandRecord, AgentRecord, HeartbeatRecord,
-} from '../agent-records.js';
+} from './agent-records.js';
 import { json, num, optNum, optStr, str, type Row } from './codec.js';
 
 export function agentToRow(a: AgentRecord): Row {

@@ -1,5 +1,5 @@
 /** Row ↔ record mapping for the API-made webhook subscriptions (SQLite and PostgreSQL alike). */
-import type { WebhookRecord } from '../records.js';
+import type { WebhookRecord } from './records.js';
 import { json, num, optStr, str, type Row } from './codec.js';
 
 const PREFIX = 'wh_';

@@ -1,8 +1,8 @@
-/** Row ↔ record mapping for the SQLite store: JSON columns, 0/1 booleans, NULLs. */
-import type { WorkflowDefinition } from '../../workflow.js';
+/** Row ↔ record mapping for both stores (SQLite and PostgreSQL): JSON columns, 0/1 booleans, NULLs. */
+import type { WorkflowDefinition } from '../workflow.js';
 import type {
   ActionRecord, ApprovalRecord, AuditRecord, OutboxRow, StoredAuditRecord, VoteRecord,
-} from '../records.js';
+} from './records.js';
 
 export type Row = Record<string, unknown>;
 
