@@ -1,7 +1,8 @@
 /**
  * The files a config names (TLS certificates, keys and CA bundles): a relative path is taken
  * from the config file's folder, and a file that cannot be read is one issue at its field.
- * Shared by the listeners' TLS (listeners/tls.ts) and the control plane's (evaluator/client-tls.ts).
+ * Shared by the listeners' TLS (listeners/tls.ts), the control plane's (evaluator/client-tls.ts),
+ * the bundle keys (runtime.ts) and the config file itself (load.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -218,7 +218,7 @@ export class CheckPipeline {
       // The control plane decides: its answer (or fail_mode) is the decision; pending answers
       // carry its approval, so the local approvals gate is not asked.
       const started = span === undefined ? 0 : Date.now();
-      const a = remote.decide(input.action, input.request, e.deadline, rt.config);
+      const a = remote.decide(input, e.deadline, rt.config);
       // A span only for a real call: an answer from the remote cache comes back synchronously.
       if (a instanceof Promise) return span === undefined ? a.then((x) => this.finishRemote(e, x)) : this.traceRemote(e, span, started, a);
       return this.finishRemote(e, a);

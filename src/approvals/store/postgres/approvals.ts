@@ -59,6 +59,7 @@ const SELECT_APPROVAL = `SELECT ${cols('p', APPROVAL_COLS)},
   FROM approvals p`;
 const GET_APPROVAL = `${SELECT_APPROVAL} WHERE approval_id = $1`;
 const GET_ACTION = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = $1`;
+const GET_ACTIONS = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = ANY($1::text[])`;
 
 /**
  * A `deadline` notification names the approval's fingerprint, so that the other replicas drop
@@ -165,6 +166,11 @@ export class ApprovalsPg {
   async getAction(id: string, q: Q = this.pool): Promise<ActionRecord | undefined> {
     const r = (await q.query<Row>({ name: 'ascend_get_action', text: GET_ACTION, values: [id] })).rows[0];
     return r && rowToAction(r);
+  }
+
+  async getActions(ids: readonly string[]): Promise<ActionRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.pool.query<Row>({ name: 'ascend_get_actions', text: GET_ACTIONS, values: [ids] })).rows.map(rowToAction);
   }
 
   async getApproval(id: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
