@@ -12,8 +12,11 @@
 //   approve      --n pending approvals made beforehand (untimed), then --c callers each approve
 //                one (ApprovalService.vote) and retry it (requestApproval → allowed, the
 //                single_use grant used): cycles/s;
-//   grant-lookup an approved ttl grant, retried open-loop at --rps for --seconds (each retry:
-//                one statement, the latest approval by fingerprint and its grant's use): p50/p99;
+//   grant-lookup an approved ttl grant, retried open-loop at --rps for --seconds: p50/p99. On
+//                SQLite each retry is one statement (the latest approval by fingerprint and its
+//                grant's use); on PostgreSQL the replica's ttl-grant memo answers (approvals/
+//                grant-memo.ts, on its fleet's notifications, re-read from the store at least
+//                once a second), or with --no-memo that one statement per retry;
 //   cached       two sidecars (dist/cli.js serve, core.yaml), one on a SQLite store and one on
 //                PostgreSQL, started once and pinned like bench/run.mjs's: the cached-allow
 //                refund at saturation (h2load 16×32) for --seconds each: req/s, server CPU µs per
@@ -46,10 +49,12 @@ const WORKFLOW = singleStepWorkflow(['finance-manager'], 1);
 const { EventPublisher } = await import(dist('events/publisher.js'));
 const { WorkerStore } = await import(dist('approvals/store/worker/worker-store.js'));
 const { PostgresStore } = await import(dist('approvals/store/postgres/postgres-store.js'));
+const { GrantMemo } = await import(dist('approvals/grant-memo.js'));
 
 const { values: o } = parseArgs({ options: {
   pairs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' }, c: { type: 'string', default: '16' },
   n: { type: 'string', default: '600' }, rps: { type: 'string', default: '1000' }, 'no-cached': { type: 'boolean', default: false },
+  'no-memo': { type: 'boolean', default: false },
 } });
 const pairs = Number(o.pairs);
 const seconds = Number(o.seconds);
@@ -85,7 +90,20 @@ async function openSide(side, settings) {
     ? await WorkerStore.open({ path: path.join(work, `s${id}.db`) })
     : await PostgresStore.open({ url: pg.url, schema: `bench_${id}`, poolMax: 10, applicationName: appName });
   const events = new EventPublisher({ subscriptions: () => [{ url: 'http://127.0.0.1:1/hooks', events: ['*'], secret: 's' }] });
-  const service = new ApprovalService({ store, events, settings: approvalSettings(settings) });
+  // As the approvals layer wires a fleet store (--no-memo: without its ttl-grant memo).
+  let grants;
+  if (side !== 'sqlite' && !o['no-memo']) {
+    grants = new GrantMemo(store.fleet);
+    const unsubscribe = grants.start();
+    store.fleet.start();
+    for (let i = 0; !store.fleet.live; i++) {
+      if (i > 500) throw new Error('the fleet connection did not come up');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const close = store.close.bind(store);
+    store.close = async () => { unsubscribe(); await close(); };
+  }
+  const service = new ApprovalService({ store, events, settings: approvalSettings(settings), ...(grants ? { grants } : {}) });
   const own = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
   const backends = async () => {
     if (side === 'sqlite') return 0;

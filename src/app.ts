@@ -204,7 +204,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await Promise.all([grpcServer.shutdown(graceMs), listeners.close()]);
       // After the drain: every accepted check has committed its approval and pushed its audit row.
       await agents.stop();
-      abSync?.stop();
+      await abSync?.stop();
       await fx.stop();
       await remote.close();
       // The spans of the drained checks are exported before the process exits.

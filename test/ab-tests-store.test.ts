@@ -4,6 +4,8 @@
  * run a test made through either (NOTIFY, else the 5 s re-read). Real HTTP, real gRPC checks.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { AB_POLL_MS } from '../src/pipeline/ab-sync.js';
+import { systemTimers, type Timers } from '../src/shared/runtime.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS, storeConfig } from './helpers/api.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
@@ -27,8 +29,25 @@ const TEST = { name: 'orders-v3', control_policy: 'pol_orders', test_policy: 'po
 const open: { t: TestApp; c: AuthzClient }[] = [];
 afterAll(async () => { for (const { t, c } of open.splice(0)) { c.close(); await t.close(); } });
 
-async function sidecar(yaml: string, dir?: string) {
-  const t = await startApp(yaml, dir === undefined ? {} : { dir });
+/**
+ * Timers that never run the A/B tests' periodic re-read (any timeout of AB_POLL_MS): a replica
+ * with these learns of another's test only from the fleet notification.
+ */
+function withoutAbPoll(): Timers & { held: number } {
+  const t = {
+    held: 0,
+    setTimeout: (fn: () => void, ms: number): unknown => {
+      if (ms !== AB_POLL_MS) return systemTimers.setTimeout(fn, ms);
+      t.held++;
+      return undefined;
+    },
+    clearTimeout: (h: unknown) => systemTimers.clearTimeout(h),
+  };
+  return t;
+}
+
+async function sidecar(yaml: string, dir?: string, timers?: Timers) {
+  const t = await startApp(yaml, { ...(dir === undefined ? {} : { dir }), ...(timers === undefined ? {} : { app: { timers } }) });
   const c = new AuthzClient(t.grpcPort, { ownConnection: true });
   open.push({ t, c });
   const api = (method: string, path: string, body?: unknown) => call(t.url(''), method, path, KEYS.admin, body);
@@ -57,12 +76,15 @@ describe('A/B tests made through the API, in the store', () => {
     expect((await again.api('POST', '/api/ab-tests', TEST)).body.error).toMatchObject({ code: 'invalid_request', field: 'name' });
   });
 
-  it('PostgreSQL: a test made through one replica runs on the other, and its name is taken on both', async () => {
+  it('PostgreSQL: a test made through one replica runs on the other (notified, not polled), and its name is taken on both', async () => {
     const db = await testPg();
     process.env.TEST_PG_URL = db.url;
     const yaml = `store: {driver: postgres, url: {env: TEST_PG_URL}, schema: ${db.schema('ab')}, pool_max: 4}\n${API_KEYS_YAML}\n${BASE}`;
     const a = await sidecar(yaml);
-    const b = await sidecar(yaml);
+    // B never re-reads on its own: only A's NOTIFY can tell it of the new test.
+    const bTimers = withoutAbPoll();
+    const b = await sidecar(yaml, undefined, bTimers);
+    expect(bTimers.held).toBeGreaterThan(0);
     // B caches an allow first: adopting the test must drop it.
     expect(decisionOf(await b.order('o-9'))).toBe('allowed');
     expect((await a.api('POST', '/api/ab-tests', TEST)).status).toBe(201);

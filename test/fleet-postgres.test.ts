@@ -5,9 +5,12 @@
  * 20 retries at once over A and B are allowed exactly once; a long-poll on A wakes within 100 ms
  * of an approval on B; a kill switch set through B denies on A within 1 s, and its lift allows
  * again; SIGKILL of the replica holding outbox leases mid-delivery loses no event (the other
- * replica delivers them after the 30 s lease; a repeat carries the same event id and body).
+ * replica delivers them after the 30 s lease; a repeat carries the same event id and body). A
+ * ttl grant approved on B is kept by A (its retries ask the store nothing), until a revocation
+ * on another replica (within 1 s) or the grant's expiry.
  */
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS } from './helpers/api.js';
@@ -141,4 +144,79 @@ describe('the outbox when its deliverer dies', () => {
     expect(receiver.received.every((r) => r.verified.ok)).toBe(true);
     void b;
   }, 120_000);
+});
+
+describe('a ttl grant on two replicas (each keeps it: approvals/grant-memo.ts)', () => {
+  let a: Replica;
+  let b: Replica;
+  let schema: string;
+  beforeAll(async () => {
+    schema = db.schema('ttl');
+    const { path } = writeConfig(fleetConfig(schema, 'approvals: {grant: ttl, ttl_seconds: 2}\n'), dir);
+    [a, b] = await Promise.all([replica(path), replica(path)]);
+  }, 120_000);
+
+  /** The grant lookups A's store answered (ascend_store_latency_seconds_count{op="useLatestApproval"}). */
+  const lookups = async (r: Replica): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${r.s.httpPort}/metrics`)).text();
+    return Number(/^ascend_store_latency_seconds_count\{op="useLatestApproval"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+  };
+
+  /** Pending through A, approved through B, then retried through A until A answers a retry without asking the store. */
+  async function keptByA(id: string): Promise<{ approvalId: string; actionId: string; expiresAt: number }> {
+    const first = await a.c.check(refund(id));
+    expect(decisionOf(first)).toBe('pending');
+    const approvalId = header(first, 'x-ascend-approval-id')!;
+    const vote = await b.api('POST', `/api/approvals/${approvalId}/approve`, KEYS.finance, {});
+    expect(vote.body?.status).toBe('approved');
+    await waitFor(async () => {
+      const before = await lookups(a);
+      expect(decisionOf(await a.c.check(refund(id)))).toBe('allowed');
+      return (await lookups(a)) === before;
+    }, { what: 'a retry through A answered without a store call' });
+    return { approvalId, actionId: header(first, 'x-ascend-action-id')!, expiresAt: Date.parse(vote.body.grant_expires_at) };
+  }
+
+  /** SQL run as another replica would: in one transaction, with its notification (delivered at commit). */
+  async function asAnotherReplica(sql: string, values: unknown[], note: string): Promise<void> {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query('BEGIN');
+      if (sql !== '') await c.query(sql, values);
+      await c.query('SELECT pg_notify($1, $2)', [`ascend_${schema}`.slice(0, 63), `another-replica|${note}`]);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('a revocation written by another replica (the row and its notification) ends the grant on A within 1 s', async () => {
+    const { approvalId, actionId } = await keptByA('r-ttl-revoke');
+    const revokedAt = performance.now();
+    await asAnotherReplica(`UPDATE "${schema}".approvals SET state = 'denied', reason = 'revoked', decided_at = $2, version = version + 1 WHERE approval_id = $1`,
+      [approvalId, Date.now()], `action|${actionId}`);
+    await waitFor(async () => decisionOf(await a.c.check(refund('r-ttl-revoke'))) === 'denied', { what: 'A denies the revoked grant', timeoutMs: 5000, everyMs: 10 });
+    expect(performance.now() - revokedAt).toBeLessThan(1000);
+  });
+
+  it('ends on A at the grant\'s expiry: the next retry is pending again, as on B', async () => {
+    const { approvalId, actionId, expiresAt } = await keptByA('r-ttl-expiry');
+    const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+    // Have A keep it again shortly before the expiry (a notification drops it; the next retry
+    // re-reads), so that only the expiry — not the memo's 1 s bound — can end it in time.
+    await sleepUntil(expiresAt - 400);
+    await asAnotherReplica('', [], `action|${actionId}`);
+    await waitFor(async () => {
+      if (Date.now() >= expiresAt - 20) return true; // too slow to tell on this machine: the assertions below still hold
+      const before = await lookups(a);
+      expect(decisionOf(await a.c.check(refund('r-ttl-expiry')))).toBe('allowed');
+      return (await lookups(a)) === before;
+    }, { what: 'A keeping the grant again' });
+    await sleepUntil(expiresAt + 20);
+    const [onA, onB] = [await a.c.check(refund('r-ttl-expiry')), await b.c.check(refund('r-ttl-expiry'))];
+    expect(decisionOf(onA)).toBe('pending');
+    expect(header(onA, 'x-ascend-approval-id')).not.toBe(approvalId);
+    expect([decisionOf(onB), header(onB, 'x-ascend-approval-id')]).toEqual(['pending', header(onA, 'x-ascend-approval-id')]);
+  });
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
-import { rawRequest, sample, type RawResponse } from './helpers/http.js';
+import { rawHttp, rawRequest, sample, type RawResponse } from './helpers/http.js';
 
 const CORE = readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8');
 
@@ -118,9 +118,6 @@ describe('forward-auth (quickstart config, trusted loopback peer)', () => {
       ['bare path, no headers', { path: '/forward-auth', headers: {} }, /no original request/],
       ['bare path with a query', { path: '/forward-auth?x=1', headers: {} }, /no original request/],
       ['both nginx and Traefik headers', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/1', 'x-forwarded-uri': '/admin/x' } }, /both X-Original-URI and X-Forwarded-Uri/],
-      // node:http joins a repeated header with ", ": two X-Original-URI, one from the client.
-      ['X-Original-URI sent twice', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/1, /admin/x' } }, /x-original-uri is sent more than once/],
-      ['X-Forwarded-Method sent twice', { path: '/forward-auth', headers: { 'x-forwarded-uri': '/v1/orders/1', 'x-forwarded-method': 'GET, DELETE' } }, /x-forwarded-method is sent more than once/],
       ['an encoded spelling of the prefix', { path: '/forward%2Dauth/v1/orders/1', headers: {} }, /does not start with \/forward-auth/],
       ['an original URI that is not a path', { path: '/forward-auth', headers: { 'x-original-uri': 'http://evil/admin' } }, /path must start with/],
       ['an encoded slash', { path: '/forward-auth', headers: { 'x-original-uri': '/v1/orders/a%2Fb' } }, /encoded slash/],
@@ -132,6 +129,19 @@ describe('forward-auth (quickstart config, trusted loopback peer)', () => {
       expect(body.reason).toMatch(reason);
       expect(res.headers['x-ascend-decision']).toBe('denied');
     });
+  });
+
+  // Two header lines of one name on the wire (one from the gateway, one the client passed
+  // through), written on a raw socket: what the listener makes of them must be refused.
+  it.each([
+    ['X-Original-URI', ['X-Original-URI: /v1/orders/1', 'X-Original-URI: /admin/x'], /x-original-uri is sent more than once/],
+    ['X-Forwarded-Method', ['X-Forwarded-Uri: /v1/orders/1', 'X-Forwarded-Method: GET', 'X-Forwarded-Method: DELETE'], /x-forwarded-method is sent more than once/],
+  ])('%s sent twice on the wire → 400 denial', async (_name, lines, reason) => {
+    const res = await rawHttp(t.httpPort, ['GET /forward-auth HTTP/1.1', 'Host: sidecar', 'X-Agent-Id: crawler', ...lines, 'Connection: close', '', ''].join('\r\n'));
+    expect(res.status, res.text).toBe(400);
+    const [head, body] = res.text.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/\r\nx-ascend-decision: denied\r\n/i);
+    expect(JSON.parse(body)).toMatchObject({ decision: 'denied', reason: expect.stringMatching(reason) });
   });
 
   it('a listed X-Forwarded-Proto or Host from a proxy chain is not taken for a repeated header', async () => {

@@ -1,7 +1,8 @@
 /**
  * The control plane client's connections (src/evaluator/h1-pool.ts) against real servers on
- * loopback: node:http (keep-alive, chunked answers, Connection: close), a raw socket server that
- * closes idle connections without saying so, one that never answers, and a closed port.
+ * loopback: node:http (keep-alive, chunked answers, Connection: close, its own idle timeout), a
+ * raw socket server that closes idle connections without saying so, one that never answers, and
+ * a closed port.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -79,6 +80,28 @@ describe('H1Pool', () => {
     const again = await pool.request(req(), 2000);
     expect([again.outcome, again.text]).toEqual(['ok', 'ok']);
     expect(connections()).toBe(2);
+    await pool.close();
+  });
+
+  it("replaces a keep-alive connection node:http's keepAliveTimeout closed, failing no request", async () => {
+    // The server's idle timeout (100 ms) is far below the pool's own (4 s without a Keep-Alive
+    // hint, and the answer gives none: the handler writes Connection itself, so node adds no
+    // `Keep-Alive: timeout`): every connection is closed by the server while idle in the pool.
+    const server = createHttpServer({ keepAliveTimeout: 100 }, (rq, res) => {
+      rq.resume().on('end', () => res.writeHead(200, { connection: 'keep-alive', 'content-length': '2' }).end('ok'));
+    });
+    const closedByServer: Promise<unknown>[] = [];
+    server.on('connection', (s: Socket) => closedByServer.push(new Promise((r) => s.once('close', r))));
+    const { url, connections } = await listen(server);
+    const pool = new H1Pool(url, { connections: 1 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await closedByServer[i - 1]; // the server's idle close of the connection that last answered
+      const x = await pool.request(req(), 2000);
+      outcomes.push(`${x.outcome} ${x.status} ${x.text}`);
+    }
+    expect(outcomes).toEqual(Array(3).fill('ok 200 ok'));
+    expect(connections()).toBe(3);
     await pool.close();
   });
 

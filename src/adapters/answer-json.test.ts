@@ -37,4 +37,29 @@ describe('AnswerJson', () => {
       }
     });
   }
+
+  it('answers a Decision seen twice from its parts: no render, no serialize, the id joined in', () => {
+    let calls = 0;
+    const answers = new AnswerJson((r) => (calls++, toPluginAnswer(r)), (v) => (calls++, JSON.stringify(v)));
+    const [allow, deny, , ownStandIn] = DECISIONS as [Decision, Decision, Decision, Decision];
+    for (const d of [allow, deny]) {
+      answers.of(result(d, 'first'));
+      answers.of(result(d, 'second')); // builds the parts
+      calls = 0;
+      for (const id of ['6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', 'a-remote:id_1.2']) {
+        const r = result(d, id);
+        expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
+      }
+      expect(calls).toBe(0);
+    }
+    // Not from parts: an id JSON would escape, a check with more than the id, a decision whose
+    // text holds a stand-in (seen twice already: its parts were tried and refused).
+    answers.of(result(ownStandIn, 'first'));
+    answers.of(result(ownStandIn, 'second'));
+    for (const r of [result(allow, 'odd "id"\n'), result(allow, 'x', { approvalId: 'apr_1' }), result(ownStandIn, 'third')]) {
+      calls = 0;
+      expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
+      expect(calls).toBe(2);
+    }
+  });
 });

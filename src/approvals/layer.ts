@@ -13,6 +13,7 @@ import type { WebhookSubscription } from '../events/types.js';
 import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
 import { registerApprovalMetrics } from './metrics.js';
+import { GrantMemo } from './grant-memo.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService, type TimeoutEvent } from './service.js';
 import type { Fleet } from './store/postgres/fleet.js';
@@ -126,10 +127,12 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   // The scheduler and the service refer to each other; closures break the cycle.
   const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
   const watch = new ActionWatch();
+  // On a shared store, ttl grants in use are kept here and dropped on the fleet's notifications.
+  const grants = deps.fleet ? new GrantMemo(deps.fleet) : undefined;
   const approvals: ApprovalService = new ApprovalService({
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     onActionChanged: (id) => watch.changed(id),
-    ...(deps.onTimeout ? { onTimeout: deps.onTimeout } : {}),
+    ...(deps.onTimeout ? { onTimeout: deps.onTimeout } : {}), ...(grants ? { grants } : {}),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer(
@@ -145,6 +148,7 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     async start() {
       await webhooks.start();
       if (fleet) {
+        if (grants) fleetLinks.push(grants.start());
         fleetLinks.push(fleet.subscribe((e) => {
           if (e.kind === 'action') {
             if (e.id) watch.changed(e.id);

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../shared/runtime.js';
 import type { ApprovalSettings } from './config.js';
 import { approvalEventData, completionEventData } from './event-data.js';
 import { fingerprintAction } from './fingerprint.js';
+import type { GrantMemo } from './grant-memo.js';
 import type { ApprovalMetrics } from './metrics.js';
 import type { ActionRecord, ApprovalRecord } from './store/records.js';
 import type { ApprovalStore, CompleteResult } from './store/store.js';
@@ -35,6 +36,8 @@ export interface ApprovalServiceDeps {
   readonly onActionChanged?: (actionId: string) => void;
   /** Told after a deadline passed and its timeout was applied (logs, the SIEM stream). */
   readonly onTimeout?: (t: TimeoutEvent) => void;
+  /** Live ttl grants kept by this replica (a fleet store): their retries need no store call. */
+  readonly grants?: GrantMemo;
 }
 
 /** A timeout applied: the approval escalated, or decided by its workflow's timeout_action. */
@@ -70,13 +73,17 @@ export class ApprovalService {
    * Resolve a `require_approval` decision against earlier requests for the same action:
    * pending → the same ids again; approved → allowed (single_use once, ttl until expiry);
    * denied within denial_ttl_seconds → denied with the approver's reason; otherwise (first time,
-   * grant used or expired, denial aged out) a new pending approval.
+   * grant used or expired, denial aged out) a new pending approval. A ttl grant this replica
+   * already saw in use may answer from `grants` without a store call (grant-memo.ts).
    */
   async requestApproval(req: ApprovalRequest): Promise<ApprovalResolution> {
-    const { store, settings } = this.deps;
+    const { store, settings, grants } = this.deps;
     const fingerprint = req.fingerprint ?? fingerprintAction(req);
+    const kept = grants?.get(fingerprint, this.now());
+    if (kept !== undefined) return resolution.allowed(kept);
     for (let i = 0; i < MAX_RETRIES; i++) {
       const now = this.now();
+      const ticket = grants?.ticket();
       // One store call: the latest approval and, when it is approved, its grant's use.
       const { latest, grant } = await store.useLatestApproval(fingerprint, now);
       if (latest?.state === 'pending') {
@@ -84,7 +91,10 @@ export class ApprovalService {
         if (latest.deadline_at !== null && now >= latest.deadline_at) { await this.expire(latest.approval_id); continue; }
         return resolution.pending(latest, false);
       }
-      if (grant?.ok) return resolution.allowed(grant.approval);
+      if (grant?.ok) {
+        grants?.keep(fingerprint, grant.approval, ticket, now);
+        return resolution.allowed(grant.approval);
+      }
       if (latest?.state === 'denied' && now < (latest.decided_at ?? 0) + settings.denial_ttl_seconds * 1000) {
         return resolution.denied(latest);
       }
@@ -177,7 +187,9 @@ export class ApprovalService {
     const { events } = this.deps;
     const outbox = events.entries('action.pending', approvalEventData(action, approval));
     const limits = { per_agent: this.deps.settings.max_pending_per_agent, total: this.deps.settings.max_pending_total };
-    const r = await this.deps.store.createPendingApproval({ action, approval, outbox, limits });
+    // Forgotten even if the call fails: it may have committed. (The fleet skips our own notifications.)
+    const r = await this.deps.store.createPendingApproval({ action, approval, outbox, limits })
+      .finally(() => this.deps.grants?.forgetFingerprint(fingerprint));
     if ('rejected' in r) {
       this.deps.metrics?.rejected(r.limit);
       return resolution.tooManyPending(action.action_id, action.agent_id, r.limit, r.max);
@@ -206,7 +218,7 @@ export class ApprovalService {
     const action = read ?? await this.deps.store.getAction(before.action_id);
     if (!action) throw new Error(`approval ${before.approval_id} has no action ${before.action_id}`);
     const plan = planTransition(before, action, next, vote, now, this.deps.events);
-    const r = await this.deps.store.transitionApproval(plan.transition);
+    const r = await this.deps.store.transitionApproval(plan.transition).finally(() => this.deps.grants?.forgetAction(before.action_id));
     if (!r.ok) {
       if (r.error === 'not_found') throw new Error(`approval ${before.approval_id} vanished`);
       return undefined;

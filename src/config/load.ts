@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
+import { unreadable } from './files.js';
 import { runtimeFromText, type Runtime } from './runtime.js';
 
 function readError(path: string, e: unknown): ConfigError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-  return new ConfigError(path, [{ path: '', message: `cannot read config: ${why}` }]);
+  return new ConfigError(path, [{ path: '', message: `cannot read config: ${unreadable(e)}` }]);
 }
 
 /** Reads and compiles a config file. Throws {@link ConfigError} for unreadable or invalid files. */

@@ -4,8 +4,6 @@
  * problem is reported with its field path before anything is swapped in.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { ed25519PrivateKey, ed25519PublicKey } from '../bundles/bundle.js';
 import { ApiKeyTable } from '../api/keys.js';
 import { approvalSettings, resolveWorkflow, type ApprovalSettings } from '../approvals/config.js';
@@ -29,6 +27,7 @@ import { PolicyEngine } from '../policy/engine.js';
 import { RiskModel } from '../policy/risk.js';
 import type { WebhookSubscription } from '../events/types.js';
 import { ConfigError, IssueList } from './errors.js';
+import { configRelative, readConfigFile } from './files.js';
 import { resolveSecret } from './secrets.js';
 import { locate, parseConfig } from './parse.js';
 import type { Config } from './schema.js';
@@ -76,17 +75,11 @@ export interface Runtime {
 
 /** A PEM key file (relative to the config file), read and checked; undefined and an issue when it cannot be. */
 function readKey(file: string, at: (string | number)[], configPath: string, parse: (pem: string) => KeyObject, issues: IssueList): KeyObject | undefined {
-  const path = resolve(dirname(configPath), file);
-  let pem: string;
+  const path = configRelative(configPath, file);
+  const pem = readConfigFile(path, at, issues);
+  if (pem === undefined) return undefined;
   try {
-    pem = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    issues.add(at, `cannot read ${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
-    return undefined;
-  }
-  try {
-    return parse(pem);
+    return parse(pem.toString('utf8'));
   } catch (e) {
     issues.add(at, `${path} is not an ed25519 key in PEM: ${(e as Error).message}`);
     return undefined;

@@ -6,10 +6,9 @@
  * material changed and their connections must be rebuilt.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import tls from 'node:tls';
 import type { IssueList } from '../config/errors.js';
+import { configRelative, readConfigFile } from '../config/files.js';
 import type { EvaluatorConfig } from '../config/schema.js';
 
 export interface ClientTls {
@@ -48,15 +47,7 @@ export function readClientTls(ev: EvaluatorConfig, configPath: string, issues: I
   }
   const read = (field: Field): Buffer | undefined => {
     const file = t[field];
-    if (file === undefined) return undefined;
-    const path = resolve(dirname(configPath), file);
-    try {
-      return readFileSync(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      issues.add(at(field), `cannot read ${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
-      return undefined;
-    }
+    return file === undefined ? undefined : readConfigFile(configRelative(configPath, file), at(field), issues);
   };
   const ca = read('ca_file');
   const cert = read('cert_file');

@@ -63,11 +63,13 @@ export class ResponseParser {
           this.head(head);
           break;
         }
-        case 'length': {
+        case 'length':
+        case 'chunk-data': {
+          // `remaining` bytes of body: all of a Content-Length body, or one chunk's data.
           const n = Math.min(this.remaining, this.pending.length);
           if (n > 0) this.take(n);
           if (this.remaining > 0) return false;
-          this.state = 'done';
+          this.state = this.state === 'length' ? 'done' : 'chunk-crlf';
           break;
         }
         case 'chunk-size': {
@@ -82,13 +84,6 @@ export class ResponseParser {
           if (size === null) throw new Error('malformed chunk size');
           this.remaining = parseInt(size[1] as string, 16);
           this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
-        case 'chunk-data': {
-          const n = Math.min(this.remaining, this.pending.length);
-          if (n > 0) this.take(n);
-          if (this.remaining > 0) return false;
-          this.state = 'chunk-crlf';
           break;
         }
         case 'chunk-crlf': {

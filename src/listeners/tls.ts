@@ -12,10 +12,10 @@ import { X509Certificate } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import tls, { TLSSocket, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { IssueList } from '../config/errors.js';
+import { configRelative, readConfigFile } from '../config/files.js';
 import type { Config, TlsConfig } from '../config/schema.js';
 import type { ListenerName } from './connection-gate.js';
 
@@ -45,8 +45,7 @@ interface Paths {
 }
 
 function pathsOf(t: TlsConfig, configPath: string | undefined): Paths {
-  const dir = configPath === undefined ? process.cwd() : dirname(resolve(configPath));
-  const at = (p: string) => resolve(dir, p);
+  const at = (p: string) => configRelative(configPath, p);
   return { cert: at(t.cert_file as string), key: at(t.key_file as string), ca: t.client_ca_file === undefined ? undefined : at(t.client_ca_file) };
 }
 
@@ -56,13 +55,6 @@ function readPem(p: Paths): Pem {
 
 function contextOptions(pem: Pem): SecureContextOptions {
   return pem.ca === undefined ? { cert: pem.cert, key: pem.key } : { cert: pem.cert, key: pem.key, ca: pem.ca };
-}
-
-function why(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'file not found';
-  if (code === 'EACCES') return 'permission denied';
-  return (e as Error).message;
 }
 
 /**
@@ -79,19 +71,12 @@ export function checkTls(server: ServerConfig, configPath: string | undefined, i
     if (t.require_client_cert && t.client_ca_file === undefined) issues.add([...at, 'client_ca_file'], 'is required with require_client_cert: true (the CA that client certificates are verified against)');
     if (t.cert_file === undefined || t.key_file === undefined) continue;
     const p = pathsOf(t, configPath);
-    let readable = true;
-    for (const [name, path] of [['cert_file', p.cert], ['key_file', p.key], ['client_ca_file', p.ca]] as const) {
-      if (path === undefined) continue;
-      try {
-        readFileSync(path);
-      } catch (e) {
-        readable = false;
-        issues.add([...at, name], `cannot read ${path}: ${why(e)}`);
-      }
-    }
-    if (!readable) continue;
+    const cert = readConfigFile(p.cert, [...at, 'cert_file'], issues);
+    const key = readConfigFile(p.key, [...at, 'key_file'], issues);
+    const ca = p.ca === undefined ? undefined : readConfigFile(p.ca, [...at, 'client_ca_file'], issues);
+    if (cert === undefined || key === undefined || (p.ca !== undefined && ca === undefined)) continue;
     try {
-      tls.createSecureContext(contextOptions(readPem(p)));
+      tls.createSecureContext(contextOptions({ cert, key, ca }));
     } catch (e) {
       issues.add(at, `cert_file, key_file and client_ca_file do not make a TLS context: ${(e as Error).message}`);
     }

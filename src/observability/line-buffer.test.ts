@@ -113,4 +113,19 @@ describe('LineBuffer', () => {
     vi.advanceTimersByTime(100);
     expect(chunks).toEqual(['{"k":"a","n":1,"t":"é✓"}\n']);
   });
+
+  it('hands a half-full chunk over after the current callback, not inside the line that filled it', async () => {
+    const chunks: string[] = [];
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 100, 1000);
+    line(b, 'a'.repeat(40), 1); // 65 bytes: past half of 100
+    expect(chunks).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(chunks.map((c) => JSON.parse(c).n)).toEqual([1]);
+    // A chunk that is full goes at once.
+    line(b, 'b'.repeat(40), 2);
+    line(b, 'c'.repeat(40), 3);
+    expect(chunks.length).toBe(2);
+    b.flush();
+    expect(chunks.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).n)).toEqual([1, 2, 3]);
+  });
 });

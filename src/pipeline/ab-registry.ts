@@ -114,7 +114,8 @@ export class AbRegistry {
     const tests = this.tests(rt);
     if (tests.length === 0) return undefined;
     // Membership reads the two policies' conditions, `risk.score` among them: score it first
-    // (engine.evaluate scores it again, to the same value). It read 0 before this.
+    // (it read 0 before this). An assignment means the risk is scored: the pipeline decides
+    // with engine.decideScored, not evaluate, which would score it again.
     rt.engine.scoreRisk(input);
     return assignAb(tests, input, this.now(), (id, i) => rt.engine.holds(id, i));
   }

@@ -4,8 +4,14 @@
  * `ab_tests`, and after the notification connection comes back), and every `pollMs` — which
  * also covers `--workers` processes on one SQLite file and a fleet whose notifications are down.
  * A change clears the decision cache: cached decisions were taken without the new test.
+ *
+ * Reads run one at a time, in rounds (shared/rounds.ts): an announcement during a read asks for
+ * one more read right after it. Two reads in flight at once could land out of order — a poll's
+ * read begun before a test was made, answered after the announcement's read, would put back the
+ * list without it until the next poll.
  */
 import type { AbTestStore } from '../approvals/store/ab-test-store.js';
+import { Rounds } from '../shared/rounds.js';
 import type { Logger, Timers } from '../shared/runtime.js';
 import type { AbRegistry } from './ab-registry.js';
 
@@ -25,35 +31,42 @@ export interface AbSyncDeps {
 export interface AbSync {
   /** The first read; rejects when the store cannot be read (the sidecar does not start without its tests). */
   start(): Promise<void>;
-  stop(): void;
-  /** Read the store now. */
-  refresh(): Promise<void>;
+  /** Ends the polling; resolves once a read in flight has landed. */
+  stop(): Promise<void>;
+  /** Reads the store again: now, or right after the read in flight. */
+  refresh(): void;
 }
 
 export function followStoredAbTests(d: AbSyncDeps): AbSync {
-  let timer: unknown;
-  let stopped = false;
   let unsubscribe: (() => void) | undefined;
-  const refresh = async (): Promise<void> => {
-    if (d.registry.adopt(await d.store.listAbTests())) d.changed();
-  };
-  const tick = async (): Promise<void> => {
-    await refresh().catch((err: unknown) => d.log.warn({ err }, 'A/B tests: reading the store failed; keeping the tests known'));
-    if (!stopped) timer = d.timers.setTimeout(() => void tick(), d.pollMs ?? AB_POLL_MS);
+  let first = true;
+  let failed: { err: unknown } | undefined;
+  const rounds = new Rounds(d.timers, async () => {
+    try {
+      if (d.registry.adopt(await d.store.listAbTests())) d.changed();
+    } catch (err) {
+      if (first) failed = { err };
+      else d.log.warn({ err }, 'A/B tests: reading the store failed; keeping the tests known');
+    }
+    first = false;
+    return d.pollMs ?? AB_POLL_MS;
+  });
+  const stop = async (): Promise<void> => {
+    unsubscribe?.();
+    await rounds.stop();
   };
   return {
-    refresh,
+    refresh: () => rounds.notify(),
     async start() {
-      await refresh();
       unsubscribe = d.fleet?.subscribe((e) => {
-        if (e.kind === 'ab_tests') void refresh().catch(() => undefined);
+        if (e.kind === 'ab_tests') rounds.notify();
       });
-      timer = d.timers.setTimeout(() => void tick(), d.pollMs ?? AB_POLL_MS);
+      await rounds.start();
+      if (failed !== undefined) {
+        await stop();
+        throw failed.err;
+      }
     },
-    stop() {
-      stopped = true;
-      d.timers.clearTimeout(timer);
-      unsubscribe?.();
-    },
+    stop,
   };
 }

@@ -53,6 +53,14 @@ export class PolicyEngine {
    */
   evaluate(input: EvalInput, skip?: ReadonlySet<string>): Decision {
     input.risk.score = this.risk.score(input);
+    return this.decideScored(input, skip);
+  }
+
+  /**
+   * Decides on the risk already in `input.risk` (scored by scoreRisk, as A/B membership does
+   * first): the score is not computed again.
+   */
+  decideScored(input: EvalInput, skip?: ReadonlySet<string>): Decision {
     let monitorHit: CompiledPolicy | undefined;
     const candidates = this.index.candidates(input.action.action_type);
     for (let i = 0; i < candidates.length; i++) {
@@ -68,7 +76,7 @@ export class PolicyEngine {
     return this.decider.decide(undefined, monitorHit, input.risk.score);
   }
 
-  /** Scores risk into `input.risk`, as evaluate does first: for readers of conditions before it (A/B membership). */
+  /** Scores risk into `input.risk`, as evaluate does first: for readers of conditions before it (A/B membership, then decideScored). */
   scoreRisk(input: EvalInput): void {
     input.risk.score = this.risk.score(input);
   }

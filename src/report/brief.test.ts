@@ -88,6 +88,29 @@ describe('buildBrief on a real SQLite store', () => {
     }
   });
 
+  it("reads the decided approvals' actions in one store call, not one each", async () => {
+    const s = new SqliteStore({ path: join(tempDir('ascend-brief-batch-'), 'b.db') });
+    try {
+      for (const [i, agent] of ['a1', 'a2', 'a1', 'a3', 'a1'].entries()) {
+        const { approval } = await s.createPendingApproval(pendingApproval({ now: T0 + i * 1000, agent_id: agent })) as { approval: Parameters<typeof approveTransition>[0] };
+        expect((await s.transitionApproval(approveTransition(approval, 'fred', T0 + i * 1000 + 60_000))).ok).toBe(true);
+      }
+      const calls: string[] = [];
+      const counted = new Proxy(s, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return (...args: unknown[]) => { calls.push(String(prop)); return (v as (...a: unknown[]) => unknown).apply(target, args); };
+        },
+      });
+      const b = await buildBrief(counted, { since: T0, until: T0 + DAY });
+      expect(b.agents.map((a) => [a.agent_id, a.approvals.approved])).toEqual([['a1', 3], ['a2', 1], ['a3', 1]]);
+      expect(calls.filter((c) => c.startsWith('getAction'))).toEqual(['getActions']);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('renders HTML as one file with inline SVG and nothing that loads or runs, and escapes agent text', async () => {
     await store.appendAudit([auditRow({ ts: T0 + 10, event_type: 'agent.blocked', agent_id: 'a3', decision: 'denied', actor: 'ops', reason: '<script>alert(1)</script><img src=x onerror=alert(2)>', policy_id: null })]);
     const b = await buildBrief(store, { since: T0, until: T0 + 2 * DAY });

@@ -103,6 +103,19 @@ async function approvalsIn(store: Pick<Store, 'listApprovals'>, since: number, u
   }
 }
 
+/** Actions read per store call: one query each, not one per approval. */
+const ACTIONS_PER_READ = 1000;
+
+/** The agent of each action of `ids` the store has, by action id. */
+async function agentsOfActions(store: Pick<Store, 'getActions'>, ids: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += ACTIONS_PER_READ) {
+    for (const a of await store.getActions(unique.slice(i, i + ACTIONS_PER_READ))) out.set(a.action_id, a.agent_id);
+  }
+  return out;
+}
+
 export interface BriefOptions {
   readonly since: number;
   readonly until: number;
@@ -110,7 +123,7 @@ export interface BriefOptions {
   readonly policyNames?: ReadonlyMap<string, string>;
 }
 
-export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApprovals' | 'countApprovals' | 'getAction'>, o: BriefOptions): Promise<Brief> {
+export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApprovals' | 'countApprovals' | 'getActions'>, o: BriefOptions): Promise<Brief> {
   const { rows, truncated } = await auditRows(store, o.since, o.until);
   const approvals = await approvalsIn(store, o.since, o.until);
   const total = counts();
@@ -168,12 +181,13 @@ export async function buildBrief(store: Pick<Store, 'queryAudit' | 'listApproval
   }
   const waits: number[] = [];
   const ap = { approved: 0, denied: 0, pending: 0 };
+  // An approval's agent is its action's: the decided approvals' actions read in batches.
+  const agentOf = await agentsOfActions(store, approvals.filter((x) => x.state !== 'pending').map((x) => x.action_id));
   for (const x of approvals) {
     ap[x.state]++;
     if (x.state !== 'pending') {
-      // An approval's agent is its action's.
-      const action = await store.getAction(x.action_id);
-      const agentId = !action || action.agent_id === '' ? '(none)' : action.agent_id;
+      const agent = agentOf.get(x.action_id);
+      const agentId = agent === undefined || agent === '' ? '(none)' : agent;
       let a = byAgent.get(agentId);
       if (!a) byAgent.set(agentId, (a = { ...counts(), high_risk: 0, approvals: { approved: 0, denied: 0 } }));
       a.approvals[x.state]++;

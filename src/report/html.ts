@@ -3,12 +3,13 @@
  * and decisions per agent), no script and no network. Every value is HTML-escaped (agent ids
  * and reasons are the agents' own text).
  */
-import { MONITOR_HEAD, monitorRows, type Brief } from './brief.js';
+import type { Brief } from './brief.js';
+import { briefTables, denyRate, type Table } from './tables.js';
 
 export const esc = (v: unknown): string => String(v ?? '—')
   .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-const table = (head: readonly string[], rows: readonly (readonly unknown[])[]): string =>
+const table = ({ head, rows }: Table): string =>
   `<table><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead><tbody>${
     rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
@@ -64,7 +65,8 @@ th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;overflow-w
 
 export function briefHtml(b: Brief): string {
   const p = b.posture;
-  const t = b.approvals.time_to_decision_seconds;
+  const t = briefTables(b);
+  const orNone = (x: Table): string => (x.rows.length === 0 ? '<p>None.</p>' : table(x));
   const kpi = (label: string, v: unknown) => `<div class="kpi"><b>${esc(v)}</b>${esc(label)}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -74,22 +76,22 @@ export function briefHtml(b: Brief): string {
 <h1>Executive brief: ${esc(b.since.slice(0, 10))} to ${esc(b.until.slice(0, 10))}</h1>
 <p class="note">From ${esc(b.since)} to ${esc(b.until)}, read from the sidecar's audit trail and approvals.</p>
 <h2>Posture</h2>
-<div class="kpis">${kpi('decisions', p.decisions)}${kpi('denied', `${(p.deny_rate * 100).toFixed(1)} %`)}${kpi('high risk (≥ 70)', p.high_risk)}${kpi('average risk', p.average_risk)}${kpi('monitor would deny', p.monitor_would_deny)}${kpi('pending approvals now', p.pending_approvals_now)}${kpi('kill-switch events', p.kill_switch_events)}</div>
+<div class="kpis">${kpi('decisions', p.decisions)}${kpi('denied', denyRate(b))}${kpi('high risk (≥ 70)', p.high_risk)}${kpi('average risk', p.average_risk)}${kpi('monitor would deny', p.monitor_would_deny)}${kpi('pending approvals now', p.pending_approvals_now)}${kpi('kill-switch events', p.kill_switch_events)}</div>
 ${p.truncated ? '<p class="note">The period holds more audit rows than one brief reads: the oldest were left out.</p>' : ''}
 <h2>Risk trend</h2>
 ${riskChart(b.risk_trend)}
-${table(['date', 'decisions', 'average risk', 'max risk', 'high risk'], b.risk_trend.map((d) => [d.date, d.decisions, d.average_risk, d.max_risk, d.high_risk]))}
+${table(t.riskTrend)}
 <h2>Agents</h2>
 ${agentChart(b.agents)}
-${table(['agent', 'decisions', 'allowed', 'denied', 'pending', 'high risk', 'approved', 'denied by approvers'], b.agents.map((a) => [a.agent_id, a.total, a.allowed, a.denied, a.pending, a.high_risk, a.approvals.approved, a.approvals.denied]))}
+${table(t.agents)}
 <h2>Top policies</h2>
-${table(['policy', 'name', 'decisions', 'allowed', 'denied', 'pending', 'monitor would deny'], b.policies.slice(0, 20).map((x) => [x.policy_id, x.name, x.total, x.allowed, x.denied, x.pending, x.monitor_would_deny]))}
+${table(t.policies)}
 <h2>Monitor mode: what enforcement would have stopped</h2>
-${b.monitor.length === 0 ? '<p>None.</p>' : table(MONITOR_HEAD, monitorRows(b))}
+${orNone(t.monitor)}
 <h2>Approvals</h2>
-${table(['requested', 'approved', 'denied', 'still pending', 'decided', 'p50 (s)', 'p90 (s)', 'p99 (s)', 'max (s)'], [[b.approvals.requested, b.approvals.approved, b.approvals.denied, b.approvals.pending, t.count, t.p50, t.p90, t.p99, t.max]])}
+${table(t.approvals)}
 <h2>Kill-switch events</h2>
-${b.kill_switch.length === 0 ? '<p>None.</p>' : table(['time', 'event', 'agent', 'by', 'reason'], b.kill_switch.map((k) => [k.time, k.event, k.agent_id, k.actor, k.reason]))}
+${orNone(t.killSwitch)}
 </body></html>
 `;
 }

@@ -47,6 +47,21 @@ export function approvalsContract(name: string, { newStore, openStore, backend }
       expect(await s.findPendingApprovalByFingerprint('fp-2')).toBeUndefined();
     });
 
+    it('reads several actions in one call, leaving out unknown ids', async () => {
+      const s = await newStore();
+      const made = [];
+      for (const agent of ['a', 'b', 'c']) made.push((await create(s, pendingApproval({ agent_id: agent }))).action);
+      await s.insertAction({ ...made[0]!, action_id: 'act_decided', approval_id: null, decision: 'allowed', status: 'approved', fingerprint: 'fp-decided' });
+      const ids = [made[2]!.action_id, 'act_nope', made[0]!.action_id, 'act_decided'];
+      const got = await s.getActions(ids);
+      const byId = (xs: readonly { action_id: string }[]) => [...xs].sort((x, y) => x.action_id.localeCompare(y.action_id));
+      expect(byId(got)).toEqual(byId([made[2]!, made[0]!, (await s.getAction('act_decided'))!]));
+      expect(await s.getActions([])).toEqual([]);
+      expect(await s.getActions(['act_nope'])).toEqual([]);
+      // Many ids at once: more than SQLite's or PostgreSQL's bound on statement parameters.
+      expect((await s.getActions([...Array.from({ length: 70_000 }, (_, i) => `act_x${i}`), made[1]!.action_id])).map((a) => a.agent_id)).toEqual(['b']);
+    });
+
     it('keeps one pending approval per fingerprint across two connections to one database', async () => {
       const [a, b] = [await newStore('shared'), await newStore('shared')];
       const results = await Promise.all([

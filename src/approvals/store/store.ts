@@ -141,6 +141,8 @@ export interface ApprovalStore {
   findLatestApprovalByFingerprint(fingerprint: string): Promise<ApprovalRecord | undefined>;
   getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
   getAction(actionId: string): Promise<ActionRecord | undefined>;
+  /** The stored actions among `actionIds` in one call (unknown ids left out), in no particular order. */
+  getActions(actionIds: readonly string[]): Promise<ActionRecord[]>;
   /** Store an action decided without approval (e.g. evaluated through the REST API). */
   insertAction(action: ActionRecord): Promise<void>;
   /** Newest first, with the total that match. */

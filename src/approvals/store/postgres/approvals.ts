@@ -59,6 +59,15 @@ const SELECT_APPROVAL = `SELECT ${cols('p', APPROVAL_COLS)},
   FROM approvals p`;
 const GET_APPROVAL = `${SELECT_APPROVAL} WHERE approval_id = $1`;
 const GET_ACTION = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = $1`;
+const GET_ACTIONS = `SELECT ${ACTION_COLS.join(', ')} FROM actions WHERE action_id = ANY($1::text[])`;
+
+/**
+ * A `deadline` notification names the approval's fingerprint, so that the other replicas drop
+ * only that fingerprint's kept grant (grant-memo.ts); a longer one than this (a caller's own
+ * idempotency key) goes as '' — any — which keeps the payload far below NOTIFY's 8000 bytes.
+ */
+const MAX_NOTIFIED_FINGERPRINT = 200;
+const notifiedFingerprint = (fp: string): string => (fp.length <= MAX_NOTIFIED_FINGERPRINT ? fp : '');
 
 /**
  * $1… the action's columns, then the approval's, then the outbox's five arrays, then the caps,
@@ -125,7 +134,8 @@ const TRANSITION = (() => {
     SELECT ${cols('u', APPROVAL_COLS)},
       COALESCE((SELECT json_agg(x ORDER BY x.at, x.seq) FROM votes x WHERE x.approval_id = $1)::text, '[]') AS votes_json,
       CASE WHEN u.approval_id IS NOT NULL
-        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id), pg_notify(${channel}, ${deadlineNote})) z) END AS notified
+        THEN (SELECT 1 FROM (SELECT pg_notify(${channel}, ${actionNote} || u.action_id),
+          pg_notify(${channel}, ${deadlineNote} || CASE WHEN length(u.fingerprint) <= ${MAX_NOTIFIED_FINGERPRINT} THEN u.fingerprint ELSE '' END)) z) END AS notified
     FROM cur LEFT JOIN u ON true`;
 })();
 
@@ -158,6 +168,11 @@ export class ApprovalsPg {
     return r && rowToAction(r);
   }
 
+  async getActions(ids: readonly string[]): Promise<ActionRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.pool.query<Row>({ name: 'ascend_get_actions', text: GET_ACTIONS, values: [ids] })).rows.map(rowToAction);
+  }
+
   async getApproval(id: string, q: Q = this.pool): Promise<ApprovalRecord | undefined> {
     return this.load(q, (await q.query<Row>({ name: 'ascend_get_approval', text: GET_APPROVAL, values: [id] })).rows[0]);
   }
@@ -185,7 +200,7 @@ export class ApprovalsPg {
         values: [
           ...values(ACTION_COLS, actionToRow(input.action)), ...values(APPROVAL_COLS, approvalToRow(input.approval)),
           ...OUTBOX_COLS.map((col) => e.map((x) => x[col])),
-          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|`,
+          per_agent, total, `ascend:${this.schema}:pending`, exclusive, this.n.channel, `${this.n.instanceId}|deadline|${notifiedFingerprint(input.approval.fingerprint)}`,
         ],
       });
       return { created: true, action: input.action, approval: input.approval };

@@ -28,7 +28,10 @@ const KNOWN_KINDS: ReadonlySet<string> = new Set(FLEET_KINDS);
 
 export interface FleetEvent {
   readonly kind: FleetEventKind;
-  /** action: the action id. */
+  /**
+   * action: the action id; deadline: the fingerprint of the approval whose deadline appeared or
+   * moved (a new approval, a transition). '' for any (after a reconnect, from an older build).
+   */
   readonly id: string;
 }
 
@@ -174,7 +177,9 @@ export class Fleet {
   }
 
   private dispatch(payload: string): void {
-    const [from, kind, id = ''] = payload.split('|');
+    // The id is the rest, '|' and all: a fingerprint may be a caller's own key.
+    const [from, kind] = payload.split('|', 2);
+    const id = from === undefined || kind === undefined ? '' : payload.slice(from.length + kind.length + 2);
     if (from === this.o.instanceId) return;
     if (kind === undefined || !KNOWN_KINDS.has(kind)) return;
     this.emit({ kind: kind as FleetEventKind, id });

@@ -92,6 +92,7 @@ export class PostgresStore implements Store {
   async findLatestApprovalByFingerprint(fp: string) { this.live(); return this.approvals.findLatestByFingerprint(fp); }
   async getApproval(id: string) { this.live(); return this.approvals.getApproval(id); }
   async getAction(id: string) { this.live(); return this.approvals.getAction(id); }
+  async getActions(ids: readonly string[]) { this.live(); return this.approvals.getActions(ids); }
   async insertAction(action: ActionRecord) { this.live(); return this.approvals.insertAction(action); }
   async listActions(q: ActionListQuery) { this.live(); return this.approvals.listActions(q); }
   async listApprovals(q: PageQuery & { state?: ApprovalRecord['state'] }) { this.live(); return this.approvals.list(q); }

@@ -29,6 +29,8 @@ function statements(db: Database) {
       :grant_ttl_seconds, :grant_expires_at, :grant_used_at, :version)`),
     insertVote: p(`INSERT INTO votes VALUES (:approval_id, :step, :escalated, :approver, :groups, :vote, :comment, :at)`),
     action: p('SELECT * FROM actions WHERE action_id = ?'),
+    // The ids as one JSON array: no bound on how many, one statement however many.
+    actions: p('SELECT * FROM actions WHERE action_id IN (SELECT value FROM json_each(?))'),
     approval: p('SELECT * FROM approvals WHERE approval_id = ?'),
     votes: p('SELECT * FROM votes WHERE approval_id = ? ORDER BY at, rowid'),
     pendingByFp: p(`SELECT * FROM approvals WHERE fingerprint = ? AND state = 'pending'`),
@@ -60,6 +62,10 @@ export class ApprovalsSql {
   getAction(id: string): ActionRecord | undefined {
     const r = this.s.action.get(id) as Row | undefined;
     return r && rowToAction(r);
+  }
+
+  getActions(ids: readonly string[]): ActionRecord[] {
+    return ids.length === 0 ? [] : (this.s.actions.all(JSON.stringify(ids)) as Row[]).map(rowToAction);
   }
 
   getApproval(id: string): ApprovalRecord | undefined {

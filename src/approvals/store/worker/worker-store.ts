@@ -37,7 +37,7 @@ type Result<M extends StoreMethod> = ReturnType<Store[M]>;
  * type check makes a method added to Store without being added here a compile error.
  */
 const FORWARDED = [
-  'createPendingApproval', 'findPendingApprovalByFingerprint', 'findLatestApprovalByFingerprint', 'getApproval', 'getAction',
+  'createPendingApproval', 'findPendingApprovalByFingerprint', 'findLatestApprovalByFingerprint', 'getApproval', 'getAction', 'getActions',
   'insertAction', 'listActions', 'listApprovals', 'countApprovals', 'transitionApproval', 'listDueApprovals',
   'nextApprovalDeadline', 'consumeGrant', 'useLatestApproval', 'completeAction',
   'appendAudit', 'queryAudit', 'countAudit', 'purgeAudit',
