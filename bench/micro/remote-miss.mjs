@@ -65,7 +65,8 @@ if (values.stub) {
     const res = await floorPool.request({ path: '/api/v1/actions/submit', method: 'POST', headers, body });
     return JSON.parse(await res.body.text());
   };
-  const viaDecide = (ev) => () => ev.decide(action(), request, undefined, rt);
+  // decide(input, deadline, rt); a build before it took (action, request, deadline, rt).
+  const viaDecide = (ev) => (ev.decide.length === 3 ? () => ev.decide({ action: action(), request }, undefined, rt) : () => ev.decide(action(), request, undefined, rt));
 
   async function round(fn) {
     const wall = new Array(N);

@@ -1,6 +1,5 @@
-import { hash } from 'node:crypto';
 import { isCacheable, type Decision } from '../core/decision.js';
-import { DigestLru } from './digest-lru.js';
+import { DigestLru, KeyDigest } from './digest-lru.js';
 
 /**
  * Bounded LRU of decisions with a TTL. Only plain enforce decisions are stored.
@@ -13,9 +12,7 @@ import { DigestLru } from './digest-lru.js';
  */
 export class DecisionCache {
   private readonly table: DigestLru<Decision> | undefined;
-  /** The last key digested and its digest: a miss is followed by a set of the same key. */
-  private lastKey = '';
-  private lastDigest = '';
+  private readonly digests = new KeyDigest();
 
   constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number }) {
     this.table = opts.enabled && opts.ttlMs > 0 ? new DigestLru<Decision>(opts.maxEntries, opts.ttlMs) : undefined;
@@ -26,11 +23,11 @@ export class DecisionCache {
   }
 
   get(key: string): Decision | undefined {
-    return this.table?.get(this.digest(key));
+    return this.table?.get(this.digests.of(key));
   }
 
   set(key: string, d: Decision): void {
-    if (this.table && isCacheable(d)) this.table.set(this.digest(key), d);
+    if (this.table && isCacheable(d)) this.table.set(this.digests.of(key), d);
   }
 
   clear(): void {
@@ -39,13 +36,5 @@ export class DecisionCache {
 
   get size(): number {
     return this.table?.size ?? 0;
-  }
-
-  private digest(key: string): string {
-    if (key !== this.lastKey || this.lastDigest === '') {
-      this.lastDigest = hash('sha256', key, 'binary');
-      this.lastKey = key;
-    }
-    return this.lastDigest;
   }
 }

@@ -18,6 +18,8 @@
  * least recently used entry.
  */
 
+import { hash } from 'node:crypto';
+
 const NONE = -1;
 export const DIGEST_BYTES = 32;
 
@@ -163,4 +165,21 @@ export class DigestLru<V> {
 function firstWord(d: string): number {
   if (d.length !== DIGEST_BYTES) throw new RangeError(`a digest is ${DIGEST_BYTES} latin1 characters, got ${d.length}`);
   return (d.charCodeAt(0) | (d.charCodeAt(1) << 8) | (d.charCodeAt(2) << 16) | (d.charCodeAt(3) << 24)) >>> 0;
+}
+
+/**
+ * The SHA-256 of a key as DigestLru takes it, remembering the last key and its digest: a miss is
+ * followed by a set of the same key, and a burst of one request repeats it.
+ */
+export class KeyDigest {
+  private lastKey = '';
+  private lastDigest = '';
+
+  of(key: string): string {
+    if (key !== this.lastKey || this.lastDigest === '') {
+      this.lastDigest = hash('sha256', key, 'binary');
+      this.lastKey = key;
+    }
+    return this.lastDigest;
+  }
 }

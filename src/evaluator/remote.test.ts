@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, maxAgeMs, submitBody, type BreakerState } from './remote.js';
+import { CircuitBreaker, maxAgeMs, type BreakerState } from './remote.js';
+import { submitBody } from './remote-key.js';
 
 describe('CircuitBreaker', () => {
   function breaker() {
@@ -50,7 +51,7 @@ describe('submitBody', () => {
     const a = { agent_id: null, action_type: 'orders.read', resource: 'orders', parameters: { n: 1 }, context: { environment: 'prod', gateway: { adapter: 'envoy', source_ip: '10.0.0.1' } } };
     expect(JSON.parse(submitBody(a))).toEqual({ action_type: 'orders.read', resource: 'orders', action_details: { n: 1 }, context: { environment: 'prod' } });
     expect(JSON.parse(submitBody({ ...a, agent_id: 'bot' })).agent_id).toBe('bot');
-    // Two clients behind different addresses make the same key.
+    // Two clients behind different addresses send the same body.
     expect(submitBody(a)).toBe(submitBody({ ...a, context: { ...a.context, gateway: { adapter: 'kong', source_ip: '10.9.9.9' } } }));
   });
 });

@@ -4,7 +4,9 @@
  * another ascend-sidecar (a `gateway` key) or ASCEND itself — and the answer becomes the decision.
  *
  * Built for the hot path:
- * - a cache hit is synchronous and allocates nothing but the key (no promise, no event-loop hop);
+ * - a cache hit is synchronous and allocates nothing but its key (no promise, no event-loop hop);
+ *   the key is a fingerprint of what the request body would carry (remote-key.ts), so a hit
+ *   neither writes the body nor hashes it — only a miss does;
  * - a pool of keep-alive connections (h1-pool.ts) to the control plane, so a miss costs one
  *   request on a warm socket, not a TCP handshake;
  * - singleflight: concurrent identical misses share one upstream call;
@@ -18,17 +20,16 @@
  * deadline (grpc-timeout) when that is shorter, so a failure is answered per fail_mode while the
  * gateway still listens.
  */
-import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
-import type { ActionRequest, RequestView } from '../core/action.js';
-import type { Decision, DecisionKind } from '../core/decision.js';
+import type { ApprovalReview, Decision, DecisionKind } from '../core/decision.js';
 import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
-import { DigestLru } from './digest-lru.js';
+import { DigestLru, KeyDigest } from './digest-lru.js';
 import { H1Pool } from './h1-pool.js';
-import { FACTS_CONTEXT_KEY, factsJson, parseFacts } from './request-facts.js';
+import { ForwardedFacts, parseFacts } from './request-facts.js';
+import { bodyOf, keyOf, type RemoteInput } from './remote-key.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */
@@ -36,8 +37,7 @@ export const CONTROL_PLANE_UNAVAILABLE = 'control_plane_unavailable' satisfies D
 
 export const SUBMIT_PATH = '/api/v1/actions/submit';
 
-/** context.ascend_request when the control plane reads no request facts (or has not said). */
-const NO_FACTS = '{"facts":[]}';
+export type { RemoteInput } from './remote-key.js';
 
 /** What the pipeline gets back: the decision, and the control plane's ids when it was asked. */
 export interface RemoteAnswer {
@@ -48,6 +48,8 @@ export interface RemoteAnswer {
   readonly approvalId?: string | undefined;
   /** `{url}/api/sdk/approval/{id}`: where the approval lives, on the control plane. */
   readonly statusUrl?: string | undefined;
+  /** The control plane's expires_at, approved_by… of that approval (for the SDK's answer). */
+  readonly review?: ApprovalReview | undefined;
   readonly retryAfterSeconds?: number | undefined;
   /** Why the control plane could not answer (a fail_mode or stale answer). */
   readonly failure?: RemoteOutcome | undefined;
@@ -119,14 +121,13 @@ interface Entry {
   readonly freshUntil: number;
 }
 
-/** A miss: its key and body, and what they were built from (to build them again). */
+/** A miss: its key (digest) and body, and what they were built from (to build them again). */
 interface Miss {
   readonly key: string;
   readonly body: string;
-  readonly action: ActionRequest;
-  readonly request: RequestView | undefined;
+  readonly input: RemoteInput;
   /** The request facts `body` was built with (this.facts then: replaced, never changed in place). */
-  readonly facts: readonly string[];
+  readonly facts: ForwardedFacts;
 }
 
 /** A flight's outcome, shared by every caller that joined it. */
@@ -166,27 +167,16 @@ export function maxAgeMs(header: string | string[] | undefined): number | undefi
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/**
- * The request body (also the cache and singleflight key): what the control plane evaluates.
- * Written field by field rather than as one object: the cache-hit path builds it per check, and
- * this skips copying the context to drop `gateway` (about a third of the cost). `facts`: the
- * JSON of the request facts forwarded (request-facts.ts), placed at context.ascend_request.
- */
-export function submitBody(a: ActionRequest, facts?: string): string {
-  // context.gateway is the sidecar's own (the control plane replaces it with its caller's); left
-  // out, so the key does not vary with each client's address. A client's ascend_request is
-  // replaced by the edge's own.
-  let context = '{';
-  const ctx = a.context;
-  for (const k in ctx) {
-    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
-    const v = JSON.stringify(ctx[k]);
-    if (v === undefined) continue;
-    context += (context.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
+const REVIEW_FIELDS = ['expires_at', 'approved_by', 'approved_at', 'rejected_by', 'decided_at', 'comments'] as const;
+
+/** The approval's fields of a submit answer that carries one; undefined when it sent none. */
+function reviewOf(v: Record<string, unknown>): ApprovalReview | undefined {
+  let review: Record<string, string> | undefined;
+  for (const f of REVIEW_FIELDS) {
+    const x = str(v[f]);
+    if (x !== undefined) (review ??= {})[f] = x;
   }
-  if (facts !== undefined) context += `${context.length > 1 ? ',' : ''}"${FACTS_CONTEXT_KEY}":${facts}`;
-  const agent = a.agent_id === null || a.agent_id === '' ? '' : `"agent_id":${JSON.stringify(a.agent_id)},`;
-  return `{${agent}"action_type":${JSON.stringify(a.action_type)},"resource":${JSON.stringify(a.resource)},"action_details":${JSON.stringify(a.parameters)},"context":${context}}}`;
+  return review;
 }
 
 export interface RemoteOptions {
@@ -211,7 +201,8 @@ export class RemoteEvaluator {
   /** The outcome of the last call made ('ok' once one succeeded). */
   private last: RemoteOutcome | undefined;
   /** The request facts the control plane reads (its x-ascend-request-facts), forwarded with each action. */
-  private facts: readonly string[] = [];
+  private facts = new ForwardedFacts([]);
+  private readonly digests = new KeyDigest();
 
   constructor(private readonly o: RemoteOptions) {
     const url = new URL(o.config.url ?? '');
@@ -247,7 +238,7 @@ export class RemoteEvaluator {
 
   /** The request facts the control plane said it reads (forwarded with each action). */
   get requestFacts(): readonly string[] {
-    return this.facts;
+    return this.facts.names;
   }
 
   get cacheSize(): number {
@@ -259,21 +250,14 @@ export class RemoteEvaluator {
   }
 
   /**
-   * The decision for `action`: synchronous from the cache, else a promise that never rejects
-   * (failures are answered per fail_mode, or stale). `request`: the gateway request's facts
-   * (undefined for an action submitted to this sidecar's own API). `deadline`: the gateway's, epoch ms.
+   * The decision for `input`: synchronous from the cache, else a promise that never rejects
+   * (failures are answered per fail_mode, or stale). `deadline`: the gateway's, epoch ms.
    */
-  decide(action: ActionRequest, request: RequestView | undefined, deadline: number | undefined, rt: Answering): RemoteAnswer | Promise<RemoteAnswer> {
-    const body = this.bodyOf(action, request);
-    const key = hash('sha256', body, 'binary');
+  decide(input: RemoteInput, deadline: number | undefined, rt: Answering): RemoteAnswer | Promise<RemoteAnswer> {
+    const key = this.digests.of(keyOf(input, this.facts));
     const e = this.cache?.get(key);
     if (e !== undefined && e.freshUntil > performance.now()) return e.hit;
-    return this.miss({ key, body, action, request, facts: this.facts }, e, deadline, rt);
-  }
-
-  private bodyOf(action: ActionRequest, request: RequestView | undefined): string {
-    // The cache-hit path builds this per check: no facts read (the usual case), no work.
-    return submitBody(action, request === undefined ? undefined : this.facts.length === 0 ? NO_FACTS : factsJson(request, this.facts));
+    return this.miss({ key, body: bodyOf(input, this.facts), input, facts: this.facts }, e, deadline, rt);
   }
 
   private async miss(m: Miss, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {
@@ -286,7 +270,7 @@ export class RemoteEvaluator {
       // A joiner's budget may be shorter than the flight's.
       this.o.metrics.coalesced();
       r = await within(flight, budget);
-      if (r.ok && r.askAgain === true) return this.decide(m.action, m.request, deadline, rt);
+      if (r.ok && r.askAgain === true) return this.decide(m.input, deadline, rt);
     } else {
       if (!this.breaker.allow()) {
         this.o.metrics.request('circuit_open');
@@ -303,9 +287,9 @@ export class RemoteEvaluator {
   /** The control plane named the request facts it reads: true when they are not the ones forwarded so far. */
   private learn(header: string | string[] | undefined): boolean {
     const named = parseFacts(header);
-    if (named === undefined || named.join(',') === this.facts.join(',')) return false;
+    if (named === undefined || named.join(',') === this.facts.names.join(',')) return false;
     this.o.logger.info({ control_plane: this.base, request_facts: named }, 'the control plane reads these request facts: forwarding them');
-    this.facts = named;
+    this.facts = new ForwardedFacts(named);
     return true;
   }
 
@@ -315,7 +299,7 @@ export class RemoteEvaluator {
     let { key, body } = m;
     let retried = false;
     let x = await this.pool.request(this.payload(body), timeoutMs);
-    if (x.outcome === 'ok' && x.status === 409 && m.request !== undefined) {
+    if (x.outcome === 'ok' && x.status === 409 && m.input.request !== undefined) {
       // request_facts_required: the control plane reads facts this body did not carry (its
       // policies changed). Asked again with them, within what is left of the budget — also when
       // another miss in flight learned them first (the body is then older than this.facts).
@@ -323,8 +307,8 @@ export class RemoteEvaluator {
       const left = timeoutMs - (performance.now() - t0);
       if (learned && left >= 1) {
         retried = true;
-        body = this.bodyOf(m.action, m.request);
-        key = hash('sha256', body, 'binary');
+        body = bodyOf(m.input, this.facts);
+        key = this.digests.of(keyOf(m.input, this.facts));
         x = await this.pool.request(this.payload(body), left);
       } else if (learned) x = { ...x, outcome: 'timeout' };
     }
@@ -404,6 +388,7 @@ export class RemoteEvaluator {
     const answer: RemoteAnswer = {
       decision, cacheHit: false, actionId: str(v.action_id), approvalId,
       statusUrl: approvalId === undefined ? undefined : `${this.base}${APPROVAL_STATUS_PREFIX}${encodeURIComponent(approvalId)}`,
+      review: approvalId === undefined ? undefined : reviewOf(v),
       retryAfterSeconds: kind === 'pending' ? (retry ?? r.retry_after_seconds) : status === 429 ? (retry ?? r.retry_after_seconds) : undefined,
     };
     // Never cached: pending, an answer an approval decided (its grant may be single-use or

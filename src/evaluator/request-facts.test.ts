@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestView } from '../core/action.js';
-import { factsJson, factsRead, formatFacts, parseFacts, requestFromFacts } from './request-facts.js';
+import { factsJson, factsRead, formatFacts, ForwardedFacts, parseFacts, requestFromFacts } from './request-facts.js';
 
 const req: RequestView = {
   method: 'POST', path: '/v1/orders/1', host: 'api.example.com', scheme: 'https', sourceIp: '10.0.0.7', principal: undefined,
@@ -36,5 +36,20 @@ describe('request facts', () => {
     const r = requestFromFacts({ facts: ['method', 'headers.a'], method: 7, headers: { A: 'x', b: 1 } });
     expect(r?.request.method).toBe('');
     expect({ ...r?.request.headers }).toEqual({ a: 'x' });
+  });
+
+  it('compiled once per list: the same JSON as factsJson, and values that tell the views apart', () => {
+    const names = ['headers.x-tenant', 'method', 'principal', 'query.region', 'source_ip'];
+    const f = new ForwardedFacts(names);
+    const views = [req, { ...req, headers: {} }, { ...req, method: 'GET', query: {} }, requestFromFacts({ facts: ['method'], method: 'GET' })!.request];
+    for (const v of views) expect(f.json(v)).toBe(factsJson(v, names));
+    const values = (v: RequestView) => {
+      const out: unknown[] = [];
+      f.values(v, out);
+      return out;
+    };
+    expect(values(req)).toEqual(['acme', 'POST', null, ['eu', 'us'], '10.0.0.7']);
+    expect(values({ ...req, headers: {} })).toEqual([null, 'POST', null, ['eu', 'us'], '10.0.0.7']);
+    expect(new ForwardedFacts([]).json(req)).toBe('{"facts":[]}');
   });
 });

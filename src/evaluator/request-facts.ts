@@ -6,8 +6,8 @@
  *
  *   "ascend_request": {"facts": ["headers.x-tenant", "method"], "method": "POST", "headers": {"x-tenant": "acme"}}
  *
- * Only the facts the control plane reads are forwarded — the submit body is the edge's cache
- * key, and a header such as x-request-id would make every request a miss. The control plane
+ * Only the facts the control plane reads are forwarded — what the body carries is what the edge's
+ * cache key carries, and a header such as x-request-id would make every request a miss. The control plane
  * names them in `x-ascend-request-facts` on each answer to a gateway key; `facts` says what the
  * edge sent, so a control plane whose policies read more (a reload there) answers 409
  * `request_facts_required` instead of deciding without them, and the edge asks again.
@@ -76,6 +76,70 @@ export function factsJson(req: RequestView, wanted: readonly string[]): string {
   if (headers !== '') json += `,"headers":{${headers}}`;
   if (query !== '') json += `,"query":{${query}}`;
   return `${json}}`;
+}
+
+/** One forwarded fact, compiled: where it goes in the JSON, its name there as JSON, and its reader. */
+interface Fact {
+  readonly kind: 'scalar' | 'header' | 'query';
+  readonly json: string;
+  readonly read: (req: RequestView) => unknown;
+}
+
+function compileFact(f: string): Fact {
+  if (f.startsWith('headers.')) {
+    const name = f.slice(8);
+    return { kind: 'header', json: JSON.stringify(name), read: (r) => r.headers[name] };
+  }
+  if (f.startsWith('query.')) {
+    const name = f.slice(6);
+    return { kind: 'query', json: JSON.stringify(name), read: (r) => r.query[name] };
+  }
+  const field = FIELD[f as Scalar];
+  return { kind: 'scalar', json: JSON.stringify(f), read: (r) => r[field] };
+}
+
+/**
+ * The facts an edge forwards, compiled once per list the control plane names (when the edge
+ * learns it), not per check: the `{"facts":[…]` head of their JSON and each fact's reader.
+ */
+export class ForwardedFacts {
+  /** `{"facts":["method",…]`: what every body's context.ascend_request starts with (but a forwarded view's). */
+  readonly head: string;
+  private readonly compiled: readonly Fact[];
+
+  constructor(readonly names: readonly string[]) {
+    this.head = `{"facts":${JSON.stringify(names)}`;
+    this.compiled = names.map(compileFact);
+  }
+
+  /** factsJson(req, names), without encoding the names again (the body's context.ascend_request). */
+  json(req: RequestView): string {
+    if (req.forwardedFacts !== undefined) return factsJson(req, this.names);
+    let json = this.head;
+    let headers = '';
+    let query = '';
+    for (const f of this.compiled) {
+      const v = f.read(req);
+      // null as absent, as values() has it (a view's fact is never null by its type).
+      if (v === undefined || v === null) continue;
+      const member = `${f.json}:${JSON.stringify(v)}`;
+      if (f.kind === 'header') headers += headers === '' ? member : `,${member}`;
+      else if (f.kind === 'query') query += query === '' ? member : `,${member}`;
+      else json += `,${member}`;
+    }
+    if (headers !== '') json += `,"headers":{${headers}}`;
+    if (query !== '') json += `,"query":{${query}}`;
+    return `${json}}`;
+  }
+
+  /**
+   * Appends what json(req) is made of for a view that is not a forwarded one: each fact's value
+   * in the order of `names`, an absent one as null (a fact's value is a string or a list of
+   * strings, never null). Equal lists of names and equal values give equal JSON.
+   */
+  values(req: RequestView, out: unknown[]): void {
+    for (const f of this.compiled) out.push(f.read(req) ?? null);
+  }
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

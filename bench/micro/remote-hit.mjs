@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// The edge's cached path (evaluator.mode remote, issue 17 item 7: cached remote decisions ≥ 0.9×
+// local cached ones), in one process and without the gateway's socket: the contract config's
+// refund handed to CheckPipeline.check() (normalize → map → cache → finish, decision log off) on
+// an app that decides locally and on an edge app whose answer is in its remote cache, after one
+// miss answered by a stub control plane in a child process (keep-alive, `max-age=86400`, both
+// caches' ttl_ms a day: every check after it is a hit, however slow the machine). Printed: µs
+// of CPU (process.cpuUsage) per check, median of the rounds, and edge ÷ local per round.
+// Also the hit alone, below the pipeline: RemoteEvaluator.decide() against the local path's
+// fingerprint + DecisionCache.get, each on a fresh mapping of the request (normalize + map, the
+// same for both, printed as `map` so it can be taken off). Needs `npm run build`.
+//
+//   taskset -c 1 node bench/micro/remote-hit.mjs [--dist dist] [--base DIR] [--rounds 7] [--n 100000] [--facts method,headers.x-tenant]
+//
+// --facts: the request facts the stub says it reads (x-ascend-request-facts; default none, what
+// a control plane on core.yaml says), so the edge forwards them and keys its cache by them.
+// With --base (another build, e.g. `cp -r dist dist-base` before a change), both builds run in
+// this one process, their rounds alternating, and the median of paired ratios is printed.
+import { fork } from 'node:child_process';
+import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+
+const { values } = parseArgs({ options: {
+  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '7' }, n: { type: 'string', default: '100000' },
+  facts: { type: 'string', default: 'none' }, stub: { type: 'boolean', default: false },
+} });
+
+const ANSWER = JSON.stringify({ action_id: '6c1f0d4e-0b7a-4a43-9c3e-2f1d8f3a9b10', decision: 'allowed', code: 'policy_allow', reason: 'allowed by pol_refund_small', policy_id: 'pol_refund_small', risk_score: 25, risk_level: 'low', status: 'approved' });
+
+if (values.stub) {
+  const http = await import('node:http');
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=86400', 'x-ascend-request-facts': values.facts, 'content-length': Buffer.byteLength(ANSWER) });
+      res.end(ANSWER);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.send?.(server.address().port));
+} else {
+  const stub = fork(new URL(import.meta.url).pathname, ['--stub', '--facts', values.facts], { stdio: 'inherit' });
+  const port = await new Promise((r) => stub.once('message', r));
+  const N = Number(values.n);
+  const ROUNDS = Number(values.rounds);
+  const dir = mkdtempSync(path.join(tmpdir(), 'ascend-remote-hit-'));
+  const core = `decision_log: {enabled: false}\n${readFileSync(new URL('../configs/core.yaml', import.meta.url), 'utf8').replace(/^server:.*$/m, '').replace(/^cache:.*$/m, 'cache: {ttl_ms: 86400000, max_entries: 100000}')}`;
+  const localFile = path.join(dir, 'local.yaml');
+  const edgeFile = path.join(dir, 'edge.yaml');
+  writeFileSync(localFile, core);
+  writeFileSync(edgeFile, `${core}\nevaluator: {mode: remote, url: "http://127.0.0.1:${port}", api_key: k-bench, timeout_ms: 1000}\n`);
+  const raw = {
+    adapter: 'envoy', method: 'POST', target: '/v1/refunds/r-1?amount=50', host: 'payments.internal', sourceIp: '10.0.0.7',
+    headers: { ':authority': 'payments.internal', ':method': 'POST', ':path': '/v1/refunds/r-1?amount=50', 'content-type': 'application/json', 'x-agent-id': 'billing-agent', 'x-tenant': 'acme', 'x-request-id': 'b1c2d3e4-0000-4000-8000-000000000001' },
+  };
+
+  /** One build: a local app, an edge app, and the bare hit paths. */
+  async function build(d) {
+    const at = (p) => pathToFileURL(path.resolve(d, p)).href;
+    const { loadRuntime } = await import(at('config/load.js'));
+    const { buildApp } = await import(at('app.js'));
+    const { createLogger, logDestination } = await import(at('observability/logger.js'));
+    const { RemoteEvaluator } = await import(at('evaluator/remote.js'));
+    const { RemoteMetrics } = await import(at('evaluator/remote-metrics.js'));
+    const { DecisionCache } = await import(at('evaluator/cache.js'));
+    const { normalize } = await import(at('gateway/normalize.js'));
+    const { Registry } = await import('prom-client');
+    const logger = createLogger({ level: 'warn', destination: logDestination('/dev/null') });
+    const app = async (file) => buildApp({ runtime: (await loadRuntime(file, 1)).runtime, logger, batchLogs: true, defaultMetrics: false });
+    const local = await app(localFile);
+    const edge = await app(edgeFile);
+    const rt = local.state.runtime;
+    const ev = new RemoteEvaluator({ config: edge.state.runtime.config.evaluator, apiKey: 'k-bench', cache: rt.config.cache, metrics: new RemoteMetrics(new Registry()), logger });
+    const cache = new DecisionCache({ enabled: true, ttlMs: 86_400_000, maxEntries: 100_000 });
+    const map = () => rt.mapper.map(normalize(raw, rt.normalize)).input;
+    // decide(input, deadline, rt); a build before it took (action, request, deadline, rt).
+    const decide = ev.decide.length === 3 ? (i) => ev.decide(i, undefined, rt.config) : (i) => ev.decide(i.action, i.request, undefined, rt.config);
+    // Prime: one miss each (the first also learns the request facts; the second is then keyed by them).
+    for (let i = 0; i < 2; i++) {
+      await edge.pipeline.check(raw);
+      await decide(map());
+    }
+    cache.set(rt.fingerprint(map()), rt.engine.evaluate(map()));
+    const sync = (r) => {
+      if (r instanceof Promise || r === undefined) throw new Error(`${d}: not a synchronous hit`);
+    };
+    return {
+      runs: {
+        local: () => sync(local.pipeline.check(raw)),
+        edge: () => sync(edge.pipeline.check(raw)),
+        map: () => map(),
+        'map+local hit': () => sync(cache.get(rt.fingerprint(map()))),
+        'map+remote hit': () => sync(decide(map())),
+      },
+      async close() {
+        await ev.close();
+        await local.shutdown(0);
+        await edge.shutdown(0);
+      },
+    };
+  }
+
+  const round = (fn) => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) fn();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / N;
+  };
+  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+  const builds = [['dist', await build(values.dist)], ...(values.base ? [['base', await build(values.base)]] : [])];
+  const results = {};
+  for (const [b, { runs }] of builds) for (const [name, fn] of Object.entries(runs)) {
+    round(fn); // warm-up
+    results[`${b} ${name}`] = [];
+  }
+  for (let r = 0; r < ROUNDS; r++) for (const [b, { runs }] of builds) for (const [name, fn] of Object.entries(runs)) results[`${b} ${name}`].push(round(fn));
+  const out = { cpuUsPerCheck: {}, edgeOverLocal: {}, hitUs: {} };
+  for (const [k, rs] of Object.entries(results)) out.cpuUsPerCheck[k] = +median(rs).toFixed(3);
+  for (const [b] of builds) {
+    out.edgeOverLocal[b] = +median(results[`${b} edge`].map((x, i) => x / results[`${b} local`][i])).toFixed(3);
+    out.hitUs[`${b} local`] = +median(results[`${b} map+local hit`].map((x, i) => x - results[`${b} map`][i])).toFixed(3);
+    out.hitUs[`${b} remote`] = +median(results[`${b} map+remote hit`].map((x, i) => x - results[`${b} map`][i])).toFixed(3);
+  }
+  if (values.base) {
+    out.distOverBase = {
+      edge: +median(results['dist edge'].map((x, i) => x / results['base edge'][i])).toFixed(3),
+      'remote hit': +median(results['dist map+remote hit'].map((x, i) => (x - results['dist map'][i]) / (results['base map+remote hit'][i] - results['base map'][i]))).toFixed(3),
+    };
+  }
+  console.log(JSON.stringify(out, null, 2));
+  for (const [, b] of builds) await b.close();
+  stub.kill();
+  rmSync(dir, { recursive: true, force: true });
+}
