@@ -58,6 +58,24 @@ describe('LineBuffer', () => {
     );
   });
 
+  it('writes a number as String() does, integers or not, across chunk boundaries', () => {
+    const edges = [0, -0, 1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -1, 0.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY];
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double(), fc.constantFrom(...edges)), { maxLength: 60 }), fc.integer({ min: 16, max: 512 }), (ns, maxBytes) => {
+        const { b, text } = collect(maxBytes);
+        for (const n of ns) {
+          b.ascii('{"n":');
+          b.int(n);
+          b.ascii('}');
+          b.endLine();
+        }
+        b.flush();
+        expect(text()).toBe(ns.map((n) => `{"n":${String(n)}}\n`).join(''));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('hands over only whole lines, each chunk within maxBytes unless one line is longer', () => {
     const { b, chunks } = collect(256);
     for (let i = 0; i < 50; i++) line(b, 'x'.repeat(i * 7), i);
