@@ -24,6 +24,8 @@ vi.setConfig({ testTimeout: 90_000 });
 const dir = tempDir('ascend-cp-');
 const GATEWAY_KEY = 'k-edge-gateway-0451';
 const APPROVER_KEY = 'k-approver-fred-77';
+/** An SDK agent's key on edge-a (the edge answers the SDK's REST API through the control plane). */
+const AGENT_KEY = 'k-agent-billing-edge-31';
 
 const CONTROL_PLANE = `
 store: {path: ${JSON.stringify(join(dir, 'cp.db'))}}
@@ -44,7 +46,7 @@ policies:
 `;
 
 /** An edge: routes and identity here, decisions on the control plane. */
-function edgeConfig(name: string, url: string, extra: { failMode?: 'open' | 'closed'; evaluator?: Record<string, unknown> } = {}): string {
+function edgeConfig(name: string, url: string, extra: { failMode?: 'open' | 'closed'; evaluator?: Record<string, unknown>; yaml?: string } = {}): string {
   const evaluator = {
     mode: 'remote', url, api_key: { env: 'EDGE_KEY' }, timeout_ms: 2000, stale_if_error_ms: 0, breaker: { failures: 3, open_ms: 300 }, ...extra.evaluator,
   };
@@ -65,6 +67,7 @@ routes:
   - match: {path: "/admin/**"}
     action_type: admin.access
     resource: "{path}"
+${extra.yaml ?? ''}
 `);
   return path;
 }
@@ -156,7 +159,9 @@ describe('an edge deciding through the control plane', () => {
   let e: Sidecar;
   let grpc: AuthzClient;
   beforeAll(async () => {
-    e = await edge('edge-a', `http://127.0.0.1:${cp.httpPort}`);
+    e = await edge('edge-a', `http://127.0.0.1:${cp.httpPort}`, {
+      yaml: `api_keys: [{name: billing, role: agent, agent_id: billing-agent, sha256: "${keyDigest(AGENT_KEY)}"}]`,
+    });
     grpc = new AuthzClient(e.grpcPort, { ownConnection: true });
   }, 120_000);
   afterAll(() => grpc.close());
@@ -213,6 +218,32 @@ describe('an edge deciding through the control plane', () => {
     expect(retry.status).toBe(200);
     expect(retry.headers.get('x-ascend-decision')).toBe('allowed');
     expect(retry.headers.get('x-ascend-approval-id')).toBe(approvalId);
+  });
+
+  it("answers an SDK submission with the control plane's approval fields: expires_at, then approved_by", async () => {
+    const submit = async () => {
+      const res = await fetch(`http://127.0.0.1:${e.httpPort}/api/v1/actions/submit`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': AGENT_KEY },
+        body: JSON.stringify({ agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/r-sdk', action_details: { amount: 7000 } }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const first = await submit();
+    expect([first.status, first.body.decision]).toEqual([200, 'pending']);
+    const approvalId = first.body.approval_request_id as string;
+    // The deadline the control plane set on its approval (check_approval's view of it there).
+    const onCp = await fetch(`http://127.0.0.1:${cp.httpPort}/api/sdk/approval/${encodeURIComponent(approvalId)}`, { headers: { 'x-api-key': GATEWAY_KEY } });
+    const cpView = (await onCp.json()) as Record<string, any>;
+    expect(cpView.deadline_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(first.body.expires_at).toBe(cpView.deadline_at);
+    expect(first.body.status_url).toBe(`http://127.0.0.1:${cp.httpPort}/api/sdk/approval/${encodeURIComponent(approvalId)}`);
+    const vote = await fetch(`http://127.0.0.1:${cp.httpPort}/api/approvals/${approvalId}/approve`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': APPROVER_KEY }, body: JSON.stringify({ comment: 'checked the invoice' }),
+    });
+    expect(vote.status).toBe(200);
+    const retry = await submit();
+    expect(retry.body).toMatchObject({ decision: 'allowed', approval_request_id: approvalId, approved_by: 'fred', comments: 'checked the invoice' });
+    expect(retry.body.approved_at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   it('shows the control plane as available on /readyz', async () => {

@@ -36,7 +36,7 @@ export function decisionHeaders(r: CheckResult): HeaderPair[] {
  * renderer starts reading belongs here.
  */
 export function plainResult(r: CheckResult): boolean {
-  return r.approvalId === undefined && r.statusUrl === undefined && r.approval === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
+  return r.approvalId === undefined && r.statusUrl === undefined && r.approval === undefined && r.review === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
 }
 
 /** Per Decision, its headers as first built (see decisionHeaderObject). */

@@ -8,7 +8,7 @@
  */
 import type { ActionRecord, ApprovalRecord } from '../approvals/store/records.js';
 import { currentApprovers } from '../approvals/workflow.js';
-import type { DecisionKind } from '../core/decision.js';
+import type { ApprovalReview, DecisionKind } from '../core/decision.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -48,6 +48,12 @@ function reviewFields(approval: ApprovalRecord | undefined): Record<string, unkn
     : { rejected_by: deniers.map((v) => v.approver).join(', ') || null, comments: comment ?? null, decided_at: iso(approval.decided_at) };
 }
 
+/** reviewFields() as a control plane sent them (its expires_at goes in its own place). */
+function remoteReviewFields(r: ApprovalReview): Record<string, unknown> {
+  const { expires_at: _expires, ...fields } = r;
+  return fields;
+}
+
 export interface SdkDecisionInput {
   readonly actionId: string;
   readonly decision: DecisionKind;
@@ -61,6 +67,8 @@ export interface SdkDecisionInput {
   readonly statusUrl?: string | undefined;
   /** Groups asked first, when no approval record is at hand (a fresh pending answer). */
   readonly approvers?: readonly string[] | undefined;
+  /** A control plane's word on its approval (an edge has no record): used when `approval` is not given. */
+  readonly review?: ApprovalReview | undefined;
 }
 
 /** The fields of the SDK's AuthorizationDecision, for submit and status answers alike. */
@@ -85,8 +93,9 @@ export function sdkDecision(i: SdkDecisionInput): Record<string, unknown> {
     approval_id: approvalId ?? null,
     ...(i.statusUrl !== undefined ? { status_url: i.statusUrl } : {}),
     required_approvers: !pending ? [] : approval ? [...currentApprovers(approval.workflow, approval)] : [...(i.approvers ?? [])],
-    expires_at: pending ? iso(approval?.deadline_at ?? null) : iso(approval?.grant_expires_at ?? null),
-    ...reviewFields(approval),
+    expires_at: approval === undefined && i.review !== undefined ? i.review.expires_at ?? null
+      : pending ? iso(approval?.deadline_at ?? null) : iso(approval?.grant_expires_at ?? null),
+    ...(approval === undefined && i.review !== undefined ? remoteReviewFields(i.review) : reviewFields(approval)),
     metadata: { policy_id: i.policyId, ...(i.code !== undefined ? { code: i.code } : {}) },
   };
 }

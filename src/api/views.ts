@@ -17,6 +17,7 @@ export function decisionView(r: CheckResult): Record<string, unknown> {
   const v = sdkDecision({
     actionId: r.actionId, decision: d.decision, initialDecision: d.decision, riskScore: d.riskScore, reason: d.reason,
     policyId: d.policyId, code: d.code, approvalId: r.approvalId, statusUrl: r.statusUrl, approvers: d.approvers, approval: r.approval,
+    review: r.review,
   });
   if (r.approvalId === undefined) delete v.approval_id; // approval_request_id stays, null (the SDK reads it)
   if (r.retryAfterSeconds !== undefined) v.retry_after = r.retryAfterSeconds;

@@ -14,6 +14,21 @@ export const RESTRICTIVENESS: Readonly<Record<PolicyAction, number>> = Object.fr
   allow: 0,
 });
 
+/**
+ * What a control plane said of the approval behind its answer (a pending one, or one an approval
+ * decided), in the SDK's own fields: the approval lives there, so an edge has no record to fill
+ * them from (api/sdk-views.ts does for a local approval). Only the fields it sent, as strings.
+ */
+export interface ApprovalReview {
+  /** The approval's deadline while pending; once approved, the grant's expiry. ISO 8601. */
+  readonly expires_at?: string;
+  readonly approved_by?: string;
+  readonly approved_at?: string;
+  readonly rejected_by?: string;
+  readonly decided_at?: string;
+  readonly comments?: string;
+}
+
 export interface Decision {
   readonly decision: DecisionKind;
   /** Human-readable; returned to the client in denial bodies. */

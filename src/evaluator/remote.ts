@@ -22,7 +22,7 @@
  */
 import type { Logger } from 'pino';
 import { APPROVAL_STATUS_PREFIX } from '../api/paths.js';
-import type { Decision, DecisionKind } from '../core/decision.js';
+import type { ApprovalReview, Decision, DecisionKind } from '../core/decision.js';
 import type { DecisionCode } from '../core/errors.js';
 import type { Config, EvaluatorConfig } from '../config/schema.js';
 import { connectOptions, type ClientTls } from './client-tls.js';
@@ -48,6 +48,8 @@ export interface RemoteAnswer {
   readonly approvalId?: string | undefined;
   /** `{url}/api/sdk/approval/{id}`: where the approval lives, on the control plane. */
   readonly statusUrl?: string | undefined;
+  /** The control plane's expires_at, approved_by… of that approval (for the SDK's answer). */
+  readonly review?: ApprovalReview | undefined;
   readonly retryAfterSeconds?: number | undefined;
   /** Why the control plane could not answer (a fail_mode or stale answer). */
   readonly failure?: RemoteOutcome | undefined;
@@ -164,6 +166,18 @@ export function maxAgeMs(header: string | string[] | undefined): number | undefi
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+const REVIEW_FIELDS = ['expires_at', 'approved_by', 'approved_at', 'rejected_by', 'decided_at', 'comments'] as const;
+
+/** The approval's fields of a submit answer that carries one; undefined when it sent none. */
+function reviewOf(v: Record<string, unknown>): ApprovalReview | undefined {
+  let review: Record<string, string> | undefined;
+  for (const f of REVIEW_FIELDS) {
+    const x = str(v[f]);
+    if (x !== undefined) (review ??= {})[f] = x;
+  }
+  return review;
+}
 
 export interface RemoteOptions {
   readonly config: EvaluatorConfig;
@@ -374,6 +388,7 @@ export class RemoteEvaluator {
     const answer: RemoteAnswer = {
       decision, cacheHit: false, actionId: str(v.action_id), approvalId,
       statusUrl: approvalId === undefined ? undefined : `${this.base}${APPROVAL_STATUS_PREFIX}${encodeURIComponent(approvalId)}`,
+      review: approvalId === undefined ? undefined : reviewOf(v),
       retryAfterSeconds: kind === 'pending' ? (retry ?? r.retry_after_seconds) : status === 429 ? (retry ?? r.retry_after_seconds) : undefined,
     };
     // Never cached: pending, an answer an approval decided (its grant may be single-use or

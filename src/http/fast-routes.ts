@@ -107,7 +107,7 @@ export abstract class ReplyBase implements ReplyLike {
     const out = this.out;
     if (payload === undefined || payload === null) {
       if (this.status >= 200 && this.status !== 204 && this.status !== 304 && this.method !== 'HEAD') out['content-length'] = '0';
-      this.write(this.status, out, undefined);
+      this.write(this.status, out, undefined, 0);
       return;
     }
     const text = typeof payload === 'string';
@@ -117,8 +117,9 @@ export abstract class ReplyBase implements ReplyLike {
     // What the adapters set on every answer, without the two regular expressions below.
     else if (type === 'application/json') out['content-type'] = 'application/json; charset=utf-8';
     else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
-    out['content-length'] = String(Buffer.byteLength(body));
-    this.write(this.status, out, body);
+    const bytes = Buffer.byteLength(body);
+    out['content-length'] = String(bytes);
+    this.write(this.status, out, body, bytes);
   }
 
   /**
@@ -133,8 +134,11 @@ export abstract class ReplyBase implements ReplyLike {
     this.send({ decision: 'denied', code: 'internal_error', reason: 'internal error while answering' });
   }
 
-  /** Writes the answer: `headers` in order, then `body` (undefined: none). */
-  protected abstract write(status: number, headers: Record<string, string>, body: string | undefined): void;
+  /**
+   * Writes the answer: `headers` in order, then `body` (undefined: none), `bodyBytes` long in
+   * UTF-8 (equal to its length exactly when the body is ASCII).
+   */
+  protected abstract write(status: number, headers: Record<string, string>, body: string | undefined, bodyBytes: number): void;
 }
 
 /** A reply through node's ServerResponse. */

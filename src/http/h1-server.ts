@@ -45,6 +45,29 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const NOT_ASCII = /[^\t\x20-\x7e]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * Header names already found to be tokens: the adapters set the same few names on every answer,
+ * so each is checked once rather than by a regular expression per header per answer. Bounded,
+ * so no route's dynamic names could grow it without end (names past the bound are checked each time).
+ */
+const TOKENS = new Set<string>();
+const MAX_TOKENS = 256;
+
+/** Refuses a name node:http would refuse (response splitting): the route's error answer follows. */
+function checkName(name: string): void {
+  if (TOKENS.has(name)) return;
+  if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+  if (TOKENS.size < MAX_TOKENS) TOKENS.add(name);
+}
+
+/** `HTTP/1.1 200 OK\r\n` by status, each built once. */
+const STATUS_LINES: string[] = [];
+
+function statusLine(status: number): string {
+  if (!(Number.isInteger(status) && status >= 100 && status <= 999)) return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+  return (STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`);
+}
+
 /** The part of the answer head that changes once a second: Date and the connection headers. */
 class HeadTail {
   private second = 0;
@@ -72,14 +95,16 @@ class HeadTail {
 class H1Reply extends ReplyBase {
   next: H1Reply | undefined = undefined;
   data: string | Buffer | undefined = undefined;
+  /** `data` is a string of ASCII only: written as latin1, a copy, where UTF-8 would encode it. */
+  ascii = false;
 
   constructor(private readonly conn: H1Connection, method: string, public close: boolean) {
     super(method);
   }
 
-  protected write(status: number, headers: Record<string, string>, body: string | undefined): void {
+  protected write(status: number, headers: Record<string, string>, body: string | undefined, bodyBytes: number): void {
     if (this.data !== undefined) return;
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let head = statusLine(status);
     let ascii = true;
     let own = false;
     for (const name in headers) {
@@ -89,8 +114,7 @@ class H1Reply extends ReplyBase {
         own = true;
         if (value.toLowerCase() === 'close') this.close = true;
       }
-      // As node:http refuses them (response splitting): the route's error answer follows.
-      if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+      checkName(name);
       if (NOT_ASCII.test(value)) {
         if (INVALID_VALUE.test(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
         ascii = false;
@@ -102,8 +126,10 @@ class H1Reply extends ReplyBase {
     head += this.conn.tail(this.close, own);
     const withBody = body !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304;
     // Node writes the head as latin1 and the body as UTF-8: one string when the head is ASCII.
-    if (ascii) this.data = withBody ? head + body : head;
-    else this.data = withBody ? Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]) : Buffer.from(head, 'latin1');
+    if (ascii) {
+      this.data = withBody ? head + body : head;
+      this.ascii = !withBody || bodyBytes === body.length;
+    } else this.data = withBody ? Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]) : Buffer.from(head, 'latin1');
     this.conn.answered(this);
   }
 }
@@ -182,6 +208,8 @@ class H1Connection {
   /** Inside onData: answers collect in `out`, written once at the end. */
   private batching = false;
   private out = '';
+  /** `out` is ASCII only (written as latin1). */
+  private outAscii = true;
   /** Reading stopped: too many answers in flight or unsent. */
   private paused = false;
   /** The listener is closing: answers say `Connection: close`, and the connection ends after them. */
@@ -327,7 +355,7 @@ class H1Connection {
     if (reply !== this.first) return;
     let r: H1Reply | undefined = reply;
     while (r !== undefined && r.data !== undefined) {
-      this.emit(r.data);
+      this.emit(r.data, r.ascii);
       this.inFlight--;
       if (r.close) {
         // The connection's last answer: the requests after it get none (as node:http after a
@@ -345,11 +373,13 @@ class H1Connection {
     if (!this.batching) this.settle();
   }
 
-  private emit(data: string | Buffer): void {
+  private emit(data: string | Buffer, ascii: boolean): void {
     if (this.socket.destroyed) return;
     if (typeof data === 'string') {
-      if (this.batching) this.out += data;
-      else this.socket.write(data);
+      if (this.batching) {
+        this.out += data;
+        this.outAscii &&= ascii;
+      } else this.socket.write(data, ascii ? 'latin1' : 'utf8');
       return;
     }
     this.flushOut();
@@ -359,8 +389,10 @@ class H1Connection {
   private flushOut(): void {
     if (this.out.length === 0) return;
     const out = this.out;
+    const encoding = this.outAscii ? 'latin1' : 'utf8';
     this.out = '';
-    if (!this.socket.destroyed) this.socket.write(out);
+    this.outAscii = true;
+    if (!this.socket.destroyed) this.socket.write(out, encoding);
   }
 
   private pause(): void {

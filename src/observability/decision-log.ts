@@ -35,9 +35,10 @@ export interface DecisionLogOptions {
 
 const q = JSON.stringify;
 const enc = (text: string): Encoded => new Encoded(text);
-const PREFIX = enc(`{"level":30,"time":`);
 const NULL = enc('null');
-const BASE = enc(`,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`);
+const BASE = `,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`;
+/** Every line's start up to the action id, for the millisecond `ms`. */
+const head = (ms: number): Encoded => enc(`{"level":30,"time":${ms}${BASE}`);
 const REQUEST_ID = enc(',"request_id":');
 /** `,"adapter":"…","agent_id":` per adapter, built once rather than per line. */
 const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, enc(`,"adapter":"${a}","agent_id":`)])) as Record<AdapterName, Encoded>;
@@ -67,6 +68,13 @@ function decisionPart(d: Decision): string {
 export class DecisionLog implements DecisionSink {
   private readonly parts = new WeakMap<Decision, Encoded>();
   private readonly out: LineOut | undefined;
+  /**
+   * The line's start for the last millisecond a line was written in: the same for every check
+   * in that millisecond (dozens under load), so one copy instead of formatting the time and
+   * writing three pieces per line.
+   */
+  private head = head(0);
+  private headMs = 0;
 
   constructor(
     private readonly stream: DestinationStream | undefined,
@@ -90,9 +98,12 @@ export class DecisionLog implements DecisionSink {
     if (dp === undefined) this.parts.set(d, (dp = enc(decisionPart(d))));
     const a = r.action;
     const req = r.request;
-    o.encoded(PREFIX);
-    o.ascii(String(Date.now()));
-    o.encoded(BASE);
+    const ms = Date.now();
+    if (ms !== this.headMs) {
+      this.head = head(ms);
+      this.headMs = ms;
+    }
+    o.encoded(this.head);
     o.json(r.actionId);
     if (req?.requestId !== undefined) {
       o.encoded(REQUEST_ID);
@@ -109,7 +120,7 @@ export class DecisionLog implements DecisionSink {
     }
     o.encoded(dp);
     o.encoded(r.cacheHit ? CACHE_HIT : CACHE_MISS);
-    o.ascii(String(Math.round(r.latencyUs)));
+    o.int(Math.round(r.latencyUs));
     if (r.route !== undefined) {
       o.encoded(ROUTE);
       o.json(r.route);

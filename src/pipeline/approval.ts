@@ -8,7 +8,7 @@ import type { ApprovalResolution, ApprovalService } from '../approvals/service.j
 import type { ApprovalRecord } from '../approvals/store/records.js';
 import type { WorkflowDefinition } from '../approvals/workflow.js';
 import type { ActionRequest } from '../core/action.js';
-import type { Decision } from '../core/decision.js';
+import type { ApprovalReview, Decision } from '../core/decision.js';
 import type { AgentDenialCode } from '../core/errors.js';
 import type { ActionBinding } from '../evaluator/binding.js';
 
@@ -22,6 +22,8 @@ export interface ResultIds {
   readonly retryAfterSeconds?: number | undefined;
   /** The approval that answered (this sidecar's): its deadline, grant and votes for the SDK's answer. */
   readonly approval?: ApprovalRecord | undefined;
+  /** What a control plane said of the approval that answered (one that lives there). */
+  readonly review?: ApprovalReview | undefined;
 }
 
 export interface ApprovalOutcome {

@@ -308,7 +308,7 @@ export class CheckPipeline {
     if (a.failure !== undefined && a.decision.stale !== true) this.deps.metrics.error(adapter, 'control_plane_unavailable');
     const ids: ResultIds | undefined = a.actionId === undefined && a.retryAfterSeconds === undefined
       ? undefined
-      : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds };
+      : { actionId: a.actionId ?? uuidV4(), approvalId: a.approvalId, statusUrl: a.statusUrl, retryAfterSeconds: a.retryAfterSeconds, review: a.review };
     return this.finish(a.decision, { adapter, t0, request, action: e.input.action, route, cacheHit: a.cacheHit, ids, span, mcp: e.mcp });
   }
 
@@ -337,6 +337,7 @@ export class CheckPipeline {
       approvalId,
       statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
       approval: ids?.approval,
+      review: ids?.review,
       retryAfterSeconds: ids?.retryAfterSeconds ?? (pending || decision.code === TOO_MANY_PENDING ? c.responses.retry_after_seconds : undefined),
       action,
       request,

@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from '../approvals/store/records.js';
 import type { ActionRequest } from '../core/action.js';
-import type { Decision } from '../core/decision.js';
+import type { ApprovalReview, Decision } from '../core/decision.js';
 import type { AdapterName, GatewayRequest } from '../gateway/request.js';
 import type { JsonRpcId } from '../mapping/mcp.js';
 import type { AbMembership } from '../policy/ab.js';
@@ -23,6 +23,8 @@ export interface CheckResult {
   readonly statusUrl?: string | undefined;
   /** The approval that answered, as it stood (deadline, grant, votes); undefined: none here. */
   readonly approval?: ApprovalRecord | undefined;
+  /** Evaluating remotely: what the control plane said of the approval that answered (it lives there). */
+  readonly review?: ApprovalReview | undefined;
   /** Seconds the client should wait before retrying a pending action (`retry-after`). */
   readonly retryAfterSeconds: number | undefined;
   /** Undefined when the request could not be normalized. */
