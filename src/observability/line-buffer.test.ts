@@ -114,10 +114,10 @@ describe('LineBuffer', () => {
     expect(chunks).toEqual(['{"k":"a","n":1,"t":"é✓"}\n']);
   });
 
-  it('hands a half-full chunk over after the current callback, not inside the line that filled it', async () => {
+  it('hands a nearly full chunk over after the current callback, not inside the line that filled it', async () => {
     const chunks: string[] = [];
-    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 100, 1000);
-    line(b, 'a'.repeat(40), 1); // 65 bytes: past half of 100
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 72, 1000);
+    line(b, 'a'.repeat(40), 1); // 65 bytes: past 7/8 of 72
     expect(chunks).toEqual([]);
     await new Promise((r) => setImmediate(r));
     expect(chunks.map((c) => JSON.parse(c).n)).toEqual([1]);
@@ -127,5 +127,11 @@ describe('LineBuffer', () => {
     expect(chunks.length).toBe(2);
     b.flush();
     expect(chunks.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).n)).toEqual([1, 2, 3]);
+    // Below 7/8 a chunk waits for more lines (or maxDelayMs): a write costs about the same at any size.
+    const c = collect(200);
+    line(c.b, 'a'.repeat(40), 1);
+    await new Promise((r) => setImmediate(r));
+    expect(c.chunks).toEqual([]);
+    c.b.flush();
   });
 });

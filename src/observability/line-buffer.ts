@@ -190,11 +190,13 @@ export class LineBuffer implements LineOut {
     if (this.pos > this.maxBytes && this.lineStart > 0) this.handOff(this.lineStart);
     this.lineStart = this.pos;
     if (this.pos >= this.maxBytes) this.flush();
-    // Half full: handed over once the current I/O callback is done (setImmediate), not inside
-    // the request whose line filled it — a 32 KiB write(2) before that request's answer was
-    // its latency (the serial p99 against a bare handler, bench/README.md). The chunk keeps
-    // the other half for the lines written meanwhile; past that, ensure() hands over at once.
-    else if (this.pos >= this.maxBytes >> 1) this.soon ??= setImmediate(this.flushSoon);
+    // Nearly full (7/8): handed over once the current I/O callback is done (setImmediate), not
+    // inside the request whose line filled it — a 64 KiB write(2) (~100 µs) before that
+    // request's answer was its latency (the serial p99 against a bare handler, bench/README.md).
+    // The last eighth takes the lines written meanwhile (one, when requests come one at a
+    // time); past that, ensure() hands over at once. Not at half: a write costs about the same
+    // whatever its size, so half-size chunks doubled the writes.
+    else if (this.pos >= this.maxBytes - (this.maxBytes >> 3)) this.soon ??= setImmediate(this.flushSoon);
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
       this.timer.unref();
