@@ -60,18 +60,23 @@ async function replica(schema: string, grant: 'ttl' | 'single_use' = 'ttl'): Pro
 }
 
 let n = 0;
-/** Replicas A and B on a new schema, and an action pending through A, approved through B, retried once through A (the grant's use recorded). */
+/** Replicas A and B on a new schema, and a ttl grant kept by A (see keptByA). */
 async function approvedTtl() {
   const schema = db.schema(`memo${++n}`);
   const [a, b] = [await replica(schema), await replica(schema)];
-  const req = { ...payment, resource: `stripe:charges/${n}`, workflow: { steps: [{ approvers: ['finance-manager'], required: 1, timeout_hours: 1 }] } };
+  return { a, b, ...await keptByA(a, b, `stripe:charges/${n}`) };
+}
+
+/** An action pending through A, approved through B, retried through A (the grant's use recorded) until A keeps it. */
+async function keptByA(a: Replica, b: Replica, resource: string, fingerprint?: string) {
+  const req = { ...payment, resource, workflow: { steps: [{ approvers: ['finance-manager'], required: 1, timeout_hours: 1 }] }, ...(fingerprint ? { fingerprint } : {}) };
   const first = await resolved(a.service.requestApproval(req));
   expect(first.decision).toBe('pending');
   expect((await b.service.vote({ approval_id: first.approval_id, approver: 'fred', groups: ['finance-manager'], vote: 'approve' })).ok).toBe(true);
   expect((await a.service.requestApproval(req)).decision).toBe('allowed'); // the use, recorded in the store
   // Kept by a retry whose read no notification overtook (B's approval notifies A too).
-  await waitFor(async () => (await a.service.requestApproval(req)).decision === 'allowed' && a.memo.size === 1, { what: 'A keeps the grant' });
-  return { a, b, req, approval: first.approval };
+  await waitFor(async () => (await a.service.requestApproval(req)).decision === 'allowed' && a.memo.get(first.approval.fingerprint, Date.now()) !== undefined, { what: 'A keeps the grant' });
+  return { req, approval: first.approval };
 }
 
 /** Resolves once A no longer answers from its memo, with how long that took. */
@@ -121,6 +126,15 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
     expect(await b.store.createPendingApproval(newer)).toMatchObject({ created: true });
     expect(await dropped(a, approval.fingerprint, createdAt)).toBeLessThan(1000);
     expect(await a.service.requestApproval(req)).toMatchObject({ decision: 'pending', approval_id: newer.approval.approval_id });
+  });
+
+  it('drops only that fingerprint\'s grant on a new approval for it, also for a caller\'s own key with a \'|\' in it', async () => {
+    const { a, b, approval: other } = await approvedTtl();
+    const { approval } = await keptByA(a, b, 'stripe:charges/keyed', 'tenant-7|order-42');
+    const createdAt = performance.now();
+    expect(await b.store.createPendingApproval(pendingApproval({ fingerprint: 'tenant-7|order-42', now: Date.now() + 1 }))).toMatchObject({ created: true });
+    expect(await dropped(a, approval.fingerprint, createdAt)).toBeLessThan(1000);
+    expect(a.memo.get(other.fingerprint, Date.now())).toBeDefined(); // the other fingerprint's grant stays
   });
 
   it('drops every grant on a kill switch set through B', async () => {

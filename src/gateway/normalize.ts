@@ -39,6 +39,8 @@ function canonicalMethod(raw: string, headers: Record<string, string>, opts: Nor
       method = headers[name] as string;
     }
   }
+  // An accepted method as sent (the set holds upper-case tokens): nothing to check or fold.
+  if (opts.methods !== undefined && opts.methods.has(method)) return method;
   if (!METHOD_RE.test(method)) throw new RequestError('invalid_method', 'invalid HTTP method');
   const upper = method.toUpperCase();
   if (opts.methods !== undefined && !opts.methods.has(upper)) throw new RequestError('invalid_method', `method ${upper} is not accepted`);

@@ -63,11 +63,24 @@ export function parseQuery(raw: string, readKeys?: ReadonlySet<string>): QueryMa
   const out: QueryMap = nullObject<string | string[]>() as QueryMap;
   if (raw === '') return out;
   const strict = readKeys !== undefined && readKeys.size > 0;
-  for (const pair of raw.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const key = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
-    const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
+  // Pair by pair with indexOf (as split('&') would cut them, empty pairs skipped): no array
+  // and no string per pair besides its key and value.
+  for (let start = 0; start <= raw.length; ) {
+    let end = raw.indexOf('&', start);
+    if (end === -1) end = raw.length;
+    const from = start;
+    start = end + 1;
+    if (end === from) continue;
+    // Not indexOf('=', from): past `end` it would scan the pairs after this one, each time.
+    let eq = -1;
+    for (let i = from; i < end; i++) {
+      if (raw.charCodeAt(i) === 0x3d) {
+        eq = i;
+        break;
+      }
+    }
+    const key = decodeComponent(raw.slice(from, eq === -1 ? end : eq));
+    const value = eq === -1 ? '' : decodeComponent(raw.slice(eq + 1, end));
     const read = strict ? readKeyOf(key, value, eq !== -1, readKeys) : undefined;
     if (read !== undefined) {
       if (out[read] !== undefined) throw ambiguous(read, 'is given more than once');

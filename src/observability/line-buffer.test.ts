@@ -58,6 +58,24 @@ describe('LineBuffer', () => {
     );
   });
 
+  it('writes a number as String() does, integers or not, across chunk boundaries', () => {
+    const edges = [0, -0, 1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -1, 0.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY];
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double(), fc.constantFrom(...edges)), { maxLength: 60 }), fc.integer({ min: 16, max: 512 }), (ns, maxBytes) => {
+        const { b, text } = collect(maxBytes);
+        for (const n of ns) {
+          b.ascii('{"n":');
+          b.int(n);
+          b.ascii('}');
+          b.endLine();
+        }
+        b.flush();
+        expect(text()).toBe(ns.map((n) => `{"n":${String(n)}}\n`).join(''));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('hands over only whole lines, each chunk within maxBytes unless one line is longer', () => {
     const { b, chunks } = collect(256);
     for (let i = 0; i < 50; i++) line(b, 'x'.repeat(i * 7), i);
@@ -96,10 +114,10 @@ describe('LineBuffer', () => {
     expect(chunks).toEqual(['{"k":"a","n":1,"t":"é✓"}\n']);
   });
 
-  it('hands a half-full chunk over after the current callback, not inside the line that filled it', async () => {
+  it('hands a nearly full chunk over after the current callback, not inside the line that filled it', async () => {
     const chunks: string[] = [];
-    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 100, 1000);
-    line(b, 'a'.repeat(40), 1); // 65 bytes: past half of 100
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 72, 1000);
+    line(b, 'a'.repeat(40), 1); // 65 bytes: past 7/8 of 72
     expect(chunks).toEqual([]);
     await new Promise((r) => setImmediate(r));
     expect(chunks.map((c) => JSON.parse(c).n)).toEqual([1]);
@@ -109,5 +127,11 @@ describe('LineBuffer', () => {
     expect(chunks.length).toBe(2);
     b.flush();
     expect(chunks.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).n)).toEqual([1, 2, 3]);
+    // Below 7/8 a chunk waits for more lines (or maxDelayMs): a write costs about the same at any size.
+    const c = collect(200);
+    line(c.b, 'a'.repeat(40), 1);
+    await new Promise((r) => setImmediate(r));
+    expect(c.chunks).toEqual([]);
+    c.b.flush();
   });
 });

@@ -31,6 +31,8 @@ export interface LineOut {
   ascii(s: string): void;
   /** JSON text that is already escaped, in any characters (written as UTF-8). */
   text(s: string): void;
+  /** A number as `String(n)` writes it; a small non-negative integer without making that string. */
+  int(n: number): void;
   /** A JSON string literal: quoted and escaped exactly as JSON.stringify would. */
   json(s: string): void;
   endLine(): void;
@@ -68,6 +70,10 @@ export class StringLines implements LineOut {
 
   json(s: string): void {
     this.line += JSON.stringify(s);
+  }
+
+  int(n: number): void {
+    this.line += String(n);
   }
 
   endLine(): void {
@@ -115,6 +121,25 @@ export class LineBuffer implements LineOut {
     let p = this.pos;
     for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
     this.pos = p;
+  }
+
+  int(n: number): void {
+    // Digits written last to first; anything but an integer in [0, 2^31) goes through String().
+    if (!(n >= 0 && n <= 0x7fffffff && Math.floor(n) === n)) {
+      this.ascii(String(n));
+      return;
+    }
+    let digits = 1;
+    for (let m = n; m >= 10; m = (m / 10) | 0) digits++;
+    this.ensure(digits);
+    const b = this.buf;
+    let p = this.pos + digits;
+    this.pos = p;
+    let m = n | 0;
+    do {
+      b[--p] = 0x30 + (m % 10);
+      m = (m / 10) | 0;
+    } while (m > 0);
   }
 
   encoded(e: Encoded): void {
@@ -165,11 +190,13 @@ export class LineBuffer implements LineOut {
     if (this.pos > this.maxBytes && this.lineStart > 0) this.handOff(this.lineStart);
     this.lineStart = this.pos;
     if (this.pos >= this.maxBytes) this.flush();
-    // Half full: handed over once the current I/O callback is done (setImmediate), not inside
-    // the request whose line filled it — a 32 KiB write(2) before that request's answer was
-    // its latency (the serial p99 against a bare handler, bench/README.md). The chunk keeps
-    // the other half for the lines written meanwhile; past that, ensure() hands over at once.
-    else if (this.pos >= this.maxBytes >> 1) this.soon ??= setImmediate(this.flushSoon);
+    // Nearly full (7/8): handed over once the current I/O callback is done (setImmediate), not
+    // inside the request whose line filled it — a 64 KiB write(2) (~100 µs) before that
+    // request's answer was its latency (the serial p99 against a bare handler, bench/README.md).
+    // The last eighth takes the lines written meanwhile (one, when requests come one at a
+    // time); past that, ensure() hands over at once. Not at half: a write costs about the same
+    // whatever its size, so half-size chunks doubled the writes.
+    else if (this.pos >= this.maxBytes - (this.maxBytes >> 3)) this.soon ??= setImmediate(this.flushSoon);
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
       this.timer.unref();

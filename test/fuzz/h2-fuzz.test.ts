@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runCall, type GrpcMethod } from '../../src/grpc/call.js';
 import { H2Connection, type ConnectionHost, type H2Stats } from '../../src/grpc/h2/connection.js';
+import { OutputHeap } from '../../src/grpc/h2/output-heap.js';
 import { HpackDecoder, HpackError } from '../../src/grpc/h2/hpack.js';
 import { huffmanEncode } from '../../src/grpc/h2/huffman.js';
 import { H2_LIMIT_DEFAULTS } from '../../src/grpc/h2/limits.js';
@@ -98,6 +99,7 @@ class Host implements ConnectionHost {
   readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
   buffered = 0;
   unsent = 0;
+  readonly holders = new OutputHeap<H2Connection>();
   readonly connections = new Set<H2Connection>();
   closedCount = 0;
   arriving(): void {}

@@ -23,6 +23,7 @@ import type { H2Limits } from './limits.js';
 import { RequestHead } from './request-head.js';
 import { OK_TRAILERS_BLOCK, RESPONSE_BLOCK, status } from './responder.js';
 import { END_WITHOUT_TRAILERS, H2Stream, RecentIds, type StreamConnection } from './stream.js';
+import type { OutputHeap, OutputHolder } from './output-heap.js';
 
 export interface ConnectionHost {
   readonly methods: ReadonlyMap<string, GrpcMethod>;
@@ -32,6 +33,8 @@ export interface ConnectionHost {
   readonly connections: ReadonlySet<H2Connection>;
   /** Unsent output over all connections (kept by the connections, sampled at each write). */
   unsent: number;
+  /** The connections holding unsent output, largest first (kept by the connections). */
+  readonly holders: OutputHeap<H2Connection>;
   readonly logger: Logger | undefined;
   /** Request bytes held by unfinished requests over all connections (kept by the connections). */
   buffered: number;
@@ -96,7 +99,7 @@ const CALM_LINGER_MS = 5000;
 /** How long an RST_STREAM on an idle stream, before any stream, waits for a stream to open (onReset). */
 const IDLE_RESET_GRACE_MS = 250;
 
-export class H2Connection implements StreamConnection {
+export class H2Connection implements StreamConnection, OutputHolder {
   private readonly decoder = new HpackDecoder();
   private readonly head = new RequestHead();
   private readonly out = new F.FrameWriter();
@@ -128,13 +131,13 @@ export class H2Connection implements StreamConnection {
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Armed while paused for unsent output: still paused when it fires, the connection is closed (limits.outputStallMs). */
   private stallTimer: NodeJS.Timeout | undefined;
-  /** The socket's unwritten bytes when last looked at (counted in host.unsent). */
-  private unsent = 0;
+  /** The socket's unwritten bytes when last looked at (counted in host.unsent; read by host.holders). */
+  unsent = 0;
+  /** Where this connection sits in host.holders (-1: holds nothing, or dead). */
+  heapAt = -1;
   /** PING and SETTINGS frames the client may still send now, as of controlAt (a token bucket: see control()). */
   private controlTokens = 0;
   private controlAt = 0;
-  /** Date.now() of the read being parsed, taken at its first PING or SETTINGS (0: not yet). */
-  private readAt = 0;
   /** Armed by an RST_STREAM on an idle odd stream before any stream opened (see onReset). */
   private idleResetTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flow = new FlowControl(this.out, (s, trailers) => this.endStream(s, trailers));
@@ -235,7 +238,6 @@ export class H2Connection implements StreamConnection {
     }
     let pos = 0;
     this.reading = true;
-    this.readAt = 0;
     try {
       if (!this.preface) {
         const n = Math.min(buf.length, F.PREFACE.length);
@@ -743,25 +745,33 @@ export class H2Connection implements StreamConnection {
    * no longer read (a client that only sends PINGs gets no more answers queued), and is closed
    * if its client has not read it all within limits.outputStallMs; at 4 times the limit it is
    * closed at once. When all connections together pass the process's budget, those holding
-   * more than their share (the budget over the open connections) are closed: a flood of
+   * more than their share (the budget over the open connections) are closed, the largest
+   * first (host.holders, output-heap.ts): a flood of
    * clients that never read cannot hold more than the budget and one write
    * (test/h2-flood.test.ts).
    */
   private budgetOutput(): void {
     const unsent = this.socket.writableLength;
-    this.host.unsent += unsent - this.unsent;
-    this.unsent = unsent;
-    if (this.host.unsent > this.host.stats.unsentPeak) this.host.stats.unsentPeak = this.host.unsent;
-    const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = this.host.limits;
+    const host = this.host;
+    if (unsent !== this.unsent) {
+      host.unsent += unsent - this.unsent;
+      this.unsent = unsent;
+      host.holders.update(this);
+    }
+    if (host.unsent > host.stats.unsentPeak) host.stats.unsentPeak = host.unsent;
+    const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = host.limits;
     if (unsent > 4 * connectionOutputBytes) return this.shed('output not read');
-    if (this.host.unsent > outputBudgetBytes) {
-      // Whoever holds more than its share goes, this one first, until all together are back
-      // within the budget: after this write, since all within their shares are within it.
-      const share = outputBudgetBytes / this.host.connections.size;
+    if (host.unsent > outputBudgetBytes) {
+      // Whoever holds more than its share goes, this one first, then the largest holders, until
+      // all together are back within the budget: after this write, since all within their
+      // shares are within it. Past the budget the largest holds more than its share, so each
+      // step closes one (or sets aside a dead one, which holds output until its socket closes):
+      // O(log n) a step, not a walk over every connection.
+      const share = outputBudgetBytes / host.connections.size;
       if (unsent > share) this.shed('output not read, over its share of the process budget');
-      for (const c of this.host.connections) {
-        if (this.host.unsent <= outputBudgetBytes) break;
-        if (c.unsent > share) c.shed('output not read, over its share of the process budget');
+      for (let c = host.holders.peek(); c !== undefined && host.unsent > outputBudgetBytes && c.unsent > share; c = host.holders.peek()) {
+        if (c.dead) host.holders.remove(c);
+        else c.shed('output not read, over its share of the process budget');
       }
       if (this.dead) return;
     }
@@ -815,6 +825,7 @@ export class H2Connection implements StreamConnection {
   private forget(): void {
     this.host.unsent -= this.unsent;
     this.unsent = 0;
+    this.host.holders.remove(this);
   }
 
   private onDrain(): void {
@@ -829,10 +840,11 @@ export class H2Connection implements StreamConnection {
    * Takes a PING or SETTINGS from the connection's allowance, a token bucket that refills at
    * maxControlFramesPerSecond and holds a tenth of that (at least CONTROL_BURST_MIN): a flood
    * is caught in its first burst, not after a second's worth of answers. Empty, the connection
-   * is closed.
+   * is closed. The clock is read per frame (about 50 ns), not kept per read: the bucket itself
+   * bounds how many frames a connection gets that far (burst + rate a second).
    */
   private control(): void {
-    const now = (this.readAt ||= Date.now());
+    const now = Date.now();
     const rate = this.host.limits.maxControlFramesPerSecond;
     const burst = Math.max(CONTROL_BURST_MIN, rate / 10);
     this.controlTokens = this.controlAt === 0 ? burst : Math.min(burst, this.controlTokens + ((now - this.controlAt) * rate) / 1000);

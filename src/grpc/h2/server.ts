@@ -11,6 +11,7 @@ import { createSocketServer, type TlsCredentials } from '../../listeners/tls.js'
 import { ArrivalList, Listener, runCall, type GrpcMethod } from '../call.js';
 import { Status } from '../wire.js';
 import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import { OutputHeap } from './output-heap.js';
 import { H2_LIMIT_DEFAULTS, type H2Limits } from './limits.js';
 import { H2_RESPONDER } from './responder.js';
 import type { H2Stream } from './stream.js';
@@ -47,6 +48,7 @@ export class H2GrpcServer implements ConnectionHost {
   readonly maxBufferedBytes: number;
   buffered = 0;
   unsent = 0;
+  readonly holders = new OutputHeap<H2Connection>();
   readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
 
   constructor(readonly methods: ReadonlyMap<string, GrpcMethod>, private readonly opts: H2ServerOptions) {

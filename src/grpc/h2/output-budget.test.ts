@@ -1,0 +1,94 @@
+/**
+ * The process's output budget over connections whose clients never read (connection.ts
+ * budgetOutput), on sockets that keep everything written: past the budget the largest holders
+ * over their share are closed until all together are back within it.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import * as F from './frames.js';
+import { H2_LIMIT_DEFAULTS } from './limits.js';
+import { OutputHeap } from './output-heap.js';
+
+/** A socket whose client reads nothing: every byte written stays unsent. */
+class UnreadSocket extends EventEmitter {
+  writableLength = 0;
+  destroyed = false;
+  get writable(): boolean {
+    return !this.destroyed;
+  }
+  setNoDelay(): void {}
+  setTimeout(): void {}
+  pause(): void {}
+  resume(): void {}
+  write(b: Buffer): boolean {
+    if (!this.destroyed) this.writableLength += b.length;
+    return true;
+  }
+  end(): void {}
+  destroySoon(): void {}
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    queueMicrotask(() => this.emit('close'));
+  }
+}
+
+const BUDGET = 3000;
+
+class Host implements ConnectionHost {
+  readonly methods = new Map();
+  readonly maxReceiveBytes = 4096;
+  readonly limits = { ...H2_LIMIT_DEFAULTS, maxControlFramesPerSecond: 1e9, connectionOutputBytes: 1 << 30, outputBudgetBytes: BUDGET };
+  readonly logger = undefined;
+  readonly maxBufferedBytes = 1 << 20;
+  readonly idleTimeoutMs = 60_000;
+  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
+  buffered = 0;
+  unsent = 0;
+  readonly holders = new OutputHeap<H2Connection>();
+  readonly connections = new Set<H2Connection>();
+  arriving(): void {}
+  arrived(): void {}
+  run(): void {}
+  closed(c: H2Connection): void {
+    this.connections.delete(c);
+  }
+}
+
+const SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const PING = Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+const pings = (n: number) => Buffer.concat(Array.from({ length: n }, () => PING));
+
+function open(host: Host): UnreadSocket {
+  const socket = new UnreadSocket();
+  host.connections.add(new H2Connection(socket as never, host));
+  socket.emit('data', Buffer.concat([F.PREFACE, SETTINGS]));
+  return socket;
+}
+
+describe('the output budget over clients that never read', () => {
+  it('closes the largest holder over its share first, and no more than brings all back within the budget', () => {
+    const host = new Host();
+    const [a, b, c] = [open(host), open(host), open(host)]; // share: 1000 bytes each
+    a.emit('data', pings(60)); // ~1100 bytes: over its share, the total within the budget
+    b.emit('data', pings(95)); // ~1700 bytes
+    expect([a.destroyed, b.destroyed, host.unsent]).toEqual([false, false, a.writableLength + b.writableLength + c.writableLength]);
+    expect(host.unsent).toBeLessThanOrEqual(BUDGET);
+    c.emit('data', pings(20)); // within its share, but the process passes the budget
+    expect([a.destroyed, b.destroyed, c.destroyed]).toEqual([false, true, false]);
+    expect(host.unsent).toBeLessThanOrEqual(BUDGET);
+    expect(host.stats.outputClosed).toBe(1);
+  });
+
+  it('sets aside a closed connection still holding output, and closes the next largest', () => {
+    const host = new Host();
+    const [a, b, c] = [open(host), open(host), open(host)];
+    a.emit('data', pings(60));
+    b.emit('data', pings(95));
+    // b breaks the protocol: closed, its output held until its socket goes.
+    b.emit('data', Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8])); // PING on a stream
+    c.emit('data', pings(20));
+    expect([a.destroyed, c.destroyed]).toEqual([true, false]);
+  });
+});
