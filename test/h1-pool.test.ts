@@ -2,12 +2,17 @@
  * The control plane client's connections (src/evaluator/h1-pool.ts) against real servers on
  * loopback: node:http (keep-alive, chunked answers, Connection: close, its own idle timeout), a
  * raw socket server that closes idle connections without saying so, one that never answers, and
- * a closed port.
+ * a closed port; and raw servers that close a kept-alive connection as the next request arrives
+ * (the idle-close race), which the pool answers by sending the request once more on a new one.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { H1Pool } from '../src/evaluator/h1-pool.js';
+import { RemoteEvaluator } from '../src/evaluator/remote.js';
+import { RemoteMetrics } from '../src/evaluator/remote-metrics.js';
 
 const servers: (Server | HttpServer)[] = [];
 afterEach(async () => {
@@ -137,5 +142,133 @@ describe('H1Pool', () => {
     expect((await pool.request(req(), 2000)).outcome).toBe('error');
     expect(connections()).toBe(2);
     await pool.close();
+  });
+});
+
+/**
+ * What a raw server does with request `n` (from 1) of its connection `conn` (from 1): answer it
+ * (keep-alive, its own body), close without a byte ('fin'), reset ('rst'), close 400 ms later
+ * ('late_fin'), send the start of a status line and close ('partial'), or never answer ('hang').
+ * A request is one 'data' event: the pool writes each whole, one at a time per connection.
+ */
+type Act = 'answer' | 'fin' | 'rst' | 'late_fin' | 'partial' | 'hang';
+
+function closingServer(plan: (conn: number, n: number) => Act, answer = (body: string) => body): Server {
+  let conns = 0;
+  return createServer((s: Socket) => {
+    const conn = ++conns;
+    let n = 0;
+    s.on('error', () => {});
+    s.on('data', (chunk: Buffer) => {
+      const act = plan(conn, ++n);
+      if (act === 'answer') {
+        const body = answer(chunk.toString('latin1').split('\r\n\r\n')[1] ?? '');
+        s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-ascend-request-facts: none\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      } else if (act === 'fin') s.destroy();
+      else if (act === 'rst') s.resetAndDestroy();
+      else if (act === 'late_fin') setTimeout(() => s.destroy(), 400);
+      else if (act === 'partial') s.end('HTTP/1.1 200 OK\r\n');
+    });
+  });
+}
+
+/** A pool that counts its resends. */
+function counting(url: URL, connections = 1): { pool: H1Pool; resends: () => number } {
+  let n = 0;
+  return { pool: new H1Pool(url, { connections, onResend: () => n++ }), resends: () => n };
+}
+
+const outcome = (x: { outcome: string; text: string }) => `${x.outcome} ${x.text}`;
+
+describe('H1Pool: a reused connection closed before any byte of the answer', () => {
+  for (const close of ['fin', 'rst'] as const) {
+    it(`sends the request once more on a new connection (${close === 'fin' ? 'closed' : 'reset'} as it arrived)`, async () => {
+      const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 && n >= 2 ? close : 'answer')));
+      const { pool, resends } = counting(url);
+      expect(outcome(await pool.request(req('1'), 2000))).toBe('ok 1');
+      expect(outcome(await pool.request(req('2'), 2000))).toBe('ok 2');
+      expect([connections(), resends()]).toEqual([2, 1]);
+      expect(outcome(await pool.request(req('3'), 2000))).toBe('ok 3'); // the new connection, kept alive
+      expect([connections(), resends()]).toEqual([2, 1]);
+      await pool.close();
+    });
+  }
+
+  it('a server that closes every request after the first: the call fails after exactly one resend', async () => {
+    const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 && n === 1 ? 'answer' : 'fin')));
+    const { pool, resends } = counting(url);
+    expect(outcome(await pool.request(req('1'), 2000))).toBe('ok 1');
+    expect((await pool.request(req('2'), 2000)).outcome).toBe('error');
+    expect([connections(), resends()]).toEqual([2, 1]);
+    // No reused connection is left: the next call's new connection fails, and that is final.
+    expect((await pool.request(req('3'), 2000)).outcome).toBe('error');
+    expect([connections(), resends()]).toEqual([3, 1]);
+    await pool.close();
+  });
+
+  it("a new connection's failure is never resent", async () => {
+    const { url, connections } = await listen(closingServer(() => 'rst'));
+    const { pool, resends } = counting(url, 2);
+    const all = await Promise.all([1, 2, 3].map((i) => pool.request(req(`${i}`), 2000)));
+    expect(all.map((x) => x.outcome)).toEqual(['error', 'error', 'error']);
+    expect(resends()).toBe(0);
+    expect(connections()).toBeLessThanOrEqual(3);
+    await pool.close();
+  });
+
+  it('not resent once a byte of the answer arrived', async () => {
+    const { url, connections } = await listen(closingServer((conn, n) => (n === 1 ? 'answer' : 'partial')));
+    const { pool, resends } = counting(url);
+    expect(outcome(await pool.request(req('1'), 2000))).toBe('ok 1');
+    expect((await pool.request(req('2'), 2000)).outcome).toBe('error');
+    expect([connections(), resends()]).toEqual([1, 0]);
+    await pool.close();
+  });
+
+  it("the resend has what is left of the call's time, not a new budget", async () => {
+    // Closed 400 ms into a 600 ms call; the new connection never answers: timed out at 600 ms
+    // from the call's start (a fresh budget would end at 1,000 ms).
+    const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 ? (n === 1 ? 'answer' : 'late_fin') : 'hang')));
+    const { pool, resends } = counting(url);
+    expect(outcome(await pool.request(req('1'), 2000))).toBe('ok 1');
+    const t0 = performance.now();
+    expect((await pool.request(req('2'), 600)).outcome).toBe('timeout');
+    expect(performance.now() - t0).toBeLessThan(950);
+    expect([connections(), resends()]).toEqual([2, 1]);
+    await pool.close();
+  });
+
+  it('the resent request goes first; requests waiting behind it keep their turn', async () => {
+    const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 && n === 2 ? 'fin' : 'answer')));
+    const { pool, resends } = counting(url, 1);
+    expect(outcome(await pool.request(req('0'), 2000))).toBe('ok 0');
+    const all = await Promise.all(['a', 'b', 'c', 'd'].map((b) => pool.request(req(b), 2000)));
+    expect(all.map(outcome)).toEqual(['ok a', 'ok b', 'ok c', 'ok d']);
+    expect([connections(), resends()]).toEqual([2, 1]);
+    await pool.close();
+  });
+});
+
+describe('RemoteEvaluator: the control plane closes a kept-alive connection as a call is written', () => {
+  it('decides from the answer on a new connection (not per fail_mode), counted in ascend_remote_retries_total', async () => {
+    const decision = JSON.stringify({ decision: 'allowed', code: 'policy_allow', reason: 'ok' });
+    const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 && n === 2 ? 'rst' : 'answer'), () => decision));
+    const registry = new Registry();
+    const ev = new RemoteEvaluator({
+      config: { mode: 'remote', url: url.href, timeout_ms: 2000, stale_if_error_ms: 0, connections: 4, breaker: { failures: 1, open_ms: 60_000, half_open_probes: 1 } } as never,
+      apiKey: 'k-test', cache: { enabled: false, ttl_ms: 0, max_entries: 10 }, metrics: new RemoteMetrics(registry), logger: pino({ level: 'silent' }),
+    });
+    const rt = { fail_mode: 'closed', responses: { denied_status: 403, pending_status: 403, unavailable_status: 503, retry_after_seconds: 30 } } as const;
+    const input = { action: { agent_id: 'bot', action_type: 'orders.read', resource: 'orders', parameters: {}, context: {} }, request: undefined };
+    for (let i = 0; i < 2; i++) {
+      const a = await ev.decide(input as never, undefined, rt as never);
+      expect([a.decision.decision, a.decision.code, a.failure]).toEqual(['allowed', 'policy_allow', undefined]);
+    }
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await registry.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(await value('ascend_remote_retries_total')).toBe(1);
+    expect([await value('ascend_remote_requests_total', { outcome: 'ok' }), await value('ascend_remote_requests_total', { outcome: 'error' })]).toEqual([2, 0]);
+    expect([ev.breaker.state, connections()]).toEqual(['closed', 2]);
+    await ev.close();
   });
 });

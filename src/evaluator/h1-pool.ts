@@ -11,6 +11,12 @@
  * - An idle socket is closed after the server's `Keep-Alive: timeout` less a second (4 s when it
  *   names none), before the server would, so a request is not written into a closing socket.
  * - A timed-out request destroys its socket (its answer could still arrive, out of turn).
+ * - A request written on a reused connection that then closes before a single byte of the answer
+ *   (the server's idle close racing our write: its FIN or RST arrives after we picked the
+ *   socket) is sent once more, on a new connection, under the same timer. Never a second time,
+ *   never after a byte of the answer, never for a new connection's failure: those are the
+ *   control plane's. Why resending a submit is safe: docs/control-plane.md, "One resend after
+ *   an idle close".
  * - Every exchange resolves — never rejects — with its outcome: ok (an HTTP answer, any
  *   status), timeout, or error (refused, reset, TLS failure, malformed answer).
  */
@@ -36,6 +42,8 @@ class Exchange implements Exchanged {
   cacheControl: string | undefined;
   facts: string | undefined;
   done = false;
+  /** Sent again already (at most once). */
+  retried = false;
   conn: Conn | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -69,11 +77,19 @@ class Conn {
   ready = false;
   dead = false;
   current: Exchange | undefined;
+  /** Opened to send a request again (not for the queue). */
+  readonly resending: boolean;
+  /** Requests written on this connection. */
+  private sent = 0;
+  /** Some byte of the current request's answer arrived. */
+  private answered = false;
   private parser: ResponseParser | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleMs = DEFAULT_IDLE_MS;
 
-  constructor(private readonly pool: H1Pool, url: URL, tlsOptions: ConnectionOptions | undefined) {
+  /** `first`: the request resent on this new connection, before any other. */
+  constructor(private readonly pool: H1Pool, url: URL, tlsOptions: ConnectionOptions | undefined, private first?: Exchange) {
+    this.resending = first !== undefined;
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (url.protocol === 'https:') {
@@ -89,8 +105,16 @@ class Conn {
     this.socket.on('close', () => this.destroy());
   }
 
+  /** Carrying a request, or connecting to send one again. */
+  get busy(): boolean {
+    return this.current !== undefined || this.first !== undefined;
+  }
+
   private onReady(): void {
     this.ready = true;
+    const x = this.first;
+    this.first = undefined;
+    if (x !== undefined && !x.done) return this.send(x);
     this.pool.onFree(this);
   }
 
@@ -100,6 +124,8 @@ class Conn {
     this.socket.ref();
     this.current = x;
     x.conn = this;
+    this.sent++;
+    this.answered = false;
     this.parser = new ResponseParser();
     this.socket.write(x.payload);
   }
@@ -108,6 +134,7 @@ class Conn {
     const x = this.current;
     const p = this.parser;
     if (x === undefined || p === undefined) return this.destroy(); // bytes nobody asked for
+    this.answered = true;
     let complete: boolean;
     try {
       complete = p.feed(chunk);
@@ -147,11 +174,24 @@ class Conn {
     if (this.dead) return;
     this.dead = true;
     clearTimeout(this.idleTimer);
-    this.current?.finish('error');
+    const x = this.current;
     this.current = undefined;
+    // Closed under a request before any byte of its answer, on a connection that had carried
+    // one before: most likely the server's idle close, which never read it. Sent again, once.
+    const resend = x !== undefined && !x.done && !x.retried && this.sent > 1 && !this.answered ? x : undefined;
+    if (resend === undefined) x?.finish('error');
+    this.first?.finish('error'); // opened for a resent request, and never connected
+    this.first = undefined;
     this.socket.destroy();
-    this.pool.onDead(this);
+    this.pool.onDead(this, resend);
   }
+}
+
+export interface H1PoolOptions {
+  readonly connections: number;
+  readonly tls?: ConnectionOptions | undefined;
+  /** A request is sent again on a new connection (the reused one closed before any byte of the answer). */
+  readonly onResend?: (() => void) | undefined;
 }
 
 export class H1Pool {
@@ -160,7 +200,7 @@ export class H1Pool {
   private readonly queue: Exchange[] = [];
   private closed = false;
 
-  constructor(private readonly url: URL, private readonly opts: { connections: number; tls?: ConnectionOptions | undefined }) {}
+  constructor(private readonly url: URL, private readonly opts: H1PoolOptions) {}
 
   /** Sends `payload` (a whole HTTP/1.1 request) and resolves with the answer, within `timeoutMs`. */
   request(payload: string, timeoutMs: number): Promise<Exchanged> {
@@ -185,17 +225,29 @@ export class H1Pool {
     conn.idle();
   }
 
-  /** A connection is gone; requests still waiting get a new one if none is connecting. */
-  onDead(conn: Conn): void {
+  /**
+   * A connection is gone: `resend` goes again on a new connection of its own (in the slot the
+   * dead one leaves); requests still waiting get a new one if none is connecting.
+   */
+  onDead(conn: Conn, resend?: Exchange): void {
     this.all.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
+    if (resend !== undefined) {
+      if (this.closed) resend.finish('error');
+      else {
+        resend.retried = true;
+        this.opts.onResend?.();
+        this.all.add(new Conn(this, this.url, this.opts.tls, resend));
+      }
+    }
     while (this.queue.length > 0 && (this.queue[0] as Exchange).done) this.queue.shift();
     if (this.closed || this.queue.length === 0) return;
     const connecting = [...this.all].filter((c) => !c.ready).length;
-    if (!conn.ready) {
+    if (!conn.ready && !conn.resending) {
       // It never connected (refused, TLS failed): the first waiting request fails with it, so a
-      // control plane that is down fails each request once instead of retrying in a loop.
+      // control plane that is down fails each request once instead of retrying in a loop. (One
+      // opened to send a request again failed that request.)
       (this.queue.shift() as Exchange).finish('error');
     }
     if (this.queue.length > 0 && connecting === 0 && this.all.size < this.opts.connections) this.all.add(new Conn(this, this.url, this.opts.tls));
@@ -206,6 +258,6 @@ export class H1Pool {
     this.closed = true;
     for (const x of this.queue.splice(0)) x.finish('error');
     for (const c of this.idle.splice(0)) c.destroy();
-    for (const c of this.all) if (c.current === undefined) c.destroy();
+    for (const c of this.all) if (!c.busy) c.destroy();
   }
 }

@@ -27,6 +27,7 @@ export class RemoteMetrics {
   private readonly coalescedTotal: Counter;
   private readonly circuitState: Gauge;
   private readonly stale: Counter;
+  private readonly retries: Counter;
   /** The counter's children, bound once (labels() hashes its arguments on every call). */
   private readonly byOutcome: ReadonlyMap<RemoteOutcome, { inc(): void }>;
 
@@ -37,6 +38,7 @@ export class RemoteMetrics {
     this.coalescedTotal = new Counter({ name: 'ascend_remote_coalesced_total', help: 'Cache misses that joined an identical call already in flight instead of making their own', registers });
     this.circuitState = new Gauge({ name: 'ascend_remote_circuit_state', help: "The control plane circuit breaker: 0 closed, 1 half-open, 2 open", registers, aggregator: 'max' });
     this.stale = new Counter({ name: 'ascend_remote_stale_served_total', help: 'Expired control plane answers served again (x-ascend-stale: true) because the control plane could not answer', registers });
+    this.retries = new Counter({ name: 'ascend_remote_retries_total', help: 'Requests to the control plane sent again, once, on a new connection: the reused keep-alive connection closed before any byte of the answer (the server closing it for idleness as the request was written)', registers });
     for (const o of OUTCOMES) this.requests.labels(o).inc(0);
     this.byOutcome = new Map(OUTCOMES.map((o) => [o, this.requests.labels(o)]));
   }
@@ -59,5 +61,9 @@ export class RemoteMetrics {
 
   staleServed(): void {
     this.stale.inc();
+  }
+
+  retried(): void {
+    this.retries.inc();
   }
 }

@@ -208,7 +208,7 @@ export class RemoteEvaluator {
     const url = new URL(o.config.url ?? '');
     this.base = (url.origin + url.pathname).replace(/\/+$/, '');
     const submitPath = url.pathname.replace(/\/+$/, '') + SUBMIT_PATH;
-    this.pool = new H1Pool(url, { connections: o.config.connections, tls: connectOptions(o.tls) });
+    this.pool = new H1Pool(url, { connections: o.config.connections, tls: connectOptions(o.tls), onResend: () => o.metrics.retried() });
     if (/[^\t\x20-\x7e]/.test(o.apiKey)) throw new Error('evaluator.api_key: not a valid header value');
     this.head = `POST ${submitPath} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\naccept: application/json\r\nx-api-key: ${o.apiKey}\r\ncontent-length: `;
     const c = o.cache;
