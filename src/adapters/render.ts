@@ -39,23 +39,21 @@ export function plainResult(r: CheckResult): boolean {
   return r.approvalId === undefined && r.statusUrl === undefined && r.approval === undefined && r.review === undefined && r.retryAfterSeconds === undefined && r.ab === undefined && r.mcp === undefined;
 }
 
-/** Per Decision, its headers as first built (see decisionHeaderObject). */
-const PAIRS = new WeakMap<Decision, readonly HeaderPair[]>();
+/** Per Decision, its headers as first built, as one object (see decisionHeaderObject). */
+const TEMPLATES = new WeakMap<Decision, Readonly<Record<string, string>>>();
 
 /**
  * {@link decisionHeaders} as one object (name → value, in the same order). For a
- * {@link plainResult} the pairs are built once per (memoized) Decision and only the action id is
- * set per check: no pair arrays, no number formatting.
+ * {@link plainResult} the object is built once per (memoized) Decision and copied per check
+ * with a spread (one step for an object of a known shape, where adding the names one by one
+ * walks a shape transition each), and only the action id is set: no pair arrays, no number
+ * formatting.
  */
 export function decisionHeaderObject(r: CheckResult): Record<string, string> {
   if (!plainResult(r)) return Object.fromEntries(decisionHeaders(r));
-  let pairs = PAIRS.get(r.decision);
-  if (pairs === undefined) PAIRS.set(r.decision, (pairs = decisionHeaders(r)));
-  const out: Record<string, string> = {};
-  for (let i = 0; i < pairs.length; i++) {
-    const [k, v] = pairs[i] as HeaderPair;
-    out[k] = v;
-  }
+  let template = TEMPLATES.get(r.decision);
+  if (template === undefined) TEMPLATES.set(r.decision, (template = Object.fromEntries(decisionHeaders(r))));
+  const out: Record<string, string> = { ...template };
   out['x-ascend-action-id'] = r.actionId; // in its place (second), over the first check's id
   return out;
 }

@@ -45,19 +45,38 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const NOT_ASCII = /[^\t\x20-\x7e]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/**
- * Header names already found to be tokens: the adapters set the same few names on every answer,
- * so each is checked once rather than by a regular expression per header per answer. Bounded,
- * so no route's dynamic names could grow it without end (names past the bound are checked each time).
- */
-const TOKENS = new Set<string>();
-const MAX_TOKENS = 256;
+/** A header name's last line on the wire, `name: value\r\n`, and whether its value is ASCII. */
+interface Line {
+  value: string;
+  line: string;
+  ascii: boolean;
+}
 
-/** Refuses a name node:http would refuse (response splitting): the route's error answer follows. */
-function checkName(name: string): void {
-  if (TOKENS.has(name)) return;
-  if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
-  if (TOKENS.size < MAX_TOKENS) TOKENS.add(name);
+/**
+ * The last line built per header name, for names found to be tokens. The adapters set the same
+ * few names on every answer, most with the value of the answer before (`content-type`,
+ * `x-ascend-decision`, ...): such a header is then neither checked by a regular expression nor
+ * built again. Bounded, so no route's dynamic names could grow it without end (names past the
+ * bound are checked and built each time).
+ */
+const LINES = new Map<string, Line>();
+const MAX_LINES = 256;
+
+/** The header's line; throws as node:http would for a name or value it refuses (response splitting). */
+function headerLine(name: string, value: string): Line {
+  let kept = LINES.get(name);
+  if (kept === undefined) {
+    if (!TOKEN.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    kept = { value: '', line: '', ascii: true };
+    if (LINES.size < MAX_LINES) LINES.set(name, kept);
+  }
+  if (kept.value === value && kept.line !== '') return kept;
+  const ascii = !NOT_ASCII.test(value);
+  if (!ascii && INVALID_VALUE.test(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+  kept.value = value;
+  kept.line = `${name}: ${value}\r\n`;
+  kept.ascii = ascii;
+  return kept;
 }
 
 /** `HTTP/1.1 200 OK\r\n` by status, each built once. */
@@ -114,12 +133,9 @@ class H1Reply extends ReplyBase {
         own = true;
         if (value.toLowerCase() === 'close') this.close = true;
       }
-      checkName(name);
-      if (NOT_ASCII.test(value)) {
-        if (INVALID_VALUE.test(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
-        ascii = false;
-      }
-      head += `${name}: ${value}\r\n`;
+      const line = headerLine(name, value);
+      if (!line.ascii) ascii = false;
+      head += line.line;
     }
     // A closing listener: the last answer h1 owes on the connection says so.
     if (this.conn.lastOwed(this)) this.close = true;

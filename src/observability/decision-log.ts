@@ -44,8 +44,14 @@ const REQUEST_ID = enc(',"request_id":');
 const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, enc(`,"adapter":"${a}","agent_id":`)])) as Record<AdapterName, Encoded>;
 const ACTION_TYPE = enc(',"action_type":');
 const RESOURCE = enc(',"resource":');
-const CACHE_HIT = enc(',"cache_hit":true,"latency_us":');
-const CACHE_MISS = enc(',"cache_hit":false,"latency_us":');
+const CACHE_HIT = ',"cache_hit":true,"latency_us":';
+const CACHE_MISS = ',"cache_hit":false,"latency_us":';
+
+/** A Decision's part of the line followed by `cache_hit` and the `latency_us` name, for a hit and a miss. */
+interface DecisionParts {
+  readonly hit: Encoded;
+  readonly miss: Encoded;
+}
 const ROUTE = enc(',"route":');
 const APPROVAL_ID = enc(',"approval_id":');
 const METHOD = enc(',"method":');
@@ -66,7 +72,7 @@ function decisionPart(d: Decision): string {
 }
 
 export class DecisionLog implements DecisionSink {
-  private readonly parts = new WeakMap<Decision, Encoded>();
+  private readonly parts = new WeakMap<Decision, DecisionParts>();
   private readonly out: LineOut | undefined;
   /**
    * The line's start for the last millisecond a line was written in: the same for every check
@@ -95,7 +101,10 @@ export class DecisionLog implements DecisionSink {
     if (o === undefined) return;
     const d = r.decision;
     let dp = this.parts.get(d);
-    if (dp === undefined) this.parts.set(d, (dp = enc(decisionPart(d))));
+    if (dp === undefined) {
+      const text = decisionPart(d);
+      this.parts.set(d, (dp = { hit: enc(text + CACHE_HIT), miss: enc(text + CACHE_MISS) }));
+    }
     const a = r.action;
     const req = r.request;
     const ms = Date.now();
@@ -118,8 +127,7 @@ export class DecisionLog implements DecisionSink {
       o.encoded(RESOURCE);
       o.json(a.resource);
     }
-    o.encoded(dp);
-    o.encoded(r.cacheHit ? CACHE_HIT : CACHE_MISS);
+    o.encoded(r.cacheHit ? dp.hit : dp.miss);
     o.int(Math.round(r.latencyUs));
     if (r.route !== undefined) {
       o.encoded(ROUTE);
