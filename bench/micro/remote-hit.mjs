@@ -8,7 +8,9 @@
 // of CPU (process.cpuUsage) per check, median of the rounds, and edge ÷ local per round.
 // Also the hit alone, below the pipeline: RemoteEvaluator.decide() against the local path's
 // fingerprint + DecisionCache.get, each on a fresh mapping of the request (normalize + map, the
-// same for both, printed as `map` so it can be taken off). Needs `npm run build`.
+// same for both, printed as `map` so it can be taken off). And `mcp-4k`: decide() on a hit for
+// an MCP tools/call whose 4 KiB of arguments are its parameters (EvalInput.parametersKey set, as
+// mapping/mcp-memo.ts sets it), 1,000 inputs of equal content cycled. Needs `npm run build`.
 //
 //   taskset -c 1 node bench/micro/remote-hit.mjs [--dist dist] [--base DIR] [--rounds 7] [--n 100000] [--facts method,headers.x-tenant]
 //
@@ -56,6 +58,13 @@ if (values.stub) {
     headers: { ':authority': 'payments.internal', ':method': 'POST', ':path': '/v1/refunds/r-1?amount=50', 'content-type': 'application/json', 'x-agent-id': 'billing-agent', 'x-tenant': 'acme', 'x-request-id': 'b1c2d3e4-0000-4000-8000-000000000001' },
   };
 
+  const args = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`field_${i}`, 'x'.repeat(50)]));
+  const mcpView = { method: 'POST', path: '/mcp', host: 'tools.internal', scheme: 'http', headers: {}, query: {}, sourceIp: '10.0.0.7', principal: undefined };
+  const mcpInput = () => ({
+    action: { agent_id: 'billing-agent', action_type: 'mcp.tools.call', resource: 'tool/search', parameters: structuredClone(args), context: { mcp: { method: 'tools/call', tool: 'search' }, gateway: { adapter: 'envoy' } } },
+    request: mcpView, parametersKey: `0:${'ab'.repeat(32)}`,
+  });
+
   /** One build: a local app, an edge app, and the bare hit paths. */
   async function build(d) {
     const at = (p) => pathToFileURL(path.resolve(d, p)).href;
@@ -83,6 +92,10 @@ if (values.stub) {
       await decide(map());
     }
     cache.set(rt.fingerprint(map()), rt.engine.evaluate(map()));
+    const mcp = Array.from({ length: 1000 }, mcpInput);
+    await decide(mcp[0]);
+    await decide(mcp[1]);
+    let m = 0;
     const sync = (r) => {
       if (r instanceof Promise || r === undefined) throw new Error(`${d}: not a synchronous hit`);
     };
@@ -93,6 +106,7 @@ if (values.stub) {
         map: () => map(),
         'map+local hit': () => sync(cache.get(rt.fingerprint(map()))),
         'map+remote hit': () => sync(decide(map())),
+        'remote hit mcp-4k': () => sync(decide(mcp[m++ % 1000])),
       },
       async close() {
         await ev.close();
@@ -123,11 +137,13 @@ if (values.stub) {
     out.edgeOverLocal[b] = +median(results[`${b} edge`].map((x, i) => x / results[`${b} local`][i])).toFixed(3);
     out.hitUs[`${b} local`] = +median(results[`${b} map+local hit`].map((x, i) => x - results[`${b} map`][i])).toFixed(3);
     out.hitUs[`${b} remote`] = +median(results[`${b} map+remote hit`].map((x, i) => x - results[`${b} map`][i])).toFixed(3);
+    out.hitUs[`${b} remote mcp-4k`] = out.cpuUsPerCheck[`${b} remote hit mcp-4k`];
   }
   if (values.base) {
     out.distOverBase = {
       edge: +median(results['dist edge'].map((x, i) => x / results['base edge'][i])).toFixed(3),
       'remote hit': +median(results['dist map+remote hit'].map((x, i) => (x - results['dist map'][i]) / (results['base map+remote hit'][i] - results['base map'][i]))).toFixed(3),
+      'remote hit mcp-4k': +median(results['dist remote hit mcp-4k'].map((x, i) => x / results['base remote hit mcp-4k'][i])).toFixed(3),
     };
   }
   console.log(JSON.stringify(out, null, 2));
