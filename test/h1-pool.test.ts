@@ -194,6 +194,25 @@ describe('H1Pool: a reused connection closed before any byte of the answer', () 
     });
   }
 
+  it('a connection that waited in the pool unused counts as reused too', async () => {
+    // A request that timed out before its connection was ready leaves the connection idle and
+    // unused: the server may close it for idleness as well. Made from a setImmediate callback,
+    // with its 1 ms past before the loop turns, its timer fires before the connect is read.
+    const { url, connections } = await listen(closingServer((conn) => (conn === 1 ? 'fin' : 'answer')));
+    const { pool, resends } = counting(url);
+    const timedOut = await new Promise<{ x: Promise<{ outcome: string }> }>((resolve) => setImmediate(() => {
+      const x = pool.request(req('0'), 1);
+      for (const until = performance.now() + 5; performance.now() < until;);
+      resolve({ x });
+    }));
+    expect((await timedOut.x).outcome).toBe('timeout');
+    await new Promise((r) => setTimeout(r, 50)); // connected by now, and idle
+    expect(connections()).toBe(1);
+    expect(outcome(await pool.request(req('1'), 2000))).toBe('ok 1');
+    expect([connections(), resends()]).toEqual([2, 1]);
+    await pool.close();
+  });
+
   it('a server that closes every request after the first: the call fails after exactly one resend', async () => {
     const { url, connections } = await listen(closingServer((conn, n) => (conn === 1 && n === 1 ? 'answer' : 'fin')));
     const { pool, resends } = counting(url);

@@ -22,8 +22,9 @@ export class DecisionCache {
     return this.table !== undefined;
   }
 
-  get(key: string): Decision | undefined {
-    return this.table?.get(this.digests.of(key));
+  /** `now`: performance.now() when the caller read it already (the check's start), saving a clock read. */
+  get(key: string, now?: number): Decision | undefined {
+    return this.table?.get(this.digests.of(key), now);
   }
 
   set(key: string, d: Decision): void {

@@ -11,7 +11,8 @@
  * - An idle socket is closed after the server's `Keep-Alive: timeout` less a second (4 s when it
  *   names none), before the server would, so a request is not written into a closing socket.
  * - A timed-out request destroys its socket (its answer could still arrive, out of turn).
- * - A request written on a reused connection that then closes before a single byte of the answer
+ * - A request written on a reused connection (one that carried a request before, or waited idle
+ *   in the pool: not one opened for it) that then closes before a single byte of the answer
  *   (the server's idle close racing our write: its FIN or RST arrives after we picked the
  *   socket) is sent once more, on a new connection, under the same timer. Never a second time,
  *   never after a byte of the answer, never for a new connection's failure: those are the
@@ -79,8 +80,10 @@ class Conn {
   current: Exchange | undefined;
   /** Opened to send a request again (not for the queue). */
   readonly resending: boolean;
-  /** Requests written on this connection. */
-  private sent = 0;
+  /** Carried a request, or waited idle in the pool: the server may have closed it for idleness. */
+  private used = false;
+  /** The current request is on a connection that was already `used` when it was written. */
+  private reused = false;
   /** Some byte of the current request's answer arrived. */
   private answered = false;
   private parser: ResponseParser | undefined;
@@ -124,7 +127,8 @@ class Conn {
     this.socket.ref();
     this.current = x;
     x.conn = this;
-    this.sent++;
+    this.reused = this.used;
+    this.used = true;
     this.answered = false;
     this.parser = new ResponseParser();
     this.socket.write(x.payload);
@@ -165,6 +169,7 @@ class Conn {
 
   /** Idle in the pool: unref'd (an idle connection does not keep the process alive), closed after idleMs. */
   idle(): void {
+    this.used = true;
     this.socket.unref();
     this.idleTimer = setTimeout(() => this.destroy(), this.idleMs);
     this.idleTimer.unref();
@@ -177,8 +182,9 @@ class Conn {
     const x = this.current;
     this.current = undefined;
     // Closed under a request before any byte of its answer, on a connection that had carried
-    // one before: most likely the server's idle close, which never read it. Sent again, once.
-    const resend = x !== undefined && !x.done && !x.retried && this.sent > 1 && !this.answered ? x : undefined;
+    // one before or waited idle: most likely the server's idle close, which never read it.
+    // Sent again, once.
+    const resend = x !== undefined && !x.done && !x.retried && this.reused && !this.answered ? x : undefined;
     if (resend === undefined) x?.finish('error');
     this.first?.finish('error'); // opened for a resent request, and never connected
     this.first = undefined;

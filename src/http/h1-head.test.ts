@@ -24,6 +24,15 @@ describe('parseHead', () => {
     expect(head.end).toBe('POST /kong/v1/authorize?x=1 HTTP/1.1\r\nHost: sidecar\r\nContent-Type:application/json\r\nContent-Length: 12\r\nX-Empty:\r\n\r\n'.length);
   });
 
+  it('gives every name and value as sent while kept ones repeat and others change (any case, same lengths)', () => {
+    for (let i = 0; i < 5000; i++) {
+      const id = String(i * 7919).padStart(9, '0');
+      const name = i % 2 === 0 ? 'X-Id' : 'x-ID';
+      const head = parse(`GET / HTTP/1.1\r\nHost: same.example\r\n${name}: ${id}\r\nX-Case: ${i % 3 === 0 ? 'ABC' : 'abc'}\r\n\r\n`) as Head;
+      expect(head.headers).toEqual({ host: 'same.example', 'x-id': id, 'x-case': i % 3 === 0 ? 'ABC' : 'abc' });
+    }
+  });
+
   it('Connection: close and keep-alive, in any case', () => {
     expect((parse('GET / HTTP/1.1\r\nHost: s\r\nConnection: Close\r\n\r\n') as Head).close).toBe(true);
     expect((parse('GET / HTTP/1.1\r\nHost: s\r\nConnection: keep-alive\r\n\r\n') as Head).close).toBe(false);

@@ -92,6 +92,39 @@ function headerName(buf: Buffer, start: number, end: number, hash: number): stri
   return name;
 }
 
+/**
+ * Short header values seen lately, by a hash of their bytes (a direct-mapped table): a gateway
+ * sends the same host, agent id, user agent, method and forwarded host on request after
+ * request, and a kept string spares a call into C++ and a new string per header. A slot taken
+ * by a value that is used again is kept over one new value (a second chance), so values sent
+ * once (request ids, trace ids) pass through without pushing out the ones that repeat. Bounded:
+ * SLOTS strings of at most MAX_KEPT_VALUE bytes.
+ */
+const SLOTS = 1024;
+const MAX_KEPT_VALUE = 64;
+const VALUES: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
+const USED = new Uint8Array(SLOTS);
+
+/** The value in `buf[start..end]` (visible ASCII, space, tab), `hash` the FNV-1a of its bytes. */
+function headerValue(buf: Buffer, start: number, end: number, hash: number): string {
+  const n = end - start;
+  if (n > MAX_KEPT_VALUE) return latin1(buf, start, end);
+  const slot = hash & (SLOTS - 1);
+  const kept = VALUES[slot];
+  if (kept !== undefined && kept.length === n) {
+    let j = 0;
+    while (j < n && buf[start + j] === kept.charCodeAt(j)) j++;
+    if (j === n) {
+      USED[slot] = 1;
+      return kept;
+    }
+  }
+  const value = latin1(buf, start, end);
+  if (USED[slot] === 1) USED[slot] = 0;
+  else VALUES[slot] = value;
+  return value;
+}
+
 /** `s` as V8's one copy of it (a property name's), so a header map keyed by it needs no lookup. */
 function internalized(s: string): string {
   return Object.keys({ [s]: 0 })[0]!;
@@ -146,14 +179,15 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
     let v = i + 1;
     while (buf[v] === SP || buf[v] === HTAB) v++;
     let eol = v;
-    while (VCHAR[buf[eol]!] === 1) eol++;
+    let valueHash = 0x811c9dc5;
+    for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
     // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
     if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
     if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
     const name = headerName(buf, pos, i, hash);
     // Twice (and `__proto__` or `constructor`, which a plain object already "has"): node's.
     if (headers[name] !== undefined || ++count > limits.maxHeaders) return HAND_OFF;
-    headers[name] = latin1(buf, v, eol);
+    headers[name] = headerValue(buf, v, eol, valueHash);
     pos = eol + 2;
   }
 

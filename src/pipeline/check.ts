@@ -119,6 +119,8 @@ export interface RequestFacts {
 
 export class CheckPipeline {
   private readonly now: () => number;
+  /** `now` is performance.now(), the decision cache's clock. */
+  private readonly clockIsPerformance: boolean;
   private readonly registered: ReadonlyMap<string, AgentView>;
   private readonly blocked: ReadonlyMap<string, AgentBlockRecord>;
   /** requestFacts()'s answer, and the two lists it was built from. */
@@ -126,6 +128,7 @@ export class CheckPipeline {
 
   constructor(private readonly deps: CheckDeps) {
     this.now = deps.now ?? (() => performance.now());
+    this.clockIsPerformance = deps.now === undefined;
     this.registered = deps.state.agents.registered;
     this.blocked = deps.state.agents.blocked;
   }
@@ -233,7 +236,10 @@ export class CheckPipeline {
       // A shadow test evaluates both policies on every request: no cache for those.
       const shadow = ab !== undefined && ab.shadows.length > 0;
       const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
-      const cached = key === undefined ? undefined : cache.get(key);
+      // The check's start as the TTL's "now" (the cache's clock is performance.now(), this one's
+      // too unless a test injected another): one clock read fewer; an entry is served at most
+      // the microseconds this check has taken past its expiry.
+      const cached = key === undefined ? undefined : cache.get(key, this.clockIsPerformance ? t0 : undefined);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;

@@ -23,7 +23,11 @@ afterAll(async () => { await Promise.all(open.map((s) => s.close())); });
 /** `n` stores (replicas) on one new schema. */
 async function replicas(n: number, label: string): Promise<PostgresStore[]> {
   const schema = db.schema(label);
-  const out = await Promise.all(Array.from({ length: n }, () => PostgresStore.open({ url: db.url, schema, poolMax: 5 })));
+  // These tests are about what the race decides, not how fast: on a loaded machine (the full
+  // suite on two cores) 120 creations queued on 5 connections wait longer than the default 5 s
+  // for a connection, and that timeout, not the cap, failed the test.
+  const out = await Promise.all(Array.from({ length: n }, () =>
+    PostgresStore.open({ url: db.url, schema, poolMax: 5, connectTimeoutMs: 60_000, statementTimeoutMs: 30_000 })));
   open.push(...out);
   return out;
 }
