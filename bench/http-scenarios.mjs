@@ -72,6 +72,10 @@ export function httpServers() {
 
 const BARE = { server: 'fastify-bare', driver: 'wrk' };
 const SIDECAR = { server: 'sidecar-core', driver: 'wrk' };
+// The serial rows compare p99s: h2load --h1 keeps each request's own time, where wrk adds
+// synthetic samples for every stall (bench/lib/h2load.mjs, runH2loadH1).
+const BARE_SERIAL = { server: 'fastify-bare', driver: 'h2load-h1' };
+const SIDECAR_SERIAL = { server: 'sidecar-core', driver: 'h2load-h1' };
 
 export function httpScenarios() {
   const kong = { kind: 'http', request: REQUESTS.kong };
@@ -94,8 +98,8 @@ export function httpScenarios() {
     { name: 'forward-auth-h1', title: 'GET /forward-auth: fast path on node:http (A, http_transport: node) vs our HTTP/1.1 server (B)', ...fwd,
       a: { server: 'sidecar-core-node-http', driver: 'wrk' }, b: SIDECAR, mode: 'http', ratio: 'rps' },
     { name: 'forward-auth-allow', title: 'GET /forward-auth (allow), 64 connections', short: true, ...fwd, a: BARE, b: SIDECAR, mode: 'http', ratio: 'rps' },
-    { name: 'kong-opa-serial', title: 'POST /v1/data/ascend/allow, serial (p99 ratio)', ...kongOpa, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
-    { name: 'kong-serial', title: 'POST /kong/v1/authorize, serial (p99 ratio)', ...kong, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
-    { name: 'forward-auth-serial', title: 'GET /forward-auth, serial (p99 ratio)', ...fwd, a: BARE, b: SIDECAR, mode: 'serial', ratio: 'p99' },
+    { name: 'kong-opa-serial', title: 'POST /v1/data/ascend/allow, serial (p99 ratio)', ...kongOpa, a: BARE_SERIAL, b: SIDECAR_SERIAL, mode: 'serial', ratio: 'p99' },
+    { name: 'kong-serial', title: 'POST /kong/v1/authorize, serial (p99 ratio)', ...kong, a: BARE_SERIAL, b: SIDECAR_SERIAL, mode: 'serial', ratio: 'p99' },
+    { name: 'forward-auth-serial', title: 'GET /forward-auth, serial (p99 ratio)', ...fwd, a: BARE_SERIAL, b: SIDECAR_SERIAL, mode: 'serial', ratio: 'p99' },
   ];
 }

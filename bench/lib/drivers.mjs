@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { adminDeny, encodeFrame, freshTemplate, mcpToolCall, mixFrames, refundWithBody, patchFresh, refund, writeFramePack } from './frames.mjs';
-import { runH2load } from './h2load.mjs';
+import { runH2load, runH2loadH1 } from './h2load.mjs';
 import { runH2client } from './h2client.mjs';
 import { runWrk } from './wrk.mjs';
 import { checkDecision } from './probe.mjs';
@@ -62,6 +62,9 @@ export function loadFor(side, sc, server, assets) {
       freshCursor += 10_000_000;
       return runH2client({ port: server.grpcPort, framesFile, mode: sc.mode, durationS, latency, settleS, freshEvery: sc.freshEvery ?? 0, freshStart });
     });
+  }
+  if (side.driver === 'h2load-h1') {
+    return settling((durationS, latency, settleS) => runH2loadH1({ port: server.httpPort, request: sc.request, mode: sc.mode, durationS, latency, settleS }));
   }
   if (side.driver === 'wrk') {
     return (durationS, latency) => runWrk({ port: server.httpPort, request: sc.request, mode: sc.mode, durationS, latency });

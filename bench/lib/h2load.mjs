@@ -86,6 +86,51 @@ export async function runH2load({ port, frameFile, mode, durationS, latency = tr
   }
 }
 
+/**
+ * One HTTP/1.1 request shape ({method, path, headers, body}) from h2load --h1, for the serial
+ * rows of bench/http.mjs. Why not wrk there: wrk "corrects" its latency histogram for
+ * coordinated omission — every sample longer than twice the mean interval adds synthetic samples
+ * — which suits a constant-rate client, not a closed one-connection loop measuring the floor: one
+ * 10 ms stall of a 2 s serial run adds ~200 samples, so wrk's p99 is a count of stalls. Measured
+ * against a bare node:http server, one core each (2026-12-07): wrk 26,226 requests in 2.0 s with a
+ * mean of 548 µs (14.4 s of latency in a 2 s run) and p99 5.3 ms; h2load's per-request log in the
+ * same minute: 16,543 requests, mean 118 µs (1.95 s in all), p99 2.3 ms. h2load's --log-file
+ * holds each request's own time, so the percentiles here are of real requests only.
+ */
+export async function runH2loadH1({ port, request, mode, durationS, latency = true, settleS = 0 }) {
+  ensureTool('h2load', 'nghttp2-client');
+  const m = resolveMode(mode);
+  const { method = 'GET', path: urlPath, headers = {}, body } = request;
+  // h2load sends GET, or POST with -d: the two methods the HTTP scenarios use.
+  if (method !== (body === undefined ? 'GET' : 'POST')) throw new Error(`h2load --h1 sends GET without a body or POST with one, not ${method}${body === undefined ? '' : ' with a body'}`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'h2load-h1-'));
+  const logFile = path.join(dir, 'requests.log');
+  // As wrk does: c × m connections with one request in flight each (-m on HTTP/1.1 would pipeline).
+  const args = ['-c', LOAD_CPU, 'h2load', '--h1', '-D', `${Math.round(durationS * 1000)}ms`, '-c', String(m.c * m.m), '-m', '1'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (body !== undefined) {
+    const bodyFile = path.join(dir, 'body');
+    writeFileSync(bodyFile, body);
+    args.push('-d', bodyFile);
+  }
+  if (settleS > 0) args.push('--warm-up-time', `${Math.round(settleS * 1000)}ms`);
+  if (latency) args.push('--log-file', logFile);
+  args.push(`http://127.0.0.1:${port}${urlPath}`);
+  try {
+    const { stdout } = await run('taskset', args, { timeout: (durationS + settleS + 30) * 1000, maxBuffer: 16 << 20 });
+    const summary = parseH2loadOutput(stdout);
+    summary.seconds -= settleS;
+    const errors = summary.failed + summary.errored + summary.timeout + (summary.requests - (summary.status2xx || 0));
+    const us = latency ? parseH2loadLog(readFileSync(logFile, 'latin1')) : undefined;
+    return {
+      driver: 'h2load-h1', mode: m.name, ...summary, errors, served: summary.requests,
+      latencyUs: us ? percentiles(us) : undefined,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: {
     port: { type: 'string' }, pid: { type: 'string' }, mode: { type: 'string', default: 'saturation' },
