@@ -47,13 +47,13 @@ describeWith('promtool', 'promtool', () => {
 });
 
 describe('rules', () => {
-  it('the unit tests exercise at least the fail-open, reload-failure, down and latency alerts', () => {
+  it('the unit tests exercise at least the fail-open, reload-failure, down, latency and resend alerts', () => {
     const tested = new Set<string>();
     for (const f of readdirSync(deployPath('prometheus', 'tests'))) {
       const doc = yamlDoc<{ tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[] }>(deployPath('prometheus', 'tests', f));
       for (const t of doc.tests) for (const a of t.alert_rule_test ?? []) if (a.exp_alerts.length > 0) tested.add(a.alertname);
     }
-    for (const a of ['AscendFailOpen', 'AscendPolicyReloadFailed', 'AscendSidecarDown', 'AscendAuthzLatencyHigh']) expect(tested).toContain(a);
+    for (const a of ['AscendFailOpen', 'AscendPolicyReloadFailed', 'AscendSidecarDown', 'AscendAuthzLatencyHigh', 'AscendControlPlaneResends']) expect(tested).toContain(a);
     const alerts = rules().flatMap((r) => (r.alert ? [r.alert] : []));
     for (const a of tested) expect(alerts).toContain(a);
   });
@@ -77,6 +77,7 @@ describe('rules', () => {
     expect(exprOf('AscendPolicyReloadFailed')).toMatch(/ascend_policy_reloads_total\{result="failure"\}/);
     expect(exprOf('AscendWebhookDeadLetters')).toMatch(/ascend_webhook_deliveries_total/);
     expect(exprOf('AscendSidecarDown')).toMatch(/^up\{job="ascend-sidecar"\} == 0/);
+    expect(exprOf('AscendControlPlaneResends')).toMatch(/rate\(ascend_remote_retries_total\[/);
   });
 
   it('recording rules are named level:metric:operations and defined once', () => {
