@@ -37,6 +37,7 @@ const OPTIONAL_UNTIL_APPROVALS = new Set([
   'ascend_webhook_outbox_depth',
   'ascend_store_latency_seconds_bucket',
   'ascend_store_errors_total',
+  'ascend_grant_memo_total', // only with a PostgreSQL store (a fleet): the ttl grant memo
 ]);
 /** Made by Prometheus itself, never by the target. */
 const PROMETHEUS_SYNTHETIC = new Set(['up']);

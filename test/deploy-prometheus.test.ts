@@ -47,13 +47,13 @@ describeWith('promtool', 'promtool', () => {
 });
 
 describe('rules', () => {
-  it('the unit tests exercise at least the fail-open, reload-failure, down and latency alerts', () => {
+  it('the unit tests exercise at least the fail-open, reload-failure, down, latency and resend alerts', () => {
     const tested = new Set<string>();
     for (const f of readdirSync(deployPath('prometheus', 'tests'))) {
       const doc = yamlDoc<{ tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[] }>(deployPath('prometheus', 'tests', f));
       for (const t of doc.tests) for (const a of t.alert_rule_test ?? []) if (a.exp_alerts.length > 0) tested.add(a.alertname);
     }
-    for (const a of ['AscendFailOpen', 'AscendPolicyReloadFailed', 'AscendSidecarDown', 'AscendAuthzLatencyHigh']) expect(tested).toContain(a);
+    for (const a of ['AscendFailOpen', 'AscendPolicyReloadFailed', 'AscendSidecarDown', 'AscendAuthzLatencyHigh', 'AscendControlPlaneResends']) expect(tested).toContain(a);
     const alerts = rules().flatMap((r) => (r.alert ? [r.alert] : []));
     for (const a of tested) expect(alerts).toContain(a);
   });
@@ -77,6 +77,7 @@ describe('rules', () => {
     expect(exprOf('AscendPolicyReloadFailed')).toMatch(/ascend_policy_reloads_total\{result="failure"\}/);
     expect(exprOf('AscendWebhookDeadLetters')).toMatch(/ascend_webhook_deliveries_total/);
     expect(exprOf('AscendSidecarDown')).toMatch(/^up\{job="ascend-sidecar"\} == 0/);
+    expect(exprOf('AscendControlPlaneResends')).toMatch(/rate\(ascend_remote_retries_total\[/);
   });
 
   it('recording rules are named level:metric:operations and defined once', () => {
@@ -158,7 +159,7 @@ describe('grafana dashboard', () => {
       'ascend_authz_errors_total', 'ascend_flagged_total', 'ascend_monitor_overrides_total', 'ascend_config_info',
       'ascend_config_last_reload_success_timestamp_seconds', 'ascend_policies', 'ascend_routes',
       'ascend_approvals_pending', 'ascend_approvals_total', 'ascend_webhook_deliveries_total', 'ascend_webhook_outbox_depth',
-      'ascend_audit_dropped_total',
+      'ascend_audit_dropped_total', 'ascend_grant_memo_total',
       'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes',
       'up',
     ];

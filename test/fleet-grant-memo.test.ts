@@ -5,11 +5,14 @@
  * revoked (written as a revocation would be: a transition of the approved approval), a new
  * approval for the fingerprint, a kill switch — drops A's entry on the notification, within
  * 1 s. The memo's own one-second bound is lifted here (a year), so only the notification can
- * drop the entry; the grant's expiry ends it on time by itself.
+ * drop the entry; the grant's expiry ends it on time by itself. Each replica counts its memo's
+ * lookups in `ascend_grant_memo_total{outcome}` on a registry of its own.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { approvalSettings } from '../src/approvals/config.js';
 import { GrantMemo } from '../src/approvals/grant-memo.js';
+import { registerGrantMemoMetrics } from '../src/approvals/metrics.js';
 import { ApprovalService } from '../src/approvals/service.js';
 import { PostgresStore } from '../src/approvals/store/postgres/postgres-store.js';
 import type { Store } from '../src/approvals/store/store.js';
@@ -17,6 +20,7 @@ import { EventPublisher } from '../src/events/publisher.js';
 import { blockRecord, commandRecord, killSwitchEffects } from './helpers/agent-records.js';
 import { payment, resolved } from './helpers/approvals.js';
 import { testPg } from './helpers/pg.js';
+import { registryValue } from './helpers/metrics.js';
 import { pendingApproval } from './helpers/records.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -32,6 +36,8 @@ interface Replica {
   readonly service: ApprovalService;
   /** useLatestApproval calls that reached the store. */
   lookups(): number;
+  /** ascend_grant_memo_total{outcome} now. */
+  memoCount(outcome: 'hit' | 'miss'): Promise<number>;
   /** The replica's clock (real time plus a test-driven offset). */
   skip(ms: number): void;
 }
@@ -51,12 +57,15 @@ async function replica(schema: string, grant: 'ttl' | 'single_use' = 'ttl'): Pro
   store.fleet.start();
   let offset = 0;
   const now = () => Date.now() + offset;
+  const registry = new Registry();
   const service = new ApprovalService({
     store: counted, events: new EventPublisher({ subscriptions: () => [] }), settings: approvalSettings(grant === 'ttl' ? { grant, ttl_seconds: TTL_S } : { grant }), now, grants: memo,
+    grantMetrics: registerGrantMemoMetrics(registry),
   });
+  const memoCount = async (outcome: 'hit' | 'miss') => (await registryValue(registry, 'ascend_grant_memo_total', { outcome })) ?? NaN;
   cleanup.push(async () => { unsubscribe(); await store.close(); });
   await waitFor(() => store.fleet.live, { what: 'the LISTEN connection' });
-  return { store, memo, service, lookups: () => lookups, skip: (ms) => { offset += ms; } };
+  return { store, memo, service, lookups: () => lookups, memoCount, skip: (ms) => { offset += ms; } };
 }
 
 let n = 0;
@@ -92,6 +101,24 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
     for (let i = 0; i < 50; i++) expect((await a.service.requestApproval(req)).decision).toBe('allowed');
     expect(a.lookups() - before).toBe(0);
     expect((await b.service.requestApproval(req)).decision).toBe('allowed'); // the shared grant, from B's store read
+  });
+
+  it('counts the retries answered from the memo as hits, and those that asked the store as misses', async () => {
+    const schema = db.schema('memo-count');
+    const [a, b] = [await replica(schema), await replica(schema)];
+    expect([await a.memoCount('hit'), await a.memoCount('miss')]).toEqual([0, 0]);
+    const { req } = await keptByA(a, b, 'stripe:charges/counted');
+    // Until A kept the grant every request asked the store: each a miss, none a hit.
+    expect(await a.memoCount('miss')).toBe(a.lookups());
+    expect(await a.memoCount('hit')).toBe(0);
+    const [hits, misses, lookups] = [await a.memoCount('hit'), await a.memoCount('miss'), a.lookups()];
+    for (let i = 0; i < 20; i++) expect((await a.service.requestApproval(req)).decision).toBe('allowed');
+    expect(await a.memoCount('hit') - hits).toBe(20);
+    expect(await a.memoCount('miss') - misses).toBe(a.lookups() - lookups); // 0: no store call
+    expect(a.lookups() - lookups).toBe(0);
+    // B never kept it: its retry of the shared grant is a miss, answered by its store.
+    expect((await b.service.requestApproval(req)).decision).toBe('allowed');
+    expect([await b.memoCount('hit'), await b.memoCount('miss')]).toEqual([0, b.lookups()]);
   });
 
   it('never keeps a single_use grant: of retries over both replicas, one is allowed', async () => {

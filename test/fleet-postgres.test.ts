@@ -6,8 +6,8 @@
  * of an approval on B; a kill switch set through B denies on A within 1 s, and its lift allows
  * again; SIGKILL of the replica holding outbox leases mid-delivery loses no event (the other
  * replica delivers them after the 30 s lease; a repeat carries the same event id and body). A
- * ttl grant approved on B is kept by A (its retries ask the store nothing), until a revocation
- * on another replica (within 1 s) or the grant's expiry.
+ * ttl grant approved on B is kept by A (its retries ask the store nothing, counted as hits in
+ * ascend_grant_memo_total), until a revocation on another replica (within 1 s) or the grant's expiry.
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -190,6 +190,23 @@ describe('a ttl grant on two replicas (each keeps it: approvals/grant-memo.ts)',
       await c.end();
     }
   }
+
+  /** ascend_grant_memo_total{outcome} on a replica. */
+  const memo = async (r: Replica, outcome: 'hit' | 'miss'): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${r.s.httpPort}/metrics`)).text();
+    return Number(new RegExp(`^ascend_grant_memo_total\\{outcome="${outcome}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+
+  it('counts the retries A answers from its memo as hits in ascend_grant_memo_total, those that ask the store as misses', async () => {
+    await keptByA('r-ttl-count');
+    const [hits, misses, asked] = [await memo(a, 'hit'), await memo(a, 'miss'), await lookups(a)];
+    expect(hits).toBeGreaterThan(0); // keptByA's last retry
+    for (let i = 0; i < 5; i++) expect(decisionOf(await a.c.check(refund('r-ttl-count')))).toBe('allowed');
+    const [dHits, dMisses, dAsked] = [await memo(a, 'hit') - hits, await memo(a, 'miss') - misses, await lookups(a) - asked];
+    expect(dHits + dMisses).toBe(5);
+    expect(dMisses).toBe(dAsked); // a miss is a store call; a hit is none (the memo's 1 s bound may expire one)
+    expect(dHits).toBeGreaterThan(0);
+  });
 
   it('a revocation written by another replica (the row and its notification) ends the grant on A within 1 s', async () => {
     const { approvalId, actionId } = await keptByA('r-ttl-revoke');

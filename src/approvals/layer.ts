@@ -12,7 +12,7 @@ import { guardedTransport } from '../events/transport.js';
 import type { WebhookSubscription } from '../events/types.js';
 import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
-import { registerApprovalMetrics } from './metrics.js';
+import { registerApprovalMetrics, registerGrantMemoMetrics } from './metrics.js';
 import { GrantMemo } from './grant-memo.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService, type TimeoutEvent } from './service.js';
@@ -133,6 +133,7 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     onActionChanged: (id) => watch.changed(id),
     ...(deps.onTimeout ? { onTimeout: deps.onTimeout } : {}), ...(grants ? { grants } : {}),
+    ...(grants && deps.registry ? { grantMetrics: registerGrantMemoMetrics(deps.registry) } : {}),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer(

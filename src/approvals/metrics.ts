@@ -3,6 +3,12 @@ import { Counter, type Registry } from 'prom-client';
 import { registerStoreGauge } from '../observability/store-gauge.js';
 import type { PendingLimitName } from './store/store.js';
 
+/** Lookups of the ttl-grant memo (grant-memo.ts) by the retries of a `require_approval` check. */
+export interface GrantMemoMetrics {
+  /** hit: answered from the memo, no store call; miss: the store was asked. */
+  lookup(outcome: 'hit' | 'miss'): void;
+}
+
 export interface ApprovalMetrics {
   decided(result: 'approved' | 'denied'): void;
   /** A new approval refused: the agent or the store was at its cap. */
@@ -34,4 +40,19 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
     decided: (result) => total.inc({ result }),
     rejected: (limit) => rejected.inc({ reason: 'too_many_pending', limit }),
   };
+}
+
+/**
+ * Registers `ascend_grant_memo_total{outcome}`: a replica with a fleet store (PostgreSQL) only,
+ * the one that keeps ttl grants in use (docs/fleet.md "Grants kept per replica").
+ */
+export function registerGrantMemoMetrics(registry: Registry): GrantMemoMetrics {
+  const total = new Counter({
+    name: 'ascend_grant_memo_total',
+    help: 'Approval lookups of the per-replica ttl grant memo, by outcome: hit (answered from the memo, no store call), miss (the store was asked).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['hit', 'miss'] as const) total.inc({ outcome }, 0);
+  return { lookup: (outcome) => total.inc({ outcome }) };
 }
