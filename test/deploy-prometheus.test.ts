@@ -3,14 +3,15 @@
  * config pass; the PrometheusRule is the rule files verbatim; alerts carry what on-call needs;
  * the dashboard is well formed, uses the ${DS_PROMETHEUS} datasource variable everywhere, every
  * expression in it is valid PromQL (promtool parses it), every recording rule it reads exists,
- * and it covers every metric the sidecar promises. Whether those metric names exist in a real
+ * and it covers every metric the sidecar promises; deploy/README.md has a runbook row for every alert
+ * and names every dashboard row. Whether those metric names exist in a real
  * scrape is test/deploy-metrics.test.ts.
  *
  * promtool comes from the Debian package `prometheus` (scripts/install-test-deps.sh); the
  * tests that run it skip with the reason where it is missing (and fail in CI).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -18,6 +19,8 @@ import { deployPath, promtool, yamlDoc } from './helpers/deploy.js';
 import { metricNames, substituteGrafanaVars } from './helpers/promql.js';
 import { describeWith, itWith } from './helpers/tools.js';
 import { RULE_FILES, allPanels, dashboard, dashboardExprs, ruleGroups, rules } from './helpers/rules.js';
+
+const readme = readFileSync(deployPath('README.md'), 'utf8');
 
 const tmp = mkdtempSync(join(tmpdir(), 'ascend-deploy-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -80,6 +83,14 @@ describe('rules', () => {
     expect(exprOf('AscendControlPlaneResends')).toMatch(/rate\(ascend_remote_retries_total\[/);
   });
 
+  it('deploy/README.md has a runbook row for every alert, and none for an alert that does not exist', () => {
+    const alerts = rules().flatMap((r) => (r.alert ? [r.alert] : []));
+    const rows = new Map([...readme.matchAll(/^\| `(Ascend\w+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(alerts.filter((a) => !rows.has(a)), 'alerts without a row in the table').toEqual([]);
+    expect([...rows.keys()].filter((a) => !alerts.includes(a)), 'rows for alerts that do not exist').toEqual([]);
+    for (const r of rules().filter((x) => x.alert)) expect(rows.get(r.alert!), r.alert).toBe(r.labels?.severity);
+  });
+
   it('recording rules are named level:metric:operations and defined once', () => {
     const recs = rules().flatMap((r) => (r.record ? [r.record] : []));
     expect(new Set(recs).size).toBe(recs.length);
@@ -97,6 +108,14 @@ describe('grafana dashboard', () => {
   const d = dashboard();
   const panels = allPanels(d).filter((p) => p.type !== 'row');
   const recorded = new Set(rules().flatMap((r) => (r.record ? [r.record] : [])));
+
+  it('deploy/README.md names every dashboard row, in order', () => {
+    const list = /Rows:\s*([\s\S]*?)\. It needs the recording rules/.exec(readme)?.[1];
+    expect(list, 'the "Rows: ..." sentence in deploy/README.md').toBeTruthy();
+    const named = list!.replace(/\s+/g, ' ').split(';').map((item) => item.replace(/\(.*$/, '').trim());
+    const titles = d.panels.filter((p) => p.type === 'row').map((p) => p.title.replace(/\s*\(.*$/, ''));
+    expect(named).toEqual(titles);
+  });
 
   it('has a stable uid, unique panel ids and a ${DS_PROMETHEUS} datasource variable', () => {
     expect(d.uid).toBe('ascend-sidecar');

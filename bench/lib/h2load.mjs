@@ -57,30 +57,37 @@ export function parseH2loadRequests(text) {
  * bodies — the mix scenario uses h2client.mjs). Returns req/s, counts and latency percentiles (µs).
  */
 export async function runH2load({ port, frameFile, mode, durationS, latency = true, settleS = 0, urlPath = CHECK_PATH, keepRequests = false }) {
-  ensureTool('h2load', 'nghttp2-client');
   const m = resolveMode(mode);
+  const args = ['-c', String(m.c), '-m', String(m.m), '-d', frameFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  if (m.totalRps) args.push('--rps', String(Math.max(1, Math.round(m.totalRps / m.c))));
+  return h2load({ args, url: `http://127.0.0.1:${port}${urlPath}`, durationS, latency, settleS }, (summary, requests) => ({
+    driver: 'h2load', mode: m.name, ...summary, errors: summary.failed + summary.errored + summary.timeout,
+    // The server also worked on the requests still in flight when the clock stopped.
+    served: Math.max(summary.requests, summary.status2xx || 0),
+    latencyUs: requests ? percentiles(requests.map((r) => r.us)) : undefined,
+    ...(keepRequests ? { requestLog: requests } : {}),
+  }));
+}
+
+/**
+ * Run h2load once, pinned to the load core, with `args` (load shape, body, headers) for `url`;
+ * `shape(summary, requests)` makes the driver's result (requests: the --log-file's rows when
+ * `latency`). A temporary folder holds the log and `args`' files (`dir` is passed to `files`).
+ */
+async function h2load({ args, url, durationS, latency, settleS, files }, shape) {
+  ensureTool('h2load', 'nghttp2-client');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h2load-'));
   const logFile = path.join(dir, 'requests.log');
-  const args = ['-c', LOAD_CPU, 'h2load', '-D', `${Math.round(durationS * 1000)}ms`, '-c', String(m.c), '-m', String(m.m),
-    '-d', frameFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
-  if (m.totalRps) args.push('--rps', String(Math.max(1, Math.round(m.totalRps / m.c))));
+  const argv = ['-c', LOAD_CPU, 'h2load', '-D', `${Math.round(durationS * 1000)}ms`, ...args, ...(files ? files(dir) : [])];
   // h2load leaves the warm-up's requests out of its counts, req/s and --log-file.
-  if (settleS > 0) args.push('--warm-up-time', `${Math.round(settleS * 1000)}ms`);
-  if (latency) args.push('--log-file', logFile);
-  args.push(`http://127.0.0.1:${port}${urlPath}`);
+  if (settleS > 0) argv.push('--warm-up-time', `${Math.round(settleS * 1000)}ms`);
+  if (latency) argv.push('--log-file', logFile);
+  argv.push(url);
   try {
-    const { stdout } = await run('taskset', args, { timeout: (durationS + settleS + 30) * 1000, maxBuffer: 16 << 20 });
+    const { stdout } = await run('taskset', argv, { timeout: (durationS + settleS + 30) * 1000, maxBuffer: 16 << 20 });
     const summary = parseH2loadOutput(stdout);
     summary.seconds -= settleS; // "finished in" counts the warm-up too
-    const errors = summary.failed + summary.errored + summary.timeout;
-    const requests = latency ? parseH2loadRequests(readFileSync(logFile, 'latin1')) : undefined;
-    return {
-      driver: 'h2load', mode: m.name, ...summary, errors,
-      // The server also worked on the requests still in flight when the clock stopped.
-      served: Math.max(summary.requests, summary.status2xx || 0),
-      latencyUs: requests ? percentiles(requests.map((r) => r.us)) : undefined,
-      ...(keepRequests ? { requestLog: requests } : {}),
-    };
+    return shape(summary, latency ? parseH2loadRequests(readFileSync(logFile, 'latin1')) : undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,37 +105,22 @@ export async function runH2load({ port, frameFile, mode, durationS, latency = tr
  * holds each request's own time, so the percentiles here are of real requests only.
  */
 export async function runH2loadH1({ port, request, mode, durationS, latency = true, settleS = 0 }) {
-  ensureTool('h2load', 'nghttp2-client');
   const m = resolveMode(mode);
   const { method = 'GET', path: urlPath, headers = {}, body } = request;
   // h2load sends GET, or POST with -d: the two methods the HTTP scenarios use.
   if (method !== (body === undefined ? 'GET' : 'POST')) throw new Error(`h2load --h1 sends GET without a body or POST with one, not ${method}${body === undefined ? '' : ' with a body'}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'h2load-h1-'));
-  const logFile = path.join(dir, 'requests.log');
   // As wrk does: c × m connections with one request in flight each (-m on HTTP/1.1 would pipeline).
-  const args = ['-c', LOAD_CPU, 'h2load', '--h1', '-D', `${Math.round(durationS * 1000)}ms`, '-c', String(m.c * m.m), '-m', '1'];
+  const args = ['--h1', '-c', String(m.c * m.m), '-m', '1'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  if (body !== undefined) {
-    const bodyFile = path.join(dir, 'body');
-    writeFileSync(bodyFile, body);
-    args.push('-d', bodyFile);
-  }
-  if (settleS > 0) args.push('--warm-up-time', `${Math.round(settleS * 1000)}ms`);
-  if (latency) args.push('--log-file', logFile);
-  args.push(`http://127.0.0.1:${port}${urlPath}`);
-  try {
-    const { stdout } = await run('taskset', args, { timeout: (durationS + settleS + 30) * 1000, maxBuffer: 16 << 20 });
-    const summary = parseH2loadOutput(stdout);
-    summary.seconds -= settleS;
-    const errors = summary.failed + summary.errored + summary.timeout + (summary.requests - (summary.status2xx || 0));
-    const us = latency ? parseH2loadLog(readFileSync(logFile, 'latin1')) : undefined;
-    return {
-      driver: 'h2load-h1', mode: m.name, ...summary, errors, served: summary.requests,
-      latencyUs: us ? percentiles(us) : undefined,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const files = body === undefined ? undefined : (dir) => {
+    writeFileSync(path.join(dir, 'body'), body);
+    return ['-d', path.join(dir, 'body')];
+  };
+  return h2load({ args, files, url: `http://127.0.0.1:${port}${urlPath}`, durationS, latency, settleS }, (summary, requests) => ({
+    driver: 'h2load-h1', mode: m.name, ...summary, served: summary.requests,
+    errors: summary.failed + summary.errored + summary.timeout + (summary.requests - (summary.status2xx || 0)),
+    latencyUs: requests ? percentiles(requests.map((r) => r.us)) : undefined,
+  }));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

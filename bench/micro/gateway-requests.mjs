@@ -20,46 +20,20 @@
 // 30000) and reads the heap's growth; a run during which a collection happened anyway is marked
 // invalid. The count includes this script's own objects per request (the fake request, its
 // header map), the same for every build.
-import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { PerformanceObserver } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { REQUESTS } from '../http-scenarios.mjs';
+import { appPerConfig, gatewayArgs, loadBuilds, moduleOf, runGatewayRequests } from './lib.mjs';
 
-const { values } = parseArgs({ options: {
-  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' }, n: { type: 'string' },
-  only: { type: 'string', default: '' }, alloc: { type: 'boolean', default: false },
-} });
-if (values.alloc && typeof globalThis.gc !== 'function') {
-  const flags = ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512'];
-  const run = spawnSync(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
-  process.exit(run.status ?? 1);
-}
+const values = gatewayArgs();
+
 /** One build's modules, loaded from its own directory. */
 async function build(dir) {
-  const at = (p) => pathToFileURL(path.resolve(dir, p)).href;
-  const { loadRuntime } = await import(at('config/load.js'));
-  const { buildApp } = await import(at('app.js'));
-  const { createLogger, logDestination } = await import(at('observability/logger.js'));
-  const { fastRoutesOf } = await import(at('http/fast-routes.js'));
-  const apps = new Map();
+  const { fastRoutesOf } = await moduleOf(dir, 'http/fast-routes.js');
+  const apps = await appPerConfig(dir);
   return {
     name: dir,
     /** The fast routes of an app built from `config` (one app per config). */
-    async fast(config) {
-      if (!apps.has(config)) {
-        const { runtime } = await loadRuntime(config, 1);
-        const logger = createLogger({ level: 'info', destination: logDestination('/dev/null') });
-        apps.set(config, await buildApp({ runtime, logger, batchLogs: true, defaultMetrics: false }));
-      }
-      return fastRoutesOf(apps.get(config).http);
-    },
-    async close() {
-      for (const app of apps.values()) await app.shutdown(0);
-    },
+    fast: async (config) => fastRoutesOf((await apps.get(config)).http),
+    close: () => apps.close(),
   };
 }
 
@@ -105,73 +79,11 @@ function once(fast, r, body) {
   return res;
 }
 
-const cases = [
-  ['kong', 'bench/configs/core.yaml', REQUESTS.kong],
-  ['kong-opa', 'bench/configs/core.yaml', REQUESTS.kongOpa],
-  ['forward-auth', 'bench/configs/core.yaml', REQUESTS.forwardAuth],
-  ['submit', 'bench/configs/core-api.yaml', REQUESTS.submit],
-].filter(([name]) => values.only === '' || values.only.split(',').includes(name));
-
-const rounds = Number(values.rounds);
-const n = values.n === undefined ? (values.alloc ? 30000 : 100000) : Number(values.n);
-let collections = 0;
-if (values.alloc) new PerformanceObserver((list) => { collections += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
-
-/** Bytes of JS heap one request allocates (no collection may run meanwhile). */
-async function allocated(fast, r, body) {
-  for (let i = 0; i < 20000; i++) once(fast, r, body);
-  globalThis.gc();
-  await new Promise((res) => setTimeout(res, 20));
-  const before = collections;
-  const h0 = v8.getHeapStatistics().used_heap_size;
-  for (let i = 0; i < n; i++) once(fast, r, body);
-  const h1 = v8.getHeapStatistics().used_heap_size;
-  await new Promise((res) => setTimeout(res, 20));
-  return collections === before ? (h1 - h0) / n : Number.NaN;
-}
-const builds = [await build(values.dist), ...(values.base === undefined ? [] : [await build(values.base)])];
-
-/** CPU µs per request over `n` requests. */
-function round(fast, r, body) {
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) once(fast, r, body);
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / n;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const show = (xs) => xs.map((x) => x.toFixed(2)).join(' ');
-
-for (const [name, config, r] of cases) {
+const builds = await loadBuilds(values, build);
+await runGatewayRequests(values, builds, async (b, config, r) => {
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
-  const fasts = [];
-  try {
-    for (const b of builds) {
-      const fast = await b.fast(config);
-      const res = once(fast, r, body);
-      if (res.status !== 200) throw new Error(`${b.name} answered ${res.status} ${res.body}`);
-      fasts.push(fast);
-    }
-  } catch (e) {
-    console.log(`${name.padEnd(13)} skipped: ${e.message}`);
-    continue;
-  }
-  if (values.alloc) {
-    const bytes = [];
-    for (const fast of fasts) bytes.push(await allocated(fast, r, body));
-    const line = builds.map((b, j) => `${b.name} ${Number.isNaN(bytes[j]) ? 'invalid (a collection ran)' : `${bytes[j].toFixed(0)} bytes allocated/request`}`);
-    if (builds.length === 2) line.push(`ratio ${(bytes[0] / bytes[1]).toFixed(3)} (${values.dist} ÷ ${values.base})`);
-    console.log(`${name.padEnd(13)} ${line.join('\n              ')}`);
-    continue;
-  }
-  const per = builds.map(() => []);
-  for (let k = 0; k < rounds; k++) fasts.forEach((fast, j) => per[j].push(round(fast, r, body)));
-  const line = builds.map((b, j) => `${b.name} ${median(per[j]).toFixed(2)} µs CPU/request (rounds in order: ${show(per[j])})`);
-  if (builds.length === 2) line.push(`ratio ${b0(per)} (${values.dist} ÷ ${values.base}, median of paired rounds)`);
-  console.log(`${name.padEnd(13)} ${line.join('\n              ')}`);
-}
-for (const b of builds) await b.close();
-
-function b0(per) {
-  return median(per[0].map((x, k) => x / per[1][k])).toFixed(3);
-}
+  const fast = await b.fast(config);
+  const res = once(fast, r, body);
+  if (res.status !== 200) throw new Error(`${b.name} answered ${res.status} ${res.body}`);
+  return () => once(fast, r, body);
+});

@@ -18,33 +18,17 @@
 // a control plane on core.yaml says), so the edge forwards them and keys its cache by them.
 // With --base (another build, e.g. `cp -r dist dist-base` before a change), both builds run in
 // this one process, their rounds alternating, and the median of paired ratios is printed.
-import { fork } from 'node:child_process';
 import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { appsOf, benchArgs, cpuPerCall, forkStub, loadBuilds, median, moduleOf, serveStub } from './lib.mjs';
 
-const { values } = parseArgs({ options: {
-  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '7' }, n: { type: 'string', default: '100000' },
-  facts: { type: 'string', default: 'none' }, stub: { type: 'boolean', default: false },
-} });
-
-const ANSWER = JSON.stringify({ action_id: '6c1f0d4e-0b7a-4a43-9c3e-2f1d8f3a9b10', decision: 'allowed', code: 'policy_allow', reason: 'allowed by pol_refund_small', policy_id: 'pol_refund_small', risk_score: 25, risk_level: 'low', status: 'approved' });
+const values = benchArgs({ rounds: 7, n: 100000 }, { facts: { type: 'string', default: 'none' }, stub: { type: 'boolean', default: false } });
 
 if (values.stub) {
-  const http = await import('node:http');
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=86400', 'x-ascend-request-facts': values.facts, 'content-length': Buffer.byteLength(ANSWER) });
-      res.end(ANSWER);
-    });
-  });
-  server.listen(0, '127.0.0.1', () => process.send?.(server.address().port));
+  await serveStub({ cacheControl: 'max-age=86400', facts: values.facts });
 } else {
-  const stub = fork(new URL(import.meta.url).pathname, ['--stub', '--facts', values.facts], { stdio: 'inherit' });
-  const port = await new Promise((r) => stub.once('message', r));
+  const { stub, port } = await forkStub(import.meta.url, ['--stub', '--facts', values.facts]);
   const N = Number(values.n);
   const ROUNDS = Number(values.rounds);
   const dir = mkdtempSync(path.join(tmpdir(), 'ascend-remote-hit-'));
@@ -67,17 +51,14 @@ if (values.stub) {
 
   /** One build: a local app, an edge app, and the bare hit paths. */
   async function build(d) {
-    const at = (p) => pathToFileURL(path.resolve(d, p)).href;
-    const { loadRuntime } = await import(at('config/load.js'));
-    const { buildApp } = await import(at('app.js'));
-    const { createLogger, logDestination } = await import(at('observability/logger.js'));
-    const { RemoteEvaluator } = await import(at('evaluator/remote.js'));
-    const { RemoteMetrics } = await import(at('evaluator/remote-metrics.js'));
-    const { DecisionCache } = await import(at('evaluator/cache.js'));
-    const { normalize } = await import(at('gateway/normalize.js'));
+    const { RemoteEvaluator } = await moduleOf(d, 'evaluator/remote.js');
+    const { RemoteMetrics } = await moduleOf(d, 'evaluator/remote-metrics.js');
+    const { DecisionCache } = await moduleOf(d, 'evaluator/cache.js');
+    const { normalize } = await moduleOf(d, 'gateway/normalize.js');
     const { Registry } = await import('prom-client');
-    const logger = createLogger({ level: 'warn', destination: logDestination('/dev/null') });
-    const app = async (file) => buildApp({ runtime: (await loadRuntime(file, 1)).runtime, logger, batchLogs: true, defaultMetrics: false });
+    const apps = await appsOf(d, 'warn');
+    const logger = apps.logger();
+    const app = (file) => apps.app(file, logger);
     const local = await app(localFile);
     const edge = await app(edgeFile);
     const rt = local.state.runtime;
@@ -116,15 +97,9 @@ if (values.stub) {
     };
   }
 
-  const round = (fn) => {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < N; i++) fn();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / N;
-  };
-  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  const round = (fn) => cpuPerCall(N, fn);
 
-  const builds = [['dist', await build(values.dist)], ...(values.base ? [['base', await build(values.base)]] : [])];
+  const builds = (await loadBuilds(values, build)).map((b, i) => [i === 0 ? 'dist' : 'base', b]);
   const results = {};
   for (const [b, { runs }] of builds) for (const [name, fn] of Object.entries(runs)) {
     round(fn); // warm-up

@@ -13,32 +13,15 @@
 //
 // With --base (another build, e.g. `cp -r dist dist-base` before a change), both builds' decide()
 // run in this one process, rounds alternating, and the median of paired ratios is printed.
-import { fork } from 'node:child_process';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { benchArgs, forkStub, loadBuilds, median, moduleOf, serveStub } from './lib.mjs';
 
-const { values } = parseArgs({ options: {
-  dist: { type: 'string', default: 'dist' }, base: { type: 'string' }, rounds: { type: 'string', default: '7' }, n: { type: 'string', default: '3000' },
-  stub: { type: 'boolean', default: false },
-} });
-
-const ANSWER = JSON.stringify({ action_id: '6c1f0d4e-0b7a-4a43-9c3e-2f1d8f3a9b10', decision: 'allowed', code: 'policy_allow', reason: 'allowed by pol_refund_small', policy_id: 'pol_refund_small', risk_score: 25, risk_level: 'low', status: 'approved' });
+const values = benchArgs({ rounds: 7, n: 3000 }, { stub: { type: 'boolean', default: false } });
 
 if (values.stub) {
-  const http = await import('node:http');
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-ascend-request-facts': 'none', 'content-length': Buffer.byteLength(ANSWER) });
-      res.end(ANSWER);
-    });
-  });
-  server.listen(0, '127.0.0.1', () => process.send?.(server.address().port));
+  await serveStub({ cacheControl: 'no-store', facts: 'none' });
 } else {
-  const stub = fork(new URL(import.meta.url).pathname, ['--stub'], { stdio: 'inherit' });
-  const port = await new Promise((r) => stub.once('message', r));
+  const { stub, port } = await forkStub(import.meta.url, ['--stub']);
   const url = `http://127.0.0.1:${port}`;
   const N = Number(values.n);
   const ROUNDS = Number(values.rounds);
@@ -46,9 +29,8 @@ if (values.stub) {
   const { Registry } = await import('prom-client');
 
   async function evaluator(dir) {
-    const at = (p) => pathToFileURL(path.resolve(dir, p)).href;
-    const { RemoteEvaluator } = await import(at('evaluator/remote.js'));
-    const { RemoteMetrics } = await import(at('evaluator/remote-metrics.js'));
+    const { RemoteEvaluator } = await moduleOf(dir, 'evaluator/remote.js');
+    const { RemoteMetrics } = await moduleOf(dir, 'evaluator/remote-metrics.js');
     const config = { mode: 'remote', url, timeout_ms: 1000, stale_if_error_ms: 0, connections: 4, breaker: { failures: 5, open_ms: 5000, half_open_probes: 1 } };
     return new RemoteEvaluator({ config, apiKey: 'k-bench', cache: { enabled: false, ttl_ms: 0, max_entries: 1 }, metrics: new RemoteMetrics(new Registry()), logger: pino({ level: 'silent' }) });
   }
@@ -80,9 +62,8 @@ if (values.stub) {
     wall.sort((x, y) => x - y);
     return { cpuUs: (c.user + c.system) / N, p50Us: wall[N >> 1] };
   }
-  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 
-  const builds = [['dist', await evaluator(values.dist)], ...(values.base ? [['base', await evaluator(values.base)]] : [])];
+  const builds = (await loadBuilds(values, evaluator)).map((ev, i) => [i === 0 ? 'dist' : 'base', ev]);
   const runs = [['floor', floor], ...builds.map(([name, ev]) => [name, viaDecide(ev)])];
   for (const [, fn] of runs) await round(fn); // warm-up
   const results = Object.fromEntries(runs.map(([name]) => [name, []]));
