@@ -6,7 +6,6 @@
  * bounded pass; `npm run fuzz` (FUZZ_RUNS=200000) a long one. A counterexample is printed as
  * hex: add it to the corpus once fixed.
  */
-import { EventEmitter } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { OutputHeap } from '../../src/grpc/h2/output-heap.js';
 import { HpackDecoder, HpackError } from '../../src/grpc/h2/hpack.js';
 import { huffmanEncode } from '../../src/grpc/h2/huffman.js';
 import { H2_LIMIT_DEFAULTS } from '../../src/grpc/h2/limits.js';
+import { H2TestSocket } from '../helpers/h2-socket.js';
 import { H2_RESPONDER } from '../../src/grpc/h2/responder.js';
 import type { H2Stream } from '../../src/grpc/h2/stream.js';
 import { frameMessage } from '../../src/grpc/wire.js';
@@ -53,32 +53,12 @@ function mutated(seeds: Buffer[]): fc.Arbitrary<Buffer> {
 
 const input = (seeds: Buffer[]) => fc.oneof({ weight: 4, arbitrary: mutated(seeds) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((u) => Buffer.from(u)) });
 
-/** Just what H2Connection uses of a socket; what it writes is kept. */
-class FakeSocket extends EventEmitter {
+/** What it writes is kept. */
+class FakeSocket extends H2TestSocket {
   written: Buffer[] = [];
-  destroyed = false;
-  writableLength = 0;
-  get writable(): boolean {
-    return !this.destroyed;
-  }
-  setNoDelay(): void {}
-  setTimeout(): void {}
-  pause(): void {}
-  resume(): void {}
   write(b: Buffer): boolean {
     if (!this.destroyed) this.written.push(Buffer.from(b));
     return true;
-  }
-  end(): void {
-    this.destroy();
-  }
-  destroySoon(): void {
-    this.destroy();
-  }
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    queueMicrotask(() => this.emit('close'));
   }
 }
 

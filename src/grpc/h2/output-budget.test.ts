@@ -3,35 +3,21 @@
  * budgetOutput), on sockets that keep everything written: past the budget the largest holders
  * over their share are closed until all together are back within it.
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { H2TestSocket } from '../../../test/helpers/h2-socket.js';
 import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
 import * as F from './frames.js';
 import { H2_LIMIT_DEFAULTS } from './limits.js';
 import { OutputHeap } from './output-heap.js';
 
-/** A socket whose client reads nothing: every byte written stays unsent. */
-class UnreadSocket extends EventEmitter {
-  writableLength = 0;
-  destroyed = false;
-  get writable(): boolean {
-    return !this.destroyed;
-  }
-  setNoDelay(): void {}
-  setTimeout(): void {}
-  pause(): void {}
-  resume(): void {}
+/** A socket whose client reads nothing: every byte written stays unsent; end() leaves it open. */
+class UnreadSocket extends H2TestSocket {
   write(b: Buffer): boolean {
     if (!this.destroyed) this.writableLength += b.length;
     return true;
   }
-  end(): void {}
-  destroySoon(): void {}
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    queueMicrotask(() => this.emit('close'));
-  }
+  override end(): void {}
+  override destroySoon(): void {}
 }
 
 const BUDGET = 3000;
