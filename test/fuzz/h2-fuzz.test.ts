@@ -10,12 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runCall, type GrpcMethod } from '../../src/grpc/call.js';
-import { H2Connection, type ConnectionHost, type H2Stats } from '../../src/grpc/h2/connection.js';
-import { OutputHeap } from '../../src/grpc/h2/output-heap.js';
+import { H2Connection, type ConnectionHost } from '../../src/grpc/h2/connection.js';
 import { HpackDecoder, HpackError } from '../../src/grpc/h2/hpack.js';
 import { huffmanEncode } from '../../src/grpc/h2/huffman.js';
 import { H2_LIMIT_DEFAULTS } from '../../src/grpc/h2/limits.js';
-import { H2TestSocket } from '../helpers/h2-socket.js';
+import { H2TestHost, H2TestSocket } from '../helpers/h2-socket.js';
 import { H2_RESPONDER } from '../../src/grpc/h2/responder.js';
 import type { H2Stream } from '../../src/grpc/h2/stream.js';
 import { frameMessage } from '../../src/grpc/wire.js';
@@ -65,25 +64,14 @@ class FakeSocket extends H2TestSocket {
 const ANSWER = frameMessage(Buffer.from([0x12, 0x00]));
 
 /** A host like H2GrpcServer's, without the listener: a Check that answers at once and one that answers a turn later, and a server stream. */
-class Host implements ConnectionHost {
+class Host extends H2TestHost implements ConnectionHost {
   readonly methods = new Map<string, GrpcMethod>([
     ['/envoy.service.auth.v3.Authorization/Check', { kind: 'unary', handle: () => ANSWER }],
     ['/slow', { kind: 'unary', handle: () => Promise.resolve(ANSWER) }],
     ['/grpc.health.v1.Health/Watch', { kind: 'stream', handle: (_m, call) => call.write(ANSWER) }],
   ]);
-  readonly maxReceiveBytes = 4096;
   readonly limits = { ...H2_LIMIT_DEFAULTS, maxControlFramesPerSecond: 1e9 };
-  readonly logger = undefined;
-  readonly maxBufferedBytes = 1 << 20;
-  readonly idleTimeoutMs = 60_000;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
-  buffered = 0;
-  unsent = 0;
-  readonly holders = new OutputHeap<H2Connection>();
-  readonly connections = new Set<H2Connection>();
   closedCount = 0;
-  arriving(): void {}
-  arrived(): void {}
   run(s: H2Stream, body: Buffer): void {
     runCall(s, H2_RESPONDER, s.method, body, s.encoding, s.deadline, this.maxReceiveBytes);
   }

@@ -4,11 +4,10 @@
  * over their share are closed until all together are back within it.
  */
 import { describe, expect, it } from 'vitest';
-import { H2TestSocket } from '../../../test/helpers/h2-socket.js';
-import { H2Connection, type ConnectionHost, type H2Stats } from './connection.js';
+import { H2TestHost, H2TestSocket } from '../../../test/helpers/h2-socket.js';
+import { H2Connection, type ConnectionHost } from './connection.js';
 import * as F from './frames.js';
 import { H2_LIMIT_DEFAULTS } from './limits.js';
-import { OutputHeap } from './output-heap.js';
 
 /** A socket whose client reads nothing: every byte written stays unsent; end() leaves it open. */
 class UnreadSocket extends H2TestSocket {
@@ -22,20 +21,9 @@ class UnreadSocket extends H2TestSocket {
 
 const BUDGET = 3000;
 
-class Host implements ConnectionHost {
+class Host extends H2TestHost implements ConnectionHost {
   readonly methods = new Map();
-  readonly maxReceiveBytes = 4096;
   readonly limits = { ...H2_LIMIT_DEFAULTS, maxControlFramesPerSecond: 1e9, connectionOutputBytes: 1 << 30, outputBudgetBytes: BUDGET };
-  readonly logger = undefined;
-  readonly maxBufferedBytes = 1 << 20;
-  readonly idleTimeoutMs = 60_000;
-  readonly stats: H2Stats = { idleStreamResets: 0, outputClosed: 0, controlFloods: 0, unsentPeak: 0 };
-  buffered = 0;
-  unsent = 0;
-  readonly holders = new OutputHeap<H2Connection>();
-  readonly connections = new Set<H2Connection>();
-  arriving(): void {}
-  arrived(): void {}
   run(): void {}
   closed(c: H2Connection): void {
     this.connections.delete(c);
