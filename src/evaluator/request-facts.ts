@@ -49,35 +49,6 @@ export function parseFacts(header: string | string[] | undefined): string[] | un
   return [...new Set(names)].sort();
 }
 
-/**
- * The JSON of `context.ascend_request` for `facts` of `req` (what the edge sends). Headers and
- * query keys the request does not carry are left out: the control plane reads them as absent.
- */
-export function factsJson(req: RequestView, wanted: readonly string[]): string {
-  // A view forwarded to us by another edge knows only what that edge sent: never claim the rest
-  // (the next control plane would read a fact as absent that was merely not forwarded).
-  const known = req.forwardedFacts;
-  const facts = known === undefined ? wanted : wanted.filter((f) => known.has(f));
-  let json = `{"facts":${JSON.stringify(facts)}`;
-  let headers = '';
-  let query = '';
-  for (const f of facts) {
-    if (f.startsWith('headers.')) {
-      const v = req.headers[f.slice(8)];
-      if (v !== undefined) headers += `${headers === '' ? '' : ','}${JSON.stringify(f.slice(8))}:${JSON.stringify(v)}`;
-    } else if (f.startsWith('query.')) {
-      const v = req.query[f.slice(6)];
-      if (v !== undefined) query += `${query === '' ? '' : ','}${JSON.stringify(f.slice(6))}:${JSON.stringify(v)}`;
-    } else {
-      const v = req[FIELD[f as Scalar]];
-      if (v !== undefined) json += `,${JSON.stringify(f)}:${JSON.stringify(v)}`;
-    }
-  }
-  if (headers !== '') json += `,"headers":{${headers}}`;
-  if (query !== '') json += `,"query":{${query}}`;
-  return `${json}}`;
-}
-
 /** One forwarded fact, compiled: where it goes in the JSON, its name there as JSON, and its reader. */
 interface Fact {
   readonly kind: 'scalar' | 'header' | 'query';
@@ -112,9 +83,19 @@ export class ForwardedFacts {
     this.compiled = names.map(compileFact);
   }
 
-  /** factsJson(req, names), without encoding the names again (the body's context.ascend_request). */
+  /**
+   * The JSON of `context.ascend_request` for `req` (what the edge sends): the names' head, then
+   * each fact the request carries. Headers and query keys it does not carry are left out: the
+   * control plane reads them as absent.
+   */
   json(req: RequestView): string {
-    if (req.forwardedFacts !== undefined) return factsJson(req, this.names);
+    // A view forwarded to us by another edge knows only what that edge sent: never claim the
+    // rest (the next control plane would read a fact as absent that was merely not forwarded).
+    const known = req.forwardedFacts;
+    return known === undefined ? this.encode(req) : new ForwardedFacts(this.names.filter((f) => known.has(f))).encode(req);
+  }
+
+  private encode(req: RequestView): string {
     let json = this.head;
     let headers = '';
     let query = '';
