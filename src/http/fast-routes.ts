@@ -154,11 +154,10 @@ class NodeReply extends ReplyBase {
 }
 
 /** The route's error answer; if writing that throws too, {@link ReplyBase.internalError}. */
-function failSafely(route: FastRoute, err: ProblemError, request: RequestLike, reply: ReplyLike): void {
+function failSafely(route: FastRoute, err: ProblemError, request: RequestLike, reply: ReplyBase): void {
   try {
     route.fail(err, request, reply);
-  } catch (again) {
-    if (!(reply instanceof ReplyBase)) throw again;
+  } catch {
     reply.internalError();
   }
 }
@@ -261,7 +260,7 @@ export class FastRoutes {
    * Parses and validates the body (`raw`, read only during this call) as the fastify route
    * would, then runs the route's handler; a refusal is the route's own error answer.
    */
-  dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyLike, raw: Buffer | undefined): void {
+  dispatch(route: FastRoute, request: { -readonly [K in keyof RequestLike]: RequestLike[K] }, reply: ReplyBase, raw: Buffer | undefined): void {
     if (route.body === 'json') {
       try {
         request.body = parseJsonBody(raw === undefined ? '' : raw.toString('utf8'), route.allowEmpty === true, this.state.runtime.config.limits.max_json_depth);
