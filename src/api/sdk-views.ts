@@ -75,6 +75,8 @@ export interface SdkDecisionInput {
 export function sdkDecision(i: SdkDecisionInput): Record<string, unknown> {
   const pending = i.decision === 'pending';
   const approval = i.approval;
+  /** A control plane's word, where this sidecar has no approval record (an edge). */
+  const remote = approval === undefined ? i.review : undefined;
   const approvalId = i.approvalId ?? approval?.approval_id;
   const held = i.decision !== 'allowed' && i.policyId !== null;
   return {
@@ -93,9 +95,9 @@ export function sdkDecision(i: SdkDecisionInput): Record<string, unknown> {
     approval_id: approvalId ?? null,
     ...(i.statusUrl !== undefined ? { status_url: i.statusUrl } : {}),
     required_approvers: !pending ? [] : approval ? [...currentApprovers(approval.workflow, approval)] : [...(i.approvers ?? [])],
-    expires_at: approval === undefined && i.review !== undefined ? i.review.expires_at ?? null
+    expires_at: remote !== undefined ? remote.expires_at ?? null
       : pending ? iso(approval?.deadline_at ?? null) : iso(approval?.grant_expires_at ?? null),
-    ...(approval === undefined && i.review !== undefined ? remoteReviewFields(i.review) : reviewFields(approval)),
+    ...(remote !== undefined ? remoteReviewFields(remote) : reviewFields(approval)),
     metadata: { policy_id: i.policyId, ...(i.code !== undefined ? { code: i.code } : {}) },
   };
 }
