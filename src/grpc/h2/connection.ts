@@ -757,8 +757,9 @@ export class H2Connection implements StreamConnection, OutputHolder {
       host.unsent += unsent - this.unsent;
       this.unsent = unsent;
       host.holders.update(this);
+      // The total rises only here (another connection's rise is its own call).
+      if (host.unsent > host.stats.unsentPeak) host.stats.unsentPeak = host.unsent;
     }
-    if (host.unsent > host.stats.unsentPeak) host.stats.unsentPeak = host.unsent;
     const { connectionOutputBytes, outputBudgetBytes, outputStallMs } = host.limits;
     if (unsent > 4 * connectionOutputBytes) return this.shed('output not read');
     if (host.unsent > outputBudgetBytes) {
