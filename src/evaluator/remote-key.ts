@@ -20,15 +20,23 @@ export type RemoteInput = Pick<EvalInput, 'action' | 'request' | 'parametersKey'
 const NO_FACTS = '{"facts":[]}';
 
 /**
- * The context members the body carries: all but `gateway` — the sidecar's own (the control
- * plane replaces it with its caller's), left out so the key does not vary with each client's
- * address — and a client's ascend_request (replaced by the edge's own). Written field by field
- * rather than as a copy of the context without them.
+ * Whether the body carries the context's member `k`: its own members but `gateway` — the
+ * sidecar's own (the control plane replaces it with its caller's), left out so the key does not
+ * vary with each client's address — and a client's ascend_request (replaced by the edge's own).
+ * The one test of both the body (contextMembers) and the key (contextKey).
+ */
+function carried(ctx: Readonly<Record<string, unknown>>, k: string): boolean {
+  return k !== 'gateway' && k !== FACTS_CONTEXT_KEY && Object.prototype.hasOwnProperty.call(ctx, k);
+}
+
+/**
+ * The context members the body carries (carried()), written field by field rather than as a
+ * copy of the context without the others.
  */
 function contextMembers(ctx: Readonly<Record<string, unknown>>): string {
   let members = '';
   for (const k in ctx) {
-    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    if (!carried(ctx, k)) continue;
     const v = JSON.stringify(ctx[k]);
     if (v === undefined) continue;
     members += (members === '' ? '' : ',') + JSON.stringify(k) + ':' + v;
@@ -58,7 +66,7 @@ export function submitBody(a: ActionRequest, facts?: string): string {
 function contextKey(ctx: Readonly<Record<string, unknown>>): unknown[] | string {
   const pairs: unknown[] = [];
   for (const k in ctx) {
-    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    if (!carried(ctx, k)) continue;
     const v = ctx[k];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
     if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') return contextMembers(ctx);
