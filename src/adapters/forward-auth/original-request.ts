@@ -23,9 +23,9 @@
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
 import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
+import { lowerCaseHeaders } from '../../gateway/normalize.js';
 import { canonicalPath, splitTarget } from '../../gateway/path.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
-import { nullObject } from '../../shared/null-object.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
 
@@ -83,31 +83,13 @@ export function clientFromForwardedFor(xff: string | undefined, trusted: Trusted
 }
 
 /**
- * The original request's own headers, built as normalize() would copy them (gateway/normalize.ts
- * lowerCaseHeaders: lower-case names, repeated values joined by ",", none undefined) into one
- * null-prototype object it then takes as it is (`headersCanonical`): one header map per check
- * instead of two. The forwarding headers are left out and Host is the original's; the client's
- * `x-ascend-*` stay for normalize() to strip and report.
+ * The original request's own headers as the canonical null-prototype map normalize() takes as
+ * it is (`headersCanonical`), built by normalize's own copy (lowerCaseHeaders): one header map
+ * per check instead of two. The forwarding headers are left out and Host is the original's; the
+ * client's `x-ascend-*` stay for normalize() to strip and report.
  */
 function passedHeaders(h: HeaderInput, host: string): Record<string, string> {
-  const out = nullObject<string>();
-  let sawHost = false;
-  for (const name in h) {
-    if (FORWARDING.has(name)) continue;
-    let v = h[name];
-    if (name === 'host') {
-      v = host;
-      sawHost = true;
-    } else if (v === undefined) continue;
-    put(out, name.toLowerCase(), typeof v === 'string' ? v : v.join(','));
-  }
-  if (!sawHost) put(out, 'host', host);
-  return out;
-}
-
-function put(out: Record<string, string>, key: string, value: string): void {
-  const prev = out[key];
-  out[key] = prev === undefined ? value : `${prev},${value}`;
+  return lowerCaseHeaders(h, { skip: FORWARDING, host });
 }
 
 interface Described {
