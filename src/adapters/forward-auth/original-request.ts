@@ -134,20 +134,29 @@ function forwarded(h: HeaderInput, c: AuthCall): Forwarded {
 }
 
 /**
- * The style whose URI header a trusted peer sent (nginx's or Traefik's), undefined for neither.
- * Both present is refused, and so is either sent twice ({@link single}), whichever comes first.
+ * The original request as a trusted peer's nginx or Traefik headers describe it, undefined when
+ * it sent neither URI header. Both present is refused, and so is either sent twice
+ * ({@link single}), whichever comes first. Each URI header is read once.
  */
-function styleOf(h: HeaderInput): HeaderStyle | undefined {
-  let found: HeaderStyle | undefined;
+function fromHeaders(h: HeaderInput, c: AuthCall, fwd: Forwarded, host: string, xff: string | undefined): Described | undefined {
+  let s: HeaderStyle | undefined;
+  let target: string | undefined;
   for (let i = 0; i < HEADER_STYLES.length; i++) {
-    const s = HEADER_STYLES[i] as HeaderStyle;
-    if (single(h, s.uri, ', ') === undefined) continue;
-    if (found !== undefined) {
+    const style = HEADER_STYLES[i] as HeaderStyle;
+    const uri = single(h, style.uri, ', ');
+    if (uri === undefined) continue;
+    if (s !== undefined) {
       throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
     }
-    found = s;
+    s = style;
+    target = uri;
   }
-  return found;
+  if (s === undefined) return undefined;
+  return {
+    style: s.style, method: single(h, s.method, ',') ?? c.method, target: target as string,
+    host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
+    sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
+  };
 }
 
 function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
@@ -155,14 +164,8 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const fwd = trusted ? forwarded(h, c) : NOT_FORWARDED;
   const host = fwd.host ?? one(h, 'host') ?? '';
   const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
-  const s = trusted ? styleOf(h) : undefined;
-  if (s !== undefined) {
-    return {
-      style: s.style, method: single(h, s.method, ',') ?? c.method, target: one(h, s.uri) as string,
-      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
-      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
-    };
-  }
+  const described = trusted ? fromHeaders(h, c, fwd, host, xff) : undefined;
+  if (described !== undefined) return described;
   // From a trusted peer without forwarding headers, `/` after the prefix is Envoy asking about `/`.
   if (!suffix.startsWith('/') || (!trusted && namesNothing(suffix))) {
     const why = trusted
