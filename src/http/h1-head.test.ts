@@ -81,6 +81,20 @@ describe('parseHead', () => {
     expect(parse(text)).toBe(HAND_OFF);
   });
 
+  it('refuses what follows a value equal to the one its name had before', () => {
+    const ok = parse('GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n\r\n');
+    expect(ok).toMatchObject({ headers: { host: 's', 'x-a': '1' } });
+    for (const text of [
+      'GET / HTTP/1.1\r\nHost: s \r\nX-A: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\nX-A: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n 2\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\nx-a: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\x00\r\n\r\n',
+    ]) expect(parse(text)).toBe(HAND_OFF);
+    expect(parse('GET / HTTP/1.1\r\nHost: s\r\nX-A: 12\r\n\r\n')).toMatchObject({ headers: { host: 's', 'x-a': '12' } });
+    expect(parse('GET / HTTP/1.1\r\nHost:s\r\nX-A:  1\r\n\r\n')).toMatchObject({ headers: { host: 's', 'x-a': '1' } });
+  });
+
   it('hands off a head over the byte limit, complete or not', () => {
     const big = `GET / HTTP/1.1\r\nHost: s\r\nX: ${'a'.repeat(LIMITS.maxHeaderBytes)}`;
     expect(parse(big)).toBe(HAND_OFF);

@@ -69,10 +69,39 @@ const DIGITS = /^[0-9]{1,15}$/;
 const LOWER = new Uint8Array(256);
 for (let b = 0; b < 256; b++) LOWER[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
 
-/** A kept header name, and the parse that last met it (a second time in one head is a repeat). */
-interface KeptName {
+/** The names whose presence or value the head's checks read (besides the count and repeats). */
+const enum Role {
+  Other,
+  Host,
+  /** Transfer-Encoding, Expect, Upgrade, Set-Cookie: a head with one is node's. */
+  Refused,
+  Connection,
+  ContentLength,
+}
+
+const ROLES: ReadonlyMap<string, Role> = new Map([
+  ['host', Role.Host], ['transfer-encoding', Role.Refused], ['expect', Role.Refused], ['upgrade', Role.Refused],
+  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
+  ['set-cookie', Role.Refused], ['connection', Role.Connection], ['content-length', Role.ContentLength],
+]);
+
+/**
+ * A header name: kept, with the parse that last met it (a second time in one head is a
+ * repeat), or made for one line (not kept). `role` spares the head's checks a lookup per name
+ * in the header map after the lines are read (by a map whose shape varies with the request:
+ * megamorphic loads).
+ */
+interface HeaderName {
   readonly name: string;
+  readonly role: Role;
   seen: number;
+  /**
+   * The value this name last had (kept names, values up to MAX_KEPT_VALUE bytes): a gateway
+   * sends most headers with the value of the request before, and bytes equal to it, followed
+   * by CRLF, are that value without scanning, hashing and looking it up again. It was a valid
+   * value when it came (visible ASCII, no whitespace at either end), so the same bytes are.
+   */
+  last: string | undefined;
 }
 
 /**
@@ -84,17 +113,17 @@ interface KeptName {
  * that varies per line: a megamorphic load, ~6 % of the head's cost). Bounded: names past the
  * bound (or a hash two names share) take the long way, with the same result.
  */
-const NAMES = new Map<number, KeptName>();
+const NAMES = new Map<number, HeaderName>();
 const MAX_NAMES = 512;
 /** Counts parseHead calls: a kept name whose `seen` is this one was met in this head already. */
 let parses = 0;
 
 /**
- * The lower-case name in `buf[start..end]` (tchar bytes), `hash` the FNV-1a of its lower-cased
+ * The name in `buf[start..end]` (tchar bytes), lower-case, `hash` the FNV-1a of its lower-cased
  * bytes; undefined when `headers` has it already — a repeated name, or one every object has
  * (`__proto__`, `constructor`: never kept, so always looked up).
  */
-function headerName(buf: Buffer, start: number, end: number, hash: number, headers: Record<string, string>): string | undefined {
+function headerName(buf: Buffer, start: number, end: number, hash: number, headers: Record<string, string>): HeaderName | undefined {
   const kept = NAMES.get(hash);
   if (kept !== undefined && kept.name.length === end - start) {
     const k = kept.name;
@@ -103,14 +132,19 @@ function headerName(buf: Buffer, start: number, end: number, hash: number, heade
     if (j === k.length) {
       if (kept.seen === parses) return undefined;
       kept.seen = parses;
-      return k;
+      return kept;
     }
   }
   const name = latin1(buf, start, end).toLowerCase();
   if (headers[name] !== undefined) return undefined;
+  const role = ROLES.get(name) ?? Role.Other;
   // Kept as met in this head: a repeat of it later in the head is found by `seen`.
-  if (kept === undefined && NAMES.size < MAX_NAMES) NAMES.set(hash, { name: internalized(name), seen: parses });
-  return name;
+  if (kept === undefined && NAMES.size < MAX_NAMES) {
+    const k: HeaderName = { name: internalized(name), role, seen: parses, last: undefined };
+    NAMES.set(hash, k);
+    return k;
+  }
+  return { name, role, seen: parses, last: undefined };
 }
 
 /**
@@ -218,38 +252,59 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
   const headers: Record<string, string> = {};
   let count = 0;
   parses++;
+  let host = false;
+  let connection: string | undefined;
+  let cl: string | undefined;
   for (let pos = targetEnd + VERSION_LINE.length; pos < end - 2;) {
     let i = pos;
     let hash = 0x811c9dc5;
     for (let b = buf[i]!; TCHAR[b] === 1; b = buf[++i]!) hash = Math.imul(hash ^ LOWER[b]!, 0x01000193);
     // No name (an obs-fold line starts with a space), or anything but a colon right after it.
     if (i === pos || buf[i] !== COLON) return HAND_OFF;
-    let v = i + 1;
-    while (buf[v] === SP || buf[v] === HTAB) v++;
-    let eol = v;
-    let valueHash = 0x811c9dc5;
-    for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
-    // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
-    if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
-    if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
     const name = headerName(buf, pos, i, hash, headers);
     // Twice (and `__proto__` or `constructor`, which a plain object already "has"): node's.
     if (name === undefined || ++count > limits.maxHeaders) return HAND_OFF;
-    headers[name] = headerValue(buf, v, eol, valueHash);
+    let v = i + 1;
+    while (buf[v] === SP || buf[v] === HTAB) v++;
+    // The name's value of the request before, when these bytes are it (no CR in it: every
+    // comparison stops at the latest at the blank line).
+    let value = name.last;
+    let eol = v;
+    if (value !== undefined) {
+      const n = value.length;
+      let j = 0;
+      while (j < n && buf[v + j] === value.charCodeAt(j)) j++;
+      if (j === n && buf[v + n] === CR && buf[v + n + 1] === LF) eol = v + n;
+      else value = undefined;
+    }
+    if (value === undefined) {
+      let valueHash = 0x811c9dc5;
+      for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
+      // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
+      if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
+      if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
+      value = headerValue(buf, v, eol, valueHash);
+      if (eol - v <= MAX_KEPT_VALUE) name.last = value;
+    }
+    headers[name.name] = value;
+    switch (name.role) {
+      case Role.Other: break;
+      case Role.Host: host = true; break;
+      case Role.Refused: return HAND_OFF;
+      case Role.Connection: connection = value; break;
+      case Role.ContentLength: cl = value; break;
+    }
     pos = eol + 2;
   }
 
-  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
-  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined || headers['set-cookie'] !== undefined) return HAND_OFF;
+  if (!host) return HAND_OFF;
   let close = false;
-  const connection = headers.connection;
   if (connection !== undefined) {
     const c = connection.toLowerCase();
     if (c === 'close') close = true;
     else if (c !== 'keep-alive') return HAND_OFF;
   }
   let bodyLength = 0;
-  const cl = headers['content-length'];
   if (cl !== undefined) {
     if (!DIGITS.test(cl)) return HAND_OFF;
     bodyLength = Number(cl);
