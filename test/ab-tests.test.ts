@@ -120,6 +120,9 @@ describe('A/B tests', () => {
     expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: 'control_policy' });
     const dup = await api('POST', '/api/ab-tests', { name: 'refunds-v2', control_policy: 'pol_orders', test_policy: 'pol_orders_new', traffic_split: 10, duration_days: 1 });
     expect(dup.body.error.field).toBe('name');
+    // Nor a name the decision-cache key's A/B suffix could misread (policy/ab.ts keySuffix).
+    const sep = await api('POST', '/api/ab-tests', { name: 'a|b=test', control_policy: 'pol_orders', test_policy: 'pol_orders_new', traffic_split: 10, duration_days: 1 });
+    expect([sep.status, sep.body.error?.code]).toEqual([400, 'invalid_request']);
     expect((await api('POST', '/api/ab-tests', { name: 'y', control_policy: 'pol_orders', test_policy: 'pol_orders_new', traffic_split: 10, duration_days: 1 }, KEYS.viewer)).status).toBe(403);
 
     const before = await check('GET', '/v1/orders/o-77', 'crawler');
@@ -160,6 +163,10 @@ describe('A/B test config errors name the field', () => {
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders, traffic_split: 5, duration_days: 1}')).toThrow(/ab_tests\[0\]\.test_policy: must differ/);
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 5, duration_days: 1, start: soon}')).toThrow(/ab_tests\[0\]\.start/);
     expect(load('  - {name: a, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 500, duration_days: 1}')).toThrow(/traffic_split/);
+    // The decision-cache key's A/B suffix (`|name=variant`, policy/ab.ts) is unambiguous only while names hold neither.
+    for (const name of ['"a|b"', '"a=test"']) {
+      expect(load(`  - {name: ${name}, control_policy: pol_orders, test_policy: pol_orders_new, traffic_split: 5, duration_days: 1}`)).toThrow(/ab_tests\[0\]\.name/);
+    }
   });
 });
 

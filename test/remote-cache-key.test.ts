@@ -10,10 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RequestView } from '../src/core/action.js';
 import { RemoteEvaluator, type RemoteAnswer, type RemoteInput } from '../src/evaluator/remote.js';
 import { RemoteMetrics } from '../src/evaluator/remote-metrics.js';
+import { ForwardedFacts } from '../src/evaluator/request-facts.js';
 
 const FACTS = 'headers.x-tenant,method,query.region';
 const rt = { fail_mode: 'closed', responses: { denied_status: 403, pending_status: 403, unavailable_status: 503, retry_after_seconds: 30 } } as const;
@@ -145,6 +146,25 @@ describe("the edge's remote cache key", () => {
       const other = await answer(ev, { action: action(), request: view({ method: 'GET', headers: {} }) });
       expect([other.sync, other.answer.decision.reason]).toEqual([true, gateway.answer.decision.reason]);
     } finally {
+      await ev.close();
+    }
+  });
+
+  it("a forwarded view's facts JSON is built once per check: for its key and, on a miss, its body", async () => {
+    const ev = evaluator();
+    const json = vi.spyOn(ForwardedFacts.prototype, 'json');
+    try {
+      await answer(ev, { action: action({ resource: 'warm-up-3' }), request: view() });
+      const input = { action: action({ resource: 'forwarded-once' }), request: view({ forwardedFacts: new Set(['method']) }) };
+      json.mockClear();
+      const miss = await answer(ev, input);
+      expect([miss.sync, json.mock.calls.length]).toEqual([false, 1]);
+      expect(JSON.parse(miss.answer.decision.reason).context.ascend_request).toEqual({ facts: ['method'], method: 'POST' });
+      json.mockClear();
+      const hit = await answer(ev, input);
+      expect([hit.sync, json.mock.calls.length, hit.answer.decision.reason]).toEqual([true, 1, miss.answer.decision.reason]);
+    } finally {
+      json.mockRestore();
       await ev.close();
     }
   });

@@ -17,18 +17,27 @@ export function createFingerprinter(version: number, reads: Iterable<string>): F
   // front, so the key is one flat string the cache digests without copying it first.
   // Grown by push, not `new Array(n)`: a holey array takes JSON.stringify's slow path.
   const parts: unknown[] = [version];
-  for (let i = 1; i < 5 + getters.length; i++) parts.push(null);
+  const n = 5 + getters.length;
+  for (let i = 1; i < n; i++) parts.push(null);
   return (input) => {
     const a = input.action;
     const pk = input.parametersKey;
     // parameters are objects, so `null` in their place plus the length-prefixed key after a NUL
     // (which JSON never contains unescaped) cannot collide with any other input's key.
-    parts[1] = a.agent_id;
-    parts[2] = a.action_type;
-    parts[3] = a.resource;
-    parts[4] = pk === undefined ? a.parameters : null;
-    for (let i = 0; i < getters.length; i++) parts[5 + i] = (getters[i] as Getter)(input);
-    const key = JSON.stringify(parts);
+    let key: string;
+    try {
+      parts[1] = a.agent_id;
+      parts[2] = a.action_type;
+      parts[3] = a.resource;
+      parts[4] = pk === undefined ? a.parameters : null;
+      for (let i = 0; i < getters.length; i++) parts[5 + i] = (getters[i] as Getter)(input);
+      key = JSON.stringify(parts);
+    } finally {
+      // Emptied again (also when a getter throws: body_truncated): the list outlives the
+      // call, and would keep this request's parameters and context values (and any string
+      // sliced from its body) alive until the next check.
+      for (let i = 1; i < n; i++) parts[i] = null;
+    }
     return pk === undefined ? key : `${key}\u0000${pk.length}:${pk}`;
   };
 }

@@ -20,15 +20,23 @@ export type RemoteInput = Pick<EvalInput, 'action' | 'request' | 'parametersKey'
 const NO_FACTS = '{"facts":[]}';
 
 /**
- * The context members the body carries: all but `gateway` — the sidecar's own (the control
- * plane replaces it with its caller's), left out so the key does not vary with each client's
- * address — and a client's ascend_request (replaced by the edge's own). Written field by field
- * rather than as a copy of the context without them.
+ * Whether the body carries the context's member `k`: its own members but `gateway` — the
+ * sidecar's own (the control plane replaces it with its caller's), left out so the key does not
+ * vary with each client's address — and a client's ascend_request (replaced by the edge's own).
+ * The one test of both the body (contextMembers) and the key (contextKey).
+ */
+function carried(ctx: Readonly<Record<string, unknown>>, k: string): boolean {
+  return k !== 'gateway' && k !== FACTS_CONTEXT_KEY && Object.prototype.hasOwnProperty.call(ctx, k);
+}
+
+/**
+ * The context members the body carries (carried()), written field by field rather than as a
+ * copy of the context without the others.
  */
 function contextMembers(ctx: Readonly<Record<string, unknown>>): string {
   let members = '';
   for (const k in ctx) {
-    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    if (!carried(ctx, k)) continue;
     const v = JSON.stringify(ctx[k]);
     if (v === undefined) continue;
     members += (members === '' ? '' : ',') + JSON.stringify(k) + ':' + v;
@@ -58,7 +66,7 @@ export function submitBody(a: ActionRequest, facts?: string): string {
 function contextKey(ctx: Readonly<Record<string, unknown>>): unknown[] | string {
   const pairs: unknown[] = [];
   for (const k in ctx) {
-    if (k === 'gateway' || k === FACTS_CONTEXT_KEY || !Object.prototype.hasOwnProperty.call(ctx, k)) continue;
+    if (!carried(ctx, k)) continue;
     const v = ctx[k];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
     if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') return contextMembers(ctx);
@@ -79,9 +87,21 @@ const enum FactsPart {
   Values = 3,
 }
 
-/** The body for `input`, forwarding `facts` (the ones the control plane reads) from its request. */
-export function bodyOf({ action, request }: RemoteInput, facts: ForwardedFacts): string {
-  return submitBody(action, request === undefined ? undefined : facts.names.length === 0 ? NO_FACTS : facts.json(request));
+/**
+ * The request facts' JSON for a view another edge forwarded, which its key and its body both
+ * carry whole: built once per check and handed to keyOf and bodyOf (a miss would otherwise
+ * build it twice). Undefined for any other input (its key carries the facts' values instead).
+ */
+export function forwardedJson({ request }: RemoteInput, facts: ForwardedFacts): string | undefined {
+  return request?.forwardedFacts === undefined || facts.names.length === 0 ? undefined : facts.json(request);
+}
+
+/**
+ * The body for `input`, forwarding `facts` (the ones the control plane reads) from its request.
+ * `forwarded`: forwardedJson(input, facts) when the caller has it.
+ */
+export function bodyOf({ action, request }: RemoteInput, facts: ForwardedFacts, forwarded?: string): string {
+  return submitBody(action, request === undefined ? undefined : facts.names.length === 0 ? NO_FACTS : (forwarded ?? facts.json(request)));
 }
 
 /**
@@ -89,17 +109,18 @@ export function bodyOf({ action, request }: RemoteInput, facts: ForwardedFacts):
  * local fingerprint (fingerprint.ts): agent, action type, resource, the parameters (or, after a
  * NUL that JSON never holds, their length-prefixed parametersKey), the context's members
  * (contextKey), then which request facts go with it (FactsPart) — their names and values when
- * the gateway request carries them. The caller builds both with the same `facts`, so a key
- * always stands for the body sent under it.
+ * the gateway request carries them. The caller builds both with the same `facts` (and the
+ * same `forwarded`, forwardedJson(input, facts)), so a key always stands for the body sent
+ * under it.
  */
-export function keyOf(input: RemoteInput, facts: ForwardedFacts): string {
+export function keyOf(input: RemoteInput, facts: ForwardedFacts, forwarded?: string): string {
   const a = input.action;
   const pk = input.parametersKey;
   const parts: unknown[] = [a.agent_id, a.action_type, a.resource, pk === undefined ? a.parameters : null, contextKey(a.context)];
   const req = input.request;
   if (req === undefined) parts.push(FactsPart.None);
   else if (facts.names.length === 0) parts.push(FactsPart.Empty);
-  else if (req.forwardedFacts !== undefined) parts.push(FactsPart.Forwarded, facts.json(req));
+  else if (req.forwardedFacts !== undefined) parts.push(FactsPart.Forwarded, forwarded ?? facts.json(req));
   else {
     parts.push(FactsPart.Values, facts.head);
     facts.values(req, parts);

@@ -29,7 +29,7 @@ import { connectOptions, type ClientTls } from './client-tls.js';
 import { DigestLru, KeyDigest } from './digest-lru.js';
 import { H1Pool } from './h1-pool.js';
 import { ForwardedFacts, parseFacts } from './request-facts.js';
-import { bodyOf, keyOf, type RemoteInput } from './remote-key.js';
+import { bodyOf, forwardedJson, keyOf, type RemoteInput } from './remote-key.js';
 import type { BreakerState, RemoteMetrics, RemoteOutcome } from './remote-metrics.js';
 
 /** The denial code of a closed-mode answer when the control plane could not answer. */
@@ -254,10 +254,13 @@ export class RemoteEvaluator {
    * (failures are answered per fail_mode, or stale). `deadline`: the gateway's, epoch ms.
    */
   decide(input: RemoteInput, deadline: number | undefined, rt: Answering): RemoteAnswer | Promise<RemoteAnswer> {
-    const key = this.digests.of(keyOf(input, this.facts));
+    const facts = this.facts;
+    // A forwarded view's facts' JSON, in its key and its body: built once.
+    const forwarded = forwardedJson(input, facts);
+    const key = this.digests.of(keyOf(input, facts, forwarded));
     const e = this.cache?.get(key);
     if (e !== undefined && e.freshUntil > performance.now()) return e.hit;
-    return this.miss({ key, body: bodyOf(input, this.facts), input, facts: this.facts }, e, deadline, rt);
+    return this.miss({ key, body: bodyOf(input, facts, forwarded), input, facts }, e, deadline, rt);
   }
 
   private async miss(m: Miss, e: Entry | undefined, deadline: number | undefined, rt: Answering): Promise<RemoteAnswer> {
@@ -307,8 +310,9 @@ export class RemoteEvaluator {
       const left = timeoutMs - (performance.now() - t0);
       if (learned && left >= 1) {
         retried = true;
-        body = bodyOf(m.input, this.facts);
-        key = this.digests.of(keyOf(m.input, this.facts));
+        const forwarded = forwardedJson(m.input, this.facts);
+        body = bodyOf(m.input, this.facts, forwarded);
+        key = this.digests.of(keyOf(m.input, this.facts, forwarded));
         x = await this.pool.request(this.payload(body), left);
       } else if (learned) x = { ...x, outcome: 'timeout' };
     }

@@ -54,25 +54,49 @@ export function isAscendHeader(lowerName: string): boolean {
   return lowerName.length > ASCEND_PREFIX.length && lowerName.startsWith(ASCEND_PREFIX);
 }
 
+/** What {@link lowerCaseHeaders} does besides lower-casing names and joining repeated values. */
+export interface HeaderCopy {
+  /**
+   * Client-sent `x-ascend-*` are dropped and their names put here (normalize). Without a list
+   * they stay in the map, for normalize() to strip from a `headersCanonical` map and report.
+   */
+  readonly stripped?: string[];
+  /** Names left out, as given (node's and h1's names are lower-case already). */
+  readonly skip?: ReadonlySet<string>;
+  /** The value of the `host` line, which is added last when none was sent (forward-auth: the original request's Host). */
+  readonly host?: string;
+}
+
 /**
  * Lower-cases names and joins repeated values with "," (as Envoy does), so nothing is lost.
  * Client-sent `x-ascend-*` headers are dropped here, once for every adapter, so no route,
  * identity source or policy can read one; their names go to `stripped` for the gateway to
- * remove upstream.
+ * remove upstream. The one copy of an adapter's headers into the map normalize() reads:
+ * forward-auth builds its canonical map with it too (`skip`, `host`, no `stripped`).
  */
-export function lowerCaseHeaders(input: HeaderInput, stripped?: string[]): Record<string, string> {
+export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<string, string> {
+  const { stripped, skip, host } = copy;
   const out = nullObject<string>();
+  let sawHost = false;
   for (const name in input) {
-    const v = input[name];
-    if (v === undefined) continue;
+    if (skip !== undefined && skip.has(name)) continue;
+    let v = input[name];
+    if (host !== undefined && name === 'host') {
+      v = host;
+      sawHost = true;
+    } else if (v === undefined) continue;
     const key = name.toLowerCase();
-    if (isAscendHeader(key)) {
-      if (stripped && !stripped.includes(key)) stripped.push(key);
+    if (stripped !== undefined && isAscendHeader(key)) {
+      if (!stripped.includes(key)) stripped.push(key);
       continue;
     }
     const value = typeof v === 'string' ? v : v.join(',');
     const prev = out[key];
     out[key] = prev === undefined ? value : `${prev},${value}`;
+  }
+  if (host !== undefined && !sawHost) {
+    const prev = out.host;
+    out.host = prev === undefined ? host : `${prev},${host}`;
   }
   return out;
 }
@@ -93,6 +117,8 @@ function stripAscendHeaders(headers: Record<string, string>, stripped: string[])
  * emptied before it too, so a header step that threw leaves nothing for the next request.
  */
 const STRIPPED: string[] = [];
+/** The header step's options: the one list, so no object per call. */
+const STRIP: HeaderCopy = Object.freeze({ stripped: STRIPPED });
 const NONE_STRIPPED: readonly string[] = Object.freeze([]);
 
 /**
@@ -107,7 +133,7 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
   STRIPPED.length = 0;
   const headers = raw.headersCanonical
     ? stripAscendHeaders(raw.headers as Record<string, string>, STRIPPED)
-    : lowerCaseHeaders(raw.headers, STRIPPED);
+    : lowerCaseHeaders(raw.headers, STRIP);
   // Nearly every request sends none: one shared empty list rather than an array per request.
   const clientAscendHeaders = STRIPPED.length === 0 ? NONE_STRIPPED : STRIPPED.splice(0);
   // Never from a client header: adapters pass the scheme their gateway vouches for.

@@ -50,6 +50,8 @@ describe('parseHead', () => {
     ['a Content-Length list', 'POST / HTTP/1.1\r\nHost: s\r\nContent-Length: 3, 3\r\n\r\n'],
     ['a signed Content-Length', 'POST / HTTP/1.1\r\nHost: s\r\nContent-Length: +3\r\n\r\n'],
     ['a header twice', 'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\nx-a: 2\r\n\r\n'],
+    ['a kept header twice', 'GET / HTTP/1.1\r\nHost: s\r\nhost: s\r\n\r\n'],
+    ['a kept header twice, apart', 'GET / HTTP/1.1\r\nContent-Length: 0\r\nHost: s\r\ncontent-length: 0\r\n\r\n'],
     ['__proto__', 'GET / HTTP/1.1\r\nHost: s\r\n__proto__: 1\r\n\r\n'],
     ['constructor', 'GET / HTTP/1.1\r\nHost: s\r\nconstructor: 1\r\n\r\n'],
     ['obs-fold', 'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n 2\r\n\r\n'],
@@ -75,6 +77,22 @@ describe('parseHead', () => {
     ['a TLS ClientHello', '\x16\x03\x01\x00\xa5\x01\x00\x00'],
   ])('hands off %s', (_name, text) => {
     expect(parse(text)).toBe(HAND_OFF);
+    // Again, its names and values now kept from the first time.
+    expect(parse(text)).toBe(HAND_OFF);
+  });
+
+  it('refuses what follows a value equal to the one its name had before', () => {
+    const ok = parse('GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n\r\n');
+    expect(ok).toMatchObject({ headers: { host: 's', 'x-a': '1' } });
+    for (const text of [
+      'GET / HTTP/1.1\r\nHost: s \r\nX-A: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\nX-A: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n 2\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\r\nx-a: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: s\r\nX-A: 1\x00\r\n\r\n',
+    ]) expect(parse(text)).toBe(HAND_OFF);
+    expect(parse('GET / HTTP/1.1\r\nHost: s\r\nX-A: 12\r\n\r\n')).toMatchObject({ headers: { host: 's', 'x-a': '12' } });
+    expect(parse('GET / HTTP/1.1\r\nHost:s\r\nX-A:  1\r\n\r\n')).toMatchObject({ headers: { host: 's', 'x-a': '1' } });
   });
 
   it('hands off a head over the byte limit, complete or not', () => {

@@ -69,33 +69,113 @@ const DIGITS = /^[0-9]{1,15}$/;
 const LOWER = new Uint8Array(256);
 for (let b = 0; b < 256; b++) LOWER[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
 
+/** The names whose presence or value the head's checks read (besides the count and repeats). */
+const enum Role {
+  Other,
+  Host,
+  /** Transfer-Encoding, Expect, Upgrade, Set-Cookie: a head with one is node's. */
+  Refused,
+  Connection,
+  ContentLength,
+}
+
+const ROLES: ReadonlyMap<string, Role> = new Map([
+  ['host', Role.Host], ['transfer-encoding', Role.Refused], ['expect', Role.Refused], ['upgrade', Role.Refused],
+  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
+  ['set-cookie', Role.Refused], ['connection', Role.Connection], ['content-length', Role.ContentLength],
+]);
+
+/**
+ * A header name: kept, with the parse that last met it (a second time in one head is a
+ * repeat), or made for one line (not kept). `role` spares the head's checks a lookup per name
+ * in the header map after the lines are read (by a map whose shape varies with the request:
+ * megamorphic loads).
+ */
+interface HeaderName {
+  readonly name: string;
+  readonly role: Role;
+  seen: number;
+  /**
+   * The value this name last had (kept names, values up to MAX_KEPT_VALUE bytes): a gateway
+   * sends most headers with the value of the request before, and bytes equal to it, followed
+   * by CRLF, are that value without scanning, hashing and looking it up again. It was a valid
+   * value when it came (visible ASCII, no whitespace at either end), so the same bytes are.
+   */
+  last: string | undefined;
+}
+
 /**
  * Lower-case header names seen so far, by a hash of their lower-cased bytes. A request's names
  * are the same few on every request from a gateway; taking the kept string skips, per header,
  * a string made from the bytes, its lower-casing, and its lookup in V8's string table when it
- * becomes a property name (together ~10 % of the head's cost in a profile). Bounded: names past
- * the bound (or a hash two names share) take the long way, with the same result.
+ * becomes a property name (together ~10 % of the head's cost in a profile). A kept name's
+ * `seen` finds it repeated within a head without a lookup in the head's header map (by a name
+ * that varies per line: a megamorphic load, ~6 % of the head's cost). Bounded: names past the
+ * bound (or a hash two names share) take the long way, with the same result.
  */
-const NAMES = new Map<number, string>();
+const NAMES = new Map<number, HeaderName>();
 const MAX_NAMES = 512;
+/** Counts parseHead calls: a kept name whose `seen` is this one was met in this head already. */
+let parses = 0;
 
-/** The lower-case name in `buf[start..end]` (tchar bytes), `hash` the FNV-1a of its lower-cased bytes. */
-function headerName(buf: Buffer, start: number, end: number, hash: number): string {
+/**
+ * The name in `buf[start..end]` (tchar bytes), lower-case, `hash` the FNV-1a of its lower-cased
+ * bytes; undefined when `headers` has it already — a repeated name, or one every object has
+ * (`__proto__`, `constructor`: never kept, so always looked up).
+ */
+function headerName(buf: Buffer, start: number, end: number, hash: number, headers: Record<string, string>): HeaderName | undefined {
   const kept = NAMES.get(hash);
-  if (kept !== undefined && kept.length === end - start) {
+  if (kept !== undefined && kept.name.length === end - start) {
+    const k = kept.name;
     let j = 0;
-    while (j < kept.length && LOWER[buf[start + j]!] === kept.charCodeAt(j)) j++;
-    if (j === kept.length) return kept;
+    while (j < k.length && LOWER[buf[start + j]!] === k.charCodeAt(j)) j++;
+    if (j === k.length) {
+      if (kept.seen === parses) return undefined;
+      kept.seen = parses;
+      return kept;
+    }
   }
   const name = latin1(buf, start, end).toLowerCase();
-  if (kept === undefined && NAMES.size < MAX_NAMES) NAMES.set(hash, internalized(name));
-  return name;
+  if (headers[name] !== undefined) return undefined;
+  const role = ROLES.get(name) ?? Role.Other;
+  // Kept as met in this head: a repeat of it later in the head is found by `seen`.
+  if (kept === undefined && NAMES.size < MAX_NAMES) {
+    const k: HeaderName = { name: internalized(name), role, seen: parses, last: undefined };
+    NAMES.set(hash, k);
+    return k;
+  }
+  return { name, role, seen: parses, last: undefined };
 }
 
 /**
- * Short header values seen lately, by a hash of their bytes (a direct-mapped table): a gateway
- * sends the same host, agent id, user agent, method and forwarded host on request after
- * request, and a kept string spares a call into C++ and a new string per header. A slot taken
+ * The methods some route answers, as met (at most as many as the routes name): the request
+ * line's method compared byte by byte against them rather than made a new string each time
+ * and hashed for the set's lookup.
+ */
+const METHODS: string[] = [];
+
+/** The method in `buf[start..end]`; undefined when no route answers it. */
+function methodOf(buf: Buffer, start: number, end: number, methods: ReadonlySet<string>): string | undefined {
+  const n = end - start;
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = METHODS[i]!;
+    if (m.length !== n) continue;
+    let j = 0;
+    while (j < n && buf[start + j] === m.charCodeAt(j)) j++;
+    if (j === n && methods.has(m)) return m;
+  }
+  const method = latin1(buf, start, end);
+  if (!methods.has(method)) return undefined;
+  if (METHODS.length < MAX_METHODS && !METHODS.includes(method)) METHODS.push(internalized(method));
+  return method;
+}
+const MAX_METHODS = 16;
+
+/**
+ * Short header values (and request targets) seen lately, by a hash of their bytes (a
+ * direct-mapped table): a gateway sends the same target, host, agent id, user agent, method and
+ * forwarded host on request after request, and a kept string spares a call into C++ and a new
+ * string per header. A slot taken
  * by a value that is used again is kept over one new value (a second chance), so values sent
  * once (request ids, trace ids) pass through without pushing out the ones that repeat. Bounded:
  * SLOTS strings of at most MAX_KEPT_VALUE bytes.
@@ -157,51 +237,74 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
   // Request line, byte by byte in JS: a Buffer method per field (indexOf, compare) is a call into C++ each.
   let sp = start;
   while (sp < end && buf[sp] !== SP) sp++;
-  const method = latin1(buf, start, sp);
-  if (!limits.methods.has(method)) return HAND_OFF;
+  const method = methodOf(buf, start, sp, limits.methods);
+  if (method === undefined) return HAND_OFF;
   if (buf[sp + 1] !== SLASH) return HAND_OFF;
-  // The target is visible ASCII up to the space before the version.
+  // The target is visible ASCII up to the space before the version; kept as a short value is.
   let targetEnd = sp + 1;
-  for (let b = buf[targetEnd]!; b > SP && b < 0x7f; b = buf[++targetEnd]!);
+  let urlHash = 0x811c9dc5;
+  for (let b = buf[targetEnd]!; b > SP && b < 0x7f; b = buf[++targetEnd]!) urlHash = Math.imul(urlHash ^ b, 0x01000193);
   for (let k = 0; k < VERSION_LINE.length; k++) if (buf[targetEnd + k] !== VERSION_LINE[k]) return HAND_OFF;
-  const url = latin1(buf, sp + 1, targetEnd);
+  const url = headerValue(buf, sp + 1, targetEnd, urlHash);
 
   // Header lines, up to the blank line. Every scan below stops at the latest at the blank
   // line's CR: no name byte, no value byte is a CR.
   const headers: Record<string, string> = {};
   let count = 0;
+  parses++;
+  let host = false;
+  let connection: string | undefined;
+  let cl: string | undefined;
   for (let pos = targetEnd + VERSION_LINE.length; pos < end - 2;) {
     let i = pos;
     let hash = 0x811c9dc5;
     for (let b = buf[i]!; TCHAR[b] === 1; b = buf[++i]!) hash = Math.imul(hash ^ LOWER[b]!, 0x01000193);
     // No name (an obs-fold line starts with a space), or anything but a colon right after it.
     if (i === pos || buf[i] !== COLON) return HAND_OFF;
+    const name = headerName(buf, pos, i, hash, headers);
+    // Twice (and `__proto__` or `constructor`, which a plain object already "has"): node's.
+    if (name === undefined || ++count > limits.maxHeaders) return HAND_OFF;
     let v = i + 1;
     while (buf[v] === SP || buf[v] === HTAB) v++;
+    // The name's value of the request before, when these bytes are it (no CR in it: every
+    // comparison stops at the latest at the blank line).
+    let value = name.last;
     let eol = v;
-    let valueHash = 0x811c9dc5;
-    for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
-    // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
-    if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
-    if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
-    const name = headerName(buf, pos, i, hash);
-    // Twice (and `__proto__` or `constructor`, which a plain object already "has"): node's.
-    if (headers[name] !== undefined || ++count > limits.maxHeaders) return HAND_OFF;
-    headers[name] = headerValue(buf, v, eol, valueHash);
+    if (value !== undefined) {
+      const n = value.length;
+      let j = 0;
+      while (j < n && buf[v + j] === value.charCodeAt(j)) j++;
+      if (j === n && buf[v + n] === CR && buf[v + n + 1] === LF) eol = v + n;
+      else value = undefined;
+    }
+    if (value === undefined) {
+      let valueHash = 0x811c9dc5;
+      for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
+      // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
+      if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
+      if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
+      value = headerValue(buf, v, eol, valueHash);
+      if (eol - v <= MAX_KEPT_VALUE) name.last = value;
+    }
+    headers[name.name] = value;
+    switch (name.role) {
+      case Role.Other: break;
+      case Role.Host: host = true; break;
+      case Role.Refused: return HAND_OFF;
+      case Role.Connection: connection = value; break;
+      case Role.ContentLength: cl = value; break;
+    }
     pos = eol + 2;
   }
 
-  // Set-Cookie: node's req.headers holds it as a list, never a string (and no client sends it).
-  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined || headers['set-cookie'] !== undefined) return HAND_OFF;
+  if (!host) return HAND_OFF;
   let close = false;
-  const connection = headers.connection;
   if (connection !== undefined) {
     const c = connection.toLowerCase();
     if (c === 'close') close = true;
     else if (c !== 'keep-alive') return HAND_OFF;
   }
   let bodyLength = 0;
-  const cl = headers['content-length'];
   if (cl !== undefined) {
     if (!DIGITS.test(cl)) return HAND_OFF;
     bodyLength = Number(cl);

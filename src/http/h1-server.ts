@@ -223,6 +223,11 @@ class H1Connection {
   private inFlight = 0;
   /** Inside onData: answers collect in `out`, written once at the end. */
   private batching = false;
+  /**
+   * The clock read when the batch began (Date.now()): its answers' Date line and the idle mark
+   * after it take this one read rather than a clock read each (~50 ns apiece on this VM).
+   */
+  private batchAt = 0;
   private out = '';
   /** `out` is ASCII only (written as latin1). */
   private outAscii = true;
@@ -262,7 +267,7 @@ class H1Connection {
   }
 
   tail(close: boolean, own = false): string {
-    return this.server.tail.get(Date.now(), close, own);
+    return this.server.tail.get(this.batching ? this.batchAt : Date.now(), close, own);
   }
 
   private read(chunk: Buffer): void {
@@ -279,12 +284,14 @@ class H1Connection {
     } else {
       buf = this.append(chunk);
     }
+    const now = Date.now();
+    this.batchAt = now;
     this.batching = true;
-    const used = this.parse(buf, Date.now());
+    const used = this.parse(buf, now);
     this.batching = false;
     this.keep(buf, used);
     this.flushOut();
-    this.settle();
+    this.settle(now);
   }
 
   /** Appends to the owned buffer, growing it by doubling (a trickled head is copied O(n), not O(n²)). */
@@ -425,8 +432,10 @@ class H1Connection {
     this.paused = false;
     if (this.len > 0 && this.buf !== undefined) {
       // The bytes left over are in the owned buffer (keep() copies them there).
+      const now = Date.now();
+      this.batchAt = now;
       this.batching = true;
-      const used = this.parse(this.buf, Date.now());
+      const used = this.parse(this.buf, now);
       this.batching = false;
       this.keep(this.buf, used);
       this.flushOut();
@@ -435,8 +444,11 @@ class H1Connection {
     this.settle();
   }
 
-  /** After reading or answering: hand off, end, or note that the connection is idle. */
-  private settle(): void {
+  /**
+   * After reading or answering: hand off, end, or note that the connection is idle. `now`: the
+   * batch's clock, when called at its end.
+   */
+  private settle(now?: number): void {
     if (this.socket.destroyed) return;
     if (this.paused) {
       this.resume();
@@ -461,7 +473,7 @@ class H1Connection {
     }
     if (this.len === 0) {
       this.started = 0;
-      this.idleSince = Date.now();
+      this.idleSince = now ?? Date.now();
     }
   }
 

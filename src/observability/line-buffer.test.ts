@@ -134,4 +134,46 @@ describe('LineBuffer', () => {
     expect(c.chunks).toEqual([]);
     c.b.flush();
   });
+
+  it('after a quiet turn hands over from quietBytes; after a busy turn only at 7/8', async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    const chunks: string[] = [];
+    // 4096-byte chunks (busy hand-off at 3584), quiet hand-off from 100 bytes; each line is 65 bytes.
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 4096, 1000, 100);
+    const ids = () => chunks.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).n);
+    // Requests one at a time: one line a turn.
+    line(b, 'a'.repeat(40), 1);
+    await turn();
+    expect(chunks).toEqual([]); // 65 < 100
+    line(b, 'a'.repeat(40), 2);
+    expect(chunks).toEqual([]); // never inside the request that filled it
+    await turn();
+    expect(ids()).toEqual([1, 2]); // 130 >= 100 after a quiet turn
+    // A busy turn: three lines (195 bytes) wait for 7/8 of the chunk.
+    for (const n of [3, 4, 5]) line(b, 'a'.repeat(40), n);
+    await turn();
+    expect(ids()).toEqual([1, 2]);
+    // The next quiet turn takes them with its own line.
+    line(b, 'a'.repeat(40), 6);
+    await turn();
+    expect(ids()).toEqual([1, 2, 3, 4, 5, 6]);
+    // A busy turn past 7/8 hands over at its end.
+    for (let n = 7; n < 7 + 56; n++) line(b, 'a'.repeat(40), n); // 56 × 65 = 3640 >= 3584
+    expect(chunks.length).toBe(2);
+    await turn();
+    expect(chunks.length).toBe(3);
+    expect(ids()).toEqual([...Array(62).keys()].map((i) => i + 1));
+  });
+
+  it('a quiet hand-off is never larger than the busy one (small chunks, e.g. PIPE_BUF)', async () => {
+    const chunks: string[] = [];
+    const b = new LineBuffer({ write: (c: Buffer) => chunks.push(c.toString()) }, 200, 1000); // default quietBytes 8192
+    line(b, 'a'.repeat(40), 1);
+    line(b, 'a'.repeat(40), 2); // 130 < 175 (7/8 of 200)
+    await new Promise((r) => setImmediate(r));
+    expect(chunks).toEqual([]);
+    line(b, 'a'.repeat(40), 3); // 195 >= 175 after a quiet turn
+    await new Promise((r) => setImmediate(r));
+    expect(chunks.length).toBe(1);
+  });
 });

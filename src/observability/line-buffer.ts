@@ -50,6 +50,11 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  */
 const NATIVE_FROM = 64;
 
+/** A turn that finished at most this many lines is quiet: requests come one at a time. */
+const QUIET_TURN_LINES = 2;
+/** Hand-off size after a quiet turn (a write every ~18 decision lines). */
+const QUIET_HANDOFF_BYTES = 8192;
+
 /** Builds each line as a string and writes it whole: for tests and non-batched sinks. */
 export class StringLines implements LineOut {
   private line = '';
@@ -95,19 +100,34 @@ export class LineBuffer implements LineOut {
   private pos = 0;
   private lineStart = 0;
   private timer: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Immediate | undefined;
-  private readonly flushSoon = (): void => {
-    this.soon = undefined;
-    this.flush();
+  /** The end of the current event-loop turn (setImmediate), armed by its first line. */
+  private turnEnd: NodeJS.Immediate | undefined;
+  /** Lines finished in the current turn. */
+  private turnLines = 0;
+  private readonly onTurnEnd = (): void => {
+    this.turnEnd = undefined;
+    const quiet = this.turnLines <= QUIET_TURN_LINES;
+    this.turnLines = 0;
+    if (this.lineStart >= (quiet ? this.quietBytes : this.busyBytes)) this.flush();
   };
+  /** Hand-off size once a turn was busy: 7/8 of a chunk (the last eighth takes that turn's lines). */
+  private readonly busyBytes: number;
+  private readonly quietBytes: number;
 
+  /**
+   * `quietBytes`: the hand-off size after a quiet turn (at most QUIET_TURN_LINES lines, as when
+   * requests come one at a time), so the write that follows a request stays short.
+   */
   constructor(
     private readonly dest: ChunkSink,
     private readonly maxBytes = 16_384,
     private readonly maxDelayMs = 100,
+    quietBytes = QUIET_HANDOFF_BYTES,
   ) {
     // Its own memory, not a slice of the shared pool: this chunk lives as long as the log.
     this.buf = Buffer.allocUnsafeSlow(maxBytes);
+    this.busyBytes = maxBytes - (maxBytes >> 3);
+    this.quietBytes = Math.min(quietBytes, this.busyBytes);
   }
 
   ascii(s: string): void {
@@ -189,15 +209,21 @@ export class LineBuffer implements LineOut {
     // lines before this one go alone, and this one starts the next chunk.
     if (this.pos > this.maxBytes && this.lineStart > 0) this.handOff(this.lineStart);
     this.lineStart = this.pos;
-    if (this.pos >= this.maxBytes) this.flush();
-    // Nearly full (7/8): handed over once the current I/O callback is done (setImmediate), not
-    // inside the request whose line filled it — a 64 KiB write(2) (~100 µs) before that
-    // request's answer was its latency (the serial p99 against a bare handler, bench/README.md).
-    // The last eighth takes the lines written meanwhile (one, when requests come one at a
-    // time); past that, ensure() hands over at once. Not at half: a write costs about the same
-    // whatever its size, so half-size chunks doubled the writes.
-    else if (this.pos >= this.maxBytes - (this.maxBytes >> 3)) this.soon ??= setImmediate(this.flushSoon);
-    else if (this.timer === undefined) {
+    if (this.pos >= this.maxBytes) {
+      this.flush();
+      return;
+    }
+    // Handed over at the end of the event-loop turn (setImmediate), never inside the request
+    // whose line filled the chunk: the write would come before that request's answer. How much
+    // to hand over depends on the turn. A busy turn (several requests' lines: the loop has a
+    // queue) waits for 7/8 of the chunk — under load a write(2) costs about the same whatever
+    // its size, so fewer writes cost least. A quiet turn (requests one at a time) hands over
+    // from quietBytes: there every request waits for the write the request before it caused,
+    // and an append of 64 KiB to a file costs 50–80 µs on the bench VM (page cache, the
+    // file's size in the journal) — the serial p99 against a bare handler (bench/README.md).
+    this.turnLines++;
+    this.turnEnd ??= setImmediate(this.onTurnEnd);
+    if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
       this.timer.unref();
     }
@@ -208,10 +234,6 @@ export class LineBuffer implements LineOut {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
-    }
-    if (this.soon !== undefined) {
-      clearImmediate(this.soon);
-      this.soon = undefined;
     }
     if (this.lineStart === 0) return;
     this.handOff(this.lineStart);

@@ -57,7 +57,13 @@ export interface AbAssignment {
   readonly skip: ReadonlySet<string>;
   /** The running tests this request is in, with its variant (the enforced one for shadow tests). */
   readonly members: readonly AbMembership[];
-  /** Appended to the decision-cache key: the decision depends on the variants. */
+  /**
+   * Appended to the decision-cache key: the decision depends on the variants. `|name=variant`
+   * per test the request is in; unambiguous after any key, since a key without a parametersKey
+   * is one JSON array (no proper prefix of another) and one with it ends in a length-prefixed
+   * key, and a test's name holds neither `|` nor `=` (`^[A-Za-z0-9._-]{1,64}$`, in the config
+   * and the API: test/ab-tests.test.ts).
+   */
   readonly keySuffix: string;
   /** Shadow tests this request is in: evaluate again with this set aside to compare. */
   readonly shadows: readonly { readonly test: AbTestDef; readonly skip: ReadonlySet<string> }[];

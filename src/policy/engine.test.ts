@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IssueList } from '../config/errors.js';
 import type { PolicyConfig, RiskConfig } from '../config/schema.js';
 import { PolicyEngine } from './engine.js';
@@ -104,5 +104,21 @@ describe('PolicyEngine', () => {
     const ex = e.explain(evalInput());
     expect(ex.matched.map((m) => m.id)).toEqual(['a', 'b']);
     expect(ex.risk).toEqual([{ factor: 'base', detail: 'base score', points: 10 }]);
+  });
+
+  it('explain scores the risk once and decides as evaluate does, a policy on risk.score included', () => {
+    const e = engine([policy({ id: 'risky', priority: 2, action: 'deny', conditions: { 'risk.score': { gte: 10 } } }), policy({ id: 'rest', priority: 1, action: 'allow' })]);
+    const score = vi.spyOn(RiskModel.prototype, 'score');
+    try {
+      const input = evalInput();
+      const ex = e.explain(input);
+      expect(score).toHaveBeenCalledTimes(1);
+      expect(input.risk.score).toBe(10);
+      expect(ex.decision).toEqual(e.evaluate(evalInput()));
+      expect(ex.decision.policyId).toBe('risky');
+      expect(ex.matched.map((m) => m.id)).toEqual(['risky', 'rest']);
+    } finally {
+      score.mockRestore();
+    }
   });
 });

@@ -87,10 +87,14 @@ export class PolicyEngine {
     return p !== undefined && allHold(p.conditions, input);
   }
 
-  /** Like evaluate, plus the risk breakdown and every matching policy (for `check`). */
+  /**
+   * Like evaluate, plus the risk breakdown and every matching policy (for `check`). The risk is
+   * scored once, by the breakdown: evaluate would score it again.
+   */
   explain(input: EvalInput): Explanation {
-    const risk = this.risk.explain(input).factors;
-    const decision = this.evaluate(input);
+    const { score, factors: risk } = this.risk.explain(input);
+    input.risk.score = score;
+    const decision = this.decideScored(input);
     const matched = this.index
       .candidates(input.action.action_type)
       .filter((p) => allHold(p.conditions, input))

@@ -23,9 +23,9 @@
 import { RequestError } from '../../core/errors.js';
 import type { HeaderInput, RawGatewayRequest } from '../../gateway/request.js';
 import { forwardedNode, parseForwarded } from '../../gateway/forwarded.js';
+import { lowerCaseHeaders } from '../../gateway/normalize.js';
 import { canonicalPath, splitTarget } from '../../gateway/path.js';
 import { parseAddress, type TrustedProxies } from '../../gateway/trusted-proxies.js';
-import { nullObject } from '../../shared/null-object.js';
 
 export type ForwardAuthStyle = 'nginx' | 'traefik' | 'envoy';
 
@@ -83,31 +83,13 @@ export function clientFromForwardedFor(xff: string | undefined, trusted: Trusted
 }
 
 /**
- * The original request's own headers, built as normalize() would copy them (gateway/normalize.ts
- * lowerCaseHeaders: lower-case names, repeated values joined by ",", none undefined) into one
- * null-prototype object it then takes as it is (`headersCanonical`): one header map per check
- * instead of two. The forwarding headers are left out and Host is the original's; the client's
- * `x-ascend-*` stay for normalize() to strip and report.
+ * The original request's own headers as the canonical null-prototype map normalize() takes as
+ * it is (`headersCanonical`), built by normalize's own copy (lowerCaseHeaders): one header map
+ * per check instead of two. The forwarding headers are left out and Host is the original's; the
+ * client's `x-ascend-*` stay for normalize() to strip and report.
  */
 function passedHeaders(h: HeaderInput, host: string): Record<string, string> {
-  const out = nullObject<string>();
-  let sawHost = false;
-  for (const name in h) {
-    if (FORWARDING.has(name)) continue;
-    let v = h[name];
-    if (name === 'host') {
-      v = host;
-      sawHost = true;
-    } else if (v === undefined) continue;
-    put(out, name.toLowerCase(), typeof v === 'string' ? v : v.join(','));
-  }
-  if (!sawHost) put(out, 'host', host);
-  return out;
-}
-
-function put(out: Record<string, string>, key: string, value: string): void {
-  const prev = out[key];
-  out[key] = prev === undefined ? value : `${prev},${value}`;
+  return lowerCaseHeaders(h, { skip: FORWARDING, host });
 }
 
 interface Described {
@@ -152,20 +134,29 @@ function forwarded(h: HeaderInput, c: AuthCall): Forwarded {
 }
 
 /**
- * The style whose URI header a trusted peer sent (nginx's or Traefik's), undefined for neither.
- * Both present is refused, and so is either sent twice ({@link single}), whichever comes first.
+ * The original request as a trusted peer's nginx or Traefik headers describe it, undefined when
+ * it sent neither URI header. Both present is refused, and so is either sent twice
+ * ({@link single}), whichever comes first. Each URI header is read once.
  */
-function styleOf(h: HeaderInput): HeaderStyle | undefined {
-  let found: HeaderStyle | undefined;
+function fromHeaders(h: HeaderInput, c: AuthCall, fwd: Forwarded, host: string, xff: string | undefined): Described | undefined {
+  let s: HeaderStyle | undefined;
+  let target: string | undefined;
   for (let i = 0; i < HEADER_STYLES.length; i++) {
-    const s = HEADER_STYLES[i] as HeaderStyle;
-    if (single(h, s.uri, ', ') === undefined) continue;
-    if (found !== undefined) {
+    const style = HEADER_STYLES[i] as HeaderStyle;
+    const uri = single(h, style.uri, ', ');
+    if (uri === undefined) continue;
+    if (s !== undefined) {
       throw new RequestError('invalid_request', 'both X-Original-URI and X-Forwarded-Uri are present; one of them came from the client');
     }
-    found = s;
+    s = style;
+    target = uri;
   }
-  return found;
+  if (s === undefined) return undefined;
+  return {
+    style: s.style, method: single(h, s.method, ',') ?? c.method, target: target as string,
+    host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
+    sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
+  };
 }
 
 function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
@@ -173,14 +164,8 @@ function describe(c: AuthCall, suffix: string, trusted: boolean): Described {
   const fwd = trusted ? forwarded(h, c) : NOT_FORWARDED;
   const host = fwd.host ?? one(h, 'host') ?? '';
   const xff = trusted ? (clientFromForwardedFor(one(h, 'x-forwarded-for'), c.trusted) ?? fwd.client) : undefined;
-  const s = trusted ? styleOf(h) : undefined;
-  if (s !== undefined) {
-    return {
-      style: s.style, method: single(h, s.method, ',') ?? c.method, target: one(h, s.uri) as string,
-      host: one(h, s.host) ?? host, scheme: one(h, s.proto) ?? fwd.proto ?? 'http',
-      sourceIp: (s.ip === undefined ? undefined : one(h, s.ip)) ?? xff ?? c.peer,
-    };
-  }
+  const described = trusted ? fromHeaders(h, c, fwd, host, xff) : undefined;
+  if (described !== undefined) return described;
   // From a trusted peer without forwarding headers, `/` after the prefix is Envoy asking about `/`.
   if (!suffix.startsWith('/') || (!trusted && namesNothing(suffix))) {
     const why = trusted

@@ -22,15 +22,11 @@ export function queryString(q: OpaQuery | undefined): string {
   for (const key in q) {
     const v = q[key];
     const k = encodeURIComponent(key);
-    if (Array.isArray(v)) {
-      for (const item of v) {
-        const pair = pairOf(k, item);
-        if (pair === undefined) continue;
-        out = first ? pair : `${out}&${pair}`;
-        first = false;
-      }
-    } else {
-      const pair = pairOf(k, v);
+    // A list's items, else the value as the one item.
+    const list = Array.isArray(v);
+    const n = list ? v.length : 1;
+    for (let i = 0; i < n; i++) {
+      const pair = pairOf(k, list ? v[i] : v);
       if (pair === undefined) continue;
       out = first ? pair : `${out}&${pair}`;
       first = false;
