@@ -38,6 +38,7 @@ const OPTIONAL_UNTIL_APPROVALS = new Set([
   'ascend_store_latency_seconds_bucket',
   'ascend_store_errors_total',
   'ascend_grant_memo_total', // only with a PostgreSQL store (a fleet): the ttl grant memo
+  'ascend_grant_memo_entries',
 ]);
 /** Made by Prometheus itself, never by the target. */
 const PROMETHEUS_SYNTHETIC = new Set(['up']);

@@ -178,7 +178,7 @@ describe('grafana dashboard', () => {
       'ascend_authz_errors_total', 'ascend_flagged_total', 'ascend_monitor_overrides_total', 'ascend_config_info',
       'ascend_config_last_reload_success_timestamp_seconds', 'ascend_policies', 'ascend_routes',
       'ascend_approvals_pending', 'ascend_approvals_total', 'ascend_webhook_deliveries_total', 'ascend_webhook_outbox_depth',
-      'ascend_audit_dropped_total', 'ascend_grant_memo_total',
+      'ascend_audit_dropped_total', 'ascend_grant_memo_total', 'ascend_grant_memo_entries',
       'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes',
       'up',
     ];

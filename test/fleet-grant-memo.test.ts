@@ -6,13 +6,13 @@
  * approval for the fingerprint, a kill switch — drops A's entry on the notification, within
  * 1 s. The memo's own one-second bound is lifted here (a year), so only the notification can
  * drop the entry; the grant's expiry ends it on time by itself. Each replica counts its memo's
- * lookups in `ascend_grant_memo_total{outcome}` on a registry of its own.
+ * lookups in `ascend_grant_memo_total{outcome}` and its size in `ascend_grant_memo_entries` on a
+ * registry of its own. The test's own looks at a memo (`peek`) are not counted.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { approvalSettings } from '../src/approvals/config.js';
 import { GrantMemo } from '../src/approvals/grant-memo.js';
-import { registerGrantMemoMetrics } from '../src/approvals/metrics.js';
 import { ApprovalService } from '../src/approvals/service.js';
 import { PostgresStore } from '../src/approvals/store/postgres/postgres-store.js';
 import type { Store } from '../src/approvals/store/store.js';
@@ -38,6 +38,8 @@ interface Replica {
   lookups(): number;
   /** ascend_grant_memo_total{outcome} now. */
   memoCount(outcome: 'hit' | 'miss'): Promise<number>;
+  /** ascend_grant_memo_entries now. */
+  memoEntries(): Promise<number>;
   /** The replica's clock (real time plus a test-driven offset). */
   skip(ms: number): void;
 }
@@ -52,20 +54,20 @@ async function replica(schema: string, grant: 'ttl' | 'single_use' = 'ttl'): Pro
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  const memo = new GrantMemo(store.fleet, { maxAgeMs: 365 * 86_400_000 });
+  const registry = new Registry();
+  const memo = new GrantMemo(store.fleet, { maxAgeMs: 365 * 86_400_000, registry });
   const unsubscribe = memo.start();
   store.fleet.start();
   let offset = 0;
   const now = () => Date.now() + offset;
-  const registry = new Registry();
   const service = new ApprovalService({
     store: counted, events: new EventPublisher({ subscriptions: () => [] }), settings: approvalSettings(grant === 'ttl' ? { grant, ttl_seconds: TTL_S } : { grant }), now, grants: memo,
-    grantMetrics: registerGrantMemoMetrics(registry),
   });
   const memoCount = async (outcome: 'hit' | 'miss') => (await registryValue(registry, 'ascend_grant_memo_total', { outcome })) ?? NaN;
+  const memoEntries = async () => (await registryValue(registry, 'ascend_grant_memo_entries')) ?? NaN;
   cleanup.push(async () => { unsubscribe(); await store.close(); });
   await waitFor(() => store.fleet.live, { what: 'the LISTEN connection' });
-  return { store, memo, service, lookups: () => lookups, memoCount, skip: (ms) => { offset += ms; } };
+  return { store, memo, service, lookups: () => lookups, memoCount, memoEntries, skip: (ms) => { offset += ms; } };
 }
 
 let n = 0;
@@ -84,13 +86,13 @@ async function keptByA(a: Replica, b: Replica, resource: string, fingerprint?: s
   expect((await b.service.vote({ approval_id: first.approval_id, approver: 'fred', groups: ['finance-manager'], vote: 'approve' })).ok).toBe(true);
   expect((await a.service.requestApproval(req)).decision).toBe('allowed'); // the use, recorded in the store
   // Kept by a retry whose read no notification overtook (B's approval notifies A too).
-  await waitFor(async () => (await a.service.requestApproval(req)).decision === 'allowed' && a.memo.get(first.approval.fingerprint, Date.now()) !== undefined, { what: 'A keeps the grant' });
+  await waitFor(async () => (await a.service.requestApproval(req)).decision === 'allowed' && a.memo.peek(first.approval.fingerprint, Date.now()) !== undefined, { what: 'A keeps the grant' });
   return { req, approval: first.approval };
 }
 
 /** Resolves once A no longer answers from its memo, with how long that took. */
 async function dropped(a: Replica, fingerprint: string, since: number): Promise<number> {
-  await waitFor(() => a.memo.get(fingerprint, Date.now()) === undefined, { what: 'A drops its kept grant', timeoutMs: 5000, everyMs: 2 });
+  await waitFor(() => a.memo.peek(fingerprint, Date.now()) === undefined, { what: 'A drops its kept grant', timeoutMs: 5000, everyMs: 2 });
   return performance.now() - since;
 }
 
@@ -108,6 +110,7 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
     const [a, b] = [await replica(schema), await replica(schema)];
     expect([await a.memoCount('hit'), await a.memoCount('miss')]).toEqual([0, 0]);
     const { req } = await keptByA(a, b, 'stripe:charges/counted');
+    expect([await a.memoEntries(), await b.memoEntries()]).toEqual([1, 0]);
     // Every request that asked the store is a miss. Whether keptByA's retries include a hit
     // depends on timing: when B's approval NOTIFY reaches A before A's first retry reads, that
     // retry already keeps the grant and keptByA's probe is a hit (seen once in a loaded full
@@ -136,7 +139,7 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
 
   it('drops the grant when B revokes the approval (a transition of it): A answers from the store again at once', async () => {
     const { a, b, req, approval } = await approvedTtl();
-    expect(a.memo.get(approval.fingerprint, Date.now())).toBeDefined();
+    expect(a.memo.peek(approval.fingerprint, Date.now())).toBeDefined();
     const cur = (await b.store.getApproval(approval.approval_id))!;
     const revokedAt = performance.now();
     const t = await b.store.transitionApproval({
@@ -163,7 +166,7 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
     const createdAt = performance.now();
     expect(await b.store.createPendingApproval(pendingApproval({ fingerprint: 'tenant-7|order-42', now: Date.now() + 1 }))).toMatchObject({ created: true });
     expect(await dropped(a, approval.fingerprint, createdAt)).toBeLessThan(1000);
-    expect(a.memo.get(other.fingerprint, Date.now())).toBeDefined(); // the other fingerprint's grant stays
+    expect(a.memo.peek(other.fingerprint, Date.now())).toBeDefined(); // the other fingerprint's grant stays
   });
 
   it('drops every grant on a kill switch set through B', async () => {
@@ -176,7 +179,7 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
 
   it('ends with the grant: at its expiry A answers from the store (a new pending approval), not from the memo', async () => {
     const { a, req, approval } = await approvedTtl();
-    const kept = a.memo.get(approval.fingerprint, Date.now())!;
+    const kept = a.memo.peek(approval.fingerprint, Date.now())!;
     expect(kept.grant_expires_at).not.toBeNull();
     a.skip(kept.grant_expires_at! - Date.now()); // A's clock at the expiry
     const before = a.lookups();
@@ -188,7 +191,7 @@ describe('the ttl-grant memo across two replicas on PostgreSQL', () => {
   it('serves and keeps nothing while the notifications are down: every retry reads the store', async () => {
     const { a, req, approval } = await approvedTtl();
     await a.store.fleet.stop();
-    expect(a.memo.get(approval.fingerprint, Date.now())).toBeUndefined();
+    expect(a.memo.peek(approval.fingerprint, Date.now())).toBeUndefined();
     const before = a.lookups();
     expect((await a.service.requestApproval(req)).decision).toBe('allowed');
     expect((await a.service.requestApproval(req)).decision).toBe('allowed');

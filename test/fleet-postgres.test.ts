@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeConfig } from './helpers/app.js';
 import { API_KEYS_YAML, call, KEYS } from './helpers/api.js';
 import { AuthzClient, decisionOf, header } from './helpers/grpc-client.js';
+import { metricsOf, metricValue } from './helpers/metrics.js';
 import { testPg } from './helpers/pg.js';
 import { spawnSidecar, type Sidecar } from './helpers/process.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -206,6 +207,8 @@ describe('a ttl grant on two replicas (each keeps it: approvals/grant-memo.ts)',
     expect(dHits + dMisses).toBe(5);
     expect(dMisses).toBe(dAsked); // a miss is a store call; a hit is none (the memo's 1 s bound may expire one)
     expect(dHits).toBeGreaterThan(0);
+    // The grant those hits were answered from is still held (older tests' grants may be too).
+    expect(metricValue(await metricsOf(a.s.httpPort), 'ascend_grant_memo_entries')).toBeGreaterThanOrEqual(1);
   });
 
   it('a revocation written by another replica (the row and its notification) ends the grant on A within 1 s', async () => {

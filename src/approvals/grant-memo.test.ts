@@ -1,6 +1,8 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { registryValue } from '../../test/helpers/metrics.js';
 import { pendingApproval } from '../../test/helpers/records.js';
-import { GrantMemo, MAX_AGE_MS, type GrantFeed } from './grant-memo.js';
+import { GrantMemo, MAX_AGE_MS, MAX_ENTRIES, type GrantFeed } from './grant-memo.js';
 import type { ApprovalRecord } from './store/records.js';
 
 const T = 1_700_000_000_000;
@@ -126,5 +128,59 @@ describe('GrantMemo', () => {
     const [a, b, c] = [granted(), granted(), granted()];
     for (const x of [a, b, c]) m.keep(x.fingerprint, x, m.ticket(), T);
     expect([a, b, c].map((x) => m.get(x.fingerprint, T))).toEqual([undefined, b, c]);
+  });
+});
+
+describe('GrantMemo metrics', () => {
+  function counted(opts: { maxEntries?: number } = {}) {
+    const f = feed();
+    const registry = new Registry();
+    const m = new GrantMemo(f, { ...opts, registry });
+    m.start();
+    const fill = (a: ApprovalRecord) => m.keep(a.fingerprint, a, m.ticket(), T);
+    const count = async () => Promise.all([
+      registryValue(registry, 'ascend_grant_memo_total', { outcome: 'hit' }),
+      registryValue(registry, 'ascend_grant_memo_total', { outcome: 'miss' }),
+    ]);
+    const entries = async () => registryValue(registry, 'ascend_grant_memo_entries');
+    return { f, m, fill, count, entries };
+  }
+
+  it('counts each get as a hit or a miss in ascend_grant_memo_total; peek is not counted', async () => {
+    const { m, fill, count } = counted();
+    const a = granted();
+    expect(await count()).toEqual([0, 0]);
+    expect(m.get(a.fingerprint, T)).toBeUndefined();
+    fill(a);
+    expect(m.get(a.fingerprint, T)).toBe(a);
+    expect(m.get(a.fingerprint, T + 1)).toBe(a);
+    expect(m.get(a.fingerprint, T + MAX_AGE_MS)).toBeUndefined(); // aged out: a miss
+    expect(m.peek(a.fingerprint, T)).toBeUndefined();
+    expect(await count()).toEqual([2, 2]);
+  });
+
+  it('shows the fingerprints held in ascend_grant_memo_entries: fills, drops on invalidation', async () => {
+    const { f, m, fill, entries } = counted();
+    const [a, b, c] = [granted(), granted(), granted()];
+    expect(await entries()).toBe(0);
+    for (const x of [a, b, c]) fill(x);
+    expect(await entries()).toBe(3);
+    fill(a); // kept again: still one entry for its fingerprint
+    expect(await entries()).toBe(3);
+    f.emit('action', a.action_id);
+    expect(await entries()).toBe(2);
+    m.forgetFingerprint(b.fingerprint);
+    expect(await entries()).toBe(1);
+    f.emit('agents');
+    expect(await entries()).toBe(0);
+  });
+
+  it('never shows more entries than the bound (MAX_ENTRIES by default)', async () => {
+    expect(MAX_ENTRIES).toBe(10_000);
+    const { fill, entries } = counted({ maxEntries: 3 });
+    for (let i = 0; i < 10; i++) {
+      fill(granted());
+      expect(await entries()).toBe(Math.min(i + 1, 3));
+    }
   });
 });

@@ -23,7 +23,12 @@
  * While notifications are not arriving (`live` false) nothing is served or kept. A read that was
  * in flight when a notification came is not kept (the generation moved): it may predate the
  * change.
+ *
+ * Given a registry, the memo counts its lookups ({@link GrantMemo.get}) in
+ * `ascend_grant_memo_total{outcome}` and shows its size in `ascend_grant_memo_entries`.
  */
+import type { Registry } from 'prom-client';
+import { registerGrantMemoMetrics, type GrantMemoMetrics } from './metrics.js';
 import type { ApprovalRecord } from './store/records.js';
 
 /** The replica's notification feed: {@link Fleet} is one. */
@@ -47,12 +52,24 @@ interface Entry {
 /** A read's claim to fill the memo: the generation when it started. */
 export type GrantTicket = number | undefined;
 
+export interface GrantMemoOptions {
+  /** Default MAX_AGE_MS. */
+  readonly maxAgeMs?: number;
+  /** Default MAX_ENTRIES. */
+  readonly maxEntries?: number;
+  /** Where the memo's metrics go (none without one). */
+  readonly registry?: Registry;
+}
+
 export class GrantMemo {
   private readonly byFingerprint = new Map<string, Entry>();
   private readonly fingerprintOf = new Map<string, string>();
   private generation = 0;
+  private readonly metrics: GrantMemoMetrics | undefined;
 
-  constructor(private readonly feed: GrantFeed, private readonly limits: { maxAgeMs?: number; maxEntries?: number } = {}) {}
+  constructor(private readonly feed: GrantFeed, private readonly opts: GrantMemoOptions = {}) {
+    this.metrics = opts.registry === undefined ? undefined : registerGrantMemoMetrics(opts.registry, () => this.size);
+  }
 
   /** Starts hearing the feed; returns the unsubscribe. */
   start(): () => void {
@@ -67,13 +84,16 @@ export class GrantMemo {
     return this.byFingerprint.size;
   }
 
-  /** The kept approval that allows this fingerprint at `now`, if any. */
+  /** The lookup of a `require_approval` check: the kept approval that allows this fingerprint at `now`, if any; counted as a hit or a miss. */
   get(fingerprint: string, now: number): ApprovalRecord | undefined {
-    const e = this.byFingerprint.get(fingerprint);
-    if (e === undefined) return undefined;
-    if (this.feed.live && now < e.until) return e.approval;
-    this.remove(fingerprint);
-    return undefined;
+    const kept = this.lookup(fingerprint, now);
+    this.metrics?.lookup(kept === undefined ? 'miss' : 'hit');
+    return kept;
+  }
+
+  /** What {@link get} answers, not counted (a test's or an operator's look). */
+  peek(fingerprint: string, now: number): ApprovalRecord | undefined {
+    return this.lookup(fingerprint, now);
   }
 
   /** Take before the store read whose answer may be kept. */
@@ -85,10 +105,10 @@ export class GrantMemo {
   keep(fingerprint: string, approval: ApprovalRecord, ticket: GrantTicket, now: number): void {
     if (ticket === undefined || ticket !== this.generation || !this.feed.live) return;
     if (approval.state !== 'approved' || approval.grant !== 'ttl' || approval.grant_used_at === null) return;
-    const until = Math.min(now + (this.limits.maxAgeMs ?? MAX_AGE_MS), approval.grant_expires_at ?? Infinity);
+    const until = Math.min(now + (this.opts.maxAgeMs ?? MAX_AGE_MS), approval.grant_expires_at ?? Infinity);
     if (now >= until) return;
     this.remove(fingerprint);
-    if (this.byFingerprint.size >= (this.limits.maxEntries ?? MAX_ENTRIES)) {
+    if (this.byFingerprint.size >= (this.opts.maxEntries ?? MAX_ENTRIES)) {
       const oldest = this.byFingerprint.keys().next();
       if (!oldest.done) this.remove(oldest.value);
     }
@@ -115,6 +135,14 @@ export class GrantMemo {
     this.generation++;
     this.byFingerprint.clear();
     this.fingerprintOf.clear();
+  }
+
+  private lookup(fingerprint: string, now: number): ApprovalRecord | undefined {
+    const e = this.byFingerprint.get(fingerprint);
+    if (e === undefined) return undefined;
+    if (this.feed.live && now < e.until) return e.approval;
+    this.remove(fingerprint);
+    return undefined;
   }
 
   private remove(fingerprint: string): void {

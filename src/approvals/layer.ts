@@ -12,7 +12,7 @@ import { guardedTransport } from '../events/transport.js';
 import type { WebhookSubscription } from '../events/types.js';
 import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from '../shared/runtime.js';
 import { approvalSettings, type ApprovalSettings, type ApprovalsConfig, type StoreConfig, type WebhookDeliveryConfig } from './config.js';
-import { registerApprovalMetrics, registerGrantMemoMetrics } from './metrics.js';
+import { registerApprovalMetrics } from './metrics.js';
 import { GrantMemo } from './grant-memo.js';
 import { ApprovalScheduler } from './scheduler.js';
 import { ApprovalService, type TimeoutEvent } from './service.js';
@@ -128,12 +128,11 @@ export function createApprovalsLayer(config: ApprovalsLayerConfig, deps: Approva
   const scheduler: ApprovalScheduler = new ApprovalScheduler({ store, expire: (id) => approvals.expire(id), log, ...clock, ...timers });
   const watch = new ActionWatch();
   // On a shared store, ttl grants in use are kept here and dropped on the fleet's notifications.
-  const grants = deps.fleet ? new GrantMemo(deps.fleet) : undefined;
+  const grants = deps.fleet ? new GrantMemo(deps.fleet, deps.registry ? { registry: deps.registry } : {}) : undefined;
   const approvals: ApprovalService = new ApprovalService({
     store, events, settings: deps.settings ? liveSettings(deps.settings) : approvalSettings(config.approvals), ...clock, onDeadlineChanged: () => scheduler.notify(),
     onActionChanged: (id) => watch.changed(id),
     ...(deps.onTimeout ? { onTimeout: deps.onTimeout } : {}), ...(grants ? { grants } : {}),
-    ...(grants && deps.registry ? { grantMetrics: registerGrantMemoMetrics(deps.registry) } : {}),
     ...(deps.registry ? { metrics: registerApprovalMetrics(deps.registry, () => store.countApprovals('pending')) } : {}),
   });
   const audit = new AuditBuffer(

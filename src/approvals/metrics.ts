@@ -1,9 +1,9 @@
 /** Approval metrics, registered on an injected registry (never at import time). */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { registerStoreGauge } from '../observability/store-gauge.js';
 import type { PendingLimitName } from './store/store.js';
 
-/** Lookups of the ttl-grant memo (grant-memo.ts) by the retries of a `require_approval` check. */
+/** Lookups of the ttl-grant memo (grant-memo.ts) by the retries of a `require_approval` check; the memo counts its own. */
 export interface GrantMemoMetrics {
   /** hit: answered from the memo, no store call; miss: the store was asked. */
   lookup(outcome: 'hit' | 'miss'): void;
@@ -43,10 +43,11 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
 }
 
 /**
- * Registers `ascend_grant_memo_total{outcome}`: a replica with a fleet store (PostgreSQL) only,
- * the one that keeps ttl grants in use (docs/fleet.md "Grants kept per replica").
+ * Registers `ascend_grant_memo_total{outcome}` and `ascend_grant_memo_entries` (read from
+ * `entries` at scrape time): a replica with a fleet store (PostgreSQL) only, the one that keeps
+ * ttl grants in use (docs/fleet.md "Grants kept per replica"). GrantMemo registers them itself.
  */
-export function registerGrantMemoMetrics(registry: Registry): GrantMemoMetrics {
+export function registerGrantMemoMetrics(registry: Registry, entries: () => number): GrantMemoMetrics {
   const total = new Counter({
     name: 'ascend_grant_memo_total',
     help: 'Approval lookups of the per-replica ttl grant memo, by outcome: hit (answered from the memo, no store call), miss (the store was asked).',
@@ -54,5 +55,11 @@ export function registerGrantMemoMetrics(registry: Registry): GrantMemoMetrics {
     registers: [registry],
   });
   for (const outcome of ['hit', 'miss'] as const) total.inc({ outcome }, 0);
+  new Gauge({
+    name: 'ascend_grant_memo_entries',
+    help: 'Fingerprints whose ttl grant the per-replica grant memo holds (at most 10,000 a process).',
+    registers: [registry],
+    collect() { this.set(entries()); },
+  });
   return { lookup: (outcome) => total.inc({ outcome }) };
 }

@@ -11,7 +11,7 @@ import type { ApprovalSettings } from './config.js';
 import { approvalEventData, completionEventData } from './event-data.js';
 import { fingerprintAction } from './fingerprint.js';
 import type { GrantMemo } from './grant-memo.js';
-import type { ApprovalMetrics, GrantMemoMetrics } from './metrics.js';
+import type { ApprovalMetrics } from './metrics.js';
 import type { ActionRecord, ApprovalRecord } from './store/records.js';
 import type { ApprovalStore, CompleteResult } from './store/store.js';
 import { planTransition } from './transition.js';
@@ -36,10 +36,8 @@ export interface ApprovalServiceDeps {
   readonly onActionChanged?: (actionId: string) => void;
   /** Told after a deadline passed and its timeout was applied (logs, the SIEM stream). */
   readonly onTimeout?: (t: TimeoutEvent) => void;
-  /** Live ttl grants kept by this replica (a fleet store): their retries need no store call. */
+  /** Live ttl grants kept by this replica (a fleet store): their retries need no store call. It counts its own lookups. */
   readonly grants?: GrantMemo;
-  /** Counts the lookups of `grants`: hits and misses. */
-  readonly grantMetrics?: GrantMemoMetrics;
 }
 
 /** A timeout applied: the approval escalated, or decided by its workflow's timeout_action. */
@@ -83,7 +81,6 @@ export class ApprovalService {
     const fingerprint = req.fingerprint ?? fingerprintAction(req);
     if (grants) {
       const kept = grants.get(fingerprint, this.now());
-      this.deps.grantMetrics?.lookup(kept === undefined ? 'miss' : 'hit');
       if (kept !== undefined) return resolution.allowed(kept);
     }
     for (let i = 0; i < MAX_RETRIES; i++) {

@@ -29,4 +29,14 @@ describe('DecisionCache (SHA-256 keyed)', () => {
       expect([off.enabled, off.get('k'), off.size]).toEqual([false, undefined, 0]);
     }
   });
+
+  it('reads its TTL on the clock it is given', () => {
+    let now = 5000;
+    const c = new DecisionCache({ enabled: true, ttlMs: 100, maxEntries: 10, now: () => now });
+    c.set('k', decision());
+    now = 5099;
+    expect(c.get('k')).toBeDefined();
+    now = 5100;
+    expect([c.get('k'), c.size]).toEqual([undefined, 0]);
+  });
 });

@@ -14,17 +14,17 @@ export class DecisionCache {
   private readonly table: DigestLru<Decision> | undefined;
   private readonly digests = new KeyDigest();
 
-  constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number }) {
-    this.table = opts.enabled && opts.ttlMs > 0 ? new DigestLru<Decision>(opts.maxEntries, opts.ttlMs) : undefined;
+  /** `now`: the clock TTLs are read on, in ms (performance.now() unless given; RuntimeState gives the checks' clock). */
+  constructor(opts: { enabled: boolean; ttlMs: number; maxEntries: number; now?: () => number }) {
+    this.table = opts.enabled && opts.ttlMs > 0 ? new DigestLru<Decision>(opts.maxEntries, opts.ttlMs, opts.now) : undefined;
   }
 
   get enabled(): boolean {
     return this.table !== undefined;
   }
 
-  /** `now`: performance.now() when the caller read it already (the check's start), saving a clock read. */
-  get(key: string, now?: number): Decision | undefined {
-    return this.table?.get(this.digests.of(key), now);
+  get(key: string): Decision | undefined {
+    return this.table?.get(this.digests.of(key));
   }
 
   set(key: string, d: Decision): void {

@@ -65,14 +65,11 @@ export class DigestLru<V> {
     return this.count;
   }
 
-  /**
-   * The live value for `d`, which becomes the most recently used; undefined when absent or
-   * expired. `now`: the time on this table's clock when the caller already read it.
-   */
-  get(d: string, now?: number): V | undefined {
+  /** The live value for `d`, which becomes the most recently used; undefined when absent or expired. */
+  get(d: string): V | undefined {
     const i = this.find(d, firstWord(d));
     if (i === NONE) return undefined;
-    if (this.expires[i]! <= (now ?? this.now())) {
+    if (this.expires[i]! <= this.now()) {
       this.remove(i);
       return undefined;
     }

@@ -78,6 +78,10 @@ export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<s
   const { stripped, skip, host } = copy;
   const out = nullObject<string>();
   let sawHost = false;
+  // Whether a name so far was not lower-case. Until one is, every key is its own name, and the
+  // names of one object differ: no key can repeat, and `out` is not read (a read by a varying
+  // name is a megamorphic load per header).
+  let folded = false;
   for (const name in input) {
     if (skip !== undefined && skip.has(name)) continue;
     let v = input[name];
@@ -86,12 +90,13 @@ export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<s
       sawHost = true;
     } else if (v === undefined) continue;
     const key = name.toLowerCase();
+    if (key !== name) folded = true;
     if (stripped !== undefined && isAscendHeader(key)) {
       if (!stripped.includes(key)) stripped.push(key);
       continue;
     }
     const value = typeof v === 'string' ? v : v.join(',');
-    const prev = out[key];
+    const prev = folded ? out[key] : undefined;
     out[key] = prev === undefined ? value : `${prev},${value}`;
   }
   if (host !== undefined && !sawHost) {

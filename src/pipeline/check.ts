@@ -37,7 +37,6 @@ export interface CheckDeps {
   /** Recorders of every finished check (decision log first). */
   readonly sinks: readonly DecisionSink[];
   readonly logger: Logger;
-  readonly now?: () => number;
   /** Set when `store:` is configured: pending decisions are resolved against durable approvals. */
   readonly approvals?: ApprovalGate;
   /** evaluator.mode remote: the control plane's client (undefined while deciding locally). */
@@ -95,7 +94,7 @@ interface Evaluation {
 /** What a finished check records besides its decision. */
 interface Finish {
   readonly adapter: AdapterName;
-  /** performance.now() when the check began. */
+  /** The check's clock (RuntimeState.now) when it began. */
   readonly t0: number;
   readonly request?: GatewayRequest;
   readonly action?: ActionRequest;
@@ -118,17 +117,15 @@ export interface RequestFacts {
 }
 
 export class CheckPipeline {
+  /** The state's clock, which the decision cache reads its TTLs on too. */
   private readonly now: () => number;
-  /** `now` is performance.now(), the decision cache's clock. */
-  private readonly clockIsPerformance: boolean;
   private readonly registered: ReadonlyMap<string, AgentView>;
   private readonly blocked: ReadonlyMap<string, AgentBlockRecord>;
   /** requestFacts()'s answer, and the two lists it was built from. */
   private facts: { own: readonly string[]; remote: readonly string[] | undefined; facts: RequestFacts } | undefined;
 
   constructor(private readonly deps: CheckDeps) {
-    this.now = deps.now ?? (() => performance.now());
-    this.clockIsPerformance = deps.now === undefined;
+    this.now = deps.state.now;
     this.registered = deps.state.agents.registered;
     this.blocked = deps.state.agents.blocked;
   }
@@ -236,10 +233,7 @@ export class CheckPipeline {
       // A shadow test evaluates both policies on every request: no cache for those.
       const shadow = ab !== undefined && ab.shadows.length > 0;
       const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
-      // The check's start as the TTL's "now" (the cache's clock is performance.now(), this one's
-      // too unless a test injected another): one clock read fewer; an entry is served at most
-      // the microseconds this check has taken past its expiry.
-      const cached = key === undefined ? undefined : cache.get(key, this.clockIsPerformance ? t0 : undefined);
+      const cached = key === undefined ? undefined : cache.get(key);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;

@@ -20,17 +20,21 @@ export class RuntimeState {
   private readonly listeners: ((rt: Runtime) => void)[] = [];
   private readonly gates: (() => boolean)[] = [];
 
-  constructor(runtime: Runtime) {
+  /**
+   * `now`: the checks' clock in ms (performance.now() unless a test gives another): the
+   * pipeline's latencies and the decision cache's TTLs are both read on it.
+   */
+  constructor(runtime: Runtime, readonly now: () => number = () => performance.now()) {
     this.current = runtime;
-    this.decisionCache = RuntimeState.cacheFor(runtime);
+    this.decisionCache = this.cacheFor(runtime);
     // Cached decisions were computed with the agent views of their time; blocks need no clear
     // (the pipeline checks them before the cache, and never caches a blocked answer).
     this.agents.onRegisteredChange(() => this.decisionCache.clear());
   }
 
-  private static cacheFor(rt: Runtime): DecisionCache {
+  private cacheFor(rt: Runtime): DecisionCache {
     const c = rt.config.cache;
-    return new DecisionCache({ enabled: c.enabled, ttlMs: c.ttl_ms, maxEntries: c.max_entries });
+    return new DecisionCache({ enabled: c.enabled, ttlMs: c.ttl_ms, maxEntries: c.max_entries, now: this.now });
   }
 
   get runtime(): Runtime {
@@ -44,7 +48,7 @@ export class RuntimeState {
   /** Installs a new runtime with an empty cache (its keys carry the new version anyway). */
   swap(rt: Runtime): void {
     this.decisionCache.clear();
-    this.decisionCache = RuntimeState.cacheFor(rt);
+    this.decisionCache = this.cacheFor(rt);
     this.current = rt;
     for (const l of this.listeners) l(rt);
   }
