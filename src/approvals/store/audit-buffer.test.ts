@@ -68,6 +68,27 @@ describe('AuditBuffer', () => {
     expect(onDrop.mock.calls).toEqual([[1, 'buffer_full'], [1, 'buffer_full']]);
   });
 
+  it('keeps maxBuffered after a failed write: rows pushed while the batch was out count too', async () => {
+    let fail: (e: Error) => void = () => {};
+    const store: { appendAudit: (rows: readonly AuditRecord[]) => Promise<void> } = { appendAudit: () => new Promise<void>((_, reject) => { fail = reject; }) };
+    const onDrop = vi.fn();
+    const buf = new AuditBuffer({ store, onDrop }, { maxBuffered: 5, flushIntervalMs: 100 });
+    for (let i = 0; i < 3; i++) buf.push(auditRow({ ts: i }));
+    await vi.advanceTimersByTimeAsync(100); // rows 0-2 out to the store, the write still pending
+    for (let i = 3; i < 10; i++) buf.push(auditRow({ ts: i })); // 7 queued: 2 beyond the bound
+    expect(buf.pending).toBe(5);
+    fail(new Error('disk full'));
+    await vi.advanceTimersByTimeAsync(0);
+    // 10 pushed, 5 kept (the newest), 5 dropped: the failed batch does not bring the queue to 8.
+    expect(buf.pending).toBe(5);
+    expect(onDrop.mock.calls.reduce((n, [k]) => n + (k as number), 0)).toBe(5);
+    expect(onDrop.mock.calls.every(([, reason]) => reason === 'buffer_full')).toBe(true);
+    const written: number[] = [];
+    store.appendAudit = async (rows: readonly AuditRecord[]) => { written.push(...rows.map((r) => r.ts)); };
+    await buf.flush();
+    expect(written).toEqual([5, 6, 7, 8, 9]);
+  });
+
   it('close flushes what is left and refuses later rows', async () => {
     const store = fakeStore();
     const onDrop = vi.fn();

@@ -62,11 +62,7 @@ export class AuditBuffer {
   push(row: AuditRecord): void {
     if (this.closed) { this.drop(1, 'closed'); return; }
     this.rows.push(row);
-    if (this.rows.length > this.maxBuffered) {
-      const excess = this.rows.length - this.maxBuffered;
-      this.rows.splice(0, excess);
-      this.drop(excess, 'buffer_full');
-    }
+    this.trim();
     if (this.rows.length >= this.maxBatch) void this.flush();
     else if (this.timer === undefined) this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
   }
@@ -91,7 +87,10 @@ export class AuditBuffer {
       try {
         await this.deps.store.appendAudit(batch);
       } catch (err) {
+        // Back in front, in order; rows pushed while it was out may now be too many: the
+        // oldest go, as if the batch had never left (the bound holds after every failure).
         this.rows.unshift(...batch);
+        this.trim();
         if (this.closed) {
           // The last flush: nothing will retry these.
           this.log.error({ err, rows: this.rows.length }, 'audit flush at close failed');
@@ -103,6 +102,14 @@ export class AuditBuffer {
         return;
       }
     }
+  }
+
+  /** Drops the oldest rows beyond maxBuffered. */
+  private trim(): void {
+    const excess = this.rows.length - this.maxBuffered;
+    if (excess <= 0) return;
+    this.rows.splice(0, excess);
+    this.drop(excess, 'buffer_full');
   }
 
   private drop(n: number, reason: AuditDropReason): void {
