@@ -7,7 +7,10 @@
 // /proc/PID/stat ÷ requests). Reported: the minimum and the median over rounds (other processes
 // only ever add CPU time: the minimum is the steadier), and each against bare fastify.
 // Run after `npm run build`:
-//   node bench/http1-ab.mjs [--rounds 8] [--seconds 2] [--serial] [--endpoint kong|forward-auth|kong-opa|submit]
+//   node bench/http1-ab.mjs [--rounds 8] [--seconds 2] [--serial] [--endpoint kong|forward-auth|kong-opa|submit] [--base DIR]
+// --base DIR (a copy of dist made before a change, inside the worktree): the sidecar of that
+// build takes the node:http sidecar's place, so a change's effect on the whole server is
+// measured against the build before it, both on h1, in the same interleaved rounds.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '2' },
   serial: { type: 'boolean', default: false }, endpoint: { type: 'string', default: 'kong' },
   'server-cpu': { type: 'string', default: '1' }, 'load-cpu': { type: 'string', default: '0' },
+  base: { type: 'string' },
 } });
 const request = { kong: REQUESTS.kong, 'forward-auth': REQUESTS.forwardAuth, 'kong-opa': REQUESTS.kongOpa, submit: REQUESTS.submit }[values.endpoint];
 if (request === undefined) throw new Error(`unknown endpoint ${values.endpoint}`);
@@ -47,10 +51,10 @@ function start(name, argv) {
   const child = spawn('taskset', ['-c', values['server-cpu'], ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { name, port, child };
 }
-const sidecar = (config) => [process.execPath, 'dist/cli.js', 'serve', '--config', config, '--grpc-port', '0', '--http-port', '{port}'];
+const sidecar = (config, dist = 'dist') => [process.execPath, `${dist}/cli.js`, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '{port}'];
 const servers = [
   start('fastify-bare', [process.execPath, 'bench/baseline/fastify-bare.mjs', '--port', '{port}']),
-  start('sidecar node:http', sidecar(nodeVariant(config))),
+  values.base === undefined ? start('sidecar node:http', sidecar(nodeVariant(config))) : start(`sidecar h1 (${values.base})`, sidecar(config, values.base)),
   start('sidecar h1', sidecar(config)),
 ];
 

@@ -68,12 +68,16 @@ export interface HeaderCopy {
  * dropped here, once for every adapter, so no route, identity source or policy can read one;
  * their names are returned for the gateway to remove upstream, in a list made only when there
  * is one (undefined for none). The one copy of an adapter's headers into the map normalize()
- * reads.
+ * reads; `out` is a new, empty map.
  */
 function copyHeaders(input: HeaderInput, copy: HeaderCopy, out: Record<string, string>, strip: boolean): string[] | undefined {
   const { skip, host } = copy;
   let stripped: string[] | undefined;
   let sawHost = false;
+  // Whether a name so far was not lower-case. Until one is, every key is its own name, and the
+  // names of one object differ: no key can repeat, and `out` is not read (a read by a varying
+  // name is a megamorphic load per header).
+  let folded = false;
   for (const name in input) {
     if (skip !== undefined && skip.has(name)) continue;
     let v = input[name];
@@ -82,13 +86,14 @@ function copyHeaders(input: HeaderInput, copy: HeaderCopy, out: Record<string, s
       sawHost = true;
     } else if (v === undefined) continue;
     const key = name.toLowerCase();
+    if (key !== name) folded = true;
     if (strip && isAscendHeader(key)) {
       if (stripped === undefined) stripped = [key];
       else if (!stripped.includes(key)) stripped.push(key);
       continue;
     }
     const value = typeof v === 'string' ? v : v.join(',');
-    const prev = out[key];
+    const prev = folded ? out[key] : undefined;
     out[key] = prev === undefined ? value : `${prev},${value}`;
   }
   if (host !== undefined && !sawHost) {

@@ -31,6 +31,11 @@ export interface RequestLike {
   readonly headers: IncomingHttpHeaders;
   readonly socket: Socket;
   readonly body: unknown;
+  /**
+   * The TCP peer's address, when the server read it once for the connection (h1-server.ts):
+   * `socket.remoteAddress` walks the socket and its handle on every read. Absent: read that.
+   */
+  readonly peer?: string | undefined;
 }
 
 /**

@@ -238,6 +238,8 @@ class H1Connection {
   private ended = false;
   /** Goes to node once its answers are written: the bytes from this request on. */
   private handingOff = false;
+  /** The peer's address, read once (RequestLike.peer). */
+  private readonly peer: string | undefined;
 
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
   private readonly onDrain = (): void => this.resume();
@@ -251,6 +253,7 @@ class H1Connection {
 
   constructor(private readonly socket: Socket, private readonly server: H1Server) {
     this.started = Date.now();
+    this.peer = socket.remoteAddress;
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('end', this.onEnd);
@@ -369,7 +372,7 @@ class H1Connection {
     this.last = reply;
     this.inFlight++;
     this.server.answered++;
-    const request = { method: head.method, url: head.url, headers: head.headers, socket: this.socket, body: undefined as unknown };
+    const request = { method: head.method, url: head.url, headers: head.headers, socket: this.socket, body: undefined as unknown, peer: this.peer };
     this.server.routes.dispatch(route, request, reply, body);
   }
 

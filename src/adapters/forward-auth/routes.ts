@@ -26,7 +26,7 @@ export function registerForwardAuth(http: FastifyInstance, deps: HttpAdapterDeps
     let original;
     try {
       original = originalRequest({
-        method: req.method, url: req.url, headers: req.headers, peer: req.socket.remoteAddress,
+        method: req.method, url: req.url, headers: req.headers, peer: req.peer ?? req.socket.remoteAddress,
         prefix, trusted: deps.state.runtime.trustedProxies, body,
       });
     } catch (e) {

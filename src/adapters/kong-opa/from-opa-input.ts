@@ -17,22 +17,20 @@ import type { OpaQuery, OpaRequest } from './schema.js';
 export function queryString(q: OpaQuery | undefined): string {
   if (!q) return '';
   // One string built as it goes: no array per key, none for the pairs, no closure.
-  let out = '';
-  let first = true;
+  let out: string | undefined;
   for (const key in q) {
     const v = q[key];
     const k = encodeURIComponent(key);
-    // A list's items, else the value as the one item.
-    const list = Array.isArray(v);
-    const n = list ? v.length : 1;
-    for (let i = 0; i < n; i++) {
-      const pair = pairOf(k, list ? v[i] : v);
-      if (pair === undefined) continue;
-      out = first ? pair : `${out}&${pair}`;
-      first = false;
-    }
+    if (Array.isArray(v)) for (const item of v) out = joined(out, pairOf(k, item));
+    else out = joined(out, pairOf(k, v));
   }
-  return out;
+  return out ?? '';
+}
+
+/** `out` and `pair` joined by `&` (`out` undefined: no pair yet); `out` unchanged for a pair left out. */
+function joined(out: string | undefined, pair: string | undefined): string | undefined {
+  if (pair === undefined) return out;
+  return out === undefined ? pair : `${out}&${pair}`;
 }
 
 /** `k=item`, a bare `k` for `true`; undefined for any other value (left out). */
