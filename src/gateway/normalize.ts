@@ -56,11 +56,6 @@ export function isAscendHeader(lowerName: string): boolean {
 
 /** What {@link lowerCaseHeaders} does besides lower-casing names and joining repeated values. */
 export interface HeaderCopy {
-  /**
-   * Client-sent `x-ascend-*` are dropped and their names put here (normalize). Without a list
-   * they stay in the map, for normalize() to strip from a `headersCanonical` map and report.
-   */
-  readonly stripped?: string[];
   /** Names left out, as given (node's and h1's names are lower-case already). */
   readonly skip?: ReadonlySet<string>;
   /** The value of the `host` line, which is added last when none was sent (forward-auth: the original request's Host). */
@@ -68,15 +63,16 @@ export interface HeaderCopy {
 }
 
 /**
- * Lower-cases names and joins repeated values with "," (as Envoy does), so nothing is lost.
- * Client-sent `x-ascend-*` headers are dropped here, once for every adapter, so no route,
- * identity source or policy can read one; their names go to `stripped` for the gateway to
- * remove upstream. The one copy of an adapter's headers into the map normalize() reads:
- * forward-auth builds its canonical map with it too (`skip`, `host`, no `stripped`).
+ * Copies `input` into `out`, lower-casing names and joining repeated values with "," (as Envoy
+ * does), so nothing is lost. With `strip` (normalize), client-sent `x-ascend-*` headers are
+ * dropped here, once for every adapter, so no route, identity source or policy can read one;
+ * their names are returned for the gateway to remove upstream, in a list made only when there
+ * is one (undefined for none). The one copy of an adapter's headers into the map normalize()
+ * reads; `out` is a new, empty map.
  */
-export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<string, string> {
-  const { stripped, skip, host } = copy;
-  const out = nullObject<string>();
+function copyHeaders(input: HeaderInput, copy: HeaderCopy, out: Record<string, string>, strip: boolean): string[] | undefined {
+  const { skip, host } = copy;
+  let stripped: string[] | undefined;
   let sawHost = false;
   // Whether a name so far was not lower-case. Until one is, every key is its own name, and the
   // names of one object differ: no key can repeat, and `out` is not read (a read by a varying
@@ -91,8 +87,9 @@ export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<s
     } else if (v === undefined) continue;
     const key = name.toLowerCase();
     if (key !== name) folded = true;
-    if (stripped !== undefined && isAscendHeader(key)) {
-      if (!stripped.includes(key)) stripped.push(key);
+    if (strip && isAscendHeader(key)) {
+      if (stripped === undefined) stripped = [key];
+      else if (!stripped.includes(key)) stripped.push(key);
       continue;
     }
     const value = typeof v === 'string' ? v : v.join(',');
@@ -103,27 +100,35 @@ export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<s
     const prev = out.host;
     out.host = prev === undefined ? host : `${prev},${host}`;
   }
-  return out;
-}
-
-/** Removes client `x-ascend-*` from an adapter-built canonical header object, in place. */
-function stripAscendHeaders(headers: Record<string, string>, stripped: string[]): Record<string, string> {
-  for (const name in headers) {
-    if (isAscendHeader(name)) {
-      stripped.push(name);
-      delete headers[name];
-    }
-  }
-  return headers;
+  return stripped;
 }
 
 /**
- * Filled by the header step of one normalize() call and emptied right after it (synchronous);
- * emptied before it too, so a header step that threw leaves nothing for the next request.
+ * {@link copyHeaders} into a new map, client `x-ascend-*` kept: forward-auth builds its canonical
+ * map with it (`skip`, `host`), from which normalize() strips them and reports them.
  */
-const STRIPPED: string[] = [];
-/** The header step's options: the one list, so no object per call. */
-const STRIP: HeaderCopy = Object.freeze({ stripped: STRIPPED });
+export function lowerCaseHeaders(input: HeaderInput, copy: HeaderCopy): Record<string, string> {
+  const out = nullObject<string>();
+  copyHeaders(input, copy, out, false);
+  return out;
+}
+
+/** Removes client `x-ascend-*` from an adapter-built canonical header object, in place; returns their names (undefined for none). */
+function stripAscendHeaders(headers: Record<string, string>): string[] | undefined {
+  let stripped: string[] | undefined;
+  for (const name in headers) {
+    if (isAscendHeader(name)) {
+      if (stripped === undefined) stripped = [name];
+      else stripped.push(name);
+      delete headers[name];
+    }
+  }
+  return stripped;
+}
+
+/** The header step's options (none besides stripping), so no object per call. */
+const PLAIN: HeaderCopy = Object.freeze({});
+/** Nearly every request sends no `x-ascend-*`: one shared empty list rather than an array per request. */
 const NONE_STRIPPED: readonly string[] = Object.freeze([]);
 
 /**
@@ -135,12 +140,16 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
     const c = raw.target.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
   }
-  STRIPPED.length = 0;
-  const headers = raw.headersCanonical
-    ? stripAscendHeaders(raw.headers as Record<string, string>, STRIPPED)
-    : lowerCaseHeaders(raw.headers, STRIP);
-  // Nearly every request sends none: one shared empty list rather than an array per request.
-  const clientAscendHeaders = STRIPPED.length === 0 ? NONE_STRIPPED : STRIPPED.splice(0);
+  let headers: Record<string, string>;
+  let stripped: string[] | undefined;
+  if (raw.headersCanonical) {
+    headers = raw.headers as Record<string, string>;
+    stripped = stripAscendHeaders(headers);
+  } else {
+    headers = nullObject<string>();
+    stripped = copyHeaders(raw.headers, PLAIN, headers, true);
+  }
+  const clientAscendHeaders = stripped ?? NONE_STRIPPED;
   // Never from a client header: adapters pass the scheme their gateway vouches for.
   const scheme = (raw.scheme || 'http').toLowerCase();
   const { path, query } = splitTarget(raw.target);
