@@ -23,8 +23,9 @@ export class DecisionCache {
     return this.table !== undefined;
   }
 
-  get(key: string): Decision | undefined {
-    return this.table?.get(this.digests.of(key));
+  /** The live decision for `key` at `now` (the cache's clock; read from it unless given). */
+  get(key: string, now?: number): Decision | undefined {
+    return this.table?.get(this.digests.of(key), now);
   }
 
   set(key: string, d: Decision): void {

@@ -99,6 +99,19 @@ describe('DigestLru', () => {
     expect(t.size).toBe(0);
   });
 
+  it('reads expiry at the time a caller passes, at its own clock without one', () => {
+    let now = 0;
+    const t = new DigestLru<string>(4, 100, () => now);
+    t.set(digest(1), 'a');
+    now = 1000;
+    expect(t.get(digest(1), 99)).toBe('a');
+    expect(t.get(digest(1), 100)).toBeUndefined();
+    t.set(digest(2), 'b');
+    expect(t.get(digest(2), 1099)).toBe('b');
+    now = 1100;
+    expect(t.get(digest(2))).toBeUndefined();
+  });
+
   it('is empty after clear and fills again', () => {
     const t = new DigestLru<number>(3, 1000, () => 0);
     for (let i = 0; i < 5; i++) t.set(digest(i), i);

@@ -65,11 +65,14 @@ export class DigestLru<V> {
     return this.count;
   }
 
-  /** The live value for `d`, which becomes the most recently used; undefined when absent or expired. */
-  get(d: string): V | undefined {
+  /**
+   * The live value for `d` at `now` (this table's clock), which becomes the most recently used;
+   * undefined when absent or expired.
+   */
+  get(d: string, now = this.now()): V | undefined {
     const i = this.find(d, firstWord(d));
     if (i === NONE) return undefined;
-    if (this.expires[i]! <= this.now()) {
+    if (this.expires[i]! <= now) {
       this.remove(i);
       return undefined;
     }

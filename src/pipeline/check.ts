@@ -233,7 +233,8 @@ export class CheckPipeline {
       // A shadow test evaluates both policies on every request: no cache for those.
       const shadow = ab !== undefined && ab.shadows.length > 0;
       const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
-      const cached = key === undefined ? undefined : cache.get(key);
+      // The lookup's time is the check's start: the cache is on the state's clock too.
+      const cached = key === undefined ? undefined : cache.get(key, t0);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;
