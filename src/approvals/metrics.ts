@@ -1,5 +1,6 @@
 /** Approval metrics, registered on an injected registry (never at import time). */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { registerOutcomeCounter } from '../observability/outcome-counter.js';
 import { registerStoreGauge } from '../observability/store-gauge.js';
 import type { PendingLimitName } from './store/store.js';
 
@@ -22,13 +23,8 @@ export interface ApprovalMetrics {
  */
 export function registerApprovalMetrics(registry: Registry, countPending: () => Promise<number>): ApprovalMetrics {
   registerStoreGauge(registry, 'ascend_approvals_pending', 'Approvals waiting for a decision.', countPending);
-  const total = new Counter({
-    name: 'ascend_approvals_total',
-    help: 'Approvals decided, by result (approved, denied), whether by approvers or by timeout.',
-    labelNames: ['result'] as const,
-    registers: [registry],
-  });
-  for (const result of ['approved', 'denied'] as const) total.inc({ result }, 0);
+  const decided = registerOutcomeCounter(registry, 'ascend_approvals_total',
+    'Approvals decided, by result (approved, denied), whether by approvers or by timeout.', 'result', ['approved', 'denied'] as const);
   const rejected = new Counter({
     name: 'ascend_approvals_rejected_total',
     help: 'Approvals not created, by reason (too_many_pending) and the cap reached (limit: per_agent, total); each was answered 429',
@@ -37,7 +33,7 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
   });
   for (const limit of ['per_agent', 'total'] as const) rejected.inc({ reason: 'too_many_pending', limit }, 0);
   return {
-    decided: (result) => total.inc({ result }),
+    decided,
     rejected: (limit) => rejected.inc({ reason: 'too_many_pending', limit }),
   };
 }
@@ -48,18 +44,14 @@ export function registerApprovalMetrics(registry: Registry, countPending: () => 
  * ttl grants in use (docs/fleet.md "Grants kept per replica"). GrantMemo registers them itself.
  */
 export function registerGrantMemoMetrics(registry: Registry, entries: () => number): GrantMemoMetrics {
-  const total = new Counter({
-    name: 'ascend_grant_memo_total',
-    help: 'Approval lookups of the per-replica ttl grant memo, by outcome: hit (answered from the memo, no store call), miss (the store was asked).',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  for (const outcome of ['hit', 'miss'] as const) total.inc({ outcome }, 0);
+  const lookup = registerOutcomeCounter(registry, 'ascend_grant_memo_total',
+    'Approval lookups of the per-replica ttl grant memo, by outcome: hit (answered from the memo, no store call), miss (the store was asked).',
+    'outcome', ['hit', 'miss'] as const);
   new Gauge({
     name: 'ascend_grant_memo_entries',
     help: 'Fingerprints whose ttl grant the per-replica grant memo holds (at most 10,000 a process).',
     registers: [registry],
     collect() { this.set(entries()); },
   });
-  return { lookup: (outcome) => total.inc({ outcome }) };
+  return { lookup };
 }

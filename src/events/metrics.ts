@@ -1,5 +1,6 @@
 /** Webhook delivery metrics, registered on an injected registry (never at import time). */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registerOutcomeCounter } from '../observability/outcome-counter.js';
 import { registerStoreGauge } from '../observability/store-gauge.js';
 
 export type DeliveryResult = 'delivered' | 'failed' | 'dead';
@@ -13,13 +14,8 @@ export interface WebhookMetrics {
  * gauge asks the store at scrape time, so it is right after restarts and across processes.
  */
 export function registerWebhookMetrics(registry: Registry, outboxDepth: () => Promise<number>): WebhookMetrics {
-  const deliveries = new Counter({
-    name: 'ascend_webhook_deliveries_total',
-    help: 'Webhook delivery attempts by result: delivered, failed (will retry), dead (gave up).',
-    labelNames: ['result'] as const,
-    registers: [registry],
-  });
-  for (const result of ['delivered', 'failed', 'dead'] as const) deliveries.inc({ result }, 0);
+  const delivery = registerOutcomeCounter(registry, 'ascend_webhook_deliveries_total',
+    'Webhook delivery attempts by result: delivered, failed (will retry), dead (gave up).', 'result', ['delivered', 'failed', 'dead'] as const);
   registerStoreGauge(registry, 'ascend_webhook_outbox_depth', 'Webhook deliveries waiting in the durable outbox (pending, including retries).', outboxDepth);
-  return { delivery: (result) => deliveries.inc({ result }) };
+  return { delivery };
 }
