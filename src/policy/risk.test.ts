@@ -35,6 +35,9 @@ describe('RiskModel', () => {
     expect(m.score(evalInput({ resource: 'db/secret', context: { environment: 'production' } }, { registered: false, type: undefined }))).toBe(100);
     const low = new RiskModel({ ...cfg, base: 0, action_types: [], resources: [], write_method: -50 });
     expect(low.score(evalInput())).toBe(0);
+    // explain's score is its factors' sum, clamped the same way.
+    const high = evalInput({ resource: 'db/secret', context: { environment: 'production' } }, { registered: false, type: undefined });
+    expect([m.explain(high).score, low.explain(evalInput()).score]).toEqual([100, 0]);
   });
 
   it('classifies writes by method, or by the action verb without one', () => {

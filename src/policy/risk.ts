@@ -57,7 +57,7 @@ export class RiskModel {
     return Math.max(0, Math.min(100, score));
   }
 
-  /** The same score with every factor spelled out (for `check`); must add up like score(). */
+  /** The same score with every factor spelled out (for `check`), the score their sum; must add up like score(). */
   explain(input: EvalInput): { score: number; factors: RiskFactor[] } {
     const { action, agent } = input;
     const factors: RiskFactor[] = [];
@@ -80,7 +80,10 @@ export class RiskModel {
     if (isWrite(input.request?.method, action.action_type)) {
       add('write_method', input.request ? `${input.request.method} is a write` : 'action is a write', this.cfg.write_method);
     }
-    return { score: this.score(input), factors };
+    // The factors are the score's terms (a factor of 0 points adds nothing), clamped as score() does.
+    let sum = 0;
+    for (const f of factors) sum += f.points;
+    return { score: Math.max(0, Math.min(100, sum)), factors };
   }
 
   private firstType(actionType: string): Pattern | undefined {
