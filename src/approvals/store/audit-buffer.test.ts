@@ -114,4 +114,20 @@ describe('AuditBuffer', () => {
     expect(onDrop.mock.calls).toEqual([[2, 'store_failed']]);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('at close, rows a failed write brings back over the bound are lost to the store, not to the bound', async () => {
+    let fail: (e: Error) => void = () => {};
+    const store: { appendAudit: (rows: readonly AuditRecord[]) => Promise<void> } = { appendAudit: () => new Promise<void>((_, reject) => { fail = reject; }) };
+    const onDrop = vi.fn();
+    const buf = new AuditBuffer({ store, onDrop }, { maxBuffered: 2, flushIntervalMs: 100 });
+    buf.push(auditRow({ ts: 1 }));
+    buf.push(auditRow({ ts: 2 }));
+    await vi.advanceTimersByTimeAsync(100); // both out to the store, the write pending
+    buf.push(auditRow({ ts: 3 }));
+    buf.push(auditRow({ ts: 4 }));
+    const closed = buf.close();
+    fail(new Error('disk full'));
+    await closed;
+    expect(onDrop.mock.calls).toEqual([[4, 'store_failed']]);
+  });
 });

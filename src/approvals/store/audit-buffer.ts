@@ -87,16 +87,16 @@ export class AuditBuffer {
       try {
         await this.deps.store.appendAudit(batch);
       } catch (err) {
-        // Back in front, in order; rows pushed while it was out may now be too many: the
-        // oldest go, as if the batch had never left (the bound holds after every failure).
         this.rows.unshift(...batch);
-        this.trim();
         if (this.closed) {
-          // The last flush: nothing will retry these.
+          // The last flush: nothing will retry these; all are lost to the store's failure.
           this.log.error({ err, rows: this.rows.length }, 'audit flush at close failed');
           this.drop(this.rows.splice(0).length, 'store_failed');
           return;
         }
+        // Back in front, in order; rows pushed while it was out may now be too many: the
+        // oldest go, as if the batch had never left (the bound holds after every failure).
+        this.trim();
         this.log.error({ err, rows: this.rows.length }, 'audit flush failed; will retry');
         if (this.timer === undefined) this.timer = this.timers.setTimeout(() => void this.flush(), this.interval);
         return;
