@@ -95,6 +95,15 @@ describe('parseHead', () => {
     expect(parse('GET / HTTP/1.1\r\nHost:s\r\nX-A:  1\r\n\r\n')).toMatchObject({ headers: { host: 's', 'x-a': '1' } });
   });
 
+  it('reads each target as sent when it starts like, equals or extends the one before', () => {
+    const target = (t: string) => (parse(`GET ${t} HTTP/1.1\r\nHost: s\r\n\r\n`) as { url: string }).url;
+    for (const t of ['/a', '/a', '/ab', '/a', '/a?x=1', '/', '/a', `/${'l'.repeat(70)}`, `/${'l'.repeat(70)}`, '/a']) expect(target(t)).toBe(t);
+    // The last target followed by anything but its space is read again, and refused as before.
+    target('/a');
+    expect(parse('GET /a\x01 HTTP/1.1\r\nHost: s\r\n\r\n')).toBe(HAND_OFF);
+    expect(parse('GET /a HTTP/1.0\r\nHost: s\r\n\r\n')).toBe(HAND_OFF);
+  });
+
   it('hands off a head over the byte limit, complete or not', () => {
     const big = `GET / HTTP/1.1\r\nHost: s\r\nX: ${'a'.repeat(LIMITS.maxHeaderBytes)}`;
     expect(parse(big)).toBe(HAND_OFF);

@@ -14,6 +14,7 @@
  * a head over the byte or line limit. A refused head is node:http's to answer (400, 431, 501,
  * or a normal answer through fastify): the only cost is speed.
  */
+import { latin1, StringIntern } from '../shared/string-intern.js';
 
 /** The head needs more bytes. */
 export const MORE = 0;
@@ -96,7 +97,7 @@ interface HeaderName {
   readonly role: Role;
   seen: number;
   /**
-   * The value this name last had (kept names, values up to MAX_KEPT_VALUE bytes): a gateway
+   * The value this name last had (kept names, values up to VALUES.maxBytes): a gateway
    * sends most headers with the value of the request before, and bytes equal to it, followed
    * by CRLF, are that value without scanning, hashing and looking it up again. It was a valid
    * value when it came (visible ASCII, no whitespace at either end), so the same bytes are.
@@ -172,46 +173,21 @@ function methodOf(buf: Buffer, start: number, end: number, methods: ReadonlySet<
 const MAX_METHODS = 16;
 
 /**
- * Short header values (and request targets) seen lately, by a hash of their bytes (a
- * direct-mapped table): a gateway sends the same target, host, agent id, user agent, method and
- * forwarded host on request after request, and a kept string spares a call into C++ and a new
- * string per header. A slot taken
- * by a value that is used again is kept over one new value (a second chance), so values sent
- * once (request ids, trace ids) pass through without pushing out the ones that repeat. Bounded:
- * SLOTS strings of at most MAX_KEPT_VALUE bytes.
+ * Short header values (and request targets) seen lately: a gateway sends the same target, host,
+ * agent id, user agent and forwarded host on request after request, and a kept string spares a
+ * call into C++ and a new string per header. Second chance: values sent once (request ids,
+ * trace ids) pass through without pushing out the ones that repeat. Bounded: 1,024 strings of
+ * at most 64 bytes.
  */
-const SLOTS = 1024;
-const MAX_KEPT_VALUE = 64;
-const VALUES: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
-const USED = new Uint8Array(SLOTS);
-
-/** The value in `buf[start..end]` (visible ASCII, space, tab), `hash` the FNV-1a of its bytes. */
-function headerValue(buf: Buffer, start: number, end: number, hash: number): string {
-  const n = end - start;
-  if (n > MAX_KEPT_VALUE) return latin1(buf, start, end);
-  const slot = hash & (SLOTS - 1);
-  const kept = VALUES[slot];
-  if (kept !== undefined && kept.length === n) {
-    let j = 0;
-    while (j < n && buf[start + j] === kept.charCodeAt(j)) j++;
-    if (j === n) {
-      USED[slot] = 1;
-      return kept;
-    }
-  }
-  const value = latin1(buf, start, end);
-  if (USED[slot] === 1) USED[slot] = 0;
-  else VALUES[slot] = value;
-  return value;
-}
+const VALUES = new StringIntern(1024, 64, { latin1: true, secondChance: true });
+/** The last short request target read (visible ASCII, no space). */
+let lastUrl = '';
 
 /** `s` as V8's one copy of it (a property name's), so a header map keyed by it needs no lookup. */
 function internalized(s: string): string {
   return Object.keys({ [s]: 0 })[0]!;
 }
 
-/** `buf.toString('latin1', start, end)` without its argument checks (node's own Buffer method). */
-const latin1 = (buf: Buffer, start: number, end: number): string => (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
 
 /**
  * Parses the head starting at `start` in `buf` (which ends at `length`). Returns the head,
@@ -241,11 +217,19 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
   if (method === undefined) return HAND_OFF;
   if (buf[sp + 1] !== SLASH) return HAND_OFF;
   // The target is visible ASCII up to the space before the version; kept as a short value is.
+  // The last request's target first, as a header name's last value: a gateway's sidecar sees one
+  // endpoint's target over and over (the comparison stops at the blank line's CR at the latest).
+  let url = lastUrl;
   let targetEnd = sp + 1;
-  let urlHash = 0x811c9dc5;
-  for (let b = buf[targetEnd]!; b > SP && b < 0x7f; b = buf[++targetEnd]!) urlHash = Math.imul(urlHash ^ b, 0x01000193);
+  let j = 0;
+  while (j < url.length && buf[targetEnd + j] === url.charCodeAt(j)) j++;
+  if (j === url.length && buf[targetEnd + j] === SP) targetEnd += j;
+  else {
+    while (buf[targetEnd]! > SP && buf[targetEnd]! < 0x7f) targetEnd++;
+    url = VALUES.decode(buf, sp + 1, targetEnd);
+    if (targetEnd - sp - 1 <= VALUES.maxBytes) lastUrl = url;
+  }
   for (let k = 0; k < VERSION_LINE.length; k++) if (buf[targetEnd + k] !== VERSION_LINE[k]) return HAND_OFF;
-  const url = headerValue(buf, sp + 1, targetEnd, urlHash);
 
   // Header lines, up to the blank line. Every scan below stops at the latest at the blank
   // line's CR: no name byte, no value byte is a CR.
@@ -278,13 +262,12 @@ export function parseHead(buf: Buffer, start: number, length: number, limits: He
       else value = undefined;
     }
     if (value === undefined) {
-      let valueHash = 0x811c9dc5;
-      for (let b = buf[eol]!; VCHAR[b] === 1; b = buf[++eol]!) valueHash = Math.imul(valueHash ^ b, 0x01000193);
+      while (VCHAR[buf[eol]!] === 1) eol++;
       // The value ends at CRLF: a bare CR or LF, a control byte or obs-text is node's.
       if (buf[eol] !== CR || buf[eol + 1] !== LF) return HAND_OFF;
       if (eol > v && (buf[eol - 1] === SP || buf[eol - 1] === HTAB)) return HAND_OFF;
-      value = headerValue(buf, v, eol, valueHash);
-      if (eol - v <= MAX_KEPT_VALUE) name.last = value;
+      value = VALUES.decode(buf, v, eol);
+      if (eol - v <= VALUES.maxBytes) name.last = value;
     }
     headers[name.name] = value;
     switch (name.role) {

@@ -10,7 +10,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { nullObject } from '../../shared/null-object.js';
-import { StringIntern } from './string-intern.js';
+import { StringIntern } from '../../shared/string-intern.js';
 import * as T from './tags.js';
 
 const { Reader } = protobuf;
