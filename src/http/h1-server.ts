@@ -221,11 +221,10 @@ class H1Connection {
   private first: H1Reply | undefined = undefined;
   private last: H1Reply | undefined = undefined;
   private inFlight = 0;
-  /** Inside onData: answers collect in `out`, written once at the end. */
-  private batching = false;
   /**
-   * The clock read when the batch began (Date.now()): its answers' Date line and the idle mark
-   * after it take this one read rather than a clock read each (~50 ns apiece on this VM).
+   * While a batch of input is parsed (0 otherwise): the clock read when it began (Date.now()).
+   * Its answers collect in `out`, written once at the end, and they, their Date line and the
+   * idle mark after it take this one read rather than a clock read each (~50 ns apiece here).
    */
   private batchAt = 0;
   private out = '';
@@ -270,7 +269,7 @@ class H1Connection {
   }
 
   tail(close: boolean, own = false): string {
-    return this.server.tail.get(this.batching ? this.batchAt : Date.now(), close, own);
+    return this.server.tail.get(this.batchAt !== 0 ? this.batchAt : Date.now(), close, own);
   }
 
   private read(chunk: Buffer): void {
@@ -287,14 +286,18 @@ class H1Connection {
     } else {
       buf = this.append(chunk);
     }
+    this.settle(this.batch(buf));
+  }
+
+  /** Parses and answers what `buf` holds as one batch (one clock read, one write); returns its clock. */
+  private batch(buf: Buffer): number {
     const now = Date.now();
     this.batchAt = now;
-    this.batching = true;
-    const used = this.parse(buf, now);
-    this.batching = false;
+    const used = this.parse(buf);
+    this.batchAt = 0;
     this.keep(buf, used);
     this.flushOut();
-    this.settle(now);
+    return now;
   }
 
   /** Appends to the owned buffer, growing it by doubling (a trickled head is copied O(n), not O(n²)). */
@@ -329,11 +332,11 @@ class H1Connection {
     this.len = rest;
   }
 
-  /** Answers every complete request in `buf[0..len]`; returns how many bytes were used. */
-  private parse(buf: Buffer, now: number): number {
+  /** Answers every complete request in `buf[0..len]` (inside a batch); returns how many bytes were used. */
+  private parse(buf: Buffer): number {
     let pos = 0;
     while (pos < this.len && this.state !== State.Done && !this.paused) {
-      if (this.started === 0) this.started = now;
+      if (this.started === 0) this.started = this.batchAt;
       if (this.state === State.Head) {
         const head = parseHead(buf, pos, this.len, this.server.limits, this.scanned);
         if (head === MORE) {
@@ -396,13 +399,13 @@ class H1Connection {
     }
     this.first = r;
     if (r === undefined) this.last = undefined;
-    if (!this.batching) this.settle();
+    if (this.batchAt === 0) this.settle();
   }
 
   private emit(data: string | Buffer, ascii: boolean): void {
     if (this.socket.destroyed) return;
     if (typeof data === 'string') {
-      if (this.batching) {
+      if (this.batchAt !== 0) {
         this.out += data;
         this.outAscii &&= ascii;
       } else this.socket.write(data, ascii ? 'latin1' : 'utf8');
@@ -433,18 +436,10 @@ class H1Connection {
   private resume(): void {
     if (!this.paused || this.inFlight >= MAX_IN_FLIGHT || this.socket.writableLength >= MAX_UNSENT) return;
     this.paused = false;
-    if (this.len > 0 && this.buf !== undefined) {
-      // The bytes left over are in the owned buffer (keep() copies them there).
-      const now = Date.now();
-      this.batchAt = now;
-      this.batching = true;
-      const used = this.parse(this.buf, now);
-      this.batching = false;
-      this.keep(this.buf, used);
-      this.flushOut();
-    }
+    // The bytes left over are in the owned buffer (keep() copies them there).
+    const now = this.len > 0 && this.buf !== undefined ? this.batch(this.buf) : undefined;
     if (!this.paused && !this.handingOff) this.socket.resume();
-    this.settle();
+    this.settle(now);
   }
 
   /**
