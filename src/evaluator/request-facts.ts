@@ -92,14 +92,22 @@ export class ForwardedFacts {
     // A view forwarded to us by another edge knows only what that edge sent: never claim the
     // rest (the next control plane would read a fact as absent that was merely not forwarded).
     const known = req.forwardedFacts;
-    return known === undefined ? this.encode(req) : new ForwardedFacts(this.names.filter((f) => known.has(f))).encode(req);
+    if (known === undefined) return this.encode(req, this.head, this.compiled);
+    const names: string[] = [];
+    const facts: Fact[] = [];
+    for (let i = 0; i < this.names.length; i++) {
+      if (!known.has(this.names[i]!)) continue;
+      names.push(this.names[i]!);
+      facts.push(this.compiled[i]!);
+    }
+    return this.encode(req, `{"facts":${JSON.stringify(names)}`, facts);
   }
 
-  private encode(req: RequestView): string {
-    let json = this.head;
+  private encode(req: RequestView, head: string, facts: readonly Fact[]): string {
+    let json = head;
     let headers = '';
     let query = '';
-    for (const f of this.compiled) {
+    for (const f of facts) {
       const v = f.read(req);
       // null as absent, as values() has it (a view's fact is never null by its type).
       if (v === undefined || v === null) continue;
