@@ -49,10 +49,14 @@ describe('the output budget over clients that never read', () => {
     b.emit('data', pings(95)); // ~1700 bytes
     expect([a.destroyed, b.destroyed, host.unsent]).toEqual([false, false, a.writableLength + b.writableLength + c.writableLength]);
     expect(host.unsent).toBeLessThanOrEqual(BUDGET);
+    // The peak (ascend_grpc_unsent_output_peak_bytes' source) follows the total up.
+    expect(host.stats.unsentPeak).toBe(host.unsent);
     c.emit('data', pings(20)); // within its share, but the process passes the budget
     expect([a.destroyed, b.destroyed, c.destroyed]).toEqual([false, true, false]);
     expect(host.unsent).toBeLessThanOrEqual(BUDGET);
     expect(host.stats.outputClosed).toBe(1);
+    // ... past the budget before the shed brought it back, and it does not come down with it.
+    expect(host.stats.unsentPeak).toBeGreaterThan(BUDGET);
   });
 
   it('sets aside a closed connection still holding output, and closes the next largest', () => {
