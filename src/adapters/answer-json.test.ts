@@ -3,6 +3,7 @@ import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { AnswerJson } from './answer-json.js';
 import { asciiText } from '../shared/ascii-text.js';
+import { uuidV4 } from '../shared/uuid.js';
 import { toOpaResult } from './kong-opa/to-opa-result.js';
 import { toPluginAnswer } from './kong/to-plugin-response.js';
 import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
@@ -74,6 +75,18 @@ describe('AnswerJson', () => {
           const ascii = Buffer.byteLength(text) === text.length;
           // From parts (the second time on): marked exactly when ASCII; never marked when not.
           if (i >= 2 || !ascii) expect([name, asciiText.last === text]).toEqual([name, ascii]);
+        }
+      }
+    }
+  });
+
+  it('takes the id uuidV4() drew last as plain, and tests every other id', () => {
+    const answers = new AnswerJson(toPluginAnswer);
+    for (const d of DECISIONS) {
+      for (let i = 0; i < 3; i++) {
+        for (const id of [uuidV4(), ...IDS]) {
+          const r = result(d, id);
+          expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
         }
       }
     }

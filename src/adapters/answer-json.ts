@@ -19,6 +19,7 @@ import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { plainResult } from './render.js';
 import { asciiText } from '../shared/ascii-text.js';
+import { lastUuid } from '../shared/uuid.js';
 
 const STAND_INS = ['00000000-0000-4000-8000-00000000a5a5', '00000000-0000-4000-8000-00000000b6b6'] as const;
 /** An id JSON leaves as it is at any depth (in a string, or in JSON text inside a string). */
@@ -52,7 +53,8 @@ export class AnswerJson {
 
   /** serialize(render(r)), from the Decision's parts when it has them. */
   of(r: CheckResult): string {
-    if (!plainResult(r) || !PLAIN_ID.test(r.actionId)) return this.serialize(this.render(r));
+    // The id uuidV4() drew last (a string equal to one is plain) skips the pattern's test.
+    if (!plainResult(r) || (r.actionId !== lastUuid.id && !PLAIN_ID.test(r.actionId))) return this.serialize(this.render(r));
     const d = r.decision;
     const p = d === this.lastDecision ? this.lastParts : this.parts.get(d);
     if (typeof p === 'object') {
