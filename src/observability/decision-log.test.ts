@@ -131,3 +131,27 @@ describe("the decision log's repeated runs (the line before's bytes copied whole
     });
   }
 });
+
+describe("the decision log's line start rewritten in place of the last one's digits", () => {
+  it('writes every time as its digits, across carries, digit counts and steps back', () => {
+    const times = [1_765_000_000_999, 1_765_000_001_000, 1_765_000_000_999, 1e12, 9_999_999_999_999, 1e13, 12, 1e12 + 1, 4_102_444_800_000,
+      ...Array.from({ length: 200 }, () => 1e12 + Math.floor(Math.random() * 9e12))];
+    for (const batch of [false, true]) {
+      const file = join(tempDir('decision-log-time-'), 'decisions.log');
+      let text = '';
+      const dest = batch ? new FdDestination(file) : { write: (s: string) => (text += s) };
+      const log = new DecisionLog(dest as never, { enabled: true, includeHeaders: false, batch, redaction: () => DEFAULT_REDACTION });
+      const now = vi.spyOn(Date, 'now');
+      times.forEach((ms, i) => {
+        now.mockReturnValueOnce(ms);
+        log.record(checkResultOf(decisionOf(), `act-${i}`));
+      });
+      log.flush();
+      const lines = (batch ? readFileSync(file, 'utf8') : text).trimEnd().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { time: number }).time)).toEqual(times);
+      // The same text as a line start built from the time's string.
+      lines.forEach((l, i) => expect(l.startsWith(`{"level":30,"time":${times[i]},"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":"act-${i}"`)).toBe(true));
+      vi.restoreAllMocks();
+    }
+  });
+});
