@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { AnswerJson } from './answer-json.js';
+import { asciiText } from '../shared/ascii-text.js';
+import { uuidV4 } from '../shared/uuid.js';
 import { toOpaResult } from './kong-opa/to-opa-result.js';
 import { toPluginAnswer } from './kong/to-plugin-response.js';
 import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
@@ -60,6 +62,33 @@ describe('AnswerJson', () => {
       calls = 0;
       expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
       expect(calls).toBe(2);
+    }
+  });
+
+  it('marks an answer ASCII (its length is its UTF-8 length) only when it is', () => {
+    for (const [name, render] of [['Kong', toPluginAnswer], ['Kong opa', toOpaResult]] as const) {
+      const answers = new AnswerJson(render);
+      for (const d of [DECISIONS[0]!, decision({ reason: 'café ✓ \u2028' }), DECISIONS[1]!]) {
+        for (let i = 0; i < 4; i++) {
+          asciiText.last = undefined;
+          const text = answers.of(result(d, IDS[0]!));
+          const ascii = Buffer.byteLength(text) === text.length;
+          // From parts (the second time on): marked exactly when ASCII; never marked when not.
+          if (i >= 2 || !ascii) expect([name, asciiText.last === text]).toEqual([name, ascii]);
+        }
+      }
+    }
+  });
+
+  it('takes the id uuidV4() drew last as plain, and tests every other id', () => {
+    const answers = new AnswerJson(toPluginAnswer);
+    for (const d of DECISIONS) {
+      for (let i = 0; i < 3; i++) {
+        for (const id of [uuidV4(), ...IDS]) {
+          const r = result(d, id);
+          expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
+        }
+      }
     }
   });
 });

@@ -5,7 +5,10 @@
  * has no approval, status URL, deadline, retry-after, A/B membership or MCP message
  * (render.ts {@link plainResult}).
  * Building the answer object and JSON.stringify-ing it cost ~2 µs a check (bench/README.md,
- * optimizations log); joining the parts around the id costs a tenth of that.
+ * optimizations log); joining the parts around the id costs a tenth of that. The parts are
+ * joined by `+` (Array.prototype.join is a generic builtin, several times the cost for two or
+ * three parts, and a flat copy the socket write makes again), and parts that are ASCII give an
+ * ASCII answer (the id is: PLAIN_ID), which the reply then need not measure (shared/ascii-text.ts).
  *
  * The parts are the answer rendered with two different stand-in ids, split around each: they
  * are used only when both splits agree, so a decision whose own text holds a stand-in is simply
@@ -15,16 +18,28 @@
 import type { Decision } from '../core/decision.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { plainResult } from './render.js';
+import { asciiText } from '../shared/ascii-text.js';
+import { lastUuid } from '../shared/uuid.js';
 
 const STAND_INS = ['00000000-0000-4000-8000-00000000a5a5', '00000000-0000-4000-8000-00000000b6b6'] as const;
 /** An id JSON leaves as it is at any depth (in a string, or in JSON text inside a string). */
 const PLAIN_ID = /^[0-9A-Za-z_.:-]+$/;
 const SEEN_ONCE = 0;
 const NO_TEMPLATE = 1;
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
+/** A Decision's answer split around the action id, and whether every part is ASCII. */
+interface Parts {
+  readonly parts: readonly string[];
+  readonly ascii: boolean;
+}
 
 export class AnswerJson {
-  private readonly parts = new WeakMap<Decision, readonly string[] | typeof SEEN_ONCE | typeof NO_TEMPLATE>();
+  private readonly parts = new WeakMap<Decision, Parts | typeof SEEN_ONCE | typeof NO_TEMPLATE>();
+  /** The Decision last answered from parts, and its parts: a cached allow repeats one Decision. */
+  private lastDecision: Decision | undefined = undefined;
+  private lastParts: Parts | undefined = undefined;
 
   /**
    * `render` may read only the result's Decision and action id, and the fields plainResult
@@ -38,18 +53,28 @@ export class AnswerJson {
 
   /** serialize(render(r)), from the Decision's parts when it has them. */
   of(r: CheckResult): string {
-    if (!plainResult(r) || !PLAIN_ID.test(r.actionId)) return this.serialize(this.render(r));
+    // The id uuidV4() drew last (a string equal to one is plain) skips the pattern's test.
+    if (!plainResult(r) || (r.actionId !== lastUuid.id && !PLAIN_ID.test(r.actionId))) return this.serialize(this.render(r));
     const d = r.decision;
-    const p = this.parts.get(d);
-    if (typeof p === 'object') return p.join(r.actionId);
+    const p = d === this.lastDecision ? this.lastParts : this.parts.get(d);
+    if (typeof p === 'object') {
+      this.lastDecision = d;
+      this.lastParts = p;
+      const id = r.actionId;
+      const parts = p.parts;
+      let text = parts[0] as string;
+      for (let i = 1; i < parts.length; i++) text = text + id + (parts[i] as string);
+      if (p.ascii) asciiText.last = text;
+      return text;
+    }
     if (p === undefined) this.parts.set(d, SEEN_ONCE);
     else if (p === SEEN_ONCE) this.parts.set(d, this.split(r) ?? NO_TEMPLATE);
     return this.serialize(this.render(r));
   }
 
-  private split(r: CheckResult): readonly string[] | undefined {
+  private split(r: CheckResult): Parts | undefined {
     const [a, b] = STAND_INS.map((id) => this.serialize(this.render({ ...r, actionId: id })).split(id));
     if (a === undefined || b === undefined || a.length !== b.length || a.some((part, i) => part !== b[i])) return undefined;
-    return Object.freeze(a);
+    return { parts: Object.freeze(a), ascii: a.every((part) => ASCII.test(part)) };
   }
 }

@@ -58,10 +58,18 @@ export function decisionHeaderObject(r: CheckResult): Record<string, string> {
   return out;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Whether the client sent x-ascend-* headers (nearly never): only then is {@link staleAscendHeaders} worth its closure. */
+export function sentAscendHeaders(r: CheckResult): boolean {
+  const sent = r.request?.clientAscendHeaders;
+  return sent !== undefined && sent.length > 0;
+}
+
 /** Client-sent x-ascend-* headers that our own headers (`ours` says which names) do not overwrite. */
-export function staleAscendHeaders(r: CheckResult, ours: (name: string) => boolean): string[] {
-  const sent = r.request?.clientAscendHeaders ?? [];
-  return sent.length === 0 ? [] : sent.filter((name) => !ours(name));
+export function staleAscendHeaders(r: CheckResult, ours: (name: string) => boolean): readonly string[] {
+  const sent = r.request?.clientAscendHeaders;
+  return sent === undefined || sent.length === 0 ? NONE : sent.filter((name) => !ours(name));
 }
 
 /** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` as an object (Kong OPA's `message`). */

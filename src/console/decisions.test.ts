@@ -35,4 +35,23 @@ describe('ConsoleDecisions', () => {
     expect(d.policy('pol_m').monitor_would_deny).toBe(1);
     expect(d.latest()).toHaveLength(4);
   });
+
+  it('writes each slot over with the newest decision, every field of it (past the second lap too)', () => {
+    const t0 = Date.UTC(2026, 11, 7);
+    let now = t0;
+    const d = new ConsoleDecisions(() => now++);
+    const deny = decision({ decision: 'denied', code: 'policy_deny', policyId: 'pol_d', reason: 'no' });
+    const shaped = (i: number): CheckResult => (i % 7 === 3 ? checkResultOf(deny, `act-${i}`, { adapter: 'kong', cacheHit: false }) : result(i));
+    // The clock's first reading is the sink's `since`; check i reads t0 + 1 + i.
+    for (let i = 0; i < 450; i++) d.record(shaped(i));
+    expect(d.latest()).toEqual(Array.from({ length: 200 }, (_, k) => {
+      const i = 250 + k;
+      const r = shaped(i);
+      return {
+        time: new Date(t0 + 1 + i).toISOString(), action_id: `act-${i}`, adapter: r.adapter, agent_id: r.action?.agent_id ?? null,
+        action_type: r.action?.action_type ?? null, resource: r.action?.resource ?? null, decision: r.decision.decision, code: r.decision.code,
+        policy_id: r.decision.policyId, risk_score: r.decision.riskScore, reason: r.decision.reason, monitor: null, cache_hit: r.cacheHit,
+      };
+    }));
+  });
 });

@@ -36,18 +36,19 @@ export interface PolicyCounts {
 
 /**
  * What record() keeps of a decision: a few references, no formatting. Not the CheckResult
- * itself: it holds the request, body included, and 200 of those could pin megabytes.
+ * itself: it holds the request, body included, and 200 of those could pin megabytes. The ring's
+ * slots are made once and written over (a slot per check was ~120 bytes of garbage a check).
  */
 interface Kept {
-  readonly t: number;
-  readonly actionId: string;
-  readonly adapter: string;
-  readonly agentId: string | null;
-  readonly actionType: string | null;
-  readonly resource: string | null;
+  t: number;
+  actionId: string;
+  adapter: string;
+  agentId: string | null;
+  actionType: string | null;
+  resource: string | null;
   /** Decisions are shared, immutable objects (memoized by the engine). */
-  readonly d: CheckResult['decision'];
-  readonly cacheHit: boolean;
+  d: CheckResult['decision'];
+  cacheHit: boolean;
 }
 
 export class ConsoleDecisions implements DecisionSink {
@@ -70,11 +71,23 @@ export class ConsoleDecisions implements DecisionSink {
   record(r: CheckResult): void {
     const d = r.decision;
     const a = r.action;
-    const kept: Kept = {
-      t: this.now(), actionId: r.actionId, adapter: r.adapter, agentId: a?.agent_id ?? null, actionType: a?.action_type ?? null,
-      resource: a?.resource ?? null, d, cacheHit: r.cacheHit,
-    };
-    this.ring[this.next] = kept;
+    let kept = this.ring[this.next];
+    if (kept === undefined) {
+      kept = {
+        t: this.now(), actionId: r.actionId, adapter: r.adapter, agentId: a?.agent_id ?? null, actionType: a?.action_type ?? null,
+        resource: a?.resource ?? null, d, cacheHit: r.cacheHit,
+      };
+      this.ring[this.next] = kept;
+    } else {
+      kept.t = this.now();
+      kept.actionId = r.actionId;
+      kept.adapter = r.adapter;
+      kept.agentId = a?.agent_id ?? null;
+      kept.actionType = a?.action_type ?? null;
+      kept.resource = a?.resource ?? null;
+      kept.d = d;
+      kept.cacheHit = r.cacheHit;
+    }
     this.next = this.next + 1 === RECENT ? 0 : this.next + 1;
     if (d.policyId !== null) {
       const c = this.countsOf(d.policyId);

@@ -23,6 +23,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ValidateFunction } from 'ajv';
 import type { RuntimeState } from '../pipeline/state.js';
 import { parseJsonBody } from './json-body.js';
+import { asciiText } from '../shared/ascii-text.js';
 
 /** What an adapter's handler needs of the request (fastify's request has all of it too). */
 export interface RequestLike {
@@ -128,7 +129,12 @@ export abstract class ReplyBase implements ReplyLike {
     // What the adapters set on every answer, without the two regular expressions below.
     else if (type === 'application/json') out['content-type'] = 'application/json; charset=utf-8';
     else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
-    const bytes = Buffer.byteLength(body);
+    // An answer known to be ASCII (shared/ascii-text.ts) is as many bytes as characters.
+    let bytes: number;
+    if (text && body === asciiText.last) {
+      bytes = body.length;
+      asciiText.last = undefined;
+    } else bytes = Buffer.byteLength(body);
     out['content-length'] = String(bytes);
     this.write(this.status, out, body, bytes);
   }

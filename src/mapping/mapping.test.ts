@@ -4,7 +4,8 @@ import type { RouteConfig } from '../config/schema.js';
 import { normalize } from '../gateway/normalize.js';
 import type { RawGatewayRequest } from '../gateway/request.js';
 import { AgentRegistry } from './agents.js';
-import { compileIdentity } from './identity.js';
+import { AGENT_ID_PATTERN } from '../core/action.js';
+import { compileIdentity, isAgentId } from './identity.js';
 import { Mapper } from './mapper.js';
 import { compilePathTemplate, pathSegments } from './path-template.js';
 import { compileRoute, RouteTable, type CompiledRoute } from './routes.js';
@@ -123,6 +124,24 @@ describe('identity', () => {
     expect(m.route).toBeUndefined();
     expect(m.input.action).toMatchObject({ action_type: 'http.delete', resource: 'svc.local/x/y', parameters: {} });
     expect(m.input.action.context).toEqual({ gateway: { adapter: 'envoy' } });
+  });
+});
+
+describe('isAgentId', () => {
+  const re = new RegExp(AGENT_ID_PATTERN);
+  it('agrees with AGENT_ID_PATTERN on every UTF-16 code unit, alone and inside an id', () => {
+    const differ: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      if (isAgentId(ch) !== re.test(ch) || isAgentId(`a${ch}b`) !== re.test(`a${ch}b`)) differ.push(c);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  it('agrees on the length bounds, trailing newlines and surrogate pairs', () => {
+    for (const v of ['', 'a'.repeat(256), 'a'.repeat(257), 'billing-agent\n', '\nbilling-agent', 'agent\u{1F600}', 'spiffe://x/y', 'a=b+c~d@e:f/g.h_i-j']) {
+      expect(isAgentId(v)).toBe(re.test(v));
+    }
   });
 });
 

@@ -39,6 +39,28 @@ const NULL = enc('null');
 const BASE = `,"service":"ascend-sidecar","pid":${process.pid},"kind":"decision","action_id":`;
 /** Every line's start up to the action id, for the millisecond `ms`. */
 const head = (ms: number): Encoded => enc(`{"level":30,"time":${ms}${BASE}`);
+/** Where the time's digits start in a line's start. */
+const TIME_AT = '{"level":30,"time":'.length;
+
+/**
+ * The line's start for `ms` from `last`, the start for `lastMs`: when both times have as many
+ * digits (every millisecond of the years 2001–2286), a copy of its bytes with the digits
+ * written over — no number formatted, no string made and encoded (a check a millisecond apart
+ * from the one before, as requests one at a time are, paid that on every line).
+ */
+function nextHead(last: Encoded, lastMs: number, ms: number): Encoded {
+  if (!(Number.isSafeInteger(ms) && ms >= 1e12 && ms < 1e13 && lastMs >= 1e12 && lastMs < 1e13)) return head(ms);
+  const from = last.bytes;
+  const b = Buffer.allocUnsafe(from.length);
+  b.set(from);
+  let m = ms;
+  for (let p = TIME_AT + 12; p >= TIME_AT; p--) {
+    const q = Math.floor(m / 10);
+    b[p] = 0x30 + (m - q * 10);
+    m = q;
+  }
+  return new Encoded(undefined, b);
+}
 const REQUEST_ID = enc(',"request_id":');
 /** `,"adapter":"…","agent_id":` per adapter, built once rather than per line. */
 const ADAPTER_PART = Object.fromEntries(ADAPTERS.map((a) => [a, enc(`,"adapter":"${a}","agent_id":`)])) as Record<AdapterName, Encoded>;
@@ -81,6 +103,17 @@ export class DecisionLog implements DecisionSink {
    */
   private head = head(0);
   private headMs = 0;
+  /** The last line's values from the adapter to the Decision's part, and their bytes once seen twice running. */
+  private readonly mid: { adapter: AdapterName | undefined; agentId: string | null | undefined; actionType: string | undefined; resource: string | undefined; dpart: Encoded | undefined; bytes: Encoded | undefined } = {
+    adapter: undefined, agentId: undefined, actionType: undefined, resource: undefined, dpart: undefined, bytes: undefined,
+  };
+  /**
+   * The same for the line's short tail (shortTail): its route and request, and the redaction
+   * its raw target was written with (a reload's new lists write it again).
+   */
+  private readonly tail: { route: string | undefined; method: string | undefined; path: string | undefined; rawTarget: string | undefined; redaction: Redaction | undefined; bytes: Encoded | undefined } = {
+    route: undefined, method: undefined, path: undefined, rawTarget: undefined, redaction: undefined, bytes: undefined,
+  };
 
   constructor(
     private readonly stream: DestinationStream | undefined,
@@ -109,7 +142,7 @@ export class DecisionLog implements DecisionSink {
     const req = r.request;
     const ms = Date.now();
     if (ms !== this.headMs) {
-      this.head = head(ms);
+      this.head = nextHead(this.head, this.headMs, ms);
       this.headMs = ms;
     }
     o.encoded(this.head);
@@ -118,17 +151,54 @@ export class DecisionLog implements DecisionSink {
       o.encoded(REQUEST_ID);
       o.json(req.requestId);
     }
-    o.encoded(ADAPTER_PART[r.adapter]);
-    if (a?.agent_id == null) o.encoded(NULL);
-    else o.json(a.agent_id);
-    if (a !== undefined) {
-      o.encoded(ACTION_TYPE);
-      o.json(a.action_type);
-      o.encoded(RESOURCE);
-      o.json(a.resource);
+    // From the adapter to the `latency_us` name, and from the route to the line's end: the same
+    // bytes as the line before's whenever its values were (one request shape after another: a
+    // gateway's traffic, the same route and resource), copied whole — they were a dozen pieces.
+    const agentId = a?.agent_id ?? null;
+    const actionType = a === undefined ? undefined : a.action_type;
+    const resource = a === undefined ? undefined : a.resource;
+    const dpart = r.cacheHit ? dp.hit : dp.miss;
+    const m = this.mid;
+    if (m.adapter === r.adapter && m.agentId === agentId && m.actionType === actionType && m.resource === resource && m.dpart === dpart) {
+      if (m.bytes !== undefined) o.encoded(m.bytes);
+      else {
+        const at = o.mark();
+        this.middle(o, r.adapter, agentId, actionType, resource, dpart);
+        m.bytes = o.since(at);
+      }
+    } else {
+      this.middle(o, r.adapter, agentId, actionType, resource, dpart);
+      m.adapter = r.adapter;
+      m.agentId = agentId;
+      m.actionType = actionType;
+      m.resource = resource;
+      m.dpart = dpart;
+      m.bytes = undefined;
     }
-    o.encoded(r.cacheHit ? dp.hit : dp.miss);
     o.int(Math.round(r.latencyUs));
+    // The tail's usual case: no approval or A/B test, a request, no headers or body to write.
+    if (req !== undefined && r.approvalId === undefined && r.ab === undefined && !this.opts.includeHeaders && (req.body === undefined || this.opts.body === undefined)) {
+      const redaction = req.rawTarget !== req.path ? this.opts.redaction() : undefined;
+      const t = this.tail;
+      if (t.route === r.route && t.method === req.method && t.path === req.path && t.rawTarget === req.rawTarget && t.redaction === redaction) {
+        if (t.bytes !== undefined) o.encoded(t.bytes);
+        else {
+          const at = o.mark();
+          this.shortTail(o, r.route, req, redaction);
+          t.bytes = o.since(at);
+        }
+      } else {
+        this.shortTail(o, r.route, req, redaction);
+        t.route = r.route;
+        t.method = req.method;
+        t.path = req.path;
+        t.rawTarget = req.rawTarget;
+        t.redaction = redaction;
+        t.bytes = undefined;
+      }
+      o.endLine();
+      return;
+    }
     if (r.route !== undefined) {
       o.encoded(ROUTE);
       o.json(r.route);
@@ -158,6 +228,40 @@ export class DecisionLog implements DecisionSink {
     }
     o.encoded(END);
     o.endLine();
+  }
+
+  /** `,"adapter":…,"agent_id":…[,"action_type":…,"resource":…]` and the Decision's part up to `"latency_us":`. */
+  private middle(o: LineOut, adapter: AdapterName, agentId: string | null, actionType: string | undefined, resource: string | undefined, dpart: Encoded): void {
+    o.encoded(ADAPTER_PART[adapter]);
+    if (agentId === null) o.encoded(NULL);
+    else o.json(agentId);
+    if (actionType !== undefined) {
+      o.encoded(ACTION_TYPE);
+      o.json(actionType);
+      o.encoded(RESOURCE);
+      o.json(resource as string);
+    }
+    o.encoded(dpart);
+  }
+
+  /**
+   * `,"route":…,"method":…,"path":…[,"raw_target":…]}` of a line with no approval, A/B test,
+   * headers or body. `redaction`: the current one, read when the raw target is written.
+   */
+  private shortTail(o: LineOut, route: string | undefined, req: GatewayRequest, redaction: Redaction | undefined): void {
+    if (route !== undefined) {
+      o.encoded(ROUTE);
+      o.json(route);
+    }
+    o.encoded(METHOD);
+    o.json(req.method);
+    o.encoded(PATH);
+    o.json(req.path);
+    if (redaction !== undefined) {
+      o.encoded(RAW_TARGET);
+      o.json(redaction.requestTarget(req.rawTarget, req.query));
+    }
+    o.encoded(END);
   }
 
   /** `,"body":…` redacted, or `,"body_bytes":n` for a body that is partial or not JSON or form data. */

@@ -17,9 +17,16 @@
  */
 export class Encoded {
   readonly bytes: Uint8Array;
+  private decoded: string | undefined;
 
-  constructor(readonly text: string) {
-    this.bytes = Buffer.from(text, 'utf8');
+  /** `bytes`: the UTF-8 of `text` when already at hand (kept as they are: not to be changed). */
+  constructor(text: string | undefined, bytes?: Uint8Array) {
+    this.decoded = text;
+    this.bytes = bytes ?? Buffer.from(text ?? '', 'utf8');
+  }
+
+  get text(): string {
+    return (this.decoded ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length).toString('utf8'));
   }
 }
 
@@ -36,6 +43,10 @@ export interface LineOut {
   /** A JSON string literal: quoted and escaped exactly as JSON.stringify would. */
   json(s: string): void;
   endLine(): void;
+  /** Where the current line is: its length so far, for {@link LineOut.since}. */
+  mark(): number;
+  /** A copy of what the current line took since `mark` (a repeated run of pieces: one copy next time). */
+  since(mark: number): Encoded;
   /** Hands over what is buffered (a no-op where nothing is). */
   flush(): void;
 }
@@ -79,6 +90,14 @@ export class StringLines implements LineOut {
 
   int(n: number): void {
     this.line += String(n);
+  }
+
+  mark(): number {
+    return this.line.length;
+  }
+
+  since(mark: number): Encoded {
+    return new Encoded(this.line.slice(mark));
   }
 
   endLine(): void {
@@ -227,6 +246,18 @@ export class LineBuffer implements LineOut {
       this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
       this.timer.unref();
     }
+  }
+
+  mark(): number {
+    return this.pos - this.lineStart;
+  }
+
+  since(mark: number): Encoded {
+    // Relative to the line's start: ensure() may have moved the line to a chunk's start since.
+    const start = this.lineStart + mark;
+    const bytes = new Uint8Array(this.pos - start);
+    bytes.set(this.buf.subarray(start, this.pos));
+    return new Encoded(undefined, bytes);
   }
 
   /** Hands every finished line to the destination now. */
