@@ -11,7 +11,7 @@ import { validateWorkflow, type WorkflowDefinition } from '../approvals/workflow
 import type { EvalInput } from '../core/action.js';
 import { createActionBinder, type ActionBinder } from '../evaluator/binding.js';
 import { readClientTls, type ClientTls } from '../evaluator/client-tls.js';
-import { createFingerprinter, type Fingerprinter } from '../evaluator/fingerprint.js';
+import { createFingerprinter } from '../evaluator/fingerprint.js';
 import { factsRead } from '../evaluator/request-facts.js';
 import { STANDARD_METHODS, type NormalizeOptions } from '../gateway/normalize.js';
 import { compileGatewayAccess, type GatewayAccess } from '../gateway/access.js';
@@ -41,7 +41,7 @@ export interface Runtime {
   readonly normalize: NormalizeOptions;
   readonly mapper: Mapper;
   readonly engine: PolicyEngine;
-  readonly fingerprint: Fingerprinter;
+  readonly fingerprint: (input: EvalInput) => string;
   /** What a decision (and an approval's grant) is bound to: policy digest, workflow, values read. */
   readonly bind: ActionBinder;
   readonly routeCount: number;

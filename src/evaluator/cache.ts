@@ -32,16 +32,6 @@ export class DecisionCache {
     if (this.table && isCacheable(d)) this.table.set(this.digests.of(key), d);
   }
 
-  /** get() by the key's digest, as Fingerprinter.digest computes it (the pipeline's path). */
-  getDigest(digest: string, now?: number): Decision | undefined {
-    return this.table?.get(digest, now);
-  }
-
-  /** set() by the key's digest. */
-  setDigest(digest: string, d: Decision): void {
-    if (this.table && isCacheable(d)) this.table.set(digest, d);
-  }
-
   clear(): void {
     this.table?.clear();
   }

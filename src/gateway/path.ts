@@ -39,7 +39,10 @@ export interface SplitTarget {
   query: string;
 }
 
-/** Splits `path?query`. Throws for a raw `#`: a request target never carries a fragment. */
+/**
+ * Splits `path?query`. Throws for a raw `#`: a request target never carries a fragment.
+ * normalize() makes the same cut and refusal in its own pass over the target.
+ */
 export function splitTarget(target: string): SplitTarget {
   if (target.indexOf('#') !== -1) throw new PathError('invalid_path', 'fragment ("#") in request target');
   const q = target.indexOf('?');

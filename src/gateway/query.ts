@@ -26,22 +26,45 @@ function decodeComponent(s: string): string {
   }
 }
 
-/** `Amount[]` → `amount`; what a lenient parser would take the key for. */
-function foldKey(key: string): string {
-  const b = key.indexOf('[');
+/**
+ * `s.toLowerCase()`, without the call when `s` holds no upper-case ASCII letter and nothing
+ * beyond ASCII (header names, query keys and schemes nearly always): the same string either way.
+ */
+export function lowerCased(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return s.toLowerCase();
+  }
+  return s;
+}
+
+/** `s.trim()`, without the call when both ends are printable ASCII (no white space to remove). */
+function trimmed(s: string): string {
+  const n = s.length;
+  if (n === 0) return s;
+  const a = s.charCodeAt(0);
+  const z = s.charCodeAt(n - 1);
+  return a > 0x20 && a < 0x7f && z > 0x20 && z < 0x7f ? s : s.trim();
+}
+
+/** `Amount[]` → `amount`; what a lenient parser would take the key for. `b`: the key's first `[` (-1: none). */
+function foldKey(key: string, b = key.indexOf('[')): string {
   const bare = b === -1 ? key : key.slice(0, b);
-  return bare.trim().toLowerCase();
+  return lowerCased(trimmed(bare));
 }
 
 function ambiguous(name: string, why: string): RequestError {
   return new RequestError('ambiguous_parameter', `query parameter "${name}" ${why}`);
 }
 
-/** Checks one decoded pair against the read keys; returns the folded name when it is one. */
-function readKeyOf(key: string, value: string, hasValue: boolean, readKeys: ReadonlySet<string>): string | undefined {
-  const name = foldKey(key);
+/**
+ * Checks one decoded pair against the read keys; returns the folded name when it is one.
+ * `bracket`: the key's first `[` (-1: none); `semicolon`: whether key or value holds a `;`.
+ */
+function readKeyOf(key: string, value: string, hasValue: boolean, readKeys: ReadonlySet<string>, bracket: number, semicolon: boolean): string | undefined {
+  const name = foldKey(key, bracket);
   const isRead = readKeys.has(name);
-  if (key.indexOf(';') !== -1 || (hasValue && value.indexOf(';') !== -1)) {
+  if (semicolon) {
     // `x=1;amount=5000`, `amount=5;x=1`: a parser that splits on `;` reads other pairs.
     for (const piece of `${key}${hasValue ? `=${value}` : ''}`.split(';')) {
       const eq = piece.indexOf('=');
@@ -50,7 +73,7 @@ function readKeyOf(key: string, value: string, hasValue: boolean, readKeys: Read
     }
   }
   if (!isRead) return undefined;
-  if (key.indexOf('[') !== -1) throw ambiguous(name, `is given as "${key}"`);
+  if (bracket !== -1) throw ambiguous(name, `is given as "${key}"`);
   return name;
 }
 
@@ -63,25 +86,45 @@ export function parseQuery(raw: string, readKeys?: ReadonlySet<string>): QueryMa
   const out: QueryMap = nullObject<string | string[]>() as QueryMap;
   if (raw === '') return out;
   const strict = readKeys !== undefined && readKeys.size > 0;
-  // Pair by pair with indexOf (as split('&') would cut them, empty pairs skipped): no array
-  // and no string per pair besides its key and value.
-  for (let start = 0; start <= raw.length; ) {
-    let end = raw.indexOf('&', start);
-    if (end === -1) end = raw.length;
+  // Pair by pair (as split('&') would cut them, empty pairs skipped), each pair's characters
+  // visited once: its end, its first `=`, and whether its key or value holds an escape (`%`,
+  // `+`), a `;` or (the key) a `[` — no indexOf per question, no array, and no string per pair
+  // besides its key and value.
+  const n = raw.length;
+  for (let start = 0; start <= n; ) {
     const from = start;
+    let eq = -1;
+    let keyEscaped = false;
+    let valueEscaped = false;
+    let bracket = -1;
+    let semicolon = false;
+    let end = from;
+    for (; end < n; end++) {
+      const c = raw.charCodeAt(end);
+      if (c === 0x26 /* & */) break;
+      if (c === 0x25 /* % */ || c === 0x2b /* + */) {
+        if (eq === -1) keyEscaped = true;
+        else valueEscaped = true;
+      } else if (c === 0x3d /* = */) {
+        if (eq === -1) eq = end;
+      } else if (c === 0x3b /* ; */) semicolon = true;
+      else if (c === 0x5b /* [ */ && eq === -1 && bracket === -1) bracket = end - from;
+    }
     start = end + 1;
     if (end === from) continue;
-    // Not indexOf('=', from): past `end` it would scan the pairs after this one, each time.
-    let eq = -1;
-    for (let i = from; i < end; i++) {
-      if (raw.charCodeAt(i) === 0x3d) {
-        eq = i;
-        break;
-      }
+    const rawKey = raw.slice(from, eq === -1 ? end : eq);
+    const key = keyEscaped ? decodeComponent(rawKey) : rawKey;
+    const value = eq === -1 ? '' : valueEscaped ? decodeComponent(raw.slice(eq + 1, end)) : raw.slice(eq + 1, end);
+    let read: string | undefined;
+    if (strict) {
+      // What the scan saw holds for the decoded text only when nothing was decoded.
+      const escaped = keyEscaped || valueEscaped;
+      read = readKeyOf(
+        key, value, eq !== -1, readKeys,
+        keyEscaped ? key.indexOf('[') : bracket,
+        escaped ? key.indexOf(';') !== -1 || (eq !== -1 && value.indexOf(';') !== -1) : semicolon,
+      );
     }
-    const key = decodeComponent(raw.slice(from, eq === -1 ? end : eq));
-    const value = eq === -1 ? '' : decodeComponent(raw.slice(eq + 1, end));
-    const read = strict ? readKeyOf(key, value, eq !== -1, readKeys) : undefined;
     if (read !== undefined) {
       if (out[read] !== undefined) throw ambiguous(read, 'is given more than once');
       out[read] = value;

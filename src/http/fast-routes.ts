@@ -79,6 +79,12 @@ export interface FastRoute {
 }
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+
+/** Whether `type` is one JSON_TYPE takes: the one every gateway sends compared as it is, without the expression. */
+function isJsonType(type: string | undefined): boolean {
+  return type === 'application/json' || JSON_TYPE.test(type ?? '');
+}
+
 /** A media type fastify treats as JSON (it looks for "json" in it), and a charset parameter. */
 const JSON_MEDIA = /^[^;]*json/i;
 const CHARSET = /;\s*charset=/i;
@@ -230,7 +236,7 @@ export class FastRoutes {
       if (length !== undefined && length !== '0') return undefined;
     } else {
       const n = Number(length);
-      if (!(n > 0) || !Number.isSafeInteger(n) || n > route.bodyLimit || !JSON_TYPE.test(headers['content-type'] ?? '')) return undefined;
+      if (!(n > 0) || !Number.isSafeInteger(n) || n > route.bodyLimit || !isJsonType(headers['content-type'])) return undefined;
     }
     // Last: it may authenticate (the submit route's API key), which fastify would do again for a
     // request the checks above send there.

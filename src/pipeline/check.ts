@@ -232,10 +232,9 @@ export class CheckPipeline {
       ab = this.deps.state.ab.assign(rt, input);
       // A shadow test evaluates both policies on every request: no cache for those.
       const shadow = ab !== undefined && ab.shadows.length > 0;
-      // The key's digest (fingerprint.ts), the A/B variants appended to the key.
-      const key = cache.enabled && !shadow ? rt.fingerprint.digest(input, ab === undefined ? '' : ab.keySuffix) : undefined;
+      const key = cache.enabled && !shadow ? (ab === undefined ? rt.fingerprint(input) : rt.fingerprint(input) + ab.keySuffix) : undefined;
       // The lookup's time is the check's start: the cache is on the state's clock too.
-      const cached = key === undefined ? undefined : cache.getDigest(key, t0);
+      const cached = key === undefined ? undefined : cache.get(key, t0);
       if (cached !== undefined) {
         decision = cached;
         cacheHit = true;
@@ -243,7 +242,7 @@ export class CheckPipeline {
         if (shadow) this.shadowEvaluate(rt, input, ab as AbAssignment);
         // An assignment scored the risk already (AbRegistry.assign): not again.
         decision = ab === undefined ? rt.engine.evaluate(input) : rt.engine.decideScored(input, ab.skip);
-        if (key !== undefined) cache.setDigest(key, decision);
+        if (key !== undefined) cache.set(key, decision);
       }
       if (key !== undefined) this.deps.metrics.cache(cacheHit);
     } catch (e) {

@@ -44,6 +44,22 @@ export function kongFacts(e: KongEntities): GatewayFacts | undefined {
 /** Kong reports host and port apart; the port goes back on (normalize drops default ports). */
 export function hostWithPort(host: string, port: number | string | undefined): string {
   if (port === undefined || port === '' || host === '') return host;
+  // A gateway sends the same few hosts over and over: the last answer is kept (a pure function
+  // of its two arguments). Besides the string it saves, normalize's canonicalHost then finds the
+  // very string it saw last (gateway/host.ts), where a new one is flattened and compared.
+  if (host === lastHost && port === lastPort) return lastJoined;
+  const joined = withPort(host, port);
+  lastHost = host;
+  lastPort = port;
+  lastJoined = joined;
+  return joined;
+}
+
+let lastHost = '';
+let lastPort: number | string = '';
+let lastJoined = '';
+
+function withPort(host: string, port: number | string): string {
   if (host.startsWith('[')) return host.includes(']:') ? host : `${host}:${port}`;
   // No colon: a name or IPv4; one: it already has its port; more: a bare IPv6 literal.
   const colon = host.indexOf(':');
