@@ -7,14 +7,16 @@
 //
 // Counted by valgrind's callgrind: this script runs itself twice under it, with `warm` warm-up
 // requests and then 0 or N more, and prints (total(N) − total(0)) ÷ N. Needs `npm run build`.
+// Two runs' startups differ by ~10⁷ instructions: at N=5000 that is ±2,000 a request, more than
+// most single changes; keep N at 2×10⁴ or more.
 //
-//   node bench/micro/adapter-instructions.mjs <dist-dir> <kongOpa|kong|forwardAuth> [N=5000] [warm=5000]
+//   node bench/micro/adapter-instructions.mjs <dist-dir> <kongOpa|kong|forwardAuth> [N=20000] [warm=30000]
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const [dirArg = 'dist', which = 'kongOpa', nArg = '5000', warmArg = '5000', inner] = process.argv.slice(2);
+const [dirArg = 'dist', which = 'kongOpa', nArg = '20000', warmArg = '30000', inner] = process.argv.slice(2);
 const dir = path.resolve(dirArg);
 const N = Number(nArg);
 const WARM = Number(warmArg);
