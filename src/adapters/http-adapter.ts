@@ -61,37 +61,7 @@ export function problemOf(err: FastifyError, bodyLimit: number | undefined): Pro
 // Fastify's default validator coerces types (["GET"] → "GET", 1 → "1") and fills defaults;
 // a gateway's request must be taken as sent, so these routes validate without coercion.
 const Ajv = AjvModule.default ?? AjvModule;
-
-/** `^(.*)$`: the pattern TypeBox's `T.Record(T.String(), …)` gives every key of a header or query map. */
-const ANY_LINE = '^(.*)$';
-
-/**
- * What `new RegExp('^(.*)$', flags).test(key)` answers, with or without `u`: whether `key` holds
- * no line terminator (`.` matches every other code unit, and every other code point).
- */
-export function singleLine(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) return false;
-  }
-  return true;
-}
-
-const SINGLE_LINE = { test: singleLine, toString: () => `/${ANY_LINE}/u` };
-
-/**
- * ajv's regular expressions (its `code.regExp` option), with the map-key pattern as a loop: ajv
- * tested it with a regular expression per key, and a Kong opa input's header and query keys are
- * five of them — about 2,000 instructions a request (bench/README, optimizations log). Every other
- * pattern is a RegExp, as ajv's default makes it.
- */
-export function gatewayRegExp(pattern: string, flags: string): { test(s: string): boolean } {
-  return pattern === ANY_LINE ? SINGLE_LINE : new RegExp(pattern, flags);
-}
-// What standalone code (which this project does not generate) would call instead: it answers alike.
-gatewayRegExp.code = 'new RegExp';
-
-const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false, code: { regExp: gatewayRegExp } });
+const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false });
 
 export interface ScopeOptions {
   adapter: AdapterName;
