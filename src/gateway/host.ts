@@ -1,4 +1,5 @@
 import { RequestError } from '../core/errors.js';
+import { lastAnswer } from '../shared/last-answer.js';
 
 const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
 
@@ -9,19 +10,11 @@ const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
  */
 export function canonicalHost(raw: string, scheme: string | undefined): string {
   if (raw === '') return '';
-  // A gateway sends the same few hosts over and over: the last answer is kept (a pure function
-  // of its two arguments; a host that throws is never kept).
-  if (raw === lastRaw && scheme === lastScheme) return lastHost;
-  const host = canonicalize(raw, scheme);
-  lastRaw = raw;
-  lastScheme = scheme;
-  lastHost = host;
-  return host;
+  return canonicalized(raw, scheme);
 }
 
-let lastRaw = '';
-let lastScheme: string | undefined;
-let lastHost = '';
+/** canonicalize() with its last answer kept (shared/last-answer.ts). */
+const canonicalized = lastAnswer(canonicalize);
 
 function canonicalize(raw: string, scheme: string | undefined): string {
   for (let i = 0; i < raw.length; i++) {

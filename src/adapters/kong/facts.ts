@@ -5,6 +5,7 @@
  */
 import type { GatewayFacts } from '../../gateway/request.js';
 import type { KongConsumer, NamedEntity } from './schema.js';
+import { lastAnswer } from '../../shared/last-answer.js';
 
 const text = (v: string | null | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -44,20 +45,15 @@ export function kongFacts(e: KongEntities): GatewayFacts | undefined {
 /** Kong reports host and port apart; the port goes back on (normalize drops default ports). */
 export function hostWithPort(host: string, port: number | string | undefined): string {
   if (port === undefined || port === '' || host === '') return host;
-  // A gateway sends the same few hosts over and over: the last answer is kept (a pure function
-  // of its two arguments). Besides the string it saves, normalize's canonicalHost then finds the
-  // very string it saw last (gateway/host.ts), where a new one is flattened and compared.
-  if (host === lastHost && port === lastPort) return lastJoined;
-  const joined = withPort(host, port);
-  lastHost = host;
-  lastPort = port;
-  lastJoined = joined;
-  return joined;
+  return joinedWithPort(host, port);
 }
 
-let lastHost = '';
-let lastPort: number | string = '';
-let lastJoined = '';
+/**
+ * withPort() with its last answer kept (shared/last-answer.ts). Besides the string it saves,
+ * normalize's canonicalHost then finds the very string it saw last (gateway/host.ts), where a
+ * new one is flattened and compared.
+ */
+const joinedWithPort = lastAnswer(withPort);
 
 function withPort(host: string, port: number | string): string {
   if (host.startsWith('[')) return host.includes(']:') ? host : `${host}:${port}`;
