@@ -65,6 +65,18 @@ describe('HTTP adapter errors', () => {
     });
   });
 
+  // Header map keys with a line break used to escape the map's value type (T.Record's `^(.*)$`
+  // pattern): the pipeline then failed on the value (evaluation_error, per fail_mode).
+  it.each([
+    ['a header name with \\n and a number', { 'x-agent-id': 'crawler', 'x\n': 5 }],
+    ['a header name with U+2028 and an object', { 'x-agent-id': 'crawler', 'x\u2028': { a: 1 } }],
+    ['a header name with \\r and a list of numbers', { 'x-agent-id': 'crawler', 'x\r': [1] }],
+  ])('/kong/v1/authorize refuses %s (400 invalid_request)', async (_name, headers) => {
+    const res = await post('/kong/v1/authorize', JSON.stringify({ request: { method: 'GET', host: 'h', path: '/v1/orders/1', headers } }));
+    expect(res.status).toBe(400);
+    expect(json(res)).toEqual({ code: 'invalid_request', reason: expect.stringMatching(/must be/) });
+  });
+
   it('/kong/v1/authorize takes the plugin\'s largest body (256 KiB escaped 6x) but not more than kong.body_limit_bytes', async () => {
     const big = kongWithBody(256 * 1024);
     expect(big.length).toBeGreaterThan(1.5 * MiB); // the plugin's 256 KiB cap, escaped: above fastify's 1 MiB default
@@ -87,6 +99,8 @@ describe('HTTP adapter errors', () => {
       ['JSON that is not opa input', '{"input": {"request": {"http": {"method": "GET"}}}}', 'application/json', 400, 'invalid_request'],
       ['text/plain', 'hello', 'text/plain', 415, 'unsupported_media_type'],
       ['oversized', JSON.stringify({ input: { pad: 'x'.repeat(2 * MiB) } }), 'application/json', 413, 'body_too_large'],
+      ['a header name with a line break and a number', JSON.stringify({ input: { request: { http: { method: 'GET', path: '/v1/orders/1', headers: { 'x-agent-id': 'crawler', 'x\n': 5 } } } } }), 'application/json', 400, 'invalid_request'],
+      ['a query key with U+2029 and an object', JSON.stringify({ input: { request: { http: { method: 'GET', path: '/v1/orders/1', querystring: { 'k\u2029': { a: 1 } } } } } }), 'application/json', 400, 'invalid_request'],
     ])('%s', async (_name, body, type, status, code) => {
       const res = await post('/v1/data/ascend/allow', body, type);
       expect(res.status).toBe(200);

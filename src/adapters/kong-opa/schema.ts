@@ -5,11 +5,11 @@
  * stay open: Kong sends whole entities and may add fields.
  */
 import { Type as T, type Static } from '@sinclair/typebox';
-import { ConsumerSchema, HeaderMapSchema, NamedEntitySchema, PortSchema } from '../kong/schema.js';
+import { ConsumerSchema, HeaderMapSchema, MapOf, NamedEntitySchema, PortSchema } from '../kong/schema.js';
 
 /** kong.request.get_query(): a value, a list for a repeated key, `true` for a key without `=`. */
 const QueryValue = T.Union([T.String(), T.Boolean()]);
-export const QueryMapSchema = T.Record(T.String(), T.Union([QueryValue, T.Array(QueryValue)]));
+export const QueryMapSchema = MapOf(T.Union([QueryValue, T.Array(QueryValue)]));
 
 export const OpaRequestSchema = T.Object({
   input: T.Object({

@@ -9,8 +9,19 @@ import { StringEnum } from '../../config/schema.js';
 const OrNull = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
 const Text = OrNull(T.String());
 
+/**
+ * An object whose every value is held to `value`. Not `T.Record(T.String(), value)`: that is
+ * `patternProperties: {"^(.*)$": value}`, which leaves a key holding a line break (`\n`, `\r`,
+ * U+2028, U+2029) outside the pattern, so such a key's value went unchecked — `{"x\n": 5}`
+ * validated, and the pipeline then failed on the number (evaluation_error, answered per
+ * fail_mode) where a malformed request must be refused (invalid_request).
+ */
+export function MapOf<V extends TSchema>(value: V) {
+  return T.Unsafe<Record<string, Static<V>>>({ type: 'object', additionalProperties: value });
+}
+
 /** Header names → one value, or a list when the header was sent more than once. */
-export const HeaderMapSchema = T.Record(T.String(), T.Union([T.String(), T.Array(T.String())]));
+export const HeaderMapSchema = MapOf(T.Union([T.String(), T.Array(T.String())]));
 /** Kong's `kong.request.get_port()` is a number; Kong's own OPA docs show a string. */
 export const PortSchema = T.Union([T.Integer({ minimum: 0, maximum: 65535 }), T.String({ pattern: '^[0-9]{1,5}$' })]);
 /** A route or a service: only its id and name are read. */
