@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../core/decision.js';
+import type { ReplyLike } from '../http/fast-routes.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { AnswerJson } from './answer-json.js';
-import { asciiText } from '../shared/ascii-text.js';
 import { uuidV4 } from '../shared/uuid.js';
 import { toOpaResult } from './kong-opa/to-opa-result.js';
 import { toPluginAnswer } from './kong/to-plugin-response.js';
@@ -65,16 +65,27 @@ describe('AnswerJson', () => {
     }
   });
 
-  it('marks an answer ASCII (its length is its UTF-8 length) only when it is', () => {
+  it('sends an answer with its UTF-8 length only when it is ASCII', () => {
+    /** The content type and the arguments of send() on a reply. */
+    const sent: unknown[] = [];
+    const reply: ReplyLike = {
+      code: () => reply,
+      header: (name, value) => (sent.push([name, value]), reply),
+      headers: () => reply,
+      send: (payload, bytes) => void sent.push(payload, bytes),
+    };
     for (const [name, render] of [['Kong', toPluginAnswer], ['Kong opa', toOpaResult]] as const) {
       const answers = new AnswerJson(render);
       for (const d of [DECISIONS[0]!, decision({ reason: 'café ✓ \u2028' }), DECISIONS[1]!]) {
         for (let i = 0; i < 4; i++) {
-          asciiText.last = undefined;
-          const text = answers.of(result(d, IDS[0]!));
+          sent.length = 0;
+          const r = result(d, IDS[0]!);
+          answers.send(reply, r);
+          const text = JSON.stringify(render(r));
           const ascii = Buffer.byteLength(text) === text.length;
-          // From parts (the second time on): marked exactly when ASCII; never marked when not.
-          if (i >= 2 || !ascii) expect([name, asciiText.last === text]).toEqual([name, ascii]);
+          // From parts (the third time on): the length exactly when ASCII; never one when not.
+          const bytes = i >= 2 && ascii ? text.length : undefined;
+          expect([name, i, sent]).toEqual([name, i, [['content-type', 'application/json'], text, bytes]]);
         }
       }
     }

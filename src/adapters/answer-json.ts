@@ -8,7 +8,8 @@
  * optimizations log); joining the parts around the id costs a tenth of that. The parts are
  * joined by `+` (Array.prototype.join is a generic builtin, several times the cost for two or
  * three parts, and a flat copy the socket write makes again), and parts that are ASCII give an
- * ASCII answer (the id is: PLAIN_ID), which the reply then need not measure (shared/ascii-text.ts).
+ * ASCII answer (the id is: PLAIN_ID), whose UTF-8 length {@link AnswerJson.send} hands the reply
+ * with it: Buffer.byteLength would flatten the joined string into a new one only to count it.
  *
  * The parts are the answer rendered with two different stand-in ids, split around each: they
  * are used only when both splits agree, so a decision whose own text holds a stand-in is simply
@@ -16,9 +17,9 @@
  * its parts are built the second time it is seen.
  */
 import type { Decision } from '../core/decision.js';
+import type { ReplyLike } from '../http/fast-routes.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { plainResult } from './render.js';
-import { asciiText } from '../shared/ascii-text.js';
 import { lastUuid } from '../shared/uuid.js';
 
 const STAND_INS = ['00000000-0000-4000-8000-00000000a5a5', '00000000-0000-4000-8000-00000000b6b6'] as const;
@@ -53,23 +54,35 @@ export class AnswerJson {
 
   /** serialize(render(r)), from the Decision's parts when it has them. */
   of(r: CheckResult): string {
+    const p = this.partsOf(r);
+    return p === undefined ? this.serialize(this.render(r)) : joined(p, r.actionId);
+  }
+
+  /** Sends {@link of}(r) on `reply` as `application/json`, with its UTF-8 length when its parts are ASCII. */
+  send(reply: ReplyLike, r: CheckResult): void {
+    const p = this.partsOf(r);
+    const json = reply.header('content-type', 'application/json');
+    if (p === undefined) void json.send(this.serialize(this.render(r)));
+    else {
+      const text = joined(p, r.actionId);
+      void json.send(text, p.ascii ? text.length : undefined);
+    }
+  }
+
+  /** The parts to answer `r` from; undefined: render it in full. */
+  private partsOf(r: CheckResult): Parts | undefined {
     // The id uuidV4() drew last (a string equal to one is plain) skips the pattern's test.
-    if (!plainResult(r) || (r.actionId !== lastUuid.id && !PLAIN_ID.test(r.actionId))) return this.serialize(this.render(r));
+    if (!plainResult(r) || (r.actionId !== lastUuid.id && !PLAIN_ID.test(r.actionId))) return undefined;
     const d = r.decision;
     const p = d === this.lastDecision ? this.lastParts : this.parts.get(d);
     if (typeof p === 'object') {
       this.lastDecision = d;
       this.lastParts = p;
-      const id = r.actionId;
-      const parts = p.parts;
-      let text = parts[0] as string;
-      for (let i = 1; i < parts.length; i++) text = text + id + (parts[i] as string);
-      if (p.ascii) asciiText.last = text;
-      return text;
+      return p;
     }
     if (p === undefined) this.parts.set(d, SEEN_ONCE);
     else if (p === SEEN_ONCE) this.parts.set(d, this.split(r) ?? NO_TEMPLATE);
-    return this.serialize(this.render(r));
+    return undefined;
   }
 
   private split(r: CheckResult): Parts | undefined {
@@ -77,4 +90,12 @@ export class AnswerJson {
     if (a === undefined || b === undefined || a.length !== b.length || a.some((part, i) => part !== b[i])) return undefined;
     return { parts: Object.freeze(a), ascii: a.every((part) => ASCII.test(part)) };
   }
+}
+
+/** The answer: the parts joined around the action id. */
+function joined(p: Parts, id: string): string {
+  const parts = p.parts;
+  let text = parts[0] as string;
+  for (let i = 1; i < parts.length; i++) text = text + id + (parts[i] as string);
+  return text;
 }

@@ -72,9 +72,9 @@ class SchemaReply implements ReplyLike {
     return this;
   }
 
-  send(payload?: unknown): unknown {
+  send(payload?: unknown, bytes?: number): unknown {
     const serialize = payload !== null && typeof payload === 'object' ? this.serializerFor(this.status) : undefined;
-    if (serialize === undefined) return this.reply.send(payload);
+    if (serialize === undefined) return this.reply.send(payload, bytes);
     return this.reply.header('content-type', 'application/json').send(serialize(payload));
   }
 }
@@ -132,7 +132,7 @@ export function addFastSubmit(http: FastifyInstance, deps: ApiDeps, opts: FastSu
         // a plain 200 from the Decision's serialized parts.
         factsAfter(deps, p, reply);
         cacheControl(deps, reply, kept(deps, r));
-        if (answerStatus(reply, r)) void reply.header('content-type', 'application/json').send(answers.of(r));
+        if (answerStatus(reply, r)) answers.send(reply, r);
         else void reply.send(decisionView(r));
       };
       try {

@@ -42,3 +42,16 @@ describe('FastRoutes.dispatch', () => {
     expect(JSON.parse(reply.written!.body!)).toMatchObject({ decision: 'denied', code: 'internal_error' });
   });
 });
+
+describe('ReplyBase.send', () => {
+  it("takes a string's UTF-8 length from the caller when given, and counts it otherwise", () => {
+    const given = new StrictReply('GET');
+    given.send('{"a":1}', 7);
+    expect(given.written?.headers['content-length']).toBe('7');
+    for (const [payload, bytes, length] of [['{"é":1}', undefined, '8'], [{ 'é': 1 }, 3, '8']] as const) {
+      const counted = new StrictReply('GET');
+      counted.send(payload, bytes);
+      expect(counted.written?.headers['content-length']).toBe(length);
+    }
+  });
+});

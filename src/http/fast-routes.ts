@@ -23,7 +23,6 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ValidateFunction } from 'ajv';
 import type { RuntimeState } from '../pipeline/state.js';
 import { parseJsonBody } from './json-body.js';
-import { asciiText } from '../shared/ascii-text.js';
 
 /** What an adapter's handler needs of the request (fastify's request has all of it too). */
 export interface RequestLike {
@@ -47,7 +46,12 @@ export interface ReplyLike {
   code(status: number): ReplyLike;
   header(name: string, value: string): ReplyLike;
   headers(values: Record<string, string>): ReplyLike;
-  send(payload?: unknown): unknown;
+  /**
+   * `bytes`: a string payload's UTF-8 length, when the caller knows it (an answer joined from
+   * ASCII parts, adapters/answer-json.ts); the fast path's reply then need not count it, and
+   * fastify's ignores it.
+   */
+  send(payload?: unknown, bytes?: number): unknown;
 }
 
 /** Thrown (or passed to `fail`) like fastify's own errors, so `problemOf` maps them alike. */
@@ -115,7 +119,7 @@ export abstract class ReplyBase implements ReplyLike {
     return this;
   }
 
-  send(payload?: unknown): void {
+  send(payload?: unknown, bytes?: number): void {
     const out = this.out;
     if (payload === undefined || payload === null) {
       if (this.status >= 200 && this.status !== 204 && this.status !== 304 && this.method !== 'HEAD') out['content-length'] = '0';
@@ -129,14 +133,9 @@ export abstract class ReplyBase implements ReplyLike {
     // What the adapters set on every answer, without the two regular expressions below.
     else if (type === 'application/json') out['content-type'] = 'application/json; charset=utf-8';
     else if (JSON_MEDIA.test(type) && !CHARSET.test(type)) out['content-type'] = `${type}; charset=utf-8`;
-    // An answer known to be ASCII (shared/ascii-text.ts) is as many bytes as characters.
-    let bytes: number;
-    if (text && body === asciiText.last) {
-      bytes = body.length;
-      asciiText.last = undefined;
-    } else bytes = Buffer.byteLength(body);
-    out['content-length'] = String(bytes);
-    this.write(this.status, out, body, bytes);
+    const n = text && bytes !== undefined ? bytes : Buffer.byteLength(body);
+    out['content-length'] = String(n);
+    this.write(this.status, out, body, n);
   }
 
   /**

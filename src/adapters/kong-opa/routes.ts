@@ -22,7 +22,7 @@ export function registerKongOpa(http: FastifyInstance, deps: HttpAdapterDeps): v
     render: (reply: ReplyLike, p: Problem) => void reply.code(p.status >= 500 ? 500 : 200).send(problemResult(p)),
   };
   const answers = new AnswerJson(toOpaResult);
-  const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
+  const send = (reply: ReplyLike, r: CheckResult): void => answers.send(reply, r);
   const failed = (): CheckResult => deps.pipeline.fail('kong_opa', 'evaluation_error');
   const handler = (req: RequestLike, reply: ReplyLike): void => {
     settleTo(deps.pipeline.check(withConnection(fromOpaInput(req.body as OpaRequest), req.socket)), send, reply, failed);

@@ -19,7 +19,7 @@ export function registerKong(http: FastifyInstance, deps: HttpAdapterDeps): void
   const bodyLimit = deps.state.runtime.config.kong.body_limit_bytes;
   const scopeOptions = { adapter: 'kong', jsonOnly: true, render: renderProblem } as const;
   const answers = new AnswerJson(toPluginAnswer);
-  const send = (reply: ReplyLike, r: CheckResult): void => void reply.header('content-type', 'application/json').send(answers.of(r));
+  const send = (reply: ReplyLike, r: CheckResult): void => answers.send(reply, r);
   const failed = (): CheckResult => deps.pipeline.fail('kong', 'evaluation_error');
   const authorize = (req: RequestLike, reply: ReplyLike): void => {
     settleTo(deps.pipeline.check(withConnection(fromPluginRequest(req.body as PluginRequest), req.socket)), send, reply, failed);
