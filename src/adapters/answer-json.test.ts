@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Decision } from '../core/decision.js';
 import type { ReplyLike } from '../http/fast-routes.js';
 import type { CheckResult } from '../pipeline/result.js';
@@ -91,15 +91,22 @@ describe('AnswerJson', () => {
     }
   });
 
-  it('takes the id uuidV4() drew last as plain, and tests every other id', () => {
+  it('tests no id the check drew itself (actionIdPlain), and every other id', () => {
     const answers = new AnswerJson(toPluginAnswer);
-    for (const d of DECISIONS) {
-      for (let i = 0; i < 3; i++) {
-        for (const id of [uuidV4(), ...IDS]) {
-          const r = result(d, id);
-          expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
+    const test = vi.spyOn(RegExp.prototype, 'test');
+    try {
+      for (const d of DECISIONS) {
+        for (let i = 0; i < 3; i++) {
+          for (const [id, plain] of [[uuidV4(), true], ...IDS.map((id) => [id, false] as const)] as const) {
+            const r = result(d, id, { actionIdPlain: plain });
+            test.mockClear();
+            expect(answers.of(r)).toBe(JSON.stringify(toPluginAnswer(r)));
+            if (i === 2 && d !== DECISIONS[3]) expect([id, test.mock.calls.length > 0]).toEqual([id, !plain]);
+          }
         }
       }
+    } finally {
+      test.mockRestore();
     }
   });
 });

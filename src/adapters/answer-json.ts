@@ -20,7 +20,6 @@ import type { Decision } from '../core/decision.js';
 import type { ReplyLike } from '../http/fast-routes.js';
 import type { CheckResult } from '../pipeline/result.js';
 import { plainResult } from './render.js';
-import { lastUuid } from '../shared/uuid.js';
 
 const STAND_INS = ['00000000-0000-4000-8000-00000000a5a5', '00000000-0000-4000-8000-00000000b6b6'] as const;
 /** An id JSON leaves as it is at any depth (in a string, or in JSON text inside a string). */
@@ -71,8 +70,8 @@ export class AnswerJson {
 
   /** The parts to answer `r` from; undefined: render it in full. */
   private partsOf(r: CheckResult): Parts | undefined {
-    // The id uuidV4() drew last (a string equal to one is plain) skips the pattern's test.
-    if (!plainResult(r) || (r.actionId !== lastUuid.id && !PLAIN_ID.test(r.actionId))) return undefined;
+    // An id the check drew itself is plain: no pattern to test.
+    if (!plainResult(r) || (r.actionIdPlain !== true && !PLAIN_ID.test(r.actionId))) return undefined;
     const d = r.decision;
     const p = d === this.lastDecision ? this.lastParts : this.parts.get(d);
     if (typeof p === 'object') {

@@ -335,6 +335,7 @@ export class CheckPipeline {
       adapter,
       decision,
       actionId: ids !== undefined ? ids.actionId : uuidV4(),
+      actionIdPlain: ids === undefined,
       approvalId,
       statusUrl: approvalId === undefined ? undefined : ids?.statusUrl ?? approvalStatusUrl(c.api.public_url, approvalId),
       approval: ids?.approval,

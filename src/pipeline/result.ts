@@ -17,6 +17,12 @@ export interface CheckResult {
   readonly decision: Decision;
   /** Unique per check; the id under which the action can be queried and completed. */
   readonly actionId: string;
+  /**
+   * True when this check drew the action id itself (shared/uuid.ts: hex digits and dashes), so
+   * JSON leaves it as it is at any depth and an answer may join it in untested
+   * (adapters/answer-json.ts). A copy with another actionId must not carry it over.
+   */
+  readonly actionIdPlain?: boolean | undefined;
   /** Set for pending decisions, and for decisions an approval answered (granted or denied). */
   readonly approvalId: string | undefined;
   /** Where the approval's status can be read (`x-ascend-status-url`); set with approvalId. */

@@ -21,13 +21,6 @@ for (let b = 0; b < 256; b++) {
 }
 const DASH = 0x2d;
 
-/**
- * The id uuidV4() returned last. A check's action id is usually it (finish() draws it just
- * before the answer is rendered), and a string equal to it is hex digits and dashes: a caller
- * that must know an id is plain (answer-json.ts) compares with it before testing a pattern.
- */
-export const lastUuid: { id: string | undefined } = { id: undefined };
-
 export function uuidV4(): string {
   if (next === BATCH) {
     randomFillSync(entropy);
@@ -43,5 +36,5 @@ export function uuidV4(): string {
     out[p++] = HEX[h]!;
     out[p++] = HEX[h + 1]!;
   }
-  return (lastUuid.id = out.toString('latin1', 0, 36));
+  return out.toString('latin1', 0, 36);
 }
