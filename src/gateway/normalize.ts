@@ -1,6 +1,6 @@
 import { RequestError } from '../core/errors.js';
 import { canonicalHost } from './host.js';
-import { canonicalPath, DEFAULT_PATH_OPTIONS, PathError, type PathOptions } from './path.js';
+import { canonicalPath, DEFAULT_PATH_OPTIONS, queryIndex, type PathOptions } from './path.js';
 import { lowerCased, parseQuery } from './query.js';
 import type { GatewayRequest, HeaderInput, RawGatewayRequest } from './request.js';
 import { nullObject } from '../shared/null-object.js';
@@ -136,19 +136,10 @@ const NONE_STRIPPED: readonly string[] = Object.freeze([]);
  * Throws {@link RequestError} for input that cannot be evaluated safely (denied with 400).
  */
 export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAULT_NORMALIZE_OPTIONS): GatewayRequest {
-  // One pass over the target: control characters refused, and where path.ts splitTarget would
-  // cut it (the first `?`) and refuse it (a `#`, refused below, where the split was), without
-  // its two indexOf calls, its object and a path slice for a target without a query.
+  // Where the query starts, control characters and a fragment refused: no object, and no path
+  // slice for a target without a query.
   const target = raw.target;
-  let q = -1;
-  let fragment = false;
-  for (let i = 0; i < target.length; i++) {
-    const c = target.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) throw new RequestError('invalid_path', 'control character in request target');
-    if (c === 0x3f) {
-      if (q === -1) q = i;
-    } else if (c === 0x23) fragment = true;
-  }
+  const q = queryIndex(target);
   let headers: Record<string, string>;
   let stripped: string[] | undefined;
   if (raw.headersCanonical) {
@@ -161,7 +152,6 @@ export function normalize(raw: RawGatewayRequest, opts: NormalizeOptions = DEFAU
   const clientAscendHeaders = stripped ?? NONE_STRIPPED;
   // Never from a client header: adapters pass the scheme their gateway vouches for.
   const scheme = lowerCased(raw.scheme || 'http');
-  if (fragment) throw new PathError('invalid_path', 'fragment ("#") in request target');
   const path = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q + 1);
   return {

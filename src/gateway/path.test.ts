@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalPath, PathError, splitTarget } from './path.js';
+import { normalize } from './normalize.js';
+import { canonicalPath, PathError, queryIndex, splitTarget } from './path.js';
+import type { RawGatewayRequest } from './request.js';
+
+const RAW: RawGatewayRequest = { adapter: 'kong', method: 'GET', host: 'api.internal', target: '/', headers: {} };
 
 describe('canonicalPath', () => {
   it.each([
@@ -79,5 +83,22 @@ describe('splitTarget', () => {
   it('refuses a raw fragment', () => {
     expect(() => splitTarget('/orders#/../../admin')).toThrow(PathError);
     expect(() => splitTarget('/a?x=1#f')).toThrow(PathError);
+  });
+});
+
+describe('queryIndex', () => {
+  it("is the first `?`, or -1", () => {
+    expect([queryIndex('/a/b?x=1&y=2'), queryIndex('/a?b?c'), queryIndex('/a'), queryIndex('?')]).toEqual([4, 2, -1, 0]);
+  });
+  it('refuses a control character anywhere before a fragment, and a fragment anywhere', () => {
+    for (const [target, message] of [
+      ['/a\u0000', 'control character in request target'], ['/a?x=\u007f', 'control character in request target'],
+      ['/a#f\r\n', 'control character in request target'], ['/a?x=1#f', 'fragment ("#") in request target'], ['#', 'fragment ("#") in request target'],
+    ] as const) {
+      expect(() => queryIndex(target), JSON.stringify(target)).toThrow(new PathError('invalid_path', message));
+      // normalize() and forward-auth (splitTarget) refuse by this one rule.
+      expect(() => splitTarget(target)).toThrow(message);
+      expect(() => normalize({ ...RAW, target })).toThrow(message);
+    }
   });
 });
