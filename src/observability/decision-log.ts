@@ -18,6 +18,7 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { DecisionSink } from '../pipeline/sinks.js';
 import { flushStream, linesTo, logDestination, streamOf } from './logger.js';
 import { Encoded, type LineOut } from './line-buffer.js';
+import { LastRun } from './last-run.js';
 import type { Redaction } from './redact.js';
 import { parseBody, type BodyLimits } from '../gateway/body.js';
 import type { GatewayRequest } from '../gateway/request.js';
@@ -103,17 +104,13 @@ export class DecisionLog implements DecisionSink {
    */
   private head = head(0);
   private headMs = 0;
-  /** The last line's values from the adapter to the Decision's part, and their bytes once seen twice running. */
-  private readonly mid: { adapter: AdapterName | undefined; agentId: string | null | undefined; actionType: string | undefined; resource: string | undefined; dpart: Encoded | undefined; bytes: Encoded | undefined } = {
-    adapter: undefined, agentId: undefined, actionType: undefined, resource: undefined, dpart: undefined, bytes: undefined,
-  };
+  /** From the adapter to the `latency_us` name: the last line's, by its values. */
+  private readonly mid = new LastRun();
   /**
-   * The same for the line's short tail (shortTail): its route and request, and the redaction
-   * its raw target was written with (a reload's new lists write it again).
+   * The line's short tail (shortTail) by its route and request, and the redaction its raw
+   * target was written with (a reload's new lists write it again).
    */
-  private readonly tail: { route: string | undefined; method: string | undefined; path: string | undefined; rawTarget: string | undefined; redaction: Redaction | undefined; bytes: Encoded | undefined } = {
-    route: undefined, method: undefined, path: undefined, rawTarget: undefined, redaction: undefined, bytes: undefined,
-  };
+  private readonly tail = new LastRun();
 
   constructor(
     private readonly stream: DestinationStream | undefined,
@@ -153,48 +150,24 @@ export class DecisionLog implements DecisionSink {
     }
     // From the adapter to the `latency_us` name, and from the route to the line's end: the same
     // bytes as the line before's whenever its values were (one request shape after another: a
-    // gateway's traffic, the same route and resource), copied whole — they were a dozen pieces.
+    // gateway's traffic, the same route and resource), copied whole (last-run.ts).
     const agentId = a?.agent_id ?? null;
     const actionType = a === undefined ? undefined : a.action_type;
     const resource = a === undefined ? undefined : a.resource;
     const dpart = r.cacheHit ? dp.hit : dp.miss;
     const m = this.mid;
-    if (m.adapter === r.adapter && m.agentId === agentId && m.actionType === actionType && m.resource === resource && m.dpart === dpart) {
-      if (m.bytes !== undefined) o.encoded(m.bytes);
-      else {
-        const at = o.mark();
-        this.middle(o, r.adapter, agentId, actionType, resource, dpart);
-        m.bytes = o.since(at);
-      }
-    } else {
+    if (!m.replayed(o, r.adapter, agentId, actionType, resource, dpart)) {
       this.middle(o, r.adapter, agentId, actionType, resource, dpart);
-      m.adapter = r.adapter;
-      m.agentId = agentId;
-      m.actionType = actionType;
-      m.resource = resource;
-      m.dpart = dpart;
-      m.bytes = undefined;
+      m.end(o);
     }
     o.int(Math.round(r.latencyUs));
     // The tail's usual case: no approval or A/B test, a request, no headers or body to write.
     if (req !== undefined && r.approvalId === undefined && r.ab === undefined && !this.opts.includeHeaders && (req.body === undefined || this.opts.body === undefined)) {
       const redaction = req.rawTarget !== req.path ? this.opts.redaction() : undefined;
       const t = this.tail;
-      if (t.route === r.route && t.method === req.method && t.path === req.path && t.rawTarget === req.rawTarget && t.redaction === redaction) {
-        if (t.bytes !== undefined) o.encoded(t.bytes);
-        else {
-          const at = o.mark();
-          this.shortTail(o, r.route, req, redaction);
-          t.bytes = o.since(at);
-        }
-      } else {
+      if (!t.replayed(o, r.route, req.method, req.path, req.rawTarget, redaction)) {
         this.shortTail(o, r.route, req, redaction);
-        t.route = r.route;
-        t.method = req.method;
-        t.path = req.path;
-        t.rawTarget = req.rawTarget;
-        t.redaction = redaction;
-        t.bytes = undefined;
+        t.end(o);
       }
       o.endLine();
       return;
