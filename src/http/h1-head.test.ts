@@ -7,7 +7,8 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StringIntern } from '../shared/string-intern.js';
 import { HAND_OFF, MORE, parseHead, type Head } from './h1-head.js';
 
 const LIMITS = { maxHeaderBytes: 16_384, maxHeaders: 200, methods: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) };
@@ -102,6 +103,23 @@ describe('parseHead', () => {
     target('/a');
     expect(parse('GET /a\x01 HTTP/1.1\r\nHost: s\r\n\r\n')).toBe(HAND_OFF);
     expect(parse('GET /a HTTP/1.0\r\nHost: s\r\n\r\n')).toBe(HAND_OFF);
+  });
+
+  it("takes a repeated target and header values from the head before, without decoding them again", () => {
+    // Every value the parser does not take from the head before is decoded by the intern table.
+    const decode = vi.spyOn(StringIntern.prototype, 'decode');
+    try {
+      const head = (agent: string) => `POST /kong/v1/authorize HTTP/1.1\r\nHost: sidecar\r\nX-Agent-Id: ${agent}\r\nContent-Length: 2\r\n\r\n`;
+      parse(head('billing-agent'));
+      decode.mockClear();
+      expect(parse(head('billing-agent'))).toMatchObject({ url: '/kong/v1/authorize', headers: { host: 'sidecar', 'x-agent-id': 'billing-agent', 'content-length': '2' } });
+      expect(decode).not.toHaveBeenCalled();
+      // One value changed: that one alone is decoded.
+      expect(parse(head('crawler'))).toMatchObject({ headers: { 'x-agent-id': 'crawler' } });
+      expect(decode.mock.results.map((r) => r.value)).toEqual(['crawler']);
+    } finally {
+      decode.mockRestore();
+    }
   });
 
   it('hands off a head over the byte limit, complete or not', () => {

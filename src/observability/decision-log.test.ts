@@ -12,6 +12,7 @@ import type { CheckResult } from '../pipeline/result.js';
 import type { Decision } from '../core/decision.js';
 import { DecisionLog } from './decision-log.js';
 import { FdDestination } from './fd-destination.js';
+import { LineBuffer, StringLines } from './line-buffer.js';
 import { checkResultOf, decisionOf } from '../../test/helpers/decisions.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 
@@ -128,6 +129,34 @@ describe("the decision log's repeated runs (the line before's bytes copied whole
         redaction = DEFAULT_REDACTION;
         expect(read(shared, `shared-${body}`)).toBe(fresh.join(''));
       }
+    });
+  }
+});
+
+describe("the decision log's repeated runs are copied, not written again", () => {
+  for (const [batch, Lines] of [[false, StringLines], [true, LineBuffer]] as const) {
+    it(`takes each run's bytes on the second equal line and writes those bytes from the third on (${batch ? 'batched bytes' : 'string lines'})`, () => {
+      const since = vi.spyOn(Lines.prototype, 'since');
+      const encoded = vi.spyOn(Lines.prototype, 'encoded');
+      const dest = batch ? new FdDestination(join(tempDir('decision-log-copies-'), 'decisions.log')) : { write() {} };
+      const log = new DecisionLog(dest as never, { enabled: true, includeHeaders: false, batch, redaction: () => DEFAULT_REDACTION });
+      const d = decisionOf();
+      const action = { agent_id: 'billing-agent', action_type: 'payments.refund', resource: 'refund/r-1', parameters: {} } as unknown as CheckResult['action'];
+      const request = { method: 'POST', path: '/v1/refunds/r-1', rawTarget: '/v1/refunds/r-1?amount=50', query: { amount: '50' }, headers: {}, requestId: 'req-1' } as unknown as CheckResult['request'];
+      const taken: unknown[][] = [];
+      const written: unknown[][] = [];
+      for (let i = 0; i < 4; i++) {
+        since.mockClear();
+        encoded.mockClear();
+        log.record(checkResultOf(d, `act-${i}`, { adapter: 'kong', action, request, route: 'refunds' }));
+        taken.push(since.mock.results.map((r) => r.value));
+        written.push(encoded.mock.calls.map(([e]) => e));
+      }
+      log.flush();
+      // The adapter-to-decision run and the tail: taken once, on the second line…
+      expect(taken.map((t) => t.length)).toEqual([0, 2, 0, 0]);
+      // …and each written whole on the third and fourth.
+      for (const copy of taken[1]!) for (const line of [2, 3]) expect(written[line]).toContain(copy);
     });
   }
 });
