@@ -10,6 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { MapOf } from '../config/map-of.js';
 import { SecretSchema } from '../config/secrets.js';
 import { NOTIFICATION_FORMATS } from '../events/formats/index.js';
 import { EVENT_TYPES } from '../events/types.js';
@@ -30,7 +31,7 @@ export const WorkflowSchema = Type.Object({
 }, { additionalProperties: false });
 
 /** Top-level `workflows: {name: workflow}`; policies refer to them by name. */
-export const WorkflowsSchema = Type.Record(Type.String({ minLength: 1 }), WorkflowSchema);
+export const WorkflowsSchema = MapOf(WorkflowSchema, { keys: Type.String({ minLength: 1 }) });
 
 export const StoreConfigSchema = Type.Object({
   driver: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {

@@ -43,6 +43,15 @@ describe('config', () => {
     ['routes:\n  - {match: {path: "/v1/{id}"}, action_type: a, resource: "{idd}"}', 'routes[0].resource: unknown placeholder {idd}'],
     ['identity: {sources: [{header: x, principal: {}}]}', 'identity.sources[0]: each source needs exactly one of header, jwt_claim, principal'],
     ['agents: [{id: a}]', 'agents[0].type: is required'],
+    // Maps (config/map-of.ts): every key's value is checked, a line break in the key or not.
+    ['risk: {environments: {"staging\\nx": 1.5}}', 'line 1:37: risk.environments["staging\\nx"]: must be integer'],
+    ['{"risk": {"agent_types": {"x\\r": "high"}}}', 'line 1:34: risk.agent_types["x\\r"]: must be integer'],
+    ['risk: {agent_types: {"a\\u2028b": 2.5}}', 'risk.agent_types["a\u2028b"]: must be integer'],
+    ['workflows: {"a\\nb": {steps: 5}}', 'workflows["a\\nb"].steps: must be array'],
+    ['tracing: {headers: {"X-Token\\n": 5}}', 'tracing.headers["X-Token\\n"]: must be string'],
+    // …and a key its map's key schema refuses is named.
+    ['tracing: {headers: {"bad key": "v"}}', 'line 1:32: tracing.headers["bad key"]: key must match pattern "^[A-Za-z0-9-]+$"'],
+    ['workflows: {"": {steps: [{approvers: [a]}]}}', 'workflows[""]: key must NOT have fewer than 1 characters'],
     ['a: [1\n', 'YAML syntax'],
     ['- 1\n- 2\n', 'the config must be a YAML mapping'],
   ])('%j is rejected: %s', (text, want) => {

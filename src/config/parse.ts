@@ -24,6 +24,8 @@ function pointerToSegments(pointer: string): (string | number)[] {
 function describe(e: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = pointerToSegments(e.instancePath);
   const p = e.params as Record<string, unknown>;
+  // A map's key its `keys` schema refused (config/map-of.ts): named, as a value is.
+  if (e.propertyName !== undefined) return { segments: [...segments, e.propertyName], message: `key ${e.message ?? 'is invalid'}` };
   switch (e.keyword) {
     case 'additionalProperties':
       return { segments: [...segments, String(p.additionalProperty)], message: 'unknown field' };
@@ -100,7 +102,8 @@ export function parseConfig(text: string, source: string): ParsedConfig {
   if (!validate(withDefaults)) {
     const seen = new Set<string>();
     const issues: ConfigIssue[] = [];
-    for (const e of relevantErrors(validate.errors ?? [])) {
+    // ajv follows a refused key's own error with a summary naming no key: dropped.
+    for (const e of relevantErrors((validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames'))) {
       const { segments, message } = describe(e);
       const key = `${formatPath(segments)}|${message}`;
       if (seen.has(key)) continue;

@@ -13,6 +13,7 @@ import { H2_LIMIT_DEFAULTS } from '../grpc/h2/limits.js';
 import { UNGOVERNED_METHODS } from '../mapping/mcp.js';
 import { DEFAULT_REDACTED_BODY_KEYS, DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY_KEYS } from '../observability/redact.js';
 import { ForwardAuthSchema, GatewayAccessSchema, KongSchema } from './gateways.js';
+import { MapOf } from './map-of.js';
 import { PatternSecretSchema, SecretSchema } from './secrets.js';
 
 /** A SHA-256 digest in lower-case hex. */
@@ -179,7 +180,7 @@ export const AgentSchema = T.Object(
 );
 
 /** Condition values are checked by the condition compiler, which names the bad field. */
-export const ConditionsSchema = T.Record(T.String(), T.Unknown(), { default: {} });
+export const ConditionsSchema = MapOf(T.Unknown(), { default: {} });
 
 export const RouteSchema = T.Object(
   {
@@ -195,11 +196,11 @@ export const RouteSchema = T.Object(
     ),
     action_type: T.String({ minLength: 1 }),
     resource: T.String({ default: '{host}{path}' }),
-    parameters: T.Record(T.String(), T.Unknown(), {
+    parameters: MapOf(T.Unknown(), {
       default: {},
       description: "Templates; on an mcp route, when empty, the call's arguments (tools/call, prompts/get)",
     }),
-    context: T.Record(T.String(), T.Unknown(), { default: {} }),
+    context: MapOf(T.Unknown(), { default: {} }),
     body: T.Object(
       {
         on_invalid: StringEnum(['deny', 'ignore'] as const, {
@@ -263,8 +264,8 @@ export const RiskSchema = T.Object(
     base: T.Integer({ minimum: 0, maximum: 100, default: 10 }),
     action_types: T.Array(RiskPattern, { default: [], description: 'First match replaces the base score' }),
     resources: T.Array(RiskPattern, { default: [], description: 'Every match adds its score' }),
-    environments: T.Record(T.String(), T.Integer({ minimum: -100, maximum: 100 }), { default: { production: 20 } }),
-    agent_types: T.Record(T.String(), T.Integer({ minimum: -100, maximum: 100 }), {
+    environments: MapOf(T.Integer({ minimum: -100, maximum: 100 }), { default: { production: 20 } }),
+    agent_types: MapOf(T.Integer({ minimum: -100, maximum: 100 }), {
       default: { autonomous: 20, supervised: 0 },
     }),
     unregistered_agent: T.Integer({ minimum: -100, maximum: 100, default: 30 }),
@@ -499,7 +500,7 @@ export const TracingSchema = T.Object(
     endpoint: T.String({ pattern: '^https?://', default: 'http://127.0.0.1:4318/v1/traces', description: "The collector's OTLP/HTTP traces URL (JSON encoding)" }),
     service_name: T.String({ minLength: 1, default: 'ascend-sidecar', description: 'The service.name resource attribute' }),
     sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1, description: "Share of new traces recorded; a gateway's traceparent decides for the traces it started (its sampled flag is followed)" }),
-    headers: T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), SecretSchema('A header sent with every export (e.g. a collector token)'), { default: {}, description: 'Extra HTTP headers on every export; each value may come from {env} or {file}' }),
+    headers: MapOf(SecretSchema('A header sent with every export (e.g. a collector token)'), { keys: T.String({ pattern: '^[A-Za-z0-9-]+$' }), default: {}, description: 'Extra HTTP headers on every export; each value may come from {env} or {file}' }),
     export_timeout_ms: T.Integer({ minimum: 100, maximum: 60_000, default: 10_000, description: 'One export request at most' }),
     batch_delay_ms: T.Integer({ minimum: 10, maximum: 60_000, default: 5000, description: 'Finished spans are exported in a batch at least this often (and when 512 are waiting)' }),
   },

@@ -5,7 +5,8 @@
  * stay open: Kong sends whole entities and may add fields.
  */
 import { Type as T, type Static } from '@sinclair/typebox';
-import { ConsumerSchema, HeaderMapSchema, MapOf, NamedEntitySchema, PortSchema } from '../kong/schema.js';
+import { MapOf } from '../../config/map-of.js';
+import { ConsumerSchema, HeaderMapSchema, NamedEntitySchema, PortSchema } from '../kong/schema.js';
 
 /** kong.request.get_query(): a value, a list for a repeated key, `true` for a key without `=`. */
 const QueryValue = T.Union([T.String(), T.Boolean()]);

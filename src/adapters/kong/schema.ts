@@ -4,21 +4,11 @@
  * may add fields; Kong entity fields may be JSON null (ngx.null), which counts as absent.
  */
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { MapOf } from '../../config/map-of.js';
 import { StringEnum } from '../../config/schema.js';
 
 const OrNull = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
 const Text = OrNull(T.String());
-
-/**
- * An object whose every value is held to `value`. Not `T.Record(T.String(), value)`: that is
- * `patternProperties: {"^(.*)$": value}`, which leaves a key holding a line break (`\n`, `\r`,
- * U+2028, U+2029) outside the pattern, so such a key's value went unchecked — `{"x\n": 5}`
- * validated, and the pipeline then failed on the number (evaluation_error, answered per
- * fail_mode) where a malformed request must be refused (invalid_request).
- */
-export function MapOf<V extends TSchema>(value: V) {
-  return T.Unsafe<Record<string, Static<V>>>({ type: 'object', additionalProperties: value });
-}
 
 /** Header names → one value, or a list when the header was sent more than once. */
 export const HeaderMapSchema = MapOf(T.Union([T.String(), T.Array(T.String())]));
