@@ -11,7 +11,7 @@
 // steady-state p99, so which server had the better p99 depended on where the burst landed.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuBusySeconds, cpuSeconds, expandCpuList, rssMiB, SERVER_CPU } from './proc.mjs';
+import { cpuBusySeconds, cpuSeconds, expandCpuList, LOAD_CPU, rssMiB, SERVER_CPU } from './proc.mjs';
 
 /**
  * @param {object} o
@@ -33,11 +33,13 @@ export async function measure({ pid, load, warmS, settleS = 0, durationS, before
   const mark = before ? await before() : undefined;
   const cpu0 = pid ? cpuSeconds(pid) : NaN;
   const busy0 = cpuBusySeconds();
+  const loadBusy0 = cpuBusySeconds(LOAD_CPU);
   const t0 = performance.now();
   const r = await running;
   const wallS = (performance.now() - t0) / 1000;
   const cpuS = pid ? cpuSeconds(pid) - cpu0 : NaN;
   const busyS = cpuBusySeconds() - busy0;
+  const loadBusyS = cpuBusySeconds(LOAD_CPU) - loadBusy0;
   const extra = after ? await after(mark) : {};
   return {
     ...r,
@@ -49,6 +51,9 @@ export async function measure({ pid, load, warmS, settleS = 0, durationS, before
     // Share of the server core(s) used by anything else during the run (other processes, and
     // the kernel's share of loopback networking). Spikes mean a disturbed run.
     foreignShare: Math.max(0, (busyS - cpuS) / (wallS * expandCpuList(SERVER_CPU).length)),
+    // How busy the load generator's core(s) were: with serverCoreUtil, whether the client or the
+    // server set the req/s (engine.mjs unsaturated).
+    loadCoreUtil: loadBusyS / (wallS * expandCpuList(LOAD_CPU).length),
     rssMiB: pid ? rssMiB(pid) : NaN,
   };
 }

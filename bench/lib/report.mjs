@@ -35,6 +35,7 @@ export const machineLine = (m) => `${m.nproc} vCPU ${m.cpuModel}, ${m.memGiB} Gi
 const n0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
 const ms = (us) => (Number.isFinite(us) ? (us / 1000).toFixed(us < 10000 ? 2 : 1) : '–');
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : '–');
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
 
 /** One markdown table for a list of scenario results. */
@@ -49,9 +50,14 @@ export function markdownTable(results) {
     const { A, B } = r;
     const err = A.errors || B.errors ? ` ⚠ errors A ${A.errors} B ${B.errors}` : '';
     const hit = Number.isFinite(B.hitRatio) ? `, hit ${(B.hitRatio * 100).toFixed(1)} %` : '';
+    // A side whose req/s its server's capacity did not set (engine.mjs unsaturated).
+    const bound = [['A', A], ['B', B]].filter(([, x]) => x.unsaturatedPairs > 0);
+    const capacity = bound.length === 0 ? '' : `; ⚠ unsaturated ${bound.map(([k, x]) => `${k} (${x.unsaturatedPairs} of ${r.pairsUsed} pairs; ` +
+      `server core ${pct(x.serverCoreUtil)}, load core ${pct(x.loadCoreUtil)})`).join(', ')}: **capacity B÷A ${r.capacityRatio.toFixed(2)}** ` +
+      `(${r.capacityMin.toFixed(2)}–${r.capacityMax.toFixed(2)}; req/s per server CPU second)`;
     const dropped = r.pairsDisturbed ? (r.noisy ? ', ⚠ noisy: disturbed pairs kept' : `, ${r.pairsDisturbed} disturbed dropped`) : '';
     rows.push(`| ${name} | ${n0(A.rps)} | ${n0(B.rps)} | **${r.medianRatio.toFixed(2)}** ${RATIOS[r.ratio].label} ` +
-      `(${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}, ${r.pairsUsed} pairs${dropped}); CPU/req ${r.medianCpuRatio.toFixed(2)}${hit}${err} | ` +
+      `(${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}, ${r.pairsUsed} pairs${dropped}); CPU/req ${r.medianCpuRatio.toFixed(2)}${hit}${capacity}${err} | ` +
       `${ms(A.p50Us)} / ${ms(A.p99Us)} → ${ms(B.p50Us)} / ${ms(B.p99Us)} | ${f0(A.cpuUsPerReq)} / ${f0(B.cpuUsPerReq)} | ${f1(A.rssMiB)} / ${f1(B.rssMiB)} |`);
   }
   return rows.join('\n');
