@@ -133,10 +133,10 @@ const fmtRun = (r) => `${Math.round(r.rps)}/s p99 ${((r.latencyUs?.p99 ?? NaN) /
 /**
  * A throughput run whose req/s the server's capacity did not set: its core was under 85 % busy
  * although 64 connections kept requests coming. The req/s was then set by the load generator
- * or by the round trips between the two cores (on the bench VM an idle vCPU halts, and waking it
- * for the next batch costs tens of µs: a sidecar alone on its core answered 25,000–29,000
- * req/s at 45 % busy, and 60,000–66,000 at 100 % when another process kept that core awake —
- * bench/README.md), so a req/s ratio against such a run does not compare the servers.
+ * or by the round trips between the two cores, not by the server (ad-hoc wrk runs on the bench
+ * VM: one sidecar build answered 25,000–29,000 req/s at ~45 % busy in some runs and
+ * 60,000–66,000 at 99 % in others — bench/README.md), so a req/s ratio against such a run does
+ * not compare the servers.
  */
 export const unsaturated = (r) => r.serverCoreUtil < 0.85;
 
