@@ -60,16 +60,15 @@ export function decisionHeaderObject(r: CheckResult): Record<string, string> {
 
 const NONE: readonly string[] = Object.freeze([]);
 
-/** Whether the client sent x-ascend-* headers (nearly never): only then is {@link staleAscendHeaders} worth its closure. */
-export function sentAscendHeaders(r: CheckResult): boolean {
+/**
+ * Client-sent x-ascend-* headers that our own `headers` do not overwrite (`has(headers, name)`
+ * says which names they hold). `has` is a module-level function over the caller's own header
+ * shape, so a check whose client sent none (nearly every one) builds nothing: no closure, no list.
+ */
+export function staleAscendHeaders<H>(r: CheckResult, headers: H, has: (headers: H, name: string) => boolean): readonly string[] {
   const sent = r.request?.clientAscendHeaders;
-  return sent !== undefined && sent.length > 0;
-}
-
-/** Client-sent x-ascend-* headers that our own headers (`ours` says which names) do not overwrite. */
-export function staleAscendHeaders(r: CheckResult, ours: (name: string) => boolean): readonly string[] {
-  const sent = r.request?.clientAscendHeaders;
-  return sent === undefined || sent.length === 0 ? NONE : sent.filter((name) => !ours(name));
+  if (sent === undefined || sent.length === 0) return NONE;
+  return sent.filter((name) => !has(headers, name));
 }
 
 /** `{decision, action_id, reason, policy_id, code, approval_id?, status_url?}` as an object (Kong OPA's `message`). */

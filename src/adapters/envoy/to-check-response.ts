@@ -63,7 +63,7 @@ export function writeCheckResponse(r: CheckResult): Buffer {
   if (allowed) {
     w.uint32(T.RESPONSE_OK).fork();
     for (const [k, v] of headers) headerOption(w, T.OK_HEADERS_FIELD, k, v);
-    for (const name of staleAscendHeaders(r, (n) => headers.some(([k]) => k === n))) w.uint32(T.OK_HEADERS_TO_REMOVE).string(name);
+    for (const name of staleAscendHeaders(r, headers, hasHeader)) w.uint32(T.OK_HEADERS_TO_REMOVE).string(name);
     w.ldelim();
   } else {
     // An MCP client gets HTTP 200 with a JSON-RPC error (Envoy sends denied_response's status as is).
@@ -154,4 +154,9 @@ function encode(r: CheckResult, at: 0 | 5): Buffer {
   t.bytes.copy(out, at);
   for (let i = 0; i < t.offsets.length; i++) out.write(r.actionId, at + (t.offsets[i] as number), 'latin1');
   return out;
+}
+
+/** Whether the `[name, value]` list holds `name` (staleAscendHeaders' test for Envoy's headers). */
+function hasHeader(headers: readonly (readonly [string, string])[], name: string): boolean {
+  return headers.some(([k]) => k === name);
 }

@@ -6,7 +6,7 @@
  * answered with one, whatever status the config names.
  */
 import type { CheckResult } from '../../pipeline/result.js';
-import { decisionHeaderObject, denialBody, jsonRpcErrorBody, sentAscendHeaders, staleAscendHeaders } from '../render.js';
+import { decisionHeaderObject, denialBody, jsonRpcErrorBody, staleAscendHeaders } from '../render.js';
 
 export interface HttpAnswer {
   status: number;
@@ -21,12 +21,9 @@ export function toForwardAuthResponse(r: CheckResult): HttpAnswer {
   const d = r.decision;
   const headers = decisionHeaderObject(r);
   if (d.decision === 'allowed') {
-    // Client copies of x-ascend-* that our headers do not overwrite must not reach the upstream
-    // (the closure only when the client sent some: nearly never).
-    if (sentAscendHeaders(r)) {
-      const stale = staleAscendHeaders(r, (name) => Object.hasOwn(headers, name));
-      if (stale.length > 0) headers[ENVOY_HEADERS_TO_REMOVE] = stale.join(', ');
-    }
+    // Client copies of x-ascend-* that our headers do not overwrite must not reach the upstream.
+    const stale = staleAscendHeaders(r, headers, Object.hasOwn);
+    if (stale.length > 0) headers[ENVOY_HEADERS_TO_REMOVE] = stale.join(', ');
     return { status: 200, headers, body: undefined };
   }
   return {
