@@ -13,6 +13,7 @@ import type { IssueList } from '../config/errors.js';
 import { AGENT_ID_PATTERN } from '../core/action.js';
 import { RequestError } from '../core/errors.js';
 import type { GatewayRequest } from '../gateway/request.js';
+import { asciiSet, onlyIn } from '../shared/ascii-set.js';
 import type { AgentRegistry } from './agents.js';
 
 const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
@@ -23,18 +24,11 @@ const AGENT_ID_RE = new RegExp(AGENT_ID_PATTERN);
  * loop to the pattern for every UTF-16 code unit and the length bounds). The pattern's regex test
  * was ~1,000 instructions per identified request; the loop is a few per character.
  */
-const AGENT_ID_CHARS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) AGENT_ID_CHARS[c] = AGENT_ID_RE.test(String.fromCharCode(c)) ? 1 : 0;
+const AGENT_ID_CHARS = asciiSet(AGENT_ID_RE);
 
 /** Whether `value` matches AGENT_ID_PATTERN. */
 export function isAgentId(value: string): boolean {
-  const n = value.length;
-  if (n === 0 || n > 256) return false;
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || AGENT_ID_CHARS[c] === 0) return false;
-  }
-  return true;
+  return value.length > 0 && value.length <= 256 && onlyIn(AGENT_ID_CHARS, value);
 }
 
 export type IdentitySource = (req: GatewayRequest, agents: AgentRegistry) => string | undefined;

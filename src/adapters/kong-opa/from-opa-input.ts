@@ -12,24 +12,20 @@
 import type { RawGatewayRequest } from '../../gateway/request.js';
 import { hostWithPort, kongFacts } from '../kong/facts.js';
 import type { OpaQuery, OpaRequest } from './schema.js';
+import { asciiSet, onlyIn } from '../../shared/ascii-set.js';
 
 /**
  * encodeURIComponent's unreserved characters (ECMA-262 uriUnreserved): A-Z a-z 0-9 - _ . ! ~ * ' ( ),
  * by char code below 0x80.
  */
-const UNRESERVED = new Uint8Array(0x80);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()") UNRESERVED[c.charCodeAt(0)] = 1;
+const UNRESERVED = asciiSet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()");
 
 /**
  * encodeURIComponent(s), without the call (a trip into the runtime, and a new string) when `s`
  * holds only unreserved characters, which it returns unchanged: query keys and values nearly always.
  */
 function encoded(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80 || UNRESERVED[c] === 0) return encodeURIComponent(s);
-  }
-  return s;
+  return onlyIn(UNRESERVED, s) ? s : encodeURIComponent(s);
 }
 
 /** Re-encodes the query map; `true` (a key without `=`) becomes a bare key. */
